@@ -1,0 +1,3 @@
+"""Placeholder: being written."""
+def load_ticks(*a, **k): raise NotImplementedError
+def order_flow_metrics(*a, **k): raise NotImplementedError

@@ -1,0 +1,39 @@
+"""Column names of the canonical tick schema and of order-flow bars (see DESIGN.md)."""
+from __future__ import annotations
+
+# Canonical tick columns, in order. The quote columns are optional.
+TIMESTAMP = "timestamp"
+TICK_REQUIRED = ("timestamp", "price", "size", "side")
+TICK_QUOTES = ("bid", "ask", "bid_size", "ask_size")
+TICK_COLUMNS = TICK_REQUIRED + TICK_QUOTES
+
+TICK_DTYPES = {
+    "timestamp": "datetime64[ns, UTC]",
+    "price": "float64",
+    "size": "float64",
+    "side": "int8",
+    "bid": "float64",
+    "ask": "float64",
+    "bid_size": "float64",
+    "ask_size": "float64",
+}
+
+BUY, SELL, UNKNOWN = 1, -1, 0
+
+# Order-flow bar columns: OHLCV first (Backtrader's own lines), then the
+# order-flow lines every feed carries. New measures append to ORDER_FLOW_LINES.
+OHLCV = ("open", "high", "low", "close", "volume")
+ORDER_FLOW_LINES = (
+    "buy_volume",
+    "sell_volume",
+    "unknown_volume",
+    "delta",
+    "delta_high",
+    "delta_low",
+    "trades",
+    "vwap",
+    "bid_size",
+    "ask_size",
+    "imbalance",
+)
+BAR_COLUMNS = OHLCV + ORDER_FLOW_LINES

@@ -1,0 +1,56 @@
+"""Aggressor-side codes -> canonical side (+1 buy, -1 sell, 0 unknown)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# Text codes, compared after stripping spaces and lower-casing.
+# "b"/"a" are Databento's aggressor codes (B = buy aggressor, A = sell aggressor).
+_TEXT_SIDES = {
+    "buy": 1, "b": 1, "+1": 1, "1": 1, "1.0": 1,
+    "sell": -1, "s": -1, "a": -1, "-1": -1, "-1.0": -1, "2": -1, "2.0": -1,
+}
+_TRUE = {"true", "t", "1", "yes", "y"}
+_FALSE = {"false", "f", "0", "no", "n"}
+
+
+def parse_side(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Map side codes to int8 ``+1``/``-1``/``0``.
+
+    Numbers: ``1 -> +1``; ``-1`` and ``2`` (the original ``TradeType`` "sold on the
+    bid") ``-> -1``; anything else, and missing, ``-> 0``.
+    Text (any case, stray spaces ignored): ``buy``/``b`` ``-> +1``,
+    ``sell``/``s``/``a`` ``-> -1``, numeric strings as numbers, anything else ``-> 0``.
+    Booleans are not sides on their own: see :func:`side_from_buyer_maker`.
+    """
+    s = pd.Series(values, copy=False)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        raise TypeError("a boolean side column needs side_from_buyer_maker()")
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        out = np.zeros(len(v), dtype=np.int8)
+        out[v == 1] = 1
+        out[(v == -1) | (v == 2)] = -1
+        return out
+    text = s.astype("string").str.strip().str.lower()
+    return text.map(_TEXT_SIDES).fillna(0).to_numpy(dtype=np.int8)
+
+
+def side_from_buyer_maker(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Binance's ``is_buyer_maker``: true means the seller was the aggressor.
+
+    ``True -> -1``, ``False -> +1``, missing or unreadable ``-> 0``. Accepts
+    booleans, 0/1 and text (``true``/``false`` in any case).
+    """
+    s = pd.Series(values, copy=False)
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        is_true, is_false = v == 1, v == 0
+    else:
+        text = s.astype("string").str.strip().str.lower()
+        is_true = text.isin(_TRUE).to_numpy(dtype=bool, na_value=False)
+        is_false = text.isin(_FALSE).to_numpy(dtype=bool, na_value=False)
+    out = np.zeros(len(s), dtype=np.int8)
+    out[is_true] = -1
+    out[is_false] = 1
+    return out
