@@ -35,5 +35,6 @@ ORDER_FLOW_LINES = (
     "bid_size",
     "ask_size",
     "imbalance",
+    "inferred_volume",
 )
 BAR_COLUMNS = OHLCV + ORDER_FLOW_LINES

@@ -1,0 +1,188 @@
+"""Ticks -> order-flow bars, vectorised with numpy (no Python loop per tick).
+
+Every bar is a contiguous run of ticks (ticks are sorted by time), so each field
+is one ``np.ufunc.reduceat`` over the bar start indices.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .barspec import BarSpec, parse_bar_spec
+from .errors import OrderFlowError
+from .flow import book_imbalance, quote_columns, tick_flow
+from .schema import BAR_COLUMNS, TICK_REQUIRED
+
+_DAY_NS = 86_400_000_000_000
+
+
+def timestamps_ns(timestamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """UTC nanoseconds since the epoch as int64 (no copy when already ns)."""
+    arr = pd.DatetimeIndex(timestamps) if not isinstance(timestamps, pd.Series) else timestamps.array
+    if arr.tz is None:
+        raise OrderFlowError("timestamps must be timezone-aware (UTC); load ticks with load_ticks")
+    if arr.unit != "ns":
+        arr = arr.as_unit("ns")
+    return arr.asi8
+
+
+def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None") -> tuple[np.ndarray, np.ndarray]:
+    """Split sorted ticks into bars.
+
+    Returns ``(starts, stamps)``: the index of each bar's first tick (ascending,
+    ``starts[0] == 0``) and each bar's timestamp in UTC ns.
+
+    - tick spec ``None``/``"tick"``: one bar per trade, stamped with its time;
+    - ``"Nt"``: every N trades (the last bar may hold fewer), stamped with its last tick;
+    - ``"Nv"``: a bar closes on the first trade that brings its volume to at least
+      N; that trade is not split and the next bar starts empty; stamped with its
+      last tick (the last bar may hold less than N);
+    - time offsets: right-closed intervals ``(t - offset, t]`` stamped ``t``, as
+      Backtrader's resampler does; empty intervals make no bar.
+    """
+    spec = parse_bar_spec(spec)
+    n = len(ts_ns)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if spec.kind == "tick":
+        starts = np.arange(0, n, int(spec.size), dtype=np.int64)
+        return starts, ts_ns[_ends(starts, n) - 1]
+    if spec.kind == "volume":
+        starts = _volume_bar_starts(np.asarray(size, dtype=np.float64), float(spec.size))
+        return starts, ts_ns[_ends(starts, n) - 1]
+    labels = _time_labels(ts_ns, spec)
+    starts = np.flatnonzero(np.diff(labels)) + 1
+    starts = np.concatenate(([0], starts)).astype(np.int64)
+    return starts, labels[starts]
+
+
+def make_bars(ticks: pd.DataFrame, spec: "BarSpec | str | None" = "1min") -> pd.DataFrame:
+    """Aggregate canonical ticks into order-flow bars indexed by bar time (UTC).
+
+    Per bar (ticks i in the bar, in order):
+    ``open/close`` first/last price; ``high/low`` max/min price;
+    ``volume = sum(size)``; ``buy_volume``/``sell_volume``/``unknown_volume`` the
+    size of trades with side +1/-1/0; ``delta = buy_volume - sell_volume``;
+    ``delta_high = max(0, max_k D_k)`` and ``delta_low = min(0, min_k D_k)`` where
+    ``D_k`` is the running delta from the bar's open (a delta candle: open 0, close
+    ``delta``); ``trades`` the tick count; ``vwap = sum(price*size)/volume`` (the
+    close when volume is 0); ``bid_size``/``ask_size`` at the last tick and
+    ``imbalance = bid_size - ask_size`` there (NaN without quotes);
+    ``inferred_volume`` the size of trades whose side was inferred by
+    :func:`data.classify` (column ``inferred``; 0 when absent).
+
+    Conservation: ``sum(volume)`` equals the ticks' total size and ``sum(delta)``
+    the ticks' final CVD, up to float rounding.
+    """
+    spec = parse_bar_spec(spec)
+    _check_ticks(ticks)
+    ts = timestamps_ns(ticks["timestamp"])
+    price = ticks["price"].to_numpy(np.float64)
+    size = ticks["size"].to_numpy(np.float64)
+    flow = tick_flow(size, ticks["side"].to_numpy())
+    starts, stamps = assign_bars(ts, size, spec)
+    if len(starts) == 0:
+        return _empty_bars(spec)
+    last = _ends(starts, len(ts)) - 1
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, starts)
+
+    volume = total(size)
+    buy, sell = total(flow["buy_volume"]), total(flow["sell_volume"])
+    delta = buy - sell
+    running = np.cumsum(flow["delta"])
+    before = np.where(starts > 0, running[starts - 1], 0.0)
+    delta_high = np.maximum(np.maximum.reduceat(running, starts) - before, np.maximum(delta, 0.0))
+    delta_low = np.minimum(np.minimum.reduceat(running, starts) - before, np.minimum(delta, 0.0))
+    close = price[last]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vwap = np.where(volume > 0, total(price * size) / volume, close)
+    bid_size, ask_size = (q[last] for q in quote_columns(ticks))
+    inferred = ticks["inferred"].to_numpy(bool) if "inferred" in ticks else None
+    columns = {
+        "open": price[starts],
+        "high": np.maximum.reduceat(price, starts),
+        "low": np.minimum.reduceat(price, starts),
+        "close": close,
+        "volume": volume,
+        "buy_volume": buy,
+        "sell_volume": sell,
+        "unknown_volume": total(flow["unknown_volume"]),
+        "delta": delta,
+        "delta_high": delta_high,
+        "delta_low": delta_low,
+        "trades": (last - starts + 1).astype(np.float64),
+        "vwap": vwap,
+        "bid_size": bid_size,
+        "ask_size": ask_size,
+        "imbalance": book_imbalance(bid_size, ask_size),
+        "inferred_volume": total(np.where(inferred, size, 0.0)) if inferred is not None else np.zeros(len(starts)),
+    }
+    bars = pd.DataFrame(columns, index=_bar_index(stamps))
+    bars.attrs["bar_spec"] = spec.text
+    return bars
+
+
+def _check_ticks(ticks: pd.DataFrame) -> None:
+    if not isinstance(ticks, pd.DataFrame):
+        raise OrderFlowError("make_bars needs a DataFrame of ticks (see data.load_ticks)")
+    missing = [c for c in TICK_REQUIRED if c not in ticks.columns]
+    if missing:
+        raise OrderFlowError(
+            f"ticks lack column(s) {', '.join(missing)}; found {', '.join(map(str, ticks.columns))} "
+            "(load them with data.load_ticks)"
+        )
+    ts = timestamps_ns(ticks["timestamp"])
+    if len(ts) > 1:
+        back = np.flatnonzero(np.diff(ts) < 0)
+        if len(back):
+            raise OrderFlowError(
+                "ticks are not sorted by time (load them with data.load_ticks, which sorts them)",
+                column="timestamp", row=int(back[0]) + 2,
+            )
+
+
+def _ends(starts: np.ndarray, n: int) -> np.ndarray:
+    return np.append(starts[1:], n)
+
+
+def _time_labels(ts_ns: np.ndarray, spec: BarSpec) -> np.ndarray:
+    """Each tick's bar end: the smallest bar boundary >= its time (right-closed)."""
+    step = spec.nanos
+    if step is not None:
+        return -(-ts_ns // step) * step  # ceil to a multiple of the step, anchored at the epoch
+    # Calendar offsets (weeks, months ...): whole UTC days, each in the period whose
+    # last day is the first anchor on or after it; stamped at that day's end.
+    days = ts_ns - ts_ns % _DAY_NS
+    first, last = pd.Timestamp(days[0], tz="UTC"), pd.Timestamp(days[-1], tz="UTC")
+    edges = pd.date_range(spec.offset.rollback(first) - spec.offset, spec.offset.rollforward(last) + spec.offset,
+                          freq=spec.offset).normalize()
+    edges_ns = timestamps_ns(edges)
+    return edges_ns[np.searchsorted(edges_ns, days, side="left")] + _DAY_NS
+
+
+def _volume_bar_starts(size: np.ndarray, threshold: float) -> np.ndarray:
+    """Bar starts for volume bars: one searchsorted per bar, not a loop per tick."""
+    cumulative = np.cumsum(size)
+    tolerance = threshold * 1e-9  # float sums of fractional sizes
+    n = len(size)
+    starts = [0]
+    base = 0.0
+    while True:
+        end = int(np.searchsorted(cumulative, base + threshold - tolerance, side="left"))
+        if end >= n - 1:
+            break
+        starts.append(end + 1)
+        base = cumulative[end]
+    return np.asarray(starts, dtype=np.int64)
+
+
+def _bar_index(stamps_ns: np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(stamps_ns.astype("datetime64[ns]"), name="timestamp").tz_localize("UTC")
+
+
+def _empty_bars(spec: BarSpec) -> pd.DataFrame:
+    bars = pd.DataFrame({c: np.zeros(0) for c in BAR_COLUMNS}, index=_bar_index(np.zeros(0, dtype=np.int64)))
+    bars.attrs["bar_spec"] = spec.text
+    return bars

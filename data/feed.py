@@ -1,0 +1,100 @@
+"""A Backtrader feed carrying the order-flow lines, backed by numpy arrays."""
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+from .barspec import BarSpec, parse_bar_spec
+from .bars import make_bars, timestamps_ns
+from .errors import OrderFlowError
+from .schema import BAR_COLUMNS, ORDER_FLOW_LINES
+
+_DAY_NS = 86_400_000_000_000
+_EPOCH_ORDINAL = 719_163  # datetime.date(1970, 1, 1).toordinal(), Backtrader's day count
+
+
+def date2num_ns(ts_ns: np.ndarray) -> np.ndarray:
+    """UTC epoch nanoseconds -> Backtrader's float day numbers, as ``bt.date2num`` computes them."""
+    days, rest = np.divmod(np.asarray(ts_ns, dtype=np.int64), _DAY_NS)
+    return (days + _EPOCH_ORDINAL).astype(np.float64) + rest / _DAY_NS
+
+
+class _Zone(zoneinfo.ZoneInfo):
+    """A zoneinfo zone with the ``localize`` Backtrader calls (pytz's spelling)."""
+
+    def localize(self, dt):  # noqa: D102 - Backtrader's protocol
+        return dt.replace(tzinfo=self)
+
+
+class OrderFlowFeed(bt.feed.DataBase):
+    """Order-flow bars (or raw ticks, one per bar) as a Backtrader data feed.
+
+    Lines: Backtrader's ``open high low close volume openinterest`` plus
+    ``buy_volume sell_volume unknown_volume delta delta_high delta_low trades
+    vwap bid_size ask_size imbalance inferred_volume`` (see ``make_bars``).
+
+    Build it with :meth:`from_ticks` or :meth:`from_bars`; ``dataname`` is a bars
+    DataFrame indexed by UTC time. Times are kept in UTC; pass ``tz`` (a zone
+    name such as ``"America/Chicago"``) to see local times in strategies and plots.
+    The columns are turned into Python lists once at start, so loading a bar is
+    a few list look-ups (no per-cell ``iloc`` as in ``PandasData``).
+    """
+
+    lines = ORDER_FLOW_LINES
+    params = (("bar_spec", None),)
+
+    @classmethod
+    def from_ticks(cls, ticks: pd.DataFrame, bars: "str | BarSpec | None" = None, **kwargs: Any) -> "OrderFlowFeed":
+        """A feed of order-flow bars made from ticks by ``make_bars(ticks, bars)``.
+
+        ``bars=None`` (or ``"tick"``) gives one tick per bar with timeframe Ticks;
+        a time spec sets Backtrader's timeframe and compression from it (``"5min"``
+        -> Minutes x 5, ``"1h"`` -> Minutes x 60); ``"500t"`` and ``"1000v"`` bars
+        are of timeframe Ticks. Extra keyword arguments go to the feed
+        (``name``, ``tz``, ``fromdate``, ``todate`` ...).
+        """
+        spec = parse_bar_spec(bars)
+        return cls.from_bars(make_bars(ticks, spec), spec, **kwargs)
+
+    @classmethod
+    def from_bars(cls, bars: pd.DataFrame, spec: "str | BarSpec | None" = None, **kwargs: Any) -> "OrderFlowFeed":
+        """A feed over a bars DataFrame (from ``make_bars``); ``spec`` defaults to ``bars.attrs["bar_spec"]``."""
+        spec = parse_bar_spec(spec if spec is not None else bars.attrs.get("bar_spec"))
+        missing = [c for c in BAR_COLUMNS if c not in bars.columns]
+        if missing:
+            raise OrderFlowError(f"bars lack column(s) {', '.join(missing)} (build them with data.make_bars)")
+        kwargs.setdefault("timeframe", spec.timeframe)
+        kwargs.setdefault("compression", spec.compression)
+        return cls(dataname=bars, bar_spec=spec.text, **kwargs)
+
+    def _gettz(self):
+        tz = self.p.tz
+        return _Zone(tz) if isinstance(tz, str) else super()._gettz()
+
+    def start(self) -> None:
+        super().start()
+        bars: pd.DataFrame = self.p.dataname
+        index = bars.index if bars.index.tz is not None else bars.index.tz_localize("UTC")
+        columns = [date2num_ns(timestamps_ns(index)).tolist()]
+        targets = [self.lines.datetime]
+        for name in BAR_COLUMNS:
+            columns.append(bars[name].to_numpy(np.float64).tolist())
+            targets.append(getattr(self.lines, name))
+        columns.append([0.0] * len(bars))
+        targets.append(self.lines.openinterest)
+        self._pairs = list(zip(targets, columns))
+        self._n = len(bars)
+        self._i = 0
+
+    def _load(self) -> bool:
+        i = self._i
+        if i >= self._n:
+            return False
+        for line, values in self._pairs:
+            line[0] = values[i]
+        self._i = i + 1
+        return True
