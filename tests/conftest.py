@@ -1,0 +1,63 @@
+"""Shared fixtures: the hand-checkable ticks of tests/fixtures/ticks_small.csv, built here
+value by value so that bar and feed tests do not depend on the loader."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SAMPLE = REPO / "data" / "sample" / "sample_ticks.parquet"
+
+
+def canonical_ticks(rows: list[tuple], quotes: bool = True) -> pd.DataFrame:
+    """Ticks from (iso time, price, size, side[, bid_size, ask_size]) tuples."""
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime([r[0] for r in rows], utc=True, format="ISO8601").as_unit("ns"),
+            "price": np.array([r[1] for r in rows], dtype=np.float64),
+            "size": np.array([r[2] for r in rows], dtype=np.float64),
+            "side": np.array([r[3] for r in rows], dtype=np.int8),
+        }
+    )
+    if quotes:
+        frame["bid_size"] = np.array([r[4] for r in rows], dtype=np.float64)
+        frame["ask_size"] = np.array([r[5] for r in rows], dtype=np.float64)
+    return frame
+
+
+# The rows of tests/fixtures/ticks_small.csv (TradeType 1 -> +1, 2 -> -1, 0 -> 0).
+SMALL_ROWS = [
+    ("2024-03-01T09:30:05Z", 100.00, 2.0, 1, 10, 12),
+    ("2024-03-01T09:30:20Z", 100.25, 3.0, 1, 8, 15),
+    ("2024-03-01T09:30:40Z", 100.00, 5.0, -1, 9, 11),
+    ("2024-03-01T09:31:00Z", 99.75, 1.5, -1, 20, 5),
+    ("2024-03-01T09:31:10Z", 100.00, 4.0, 0, 7, 7),
+    ("2024-03-01T09:31:30Z", 100.25, 2.0, 1, 6, 9),
+    ("2024-03-01T09:31:59.5Z", 100.50, 6.0, 1, 5, 14),
+    ("2024-03-01T09:32:00.5Z", 100.25, 3.0, -1, 11, 4),
+    ("2024-03-01T09:32:30Z", 100.00, 1.0, -1, 12, 3),
+    ("2024-03-01T09:33:00Z", 100.25, 2.5, 1, 10, 6),
+]
+
+
+@pytest.fixture
+def small_ticks() -> pd.DataFrame:
+    return canonical_ticks(SMALL_ROWS)
+
+
+def need_shared() -> Path:
+    """The ../shared folder beside the repo, or skip (it is absent on a user's clone)."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent: the shared real-data samples only exist beside the CI clone")
+    return SHARED
+
+
+def need_sample() -> Path:
+    if not SAMPLE.is_file():
+        pytest.skip(f"bundled sample {SAMPLE} is missing")
+    return SAMPLE
