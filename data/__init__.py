@@ -11,6 +11,7 @@ from .loader import load_ticks
 from .bars import make_bars
 from .metrics import order_flow_metrics
 from .feed import OrderFlowFeed
+from .classify import CLASSIFIERS, bulk_volume_classification, classify
 
 __all__ = [
     "OrderFlowError",
@@ -20,4 +21,7 @@ __all__ = [
     "make_bars",
     "order_flow_metrics",
     "OrderFlowFeed",
+    "classify",
+    "CLASSIFIERS",
+    "bulk_volume_classification",
 ]
