@@ -1,3 +1,192 @@
-"""Placeholder: being written."""
-def load_ticks(*a, **k): raise NotImplementedError
-def order_flow_metrics(*a, **k): raise NotImplementedError
+"""The original serverless metrics, per trade, as a plain pandas function.
+
+The project started from a script that, for a list of trades in the columns
+``Price, Volume, BidSize, AskSize, TradeType`` (1 = bought on the ask,
+2 = sold on the bid), added ``Aggressive_Buy, Aggressive_Sell, Volume_Delta,
+CVD, Imbalance``. Its ``df.loc[mask, col] = df['Volume']`` on an integer
+column raises a TypeError on pandas 3 as soon as a size is fractional;
+:func:`order_flow_metrics` gives the same values without that trap, through
+the project's one side parser and one delta computation.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .errors import OrderFlowError
+from .flow import book_imbalance, tick_flow
+from .sides import parse_side
+
+ORIGINAL_COLUMNS = ("Volume", "TradeType", "BidSize", "AskSize")
+CANONICAL_COLUMNS = ("size", "side", "bid_size", "ask_size")
+METRIC_COLUMNS = ("Aggressive_Buy", "Aggressive_Sell", "Volume_Delta", "CVD", "Imbalance")
+
+
+class _Names(NamedTuple):
+    """Where the inputs live in a frame: the original or the canonical names."""
+
+    size: str
+    side: str
+    bid_size: str
+    ask_size: str
+    quotes_required: bool
+
+
+_ORIGINAL = _Names(*ORIGINAL_COLUMNS, quotes_required=True)
+_CANONICAL = _Names(*CANONICAL_COLUMNS, quotes_required=False)
+
+
+def order_flow_metrics(frame: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+    """The original per-trade metrics, added to a copy of ``frame``.
+
+    ``frame`` holds trades either in the original names (``Volume``,
+    ``TradeType``, ``BidSize``, ``AskSize``; no time column needed) or in the
+    canonical tick schema (``size``, ``side`` and optionally ``bid_size``,
+    ``ask_size``, e.g. the output of :func:`data.load_ticks`). Per trade:
+
+    - ``Aggressive_Buy  = Volume if side == +1 else 0``
+    - ``Aggressive_Sell = Volume if side == -1 else 0``
+    - ``Volume_Delta    = Aggressive_Buy - Aggressive_Sell``
+    - ``CVD             = running sum of Volume_Delta`` (from the first row)
+    - ``Imbalance       = BidSize - AskSize`` (NaN where a book size is absent)
+
+    The side comes from :func:`data.sides.parse_side`: ``TradeType`` 1 is +1
+    (bought on the ask), 2 is -1 (sold on the bid), as in the original; the
+    canonical -1 and the text codes (``buy``/``sell`` ...) are understood too;
+    anything else is 0 and counts in neither column, as in the original.
+
+    Integer sizes give integer (int64) columns, as the original did; fractional
+    sizes give float64. The original names need all four columns (as the
+    original did); canonical ticks without quotes get ``Imbalance`` NaN.
+
+    Raises :class:`OrderFlowError` naming ``source``, the column and the first
+    bad 1-based row for: no recognisable columns, a missing needed column, a
+    size or book size that is not a number, infinite or negative, a missing
+    trade size, or boolean side codes.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"order_flow_metrics needs a pandas DataFrame, not {type(frame).__name__}")
+    names = _resolve_names(frame, source)
+    size, size_is_int = _checked_sizes(frame, names.size, "trade size", required=True, source=source)
+    flow = tick_flow(size, _checked_sides(frame, names.side, source))
+    bid, bid_is_int = _optional_sizes(frame, names.bid_size, "bid size", source)
+    ask, ask_is_int = _optional_sizes(frame, names.ask_size, "ask size", source)
+
+    out = frame.copy()
+    out["Aggressive_Buy"] = _as_int_if(flow["buy_volume"], size_is_int)
+    out["Aggressive_Sell"] = _as_int_if(flow["sell_volume"], size_is_int)
+    out["Volume_Delta"] = _as_int_if(flow["delta"], size_is_int)
+    out["CVD"] = _as_int_if(np.cumsum(flow["delta"]), size_is_int)
+    out["Imbalance"] = _as_int_if(book_imbalance(bid, ask), bid_is_int and ask_is_int)
+    return out
+
+
+def _resolve_names(frame: pd.DataFrame, source: str | None) -> _Names:
+    """Pick the original or the canonical names; raise if a needed one is missing."""
+    columns = set(frame.columns)
+    if columns.intersection(ORIGINAL_COLUMNS):
+        names = _ORIGINAL
+    elif columns.intersection(CANONICAL_COLUMNS):
+        names = _CANONICAL
+    else:
+        raise OrderFlowError(
+            "no trade columns: expected the original Volume, TradeType, BidSize, AskSize "
+            "or the canonical size, side (bid_size, ask_size optional)",
+            source=source,
+        )
+    needed = names[:4] if names.quotes_required else names[:2]
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise OrderFlowError(
+            f"missing column (needed: {', '.join(needed)})", source=source, column=missing[0]
+        )
+    return names
+
+
+def _checked_sizes(
+    frame: pd.DataFrame, column: str, label: str, *, required: bool, source: str | None
+) -> tuple[np.ndarray, bool]:
+    """A size column as float64, and whether it was an integer column.
+
+    Numbers and numeric text are accepted; the first row that is not a number,
+    is infinite, is negative or (when ``required``) is missing raises.
+    """
+    series = frame[column]
+    if pd.api.types.is_bool_dtype(series.dtype):
+        raise _bad_value(series, 0, f"{label} is not a number", column, source)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        numbers = series
+        not_number = np.zeros(len(series), dtype=bool)
+    else:
+        numbers = pd.to_numeric(series, errors="coerce")
+        not_number = (series.notna() & numbers.isna()).to_numpy(dtype=bool)
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    nan = np.isnan(values)
+    valid = (values >= 0) & (values != np.inf)  # False for NaN
+    if not required:
+        valid |= nan & ~not_number
+    if not valid.all():
+        _raise_first_bad(series, values, nan, not_number, required, label, column, source)
+    is_int = series.dtype.kind in "iu" and not nan.any()
+    return values, is_int
+
+
+def _raise_first_bad(
+    series: pd.Series,
+    values: np.ndarray,
+    nan: np.ndarray,
+    not_number: np.ndarray,
+    required: bool,
+    label: str,
+    column: str,
+    source: str | None,
+) -> None:
+    """Raise for the first row of a size column that fails a check, saying which."""
+    checks = (
+        ("is not a number", not_number),
+        ("is missing", nan & ~not_number if required else np.zeros_like(nan)),
+        ("is not finite", np.isinf(values)),
+        ("is negative", values < 0),
+    )
+    bad = np.logical_or.reduce([mask for _, mask in checks])
+    row = int(np.argmax(bad))
+    reason = next(text for text, mask in checks if mask[row])
+    raise _bad_value(series, row, f"{label} {reason}", column, source)
+
+
+def _optional_sizes(
+    frame: pd.DataFrame, column: str, label: str, source: str | None
+) -> tuple[np.ndarray, bool]:
+    """A book-size column (missing values allowed), or all NaN when absent."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan), False
+    return _checked_sizes(frame, column, label, required=False, source=source)
+
+
+def _checked_sides(frame: pd.DataFrame, column: str, source: str | None) -> np.ndarray:
+    """Side codes through the project's one parser (+1 buy, -1 sell, 0 neither)."""
+    series = frame[column]
+    if pd.api.types.is_bool_dtype(series.dtype):
+        raise _bad_value(
+            series, 0, "side codes must be 1/2, +1/-1 or buy/sell, not booleans", column, source
+        )
+    return parse_side(series)
+
+
+def _bad_value(
+    series: pd.Series, row: int, problem: str, column: str, source: str | None
+) -> OrderFlowError:
+    """An OrderFlowError for 0-based position ``row`` of ``series`` (reported 1-based)."""
+    value = series.iloc[row] if len(series) else None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        value = None
+    return OrderFlowError(problem, source=source, column=column, row=row + 1, value=value)
+
+
+def _as_int_if(values: np.ndarray, integral: bool) -> np.ndarray:
+    """``values`` as int64 when every input was an integer column, else float64."""
+    return values.astype(np.int64) if integral else values

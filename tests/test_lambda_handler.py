@@ -1,0 +1,203 @@
+"""lambda_handler: every event shape the original accepted, every bad event, JSON-safe answers."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lambda_handler as handler_module
+from lambda_handler import lambda_handler
+from tests.test_metrics import FIXTURE_EXPECTED, fixture_trades, original_metrics
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+NO_TRADES = "No trades: send a JSON object with a non-empty 'trades' list"
+NOT_A_LIST = "'trades' must be a list of trade objects"
+
+
+def integer_trades(n: int = 25, seed: int = 3) -> list[dict[str, Any]]:
+    """Trades as a client sends them: plain JSON numbers, integer sizes."""
+    rng = np.random.default_rng(seed)
+    return [
+        {
+            "Price": 100 + int(rng.integers(-8, 8)) * 0.25,
+            "Volume": int(rng.integers(1, 50)),
+            "BidSize": int(rng.integers(0, 30)),
+            "AskSize": int(rng.integers(0, 30)),
+            "TradeType": int(rng.integers(1, 3)),
+        }
+        for _ in range(n)
+    ]
+
+
+def expected_answer(trades: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the original script answered: its formulas, the last CVD, the last 10 rows."""
+    df = original_metrics(pd.DataFrame(trades))
+    return {
+        "latest_cvd": int(df["CVD"].iloc[-1]),
+        "data": json.loads(df.tail(10).to_json(orient="records")),
+    }
+
+
+def event_shapes(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    text = json.dumps(payload)
+    return {
+        "trades in the event": payload,
+        "body dict": {"body": payload},
+        "body JSON string": {"body": text, "isBase64Encoded": False},
+        "body base64": {"body": base64.b64encode(text.encode()).decode(), "isBase64Encoded": True},
+    }
+
+
+def ok_body(response: dict[str, Any]) -> dict[str, Any]:
+    assert response["statusCode"] == 200, response
+    assert response["headers"] == JSON_HEADERS
+    body = json.loads(response["body"])
+    assert set(body) == {"message", "latest_cvd", "data"}
+    assert body["message"] == "Order flow metrics computed"
+    return body
+
+
+@pytest.mark.parametrize("shape", list(event_shapes({})))
+def test_each_event_shape_answers_like_the_original(shape: str) -> None:
+    trades = integer_trades()
+    body = ok_body(lambda_handler(event_shapes({"trades": trades})[shape], None))
+    expected = expected_answer(trades)
+    assert body["latest_cvd"] == expected["latest_cvd"]
+    assert body["data"] == expected["data"]
+
+
+def test_data_is_the_last_ten_rows_in_order() -> None:
+    trades = integer_trades(n=23)
+    body = ok_body(lambda_handler({"trades": trades}, None))
+    assert len(body["data"]) == 10
+    for row, trade in zip(body["data"], trades[-10:]):
+        assert {k: row[k] for k in trade} == trade
+    cvd = np.cumsum([t["Volume"] * (1 if t["TradeType"] == 1 else -1) for t in trades])
+    assert [row["CVD"] for row in body["data"]] == cvd[-10:].tolist()
+    assert body["latest_cvd"] == cvd[-1]
+
+
+def test_fewer_than_ten_trades_return_them_all() -> None:
+    trades = integer_trades(n=3)
+    body = ok_body(lambda_handler({"trades": trades}, None))
+    assert len(body["data"]) == 3
+
+
+def test_fractional_sizes_answer_200_with_hand_checked_values() -> None:
+    trades = json.loads(fixture_trades().to_json(orient="records"))
+    body = ok_body(lambda_handler({"body": json.dumps({"trades": trades})}, None))
+    assert body["latest_cvd"] == 5.0
+    for column, expected in FIXTURE_EXPECTED.items():
+        assert [row[column] for row in body["data"]] == expected, column
+    assert body["data"][0]["Timestamp"] == "2024-03-01T09:30:05Z"
+
+
+def test_missing_values_are_null_and_the_body_has_no_nan() -> None:
+    trades = [
+        {"Price": 100.0, "Volume": 1, "TradeType": 1, "BidSize": 4, "AskSize": 1},
+        {"Price": float("nan"), "Volume": 2.5, "TradeType": 2, "AskSize": 3},
+    ]
+    response = lambda_handler({"trades": trades}, None)
+    body = ok_body(response)
+    assert "NaN" not in response["body"]
+    assert body["data"][1]["BidSize"] is None
+    assert body["data"][1]["Imbalance"] is None
+    assert body["data"][1]["Price"] is None
+    assert body["data"][0]["Imbalance"] == 3
+    assert body["latest_cvd"] == -1.5
+
+
+def test_numbers_stay_numbers() -> None:
+    body = ok_body(lambda_handler({"trades": integer_trades(n=2)}, None))
+    for row in body["data"]:
+        for column in ("Volume", "Aggressive_Buy", "Volume_Delta", "CVD", "Imbalance", "Price"):
+            assert isinstance(row[column], (int, float)) and not isinstance(row[column], bool)
+
+
+def good_trade(**fields: Any) -> dict[str, Any]:
+    trade = {"Price": 100.0, "Volume": 2, "BidSize": 5, "AskSize": 3, "TradeType": 1}
+    trade.update(fields)
+    return trade
+
+
+def without(key: str) -> dict[str, Any]:
+    trade = good_trade()
+    del trade[key]
+    return trade
+
+
+BAD_EVENTS = {
+    "empty event": ({}, NO_TRADES),
+    "body null": ({"body": None}, NO_TRADES),
+    "body without trades": ({"body": json.dumps({"orders": []})}, NO_TRADES),
+    "trades null": ({"trades": None}, NO_TRADES),
+    "empty trades list": ({"trades": []}, NO_TRADES),
+    "empty trades in a body": ({"body": json.dumps({"trades": []})}, NO_TRADES),
+    "blank body": ({"body": "  "}, NO_TRADES),
+    "malformed JSON": ({"body": '{"trades": [1,'},
+                       "Malformed JSON in the body: Expecting value at line 1 column 15"),
+    "bad base64": ({"body": "not base64!", "isBase64Encoded": True}, "The body is not valid base64"),
+    "base64 of non-UTF-8": ({"body": base64.b64encode(b"\xff\xfe").decode(), "isBase64Encoded": True},
+                            "The body is not UTF-8 text"),
+    "base64 of malformed JSON": ({"body": base64.b64encode(b"{trades").decode(), "isBase64Encoded": True},
+                                 "Malformed JSON in the body: Expecting property name enclosed in "
+                                 "double quotes at line 1 column 2"),
+    "body is a JSON list": ({"body": "[1, 2]"}, "The body must be a JSON object with a 'trades' list"),
+    "body is a number": ({"body": 7}, "The body must be a JSON object with a 'trades' list"),
+    "event is not an object": (["trades"], "The event must be a JSON object"),
+    "trades is a string": ({"trades": "abc"}, NOT_A_LIST),
+    "trades is an object": ({"trades": {"Volume": 1}}, NOT_A_LIST),
+    "a trade is not an object": ({"trades": [good_trade(), 5]}, NOT_A_LIST + ": trade 2 is not"),
+    "missing column": ({"trades": [without("TradeType"), without("TradeType")]},
+                       "trades, column 'TradeType': missing column "
+                       "(needed: Volume, TradeType, BidSize, AskSize)"),
+    "missing book column": ({"body": json.dumps({"trades": [without("AskSize")]})},
+                            "trades, column 'AskSize': missing column "
+                            "(needed: Volume, TradeType, BidSize, AskSize)"),
+    "non-numeric volume": ({"trades": [good_trade(), good_trade(Volume="lots")]},
+                           "trades, column 'Volume', row 2: trade size is not a number (value 'lots')"),
+    "negative volume": ({"trades": [good_trade(), good_trade(), good_trade(Volume=-4)]},
+                        "trades, column 'Volume', row 3: trade size is negative (value -4)"),
+    "null volume": ({"trades": [good_trade(Volume=None), good_trade()]},
+                    "trades, column 'Volume', row 1: trade size is missing"),
+    "boolean trade type": ({"trades": [good_trade(TradeType=True)]},
+                           "trades, column 'TradeType', row 1: side codes must be 1/2, +1/-1 "
+                           "or buy/sell, not booleans (value True)"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_EVENTS))
+def test_bad_events_answer_400_with_a_clear_message(case: str) -> None:
+    event, message = BAD_EVENTS[case]
+    response = lambda_handler(event, None)
+    assert response["statusCode"] == 400
+    assert response["headers"] == JSON_HEADERS
+    assert json.loads(response["body"]) == {"message": message}
+
+
+def test_trades_in_the_event_win_over_a_body() -> None:
+    event = {"trades": [good_trade(Volume=7)], "body": "not json"}
+    assert ok_body(lambda_handler(event, None))["latest_cvd"] == 7
+
+
+def test_unexpected_failure_is_a_generic_500_and_is_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(frame: pd.DataFrame, **_: Any) -> pd.DataFrame:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(handler_module, "order_flow_metrics", broken)
+    with caplog.at_level(logging.ERROR, logger="lambda_handler"):
+        response = lambda_handler({"trades": [good_trade()]}, None)
+    assert response["statusCode"] == 500
+    assert response["headers"] == JSON_HEADERS
+    assert json.loads(response["body"]) == {
+        "message": "Internal error while computing order flow metrics"
+    }
+    assert "secret" not in response["body"]
+    assert any("secret internal detail" in (r.exc_text or "") for r in caplog.records)
