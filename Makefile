@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench setup clean
+.PHONY: run test bench accuracy setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
+
+accuracy: $(STAMP)
+	$(PY) -m data.classify_accuracy $(ARGS)
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis
