@@ -38,7 +38,9 @@ def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None
       N; that trade is not split and the next bar starts empty; stamped with its
       last tick (the last bar may hold less than N);
     - time offsets: right-closed intervals ``(t - offset, t]`` stamped ``t``, as
-      Backtrader's resampler does; empty intervals make no bar.
+      Backtrader's resampler does; fixed lengths are anchored at the Unix epoch
+      (so a bar's boundaries never depend on where the data starts), calendar
+      offsets (``"1W"``, ``"ME"``) group whole UTC days; empty intervals make no bar.
     """
     spec = parse_bar_spec(spec)
     n = len(ts_ns)

@@ -40,7 +40,9 @@ class OrderFlowFeed(bt.feed.DataBase):
     Build it with :meth:`from_ticks` or :meth:`from_bars`; ``dataname`` is a bars
     DataFrame indexed by UTC time. Times are kept in UTC; pass ``tz`` (a zone
     name such as ``"America/Chicago"``) to see local times in strategies and plots.
-    The columns are turned into Python lists once at start, so loading a bar is
+    Backtrader stores times as float day numbers, which resolve about 10
+    microseconds; ticks closer together than that keep their order but not
+    their exact stamps. The columns are turned into Python lists once at start, so loading a bar is
     a few list look-ups (no per-cell ``iloc`` as in ``PandasData``).
     """
 
