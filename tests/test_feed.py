@@ -73,7 +73,7 @@ def test_local_time_zone_and_date_filter(small_ticks):
 
 
 def test_date2num_matches_backtrader():
-    stamps = pd.to_datetime(["1970-01-01", "2024-03-01 09:31:59.5", "2031-12-31 23:59:59.999999"], utc=True)
+    stamps = pd.to_datetime(["1970-01-01", "2024-03-01 09:31:59.5", "2031-12-31 23:59:59.999999"], utc=True, format="ISO8601")
     expected = [bt.date2num(t.to_pydatetime().replace(tzinfo=None)) for t in stamps]
     np.testing.assert_array_equal(date2num_ns(stamps.as_unit("ns").asi8), expected)
 
