@@ -1,3 +1,649 @@
-"""Placeholder: being written."""
-def load_ticks(*a, **k): raise NotImplementedError
-def order_flow_metrics(*a, **k): raise NotImplementedError
+"""Read tick files (CSV, CSV.gz, Parquet, JSON) or DataFrames into the canonical tick schema.
+
+Two steps, so that more formats plug in cleanly:
+
+1. A *reader* (one per format, see :func:`register_format`) turns a file into a raw
+   DataFrame with the file's own column names. Readers are told which raw columns the
+   loader will use so that they can skip the rest.
+2. :func:`normalise_ticks`, shared by all formats, maps the raw names to the canonical
+   ones, parses times, numbers and sides without a Python loop per row, validates every
+   row, rejects or raises on bad ones, and stable-sorts by time.
+
+The result carries ``attrs["load_report"]`` (see :func:`format_load_report`).
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .errors import OrderFlowError
+from .schema import TICK_COLUMNS, TICK_QUOTES
+from .sides import parse_side, side_from_buyer_maker
+
+__all__ = [
+    "load_ticks",
+    "normalise_ticks",
+    "format_load_report",
+    "register_format",
+    "resolve_columns",
+    "TickFormat",
+    "FORMATS",
+    "BUYER_MAKER",
+]
+
+# A pseudo-canonical name: a boolean column where true means the seller was the aggressor.
+BUYER_MAKER = "is_buyer_maker"
+_TARGETS = TICK_COLUMNS + (BUYER_MAKER,)
+_NUMERIC = ("price", "size") + TICK_QUOTES
+
+# Known names per canonical column, compared after lower-casing and removing
+# spaces, "_" and "-". Earlier names win when a file has several (freqtrade has both
+# ``timestamp`` and ``date``).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "timestamp": ("timestamp", "datetime", "time", "date", "ts", "tradetime", "timestamputc"),
+    "price": ("price", "px", "tradeprice"),
+    "size": ("size", "volume", "qty", "quantity", "amount", "tradesize", "vol"),
+    "side": ("side", "tradetype", "aggressor", "aggressorside", "takerside"),
+    BUYER_MAKER: ("isbuyermaker", "buyermaker"),
+    "bid": ("bid", "bidprice", "bidpx", "bestbid"),
+    "ask": ("ask", "askprice", "askpx", "bestask", "offer", "offerprice"),
+    "bid_size": ("bidsize", "bidqty", "bidvolume", "bestbidsize"),
+    "ask_size": ("asksize", "askqty", "askvolume", "bestasksize", "offersize"),
+}
+
+ColumnPicker = Callable[[Sequence[Any]], dict[Any, str]]
+Reader = Callable[[Path, ColumnPicker], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class TickFormat:
+    """A registered input format.
+
+    ``read(path, pick)`` returns the raw DataFrame. ``pick(raw_names)`` gives
+    ``{raw name: canonical name}`` for the columns the loader will use (and raises
+    :class:`OrderFlowError` when price, size or time is missing); a reader may use it to
+    read only those columns, or ignore it and return everything. ``columns`` is the
+    format's own default name mapping (for exports with fixed, unusual names), applied
+    under the caller's ``columns=``.
+    """
+
+    name: str
+    read: Reader
+    extensions: tuple[str, ...] = ()
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+
+FORMATS: dict[str, TickFormat] = {}
+
+
+def register_format(
+    name: str,
+    read: Reader,
+    extensions: Sequence[str] = (),
+    columns: Mapping[str, str] | None = None,
+) -> TickFormat:
+    """Register (or replace) a reader under ``name``; ``extensions`` like ``".csv"``.
+
+    Extensions are matched on the file name after a compression suffix (``.gz``,
+    ``.bz2``, ``.zst``) is removed. Returns the registered :class:`TickFormat`.
+    """
+    fmt = TickFormat(name, read, tuple(e.lower() for e in extensions), dict(columns or {}))
+    FORMATS[name] = fmt
+    return fmt
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def _key(name: Any) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+
+
+def resolve_columns(
+    names: Sequence[Any],
+    columns: Mapping[str, str] | None = None,
+    *,
+    defaults: Mapping[str, str] | None = None,
+    source: Any = None,
+    has_time_index: bool = False,
+) -> dict[Any, str]:
+    """Map raw column names to canonical ones: ``{raw name: canonical name}``.
+
+    ``columns`` (``{"their name": "canonical name"}``) wins; then a format's
+    ``defaults`` (same shape, entries whose column is absent are skipped); then the
+    known names in :data:`ALIASES`, compared case-insensitively ignoring spaces, ``_``
+    and ``-``.
+    Raises :class:`OrderFlowError` listing the columns found when price, size or time
+    has no column (time may come from a DatetimeIndex when ``has_time_index``).
+    """
+    names = list(names)
+    by_key: dict[str, Any] = {}
+    for raw in names:
+        by_key.setdefault(_key(raw), raw)
+    found = [str(n) for n in names]
+    def find(theirs: Any) -> Any:
+        return theirs if theirs in names else by_key.get(_key(theirs))
+
+    explicit: dict[str, Any] = {}
+    for theirs, target in (columns or {}).items():
+        if target not in _TARGETS:
+            raise OrderFlowError(
+                f"unknown target column {target!r} in columns=; use one of {list(_TARGETS)}",
+                source=source,
+            )
+        if find(theirs) is None:
+            raise OrderFlowError(
+                f"column {theirs!r} given in columns= is not in the data; columns found: {found}",
+                source=source,
+                column=str(theirs),
+            )
+        explicit[target] = find(theirs)
+    chosen: dict[str, Any] = {}
+    for theirs, target in (defaults or {}).items():
+        raw = find(theirs)
+        if raw is not None and target in _TARGETS and raw not in explicit.values():
+            chosen[target] = raw
+    chosen.update(explicit)
+    used = set(chosen.values())
+    for target, aliases in ALIASES.items():
+        raw = next((by_key[a] for a in aliases if a in by_key and by_key[a] not in used), None)
+        if target not in chosen and raw is not None:
+            chosen[target] = raw
+            used.add(raw)
+    # one side source: an explicit is_buyer_maker beats a side column found by name
+    drop = "side" if BUYER_MAKER in explicit and "side" not in explicit else BUYER_MAKER
+    if "side" in chosen and BUYER_MAKER in chosen:
+        chosen.pop(drop)
+    for need in ("price", "size", "timestamp"):
+        if need not in chosen and not (need == "timestamp" and has_time_index):
+            raise OrderFlowError(
+                f"no {need} column; columns found: {found} (map yours with columns=)",
+                source=source,
+                column=need,
+            )
+    return {raw: target for target, raw in chosen.items()}
+
+
+# --------------------------------------------------------------------------- readers
+
+_COMPRESSION = (".gz", ".bz2", ".zst")
+
+
+def _suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSION:
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _header(path: Path) -> tuple[list[str], str]:
+    """The first line's column names and the delimiter (``,`` ``;`` tab or ``|``)."""
+    with pa.input_stream(str(path), compression="detect") as stream:
+        head = stream.read(1 << 16).decode("utf-8-sig", errors="replace")
+    line = head.splitlines()[0] if head.strip() else ""
+    delimiter = max([",", ";", "\t", "|"], key=line.count) if line else ","
+    names = next(csv.reader([line], delimiter=delimiter)) if line else []
+    return names, delimiter
+
+
+def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Arrow -> pandas; integers become nullable Int64 so epoch ns survive missing values."""
+    ints = {pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32()}
+    return table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if t in ints else None)
+
+
+def read_csv(path: Path, pick: ColumnPicker) -> pd.DataFrame:
+    """CSV (optionally compressed) through pyarrow's multi-threaded reader.
+
+    Numeric canonical columns are read as float64; if any value does not convert, the
+    file is read again with pyarrow's own type inference, which leaves the bad column
+    as text so that the loader can name the bad row.
+    """
+    names, delimiter = _header(path)
+    if not names:
+        raise OrderFlowError("empty file (no header, no rows)", source=path)
+    used = pick(names)
+    include = [n for n in names if n in used]
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    read = pacsv.ReadOptions(use_threads=True, block_size=1 << 22)
+
+    def attempt(types: dict[str, pa.DataType]) -> pa.Table:
+        convert = pacsv.ConvertOptions(
+            include_columns=include, column_types=types, strings_can_be_null=True
+        )
+        return pacsv.read_csv(str(path), read_options=read, parse_options=parse, convert_options=convert)
+
+    try:
+        try:
+            table = attempt({n: pa.float64() for n in include if used[n] in _NUMERIC})
+        except pa.ArrowInvalid as exc:
+            if "conversion error" not in str(exc):
+                raise
+            table = attempt({})
+    except pa.ArrowInvalid as exc:
+        raise OrderFlowError(f"cannot read CSV: {exc}", source=path) from None
+    return _arrow_to_pandas(table)
+
+
+def read_parquet(path: Path, pick: ColumnPicker) -> pd.DataFrame:
+    """Parquet through pyarrow, reading only the columns the loader uses."""
+    try:
+        names = pq.read_schema(str(path)).names
+        used = pick(names)
+        table = pq.read_table(str(path), columns=[n for n in names if n in used])
+    except pa.ArrowException as exc:
+        raise OrderFlowError(f"cannot read Parquet: {exc}", source=path) from None
+    return _arrow_to_pandas(table)
+
+
+def read_json(path: Path, pick: ColumnPicker) -> pd.DataFrame:
+    """The original event shape ``{"trades": [{...}, ...]}`` or a bare list of trades."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OrderFlowError(f"cannot read JSON: {exc}", source=path) from None
+    if not text.strip():
+        raise OrderFlowError("empty file (no rows)", source=path)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise OrderFlowError(f"malformed JSON: {exc}", source=path) from None
+    trades = doc.get("trades") if isinstance(doc, dict) else doc
+    if not isinstance(trades, list):
+        raise OrderFlowError('JSON must be {"trades": [...]} or a list of trades', source=path)
+    bad = next((i for i, t in enumerate(trades) if not isinstance(t, dict)), None)
+    if bad is not None:
+        raise OrderFlowError(
+            "each trade must be a JSON object", source=path, row=bad + 1, value=trades[bad]
+        )
+    return pd.DataFrame.from_records(trades)
+
+
+register_format("csv", read_csv, (".csv", ".txt"))
+register_format("parquet", read_parquet, (".parquet", ".pq"))
+register_format("json", read_json, (".json",))
+
+
+def _format_for(path: Path, name: str | None) -> TickFormat:
+    if name is not None:
+        if name not in FORMATS:
+            raise OrderFlowError(f"unknown format {name!r}; known: {sorted(FORMATS)}", source=path)
+        return FORMATS[name]
+    ext = _suffix(path)
+    for fmt in FORMATS.values():
+        if ext in fmt.extensions:
+            return fmt
+    raise OrderFlowError(
+        f"cannot tell the format from the extension {ext or '(none)'!r}; pass format= "
+        f"(one of {sorted(FORMATS)})",
+        source=path,
+    )
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class _Check:
+    """Rows failing one rule: ``reason`` is the report key, ``problem`` the message."""
+
+    reason: str
+    column: str
+    problem: str
+    mask: np.ndarray
+    data: pd.Series
+
+
+def _is_text(s: pd.Series) -> bool:
+    return not (
+        pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype)
+    )
+
+
+def _stripped(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Text with stray spaces removed, and the missing mask (null or blank)."""
+    text = s.astype("string").str.strip()
+    missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+    return text, missing
+
+
+def _to_float(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float64 values, missing mask, unparseable mask (text that is not a finite number)."""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(v)
+        return v, missing, np.isinf(v)
+    text, missing = _stripped(s)
+    v = pd.to_numeric(text.mask(pd.Series(missing, index=text.index)), errors="coerce")
+    v = np.asarray(v, dtype=np.float64)
+    return v, missing, ~missing & ~np.isfinite(v)
+
+
+_NS_MAX = float(np.iinfo(np.int64).max)
+# epoch magnitude below 1e11 -> seconds, 1e14 -> ms, 1e17 -> us, else ns
+_EPOCH_LIMITS = np.array([1e11, 1e14, 1e17])
+_EPOCH_SCALE = np.array([10**9, 10**6, 10**3, 1], dtype=np.int64)
+
+
+def _epoch_to_ns(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Epoch numbers -> int64 ns; the unit (s/ms/us/ns) from the median magnitude.
+
+    A row whose own magnitude points to another unit, or that overflows ns, is bad.
+    Floats in s or ms are rounded to the microsecond (the precision a float64 holds).
+    """
+    f = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = np.isnan(f)
+    ok = ~missing & np.isfinite(f)
+    mag = np.abs(np.where(ok, f, 0.0))
+    unit = int(np.searchsorted(_EPOCH_LIMITS, np.median(mag[ok]), side="right")) if ok.any() else 0
+    scale = int(_EPOCH_SCALE[unit])
+    row_unit = np.searchsorted(_EPOCH_LIMITS, mag, side="right")
+    bad = ~missing & (~ok | (row_unit != unit) | (mag * scale >= _NS_MAX))
+    good = ~missing & ~bad
+    ns = np.zeros(len(f), dtype=np.int64)
+    if pd.api.types.is_integer_dtype(s.dtype):
+        ints = s.to_numpy(dtype=np.int64, na_value=0)
+        ns[good] = ints[good] * scale
+    else:
+        whole = np.floor(f[good])
+        step = 1000 if scale >= 10**6 else 1
+        frac = np.rint((f[good] - whole) * scale / step).astype(np.int64) * step
+        ns[good] = whole.astype(np.int64) * scale + frac
+    return ns, missing, bad
+
+
+_ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+
+
+def _localise(dt: pd.Series, tz: str | None) -> pd.Series:
+    """Naive datetimes are wall times in ``tz`` (UTC when None); result in UTC."""
+    if dt.dt.tz is None and tz is None:
+        dt = dt.dt.tz_localize("UTC")
+    elif dt.dt.tz is None:
+        try:
+            dt = dt.dt.tz_localize(tz, ambiguous="infer", nonexistent="NaT")
+        except Exception:  # ambiguous DST hour that cannot be inferred from order
+            dt = dt.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    return dt.dt.tz_convert("UTC")
+
+
+def _iso_to_ns(text: pd.Series, missing: np.ndarray, tz: str | None) -> np.ndarray:
+    """ISO-8601 text -> int64 ns (NaT where unparseable); zone-less text is in ``tz``."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    present = pd.Series(~missing, index=text.index)
+    if tz is None:
+        out[present] = pd.to_datetime(text[present], format="ISO8601", utc=True, errors="coerce")
+    else:
+        zoned = present & text.str.contains(_ZONE, na=False)
+        naive = present & ~zoned
+        if zoned.any():
+            out[zoned] = pd.to_datetime(text[zoned], format="ISO8601", utc=True, errors="coerce")
+        if naive.any():
+            wall = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+            out[naive] = _localise(wall, tz)
+    return _ns(out)
+
+
+def _ns(dt: pd.Series) -> np.ndarray:
+    """int64 ns since the epoch; NaT stays NaT (int64 min)."""
+    return dt.dt.tz_convert("UTC").astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def _to_ns(s: pd.Series, tz: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Any time column -> (int64 ns UTC, missing mask, unparseable mask)."""
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        ns = _ns(_localise(s, tz))
+        missing = s.isna().to_numpy()
+        return ns, missing, ~missing & (ns == np.iinfo(np.int64).min)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        missing = s.isna().to_numpy()
+        return np.zeros(len(s), np.int64), missing, ~missing
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return _epoch_to_ns(s)
+    text, missing = _stripped(s)
+    number = pd.to_numeric(text.mask(pd.Series(missing, index=text.index)), errors="coerce")
+    is_number = number.notna().to_numpy()
+    if is_number.sum() * 2 > (~missing).sum():  # mostly numbers: epoch text
+        ns, _, bad = _epoch_to_ns(number)
+        return ns, missing, bad | (~missing & ~is_number)
+    ns = _iso_to_ns(text, missing, tz)
+    return ns, missing, ~missing & (ns == np.iinfo(np.int64).min)
+
+
+def _parse_side(s: pd.Series, buyer_maker: bool) -> np.ndarray:
+    """Side codes through data.sides, parsing each distinct text code once."""
+    convert = side_from_buyer_maker if buyer_maker else parse_side
+    if not _is_text(s):
+        return convert(s)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    table = np.append(convert(pd.Series(uniques, dtype=object)), np.int8(0))
+    return table[codes]  # code -1 (missing) picks the trailing 0
+
+
+# --------------------------------------------------------------------------- normalise
+
+
+def _checks_for(target: str, raw: str, s: pd.Series, tz: str | None) -> tuple[np.ndarray, list[_Check]]:
+    """Parsed values of one canonical column and the rules its rows must pass."""
+    if target == "timestamp":
+        ns, missing, bad = _to_ns(s, tz)
+        problem = "unparseable time" + (f" (or not a valid local time in {tz})" if tz else "")
+        return ns, [
+            _Check("missing_timestamp", raw, "missing time", missing, s),
+            _Check("bad_timestamp", raw, problem, bad, s),
+        ]
+    v, missing, bad = _to_float(s)
+    checks = [_Check(f"bad_{target}", raw, "unparseable number", bad, s)]
+    if target == "price":
+        checks += [
+            _Check("missing_price", raw, "missing price", missing, s),
+            _Check("non_positive_price", raw, "price must be > 0", ~missing & ~bad & (v <= 0), s),
+        ]
+    elif target in ("size", "bid_size", "ask_size"):
+        if target == "size":
+            checks.append(_Check("missing_size", raw, "missing size", missing, s))
+        checks.append(_Check(f"negative_{target}", raw, f"negative {target}", ~bad & (v < 0), s))
+    return v, checks
+
+
+def _first_bad(checks: list[_Check]) -> tuple[_Check, int] | None:
+    """The earliest failing row over all rules (ties: the rule listed first)."""
+    best: tuple[_Check, int] | None = None
+    for check in checks:
+        if check.mask.any():
+            row = int(np.argmax(check.mask))
+            if best is None or row < best[1]:
+                best = (check, row)
+    return best
+
+
+def _reject_counts(checks: list[_Check], n: int) -> tuple[np.ndarray, dict[str, int]]:
+    """Keep mask and ``{reason: rows}``; a row failing several rules counts once, first rule."""
+    rejected = np.zeros(n, dtype=bool)
+    counts: dict[str, int] = {}
+    for check in checks:
+        new = check.mask & ~rejected
+        if new.any():
+            counts[check.reason] = counts.get(check.reason, 0) + int(new.sum())
+            rejected |= check.mask
+    return ~rejected, counts
+
+
+def _side_values(inputs: dict[str, pd.Series], names: dict[str, str], n: int, source: Any) -> np.ndarray:
+    """``side`` from the side column, else from ``is_buyer_maker``, else all 0 (unknown)."""
+    if "side" in inputs:
+        if pd.api.types.is_bool_dtype(inputs["side"].dtype):
+            raise OrderFlowError(
+                "true/false is not a side; if true means the seller was the aggressor, "
+                f"map it with columns={{{names['side']!r}: 'is_buyer_maker'}}",
+                source=source,
+                column=names["side"],
+            )
+        return _parse_side(inputs["side"], buyer_maker=False)
+    if BUYER_MAKER in inputs:
+        return _parse_side(inputs[BUYER_MAKER], buyer_maker=True)
+    return np.zeros(n, dtype=np.int8)
+
+
+def _row_order(ns: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """Row positions to take (kept rows, stable-sorted by time; None = all, as they are)
+    and how many kept rows are earlier than the kept row before them."""
+    kept = None if keep.all() else np.flatnonzero(keep)
+    times = ns if kept is None else ns[kept]
+    reordered = int(np.count_nonzero(times[1:] < times[:-1]))
+    if reordered == 0:
+        return kept, 0
+    order = np.argsort(times, kind="stable")
+    return (order if kept is None else kept[order]), reordered
+
+
+def normalise_ticks(
+    raw: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    defaults: Mapping[str, str] | None = None,
+    tz: str | None = None,
+    on_bad_rows: str = "raise",
+    source: Any = "<DataFrame>",
+    format: str = "dataframe",
+    copy: bool = True,
+) -> pd.DataFrame:
+    """Raw frame with any known column names -> canonical ticks (the step every format shares).
+
+    Times become ``datetime64[ns, UTC]`` (ISO text with or without zone, epoch
+    s/ms/us/ns by magnitude, datetimes; zone-less values are wall times in ``tz``,
+    UTC when None). ``side`` is :func:`data.sides.parse_side` of the side column, or
+    :func:`data.sides.side_from_buyer_maker` of ``is_buyer_maker``, or 0 when neither
+    exists. Rows with a missing/unparseable time, a missing/unparseable/non-positive
+    price, a missing/unparseable/negative size, an unparseable quote or a negative quote
+    size raise :class:`OrderFlowError` naming the first such row (1-based), or with
+    ``on_bad_rows="drop"`` are rejected and counted by reason. Kept rows are
+    stable-sorted by time; ``reordered`` counts rows earlier than the row before them.
+    ``copy=False`` lets the result share memory with ``raw`` (for a reader's private frame).
+    """
+    if on_bad_rows not in ("raise", "drop"):
+        raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
+    if len(raw) == 0:
+        raise OrderFlowError("empty file (no rows)", source=source)
+    time_index = isinstance(raw.index, pd.DatetimeIndex)
+    used = resolve_columns(
+        raw.columns, columns, defaults=defaults, source=source, has_time_index=time_index
+    )
+    inputs = {target: raw[name].reset_index(drop=True) for name, target in used.items()}
+    names = {target: str(name) for name, target in used.items()}
+    if "timestamp" not in inputs:  # the frame's DatetimeIndex
+        inputs["timestamp"], names["timestamp"] = pd.Series(raw.index), "index"
+    n = len(raw)
+    values: dict[str, np.ndarray] = {}
+    checks: list[_Check] = []
+    for target in TICK_COLUMNS:
+        if target in inputs and target != "side":
+            values[target], rules = _checks_for(target, names[target], inputs[target], tz)
+            checks += rules
+    values["side"] = _side_values(inputs, names, n, source)
+
+    first = _first_bad(checks)
+    if first is not None and on_bad_rows == "raise":
+        check, row = first
+        value = check.data.iloc[row]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise OrderFlowError(
+            check.problem, source=source, column=check.column, row=row + 1,
+            value=None if pd.isna(value) else value,
+        )
+    keep, rejected = _reject_counts(checks, n)
+    kept = int(keep.sum())
+    if kept == 0:
+        raise OrderFlowError(f"all {n} rows rejected: {rejected}", source=source)
+
+    take, reordered = _row_order(values["timestamp"], keep)
+    out = {}
+    for target in TICK_COLUMNS:
+        if target in values:
+            arr = values[target] if take is None else values[target][take]
+            out[target] = arr.copy() if copy and arr.base is not None else arr
+    out["timestamp"] = pd.DatetimeIndex(out["timestamp"].view("M8[ns]")).tz_localize("UTC")
+    result = pd.DataFrame(out, copy=False)
+    result.attrs["load_report"] = {
+        "source": str(source),
+        "format": format,
+        "rows_read": n,
+        "rows_kept": kept,
+        "rejected": rejected,
+        "unknown_side": int(np.count_nonzero(result["side"].to_numpy() == 0)),
+        "reordered": reordered,
+        "columns": names,
+    }
+    return result
+
+
+def load_ticks(
+    source: str | Path | pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    format: str | None = None,
+    tz: str | None = None,
+    on_bad_rows: str = "raise",
+) -> pd.DataFrame:
+    """Load ticks from a file or DataFrame into the canonical schema of DESIGN.md.
+
+    ``source``: a path (``.csv``/``.txt``, optionally ``.gz``; ``.parquet``/``.pq``;
+    ``.json`` holding ``{"trades": [...]}`` or a list) or a DataFrame. ``format`` forces a
+    registered format (``"csv"``, ``"parquet"``, ``"json"`` ...). ``columns`` maps other
+    names to canonical ones, e.g. ``{"Last": "price"}``. ``tz`` is the zone of zone-less
+    times (default UTC). ``on_bad_rows``: ``"raise"`` (default) or ``"drop"`` (reject
+    and count). Returns columns ``timestamp, price, size, side`` plus whichever of
+    ``bid, ask, bid_size, ask_size`` the input has, sorted by time (stable), with
+    ``attrs["load_report"]`` = ``{source, format, rows_read, rows_kept, rejected
+    {reason: rows}, unknown_side, reordered, columns}``.
+    Raises :class:`OrderFlowError` for a missing or empty file, missing price/size/time
+    columns and, unless dropped, bad rows (see :func:`normalise_ticks`).
+    """
+    options = dict(tz=tz, on_bad_rows=on_bad_rows)
+    if isinstance(source, pd.DataFrame):
+        return normalise_ticks(source, columns=columns, **options)
+    if not isinstance(source, (str, Path)):
+        raise OrderFlowError(f"source must be a path or a DataFrame, not {type(source).__name__}")
+    path = Path(source)
+    if not path.is_file():
+        raise OrderFlowError("file not found" if not path.exists() else "not a file", source=path)
+    fmt = _format_for(path, format)
+    if path.stat().st_size == 0:
+        raise OrderFlowError("empty file (no rows)", source=path)
+    mapping = dict(columns=columns, defaults=fmt.columns)
+    raw = fmt.read(path, lambda names: resolve_columns(names, **mapping, source=path))
+    return normalise_ticks(raw, **mapping, source=path, format=fmt.name, copy=False, **options)
+
+
+def format_load_report(report: Mapping[str, Any]) -> str:
+    """One paragraph for people: what was read, kept, rejected (by reason) and fixed up."""
+    read, kept = report["rows_read"], report["rows_kept"]
+    text = f"Loaded {kept:,} of {read:,} rows from {report['source']} ({report['format']})."
+    rejected = report.get("rejected") or {}
+    if rejected:
+        parts = ", ".join(f"{n:,} {reason.replace('_', ' ')}" for reason, n in rejected.items())
+        text += f" Rejected {read - kept:,}: {parts}."
+    else:
+        text += " No rows rejected."
+    unknown = report.get("unknown_side", 0)
+    if unknown:
+        rows = "row" if unknown == 1 else "rows"
+        text += f" Aggressor side unknown for {unknown:,} {rows} (counted in volume, not in delta)."
+    reordered = report.get("reordered", 0)
+    if reordered:
+        rows = "row was" if reordered == 1 else "rows were"
+        text += f" {reordered:,} {rows} out of time order; all rows stable-sorted by time."
+    return text
