@@ -81,14 +81,13 @@ class OrderFlowFeed(bt.feed.DataBase):
         super().start()
         bars: pd.DataFrame = self.p.dataname
         index = bars.index if bars.index.tz is not None else bars.index.tz_localize("UTC")
-        columns = [date2num_ns(timestamps_ns(index)).tolist()]
-        targets = [self.lines.datetime]
-        for name in BAR_COLUMNS:
-            columns.append(bars[name].to_numpy(np.float64).tolist())
-            targets.append(getattr(self.lines, name))
-        columns.append([0.0] * len(bars))
+        self._datetimes = date2num_ns(timestamps_ns(index))
+        columns = [self._datetimes] + [bars[name].to_numpy(np.float64) for name in BAR_COLUMNS]
+        columns.append(np.zeros(len(bars)))
+        targets = [self.lines.datetime] + [getattr(self.lines, name) for name in BAR_COLUMNS]
         targets.append(self.lines.openinterest)
-        self._pairs = list(zip(targets, columns))
+        self._arrays = list(zip(targets, columns))
+        self._pairs = [(line, values.tolist()) for line, values in self._arrays]
         self._n = len(bars)
         self._i = 0
 
@@ -100,3 +99,20 @@ class OrderFlowFeed(bt.feed.DataBase):
             line[0] = values[i]
         self._i = i + 1
         return True
+
+    def preload(self) -> None:
+        """Copy whole columns into the line buffers at once.
+
+        Equivalent to Backtrader's bar-by-bar preload (``fromdate``/``todate``
+        applied the same way: ``fromdate <= t <= todate``); used when no filter
+        or input-zone conversion needs to see each bar, else it falls back to it.
+        """
+        plain = not (self._filters or self._ffilters or self._tzinput or self._barstack or self._barstash)
+        if not plain or self._i or len(self._arrays) != self.lines.fullsize():
+            return super().preload()
+        lo = int(np.searchsorted(self._datetimes, self.fromdate, side="left"))
+        hi = int(np.searchsorted(self._datetimes, self.todate, side="right"))
+        for line, values in self._arrays:
+            line.array.frombytes(np.ascontiguousarray(values[lo:hi], dtype=np.float64).tobytes())
+        self._i = self._n
+        self.home()

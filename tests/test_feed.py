@@ -101,3 +101,14 @@ def test_indicator_on_an_order_flow_line_in_both_modes(small_ticks):
         cerebro.addstrategy(Cum)
         results.append(cerebro.run()[0].values)
     assert results[0] == results[1] == [5.0, -2.0, -6.5, -1.5, 2.0, 8.0, 3.0, -4.0, 1.5]
+
+
+def test_bulk_preload_equals_bar_by_bar_loading(small_ticks):
+    """The column-at-once preload gives what Backtrader's own bar loop gives (same date filter)."""
+    window = dict(fromdate=dt.datetime(2024, 3, 1, 9, 31, 30), todate=dt.datetime(2024, 3, 1, 9, 32, 30))
+    bulk = OrderFlowFeed.from_ticks(small_ticks, **window)
+    looped = OrderFlowFeed.from_ticks(small_ticks, **window)
+    looped.addfilter(lambda data: False)  # a filter makes the feed load bar by bar
+    seen_bulk, seen_looped = run_feed(bulk, runonce=True)[0], run_feed(looped, runonce=True)[0]
+    pd.testing.assert_frame_equal(seen_bulk, seen_looped)
+    assert seen_bulk["close"].tolist() == [100.25, 100.5, 100.25, 100.0]
