@@ -88,7 +88,8 @@ def test_timestamps_sorted_and_inside_cme_sessions(sample: pd.DataFrame, local: 
 
 def test_exhausting_a_queue_moves_the_price(sample: pd.DataFrame, same_session: np.ndarray) -> None:
     side, size = sample["side"].to_numpy()[:-1], sample["size"].to_numpy()[:-1]
-    for aggressor, quote, queue, direction in ((1, "ask", "ask_size", 1), (-1, "bid", "bid_size", -1)):
+    for direction, quote, queue in ((1, "ask", "ask_size"), (-1, "bid", "bid_size")):
+        aggressor = direction  # a buy lifts the ask and moves it up, a sell the bid down
         level = sample[quote].to_numpy()
         moved = np.sign(np.diff(level)) == direction
         exhausts = size >= sample[queue].to_numpy()[:-1]
@@ -158,14 +159,22 @@ def test_session_opens_follow_the_chicago_clock() -> None:
     assert opens[0] == pd.Timestamp("2024-04-14 22:00", tz="UTC")  # Sun 17:00 CDT
     assert opens[4] == pd.Timestamp("2024-04-18 22:00", tz="UTC")  # Thu 17:00 for Friday
     assert opens[5] == pd.Timestamp("2024-04-21 22:00", tz="UTC")  # skips the weekend
-    assert ms.session_opens(1, "2024-01-08")[0] == pd.Timestamp("2024-01-07 23:00", tz="UTC")  # CST
+    winter = ms.session_opens(1, "2024-01-08")[0]
+    assert winter == pd.Timestamp("2024-01-07 23:00", tz="UTC")  # Sun 17:00 CST
+
+
+def _profile_at(hour: int, minute: int) -> float:
+    """activity_profile at a Chicago clock time (seconds since the 17:00 open)."""
+    return float(ms.activity_profile(np.array([((hour - 17) % 24) * 3600 + minute * 60]))[0])
 
 
 def test_activity_profile_values() -> None:
-    at = lambda hh, mm: ms.activity_profile(np.array([((hh - 17) % 24) * 3600 + mm * 60]))[0]  # noqa: E731
-    # 08:30: 0.85 + 2.6 + 0.45 + 1.6 exp(-390/12); 12:00 (m = 210): 0.85 + 2.6 e^-8.4 + 0.45 e^-1.75
+    at = _profile_at
+    # 08:30 (m = 0): 0.85 + 2.6 + 0.45 + 1.6 exp(-390/12)
     assert at(8, 30) == pytest.approx(0.85 + 2.6 + 0.45 + 1.6 * np.exp(-32.5))
-    assert at(12, 0) == pytest.approx(0.85 + 2.6 * np.exp(-8.4) + 0.45 * np.exp(-1.75) + 1.6 * np.exp(-15))
+    # 12:00 (m = 210): 0.85 + 2.6 exp(-210/25) + 0.45 exp(-210/120) + 1.6 exp(-180/12)
+    midday = 0.85 + 2.6 * np.exp(-8.4) + 0.45 * np.exp(-1.75) + 1.6 * np.exp(-15)
+    assert at(12, 0) == pytest.approx(midday)
     assert at(23, 0) == pytest.approx(0.11, abs=1e-9)  # Asian hours: the floor
     assert at(15, 0) > at(14, 0) > at(12, 0)
 
