@@ -96,7 +96,9 @@ def register_format(
     """Register (or replace) a reader under ``name``; ``extensions`` like ``".csv"``.
 
     Extensions are matched on the file name after a compression suffix (``.gz``,
-    ``.bz2``, ``.zst``) is removed. Returns the registered :class:`TickFormat`.
+    ``.bz2``, ``.zst``) is removed; when several formats claim one, the first
+    registered wins and the others are chosen with ``load_ticks(..., format=name)``.
+    Returns the registered :class:`TickFormat`.
     """
     fmt = TickFormat(name, read, tuple(e.lower() for e in extensions), dict(columns or {}))
     FORMATS[name] = fmt
@@ -264,6 +266,7 @@ def read_json(path: Path, pick: ColumnPicker) -> pd.DataFrame:
     trades = doc.get("trades") if isinstance(doc, dict) else doc
     if not isinstance(trades, list):
         raise OrderFlowError('JSON must be {"trades": [...]} or a list of trades', source=path)
+    # json.loads already made one Python object per trade; checking their type is no worse
     bad = next((i for i, t in enumerate(trades) if not isinstance(t, dict)), None)
     if bad is not None:
         raise OrderFlowError(
@@ -399,7 +402,8 @@ def _iso_to_ns(text: pd.Series, missing: np.ndarray, tz: str | None) -> np.ndarr
 
 def _ns(dt: pd.Series) -> np.ndarray:
     """int64 ns since the epoch; NaT stays NaT (int64 min)."""
-    return dt.dt.tz_convert("UTC").astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").view(np.int64)
+    utc_ns = dt.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    return utc_ns.to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
 def _to_ns(s: pd.Series, tz: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -482,6 +486,16 @@ def _reject_counts(checks: list[_Check], n: int) -> tuple[np.ndarray, dict[str, 
     return ~rejected, counts
 
 
+def _check_tz(tz: str | None, source: Any) -> None:
+    if tz is None:
+        return
+    try:
+        pd.Timestamp("2000-01-01").tz_localize(tz)
+    except Exception:
+        raise OrderFlowError(f"unknown time zone {tz!r} (use a name like 'America/New_York')",
+                             source=source) from None
+
+
 def _side_values(inputs: dict[str, pd.Series], names: dict[str, str], n: int, source: Any) -> np.ndarray:
     """``side`` from the side column, else from ``is_buyer_maker``, else all 0 (unknown)."""
     if "side" in inputs:
@@ -538,6 +552,7 @@ def normalise_ticks(
         raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
     if len(raw) == 0:
         raise OrderFlowError("empty file (no rows)", source=source)
+    _check_tz(tz, source)
     time_index = isinstance(raw.index, pd.DatetimeIndex)
     used = resolve_columns(
         raw.columns, columns, defaults=defaults, source=source, has_time_index=time_index

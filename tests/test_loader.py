@@ -347,6 +347,7 @@ def test_bad_json_and_bad_options(tmp_path):
     error = error_of(write(tmp_path, '{"trades": [{"Price": 1}, 7]}', "items.json"))
     assert error.row == 2
     assert "on_bad_rows" in str(error_of(FIXTURE, on_bad_rows="skip"))
+    assert "unknown time zone 'Mars/Base'" in str(error_of(FIXTURE, tz="Mars/Base"))
     assert "not in the data" in str(error_of(FIXTURE, columns={"Nope": "price"}, on_bad_rows="drop"))
 
 
