@@ -10,8 +10,19 @@ from .barspec import BarSpec, parse_bar_spec
 from .loader import load_ticks
 from .bars import make_bars
 from .metrics import order_flow_metrics
-from .feed import OrderFlowFeed
 from .classify import CLASSIFIERS, bulk_volume_classification, classify
+
+
+
+def __getattr__(name: str):
+    # The feed pulls in Backtrader; import it on first use so that the metrics
+    # function and the serverless handler start without it.
+    if name == "OrderFlowFeed":
+        from .feed import OrderFlowFeed
+
+        return OrderFlowFeed
+    raise AttributeError(f"module 'data' has no attribute {name!r}")
+
 
 __all__ = [
     "OrderFlowError",

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import backtrader as bt
 import pandas as pd
 
 from .errors import OrderFlowError
@@ -82,15 +81,9 @@ def parse_bar_spec(spec: "str | BarSpec | None") -> BarSpec:
     return BarSpec(text, "time", 1, offset)
 
 
-_UNITS = (  # (ns per unit, Backtrader timeframe) from the largest fixed unit down
-    (86_400_000_000_000, bt.TimeFrame.Days),
-    (60_000_000_000, bt.TimeFrame.Minutes),
-    (1_000_000_000, bt.TimeFrame.Seconds),
-    (1_000, bt.TimeFrame.MicroSeconds),
-)
-
-
 def _bt_timeframe(spec: BarSpec) -> tuple[int, int]:
+    import backtrader as bt  # here, so that parsing a spec does not load Backtrader
+
     if spec.kind == "tick":
         return bt.TimeFrame.Ticks, int(spec.size)
     if spec.kind == "volume":
@@ -106,7 +99,13 @@ def _bt_timeframe(spec: BarSpec) -> tuple[int, int]:
         if "Year" in name:
             return bt.TimeFrame.Years, n
         return bt.TimeFrame.Days, n
-    for unit, timeframe in _UNITS:
+    units = (  # (ns per unit, Backtrader timeframe) from the largest fixed unit down
+        (86_400_000_000_000, bt.TimeFrame.Days),
+        (60_000_000_000, bt.TimeFrame.Minutes),
+        (1_000_000_000, bt.TimeFrame.Seconds),
+        (1_000, bt.TimeFrame.MicroSeconds),
+    )
+    for unit, timeframe in units:
         if nanos % unit == 0:
             return timeframe, nanos // unit
     return bt.TimeFrame.MicroSeconds, max(1, nanos // 1_000)
