@@ -1,0 +1,115 @@
+"""Trading sessions that open every day at a local wall-clock time (e.g. 17:00 America/Chicago).
+
+Backtrader keeps bar times as float day numbers in UTC (``bt.date2num``); this
+module maps them to sessions without ever assuming a fixed UTC offset, so the
+session boundary follows daylight-saving changes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+import numpy as np
+import pandas as pd
+
+from data.errors import OrderFlowError
+from data.feed import date2num_ns
+
+_DAY_NS = 86_400_000_000_000
+_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal(): Backtrader's day number of the epoch
+_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
+
+RESET_MODES = ("never", "session", "rolling")
+
+
+def parse_session_start(start: "str | dt.time") -> int:
+    """``"17:00"``, ``"17:00:00"`` or a ``datetime.time`` -> nanoseconds after local midnight."""
+    if isinstance(start, dt.time):
+        h, m, s = start.hour, start.minute, start.second
+    else:
+        match = _HHMM.match(str(start))
+        if not match:
+            raise OrderFlowError("session_start must look like HH:MM, e.g. '17:00'", value=start)
+        h, m, s = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    if h > 23 or m > 59 or s > 59:
+        raise OrderFlowError("session_start must be a time of day between 00:00 and 23:59:59", value=start)
+    return ((h * 60 + m) * 60 + s) * 1_000_000_000
+
+
+def check_tz(tz: str) -> str:
+    """The IANA zone name ``tz`` if it exists (``"America/Chicago"``, ``"UTC"``), else OrderFlowError."""
+    try:
+        zoneinfo.ZoneInfo(str(tz))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise OrderFlowError("unknown time zone (use an IANA name such as 'America/Chicago' or 'UTC')", value=tz) from None
+    return str(tz)
+
+
+def check_reset(reset: str) -> str:
+    """Validate a CVD reset mode: one of ``never``, ``session``, ``rolling``."""
+    mode = str(reset).strip().lower()
+    if mode not in RESET_MODES:
+        raise OrderFlowError(f"reset must be one of {', '.join(RESET_MODES)}", value=reset)
+    return mode
+
+
+class SessionCalendar:
+    """Sessions opening each day at ``start`` local time in ``tz``.
+
+    Session ``D`` (a local calendar date) is the half-open interval
+    ``(B(D), B(D+1)]`` where ``B(D)`` is the UTC instant of wall time
+    ``D + start`` in ``tz`` (a wall time skipped by a DST jump is shifted
+    forward, a repeated one takes its first occurrence).
+
+    The interval is closed on the right like the project's time bars, which
+    hold the ticks in ``(t - length, t]`` and are stamped ``t``: a bar stamped
+    exactly at ``B(D+1)`` holds ticks from before the new session's opening
+    and so still belongs to session ``D``; the bar after it opens session
+    ``D + 1``. A session's id is ``D.toordinal()``.
+    """
+
+    def __init__(self, start: "str | dt.time" = "17:00", tz: str = "America/Chicago") -> None:
+        self.start_ns = parse_session_start(start)
+        self.tz = check_tz(tz)
+        self._lo = np.inf  # cached session (lo, hi] and its id, for bar-by-bar use
+        self._hi = -np.inf
+        self._id = 0
+
+    def boundaries(self, first_day: int, last_day: int) -> np.ndarray:
+        """``B(D)`` as Backtrader day numbers for the local date ordinals ``first_day..last_day``."""
+        days = np.arange(first_day, last_day + 1, dtype=np.int64)
+        walls = pd.DatetimeIndex((days - _EPOCH_ORDINAL) * _DAY_NS + self.start_ns)
+        utc = walls.tz_localize(self.tz, ambiguous=np.ones(len(days), dtype=bool), nonexistent="shift_forward")
+        return date2num_ns(utc.as_unit("ns").asi8)
+
+    def local_days(self, nums: np.ndarray) -> np.ndarray:
+        """Local calendar date ordinal of each Backtrader day number (UTC) in ``tz``."""
+        nums = np.asarray(nums, dtype=np.float64)
+        ns = np.round((nums - _EPOCH_ORDINAL) * _DAY_NS).astype(np.int64)
+        wall = pd.DatetimeIndex(ns, tz="UTC").tz_convert(self.tz).tz_localize(None)
+        return wall.as_unit("ns").asi8 // _DAY_NS + _EPOCH_ORDINAL
+
+    def ids(self, nums: np.ndarray) -> np.ndarray:
+        """Session id of every bar time ``nums`` (Backtrader day numbers, UTC), vectorised.
+
+        ``id = D`` such that ``B(D) < t <= B(D+1)``, found by a binary search of
+        ``t`` among the boundaries of the local dates spanned by the data (+-2 days).
+        """
+        nums = np.asarray(nums, dtype=np.float64)
+        if len(nums) == 0:
+            return np.zeros(0, dtype=np.int64)
+        days = self.local_days(nums)
+        first = int(days.min()) - 2
+        bounds = self.boundaries(first, int(days.max()) + 2)
+        return first + np.searchsorted(bounds, nums, side="left") - 1
+
+    def id_of(self, num: float) -> int:
+        """Session id of one bar time; the same rule as :meth:`ids`, cached per session."""
+        if self._lo < num <= self._hi:
+            return self._id
+        day = int(self.local_days(np.array([num]))[0])
+        bounds = self.boundaries(day - 2, day + 2)
+        i = int(np.searchsorted(bounds, num, side="left"))
+        self._lo, self._hi, self._id = bounds[i - 1], bounds[i], day - 2 + i - 1
+        return self._id
