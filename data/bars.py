@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from .barspec import BarSpec, parse_bar_spec
+from .depth import DEFAULT_PERSISTENCE, depth_lines
 from .errors import OrderFlowError
+from .footprint import footprint_lines
 from .flow import book_imbalance, quote_columns, tick_flow
 from .schema import BAR_COLUMNS, TICK_REQUIRED
 
@@ -58,7 +60,13 @@ def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None
     return starts, labels[starts]
 
 
-def make_bars(ticks: pd.DataFrame, spec: "BarSpec | str | None" = "1min") -> pd.DataFrame:
+def make_bars(
+    ticks: pd.DataFrame,
+    spec: "BarSpec | str | None" = "1min",
+    *,
+    tick_size: float | None = None,
+    persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
+) -> pd.DataFrame:
     """Aggregate canonical ticks into order-flow bars indexed by bar time (UTC).
 
     Per bar (ticks i in the bar, in order):
@@ -75,6 +83,17 @@ def make_bars(ticks: pd.DataFrame, spec: "BarSpec | str | None" = "1min") -> pd.
 
     Conservation: ``sum(volume)`` equals the ticks' total size and ``sum(delta)``
     the ticks' final CVD, up to float rounding.
+
+    Book measures (``data.depth.depth_lines``, window ``persistence``): ``ofi
+    avg_depth tw_imbalance persistent_bid_size persistent_ask_size
+    persistent_imbalance weighted_mid``. Footprint numbers
+    (``data.footprint.footprint_lines`` with its defaults: ratio 3, no minimum
+    volume, 70% value area, large trades at the 99th percentile of the previous
+    10,000): ``poc vah val buy_imbalances sell_imbalances buy_stack buy_stack_low
+    buy_stack_high sell_stack sell_stack_low sell_stack_high large_buy_volume
+    large_sell_volume``, on a grid of ``tick_size`` (default
+    ``ticks.attrs["tick_size"]``, else inferred from the prices). Recompute them
+    with other parameters with ``data.footprint.add_footprint_lines``.
     """
     spec = parse_bar_spec(spec)
     _check_ticks(ticks)
@@ -121,6 +140,10 @@ def make_bars(ticks: pd.DataFrame, spec: "BarSpec | str | None" = "1min") -> pd.
         "imbalance": book_imbalance(bid_size, ask_size),
         "inferred_volume": total(np.where(inferred, size, 0.0)) if inferred is not None else np.zeros(len(starts)),
     }
+    columns.update(depth_lines(ticks, ts, starts, stamps, persistence))
+    if tick_size is None:
+        tick_size = ticks.attrs.get("tick_size")
+    columns.update(footprint_lines(price, size, ticks["side"].to_numpy(), starts, stamps, tick_size))
     bars = pd.DataFrame(columns, index=_bar_index(stamps))
     bars.attrs["bar_spec"] = spec.text
     return bars

@@ -37,4 +37,31 @@ ORDER_FLOW_LINES = (
     "imbalance",
     "inferred_volume",
 )
+# Book measures harder to game than `imbalance` (data/depth.py) and the per-bar
+# numbers of the footprint (data/footprint.py); make_bars computes both.
+DEPTH_LINES = (
+    "ofi",
+    "avg_depth",
+    "tw_imbalance",
+    "persistent_bid_size",
+    "persistent_ask_size",
+    "persistent_imbalance",
+    "weighted_mid",
+)
+FOOTPRINT_LINES = (
+    "poc",
+    "vah",
+    "val",
+    "buy_imbalances",
+    "sell_imbalances",
+    "buy_stack",
+    "buy_stack_low",
+    "buy_stack_high",
+    "sell_stack",
+    "sell_stack_low",
+    "sell_stack_high",
+    "large_buy_volume",
+    "large_sell_volume",
+)
+ORDER_FLOW_LINES = ORDER_FLOW_LINES + DEPTH_LINES + FOOTPRINT_LINES
 BAR_COLUMNS = OHLCV + ORDER_FLOW_LINES

@@ -35,6 +35,35 @@ EXPECTED_1MIN = pd.DataFrame(
         "ask_size": [5.0, 14.0, 6.0],
         "imbalance": [15.0, -9.0, 4.0],
         "inferred_volume": [0.0, 0.0, 0.0],
+        # book measures (data/depth.py); the fixture has quote sizes but no quote prices
+        "ofi": [np.nan] * 3,  # needs bid/ask prices
+        "avg_depth": [45 / 4, 24 / 3, 23 / 3],  # mean of (bid_size + ask_size) / 2
+        # (b - a) / (b + a) weighted by seconds to the next tick or the bar's end
+        "tw_imbalance": [(15 * -2 / 22 + 20 * -7 / 23 + 20 * -2 / 20) / 55,
+                         (20 * 0 + 29.5 * -3 / 15 + 0.5 * -9 / 19) / 50,
+                         (29.5 * 7 / 15 + 30 * 9 / 15 + 0 * 4 / 16) / 59.5],
+        # min size since the state in force 1 s before the bar's last tick
+        "persistent_bid_size": [9.0, 5.0, 10.0],
+        "persistent_ask_size": [5.0, 9.0, 3.0],
+        "persistent_imbalance": [4 / 14, -4 / 14, 7 / 13],
+        "weighted_mid": [np.nan] * 3,
+        # footprints at the inferred tick 0.25 (data/footprint.py; ratio 3, no minimum volume):
+        # 09:31 sell x buy: 100.25 0x3, 100.00 5x2, 99.75 1.5x0 | 09:32: 100.50 0x6, 100.25 0x2,
+        # 100.00 unknown 4 | 09:33: 100.25 3x2.5, 100.00 1x0
+        "poc": [100.00, 100.50, 100.25],
+        "vah": [100.25, 100.50, 100.25],
+        "val": [100.00, 100.00, 100.25],  # 70%: 7 -> +3 above | 6 -> +2, +4 below | 5.5 of 6.5
+        "buy_imbalances": [0.0, 2.0, 0.0],  # 09:32: 2 and 6 over nothing sold one tick below
+        "sell_imbalances": [0.0, 0.0, 1.0],  # 09:33: 3 sold at 100.25, nothing bought at 100.50
+        "buy_stack": [0.0, 2.0, 0.0],
+        "buy_stack_low": [np.nan, 100.25, np.nan],
+        "buy_stack_high": [np.nan, 100.50, np.nan],
+        "sell_stack": [0.0, 0.0, 1.0],
+        "sell_stack_low": [np.nan, np.nan, 100.25],
+        "sell_stack_high": [np.nan, np.nan, 100.25],
+        # large: size >= the 99th percentile of the 10 sizes (the ceil(9.9) = 10th smallest, 6): the 6-lot
+        "large_buy_volume": [0.0, 6.0, 0.0],
+        "large_sell_volume": [0.0, 0.0, 0.0],
     },
     index=pd.DatetimeIndex(
         ["2024-03-01 09:31", "2024-03-01 09:32", "2024-03-01 09:33"], name="timestamp"

@@ -1,0 +1,677 @@
+"""Footprints: executed volume per bar and price level, and the per-bar numbers drawn from them.
+
+A footprint splits each bar's volume by price level (the trade price rounded to a
+multiple of ``tick_size``) and by aggressor. Everything here is vectorised over a
+*dense grid*: every bar owns the contiguous block of cells for the levels
+``low .. high`` it traded (empty levels inside the range are cells holding zeros),
+so one ``np.bincount`` per quantity aggregates all ticks, and the level below/above
+a cell is simply the previous/next cell of the same bar.
+
+Public functions:
+
+- :func:`footprint` — the tidy table (bar time x price level: buy/sell/unknown volume
+  and trade counts) that lives beside the feed;
+- :func:`footprint_stats` — per bar: point of control, value area, diagonal
+  imbalance counts and the longest stacked imbalance per side;
+- :func:`large_trade_volume` — per bar buy/sell volume of trades at or above a size threshold;
+- :func:`absorption` — the absorption signal (+1 sellers absorbed at the low, -1 buyers
+  absorbed at the high);
+- :func:`add_footprint_lines` — recompute the footprint lines of a bars frame with
+  other parameters (``make_bars`` fills them with the defaults).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .barspec import BarSpec, parse_bar_spec
+from .errors import OrderFlowError
+from .schema import FOOTPRINT_LINES
+
+DEFAULT_RATIO = 3.0
+DEFAULT_VALUE_AREA = 0.70
+DEFAULT_LARGE = "p99"  # 99th percentile of the previous block of trades
+DEFAULT_LARGE_WINDOW = 10_000
+_MAX_CELLS_PER_TICK = 8
+_MIN_CELL_BUDGET = 1 << 22
+
+
+# --------------------------------------------------------------------------- levels
+
+
+def infer_tick_size(price: np.ndarray) -> float:
+    """The price grid of the trades: the smallest positive gap between consecutive
+    trade prices, rounded to 6 significant digits (float noise such as
+    ``0.010000000000005`` becomes ``0.01``). 1.0 when every price is the same.
+
+    It is an upper bound on the true tick size (a multiple of it when some ticks
+    were never traded next to each other); pass ``tick_size`` to be exact.
+    """
+    price = np.asarray(price, dtype=np.float64)
+    gaps = np.abs(np.diff(price))
+    gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
+    if len(gaps) == 0:
+        return 1.0
+    smallest = float(gaps.min())
+    # discard float noise below a millionth of the price (e.g. 1e-14 from rounding)
+    scale = float(np.nanmax(np.abs(price))) * 1e-9
+    if smallest <= scale:
+        gaps = gaps[gaps > scale]
+        if len(gaps) == 0:
+            return 1.0
+        smallest = float(gaps.min())
+    return float(f"{smallest:.6g}")
+
+
+def _check_tick_size(tick_size: float) -> float:
+    try:
+        tick = float(tick_size)
+    except (TypeError, ValueError):
+        raise OrderFlowError(f"tick_size must be a positive number, not {tick_size!r}") from None
+    if not np.isfinite(tick) or tick <= 0:
+        raise OrderFlowError(f"tick_size must be a positive number, not {tick_size!r}")
+    return tick
+
+
+def price_levels(price: np.ndarray, tick_size: float) -> np.ndarray:
+    """Integer level codes ``round(price / tick_size)`` (int64).
+
+    When ``1 / tick_size`` is a whole number (0.25 -> 4, 0.01 -> 100) the price is
+    multiplied by it, which is exact for more prices than dividing by the tick.
+    """
+    tick = _check_tick_size(tick_size)
+    price = np.asarray(price, dtype=np.float64)
+    inverse = 1.0 / tick
+    if abs(inverse - round(inverse)) < 1e-9 * inverse:
+        scaled = price * round(inverse)
+    else:
+        scaled = price / tick
+    return np.rint(scaled).astype(np.int64)
+
+
+def level_prices(levels: np.ndarray, tick_size: float) -> np.ndarray:
+    """Prices of level codes: ``level * tick_size``, computed as ``level / (1 / tick)``
+    when that is a whole number so that 456701 at tick 0.01 gives exactly 4567.01."""
+    tick = _check_tick_size(tick_size)
+    levels = np.asarray(levels)
+    inverse = 1.0 / tick
+    if abs(inverse - round(inverse)) < 1e-9 * inverse:
+        return levels / float(round(inverse))
+    return levels * tick
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+@dataclass
+class FootprintGrid:
+    """Dense per-bar ladders of cells, bar after bar.
+
+    Bar ``b`` owns cells ``offsets[b] : offsets[b + 1]`` for the levels
+    ``low[b] .. high[b]`` in ascending order; ``buy``/``sell``/``unknown`` are the
+    volumes and ``*_trades`` the trade counts of each cell.
+    """
+
+    tick_size: float
+    stamps: np.ndarray  # bar times, UTC ns
+    low: np.ndarray  # lowest level of each bar (int64)
+    high: np.ndarray
+    offsets: np.ndarray  # n_bars + 1 cell offsets
+    buy: np.ndarray
+    sell: np.ndarray
+    unknown: np.ndarray
+    buy_trades: np.ndarray
+    sell_trades: np.ndarray
+    unknown_trades: np.ndarray
+
+    @property
+    def n_bars(self) -> int:
+        return len(self.low)
+
+    @property
+    def volume(self) -> np.ndarray:
+        return self.buy + self.sell + self.unknown
+
+    @property
+    def trades(self) -> np.ndarray:
+        return self.buy_trades + self.sell_trades + self.unknown_trades
+
+    @property
+    def bar(self) -> np.ndarray:
+        """The bar index of every cell."""
+        return np.repeat(np.arange(self.n_bars), np.diff(self.offsets))
+
+    @property
+    def level(self) -> np.ndarray:
+        """The level code of every cell."""
+        bar = self.bar
+        return np.arange(len(bar), dtype=np.int64) - self.offsets[:-1][bar] + self.low[bar]
+
+    @property
+    def price(self) -> np.ndarray:
+        return level_prices(self.level, self.tick_size)
+
+
+def _bar_ids(starts: np.ndarray, n: int) -> np.ndarray:
+    """The bar index of each tick, from the bars' first-tick indices."""
+    marks = np.zeros(n, dtype=np.int64)
+    marks[starts[1:]] = 1
+    return np.cumsum(marks)
+
+
+def grid_from_arrays(
+    price: np.ndarray,
+    size: np.ndarray,
+    side: np.ndarray,
+    starts: np.ndarray,
+    stamps: np.ndarray,
+    tick_size: float,
+) -> FootprintGrid:
+    """Aggregate sorted ticks (bars given by first-tick indices ``starts``) into a grid.
+
+    Cell of tick i: ``offsets[b] + level_i - low[b]`` with ``b`` its bar; volumes
+    and counts are ``np.bincount`` over ``3 * cell + (side + 1)``, so one pass
+    gives all three aggressor columns.
+    """
+    n = len(price)
+    level = price_levels(price, tick_size)
+    starts = np.asarray(starts, dtype=np.int64)
+    low = np.minimum.reduceat(level, starts) if n else np.zeros(0, np.int64)
+    high = np.maximum.reduceat(level, starts) if n else np.zeros(0, np.int64)
+    offsets = np.concatenate(([0], np.cumsum(high - low + 1))).astype(np.int64)
+    n_cells = int(offsets[-1])
+    budget = max(_MAX_CELLS_PER_TICK * n, _MIN_CELL_BUDGET)
+    if n_cells > budget:
+        widest = int(np.argmax(high - low))
+        raise OrderFlowError(
+            f"tick_size {tick_size!r} is too small for the price range: the footprint would need "
+            f"{n_cells:,} price levels for {n:,} trades (bar {widest + 1} spans "
+            f"{int(high[widest] - low[widest]) + 1:,} levels); pass the instrument's tick size"
+        )
+    bar = _bar_ids(starts, n)
+    cell = level + (offsets[:-1] - low)[bar]
+    side_code = np.asarray(side).astype(np.int64) + 1  # -1/0/+1 -> 0/1/2: sell, unknown, buy
+    key = cell * 3 + side_code
+    volume = np.bincount(key, weights=np.asarray(size, dtype=np.float64), minlength=3 * n_cells)
+    counts = np.bincount(key, minlength=3 * n_cells).astype(np.float64)
+    volume, counts = volume.reshape(n_cells, 3), counts.reshape(n_cells, 3)
+    return FootprintGrid(
+        tick_size=float(tick_size),
+        stamps=np.asarray(stamps, dtype=np.int64),
+        low=low,
+        high=high,
+        offsets=offsets,
+        buy=volume[:, 2].copy(),
+        sell=volume[:, 0].copy(),
+        unknown=volume[:, 1].copy(),
+        buy_trades=counts[:, 2].copy(),
+        sell_trades=counts[:, 0].copy(),
+        unknown_trades=counts[:, 1].copy(),
+    )
+
+
+def footprint_grid(ticks: pd.DataFrame, spec: "BarSpec | str | None", tick_size: float | None = None) -> FootprintGrid:
+    """The dense footprint grid of canonical ticks for bars of ``spec`` (the same
+    bars as ``make_bars(ticks, spec)``); ``tick_size`` inferred when None."""
+    from .bars import _check_ticks, assign_bars, timestamps_ns  # bars imports this module
+
+    _check_ticks(ticks)
+    ts = timestamps_ns(ticks["timestamp"])
+    price = ticks["price"].to_numpy(np.float64)
+    size = ticks["size"].to_numpy(np.float64)
+    starts, stamps = assign_bars(ts, size, parse_bar_spec(spec))
+    tick = infer_tick_size(price) if tick_size is None else _check_tick_size(tick_size)
+    return grid_from_arrays(price, size, ticks["side"].to_numpy(), starts, stamps, tick)
+
+
+def grid_from_table(table: pd.DataFrame, tick_size: float | None = None) -> FootprintGrid:
+    """Rebuild the dense grid from a tidy footprint table (or any slice of one)."""
+    frame = table.reset_index() if isinstance(table.index, pd.MultiIndex) else table
+    tick = _check_tick_size(tick_size if tick_size is not None else table.attrs.get("tick_size")
+                            or infer_tick_size(np.unique(frame["price"].to_numpy(np.float64))))
+    from .bars import timestamps_ns
+
+    ts = timestamps_ns(frame["timestamp"])
+    order = np.lexsort((frame["price"].to_numpy(np.float64), ts))
+    ts = ts[order]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(ts)) + 1)).astype(np.int64) if len(ts) else np.zeros(0, np.int64)
+    level = price_levels(frame["price"].to_numpy(np.float64)[order], tick)
+    low = np.minimum.reduceat(level, starts) if len(ts) else np.zeros(0, np.int64)
+    high = np.maximum.reduceat(level, starts) if len(ts) else np.zeros(0, np.int64)
+    offsets = np.concatenate(([0], np.cumsum(high - low + 1))).astype(np.int64)
+    cell = level + (offsets[:-1] - low)[_bar_ids(starts, len(ts))]
+    n_cells = int(offsets[-1])
+
+    def spread(column: str) -> np.ndarray:
+        out = np.zeros(n_cells)
+        if column in frame:
+            out[cell] = frame[column].to_numpy(np.float64)[order]
+        return out
+
+    return FootprintGrid(tick, ts[starts] if len(ts) else ts, low, high, offsets,
+                         spread("buy_volume"), spread("sell_volume"), spread("unknown_volume"),
+                         spread("buy_trades"), spread("sell_trades"), spread("unknown_trades"))
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def footprint(ticks: pd.DataFrame, spec: "BarSpec | str | None" = "1min", tick_size: float | None = None) -> pd.DataFrame:
+    """The footprint of canonical ticks: one row per bar and traded price level.
+
+    Bars are exactly those of ``make_bars(ticks, spec)``; a trade's level is its
+    price rounded to a multiple of ``tick_size`` (inferred with
+    :func:`infer_tick_size` when None). Index ``(timestamp, price)`` sorted by
+    bar time then price ascending; columns ``buy_volume sell_volume
+    unknown_volume volume delta buy_trades sell_trades unknown_trades`` with
+    ``volume = buy + sell + unknown`` and ``delta = buy_volume - sell_volume``.
+    Levels inside a bar's range where nothing traded have no row.
+    ``attrs``: ``tick_size`` and ``bar_spec``.
+    """
+    spec = parse_bar_spec(spec)
+    grid = footprint_grid(ticks, spec, tick_size)
+    table = grid_table(grid)
+    table.attrs["bar_spec"] = spec.text
+    return table
+
+
+def grid_table(grid: FootprintGrid) -> pd.DataFrame:
+    """The tidy table of a grid's traded cells (see :func:`footprint`)."""
+    traded = np.flatnonzero(grid.trades > 0)
+    bar = grid.bar[traded]
+    level = (traded - grid.offsets[:-1][bar] + grid.low[bar]).astype(np.int64)
+    stamps = pd.DatetimeIndex(grid.stamps[bar].astype("datetime64[ns]")).tz_localize("UTC")
+    index = pd.MultiIndex.from_arrays([stamps, level_prices(level, grid.tick_size)], names=["timestamp", "price"])
+    buy, sell, unknown = grid.buy[traded], grid.sell[traded], grid.unknown[traded]
+    table = pd.DataFrame(
+        {
+            "buy_volume": buy,
+            "sell_volume": sell,
+            "unknown_volume": unknown,
+            "volume": buy + sell + unknown,
+            "delta": buy - sell,
+            "buy_trades": grid.buy_trades[traded],
+            "sell_trades": grid.sell_trades[traded],
+            "unknown_trades": grid.unknown_trades[traded],
+        },
+        index=index,
+    )
+    table.attrs["tick_size"] = grid.tick_size
+    return table
+
+
+# --------------------------------------------------------------------------- per-cell measures
+
+
+def diagonal_imbalances(grid: FootprintGrid, ratio: float = DEFAULT_RATIO, min_volume: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: is it a buy imbalance, is it a sell imbalance (two boolean arrays).
+
+    Diagonal comparison, as footprint charts do (the buyer lifting the offer at p
+    against the seller hitting the bid one tick lower):
+
+    - buy imbalance at p:  ``buy(p) >= ratio * sell(p - tick)`` and ``buy(p) >= min_volume``;
+    - sell imbalance at p: ``sell(p) >= ratio * buy(p + tick)`` and ``sell(p) >= min_volume``.
+
+    Zero rule: a level outside the bar's range, or where nothing traded on the
+    other side, has volume 0, and any non-zero volume is at least ``ratio`` times 0;
+    so a zero on the other side makes an imbalance exactly when the imbalancing
+    side reaches ``min_volume`` (and is above zero). ``min_volume`` is what keeps
+    the bar's top and bottom levels from flagging on one or two lots.
+    """
+    if ratio <= 0:
+        raise OrderFlowError(f"imbalance ratio must be above 0, not {ratio!r}")
+    starts, ends = grid.offsets[:-1], grid.offsets[1:]
+    bottom = np.zeros(len(grid.buy), dtype=bool)
+    top = np.zeros(len(grid.buy), dtype=bool)
+    bottom[starts] = True
+    top[ends - 1] = True
+    sell_below = np.where(bottom, 0.0, np.roll(grid.sell, 1))
+    buy_above = np.where(top, 0.0, np.roll(grid.buy, -1))
+    buy_imb = (grid.buy > 0) & (grid.buy >= min_volume) & (grid.buy >= ratio * sell_below)
+    sell_imb = (grid.sell > 0) & (grid.sell >= min_volume) & (grid.sell >= ratio * buy_above)
+    return buy_imb, sell_imb
+
+
+def point_of_control(grid: FootprintGrid) -> np.ndarray:
+    """Per bar, the cell index of the point of control: the level with the most
+    volume (buy + sell + unknown). Ties go to the level nearest the middle of the
+    bar's range, then to the lower one."""
+    volume = grid.volume
+    bar = grid.bar
+    rel = np.arange(len(volume)) - grid.offsets[:-1][bar]
+    width = (grid.high - grid.low)[bar]
+    off_centre = np.abs(2 * rel - width)  # twice the distance from the range's middle
+    order = np.lexsort((rel, off_centre, -volume, bar))
+    return order[grid.offsets[:-1]]
+
+
+def value_area(grid: FootprintGrid, poc: np.ndarray, fraction: float = DEFAULT_VALUE_AREA) -> tuple[np.ndarray, np.ndarray]:
+    """Per bar, the lowest and highest level code of the value area.
+
+    Rule (one level at a time, as most footprint tools do): start from the POC;
+    while the area holds less than ``fraction`` of the bar's volume, add the next
+    level above or the next level below, whichever traded more (above on ties;
+    once one side is exhausted, the other). Vectorised: this greedy choice takes
+    cells in decreasing order of the running minimum of volume walking away from
+    the POC on each side (ties: above first, then nearer first), so one lexsort and
+    one cumulative sum give every bar's area.
+    """
+    if not 0 < fraction <= 1:
+        raise OrderFlowError(f"value area fraction must be in (0, 1], not {fraction!r}")
+    volume = grid.volume
+    n = len(volume)
+    bar = grid.bar
+    poc_cell = poc[bar]
+    index = np.arange(n)
+    above = index > poc_cell
+    below = index < poc_cell
+    # key: running minimum of volume walking away from the POC, one segment per bar and side
+    rank = np.unique(volume, return_inverse=True)[1].astype(np.int64).reshape(-1)
+    key = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    key[above] = _segmented_running_min(rank[above], bar[above])
+    rev = np.flatnonzero(below)[::-1]
+    key[rev] = _segmented_running_min(rank[rev], bar[rev])
+    distance = np.abs(index - poc_cell)
+    side = np.where(above, 0, 1)  # above first on ties
+    order = np.lexsort((distance, side, -key, bar))  # POC first in each bar (largest key)
+    vol_sorted = volume[order]
+    cum = np.cumsum(vol_sorted)
+    seg_start = grid.offsets[:-1]
+    before = cum - vol_sorted - np.repeat(np.concatenate(([0.0], cum))[seg_start], np.diff(grid.offsets))
+    total = np.add.reduceat(volume, seg_start) if n else np.zeros(0)
+    target = fraction * total - 1e-9 * total - 1e-15 * abs(cum[-1])  # tolerate float sums
+    taken = before < target[bar]
+    taken[seg_start] = True  # the POC (first of its bar) is always in
+    level = grid.level[order]
+    big = np.iinfo(np.int64).max
+    lo = np.minimum.reduceat(np.where(taken, level, big), seg_start)
+    hi = np.maximum.reduceat(np.where(taken, level, -big), seg_start)
+    return lo, hi
+
+
+def _segmented_running_min(values: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """Running minimum that restarts where ``segment`` changes (values are ranks >= 0).
+
+    Each segment is shifted below every earlier one (by ``len(values) + 1`` per
+    segment step), so one ``np.minimum.accumulate`` restarts at each segment
+    boundary; exact in int64.
+    """
+    if len(values) == 0:
+        return values
+    step = np.int64(values.max() + 1)
+    position = np.cumsum(np.concatenate(([0], (np.diff(segment) != 0).astype(np.int64))))
+    shifted = values - position * step
+    return np.minimum.accumulate(shifted) + position * step
+
+
+def longest_runs(flags: np.ndarray, grid: FootprintGrid, prefer_high: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bar, the longest run of adjacent flagged levels: (length, low level, high level).
+
+    Length 0 and levels -1 when a bar has no flagged level. Ties between runs of the
+    same length go to the highest run when ``prefer_high`` (buy stacks) else to the
+    lowest (sell stacks): the run furthest in the imbalance's direction.
+    """
+    n_bars = grid.n_bars
+    length = np.zeros(n_bars, dtype=np.int64)
+    lo = np.full(n_bars, -1, dtype=np.int64)
+    hi = np.full(n_bars, -1, dtype=np.int64)
+    if not flags.any():
+        return length, lo, hi
+    first_of_bar = np.zeros(len(flags), dtype=bool)
+    first_of_bar[grid.offsets[:-1]] = True
+    prev = np.concatenate(([False], flags[:-1]))
+    run_start = flags & (~prev | first_of_bar)
+    run_id = np.cumsum(run_start) - 1
+    starts = np.flatnonzero(run_start)
+    lengths = np.bincount(run_id[flags], minlength=len(starts))
+    run_bar = grid.bar[starts]
+    rel = starts - grid.offsets[:-1][run_bar]
+    tie = rel if prefer_high else -rel
+    order = np.lexsort((tie, lengths, run_bar))
+    last = np.flatnonzero(np.append(run_bar[order][1:] != run_bar[order][:-1], True))
+    best = order[last]
+    bars = run_bar[best]
+    length[bars] = lengths[best]
+    lo[bars] = grid.low[bars] + rel[best]
+    hi[bars] = lo[bars] + lengths[best] - 1
+    return length, lo, hi
+
+
+def footprint_stats(
+    grid_or_ticks: "FootprintGrid | pd.DataFrame",
+    spec: "BarSpec | str | None" = None,
+    tick_size: float | None = None,
+    *,
+    ratio: float = DEFAULT_RATIO,
+    min_volume: float = 0.0,
+    value_area_fraction: float = DEFAULT_VALUE_AREA,
+) -> pd.DataFrame:
+    """Per-bar numbers of a footprint, indexed by bar time.
+
+    Takes a :class:`FootprintGrid`, or canonical ticks with ``spec`` and ``tick_size``.
+    Columns:
+
+    - ``poc``: price of the level with most volume (:func:`point_of_control`);
+    - ``vah``/``val``: value area high/low (:func:`value_area`, 70% by default);
+    - ``buy_imbalances``/``sell_imbalances``: counts of diagonal imbalances
+      (:func:`diagonal_imbalances` with ``ratio`` and ``min_volume``);
+    - ``buy_stack``/``sell_stack``: the longest run of adjacent same-side
+      imbalances (a stacked imbalance; 0 when none) and ``*_stack_low``/``*_stack_high``
+      its lowest and highest price (NaN when none).
+    """
+    grid = grid_or_ticks if isinstance(grid_or_ticks, FootprintGrid) else footprint_grid(grid_or_ticks, spec, tick_size)
+    columns = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction)
+    index = pd.DatetimeIndex(grid.stamps.astype("datetime64[ns]"), name="timestamp").tz_localize("UTC")
+    return pd.DataFrame(columns, index=index)
+
+
+def grid_stats(grid: FootprintGrid, *, ratio: float = DEFAULT_RATIO, min_volume: float = 0.0,
+               value_area_fraction: float = DEFAULT_VALUE_AREA) -> dict[str, np.ndarray]:
+    """The columns of :func:`footprint_stats` as a dict of arrays (one value per bar)."""
+    if grid.n_bars == 0:
+        return {name: np.zeros(0) for name in FOOTPRINT_LINES[:11]}
+    poc = point_of_control(grid)
+    val, vah = value_area(grid, poc, value_area_fraction)
+    buy_imb, sell_imb = diagonal_imbalances(grid, ratio, min_volume)
+    seg = grid.offsets[:-1]
+    buy_len, buy_lo, buy_hi = longest_runs(buy_imb, grid, prefer_high=True)
+    sell_len, sell_lo, sell_hi = longest_runs(sell_imb, grid, prefer_high=False)
+
+    def prices(levels: np.ndarray, present: np.ndarray) -> np.ndarray:
+        return np.where(present, level_prices(levels, grid.tick_size), np.nan)
+
+    return {
+        "poc": level_prices(grid.level[poc], grid.tick_size),
+        "vah": level_prices(vah, grid.tick_size),
+        "val": level_prices(val, grid.tick_size),
+        "buy_imbalances": np.add.reduceat(buy_imb.astype(np.float64), seg),
+        "sell_imbalances": np.add.reduceat(sell_imb.astype(np.float64), seg),
+        "buy_stack": buy_len.astype(np.float64),
+        "buy_stack_low": prices(buy_lo, buy_len > 0),
+        "buy_stack_high": prices(buy_hi, buy_len > 0),
+        "sell_stack": sell_len.astype(np.float64),
+        "sell_stack_low": prices(sell_lo, sell_len > 0),
+        "sell_stack_high": prices(sell_hi, sell_len > 0),
+    }
+
+
+# --------------------------------------------------------------------------- large trades
+
+
+def large_trade_threshold(size: np.ndarray, threshold: "float | str" = DEFAULT_LARGE, window: int = DEFAULT_LARGE_WINDOW) -> np.ndarray:
+    """Per trade, the size at or above which it counts as large.
+
+    ``threshold`` a number: that absolute size for every trade. A string ``"pQ"``
+    (``"p99"``, ``"p99.5"``): the Q-th percentile of the sizes of the previous
+    block of ``window`` trades (the smallest size with at least Q% of the block at
+    or below it) (trades are cut into consecutive blocks of
+    ``window``; each block is judged against the block before it, so no trade is
+    judged by sizes that come after it; the first block, having no past, is judged
+    against itself).
+    """
+    size = np.asarray(size, dtype=np.float64)
+    if not isinstance(threshold, str):
+        value = float(threshold)
+        if not np.isfinite(value) or value < 0:
+            raise OrderFlowError(f"large-trade threshold must be a size >= 0 or 'pQ', not {threshold!r}")
+        return np.full(len(size), value)
+    text = threshold.strip().lower()
+    try:
+        q = float(text[1:]) if text.startswith("p") else float("nan")
+    except ValueError:
+        q = float("nan")
+    if not 0 <= q <= 100:
+        raise OrderFlowError(f"large-trade threshold must be a size or a percentile like 'p99', not {threshold!r}")
+    window = int(window)
+    if window < 1:
+        raise OrderFlowError(f"large-trade window must be at least 1 trade, not {window!r}")
+    n = len(size)
+    if n == 0:
+        return np.zeros(0)
+    full = n // window
+    per_block = _order_statistic(size[: full * window].reshape(full, window), q) if full else np.zeros(0)
+    if n % window:
+        per_block = np.append(per_block, _order_statistic(size[full * window :].reshape(1, -1), q))
+    judged_by = np.concatenate(([per_block[0]], per_block[:-1]))
+    return np.repeat(judged_by, window)[:n]
+
+
+def _order_statistic(blocks: np.ndarray, q: float) -> np.ndarray:
+    """Per row, the smallest value with at least q% of the row at or below it
+    (the ``ceil(q / 100 * m)``-th smallest of m; one ``np.partition``)."""
+    m = blocks.shape[1]
+    k = min(max(int(np.ceil(q / 100.0 * m)) - 1, 0), m - 1)
+    return np.partition(blocks, k, axis=1)[:, k]
+
+
+def large_trade_volume(
+    size: np.ndarray,
+    side: np.ndarray,
+    starts: np.ndarray,
+    threshold: "float | str" = DEFAULT_LARGE,
+    window: int = DEFAULT_LARGE_WINDOW,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per bar, (buy volume, sell volume) of trades with ``size >= threshold``
+    (see :func:`large_trade_threshold`); bars given by first-tick indices ``starts``."""
+    size = np.asarray(size, dtype=np.float64)
+    side = np.asarray(side)
+    if len(size) == 0:
+        return np.zeros(0), np.zeros(0)
+    large = size >= large_trade_threshold(size, threshold, window)
+    buy = np.add.reduceat(np.where(large & (side == 1), size, 0.0), starts)
+    sell = np.add.reduceat(np.where(large & (side == -1), size, 0.0), starts)
+    return buy, sell
+
+
+# --------------------------------------------------------------------------- absorption
+
+
+def absorption(
+    bars: pd.DataFrame,
+    *,
+    lookback: int = 20,
+    volume_factor: float = 1.5,
+    delta_fraction: float = 0.25,
+    max_progress: float = 0.25,
+    extreme: float = 1.0 / 3.0,
+) -> pd.Series:
+    """Absorption: heavy, one-sided aggression that fails to move price, at the bar's extreme.
+
+    ``+1`` (sellers absorbed at the low, bullish) on a bar where all of:
+
+    1. heavy volume: ``volume >= volume_factor * mean(volume of the previous lookback bars)``;
+    2. strong selling: ``delta <= -delta_fraction * volume``;
+    3. little progress: ``open - close <= max_progress * (high - low)`` (price fell
+       at most that share of the range, or rose);
+    4. at the extreme: ``poc - low <= extreme * (high - low)`` (the heaviest level is
+       in the bottom part of the range: the sellers hit a bid that held).
+
+    ``-1`` (buyers absorbed at the high, bearish) mirrors it: ``delta >=
+    delta_fraction * volume``, ``close - open <= max_progress * (high - low)`` and
+    ``high - poc <= extreme * (high - low)``. ``0`` otherwise, and during the
+    first ``lookback`` bars. Needs the columns ``open high low close volume delta poc``.
+    Uses only the bar itself and earlier bars.
+    """
+    missing = [c for c in ("open", "high", "low", "close", "volume", "delta", "poc") if c not in bars]
+    if missing:
+        raise OrderFlowError(f"absorption needs bar column(s) {', '.join(missing)} (build bars with data.make_bars)")
+    if lookback < 1:
+        raise OrderFlowError(f"absorption lookback must be at least 1 bar, not {lookback!r}")
+    o, h, l, c = (bars[k].to_numpy(np.float64) for k in ("open", "high", "low", "close"))
+    volume, delta, poc = (bars[k].to_numpy(np.float64) for k in ("volume", "delta", "poc"))
+    average = pd.Series(volume).rolling(lookback, min_periods=lookback).mean().shift(1).to_numpy()
+    span = h - l
+    heavy = volume >= volume_factor * average  # False while the average is NaN
+    bullish = heavy & (delta <= -delta_fraction * volume) & (o - c <= max_progress * span) & (poc - l <= extreme * span)
+    bearish = heavy & (delta >= delta_fraction * volume) & (c - o <= max_progress * span) & (h - poc <= extreme * span)
+    signal = bullish.astype(np.int8) - bearish.astype(np.int8)
+    return pd.Series(signal, index=bars.index, name="absorption")
+
+
+# --------------------------------------------------------------------------- feed lines
+
+
+def footprint_lines(
+    price: np.ndarray,
+    size: np.ndarray,
+    side: np.ndarray,
+    starts: np.ndarray,
+    stamps: np.ndarray,
+    tick_size: float | None = None,
+    *,
+    ratio: float = DEFAULT_RATIO,
+    min_volume: float = 0.0,
+    value_area_fraction: float = DEFAULT_VALUE_AREA,
+    large: "float | str" = DEFAULT_LARGE,
+    large_window: int = DEFAULT_LARGE_WINDOW,
+) -> dict[str, np.ndarray]:
+    """All :data:`FOOTPRINT_LINES` for bars given by first-tick indices (used by ``make_bars``).
+
+    With ``tick_size=None`` the tick is inferred (:func:`infer_tick_size`) and, should
+    that grid be too fine for the price range, coarsened by powers of ten until the
+    grid fits, so that ``make_bars`` never fails on a footprint.
+    """
+    inferred = tick_size is None
+    tick = infer_tick_size(price) if inferred else _check_tick_size(tick_size)
+    while True:
+        try:
+            grid = grid_from_arrays(price, size, side, starts, stamps, tick)
+            break
+        except OrderFlowError:
+            if not inferred:
+                raise
+            tick *= 10.0
+    lines = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction)
+    lines["large_buy_volume"], lines["large_sell_volume"] = large_trade_volume(size, side, starts, large, large_window)
+    return lines
+
+
+def add_footprint_lines(
+    bars: pd.DataFrame,
+    ticks: pd.DataFrame,
+    tick_size: float | None = None,
+    **params,
+) -> pd.DataFrame:
+    """A copy of ``bars`` (from ``make_bars(ticks, spec)``) with the footprint lines
+    recomputed with other parameters (``tick_size``, ``ratio``, ``min_volume``,
+    ``value_area_fraction``, ``large``, ``large_window``; see :func:`footprint_lines`)."""
+    from .bars import _check_ticks, assign_bars, timestamps_ns
+
+    _check_ticks(ticks)
+    spec = parse_bar_spec(bars.attrs.get("bar_spec"))
+    ts = timestamps_ns(ticks["timestamp"])
+    size = ticks["size"].to_numpy(np.float64)
+    starts, stamps = assign_bars(ts, size, spec)
+    if len(stamps) != len(bars) or not np.array_equal(stamps, timestamps_ns(bars.index)):
+        raise OrderFlowError("bars do not match these ticks (build them with make_bars(ticks, spec) from the same ticks)")
+    lines = footprint_lines(ticks["price"].to_numpy(np.float64), size, ticks["side"].to_numpy(), starts, stamps,
+                            tick_size, **params)
+    out = bars.copy()
+    for name, values in lines.items():
+        out[name] = values
+    out.attrs = dict(bars.attrs)
+    if tick_size is not None:
+        out.attrs["tick_size"] = float(tick_size)
+    return out
