@@ -11,6 +11,7 @@ from .loader import load_ticks
 from .bars import make_bars
 from .metrics import order_flow_metrics
 from .classify import CLASSIFIERS, bulk_volume_classification, classify
+from .footprint import absorption, add_footprint_lines, footprint, footprint_stats
 
 
 
@@ -35,4 +36,8 @@ __all__ = [
     "classify",
     "CLASSIFIERS",
     "bulk_volume_classification",
+    "footprint",
+    "footprint_stats",
+    "add_footprint_lines",
+    "absorption",
 ]
