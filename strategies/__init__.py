@@ -1,0 +1,58 @@
+"""Example order-flow strategies for Backtrader, registered by name for the command line.
+
+    from strategies import get_strategy
+    cerebro.addstrategy(get_strategy("cvd_trend"), slope_period=5, stop=2.0)
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any
+
+from data.errors import OrderFlowError
+
+from .base import OrderFlowStrategy
+from .cvd_trend import CvdTrend
+from .delta_divergence import DeltaDivergenceStrategy
+
+STRATEGIES: dict[str, type[OrderFlowStrategy]] = {
+    "cvd_trend": CvdTrend,
+    "delta_divergence": DeltaDivergenceStrategy,
+}
+
+
+def get_strategy(name: str) -> type[OrderFlowStrategy]:
+    """The strategy class registered as ``name`` (case and ``-``/``_`` ignored).
+
+    An unknown name raises :class:`data.OrderFlowError` listing the names, with
+    the closest one suggested.
+    """
+    key = str(name).strip().lower().replace("-", "_")
+    if key in STRATEGIES:
+        return STRATEGIES[key]
+    close = difflib.get_close_matches(key, list(STRATEGIES), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise OrderFlowError(f"unknown strategy {name!r}{hint} (available: {', '.join(STRATEGIES)})")
+
+
+def strategy_params(name: "str | type[OrderFlowStrategy]") -> dict[str, Any]:
+    """Parameter names and defaults of a strategy (base parameters included), in declaration order."""
+    cls = get_strategy(name) if isinstance(name, str) else name
+    return dict(cls.params._getitems())
+
+
+def strategy_rules(name: "str | type[OrderFlowStrategy]") -> str:
+    """The strategy's rules: its class docstring, dedented (for ``--list-strategies`` and the README)."""
+    cls = get_strategy(name) if isinstance(name, str) else name
+    return inspect.cleandoc(cls.__doc__ or "")
+
+
+__all__ = [
+    "OrderFlowStrategy",
+    "CvdTrend",
+    "DeltaDivergenceStrategy",
+    "STRATEGIES",
+    "get_strategy",
+    "strategy_params",
+    "strategy_rules",
+]

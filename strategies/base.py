@@ -1,0 +1,194 @@
+"""The common base of the example strategies: sizing, bracket stop/target, one position at a time."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+
+from data.errors import OrderFlowError
+
+
+def _positive_or_none(value: Any, name: str) -> float | None:
+    """``None`` stays ``None``; anything else must be a number > 0."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise OrderFlowError(f"parameter {name} must be a number", value=value) from None
+    if not number > 0 or math.isinf(number):
+        raise OrderFlowError(f"parameter {name} must be a positive number (or None to turn it off)", value=value)
+    return number
+
+
+class OrderFlowStrategy(bt.Strategy):
+    """Base class: subclasses say when to enter and exit, this class places the orders.
+
+    Subclasses implement :meth:`entry_signal` (+1 long, -1 short, 0 nothing; read
+    only when flat) and :meth:`exit_signal` (True to close; read while in a
+    position), and may override :meth:`bracket_prices`.
+
+    Parameters:
+
+    - ``stake`` (1): units per trade when ``pct_equity`` is None;
+    - ``pct_equity`` (None): size each trade as a percentage of the broker's value:
+      ``size = value * pct_equity / 100 / close`` (the signal bar's close), rounded
+      down to whole units unless ``fractional=True``; a size of 0 skips the trade;
+    - ``fractional`` (False): keep fractional sizes (crypto);
+    - ``stop`` / ``target`` (None): price distances from the signal bar's close for a
+      protective stop and a profit target; when either is set, the entry is a
+      bracket (``buy_bracket``/``sell_bracket``: market entry, stop and/or limit
+      children, one cancelling the other). The entry fills at the next bar's open,
+      so the realised distances differ from the set ones by that gap. Backtrader
+      activates the legs on the bar after the entry fills: a stop or target
+      touched during the entry bar itself is only acted on from the next bar
+      (at its open if price is already through);
+    - ``allow_short`` (True): take short signals.
+
+    One position at a time: no new entry while in a position or while an order is
+    pending. A signal exit cancels the live bracket children before closing, so no
+    orphan order is left behind. Closed trades are recorded in
+    :attr:`trade_log` (entry/exit time in UTC and price, signed size, profit).
+    """
+
+    params = (
+        ("stake", 1),
+        ("pct_equity", None),
+        ("fractional", False),
+        ("stop", None),
+        ("target", None),
+        ("allow_short", True),
+    )
+
+    def __init__(self) -> None:
+        self._stake = _positive_or_none(self.p.stake, "stake")
+        self._pct = _positive_or_none(self.p.pct_equity, "pct_equity")
+        _positive_or_none(self.p.stop, "stop")
+        _positive_or_none(self.p.target, "target")
+        self._entry_order: bt.Order | None = None
+        self._exit_order: bt.Order | None = None
+        self._children: list[bt.Order] = []
+        self.entry_bar: int | None = None  # len(self) on the bar the entry filled
+        self.trade_log: list[dict[str, Any]] = []
+        self._open_trade: dict[str, Any] | None = None
+
+    # --- hooks for subclasses -----------------------------------------------------------------
+
+    def entry_signal(self) -> int:
+        """+1 to go long, -1 to go short, 0 to stay flat (called only when flat)."""
+        return 0
+
+    def exit_signal(self) -> bool:
+        """True to close the open position at market (called only in a position)."""
+        return False
+
+    def bracket_prices(self, direction: int, price: float) -> tuple[float | None, float | None]:
+        """(stop price, target price) for an entry at ``price``: ``price -/+ stop`` and ``price +/- target``."""
+        stop = _positive_or_none(self.p.stop, "stop")
+        target = _positive_or_none(self.p.target, "target")
+        return (
+            None if stop is None else price - direction * stop,
+            None if target is None else price + direction * target,
+        )
+
+    # --- machinery -------------------------------------------------------------------------------
+
+    @property
+    def direction(self) -> int:
+        """+1 long, -1 short, 0 flat."""
+        size = self.position.size
+        return (size > 0) - (size < 0)
+
+    @property
+    def bars_held(self) -> int:
+        """Bars since the entry filled (0 on the fill bar); 0 when flat."""
+        return len(self) - self.entry_bar if self.position and self.entry_bar is not None else 0
+
+    def order_size(self, price: float) -> float:
+        """Units for a new trade: ``stake``, or ``value * pct_equity / 100 / price`` (floored unless fractional)."""
+        if self._pct is None:
+            return self._stake
+        if not price > 0:
+            return 0
+        size = self.broker.getvalue() * self._pct / 100.0 / price
+        return size if self.p.fractional else math.floor(size)
+
+    def next(self) -> None:
+        if self._entry_order is not None or self._exit_order is not None:
+            return  # wait for the pending order
+        if self.position:
+            if self.exit_signal():
+                self.exit_position()
+            return
+        direction = self.entry_signal()
+        direction = (direction > 0) - (direction < 0)
+        if direction < 0 and not self.p.allow_short:
+            return
+        if direction:
+            self.enter(direction)
+
+    def enter(self, direction: int) -> bt.Order | None:
+        """Open a position at market, as a bracket when a stop or target applies; None if skipped."""
+        price = self.data.close[0]
+        size = self.order_size(price)
+        if not size > 0:
+            return None
+        stop, target = self.bracket_prices(direction, price)
+        if stop is not None and direction * (price - stop) <= 0:
+            return None  # a stop at or through the entry price would fill at once
+        if target is not None and direction * (target - price) <= 0:
+            return None
+        if stop is None and target is None:
+            self._entry_order = self.buy(size=size) if direction > 0 else self.sell(size=size)
+            return self._entry_order
+        place = self.buy_bracket if direction > 0 else self.sell_bracket
+        main, stop_order, target_order = place(
+            size=size,
+            exectype=bt.Order.Market,
+            stopprice=stop,
+            stopexec=bt.Order.Stop if stop is not None else None,
+            limitprice=target,
+            limitexec=bt.Order.Limit if target is not None else None,
+        )
+        self._entry_order = main
+        self._children = [o for o in (stop_order, target_order) if o is not None]
+        return main
+
+    def exit_position(self) -> bt.Order | None:
+        """Cancel the live bracket children, then close the position at market."""
+        for order in self._children:
+            if order.alive():
+                self.cancel(order)
+        self._children = []
+        self._exit_order = self.close()
+        return self._exit_order
+
+    def notify_order(self, order: bt.Order) -> None:
+        if order.alive():
+            return
+        # the broker notifies copies of the orders: match them by reference number
+        if self._entry_order is not None and order.ref == self._entry_order.ref:
+            self._entry_order = None
+        if self._exit_order is not None and order.ref == self._exit_order.ref:
+            self._exit_order = None
+        self._children = [o for o in self._children if o.ref != order.ref]
+        if order.status != order.Completed:
+            return
+        when = pd.Timestamp(bt.num2date(order.executed.dt), tz="UTC")
+        if self._open_trade is None:
+            self.entry_bar = len(self)
+            self._open_trade = {
+                "entry_time": when,
+                "entry_price": order.executed.price,
+                "size": order.executed.size,
+            }
+        elif self.position.size == 0:
+            self._open_trade.update(exit_time=when, exit_price=order.executed.price, bars=len(self) - self.entry_bar)
+
+    def notify_trade(self, trade: bt.Trade) -> None:
+        if trade.isclosed and self._open_trade is not None:
+            self._open_trade.update(pnl=trade.pnl, pnl_net=trade.pnlcomm)
+            self.trade_log.append(self._open_trade)
+            self._open_trade = None
