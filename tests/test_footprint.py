@@ -1,0 +1,301 @@
+"""Footprints: the tidy table, POC, value area, diagonal and stacked imbalances,
+large trades and absorption, checked by hand and against per-bar reference loops."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from data import OrderFlowError, absorption, add_footprint_lines, footprint, footprint_stats, make_bars
+from data.footprint import (
+    FootprintGrid,
+    diagonal_imbalances,
+    footprint_grid,
+    grid_from_arrays,
+    grid_from_table,
+    grid_stats,
+    infer_tick_size,
+    large_trade_threshold,
+    large_trade_volume,
+    level_prices,
+    point_of_control,
+    price_levels,
+    value_area,
+)
+from tests.conftest import need_sample
+
+T0 = pd.Timestamp("2024-03-01 14:30:10", tz="UTC")
+
+# The issue's example (tick 0.25, price: sell x buy).
+LADDER = [(101.00, 2, 40), (100.75, 10, 36), (100.50, 11, 33), (100.25, 9, 4), (100.00, 20, 1)]
+
+
+def ladder_ticks(ladder, at=T0) -> pd.DataFrame:
+    """One sell and one buy trade per level, all inside one 1-minute bar."""
+    price, size, side = [], [], []
+    for p, sold, bought in ladder:
+        price += [p, p]
+        size += [sold, bought]
+        side += [-1, 1]
+    return pd.DataFrame({
+        "timestamp": pd.DatetimeIndex([at] * len(price)).as_unit("ns"),
+        "price": np.array(price, dtype=float),
+        "size": np.array(size, dtype=float),
+        "side": np.array(side, dtype=np.int8),
+    })
+
+
+def test_issue_example_imbalances_stack_delta_poc_value_area():
+    ticks = ladder_ticks(LADDER)
+    stats = footprint_stats(ticks, "1min", 0.25, ratio=3, min_volume=5).iloc[0]
+    grid = footprint_grid(ticks, "1min", 0.25)
+    buy_imb, sell_imb = diagonal_imbalances(grid, ratio=3, min_volume=5)
+    prices = grid.price
+    # buy at p vs sell at p - 0.25: 40 >= 3*10, 36 >= 3*11, 33 >= 3*9; 4 < 3*20; 1 < 5 (minimum volume)
+    assert prices[buy_imb].tolist() == [100.50, 100.75, 101.00]
+    # sell at p vs buy at p + 0.25: 20 >= 3*4 at 100.00; 9 < 99, 11 < 108, 10 < 120; 2 < 5 at the top
+    assert prices[sell_imb].tolist() == [100.00]
+    assert stats["buy_imbalances"] == 3 and stats["sell_imbalances"] == 1
+    assert stats["buy_stack"] == 3 and (stats["buy_stack_low"], stats["buy_stack_high"]) == (100.50, 101.00)
+    assert stats["sell_stack"] == 1 and (stats["sell_stack_low"], stats["sell_stack_high"]) == (100.00, 100.00)
+    table = footprint(ticks, "1min", 0.25)
+    assert table["delta"].sum() == 62.0  # bought 114, sold 52
+    # volumes 42, 46, 44, 13, 21 (total 166): POC 100.75 (46). Value area, 70% = 116.2:
+    # 46 -> +44 (100.50 beats 101.00's 42) = 90 -> +42 (101.00 beats 100.25's 13) = 132 >= 116.2
+    assert stats["poc"] == 100.75
+    assert (stats["val"], stats["vah"]) == (100.50, 101.00)
+
+
+def test_footprint_table_rows_columns_and_alignment_with_make_bars(small_ticks):
+    table = footprint(small_ticks, "1min", 0.25)
+    assert list(table.index.names) == ["timestamp", "price"]
+    assert list(table.columns) == ["buy_volume", "sell_volume", "unknown_volume", "volume", "delta",
+                                   "buy_trades", "sell_trades", "unknown_trades"]
+    assert table.attrs["tick_size"] == 0.25 and table.attrs["bar_spec"] == "1min"
+    # 09:32 bar: 100.00 unknown 4 (1 trade), 100.25 buy 2, 100.50 buy 6
+    bar = table.loc[pd.Timestamp("2024-03-01 09:32", tz="UTC")]
+    assert bar.index.tolist() == [100.00, 100.25, 100.50]
+    assert bar["unknown_volume"].tolist() == [4.0, 0.0, 0.0]
+    assert bar["buy_volume"].tolist() == [0.0, 2.0, 6.0]
+    assert bar["buy_trades"].tolist() == [0.0, 1.0, 1.0] and bar["unknown_trades"].tolist() == [1.0, 0.0, 0.0]
+    # 09:33 bar: 100.25 was traded twice (sell 3 and buy 2.5)
+    assert table.loc[(pd.Timestamp("2024-03-01 09:33", tz="UTC"), 100.25), "volume"] == 5.5
+    bars = make_bars(small_ticks, "1min")
+    per_bar = table.groupby(level="timestamp")[["volume", "delta"]].sum()
+    pd.testing.assert_index_equal(per_bar.index, bars.index)
+    np.testing.assert_allclose(per_bar["volume"], bars["volume"])
+    np.testing.assert_allclose(per_bar["delta"], bars["delta"])
+
+
+@pytest.mark.parametrize("spec", ["5min", "3t", "2000v"])
+def test_footprints_align_with_bars_on_the_sample(spec):
+    ticks = pd.read_parquet(need_sample()).iloc[:60_000]
+    grid = footprint_grid(ticks, spec, 0.25)
+    bars = make_bars(ticks, spec, tick_size=0.25)
+    assert np.array_equal(grid.stamps, bars.index.asi8)
+    cells = grid.offsets[:-1]
+    np.testing.assert_allclose(np.add.reduceat(grid.volume, cells), bars["volume"])
+    np.testing.assert_allclose(np.add.reduceat(grid.buy - grid.sell, cells), bars["delta"], atol=1e-9)
+    np.testing.assert_allclose(np.add.reduceat(grid.trades, cells), bars["trades"])
+    np.testing.assert_array_equal(level_prices(grid.low, 0.25), bars["low"])
+    np.testing.assert_array_equal(level_prices(grid.high, 0.25), bars["high"])
+    assert (bars["val"] <= bars["poc"]).all() and (bars["vah"] >= bars["poc"]).all()
+    table = footprint(ticks, spec, 0.25)
+    assert table["volume"].sum() == pytest.approx(ticks["size"].sum())
+    assert len(table) == int((grid.trades > 0).sum())
+
+
+def test_zero_on_the_other_side_counts_once_the_minimum_volume_is_met():
+    ticks = ladder_ticks(LADDER)
+    grid = footprint_grid(ticks, "1min", 0.25)
+    buy, sell = diagonal_imbalances(grid, ratio=3, min_volume=0)
+    # with no minimum, the bottom buy (1 over nothing below) and the top sell (2 over nothing above) count
+    assert grid.price[buy].tolist() == [100.00, 100.50, 100.75, 101.00]
+    assert grid.price[sell].tolist() == [100.00, 101.00]
+    stats = grid_stats(grid, ratio=3, min_volume=0)
+    # two sell runs of one level: ties go to the lowest (the run furthest down)
+    assert stats["sell_stack"][0] == 1 and stats["sell_stack_low"][0] == 100.00
+
+
+def test_gap_levels_break_a_stack_and_hold_zero_volume():
+    # 101.00 and 100.50 buy imbalances with nothing traded at 100.75: two runs of one, not a stack of 2
+    ticks = ladder_ticks([(101.00, 1, 30), (100.50, 2, 30), (100.25, 1, 0)])
+    grid = footprint_grid(ticks, "1min", 0.25)
+    assert grid.price.tolist() == [100.25, 100.50, 100.75, 101.00]
+    assert grid.volume.tolist() == [1.0, 32.0, 0.0, 31.0]
+    stats = grid_stats(grid, ratio=3, min_volume=5)
+    assert stats["buy_imbalances"][0] == 2 and stats["buy_stack"][0] == 1
+    assert stats["buy_stack_low"][0] == 101.00  # ties between buy runs: the highest
+    assert len(footprint(ticks, "1min", 0.25)) == 3  # the empty level has no row in the table
+
+
+def test_point_of_control_ties_go_to_the_middle_then_lower():
+    ticks = ladder_ticks([(100.75, 0, 5), (100.50, 0, 5), (100.25, 0, 2), (100.00, 0, 5)])
+    grid = footprint_grid(ticks, "1min", 0.25)
+    # levels 100.00..100.75, middle 100.375: 100.50 and 100.25 are nearest, 100.25 has 2 -> 100.50
+    assert grid.price[point_of_control(grid)].tolist() == [100.50]
+    ticks = ladder_ticks([(100.50, 0, 5), (100.25, 0, 1), (100.00, 0, 5)])
+    grid = footprint_grid(ticks, "1min", 0.25)
+    assert grid.price[point_of_control(grid)].tolist() == [100.00]  # equally far from 100.25: the lower
+
+
+def reference_value_area(volumes: list[float], fraction: float) -> tuple[int, int]:
+    """The greedy rule, one level at a time (above on ties), on one bar's ladder."""
+    v = np.asarray(volumes, dtype=float)
+    width = len(v)
+    off = np.abs(2 * np.arange(width) - (width - 1))
+    poc = min(range(width), key=lambda i: (-v[i], off[i], i))
+    lo = hi = poc
+    area, target = v[poc], fraction * v.sum() - 1e-9 * v.sum()
+    while area < target and (lo > 0 or hi < width - 1):
+        up = v[hi + 1] if hi < width - 1 else -1.0
+        down = v[lo - 1] if lo > 0 else -1.0
+        if up >= down:
+            hi += 1
+            area += up
+        else:
+            lo -= 1
+            area += down
+    return lo, hi
+
+
+ladders = st.lists(st.lists(st.integers(0, 6), min_size=1, max_size=9), min_size=1, max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ladders, st.sampled_from([0.5, 0.7, 0.9, 1.0]))
+def test_value_area_matches_the_greedy_loop(bars_volumes, fraction):
+    widths = np.array([len(b) for b in bars_volumes])
+    if any(sum(b) == 0 for b in bars_volumes):  # a bar always holds at least one trade
+        bars_volumes = [b if sum(b) else b[:-1] + [1] for b in bars_volumes]
+    low = np.arange(len(widths)) * 100
+    volume = np.concatenate([np.asarray(b, dtype=float) for b in bars_volumes])
+    zero = np.zeros_like(volume)
+    grid = FootprintGrid(1.0, np.arange(len(widths)), low, low + widths - 1,
+                         np.concatenate(([0], np.cumsum(widths))), volume, zero, zero, zero, zero, zero)
+    val, vah = value_area(grid, point_of_control(grid), fraction)
+    for b, vols in enumerate(bars_volumes):
+        lo, hi = reference_value_area(vols, fraction)
+        assert (val[b] - low[b], vah[b] - low[b]) == (lo, hi), (vols, fraction)
+
+
+def reference_longest(flags: list[bool], prefer_high: bool) -> tuple[int, int]:
+    best_len, best_lo, i = 0, -1, 0
+    while i < len(flags):
+        if flags[i]:
+            j = i
+            while j + 1 < len(flags) and flags[j + 1]:
+                j += 1
+            length = j - i + 1
+            if length > best_len or (length == best_len and prefer_high):
+                best_len, best_lo = length, i
+            i = j + 1
+        else:
+            i += 1
+    return best_len, best_lo
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=1, max_size=10),
+                min_size=1, max_size=6), st.sampled_from([1.5, 3.0]), st.sampled_from([0, 3]))
+def test_imbalances_and_stacks_match_per_bar_loops(bars_cells, ratio, min_volume):
+    price, size, side, starts = [], [], [], []
+    for b, cells in enumerate(bars_cells):
+        starts.append(len(price))
+        for level, (sold, bought) in enumerate(cells):
+            p = 1000 * b + level
+            price += [p, p]
+            size += [sold, bought]
+            side += [-1, 1]
+        if sum(s for s in size[starts[-1]:]) == 0:
+            size[-1] = 1
+    grid = grid_from_arrays(np.array(price, float), np.array(size, float), np.array(side), np.array(starts),
+                            np.arange(len(starts)), 1.0)
+    stats = grid_stats(grid, ratio=ratio, min_volume=min_volume)
+    for b in range(len(bars_cells)):
+        cells = grid.offsets[b], grid.offsets[b + 1]
+        buy, sell = grid.buy[cells[0]:cells[1]], grid.sell[cells[0]:cells[1]]
+        n = len(buy)
+        buy_flags = [buy[i] > 0 and buy[i] >= min_volume and buy[i] >= ratio * (sell[i - 1] if i else 0) for i in range(n)]
+        sell_flags = [sell[i] > 0 and sell[i] >= min_volume and sell[i] >= ratio * (buy[i + 1] if i < n - 1 else 0)
+                      for i in range(n)]
+        assert stats["buy_imbalances"][b] == sum(buy_flags)
+        assert stats["sell_imbalances"][b] == sum(sell_flags)
+        for flags, prefix, high in ((buy_flags, "buy", True), (sell_flags, "sell", False)):
+            length, lo = reference_longest(flags, prefer_high=high)
+            assert stats[f"{prefix}_stack"][b] == length
+            if length:
+                assert stats[f"{prefix}_stack_low"][b] == grid.low[b] + lo
+                assert stats[f"{prefix}_stack_high"][b] == grid.low[b] + lo + length - 1
+            else:
+                assert np.isnan(stats[f"{prefix}_stack_low"][b])
+
+
+def test_grid_round_trips_through_the_table():
+    ticks = pd.concat([ladder_ticks(LADDER), ladder_ticks(LADDER[1:], T0 + pd.Timedelta("1min"))])
+    grid = footprint_grid(ticks, "1min", 0.25)
+    again = grid_from_table(footprint(ticks, "1min", 0.25))
+    for a, b in zip(grid_stats(grid, min_volume=5).values(), grid_stats(again, min_volume=5).values()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_price_levels_and_tick_size_inference():
+    assert price_levels([100.01, 4567.01, 0.07], 0.01).tolist() == [10001, 456701, 7]
+    assert level_prices(np.array([456701]), 0.01).tolist() == [4567.01]
+    assert infer_tick_size([100.00, 100.01, 100.03, 99.98]) == 0.01
+    assert infer_tick_size([5000.25, 5000.75, 5000.25]) == 0.5  # never saw adjacent ticks: a multiple of 0.25
+    assert infer_tick_size([7.0, 7.0]) == 1.0
+    with pytest.raises(OrderFlowError, match="tick_size"):
+        price_levels([1.0], 0)
+    with pytest.raises(OrderFlowError, match="too small"):
+        footprint(ladder_ticks([(100.0, 1, 1), (1e6, 1, 1)]), "1min", 0.01)
+
+
+def test_large_trade_threshold_by_blocks_and_absolute():
+    size = np.array([1, 2, 3, 10, 1, 1, 1, 1, 50.0])
+    # blocks of 4: [1 2 3 10] -> p75 = the 3rd smallest, 3; [1 1 1 1] -> 1; [50]
+    # each block is judged by the one before; the first by itself
+    assert large_trade_threshold(size, "p75", window=4).tolist() == [3, 3, 3, 3, 3, 3, 3, 3, 1]
+    starts = np.array([0, 4])
+    side = np.array([1, -1, 1, -1, 1, 1, -1, 1, -1])
+    buy, sell = large_trade_volume(size, side, starts, "p75", window=4)
+    assert buy.tolist() == [3.0, 0.0] and sell.tolist() == [10.0, 50.0]
+    buy, sell = large_trade_volume(size, side, starts, 2.0)
+    assert buy.tolist() == [3.0, 0.0] and sell.tolist() == [12.0, 50.0]
+    with pytest.raises(OrderFlowError, match="percentile"):
+        large_trade_threshold(size, "top1%")
+
+
+def absorption_bars(rows) -> pd.DataFrame:
+    cols = ["open", "high", "low", "close", "volume", "delta", "poc"]
+    index = pd.date_range("2024-03-01 14:31", periods=len(rows), freq="1min", tz="UTC")
+    return pd.DataFrame(rows, columns=cols, index=index)
+
+
+def test_absorption_hand_cases():
+    quiet = [100, 101, 99, 100, 100, 0, 100]  # 100 volume, balanced
+    rows = [quiet] * 3 + [
+        [100, 100.5, 99, 100.25, 400, -200, 99.25],  # heavy (400 >= 1.5 x 100), sold -50%, closed up, POC at the low
+        [100, 101, 99.5, 100.75, 400, 150, 100.75],  # bought +37.5%, rose +0.75 of 1.5 range: progress too big
+        [100, 101, 99, 99.75, 500, 300, 100.75],     # 500 >= 1.5 x mean(100, 400, 400); bought +60%, closed
+                                                     # lower, POC 0.25 below the high (<= 2/3): absorbed
+        [100, 101, 99, 100, 140, -100, 99],           # sold hard at the low, but 140 < 1.5 x mean(400, 400, 500)
+    ]
+    signal = absorption(absorption_bars(rows), lookback=3, volume_factor=1.5, delta_fraction=0.25,
+                        max_progress=0.25, extreme=1 / 3)
+    assert signal.tolist() == [0, 0, 0, 1, 0, -1, 0]
+    with pytest.raises(OrderFlowError, match="poc"):
+        absorption(absorption_bars(rows).drop(columns="poc"))
+
+
+def test_add_footprint_lines_recomputes_with_other_parameters():
+    ticks = ladder_ticks(LADDER)
+    bars = make_bars(ticks, "1min", tick_size=0.25)
+    assert bars["buy_imbalances"].iloc[0] == 4  # defaults: no minimum volume
+    stricter = add_footprint_lines(bars, ticks, 0.25, ratio=3, min_volume=5)
+    assert stricter["buy_imbalances"].iloc[0] == 3 and stricter["sell_imbalances"].iloc[0] == 1
+    assert bars["buy_imbalances"].iloc[0] == 4  # the original is untouched
+    with pytest.raises(OrderFlowError, match="do not match"):
+        add_footprint_lines(bars, ladder_ticks(LADDER, T0 + pd.Timedelta("5min")), 0.25)
