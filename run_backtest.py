@@ -98,10 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time zone of zone-less timestamps in DATA and of --start/--end; also the zone "
                    "in which outputs and plots show times and daily returns are cut (default UTC)")
     p.add_argument("--session-start", default=None, metavar="HH:MM",
-                   help="session start for the strategy's CVD session reset (e.g. 17:00 for CME "
-                   "futures, 00:00 for crypto); also where daily returns are cut")
+                   help="session start: sets the strategy's session_start (CVD session reset, session "
+                   "VWAP; e.g. 17:00 for CME futures, 00:00 for crypto) and where trading days start for "
+                   "daily returns (default: the strategy's own session_start/tz if it has them, else "
+                   "midnight in --tz)")
     p.add_argument("--session-tz", default=None,
-                   help="time zone of --session-start (e.g. America/Chicago); default: --tz or UTC")
+                   help="time zone of --session-start, set as the strategy's tz parameter "
+                   "(e.g. America/Chicago); default: --tz or UTC")
     p.add_argument("--format", default=None, help="force the input format (csv, parquet, json)")
     p.add_argument("--drop-bad-rows", action="store_true",
                    help="reject unreadable rows and count them by reason instead of stopping")
@@ -127,7 +130,7 @@ class Config:
     start: pd.Timestamp | None
     end: pd.Timestamp | None  # exclusive
     tz: str
-    session: tuple[dt.time, str] | None
+    session: tuple[dt.time, str] | None  # where trading days start (daily returns, session resets)
     out: Path
     plot: bool
     bt_plot: bool
@@ -295,6 +298,8 @@ def make_config(args: argparse.Namespace) -> Config:
         clock = parse_clock(args.session_start) if args.session_start is not None else dt.time(0, 0)
         session = (clock, session_tz)
         params.update(_session_params(known, clock, session_tz, args))
+    else:
+        session = _strategy_session({**known, **params})
     return Config(
         data=data, strategy_name=args.strategy, strategy=cls, params=params, bars=args.bars,
         cash=float(args.cash), commission=float(args.commission), slippage=parse_slippage(args.slippage),
@@ -318,6 +323,19 @@ def _session_params(known: dict[str, Any], clock: dt.time, zone: str, args: argp
     if tz_name is not None:
         out[tz_name] = zone
     return out
+
+
+def _strategy_session(values: dict[str, Any]) -> tuple[dt.time, str] | None:
+    """The strategy's own session start and zone (its ``session_start``/``tz`` values), if it has both."""
+    start = next((values[n] for n in SESSION_START_PARAMS if n in values), None)
+    zone = next((values[n] for n in SESSION_TZ_PARAMS if n in values), None)
+    if start is None or zone is None:
+        return None
+    try:
+        clock = start if isinstance(start, dt.time) else parse_clock(str(start))
+        return clock, check_zone(str(zone), "tz")
+    except OrderFlowError:
+        return None  # the strategy reports its own bad parameter
 
 
 def list_strategies() -> str:
@@ -555,7 +573,7 @@ def _indicators(owner: Any, depth: int = 3) -> list[Any]:
     found, level = [], list(owner.getindicators())
     for _ in range(depth):
         found.extend(level)
-        level = [sub for ind in level for sub in ind._lineiterators[bt.LineIterator.IndType]]
+        level = [sub for ind in level for sub in getattr(ind, "_lineiterators", {}).get(bt.LineIterator.IndType, [])]
     return found
 
 
@@ -604,8 +622,14 @@ def describe_load(result: Result) -> str:
                      f"({kept - result.ticks_in_range:,} outside).")
     first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)
     lines.append(f"Built {len(bars):,} bars of {c.bars} from {result.ticks_in_range:,} ticks, "
-                 f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz} ({len(result.daily)} trading days).")
+                 f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {len(result.daily)} trading days "
+                 f"{_day_cut(c)}.")
     return "\n".join(lines)
+
+
+def _day_cut(config: Config) -> str:
+    clock, zone = config.session or (dt.time(0, 0), config.tz)
+    return f"(days start at {clock:%H:%M} {zone})"
 
 
 def describe_run(result: Result) -> str:

@@ -168,7 +168,8 @@ def annualised_return(total_pct: float | None, elapsed: pd.Timedelta) -> float |
 
     ``R`` is the total return as a fraction and ``elapsed`` the calendar time the
     test covered (first to last bar). On a few days of data this is a large,
-    noisy number; it is reported as computed.
+    noisy number; it is reported as computed (``None`` when it overflows, as on
+    a few minutes of data).
     """
     if total_pct is None or elapsed <= pd.Timedelta(0):
         return None
@@ -176,7 +177,7 @@ def annualised_return(total_pct: float | None, elapsed: pd.Timedelta) -> float |
     if growth <= 0:
         return -100.0
     with np.errstate(over="ignore"):
-        value = 100.0 * (growth ** (_YEAR / elapsed) - 1.0)
+        value = 100.0 * (np.float64(growth) ** (_YEAR / elapsed) - 1.0)  # inf (-> None) on overflow
     return _finite(value)
 
 
