@@ -13,6 +13,10 @@ from .orderflow import (
 )
 from .orderflow import CVD, OBI, SVWAP, Delta, DeltaDiv  # Backtrader aliases (subclasses made by `alias`)
 from .sessions import SessionCalendar
+from .depth import OrderFlowImbalance, PersistentImbalance, TimeWeightedImbalance, WeightedMid
+from .depth import OFI, PersistentOBI, TWImbalance, WMid
+from .footprint import Absorption, FootprintImbalances, LargeTrades, PointOfControl, StackedImbalance
+from .footprint import POC, BigTrades, FPImbalances, Stacked
 
 __all__ = [
     "VolumeDelta",
@@ -26,4 +30,21 @@ __all__ = [
     "SessionVWAP",
     "SVWAP",
     "SessionCalendar",
+    "OrderFlowImbalance",
+    "OFI",
+    "TimeWeightedImbalance",
+    "TWImbalance",
+    "PersistentImbalance",
+    "PersistentOBI",
+    "WeightedMid",
+    "WMid",
+    "PointOfControl",
+    "POC",
+    "FootprintImbalances",
+    "FPImbalances",
+    "StackedImbalance",
+    "Stacked",
+    "LargeTrades",
+    "BigTrades",
+    "Absorption",
 ]

@@ -200,3 +200,55 @@ def test_depth_lines_are_nan_without_quotes(small_ticks):
     bars = make_bars(small_ticks.drop(columns=["bid_size", "ask_size"]), "1min")
     for name in ("ofi", "avg_depth", "tw_imbalance", "persistent_imbalance", "weighted_mid"):
         assert bars[name].isna().all(), name
+
+
+# --- indicators ---------------------------------------------------------------------------------
+
+from data.feed import OrderFlowFeed  # noqa: E402
+from indicators import OFI, OrderFlowImbalance, PersistentImbalance, TimeWeightedImbalance, WeightedMid  # noqa: E402
+from tests.test_indicators import bars_frame, run_indicators  # noqa: E402
+
+
+def hand_bars() -> pd.DataFrame:
+    return bars_frame(
+        pd.date_range("2024-03-01 14:31", periods=5, freq="1min", tz="UTC"),
+        ofi=[4.0, -2.0, 6.0, 0.0, 10.0],
+        avg_depth=[10.0, 10.0, 20.0, 0.0, 5.0],
+        tw_imbalance=[0.2, -0.4, 0.6, 0.0, 0.3],
+        persistent_imbalance=[0.0, 0.5, -0.5, 1.0, 0.25],
+        persistent_bid_size=[0.0, 30.0, 10.0, 5.0, 5.0],
+        persistent_ask_size=[0.0, 10.0, 30.0, 0.0, 3.0],
+        weighted_mid=[100.1, 100.2, 100.3, 100.4, 100.5],
+    )
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_depth_indicators_hand_values_in_both_run_modes(runonce):
+    factories = {
+        "ofi": lambda d: OrderFlowImbalance(d),
+        "ofi3n": lambda d: OFI(d, period=3, normalise=True),
+        "tw": lambda d: TimeWeightedImbalance(d, period=2),
+        "pers": lambda d: PersistentImbalance(d),
+        "wmid": lambda d: WeightedMid(d),
+    }
+    got = run_indicators(OrderFlowFeed.from_bars(hand_bars()), factories, runonce)
+    np.testing.assert_allclose(got["ofi"]["ofi"], [4, -2, 6, 0, 10])
+    # sum of 3 OFIs over the mean of 3 depths: 8 / (40/3) = 0.6, 4 / 10 = 0.4, 16 / (25/3) = 1.92
+    np.testing.assert_allclose(got["ofi3n"]["ofi"][2:], [0.6, 0.4, 1.92])
+    assert np.isnan(got["ofi3n"]["ofi"][:2]).all()
+    np.testing.assert_allclose(got["tw"]["imbalance"][1:], [-0.1, 0.1, 0.3, 0.15])  # SMA of 2
+    np.testing.assert_allclose(got["pers"]["imbalance"], [0.0, 0.5, -0.5, 1.0, 0.25])
+    np.testing.assert_allclose(got["pers"]["bid"], [0.0, 30.0, 10.0, 5.0, 5.0])
+    np.testing.assert_allclose(got["wmid"]["wmid"], [100.1, 100.2, 100.3, 100.4, 100.5])
+
+
+def test_ofi_normalised_by_zero_depth_is_zero():
+    got = run_indicators(OrderFlowFeed.from_bars(hand_bars()), {"o": lambda d: OFI(d, normalise=True)}, True)
+    np.testing.assert_allclose(got["o"]["ofi"], [0.4, -0.2, 0.3, 0.0, 2.0])
+
+
+def test_depth_indicators_reject_bad_parameters():
+    with pytest.raises(OrderFlowError, match="period"):
+        run_indicators(OrderFlowFeed.from_bars(hand_bars()), {"o": lambda d: OFI(d, period=0)}, True)
+    with pytest.raises(OrderFlowError, match="ma"):
+        run_indicators(OrderFlowFeed.from_bars(hand_bars()), {"o": lambda d: TimeWeightedImbalance(d, period=3, ma="wma")}, True)

@@ -299,3 +299,56 @@ def test_add_footprint_lines_recomputes_with_other_parameters():
     assert bars["buy_imbalances"].iloc[0] == 4  # the original is untouched
     with pytest.raises(OrderFlowError, match="do not match"):
         add_footprint_lines(bars, ladder_ticks(LADDER, T0 + pd.Timedelta("5min")), 0.25)
+
+
+# --- indicators ---------------------------------------------------------------------------------
+
+from data.feed import OrderFlowFeed  # noqa: E402
+from indicators import Absorption, FootprintImbalances, LargeTrades, PointOfControl, StackedImbalance  # noqa: E402
+from tests.test_indicators import bars_frame, run_indicators  # noqa: E402
+
+
+def stack_bars() -> pd.DataFrame:
+    return bars_frame(
+        pd.date_range("2024-03-01 14:31", periods=5, freq="1min", tz="UTC"),
+        high=[101, 102, 103, 104, 105], low=[99, 100, 101, 102, 103],
+        buy_stack=[3, 2, 4, 3, 0], buy_stack_low=[100, 101, 101.5, 103, np.nan],
+        buy_stack_high=[100.5, 101.25, 102.25, 103.5, np.nan],
+        sell_stack=[1, 3, 4, 2, 5], sell_stack_low=[99, 100, 101, 102, 103],
+        sell_stack_high=[99, 100.5, 101.75, 102.25, 104],
+        buy_imbalances=[4, 2, 5, 3, 0], sell_imbalances=[1, 3, 4, 2, 6],
+        large_buy_volume=[10, 0, 5, 0, 0], large_sell_volume=[0, 20, 5, 0, 7],
+    )
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_stacked_imbalance_signal_levels_and_marks(runonce):
+    got = run_indicators(OrderFlowFeed.from_bars(stack_bars()),
+                         {"s": lambda d: StackedImbalance(d, min_stack=3), "i": lambda d: FootprintImbalances(d),
+                          "l": lambda d: LargeTrades(d)}, runonce)
+    s = got["s"]
+    # bar 1: buy 3 vs sell 1 (below 3) -> +1; bar 2: sell 3 vs buy 2 -> -1; bar 3: 4 vs 4 -> 0;
+    # bar 4: buy 3, sell 2 -> +1; bar 5: sell 5 -> -1
+    assert s["signal"].tolist() == [1, -1, 0, 1, -1]
+    np.testing.assert_array_equal(s["stack_low"], [100, 100, np.nan, 103, 103])
+    np.testing.assert_array_equal(s["stack_high"], [100.5, 100.5, np.nan, 103.5, 104])
+    np.testing.assert_array_equal(s["bull_mark"], [99, np.nan, np.nan, 102, np.nan])
+    np.testing.assert_array_equal(s["bear_mark"], [np.nan, 102, np.nan, np.nan, 105])
+    assert got["i"]["net"].tolist() == [3, -1, 1, 1, -6] and got["i"]["sell_down"].tolist() == [-1, -3, -4, -2, -6]
+    assert got["l"]["net"].tolist() == [10, -20, 0, 0, -7]
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_absorption_indicator_equals_the_data_function_and_poc_lines_pass_through(runonce):
+    ticks = pd.read_parquet(need_sample()).iloc[:40_000]
+    bars = make_bars(ticks, "1min", tick_size=0.25)
+    params = dict(lookback=10, volume_factor=1.3, delta_fraction=0.15, max_progress=0.3, extreme=0.4)
+    got = run_indicators(OrderFlowFeed.from_bars(bars),
+                         {"a": lambda d: Absorption(d, **params), "p": lambda d: PointOfControl(d)}, runonce)
+    expected = absorption(bars, **params).to_numpy()
+    assert np.isnan(got["a"]["signal"][:10]).all() and (expected[:10] == 0).all()
+    np.testing.assert_array_equal(got["a"]["signal"][10:], expected[10:])
+    assert (expected != 0).sum() >= 3  # the parameters do fire on the sample
+    np.testing.assert_array_equal(got["a"]["bull_mark"][10:], np.where(expected[10:] == 1, bars["low"][10:], np.nan))
+    np.testing.assert_array_equal(got["p"]["poc"], bars["poc"])
+    np.testing.assert_array_equal(got["p"]["val"], bars["val"])

@@ -1,0 +1,133 @@
+"""Book indicators that are harder to game than the raw imbalance (lines from data/depth.py).
+
+Each reads a line :func:`data.make_bars` computes per bar (``ofi``, ``avg_depth``,
+``tw_imbalance``, ``persistent_imbalance``, ``weighted_mid``) and is built from
+Backtrader line operations, so ``runonce=True`` and ``runonce=False`` give the same
+values, and nothing after the current bar is read.
+"""
+from __future__ import annotations
+
+import backtrader as bt
+
+from data.errors import OrderFlowError
+
+from .orderflow import _require_lines
+
+__all__ = ["OrderFlowImbalance", "TimeWeightedImbalance", "PersistentImbalance", "WeightedMid"]
+
+
+def _smoothed(line, period: int, ma: str, who: str):
+    """``line`` itself (period 1) or its SMA/EMA over ``period`` bars."""
+    period = int(period)
+    ma = str(ma).lower()
+    if period < 1:
+        raise OrderFlowError(f"{who} period must be a whole number of bars >= 1", value=period)
+    if ma not in ("sma", "ema"):
+        raise OrderFlowError(f"{who} ma must be 'sma' or 'ema'", value=ma)
+    if period == 1:
+        return line
+    return (bt.indicators.EMA if ma == "ema" else bt.indicators.SMA)(line, period=period, plot=False)
+
+
+class OrderFlowImbalance(bt.Indicator):
+    """Order Flow Imbalance (Cont, Kukanov & Stoikov 2014) summed over ``period`` bars.
+
+    The feed's ``ofi`` line is, per bar, the sum over its quote changes of
+    ``e_n = q^b_n 1{P^b_n >= P^b_{n-1}} - q^b_{n-1} 1{P^b_n <= P^b_{n-1}}
+    - q^a_n 1{P^a_n <= P^a_{n-1}} + q^a_{n-1} 1{P^a_n >= P^a_{n-1}}``: depth added
+    at or above the best bid and removed from the best ask counts as buying pressure.
+
+    ``ofi = sum(ofi over the last period bars)``; with ``normalise=True`` it is
+    divided by the average best-quote depth of those bars
+    (``mean(avg_depth)``, ``avg_depth = mean((bid_size + ask_size) / 2)`` per bar),
+    which makes it comparable across instruments and times of day (0 when the
+    depth is 0). NaN without quotes.
+    """
+
+    alias = ("OFI",)
+    lines = ("ofi",)
+    params = (("period", 1), ("normalise", False))
+    plotinfo = dict(plotname="OFI", plotyhlines=[0.0])
+    plotlines = dict(ofi=dict(_method="bar", color="#17becf", width=1.0))
+
+    def __init__(self) -> None:
+        _require_lines(self.data, ("ofi", "avg_depth"), "OrderFlowImbalance")
+        period = int(self.p.period)
+        if period < 1:
+            raise OrderFlowError("OrderFlowImbalance period must be a whole number of bars >= 1", value=self.p.period)
+        total = self.data.ofi if period == 1 else bt.indicators.SumN(self.data.ofi, period=period)
+        if self.p.normalise:
+            depth = self.data.avg_depth if period == 1 else bt.indicators.SMA(self.data.avg_depth, period=period)
+            total = bt.DivByZero(total, depth, zero=0.0)
+        self.lines.ofi = total
+
+    def _plotlabel(self) -> list:
+        label = [f"{self.p.period} bars"] if int(self.p.period) > 1 else []
+        return label + (["/ depth"] if self.p.normalise else [])
+
+
+class TimeWeightedImbalance(bt.Indicator):
+    """Book imbalance averaged over each bar, each quote weighted by how long it rested.
+
+    ``imbalance`` = the feed's ``tw_imbalance``:
+    ``sum(w_i (b_i - a_i) / (b_i + a_i)) / sum(w_i)`` over the bar's quote states,
+    ``w_i`` the time until the next state (or the bar's end); smoothed by an SMA or
+    EMA (``ma``) of ``period`` bars when ``period > 1``. Size shown for a fraction
+    of a second weighs that fraction of the bar.
+    """
+
+    alias = ("TWImbalance",)
+    lines = ("imbalance",)
+    params = (("period", 1), ("ma", "sma"))
+    plotinfo = dict(plotname="Time-weighted imbalance", plotyhlines=[0.0], plotyticks=[-1.0, 0.0, 1.0],
+                    plotymargin=0.05)
+    plotlines = dict(imbalance=dict(color="#8c564b"))
+
+    def __init__(self) -> None:
+        _require_lines(self.data, ("tw_imbalance",), "TimeWeightedImbalance")
+        self.lines.imbalance = _smoothed(self.data.tw_imbalance, self.p.period, self.p.ma, "TimeWeightedImbalance")
+
+
+class PersistentImbalance(bt.Indicator):
+    """Imbalance of depth that has rested: size posted and pulled quickly never counts.
+
+    ``imbalance = (pb - pa) / (pb + pa)`` at the bar's last quote (the feed's
+    ``persistent_imbalance``), where ``pb``/``pa`` are the minimum best bid/ask
+    queue over the trailing persistence window (``make_bars(persistence="1s")``),
+    0 for a queue whose price changed within the window; 0 when neither side has
+    rested depth. Smoothed by ``ma`` over ``period`` bars when ``period > 1``.
+    ``bid``/``ask`` carry the filtered sizes.
+    """
+
+    alias = ("PersistentOBI",)
+    lines = ("imbalance", "bid", "ask")
+    params = (("period", 1), ("ma", "sma"))
+    plotinfo = dict(plotname="Persistent imbalance", plotyhlines=[0.0], plotyticks=[-1.0, 0.0, 1.0],
+                    plotymargin=0.05)
+    plotlines = dict(imbalance=dict(color="#e377c2"), bid=dict(_plotskip=True), ask=dict(_plotskip=True))
+
+    def __init__(self) -> None:
+        _require_lines(self.data, ("persistent_imbalance", "persistent_bid_size", "persistent_ask_size"),
+                       "PersistentImbalance")
+        self.lines.imbalance = _smoothed(self.data.persistent_imbalance, self.p.period, self.p.ma,
+                                         "PersistentImbalance")
+        self.lines.bid = self.data.persistent_bid_size
+        self.lines.ask = self.data.persistent_ask_size
+
+
+class WeightedMid(bt.Indicator):
+    """Size-weighted mid price at the bar's last quote, drawn on the price chart.
+
+    ``wmid = I * ask + (1 - I) * bid`` with ``I = bid_size / (bid_size + ask_size)``
+    (bid 150 x 400, ask 152 x 100: I = 0.8, wmid = 151.6); a heavy bid pulls it up
+    towards the ask. NaN when the ticks carry no quote prices.
+    """
+
+    alias = ("WMid",)
+    lines = ("wmid",)
+    plotinfo = dict(plotname="Weighted mid", subplot=False)
+    plotlines = dict(wmid=dict(color="#ff7f0e", ls="--", linewidth=0.9))
+
+    def __init__(self) -> None:
+        _require_lines(self.data, ("weighted_mid",), "WeightedMid")
+        self.lines.wmid = self.data.weighted_mid
