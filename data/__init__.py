@@ -8,6 +8,8 @@
 from .errors import OrderFlowError
 from .barspec import BarSpec, parse_bar_spec
 from .loader import load_ticks
+from . import formats as _formats  # registers the vendor formats with load_ticks
+from .quotes import join_quotes, load_quotes
 from .bars import make_bars
 from .metrics import order_flow_metrics
 from .classify import CLASSIFIERS, bulk_volume_classification, classify
@@ -30,6 +32,8 @@ __all__ = [
     "BarSpec",
     "parse_bar_spec",
     "load_ticks",
+    "load_quotes",
+    "join_quotes",
     "make_bars",
     "order_flow_metrics",
     "OrderFlowFeed",

@@ -38,6 +38,7 @@ __all__ = [
     "register_format",
     "resolve_columns",
     "TickFormat",
+    "ReadResult",
     "FORMATS",
     "BUYER_MAKER",
 ]
@@ -63,7 +64,27 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 ColumnPicker = Callable[[Sequence[Any]], dict[Any, str]]
-Reader = Callable[[Path, ColumnPicker], pd.DataFrame]
+
+
+@dataclass
+class ReadResult:
+    """What a reader may return instead of a bare DataFrame.
+
+    ``rejects`` maps a reason (a load-report key such as ``"duplicate_id"``) to a
+    boolean mask over ``frame``'s rows that the format itself rejects: those rows are
+    counted under that reason and never raise, whatever ``on_bad_rows`` says.
+    ``notes`` are sentences for the load report. ``zoneless`` says the format's times
+    carry no zone (read as wall times in ``tz=``; the report notes when UTC was assumed).
+    """
+
+    frame: pd.DataFrame
+    rejects: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    zoneless: bool = False
+
+
+Reader = Callable[[Path, ColumnPicker], "pd.DataFrame | ReadResult"]
+Detector = Callable[[Path], bool]
 
 
 @dataclass(frozen=True)
@@ -75,13 +96,15 @@ class TickFormat:
     :class:`OrderFlowError` when price, size or time is missing); a reader may use it to
     read only those columns, or ignore it and return everything. ``columns`` is the
     format's own default name mapping (for exports with fixed, unusual names), applied
-    under the caller's ``columns=``.
+    under the caller's ``columns=``. ``detect(path)`` (optional) says whether the
+    file's content is unambiguously this format; detectors run before extensions.
     """
 
     name: str
     read: Reader
     extensions: tuple[str, ...] = ()
     columns: Mapping[str, str] = field(default_factory=dict)
+    detect: Detector | None = None
 
 
 FORMATS: dict[str, TickFormat] = {}
@@ -92,15 +115,18 @@ def register_format(
     read: Reader,
     extensions: Sequence[str] = (),
     columns: Mapping[str, str] | None = None,
+    detect: Detector | None = None,
 ) -> TickFormat:
     """Register (or replace) a reader under ``name``; ``extensions`` like ``".csv"``.
 
     Extensions are matched on the file name after a compression suffix (``.gz``,
     ``.bz2``, ``.zst``) is removed; when several formats claim one, the first
     registered wins and the others are chosen with ``load_ticks(..., format=name)``.
+    A ``detect`` function claims files by content (header, value shapes) whatever
+    their extension; detectors run in registration order before any extension match.
     Returns the registered :class:`TickFormat`.
     """
-    fmt = TickFormat(name, read, tuple(e.lower() for e in extensions), dict(columns or {}))
+    fmt = TickFormat(name, read, tuple(e.lower() for e in extensions), dict(columns or {}), detect)
     FORMATS[name] = fmt
     return fmt
 
@@ -119,6 +145,7 @@ def resolve_columns(
     defaults: Mapping[str, str] | None = None,
     source: Any = None,
     has_time_index: bool = False,
+    required: Sequence[str] = ("price", "size", "timestamp"),
 ) -> dict[Any, str]:
     """Map raw column names to canonical ones: ``{raw name: canonical name}``.
 
@@ -126,8 +153,9 @@ def resolve_columns(
     ``defaults`` (same shape, entries whose column is absent are skipped); then the
     known names in :data:`ALIASES`, compared case-insensitively ignoring spaces, ``_``
     and ``-``.
-    Raises :class:`OrderFlowError` listing the columns found when price, size or time
-    has no column (time may come from a DatetimeIndex when ``has_time_index``).
+    Raises :class:`OrderFlowError` listing the columns found when a ``required``
+    column (price, size, time) has none (time may come from a DatetimeIndex when
+    ``has_time_index``).
     """
     names = list(names)
     by_key: dict[str, Any] = {}
@@ -167,7 +195,7 @@ def resolve_columns(
     drop = "side" if BUYER_MAKER in explicit and "side" not in explicit else BUYER_MAKER
     if "side" in chosen and BUYER_MAKER in chosen:
         chosen.pop(drop)
-    for need in ("price", "size", "timestamp"):
+    for need in required:
         if need not in chosen and not (need == "timestamp" and has_time_index):
             raise OrderFlowError(
                 f"no {need} column; columns found: {found} (map yours with columns=)",
@@ -205,20 +233,29 @@ def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if t in ints else None)
 
 
-def read_csv(path: Path, pick: ColumnPicker) -> pd.DataFrame:
+def read_csv(
+    path: Path,
+    pick: ColumnPicker,
+    *,
+    names: Sequence[str] | None = None,
+    delimiter: str | None = None,
+) -> pd.DataFrame:
     """CSV (optionally compressed) through pyarrow's multi-threaded reader.
 
     Numeric canonical columns are read as float64; if any value does not convert, the
     file is read again with pyarrow's own type inference, which leaves the bad column
-    as text so that the loader can name the bad row.
+    as text so that the loader can name the bad row. ``names`` reads a file without a
+    header under these column names; ``delimiter`` overrides the sniffed one.
     """
-    names, delimiter = _header(path)
-    if not names:
+    header, sniffed = _header(path)
+    if not header:
         raise OrderFlowError("empty file (no header, no rows)", source=path)
+    given = list(names) if names is not None else None
+    names = given or header
     used = pick(names)
     include = [n for n in names if n in used]
-    parse = pacsv.ParseOptions(delimiter=delimiter)
-    read = pacsv.ReadOptions(use_threads=True, block_size=1 << 22)
+    parse = pacsv.ParseOptions(delimiter=delimiter or sniffed)
+    read = pacsv.ReadOptions(use_threads=True, block_size=1 << 22, column_names=given)
 
     def attempt(types: dict[str, pa.DataType]) -> pa.Table:
         convert = pacsv.ConvertOptions(
@@ -280,18 +317,30 @@ register_format("parquet", read_parquet, (".parquet", ".pq"))
 register_format("json", read_json, (".json",))
 
 
+def _columns_found(path: Path) -> list[str]:
+    """The first line's fields, for error messages (``[]`` when unreadable)."""
+    try:
+        return _header(path)[0]
+    except (OSError, pa.ArrowException):
+        return []
+
+
 def _format_for(path: Path, name: str | None) -> TickFormat:
+    """``format=`` if given, else the first detector that claims the file, else the extension."""
     if name is not None:
         if name not in FORMATS:
             raise OrderFlowError(f"unknown format {name!r}; known: {sorted(FORMATS)}", source=path)
         return FORMATS[name]
+    for fmt in FORMATS.values():
+        if fmt.detect is not None and fmt.detect(path):
+            return fmt
     ext = _suffix(path)
     for fmt in FORMATS.values():
         if ext in fmt.extensions:
             return fmt
     raise OrderFlowError(
-        f"cannot tell the format from the extension {ext or '(none)'!r}; pass format= "
-        f"(one of {sorted(FORMATS)})",
+        f"matches no known format (extension {ext or '(none)'!r}, columns found: "
+        f"{_columns_found(path)}); pass format= (one of {sorted(FORMATS)})",
         source=path,
     )
 
@@ -534,6 +583,8 @@ def normalise_ticks(
     source: Any = "<DataFrame>",
     format: str = "dataframe",
     copy: bool = True,
+    rejects: Mapping[str, np.ndarray] | None = None,
+    notes: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Raw frame with any known column names -> canonical ticks (the step every format shares).
 
@@ -547,6 +598,8 @@ def normalise_ticks(
     ``on_bad_rows="drop"`` are rejected and counted by reason. Kept rows are
     stable-sorted by time; ``reordered`` counts rows earlier than the row before them.
     ``copy=False`` lets the result share memory with ``raw`` (for a reader's private frame).
+    ``rejects`` (``{reason: row mask}``, see :class:`ReadResult`) rejects rows by the
+    format's own rules, counted first and never raised; ``notes`` go into the report.
     """
     if on_bad_rows not in ("raise", "drop"):
         raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
@@ -569,6 +622,11 @@ def normalise_ticks(
             values[target], rules = _checks_for(target, names[target], inputs[target], tz)
             checks += rules
     values["side"] = _side_values(inputs, names, n, source)
+    own = [_Check(reason, "", reason, np.asarray(mask, dtype=bool), pd.Series(dtype=object))
+           for reason, mask in (rejects or {}).items()]
+    if own:  # rows the format rejects itself are counted, not raised
+        skip = np.logical_or.reduce([c.mask for c in own])
+        checks = [_Check(c.reason, c.column, c.problem, c.mask & ~skip, c.data) for c in checks]
 
     first = _first_bad(checks)
     if first is not None and on_bad_rows == "raise":
@@ -579,7 +637,7 @@ def normalise_ticks(
             check.problem, source=source, column=check.column, row=row + 1,
             value=None if pd.isna(value) else value,
         )
-    keep, rejected = _reject_counts(checks, n)
+    keep, rejected = _reject_counts(own + checks, n)
     kept = int(keep.sum())
     if kept == 0:
         raise OrderFlowError(f"all {n} rows rejected: {rejected}", source=source)
@@ -602,6 +660,8 @@ def normalise_ticks(
         "reordered": reordered,
         "columns": names,
     }
+    if notes:
+        result.attrs["load_report"]["notes"] = list(notes)
     return result
 
 
@@ -616,8 +676,12 @@ def load_ticks(
     """Load ticks from a file or DataFrame into the canonical schema of DESIGN.md.
 
     ``source``: a path (``.csv``/``.txt``, optionally ``.gz``; ``.parquet``/``.pq``;
-    ``.json`` holding ``{"trades": [...]}`` or a list) or a DataFrame. ``format`` forces a
-    registered format (``"csv"``, ``"parquet"``, ``"json"`` ...). ``columns`` maps other
+    ``.json`` holding ``{"trades": [...]}`` or a list) or a DataFrame. Vendor layouts
+    (Binance trades/aggTrades, Databento DBN, ccxt, NinjaTrader: see :mod:`data.formats`)
+    are detected from the file's header or line shapes, then the extension decides;
+    ``format`` forces a registered format (``"csv"``, ``"binance_trades"`` ..., the keys
+    of :data:`FORMATS`). A file no format matches raises, listing the formats and the
+    columns found. ``columns`` maps other
     names to canonical ones, e.g. ``{"Last": "price"}``. ``tz`` is the zone of zone-less
     times (default UTC). ``on_bad_rows``: ``"raise"`` (default) or ``"drop"`` (reject
     and count). Returns columns ``timestamp, price, size, side`` plus whichever of
@@ -639,8 +703,23 @@ def load_ticks(
     if path.stat().st_size == 0:
         raise OrderFlowError("empty file (no rows)", source=path)
     mapping = dict(columns=columns, defaults=fmt.columns)
-    raw = fmt.read(path, lambda names: resolve_columns(names, **mapping, source=path))
-    return normalise_ticks(raw, **mapping, source=path, format=fmt.name, copy=False, **options)
+    try:
+        raw = fmt.read(path, lambda names: resolve_columns(names, **mapping, source=path))
+    except OrderFlowError as err:
+        if format is None and err.column in ("price", "size", "timestamp") and err.row is None:
+            raise OrderFlowError(
+                f"{err.problem}; or name the format with format= (one of {sorted(FORMATS)})",
+                source=path, column=err.column,
+            ) from None
+        raise
+    result = raw if isinstance(raw, ReadResult) else ReadResult(raw)
+    notes = list(result.notes)
+    if result.zoneless and tz is None:
+        notes.append(f"{fmt.name} times carry no zone: read as UTC (pass tz= / --tz to change)")
+    return normalise_ticks(
+        result.frame, **mapping, source=path, format=fmt.name, copy=False,
+        rejects=result.rejects, notes=notes, **options,
+    )
 
 
 def format_load_report(report: Mapping[str, Any]) -> str:
@@ -661,4 +740,6 @@ def format_load_report(report: Mapping[str, Any]) -> str:
     if reordered:
         rows = "row was" if reordered == 1 else "rows were"
         text += f" {reordered:,} {rows} out of time order; all rows stable-sorted by time."
+    for note in report.get("notes") or ():
+        text += f" Note: {note}."
     return text

@@ -1,0 +1,208 @@
+"""Quotes kept in a file of their own, joined onto trades as of the time of each trade.
+
+    from data import load_ticks, load_quotes, join_quotes
+    ticks = join_quotes(load_ticks("trades.csv"), load_quotes("quotes.csv"), lag="5ms")
+
+Why a separate ``join_quotes`` rather than a ``quotes=`` option of ``load_ticks``:
+loading stays one file -> one frame (with one load report each), the join works on
+ticks from anywhere (a DataFrame, another loader, a vendor API) and can be redone with
+another lag without reading the files again. The command line's ``--quotes FILE``
+(and ``--quote-lag``) does exactly the two calls above.
+
+A quote file holds a time and ``bid``, ``ask`` (required) and ``bid_size``,
+``ask_size`` (optional) under any of the loader's known names (``bid_price``,
+``BestAsk``, ``bid_qty`` ...); CSV, Parquet, JSON, feather, or a Databento ``mbp-1``
+or ``tbbo`` DBN file (the top-of-book fields of every record).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .errors import OrderFlowError
+from .loader import (
+    ReadResult,
+    _check_tz,
+    _checks_for,
+    _first_bad,
+    _format_for,
+    _reject_counts,
+    _row_order,
+    resolve_columns,
+)
+from .schema import TICK_COLUMNS, TICK_QUOTES
+
+__all__ = ["load_quotes", "normalise_quotes", "join_quotes", "QUOTE_REQUIRED"]
+
+QUOTE_REQUIRED = ("timestamp", "bid", "ask")
+_QUOTE_TARGETS = ("timestamp",) + TICK_QUOTES
+
+
+def normalise_quotes(
+    raw: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    defaults: Mapping[str, str] | None = None,
+    tz: str | None = None,
+    on_bad_rows: str = "raise",
+    source: Any = "<DataFrame>",
+    format: str = "dataframe",
+) -> pd.DataFrame:
+    """Raw quotes with any known column names -> ``timestamp, bid, ask[, bid_size, ask_size]``.
+
+    Times and numbers are parsed, and bad rows raised or rejected by reason, exactly
+    as for ticks (:func:`data.loader.normalise_ticks`): an unparseable time, bid,
+    ask or size, or a negative size, is a bad row. A missing bid or ask (one side of
+    the book empty) is kept as NaN. Rows are stable-sorted by time. The report is in
+    ``attrs["load_report"]`` (``source, format, rows_read, rows_kept, rejected,
+    reordered, columns``).
+    """
+    if on_bad_rows not in ("raise", "drop"):
+        raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
+    if len(raw) == 0:
+        raise OrderFlowError("empty quote file (no rows)", source=source)
+    _check_tz(tz, source)
+    time_index = isinstance(raw.index, pd.DatetimeIndex)
+    used = resolve_columns(
+        raw.columns, columns, defaults=defaults, source=source,
+        has_time_index=time_index, required=QUOTE_REQUIRED,
+    )
+    used = {name: target for name, target in used.items() if target in _QUOTE_TARGETS}
+    inputs = {target: raw[name].reset_index(drop=True) for name, target in used.items()}
+    names = {target: str(name) for name, target in used.items()}
+    if "timestamp" not in inputs:
+        inputs["timestamp"], names["timestamp"] = pd.Series(raw.index), "index"
+    values, checks = {}, []
+    for target in _QUOTE_TARGETS:
+        if target in inputs:
+            values[target], rules = _checks_for(target, names[target], inputs[target], tz)
+            checks += rules
+    first = _first_bad(checks)
+    if first is not None and on_bad_rows == "raise":
+        check, row = first
+        value = check.data.iloc[row]
+        raise OrderFlowError(
+            check.problem, source=source, column=check.column, row=row + 1,
+            value=None if pd.isna(value) else (value.item() if isinstance(value, np.generic) else value),
+        )
+    keep, rejected = _reject_counts(checks, len(raw))
+    if not keep.any():
+        raise OrderFlowError(f"all {len(raw)} quote rows rejected: {rejected}", source=source)
+    take, reordered = _row_order(values["timestamp"], keep)
+    out = {t: (v if take is None else v[take]) for t, v in values.items()}
+    out["timestamp"] = pd.DatetimeIndex(out["timestamp"].view("M8[ns]")).tz_localize("UTC")
+    quotes = pd.DataFrame(out)
+    quotes.attrs["load_report"] = {
+        "source": str(source), "format": format, "rows_read": len(raw),
+        "rows_kept": int(keep.sum()), "rejected": rejected, "reordered": reordered,
+        "columns": names,
+    }
+    return quotes
+
+
+def _read_dbn_quotes(path: Path) -> ReadResult:
+    from .formats import _DATABENTO_COLUMNS, read_databento_frame
+
+    frame, _ = read_databento_frame(path, schemas=("mbp-1", "tbbo"))
+    return ReadResult(frame[[c for c in _DATABENTO_COLUMNS if c in frame]])
+
+
+def load_quotes(
+    source: str | Path | pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    format: str | None = None,
+    tz: str | None = None,
+    on_bad_rows: str = "raise",
+) -> pd.DataFrame:
+    """Load a quote file (or DataFrame) into ``timestamp, bid, ask[, bid_size, ask_size]``.
+
+    The format is chosen as by :func:`data.load_ticks` (``format=`` or the
+    extension); ``columns``, ``tz`` and ``on_bad_rows`` mean the same. A Databento
+    ``mbp-1`` or ``tbbo`` file gives one quote per record: its ``ts_event`` and
+    top-of-book fields (the book after that record's event).
+    """
+    options = dict(columns=columns, tz=tz, on_bad_rows=on_bad_rows)
+    if isinstance(source, pd.DataFrame):
+        return normalise_quotes(source, **options)
+    if not isinstance(source, (str, Path)):
+        raise OrderFlowError(f"quotes must be a path or a DataFrame, not {type(source).__name__}")
+    path = Path(source)
+    if not path.is_file():
+        raise OrderFlowError("quote file not found" if not path.exists() else "not a file", source=path)
+    fmt = _format_for(path, format)
+    if fmt.name == "databento":
+        raw = _read_dbn_quotes(path)
+    else:
+        def pick(names: list) -> dict:
+            return resolve_columns(names, columns, defaults=fmt.columns, source=path,
+                                   required=QUOTE_REQUIRED)
+
+        raw = fmt.read(path, pick)
+    frame = raw.frame if isinstance(raw, ReadResult) else raw
+    return normalise_quotes(frame, defaults=fmt.columns, source=path, format=fmt.name, **options)
+
+
+def _lag(lag: str | timedelta | pd.Timedelta | None) -> pd.Timedelta:
+    if lag is None:
+        return pd.Timedelta(0)
+    try:
+        value = pd.Timedelta(lag)
+    except (ValueError, TypeError):
+        raise OrderFlowError("quote lag must be a duration such as '50ms' or '1s'", value=lag) from None
+    if pd.isna(value) or value < pd.Timedelta(0):
+        raise OrderFlowError("quote lag must be a duration >= 0", value=str(lag))
+    return value
+
+
+def join_quotes(
+    ticks: pd.DataFrame,
+    quotes: pd.DataFrame | str | Path,
+    *,
+    lag: str | timedelta | pd.Timedelta | None = None,
+) -> pd.DataFrame:
+    """Each trade gets the last quote *strictly before* it: the quote with the latest
+    ``quote_time + lag < trade_time``.
+
+    ``lag`` (default 0) is how long a quote takes to be in force (e.g. the feed's
+    latency against the trade stamps). A quote at exactly ``trade_time - lag`` is not
+    used: it cannot have been seen before the trade (``pd.merge_asof(...,
+    direction="backward", allow_exact_matches=False)`` on ``quote_time + lag``).
+    Several quotes at one time: the last in the file wins. Trades before the first
+    quote in force get NaN quotes. The quote columns the quotes carry replace those
+    of the ticks. ``quotes`` is a frame from :func:`load_quotes`, any quote DataFrame,
+    or a path. The ticks' load report gains a note saying what was joined.
+    """
+    if not isinstance(quotes, pd.DataFrame) or "load_report" not in quotes.attrs:
+        quotes = load_quotes(quotes)
+    if "timestamp" not in ticks:
+        raise OrderFlowError("ticks need a 'timestamp' column to join quotes", column="timestamp")
+    if not ticks["timestamp"].is_monotonic_increasing:
+        raise OrderFlowError("ticks must be sorted by time to join quotes (load them with load_ticks)",
+                             column="timestamp")
+    shift = _lag(lag)
+    cols = [c for c in TICK_QUOTES if c in quotes]
+    right = quotes[["timestamp", *cols]].copy()
+    right["timestamp"] = right["timestamp"] + shift
+    left = ticks.drop(columns=[c for c in cols if c in ticks]).reset_index(drop=True)
+    joined = pd.merge_asof(
+        left, right, on="timestamp", direction="backward", allow_exact_matches=False
+    )
+    order = [c for c in TICK_COLUMNS if c in joined] + [c for c in joined if c not in TICK_COLUMNS]
+    joined = joined[order]
+    missing = int(joined[cols].isna().all(axis=1).sum()) if cols else len(joined)
+    report = dict(ticks.attrs.get("load_report") or {})
+    source = (quotes.attrs.get("load_report") or {}).get("source", "<DataFrame>")
+    note = (
+        f"quotes from {source} ({len(quotes):,} rows, lag {shift}) joined as of the last quote "
+        f"strictly before each trade; {missing:,} trades have no quote in force"
+    )
+    report["notes"] = [*report.get("notes", []), note]
+    report["quotes"] = {"source": source, "rows": len(quotes), "lag": str(shift),
+                        "trades_without_quote": missing}
+    joined.attrs["load_report"] = report
+    return joined
