@@ -650,7 +650,7 @@ def effective_params(result: Result) -> dict[str, Any]:
     return {k: getattr(strat.p, k) for k in strat.params._getkeys()}
 
 
-def metrics_table(m: dict[str, Any], tz: str) -> str:
+def metrics_table(m: dict[str, Any]) -> str:
     """The metrics as an aligned two-column table."""
     dd_time = m["max_drawdown_duration"]
     rows = [
@@ -762,7 +762,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(describe_run(result))
         print()
         print("Metrics")
-        print(metrics_table(result.metrics, config.tz))
+        print(metrics_table(result.metrics))
         written = write_outputs(result)
         written.update(draw(result))
         print()

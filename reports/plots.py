@@ -37,7 +37,9 @@ def time_ticks(times: pd.DatetimeIndex, max_ticks: int = 14) -> tuple[np.ndarray
     A tick goes on the first bar of each interval of a round step (the smallest
     of 1s ... 365 days giving at most ``max_ticks`` ticks), labelled with that
     bar's own time (``HH:MM``; the date is added when it changes from the
-    previous tick). ``times`` should already be in the display time zone.
+    previous tick). Ticks closer than 0.45 x the even spacing to the previous
+    one are dropped (bars of trades or volume crowd in busy minutes).
+    ``times`` should already be in the display time zone.
     """
     n = len(times)
     if n == 0:
@@ -53,6 +55,7 @@ def time_ticks(times: pd.DatetimeIndex, max_ticks: int = 14) -> tuple[np.ndarray
         positions = np.linspace(0, n - 1, max_ticks).astype(int)
     if len(positions) > 2 and positions[1] - positions[0] < 0.7 * np.mean(np.diff(positions[1:])):
         positions = positions[1:]  # the first bar sits just before a round time: keep the round one
+    positions = _thin(positions, 0.45 * n / max_ticks)
     labels, last_date = [], None
     show_time = step < pd.Timedelta("1D")
     for pos in positions:  # at most max_ticks labels
@@ -67,6 +70,15 @@ def time_ticks(times: pd.DatetimeIndex, max_ticks: int = 14) -> tuple[np.ndarray
             labels.append(clock)
         last_date = date
     return positions, labels
+
+
+def _thin(positions: np.ndarray, min_gap: float) -> np.ndarray:
+    """Drop tick positions closer than ``min_gap`` bars to the previous kept one (bursty tick/volume bars)."""
+    kept = [positions[0]] if len(positions) else []
+    for pos in positions[1:]:  # at most a few dozen ticks
+        if pos - kept[-1] >= min_gap:
+            kept.append(pos)
+    return np.asarray(kept, dtype=int)
 
 
 def session_gaps(times: pd.DatetimeIndex, factor: float = 5.0, minimum: str = "30min") -> np.ndarray:
@@ -172,7 +184,7 @@ def _price_panel(ax: Any, x: np.ndarray, bars: pd.DataFrame, trades: pd.DataFram
             ax.scatter(exit_[~closed], x_px[~closed], marker="o", s=40, facecolor="none", edgecolor="black",
                        lw=1.0, zorder=6, label="open at end (marked at last close)")
     ax.set_ylabel("price")
-    ax.legend(loc="upper left", fontsize=8, ncols=4, framealpha=0.8)
+    ax.legend(loc="upper left", fontsize=8, ncols=5, framealpha=0.8)
 
 
 def _delta_panel(ax: Any, x: np.ndarray, delta: np.ndarray) -> None:
