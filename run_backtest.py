@@ -66,23 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
         prog="run_backtest.py",
         description="Backtest an order-flow strategy on tick data and write metrics, trades, "
         "equity and plots. With no DATA: cvd_trend on 1min bars of the bundled sample.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="Writes metrics.json, trades.csv, equity.csv and report.png (and bt_plot.png) into --out. "
+        "Exit status: 0 done, 2 bad input (one 'error: ...' line on stderr).",
     )
     p.add_argument("data", nargs="?", default=None, metavar="DATA",
                    help="tick file (.csv[.gz], .parquet, .json); default: the bundled sample "
                    "data/sample/sample_ticks.parquet")
-    p.add_argument("--strategy", default=DEFAULT_STRATEGY, help="strategy name (see --list-strategies)")
+    p.add_argument("--strategy", default=DEFAULT_STRATEGY, help="strategy name (see --list-strategies); default cvd_trend")
     p.add_argument("--bars", default=DEFAULT_BARS,
                    help="bar spec: a time offset (30s, 1min, 5min, 1h), N trades (500t), N units of "
-                   "volume (1000v) or 'tick' (one bar per trade)")
-    p.add_argument("--cash", type=float, default=100_000.0, help="starting cash")
+                   "volume (1000v) or 'tick' (one bar per trade); default 1min")
+    p.add_argument("--cash", type=float, default=100_000.0, help="starting cash; default 100000")
     p.add_argument("--commission", type=float, default=0.0,
                    help="commission per fill as a fraction of the traded value (0.0001 = 1 basis point, "
-                   "charged on entry and on exit)")
+                   "charged on entry and on exit); default 0")
     p.add_argument("--slippage", default="0",
                    help="slippage against you on every fill: a price amount per unit (0.25 = one E-mini "
                    "tick, Backtrader's set_slippage_fixed) or a percent of the price ('0.01%%', "
-                   "set_slippage_perc); never beyond the bar's high/low")
+                   "set_slippage_perc); never beyond the bar's high/low; default 0")
     p.add_argument("--size", default=None,
                    help="position size: units per trade ('2') or a percent of equity ('10%%'); "
                    "default: the strategy's own stake")
@@ -90,13 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set a strategy parameter (repeatable); values take the parameter's type "
                    "(int, float, bool: true/false, none)")
     p.add_argument("--start", default=None,
-                   help="first time to trade (ISO date or time, e.g. 2024-04-15 or '2024-04-15 08:30'); "
-                   "in --tz when it has no zone")
+                   help="first time to use (ISO date or time, e.g. 2024-04-15 or '2024-04-15 08:30'); "
+                   "in --tz when it has no zone; ticks outside --start/--end are left out before bars are built")
     p.add_argument("--end", default=None,
                    help="last time (a bare date includes that whole day); in --tz when it has no zone")
     p.add_argument("--tz", default=None,
                    help="time zone of zone-less timestamps in DATA and of --start/--end; also the zone "
-                   "in which outputs and plots show times and daily returns are cut (default UTC)")
+                   "in which outputs and plots show times; default UTC")
     p.add_argument("--session-start", default=None, metavar="HH:MM",
                    help="session start: sets the strategy's session_start (CVD session reset, session "
                    "VWAP; e.g. 17:00 for CME futures, 00:00 for crypto) and where trading days start for "
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default=None, help="force the input format (csv, parquet, json)")
     p.add_argument("--drop-bad-rows", action="store_true",
                    help="reject unreadable rows and count them by reason instead of stopping")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder; default results/")
     p.add_argument("--no-plot", action="store_true", help="do not draw report.png")
     p.add_argument("--bt-plot", action="store_true", help="also save Backtrader's own plot as bt_plot.png")
     p.add_argument("--list-strategies", action="store_true", help="list the strategies and their parameters")
@@ -295,7 +296,9 @@ def make_config(args: argparse.Namespace) -> Config:
     session = None
     if args.session_start is not None or args.session_tz is not None:
         session_tz = check_zone(args.session_tz or tz, "--session-tz")
-        clock = parse_clock(args.session_start) if args.session_start is not None else dt.time(0, 0)
+        own = _strategy_session({**known, **params})
+        clock = parse_clock(args.session_start) if args.session_start is not None else (
+            own[0] if own else dt.time(0, 0))
         session = (clock, session_tz)
         params.update(_session_params(known, clock, session_tz, args))
     else:

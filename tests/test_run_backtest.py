@@ -295,6 +295,14 @@ def test_session_options_reach_the_strategy_parameters():
     args = rb.build_parser().parse_args([str(SMALL_CSV), "--session-start", "08:30", "--session-tz", "America/New_York"])
     config = rb.make_config(args)
     assert config.params["session_start"] == "08:30" and config.params["tz"] == "America/New_York"
+    assert config.session == (rb.dt.time(8, 30), "America/New_York")
+    # no session options: trading days follow the strategy's own session (cvd_trend: 17:00 Chicago)
+    config = rb.make_config(rb.build_parser().parse_args([str(SMALL_CSV)]))
+    assert config.session == (rb.dt.time(17, 0), "America/Chicago") and "tz" not in config.params
+    # a zone alone keeps the strategy's session start
+    config = rb.make_config(rb.build_parser().parse_args([str(SMALL_CSV), "--session-tz", "Europe/London"]))
+    assert config.session == (rb.dt.time(17, 0), "Europe/London")
+    assert config.params == {"tz": "Europe/London"}
 
 
 def test_end_date_covers_its_day_in_tz():
