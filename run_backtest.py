@@ -527,12 +527,7 @@ def run(config: Config) -> Result:
     cerebro.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
     cerebro.addanalyzer(bt.analyzers.Transactions, _name="transactions")
     cerebro.addanalyzer(Recorder, _name="recorder")
-    try:
-        strat = cerebro.run()[0]
-    except OrderFlowError:
-        raise
-    except (TypeError, ValueError) as exc:  # a parameter value the strategy rejects
-        raise OrderFlowError(f"strategy {config.strategy_name} failed with {config.params}: {exc}") from exc
+    strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
 
     recorded = strat.analyzers.recorder.get_analysis()
     times = bars.index

@@ -320,6 +320,7 @@ BAD = [
     (["--param", "slope_perod=5"], "did you mean 'slope_period'"),
     (["--param", "slope_period=abc"], "slope_period"),
     (["--param", "noequals"], "KEY=VALUE"),
+    (["--param", "reset=sesion"], "reset must be one of"),  # rejected by the strategy itself
     (["--bars", "5x"], "bad bar spec"),
     (["--bars", "0t"], "bad bar spec"),
     (["--size", "abc"], "--size"),
