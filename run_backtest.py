@@ -29,7 +29,9 @@ import pandas as pd
 
 import strategies as strategy_registry
 from data import OrderFlowError, OrderFlowFeed, load_ticks, make_bars, parse_bar_spec
-from data.loader import format_load_report
+from data import CLASSIFIERS, bulk_volume_classification, classify, join_quotes, load_quotes
+from data.classify import BAR_METHOD
+from data.loader import FORMATS, format_load_report
 from reports import metrics as perf
 
 HERE = Path(__file__).resolve().parent
@@ -86,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "set_slippage_perc); never beyond the bar's high/low; default 0")
     p.add_argument("--size", default=None,
                    help="position size: units per trade ('2') or a percent of equity ('10%%'); "
-                   "default: the strategy's own stake")
+                   "default: 100%% of equity (whole units), so that returns compare with buy and hold")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="set a strategy parameter (repeatable); values take the parameter's type "
                    "(int, float, bool: true/false, none)")
@@ -106,7 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session-tz", default=None,
                    help="time zone of --session-start, set as the strategy's tz parameter "
                    "(e.g. America/Chicago); default: --tz or UTC")
-    p.add_argument("--format", default=None, help="force the input format (csv, parquet, json)")
+    p.add_argument("--format", default=None,
+                   help=f"force the input format (one of {', '.join(sorted(FORMATS))}); "
+                   "default: detected from the file's header, line shapes or extension")
+    p.add_argument("--classify", default=None, metavar="METHOD",
+                   help=f"fill unknown trade sides: {', '.join(CLASSIFIERS)} (per trade) or "
+                   f"{BAR_METHOD} (bulk volume classification of each bar's volume)")
+    p.add_argument("--quotes", type=Path, default=None, metavar="FILE",
+                   help="quote file (time, bid, ask[, bid size, ask size]) joined onto the trades "
+                   "as of the last quote strictly before each trade")
+    p.add_argument("--quote-lag", default=None, metavar="DURATION",
+                   help="a quote counts only this long after its time (e.g. 50ms); needs --quotes")
     p.add_argument("--drop-bad-rows", action="store_true",
                    help="reject unreadable rows and count them by reason instead of stopping")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder; default results/")
@@ -138,6 +150,9 @@ class Config:
     format: str | None = None
     drop_bad_rows: bool = False
     input_tz: str | None = None
+    classify: str | None = None  # a data.classify.CLASSIFIERS name, or "bvc" for bars
+    quotes: Path | None = None
+    quote_lag: str | None = None
 
 
 def strategy_params(cls: type) -> dict[str, Any]:
@@ -205,11 +220,16 @@ def parse_params(pairs: Sequence[str], cls: type, name: str) -> dict[str, Any]:
     return out
 
 
+DEFAULT_SIZE = "100%"
+
+
 def parse_size(text: str | None, cls: type) -> dict[str, Any]:
     """``--size``: ``"2"`` -> ``stake=2`` units; ``"10%"`` -> ``pct_equity=10`` (percent of equity)."""
-    if text is None:
-        return {}
     known = strategy_params(cls)
+    if text is None:
+        if STAKE_PARAM not in known or PCT_PARAM not in known:
+            return {}
+        text = DEFAULT_SIZE
     t = text.strip()
     pct = t.endswith("%")
     try:
@@ -293,6 +313,11 @@ def make_config(args: argparse.Namespace) -> Config:
         raise OrderFlowError(f"bad --cash {args.cash}: must be > 0")
     if not math.isfinite(args.commission) or not 0 <= args.commission < 1:
         raise OrderFlowError(f"bad --commission {args.commission}: a fraction of traded value in [0, 1)")
+    if args.classify is not None and args.classify not in (*CLASSIFIERS, BAR_METHOD):
+        raise OrderFlowError(f"unknown --classify {args.classify!r}; use one of "
+                             f"{', '.join([*CLASSIFIERS, BAR_METHOD])}")
+    if args.quote_lag is not None and args.quotes is None:
+        raise OrderFlowError("--quote-lag needs --quotes FILE")
     session = None
     if args.session_start is not None or args.session_tz is not None:
         session_tz = check_zone(args.session_tz or tz, "--session-tz")
@@ -308,6 +333,7 @@ def make_config(args: argparse.Namespace) -> Config:
         cash=float(args.cash), commission=float(args.commission), slippage=parse_slippage(args.slippage),
         start=start, end=end, tz=tz, session=session, out=args.out, plot=not args.no_plot,
         bt_plot=args.bt_plot, format=args.format, drop_bad_rows=args.drop_bad_rows, input_tz=args.tz,
+        classify=args.classify, quotes=args.quotes, quote_lag=args.quote_lag,
     )
 
 
@@ -479,6 +505,7 @@ def load(config: Config) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
     """Ticks of the file within --start/--end, the load report and the bars."""
     ticks = load_ticks(config.data, format=config.format, tz=config.input_tz,
                        on_bad_rows="drop" if config.drop_bad_rows else "raise")
+    ticks = _quotes_and_sides(ticks, config)
     report = dict(ticks.attrs.get("load_report", {}))
     if config.start is not None or config.end is not None:
         ts = ticks["timestamp"]
@@ -489,11 +516,34 @@ def load(config: Config) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
             keep &= (ts < config.end).to_numpy()
         ticks = ticks.loc[keep].reset_index(drop=True)
     bars = make_bars(ticks, config.bars)
+    if config.classify == BAR_METHOD and not bars.empty:
+        bars = bulk_volume_classification(bars)
     if bars.empty:
         raise OrderFlowError(
             f"no bars in the range {_range_text(config)}" if (config.start or config.end)
             else "no ticks to make bars from", source=config.data)
     return ticks, report, bars
+
+
+def _quotes_and_sides(ticks: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """--quotes (joined strictly before each trade) then --classify of the unknown sides."""
+    if config.quotes is not None:
+        quotes = load_quotes(config.quotes, tz=config.input_tz,
+                             on_bad_rows="drop" if config.drop_bad_rows else "raise")
+        ticks = join_quotes(ticks, quotes, lag=config.quote_lag)
+    report = dict(ticks.attrs.get("load_report", {}))
+    if config.classify in CLASSIFIERS:
+        unknown = int((ticks["side"] == 0).sum())
+        ticks = classify(ticks, config.classify)
+        filled = unknown - int((ticks["side"] == 0).sum())
+        note = f"{filled:,} of {unknown:,} unknown sides filled by {config.classify}"
+    elif config.classify == BAR_METHOD:
+        note = "bar volumes split into buys and sells by bulk volume classification (all inferred)"
+    else:
+        return ticks
+    report["notes"] = [*report.get("notes", []), note]
+    ticks.attrs["load_report"] = report
+    return ticks
 
 
 def _range_text(config: Config) -> str:
