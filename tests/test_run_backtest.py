@@ -286,7 +286,7 @@ def test_parse_params_types_and_suggestion():
 def test_parse_size_and_slippage():
     assert rb.parse_size("3", BuyThenSell) == {"stake": 3, "pct_equity": None}
     assert rb.parse_size("12.5%", BuyThenSell) == {"pct_equity": 12.5}
-    assert rb.parse_size(None, BuyThenSell) == {}
+    assert rb.parse_size(None, BuyThenSell) == {"pct_equity": 100.0}  # the default: all in, whole units
     assert rb.parse_slippage("0.25") == ("fixed", 0.25)
     assert rb.parse_slippage("0.01%") == ("perc", pytest.approx(0.0001))
 
@@ -302,7 +302,7 @@ def test_session_options_reach_the_strategy_parameters():
     # a zone alone keeps the strategy's session start
     config = rb.make_config(rb.build_parser().parse_args([str(SMALL_CSV), "--session-tz", "Europe/London"]))
     assert config.session == (rb.dt.time(17, 0), "Europe/London")
-    assert config.params == {"tz": "Europe/London"}
+    assert config.params == {"tz": "Europe/London", "pct_equity": 100.0}
 
 
 def test_end_date_covers_its_day_in_tz():
