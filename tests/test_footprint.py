@@ -352,3 +352,37 @@ def test_absorption_indicator_equals_the_data_function_and_poc_lines_pass_throug
     np.testing.assert_array_equal(got["a"]["bull_mark"][10:], np.where(expected[10:] == 1, bars["low"][10:], np.nan))
     np.testing.assert_array_equal(got["p"]["poc"], bars["poc"])
     np.testing.assert_array_equal(got["p"]["val"], bars["val"])
+
+
+# --- footprint chart ------------------------------------------------------------------------------
+
+from reports.footprint_chart import footprint_chart, trade_footprints, window_grid  # noqa: E402
+
+
+def test_window_grid_takes_the_make_bars_bars_of_the_window():
+    ticks = pd.read_parquet(need_sample()).iloc[:30_000]
+    bars = make_bars(ticks, "500t", tick_size=0.25)
+    start, end = bars.index[10], bars.index[17]
+    grid, ohlc = window_grid(ticks, start, end, spec="500t", tick_size=0.25, row_ticks=1)
+    expected = bars.iloc[10:18]
+    assert np.array_equal(grid.stamps, expected.index.asi8)
+    for name in ("open", "high", "low", "close", "volume", "delta"):
+        np.testing.assert_allclose(ohlc[name].to_numpy(), expected[name].to_numpy(), err_msg=name)
+    np.testing.assert_array_equal(grid_stats(grid)["poc"], expected["poc"])
+    # rows of 2 ticks: the same bars on a coarser ladder
+    coarse, _ = window_grid(ticks, start, end, spec="500t", tick_size=0.25, row_ticks=2)
+    assert coarse.tick_size == 0.5 and np.array_equal(coarse.stamps, grid.stamps)
+    with pytest.raises(OrderFlowError, match="no 500t bar"):
+        window_grid(ticks, "2030-01-01", None, spec="500t")
+
+
+def test_footprint_chart_and_trade_footprints_write_pngs(tmp_path):
+    ticks = pd.read_parquet(need_sample()).iloc[:20_000]
+    bars = make_bars(ticks, "1min", tick_size=0.25)
+    path = footprint_chart(ticks, bars.index[5], bars.index[12], spec="1min", tick_size=0.25,
+                           path=tmp_path / "fp.png", min_volume=5, tz="America/Chicago")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    trades = pd.DataFrame({"entry_time": [bars.index[20] + pd.Timedelta("5s")], "entry_price": [bars["close"].iloc[20]],
+                           "exit_time": [bars.index[24]], "exit_price": [bars["close"].iloc[24]], "size": [-1.0]})
+    paths = trade_footprints(ticks, trades, tmp_path / "trades", spec="1min", tick_size=0.25)
+    assert [p.name for p in paths] == ["trade_001.png"] and paths[0].stat().st_size > 10_000
