@@ -204,7 +204,7 @@ def _detect_ccxt(path: Path) -> bool:
     ext = _suffix(path)
     if ext in (".feather", ".arrow"):
         try:
-            return _has_ccxt_columns(feather.read_table(str(path), memory_map=True).schema.names)
+            return _has_ccxt_columns(_feather_names(path))
         except (OSError, pa.ArrowException):
             return False
     lines = _lines(path)
@@ -223,12 +223,7 @@ def _ccxt_frame(path: Path, pick: ColumnPicker) -> pd.DataFrame:
         """The loader's columns plus ``id`` (needed to find repeated trades)."""
         return {**pick(names), **{n: "id" for n in names if str(n).strip().lower() == "id"}}
     if ext in (".feather", ".arrow"):
-        try:
-            table = feather.read_table(str(path))
-        except (OSError, pa.ArrowException) as exc:
-            raise OrderFlowError(f"cannot read feather: {exc}", source=path) from None
-        used = with_id(table.schema.names)
-        return _arrow_to_pandas(table.select([n for n in table.schema.names if n in used]))
+        return read_feather(path, with_id)
     if ext == ".json" and re.match(r"\s*\[\s*\[", "".join(_lines(path))):
         return _ccxt_lists(path)
     if ext == ".json":
@@ -384,14 +379,25 @@ def read_databento(path: Path, pick: ColumnPicker) -> ReadResult:
 # --------------------------------------------------------------------------- feather
 
 
-def read_feather(path: Path, pick: ColumnPicker) -> pd.DataFrame:
-    """Arrow IPC / feather through pyarrow, reading only the columns the loader uses."""
+def _feather_names(path: Path) -> list[str]:
+    """Column names from the IPC file footer, without reading (or decompressing) the data;
+    an old feather v1 file (no footer) is read whole."""
     try:
-        table = feather.read_table(str(path))
+        with pa.ipc.open_file(str(path)) as reader:
+            return reader.schema.names
+    except pa.ArrowInvalid:
+        return feather.read_table(str(path)).schema.names
+
+
+def read_feather(path: Path, pick: ColumnPicker) -> pd.DataFrame:
+    """Arrow IPC / feather (v2) through pyarrow, reading only the columns the loader uses."""
+    try:
+        names = _feather_names(path)
+        used = pick(names)
+        table = feather.read_table(str(path), columns=[n for n in names if n in used])
     except (OSError, pa.ArrowException) as exc:
         raise OrderFlowError(f"cannot read feather: {exc}", source=path) from None
-    used = pick(table.schema.names)
-    return _arrow_to_pandas(table.select([n for n in table.schema.names if n in used]))
+    return _arrow_to_pandas(table)
 
 
 # --------------------------------------------------------------------------- registry

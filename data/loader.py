@@ -624,6 +624,8 @@ def normalise_ticks(
     values["side"] = _side_values(inputs, names, n, source)
     own = [_Check(reason, "", reason, np.asarray(mask, dtype=bool), pd.Series(dtype=object))
            for reason, mask in (rejects or {}).items()]
+    if any(c.mask.shape != (n,) for c in own):
+        raise ValueError(f"each rejects mask needs one entry per row ({n})")
     if own:  # rows the format rejects itself are counted, not raised
         skip = np.logical_or.reduce([c.mask for c in own])
         checks = [_Check(c.reason, c.column, c.problem, c.mask & ~skip, c.data) for c in checks]
