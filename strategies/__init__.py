@@ -14,10 +14,14 @@ from data.errors import OrderFlowError
 from .base import OrderFlowStrategy
 from .cvd_trend import CvdTrend
 from .delta_divergence import DeltaDivergenceStrategy
+from .ofi_momentum import OfiMomentum
+from .stacked_imbalance import StackedImbalanceStrategy
 
 STRATEGIES: dict[str, type[OrderFlowStrategy]] = {
     "cvd_trend": CvdTrend,
     "delta_divergence": DeltaDivergenceStrategy,
+    "stacked_imbalance": StackedImbalanceStrategy,
+    "ofi_momentum": OfiMomentum,
 }
 
 
@@ -51,6 +55,8 @@ __all__ = [
     "OrderFlowStrategy",
     "CvdTrend",
     "DeltaDivergenceStrategy",
+    "StackedImbalanceStrategy",
+    "OfiMomentum",
     "STRATEGIES",
     "get_strategy",
     "strategy_params",

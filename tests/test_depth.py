@@ -252,3 +252,23 @@ def test_depth_indicators_reject_bad_parameters():
         run_indicators(OrderFlowFeed.from_bars(hand_bars()), {"o": lambda d: OFI(d, period=0)}, True)
     with pytest.raises(OrderFlowError, match="ma"):
         run_indicators(OrderFlowFeed.from_bars(hand_bars()), {"o": lambda d: TimeWeightedImbalance(d, period=3, ma="wma")}, True)
+
+
+# --- ofi_momentum strategy ------------------------------------------------------------------------------
+
+from strategies import OfiMomentum  # noqa: E402
+from tests.test_strategies import run as run_strategy  # noqa: E402
+
+
+def test_ofi_momentum_enters_above_the_threshold_and_exits_when_ofi_turns():
+    bars = bars_frame(
+        pd.date_range("2024-03-01 14:31", periods=6, freq="1min", tz="UTC"),
+        open=[100, 100, 100.5, 101, 101.5, 101.25], high=[101] * 6, low=[99] * 6, close=[100] * 6,
+        ofi=[5, 30, 2, -1, 0, 0], avg_depth=[10] * 6,
+    )
+    strategy, _ = run_strategy(bars, OfiMomentum, period=1, threshold=1.0)
+    (trade,) = strategy.trade_log
+    # bar 2: 30 / 10 = 3 > 1 -> long at bar 3's open; bar 4: -0.1 < 0 -> out at bar 5's open
+    assert trade["size"] == 1 and trade["entry_price"] == 100.5 and trade["exit_price"] == 101.5
+    strategy, _ = run_strategy(bars, OfiMomentum, period=1, threshold=3.0)
+    assert strategy.trade_log == []  # 3 is not above 3

@@ -386,3 +386,44 @@ def test_footprint_chart_and_trade_footprints_write_pngs(tmp_path):
                            "exit_time": [bars.index[24]], "exit_price": [bars["close"].iloc[24]], "size": [-1.0]})
     paths = trade_footprints(ticks, trades, tmp_path / "trades", spec="1min", tick_size=0.25)
     assert [p.name for p in paths] == ["trade_001.png"] and paths[0].stat().st_size > 10_000
+
+
+# --- stacked_imbalance strategy -----------------------------------------------------------------------
+
+from strategies import StackedImbalanceStrategy, get_strategy  # noqa: E402
+from tests.test_strategies import run as run_strategy  # noqa: E402
+
+
+def stacked_strategy_bars(delta: float, side: int = 1) -> pd.DataFrame:
+    # bar 2 prints a stack of 3 (100.25-100.75, buy) or (101.25-101.75, sell) and closes at 101
+    frame = bars_frame(
+        pd.date_range("2024-03-01 14:31", periods=5, freq="1min", tz="UTC"),
+        open=[100.5, 100.5, 101.25, 101.0, 99.5], high=[101, 101.5, 101.5, 101.25, 100],
+        low=[100, 100.25, 101.0, 99.75, 99.0], close=[100.5, 101.0, 101.0, 99.75, 99.5],
+        delta=[0, delta, 0, 0, 0],
+    )
+    frame[f"{'buy' if side > 0 else 'sell'}_stack"] = [0, 3, 0, 0, 0]
+    frame["buy_stack_low"], frame["buy_stack_high"] = [np.nan, 100.25, np.nan, np.nan, np.nan], [np.nan, 100.75] + [np.nan] * 3
+    frame["sell_stack_low"], frame["sell_stack_high"] = [np.nan, 101.25, np.nan, np.nan, np.nan], [np.nan, 101.75] + [np.nan] * 3
+    return frame
+
+
+def test_stacked_imbalance_enters_with_the_stack_and_stops_beyond_it():
+    strategy, _ = run_strategy(stacked_strategy_bars(delta=50.0), get_strategy("stacked_imbalance"))
+    (trade,) = strategy.trade_log
+    # long at bar 3's open; stop = stack low 100.25 - 0.25 = 100.00; target = 101 + 2 x (101 - 100) = 103
+    assert trade["size"] == 1 and trade["entry_price"] == 101.25
+    assert trade["exit_price"] == 100.0  # bar 4's low 99.75 crosses the stop
+    # the same stack against the bar's delta is not confirmed; without confirmation it trades
+    strategy, _ = run_strategy(stacked_strategy_bars(delta=-50.0), StackedImbalanceStrategy)
+    assert strategy.trade_log == []
+    strategy, _ = run_strategy(stacked_strategy_bars(delta=-50.0), StackedImbalanceStrategy, confirm_delta=False)
+    assert len(strategy.trade_log) == 1
+
+
+def test_stacked_imbalance_short_stop_above_the_stack_and_time_exit():
+    strategy, _ = run_strategy(stacked_strategy_bars(delta=-50.0, side=-1), StackedImbalanceStrategy,
+                               max_hold=1, target=None)
+    (trade,) = strategy.trade_log
+    # short at 101.25; stop 101.75 + 0.25 = 102 is never reached; held 1 bar -> closed at bar 5's open
+    assert trade["size"] == -1 and trade["entry_price"] == 101.25 and trade["exit_price"] == 99.5

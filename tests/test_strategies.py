@@ -177,7 +177,8 @@ def test_delta_divergence_time_exit() -> None:
 
 
 def test_registry() -> None:
-    assert STRATEGIES == {"cvd_trend": CvdTrend, "delta_divergence": DeltaDivergenceStrategy}
+    assert {"cvd_trend": CvdTrend, "delta_divergence": DeltaDivergenceStrategy}.items() <= STRATEGIES.items()
+    assert {"stacked_imbalance", "ofi_momentum"} <= set(STRATEGIES)
     assert get_strategy("cvd_trend") is CvdTrend
     assert get_strategy(" Delta-Divergence ") is DeltaDivergenceStrategy
     for name in STRATEGIES:
