@@ -144,12 +144,6 @@ def _range_min(q: np.ndarray, ts: np.ndarray, first: np.ndarray, last: np.ndarra
     return np.fmin(recent[last], q[first])
 
 
-def _bar_ids(starts: np.ndarray, n: int) -> np.ndarray:
-    marks = np.zeros(n, dtype=np.int64)
-    marks[np.asarray(starts)[1:]] = 1
-    return np.cumsum(marks)
-
-
 def time_weighted_mean(values: np.ndarray, ts_ns: np.ndarray, starts: np.ndarray, stamps: np.ndarray) -> np.ndarray:
     """Per bar, the mean of ``values`` with each state weighted by how long it rested.
 
@@ -165,18 +159,38 @@ def time_weighted_mean(values: np.ndarray, ts_ns: np.ndarray, starts: np.ndarray
     if n == 0:
         return np.zeros(0)
     starts = np.asarray(starts, dtype=np.int64)
-    bar_end = np.asarray(stamps, dtype=np.int64)[_bar_ids(starts, n)]
-    nxt = np.append(ts[1:], ts[-1])
-    weight = np.clip(np.minimum(nxt, bar_end) - ts, 0, None).astype(np.float64)
-    known = np.isfinite(v)
-    v0 = np.where(known, v, 0.0)
-    weight = np.where(known, weight, 0.0)
-    wsum = np.add.reduceat(weight, starts)
-    wv = np.add.reduceat(weight * v0, starts)
-    count = np.add.reduceat(known.astype(np.float64), starts)
-    plain = np.add.reduceat(v0, starts)
+    last = np.append(starts[1:], n) - 1
+    # time to the next state; the bar's last state rests until the bar's time (not past it)
+    weight = np.empty(n)
+    np.subtract(ts[1:], ts[:-1], out=weight[:-1], casting="unsafe")
+    weight[last] = np.maximum(np.asarray(stamps, dtype=np.int64) - ts[last], 0)
+    return _weighted_bar_mean(v, weight, starts)
+
+
+def _nan_bar_mean(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per bar, the mean of the finite values (NaN when none)."""
+    known = np.isfinite(values)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(wsum > 0, wv / wsum, np.where(count > 0, plain / count, np.nan))
+        if known.all():
+            return np.add.reduceat(values, starts) / np.diff(np.append(starts, len(values)))
+        return np.add.reduceat(np.where(known, values, 0.0), starts) / np.add.reduceat(known.astype(np.float64), starts)
+
+
+def _weighted_bar_mean(v: np.ndarray, weight: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``sum(w v) / sum(w)`` per bar over finite values; the plain mean where the weights sum to 0."""
+    known = np.isfinite(v)
+    if not known.all():
+        v = np.where(known, v, 0.0)
+        weight = np.where(known, weight, 0.0)
+    wsum = np.add.reduceat(weight, starts)
+    wv = np.add.reduceat(weight * v, starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = wv / wsum
+    zero = ~(wsum > 0)
+    if zero.any():
+        plain = _nan_bar_mean(np.where(known, v, np.nan), starts)
+        out[zero] = plain[zero]
+    return out
 
 
 def tick_ofi(ticks: pd.DataFrame) -> np.ndarray:
@@ -240,10 +254,7 @@ def depth_lines(
     starts = np.asarray(starts, dtype=np.int64)
     last = np.append(starts[1:], len(ts_ns)) - 1
     qb, qa = quotes["bid_size"], quotes["ask_size"]
-    half_depth = (qb + qa) / 2
-    known = np.isfinite(half_depth)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        avg_depth = np.add.reduceat(np.where(known, half_depth, 0.0), starts) / np.add.reduceat(known * 1.0, starts)
+    avg_depth = _nan_bar_mean((qb + qa) / 2, starts)
     has_prices = np.isfinite(quotes["bid"]).any() and np.isfinite(quotes["ask"]).any()
     if has_prices:
         ofi = np.add.reduceat(ofi_events(quotes["bid"], qb, quotes["ask"], qa), starts)

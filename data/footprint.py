@@ -36,6 +36,7 @@ DEFAULT_LARGE = "p99"  # 99th percentile of the previous block of trades
 DEFAULT_LARGE_WINDOW = 10_000
 _MAX_CELLS_PER_TICK = 8
 _MIN_CELL_BUDGET = 1 << 22
+_INFER_SAMPLE = 1_000_000  # infer the tick from the first million trades
 
 
 # --------------------------------------------------------------------------- levels
@@ -44,12 +45,13 @@ _MIN_CELL_BUDGET = 1 << 22
 def infer_tick_size(price: np.ndarray) -> float:
     """The price grid of the trades: the smallest positive gap between consecutive
     trade prices, rounded to 6 significant digits (float noise such as
-    ``0.010000000000005`` becomes ``0.01``). 1.0 when every price is the same.
+    ``0.010000000000005`` becomes ``0.01``), from the first million trades. 1.0
+    when every price is the same.
 
     It is an upper bound on the true tick size (a multiple of it when some ticks
     were never traded next to each other); pass ``tick_size`` to be exact.
     """
-    price = np.asarray(price, dtype=np.float64)
+    price = np.asarray(price, dtype=np.float64)[:_INFER_SAMPLE]
     gaps = np.abs(np.diff(price))
     gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
     if len(gaps) == 0:
@@ -559,9 +561,12 @@ def large_trade_volume(
     side = np.asarray(side)
     if len(size) == 0:
         return np.zeros(0), np.zeros(0)
-    large = size >= large_trade_threshold(size, threshold, window)
-    buy = np.add.reduceat(np.where(large & (side == 1), size, 0.0), starts)
-    sell = np.add.reduceat(np.where(large & (side == -1), size, 0.0), starts)
+    large = np.flatnonzero(size >= large_trade_threshold(size, threshold, window))  # few: work on those only
+    bar = np.searchsorted(np.asarray(starts), large, side="right") - 1
+    n_bars = len(starts)
+    big, big_side = size[large], side[large]
+    buy = np.bincount(bar, weights=np.where(big_side == 1, big, 0.0), minlength=n_bars)
+    sell = np.bincount(bar, weights=np.where(big_side == -1, big, 0.0), minlength=n_bars)
     return buy, sell
 
 
