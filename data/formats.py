@@ -44,6 +44,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.feather as feather
 
 from .errors import OrderFlowError
@@ -275,17 +276,28 @@ def _detect_ninjatrader(path: Path) -> bool:
     return bool(lines) and all(_NT_LINE.match(line.strip()) for line in lines)
 
 
+def _ninjatrader_times(text: pd.Series) -> pd.Series:
+    """``yyyyMMdd HHmmss fffffff`` -> naive datetime64[ns] (``fffffff`` in 100 ns units):
+    ``strptime`` of the first 15 characters plus the fraction, in pyarrow. If any time has
+    another shape, all become ISO text instead, so that the loader names the bad row."""
+    arr = pa.array(text.astype("string").str.strip(), type=pa.string())
+    if pc.all(pc.match_substring_regex(arr, _NT_TIME)).as_py() is False:
+        return pd.Series(arr.to_pandas()).str.replace(_NT_TIME, r"\1-\2-\3T\4:\5:\6.\7", regex=True)
+    seconds = pc.strptime(pc.utf8_slice_codeunits(arr, 0, 15), format="%Y%m%d %H%M%S", unit="ns")
+    fraction = pc.multiply(pc.cast(pc.utf8_slice_codeunits(arr, 16, 23), pa.int64()), 100)
+    stamps = pc.add(seconds, pc.cast(fraction, pa.duration("ns")))
+    return pd.Series(stamps.to_numpy(zero_copy_only=False), index=text.index)
+
+
 def read_ninjatrader(path: Path, pick: ColumnPicker) -> ReadResult:
     """NinjaTrader 8 tick export: ``yyyyMMdd HHmmss fffffff;last;bid;ask;volume``.
 
-    The time becomes ISO text ``yyyy-MM-ddTHH:mm:ss.fffffff`` (7 digits = 100 ns), which
-    the loader parses; a line of another shape stays as it was and is reported as an
-    unparseable time. No aggressor flag: every side is 0.
+    Times are zone-less wall times (see :func:`_ninjatrader_times`); a line of another
+    shape is reported as an unparseable time. No aggressor flag: every side is 0.
     """
     frame = read_csv(path, pick, names=NINJATRADER_COLUMNS, delimiter=";")
     if "time" in frame:
-        text = frame["time"].astype("string").str.strip()
-        frame["time"] = text.str.replace(_NT_TIME, r"\1-\2-\3T\4:\5:\6.\7", regex=True)
+        frame["time"] = _ninjatrader_times(frame["time"])
     return ReadResult(
         frame,
         notes=["NinjaTrader exports carry no aggressor flag: classify the sides (data.classify, --classify)"],
