@@ -125,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plot", action="store_true", help="do not draw report.png")
     p.add_argument("--bt-plot", action="store_true", help="also save Backtrader's own plot as bt_plot.png")
     p.add_argument("--list-strategies", action="store_true", help="list the strategies and their parameters")
+    p.add_argument("--footprint", nargs=2, default=None, metavar=("START", "END"),
+                   help="also draw footprint.png: the footprint of the bars stamped from START to END "
+                   "(in --tz when they have no zone; at most 80 bars), with the trades marked")
+    p.add_argument("--trade-footprints", type=int, default=0, metavar="N",
+                   help="also draw the footprint around each of the first N trades into footprints/; default 0")
+    p.add_argument("--compare", default=None, metavar="NAME[,NAME...]",
+                   help="run several strategies on the same data and print one table (compare.csv; each "
+                   "strategy's metrics, trades and equity in OUT/NAME/); --param KEY=VALUE goes to the "
+                   "strategies that have KEY; --strategy is ignored")
     return p
 
 
@@ -153,6 +162,8 @@ class Config:
     classify: str | None = None  # a data.classify.CLASSIFIERS name, or "bvc" for bars
     quotes: Path | None = None
     quote_lag: str | None = None
+    footprint: tuple[pd.Timestamp, pd.Timestamp] | None = None  # --footprint START END
+    trade_footprints: int = 0
 
 
 def strategy_params(cls: type) -> dict[str, Any]:
@@ -318,6 +329,14 @@ def make_config(args: argparse.Namespace) -> Config:
                              f"{', '.join([*CLASSIFIERS, BAR_METHOD])}")
     if args.quote_lag is not None and args.quotes is None:
         raise OrderFlowError("--quote-lag needs --quotes FILE")
+    footprint = None
+    if getattr(args, "footprint", None):
+        footprint = (parse_time(args.footprint[0], tz, "--footprint START"),
+                     parse_time(args.footprint[1], tz, "--footprint END", end=True))
+        if footprint[0] >= footprint[1]:
+            raise OrderFlowError(f"--footprint {args.footprint[0]} is not before {args.footprint[1]}")
+    if getattr(args, "trade_footprints", 0) < 0:
+        raise OrderFlowError(f"bad --trade-footprints {args.trade_footprints}: a number of trades >= 0")
     session = None
     if args.session_start is not None or args.session_tz is not None:
         session_tz = check_zone(args.session_tz or tz, "--session-tz")
@@ -334,6 +353,7 @@ def make_config(args: argparse.Namespace) -> Config:
         start=start, end=end, tz=tz, session=session, out=args.out, plot=not args.no_plot,
         bt_plot=args.bt_plot, format=args.format, drop_bad_rows=args.drop_bad_rows, input_tz=args.tz,
         classify=args.classify, quotes=args.quotes, quote_lag=args.quote_lag,
+        footprint=footprint, trade_footprints=getattr(args, "trade_footprints", 0),
     )
 
 
@@ -499,6 +519,7 @@ class Result:
     cvd_resets: np.ndarray | None = None
     cerebro: Any = None
     strategy: Any = None
+    ticks: pd.DataFrame | None = None  # the ticks in range (footprint charts)
 
 
 def load(config: Config) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
@@ -555,9 +576,10 @@ def _range_text(config: Config) -> str:
     return " ".join(parts)
 
 
-def run(config: Config) -> Result:
-    """Load, build bars, run Backtrader with the analyzers, and compute the metrics."""
-    ticks, report, bars = load(config)
+def run(config: Config, loaded: tuple[pd.DataFrame, dict[str, Any], pd.DataFrame] | None = None) -> Result:
+    """Load (unless ``loaded`` is given: ``load(config)``'s result), build bars, run Backtrader
+    with the analyzers, and compute the metrics."""
+    ticks, report, bars = loaded if loaded is not None else load(config)
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
     if config.bt_plot:  # what stdstats would add, with buy/sell marks at the fill price
         cerebro.addobserver(bt.observers.Value)
@@ -593,7 +615,7 @@ def run(config: Config) -> Result:
                   trades=trades, daily=daily, metrics=metrics, cvd=cvd, cvd_label=label, cvd_resets=resets,
                   analyzers={name: strat.analyzers.getbyname(name).get_analysis()
                              for name in ("drawdown", "trades", "transactions")},
-                  cerebro=cerebro, strategy=strat)
+                  cerebro=cerebro, strategy=strat, ticks=ticks)
 
 
 def _daily_series(analysis: dict) -> pd.Series:
@@ -793,7 +815,81 @@ def draw(result: Result) -> dict[str, Path]:
             cvd_label=result.cvd_label, cvd_resets=result.cvd_resets, tz=c.tz, summary=summary)
     if c.bt_plot:
         paths["bt_plot.png"] = save_backtrader_plot(result.cerebro, c.out / "bt_plot.png")
+    paths.update(draw_footprints(result))
     return paths
+
+
+def draw_footprints(result: Result) -> dict[str, Path]:
+    """footprint.png for --footprint START END, footprints/trade_NNN.png for --trade-footprints N."""
+    from reports.footprint_chart import footprint_chart, trade_footprints
+
+    c, paths = result.config, {}
+    if result.ticks is None or (c.footprint is None and not c.trade_footprints):
+        return paths
+    trades = result.trades
+    if c.footprint is not None:
+        marks = [{"time": t.entry_time, "price": t.entry_price, "kind": t.direction} for t in trades.itertuples()]
+        marks += [{"time": t.exit_time, "price": t.exit_price, "kind": "exit"}
+                  for t in trades.itertuples() if t.closed]
+        paths["footprint.png"] = footprint_chart(
+            result.ticks, c.footprint[0], c.footprint[1], spec=c.bars, path=c.out / "footprint.png", tz=c.tz,
+            marks=marks, max_bars=80, title=f"{c.data.name}: footprint, {c.bars} bars ({c.tz})")
+    if c.trade_footprints:
+        for k, path in enumerate(trade_footprints(result.ticks, trades[trades["closed"]], c.out / "footprints",
+                                                  spec=c.bars, max_trades=c.trade_footprints, tz=c.tz), start=1):
+            paths[f"footprints/trade_{k:03d}.png"] = path
+    return paths
+
+
+COMPARE_COLUMNS = [
+    ("trades", "trades", "{:d}"), ("win %", "win_rate_pct", "{:.1f}"), ("profit factor", "profit_factor", "{:.2f}"),
+    ("net profit", "net_pnl", "{:,.2f}"), ("return %", "total_return_pct", "{:.2f}"), ("Sharpe", "sharpe", "{:.2f}"),
+    ("max DD %", "max_drawdown_pct", "{:.2f}"), ("in market %", "time_in_market_pct", "{:.1f}"),
+]
+
+
+def compare(args: argparse.Namespace) -> tuple[pd.DataFrame, list[Result]]:
+    """--compare: each named strategy on the same ticks and bars (loaded once); one row of metrics each.
+
+    ``--param KEY=VALUE`` goes to every strategy that has ``KEY`` (an error if none has it);
+    ``--size`` and the session options go to all.
+    """
+    names = [n.strip() for n in str(args.compare).split(",") if n.strip()]
+    if not names:
+        raise OrderFlowError("--compare needs strategy names, e.g. --compare cvd_trend,stacked_imbalance")
+    classes = [strategy_registry.get_strategy(n) for n in names]
+    keys = [pair.split("=", 1)[0].strip() for pair in args.param]
+    unused = [k for k in keys if not any(k in strategy_params(cls) for cls in classes)]
+    if unused:
+        raise OrderFlowError(f"--param {unused[0]} is a parameter of none of {', '.join(names)}")
+    configs = []
+    for name, cls in zip(names, classes):
+        own = [pair for pair, key in zip(args.param, keys) if key in strategy_params(cls)]
+        config = make_config(argparse.Namespace(**{**vars(args), "strategy": name, "param": own}))
+        config.out = args.out / name
+        configs.append(config)
+    loaded = load(configs[0])
+    results = [run(config, loaded) for config in configs]
+    table = pd.DataFrame([{label: r.metrics.get(key) for label, key, _ in COMPARE_COLUMNS} for r in results],
+                         index=pd.Index(names, name="strategy"))
+    return table, results
+
+
+def compare_table(table: pd.DataFrame) -> str:
+    """The --compare table, aligned, n/a for undefined values."""
+    def cell(value: Any, pattern: str) -> str:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "inf" if isinstance(value, float) and math.isinf(value) else "n/a"
+        return pattern.format(int(value) if pattern == "{:d}" else value)
+
+    rows = [[str(name)] + [cell(row[label], fmt) for label, _, fmt in COMPARE_COLUMNS]
+            for name, row in table.iterrows()]
+    header = ["strategy"] + [label for label, _, _ in COMPARE_COLUMNS]
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
+    lines += ["  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
+              for r in rows]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -803,6 +899,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.list_strategies:
             print(list_strategies())
+            return 0
+        if args.compare:
+            table, results = compare(args)
+            print(describe_load(results[0]))
+            print()
+            print(compare_table(table))
+            args.out.mkdir(parents=True, exist_ok=True)
+            table.to_csv(args.out / "compare.csv", float_format="%.10g")
+            for result in results:
+                write_outputs(result)
+            print()
+            print(f"Wrote {args.out / 'compare.csv'} and each strategy's outputs in {args.out}/<name>/")
             return 0
         config = make_config(args)
         result = run(config)

@@ -109,6 +109,9 @@ def window_grid(
         index=pd.DatetimeIndex(stamps[chosen].astype("datetime64[ns]")).tz_localize("UTC"),
     )
     ohlc["delta"] = np.add.reduceat(grid.buy - grid.sell, grid.offsets[:-1])
+    # the stamp of the bar before the window: times up to it belong to earlier bars
+    ohlc.attrs["previous_stamp"] = int(stamps[chosen[0] - 1]) if chosen[0] > 0 else None
+    ohlc.attrs["row_ticks"] = int(row_ticks)
     return grid, ohlc
 
 
@@ -229,8 +232,8 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, ratio: float, min_volume: 
     _strip(sub, ohlc, n_bars, label_times, font)
     day = times[0].strftime("%Y-%m-%d")
     heading = title or f"Footprint, {spec} bars, {day} ({tz})"
-    rows_note = f"rows of {_price_label(row, row)}" if tick_size is None or not math.isclose(row, tick_size) else \
-        f"tick {_price_label(row, row)}"
+    rows_note = (f"tick {_price_label(row, row)}" if ohlc.attrs.get("row_ticks", 1) == 1
+                 else f"rows of {ohlc.attrs['row_ticks']} ticks ({_price_label(row, row)})")
     fig.suptitle(heading, fontsize=11, x=0.9 / width, ha="left", y=1 - 0.18 / height, va="top")
     legend = (f"cells: sell × buy, {rows_note}  |  bold green/red: diagonal imbalance ≥ {ratio:g}:1"
               f"{f', min. volume {min_volume:g}' if min_volume else ''}  |  orange box: POC  |  bracket at the left: 70% "
@@ -301,11 +304,12 @@ def _draw_marks(ax: Any, marks: Any, ohlc: pd.DataFrame, lo_level: int, row: flo
     if frame.empty:
         return
     stamps = ohlc.index.asi8
+    before = ohlc.attrs.get("previous_stamp")
     for _, mark in frame.iterrows():
         t = _utc(mark["time"]).value
         b = int(np.searchsorted(stamps, t, side="left"))  # right-closed: the first bar stamped at or after t
-        if b >= len(stamps):
-            continue
+        if b >= len(stamps) or (before is not None and t <= before):
+            continue  # outside the window
         kind = str(mark.get("kind", "exit"))
         style = {"long": ("^", GREEN), "short": ("v", RED)}.get(kind, ("X", "#222222"))
         ax.plot([b + 0.3], [mark["price"] / row - lo_level], marker=style[0], color=style[1], markersize=9,
@@ -325,10 +329,12 @@ def trade_footprints(
     **chart: Any,
 ) -> list[Path]:
     """One footprint PNG per trade (the first ``max_trades``): ``before`` bars before the
-    entry to ``after`` bars after the exit, capped at 30 bars, with the entry and exit marked.
+    entry to ``after`` bars after the exit, capped at 20 bars, with the entry and exit marked.
 
     ``trades`` as :attr:`strategies.base.OrderFlowStrategy.trade_log` gives them:
-    ``entry_time entry_price exit_time exit_price size``. Files ``trade_001.png`` ...
+    ``entry_time entry_price exit_time exit_price size`` (signed), or with a
+    ``direction`` column (``long``/``short``) as run_backtest's trades.csv.
+    Files ``trade_001.png`` ...
     """
     out = Path(out_dir)
     paths: list[Path] = []
@@ -340,8 +346,8 @@ def trade_footprints(
         entry = _utc(trade.entry_time).value
         exit_ = _utc(trade.exit_time).value if pd.notna(getattr(trade, "exit_time", None)) else entry
         first = max(0, int(np.searchsorted(stamps, entry, side="left")) - before)
-        last = min(len(stamps) - 1, int(np.searchsorted(stamps, exit_, side="left")) + after, first + 29)
-        direction = "long" if trade.size > 0 else "short"
+        last = min(len(stamps) - 1, int(np.searchsorted(stamps, exit_, side="left")) + after, first + 19)
+        direction = str(getattr(trade, "direction", "")) or ("long" if trade.size > 0 else "short")
         marks = [{"time": trade.entry_time, "price": trade.entry_price, "kind": direction}]
         if pd.notna(getattr(trade, "exit_time", None)):
             marks.append({"time": trade.exit_time, "price": trade.exit_price, "kind": "exit"})

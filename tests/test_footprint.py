@@ -427,3 +427,48 @@ def test_stacked_imbalance_short_stop_above_the_stack_and_time_exit():
     (trade,) = strategy.trade_log
     # short at 101.25; stop 101.75 + 0.25 = 102 is never reached; held 1 bar -> closed at bar 5's open
     assert trade["size"] == -1 and trade["entry_price"] == 101.25 and trade["exit_price"] == 99.5
+
+
+# --- run_backtest.py --footprint / --trade-footprints / --compare ---------------------------------------
+
+import json  # noqa: E402
+
+from tests.test_run_backtest import run_cli  # noqa: E402
+
+RANGE = ["--start", "2024-04-16 08:30", "--end", "2024-04-16 11:30", "--tz", "America/Chicago", "--size", "1"]
+
+
+def test_cli_footprint_window_and_trade_footprints(tmp_path):
+    need_sample()
+    code, out, err = run_cli([*RANGE, "--strategy", "stacked_imbalance", "--no-plot", "--out", str(tmp_path),
+                              "--footprint", "2024-04-16 09:30", "2024-04-16 09:40", "--trade-footprints", "2"])
+    assert code == 0, err
+    assert (tmp_path / "footprint.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in (tmp_path / "footprints").iterdir()) == ["trade_001.png", "trade_002.png"]
+    assert "footprint.png" in out
+    code, _, err = run_cli([*RANGE, "--no-plot", "--out", str(tmp_path), "--footprint", "2024-04-16 10:00",
+                            "2024-04-16 09:00"])
+    assert code == 2 and "--footprint" in err
+
+
+def test_cli_compare_runs_each_strategy_on_the_same_bars(tmp_path):
+    need_sample()
+    code, out, err = run_cli([*RANGE, "--out", str(tmp_path), "--compare", "stacked_imbalance,ofi_momentum",
+                              "--param", "min_stack=4", "--param", "threshold=1.5"])
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "compare.csv", index_col="strategy")
+    assert table.index.tolist() == ["stacked_imbalance", "ofi_momentum"]
+    header = next(line for line in out.splitlines() if line.startswith("strategy"))
+    assert "profit factor" in header and "Sharpe" in header
+    # each row is what a run of that strategy alone gives (its own --param only)
+    for name, param in (("stacked_imbalance", "min_stack=4"), ("ofi_momentum", "threshold=1.5")):
+        alone = tmp_path / f"alone_{name}"
+        code, _, err = run_cli([*RANGE, "--strategy", name, "--param", param, "--no-plot", "--out", str(alone)])
+        assert code == 0, err
+        metrics = json.loads((alone / "metrics.json").read_text())["metrics"]
+        assert table.loc[name, "trades"] == metrics["trades"]
+        assert table.loc[name, "net profit"] == pytest.approx(metrics["net_pnl"])
+        assert json.loads((tmp_path / name / "metrics.json").read_text())["params"][param.split("=")[0]] == \
+            float(param.split("=")[1])
+    code, _, err = run_cli([*RANGE, "--out", str(tmp_path), "--compare", "stacked_imbalance", "--param", "nope=1"])
+    assert code == 2 and "nope" in err
