@@ -74,6 +74,19 @@ class OrderFlowStrategy(bt.Strategy):
         self.trade_log: list[dict[str, Any]] = []
         self._open_trade: dict[str, Any] | None = None
 
+    def start(self) -> None:
+        """Refuse data shorter than the indicators' warm-up, with a clear error.
+
+        Backtrader would otherwise fail deep inside an indicator (runonce mode)
+        or silently never trade (next mode).
+        """
+        bars = self.data.buflen()  # 0 when the data is not preloaded: nothing to check yet
+        if 0 < bars < self._minperiod:
+            raise OrderFlowError(
+                f"only {bars} bars of data: {type(self).__name__}'s indicators need {self._minperiod} "
+                "(use a longer period, smaller bars or shorter indicator periods)"
+            )
+
     # --- hooks for subclasses -----------------------------------------------------------------
 
     def entry_signal(self) -> int:

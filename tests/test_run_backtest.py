@@ -347,3 +347,13 @@ def test_bad_input_exits_2_with_one_line(tmp_path, argv, words):
     assert words in err
     assert "Traceback" not in err + out
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_too_few_bars_for_the_indicators_is_bad_input(tmp_path, capsys):
+    # 5 one-minute bars, while cvd_trend's slope over 10 bars needs 11
+    code = rb.main([str(need_sample()), "--start", "2024-04-15 14:00", "--end", "2024-04-15 14:05",
+                    "--no-plot", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == ("error: only 5 bars of data: CvdTrend's indicators need 11 "
+                           "(use a longer period, smaller bars or shorter indicator periods)")
