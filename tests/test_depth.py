@@ -272,3 +272,51 @@ def test_ofi_momentum_enters_above_the_threshold_and_exits_when_ofi_turns():
     assert trade["size"] == 1 and trade["entry_price"] == 100.5 and trade["exit_price"] == 101.5
     strategy, _ = run_strategy(bars, OfiMomentum, period=1, threshold=3.0)
     assert strategy.trade_log == []  # 3 is not above 3
+
+
+# --- the imbalance study's tools --------------------------------------------------------------------------
+
+from reports.imbalance_study import inject_spoofs, next_returns, prediction_table, shift_table  # noqa: E402
+
+
+def test_inject_spoofs_pins_the_fake_size_to_its_price_and_time():
+    seconds = [0.0, 0.2, 0.4, 0.6, 0.8, 1.5]
+    quotes = {"bid": [100, 100, 100, 100.25, 100, 100], "bid_size": [10.0] * 6,
+              "ask": [100.25, 100.25, 100.25, 100.5, 100.25, 100.25], "ask_size": [20.0] * 6}
+    ticks = quote_ticks(seconds, quotes)
+    t0 = ticks["timestamp"].iloc[1].value
+    # 50 lots on the bid at 100 from 0.2 s for 0.7 s: shown at 0.2, 0.4 and 0.8 s (at 0.6 s the bid is 100.25)
+    out = inject_spoofs(ticks, np.array([t0]), np.array([700_000_000]), np.array([1]), size=50.0)
+    assert out["bid_size"].tolist() == [10, 60, 60, 10, 60, 10]
+    assert out["ask_size"].tolist() == [20.0] * 6
+    # OFI sees the post (+50) and the pull (-50) at the same price; the bid's move up (whole new queue)
+    # and back down (whole old queue lost) never involve the fake lots: the two cancel
+    e_clean = ofi_events(ticks["bid"], ticks["bid_size"], ticks["ask"], ticks["ask_size"])
+    e_spoof = ofi_events(out["bid"], out["bid_size"], out["ask"], out["ask_size"])
+    assert (e_spoof - e_clean).tolist() == [0, 50, 0, 0, 0, -50]
+    # pulled after the bid moved up for good: OFI keeps the +50 (the pull happened behind the best bid)
+    up = quote_ticks(seconds[:4], {k: v[:4] for k, v in quotes.items()})
+    out = inject_spoofs(up, np.array([t0]), np.array([700_000_000]), np.array([1]), size=50.0)
+    assert ofi_events(out["bid"], out["bid_size"], out["ask"], out["ask_size"]).sum() - \
+        ofi_events(up["bid"], up["bid_size"], up["ask"], up["ask_size"]).sum() == 50.0
+
+
+def test_prediction_and_shift_tables_by_hand():
+    index = pd.date_range("2024-03-01 14:31", periods=5, freq="1min", tz="UTC")
+    bars = pd.DataFrame({"close": [100.0, 101.0, 100.0, 100.0, 102.0]}, index=index)
+    future = next_returns(bars)
+    assert future.iloc[:4].tolist() == pytest.approx([0.01, -1 / 101, 0.0, 0.02]) and np.isnan(future.iloc[4])
+    m = pd.DataFrame({"x": [1.0, 1.0, -2.0, 3.0, 0.0]}, index=index)
+    table = prediction_table(m, future)
+    # signed pairs: (1, +) hit, (1, -) miss, (3, +) hit; (-2, 0) has no sign -> 2 of 3
+    assert table.loc["x", "signed pairs"] == 3 and table.loc["x", "hit rate"] == pytest.approx(2 / 3)
+    assert table.loc["x", "pearson"] == pytest.approx(np.corrcoef([1, 1, -2, 3], future.iloc[:4])[0, 1])
+    shifted = shift_table(m, m + pd.DataFrame({"x": [0.0, 0.0, 0.0, 0.0, 1.0]}, index=index))
+    assert shifted.loc["x", "bars changed %"] == 20.0
+    assert shifted.loc["x", "mean |change| / std"] == pytest.approx(0.2 / m["x"].std())
+
+
+def test_next_returns_skip_gaps():
+    index = pd.DatetimeIndex(["2024-03-01 14:31", "2024-03-01 14:32", "2024-03-01 18:00"], tz="UTC")
+    future = next_returns(pd.DataFrame({"close": [100.0, 101.0, 99.0]}, index=index))
+    assert future.iloc[0] == pytest.approx(0.01) and np.isnan(future.iloc[1])
