@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench accuracy setup clean
+.PHONY: run test bench accuracy readme setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
 
 accuracy: $(STAMP)
-	$(PY) -m data.classify_accuracy $(ARGS)
+	$(PY) -m reports.readme accuracy
+
+# Regenerate the README's measured blocks (make run output, strategy rules, accuracy).
+readme: $(STAMP)
+	$(PY) -m reports.readme make-run strategies accuracy
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis
