@@ -90,7 +90,7 @@ def price_levels(price: np.ndarray, tick_size: float) -> np.ndarray:
         scaled = price * round(inverse)
     else:
         scaled = price / tick
-    return np.rint(scaled).astype(np.int64)
+    return np.rint(scaled, out=scaled).astype(np.int64)
 
 
 def level_prices(levels: np.ndarray, tick_size: float) -> np.ndarray:
@@ -192,10 +192,11 @@ def grid_from_arrays(
             f"{n_cells:,} price levels for {n:,} trades (bar {widest + 1} spans "
             f"{int(high[widest] - low[widest]) + 1:,} levels); pass the instrument's tick size"
         )
-    bar = _bar_ids(starts, n)
-    cell = level + (offsets[:-1] - low)[bar]
-    side_code = np.asarray(side).astype(np.int64) + 1  # -1/0/+1 -> 0/1/2: sell, unknown, buy
-    key = cell * 3 + side_code
+    # key = 3 * cell + (side + 1), cell = offsets[b] + level - low[b]: sell, unknown, buy
+    shift = 3 * (offsets[:-1] - low) + 1
+    key = level * 3
+    key += np.asarray(side)
+    key += np.repeat(shift, np.diff(np.append(starts, n)))
     volume = np.bincount(key, weights=np.asarray(size, dtype=np.float64), minlength=3 * n_cells)
     counts = np.bincount(key, minlength=3 * n_cells).astype(np.float64)
     volume, counts = volume.reshape(n_cells, 3), counts.reshape(n_cells, 3)

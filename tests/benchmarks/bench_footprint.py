@@ -2,7 +2,7 @@
 
     python -m tests.benchmarks.bench_footprint [n_ticks]
 
-``run(n_ticks)`` builds synthetic E-mini-like ticks (tick 0.25, about 200 trades a
+``run(n_ticks)`` builds synthetic E-mini-like ticks (tick 0.25, about 50 trades a
 second), then times :func:`data.footprint.footprint` (table), the per-bar
 footprint statistics, and ``make_bars`` with all its lines. It returns the figures
 as a dict for the lead's benchmark runner.
@@ -21,7 +21,7 @@ from data.footprint import footprint, footprint_grid, grid_stats
 TICK = 0.25
 
 
-def synthetic_ticks(n_ticks: int, seed: int = 7, trades_per_second: float = 200.0) -> pd.DataFrame:
+def synthetic_ticks(n_ticks: int, seed: int = 7, trades_per_second: float = 50.0) -> pd.DataFrame:
     """Canonical ticks: a random walk on a 0.25 grid, sides +-1, quotes around the trade."""
     rng = np.random.default_rng(seed)
     gaps = rng.exponential(1e9 / trades_per_second, n_ticks).astype(np.int64)
