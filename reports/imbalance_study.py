@@ -1,6 +1,6 @@
 """Which imbalance can you trust? Predictive power and spoof resistance of six order-flow measures.
 
-    python -m reports.imbalance_study [--bars 1min] [--seed 7] [--out study.md]
+    python -m reports.imbalance_study [--data ticks.parquet --tick-size 0.25] [--bars 1min] [--seed 7] [--out study.md]
 
 For every bar the measures are (all from :func:`data.make_bars`):
 
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -45,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from data.bars import make_bars, timestamps_ns
+from data.errors import OrderFlowError
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample" / "sample_ticks.parquet"
@@ -166,10 +168,15 @@ def shift_table(clean: pd.DataFrame, doctored: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
-def study_sample(path: Path, spec: str, seed: int, per_bar: float, size_factor: float) -> dict[str, pd.DataFrame]:
-    """Both parts of the study on a tick file with quotes."""
-    ticks = pd.read_parquet(path)
-    bars = make_bars(ticks, spec, tick_size=0.25)
+def study_sample(path: Path, spec: str, seed: int, per_bar: float, size_factor: float,
+                 tick_size: float | None = None) -> dict[str, pd.DataFrame]:
+    """Both parts of the study on a tick file with quotes (any format ``load_ticks`` reads)."""
+    from data import load_ticks
+
+    ticks = load_ticks(path)
+    if not {"bid", "ask", "bid_size", "ask_size"} <= set(ticks.columns):
+        raise OrderFlowError("the study needs ticks with bid, ask, bid_size and ask_size", source=path)
+    bars = make_bars(ticks, spec, tick_size=tick_size)
     clean = measures(bars)
     future = next_returns(bars)
     tables = {"prediction": prediction_table(clean, future)}
@@ -177,7 +184,7 @@ def study_sample(path: Path, spec: str, seed: int, per_bar: float, size_factor: 
     rng = np.random.default_rng(seed)
     for kind in ("random", "close"):
         episodes = spoof_episodes(ticks, bars, kind, per_bar, rng)
-        doctored_bars = make_bars(inject_spoofs(ticks, *episodes, size=fake), spec, tick_size=0.25)
+        doctored_bars = make_bars(inject_spoofs(ticks, *episodes, size=fake), spec, tick_size=tick_size)
         doctored = measures(doctored_bars)
         tables[f"spoof {kind}"] = shift_table(clean, doctored)
         tables[f"prediction spoof {kind}"] = prediction_table(doctored, future)
@@ -228,13 +235,18 @@ def _markdown(table: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report(spec: str = "1min", seed: int = 7, per_bar: float = 2.0, size_factor: float = 5.0) -> str:
-    """The whole study as markdown."""
+def report(spec: str = "1min", seed: int = 7, per_bar: float = 2.0, size_factor: float = 5.0,
+           data: Path | None = None, tick_size: float | None = None) -> str:
+    """The whole study as markdown (on ``data``, default the bundled sample, then the real samples)."""
     parts = [f"# Which imbalance can you trust? ({spec} bars, seed {seed})\n"]
-    if SAMPLE.is_file():
-        tables = study_sample(SAMPLE, spec, seed, per_bar, size_factor)
+    path = data if data is not None else SAMPLE
+    if data is not None and not data.is_file():
+        raise OrderFlowError(f"data file not found: {data}")
+    if path.is_file():
+        tables = study_sample(path, spec, seed, per_bar, size_factor,
+                              tick_size if tick_size is not None or data is not None else 0.25)
         meta = tables["meta"]["value"]
-        parts.append(f"## Bundled sample ({int(meta['ticks']):,} ticks, {int(meta['bars']):,} bars)\n")
+        parts.append(f"## {path.name} ({int(meta['ticks']):,} ticks, {int(meta['bars']):,} bars)\n")
         parts.append("Prediction of the next bar's return:\n\n" + _markdown(tables["prediction"]))
         for kind, what in (("random", f"at random moments ({per_bar:g} per bar on average)"),
                            ("close", "covering each bar's last trade (painting the close)")):
@@ -252,9 +264,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="seed of the spoof injection")
     parser.add_argument("--per-bar", type=float, default=2.0, help="random spoof episodes per bar on average")
     parser.add_argument("--size-factor", type=float, default=5.0, help="fake size, times the median displayed size")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="a tick file with quotes (default: the bundled sample)")
+    parser.add_argument("--tick-size", type=float, default=None, help="tick size of --data (default: inferred)")
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
     args = parser.parse_args(argv)
-    text = report(args.bars, args.seed, args.per_bar, args.size_factor)
+    try:
+        text = report(args.bars, args.seed, args.per_bar, args.size_factor, args.data, args.tick_size)
+    except OrderFlowError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     print(text)
     if args.out:
         args.out.write_text(text)

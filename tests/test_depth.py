@@ -320,3 +320,21 @@ def test_next_returns_skip_gaps():
     index = pd.DatetimeIndex(["2024-03-01 14:31", "2024-03-01 14:32", "2024-03-01 18:00"], tz="UTC")
     future = next_returns(pd.DataFrame({"close": [100.0, 101.0, 99.0]}, index=index))
     assert future.iloc[0] == pytest.approx(0.01) and np.isnan(future.iloc[1])
+
+
+def test_study_on_a_slice_of_the_sample(tmp_path):
+    from reports.imbalance_study import main, study_sample
+    from tests.conftest import need_sample
+
+    path = tmp_path / "slice.parquet"
+    pd.read_parquet(need_sample()).iloc[:30_000].to_parquet(path)
+    tables = study_sample(path, "1min", seed=3, per_bar=2.0, size_factor=5.0, tick_size=0.25)
+    close = tables["spoof close"]
+    # the spoofer never trades: delta and the footprint cannot move; the last-tick raw imbalance moves in every
+    # bar whose last trade it covers (its displayed size changed there), the rested depth far less
+    assert close.loc["delta", "bars changed %"] == 0 and close.loc["footprint imbalance count", "bars changed %"] == 0
+    assert close.loc["raw imbalance", "bars changed %"] > 80
+    assert close.loc["persistence-filtered", "mean |change| / std"] < close.loc["raw imbalance", "mean |change| / std"] / 10
+    assert set(tables["prediction"].index) == {"raw imbalance", "time-weighted", "persistence-filtered", "OFI / depth",
+                                               "footprint imbalance count", "delta"}
+    assert main(["--data", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "x.md")]) == 2
