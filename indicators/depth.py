@@ -87,6 +87,9 @@ class TimeWeightedImbalance(bt.Indicator):
         _require_lines(self.data, ("tw_imbalance",), "TimeWeightedImbalance")
         self.lines.imbalance = _smoothed(self.data.tw_imbalance, self.p.period, self.p.ma, "TimeWeightedImbalance")
 
+    def _plotlabel(self) -> list:
+        return [f"{self.p.ma.upper()} {self.p.period}"] if int(self.p.period) > 1 else []
+
 
 class PersistentImbalance(bt.Indicator):
     """Imbalance of depth that has rested: size posted and pulled quickly never counts.
@@ -113,6 +116,9 @@ class PersistentImbalance(bt.Indicator):
                                          "PersistentImbalance")
         self.lines.bid = self.data.persistent_bid_size
         self.lines.ask = self.data.persistent_ask_size
+
+    def _plotlabel(self) -> list:
+        return [f"{self.p.ma.upper()} {self.p.period}"] if int(self.p.period) > 1 else []
 
 
 class WeightedMid(bt.Indicator):

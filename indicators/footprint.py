@@ -188,3 +188,6 @@ class Absorption(bt.Indicator):
         self.lines.signal = bull - bear
         self.lines.bull_mark = bt.If(bull, d.low, _NAN)
         self.lines.bear_mark = bt.If(bear, d.high, _NAN)
+
+    def _plotlabel(self) -> list:
+        return [f"{self.p.lookback} bars, x{self.p.volume_factor:g} volume"]
