@@ -33,6 +33,7 @@ from data import CLASSIFIERS, bulk_volume_classification, classify, join_quotes,
 from data.classify import BAR_METHOD
 from data.loader import FORMATS, format_load_report
 from reports import metrics as perf
+from reports.trades import TradeRecorder, trades_frame
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE / "data" / "sample" / "sample_ticks.parquet"
@@ -429,78 +430,6 @@ def session_day(when: dt.datetime, start: dt.time, zone: str) -> dt.datetime:
     return local - shift
 
 
-class Recorder(bt.Analyzer):
-    """Per bar: portfolio value and position; per trade: one row of the trades list.
-
-    A trade still open at the end is marked to market at the last close
-    (``closed`` False): its ``pnl`` is the unrealised profit and ``pnl_net``
-    subtracts the entry commission, so the ``pnl_net`` column sums to the final
-    value minus the starting cash.
-    """
-
-    def start(self) -> None:
-        self.values: list[float] = []
-        self.positions: list[float] = []
-        self.rows: list[dict[str, Any]] = []
-        self._open: dict[int, Any] = {}
-
-    def next(self) -> None:
-        self.values.append(self.strategy.broker.getvalue())
-        self.positions.append(self.strategy.getposition(self.data).size)
-
-    def notify_trade(self, trade: Any) -> None:
-        if trade.isclosed:
-            self._open.pop(trade.ref, None)
-            self.rows.append(trade_row(trade))
-        elif trade.isopen:
-            self._open[trade.ref] = trade
-
-    def stop(self) -> None:
-        last = len(self.data) - 1
-        close = float(self.data.close[0])
-        comminfo = self.strategy.broker.getcommissioninfo(self.data)
-        for trade in self._open.values():
-            pnl = comminfo.profitandloss(trade.size, trade.price, close)
-            self.rows.append(trade_row(trade, exit_bar=last, exit_price=close, pnl=pnl))
-
-    def get_analysis(self) -> dict[str, Any]:
-        return {"values": self.values, "positions": self.positions, "trades": self.rows}
-
-
-def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None = None,
-              pnl: float | None = None) -> dict[str, Any]:
-    """A Backtrader trade (with ``tradehistory=True``) as a trades-list row.
-
-    ``size``: units opened; ``entry_price``: their average price;
-    ``exit_price``: the size-weighted average of the closing fills (the last
-    close for a trade still open); bars are 0-based bar numbers.
-    """
-    sign = 1.0 if trade.long else -1.0
-    opened = closed = closed_value = 0.0
-    for entry in trade.history:
-        size, price = entry.event.size, entry.event.price
-        if size * sign > 0:
-            opened += abs(size)
-        else:
-            closed += abs(size)
-            closed_value += abs(size) * price
-    if exit_price is None:
-        exit_price = closed_value / closed if closed else float("nan")
-    pnl = trade.pnl if pnl is None else pnl
-    return {
-        "entry_bar": trade.baropen - 1,
-        "exit_bar": trade.barclose - 1 if exit_bar is None else exit_bar,
-        "direction": "long" if trade.long else "short",
-        "size": opened,
-        "entry_price": trade.price,
-        "exit_price": exit_price,
-        "pnl": pnl,
-        "pnl_net": pnl - trade.commission,
-        "commission": trade.commission,
-        "closed": exit_bar is None,
-    }
-
-
 @dataclass
 class Result:
     """Everything a run produced."""
@@ -598,7 +527,7 @@ def run(config: Config, loaded: tuple[pd.DataFrame, dict[str, Any], pd.DataFrame
     cerebro.addanalyzer(bt.analyzers.DrawDown, _name="drawdown")
     cerebro.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
     cerebro.addanalyzer(bt.analyzers.Transactions, _name="transactions")
-    cerebro.addanalyzer(Recorder, _name="recorder")
+    cerebro.addanalyzer(TradeRecorder, _name="recorder")
     strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
 
     recorded = strat.analyzers.recorder.get_analysis()
@@ -621,21 +550,6 @@ def run(config: Config, loaded: tuple[pd.DataFrame, dict[str, Any], pd.DataFrame
 def _daily_series(analysis: dict) -> pd.Series:
     return pd.Series(list(analysis.values()), index=pd.DatetimeIndex(list(analysis.keys())), dtype=np.float64,
                      name="return")
-
-
-TRADE_COLUMNS = ["entry_time", "exit_time", "direction", "size", "entry_price", "exit_price", "pnl", "pnl_net",
-                 "commission", "bars_held", "closed", "entry_bar", "exit_bar"]
-
-
-def trades_frame(rows: list[dict[str, Any]], times: pd.DatetimeIndex) -> pd.DataFrame:
-    """Recorder rows -> the trades frame, sorted by entry; times are the fill bars' timestamps."""
-    if not rows:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
-    frame = pd.DataFrame(rows).sort_values(["entry_bar", "exit_bar"], kind="stable").reset_index(drop=True)
-    frame["entry_time"] = times[frame["entry_bar"].to_numpy()]
-    frame["exit_time"] = times[frame["exit_bar"].to_numpy()]
-    frame["bars_held"] = frame["exit_bar"] - frame["entry_bar"]
-    return frame[TRADE_COLUMNS]
 
 
 def _indicators(owner: Any, depth: int = 3) -> list[Any]:

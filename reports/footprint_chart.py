@@ -331,9 +331,9 @@ def trade_footprints(
     """One footprint PNG per trade (the first ``max_trades``): ``before`` bars before the
     entry to ``after`` bars after the exit, capped at 20 bars, with the entry and exit marked.
 
-    ``trades`` as :attr:`strategies.base.OrderFlowStrategy.trade_log` gives them:
-    ``entry_time entry_price exit_time exit_price size`` (signed), or with a
-    ``direction`` column (``long``/``short``) as run_backtest's trades.csv.
+    ``trades``: ``entry_time entry_price exit_time exit_price size`` (signed), or with a
+    ``direction`` column (``long``/``short``) as :func:`reports.trades.trades_frame`
+    gives them (run_backtest's trades.csv).
     Files ``trade_001.png`` ...
     """
     out = Path(out_dir)

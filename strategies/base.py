@@ -5,7 +5,6 @@ import math
 from typing import Any
 
 import backtrader as bt
-import pandas as pd
 
 from data.errors import OrderFlowError
 
@@ -49,8 +48,8 @@ class OrderFlowStrategy(bt.Strategy):
 
     One position at a time: no new entry while in a position or while an order is
     pending. A signal exit cancels the live bracket children before closing, so no
-    orphan order is left behind. Closed trades are recorded in
-    :attr:`trade_log` (entry/exit time in UTC and price, signed size, profit).
+    orphan order is left behind. The trades list is recorded by the analyzer
+    :class:`reports.trades.TradeRecorder`, for this and any other strategy.
     """
 
     params = (
@@ -71,8 +70,6 @@ class OrderFlowStrategy(bt.Strategy):
         self._exit_order: bt.Order | None = None
         self._children: list[bt.Order] = []
         self.entry_bar: int | None = None  # len(self) on the bar the entry filled
-        self.trade_log: list[dict[str, Any]] = []
-        self._open_trade: dict[str, Any] | None = None
 
     def start(self) -> None:
         """Refuse data shorter than the indicators' warm-up, with a clear error.
@@ -183,25 +180,9 @@ class OrderFlowStrategy(bt.Strategy):
             return
         # the broker notifies copies of the orders: match them by reference number
         if self._entry_order is not None and order.ref == self._entry_order.ref:
+            if order.status == order.Completed:
+                self.entry_bar = len(self)
             self._entry_order = None
         if self._exit_order is not None and order.ref == self._exit_order.ref:
             self._exit_order = None
         self._children = [o for o in self._children if o.ref != order.ref]
-        if order.status != order.Completed:
-            return
-        when = pd.Timestamp(bt.num2date(order.executed.dt), tz="UTC")
-        if self._open_trade is None:
-            self.entry_bar = len(self)
-            self._open_trade = {
-                "entry_time": when,
-                "entry_price": order.executed.price,
-                "size": order.executed.size,
-            }
-        elif self.position.size == 0:
-            self._open_trade.update(exit_time=when, exit_price=order.executed.price, bars=len(self) - self.entry_bar)
-
-    def notify_trade(self, trade: bt.Trade) -> None:
-        if trade.isclosed and self._open_trade is not None:
-            self._open_trade.update(pnl=trade.pnl, pnl_net=trade.pnlcomm)
-            self.trade_log.append(self._open_trade)
-            self._open_trade = None

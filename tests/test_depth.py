@@ -266,12 +266,13 @@ def test_ofi_momentum_enters_above_the_threshold_and_exits_when_ofi_turns():
         open=[100, 100, 100.5, 101, 101.5, 101.25], high=[101] * 6, low=[99] * 6, close=[100] * 6,
         ofi=[5, 30, 2, -1, 0, 0], avg_depth=[10] * 6,
     )
-    strategy, _ = run_strategy(bars, OfiMomentum, period=1, threshold=1.0)
-    (trade,) = strategy.trade_log
+    _, _, trades = run_strategy(bars, OfiMomentum, period=1, threshold=1.0)
+    (trade,) = trades
     # bar 2: 30 / 10 = 3 > 1 -> long at bar 3's open; bar 4: -0.1 < 0 -> out at bar 5's open
-    assert trade["size"] == 1 and trade["entry_price"] == 100.5 and trade["exit_price"] == 101.5
-    strategy, _ = run_strategy(bars, OfiMomentum, period=1, threshold=3.0)
-    assert strategy.trade_log == []  # 3 is not above 3
+    assert trade["direction"] == "long" and trade["size"] == 1 and trade["closed"]
+    assert trade["entry_price"] == 100.5 and trade["exit_price"] == 101.5
+    _, _, trades = run_strategy(bars, OfiMomentum, period=1, threshold=3.0)
+    assert trades == []  # 3 is not above 3
 
 
 # --- the imbalance study's tools --------------------------------------------------------------------------

@@ -409,24 +409,25 @@ def stacked_strategy_bars(delta: float, side: int = 1) -> pd.DataFrame:
 
 
 def test_stacked_imbalance_enters_with_the_stack_and_stops_beyond_it():
-    strategy, _ = run_strategy(stacked_strategy_bars(delta=50.0), get_strategy("stacked_imbalance"))
-    (trade,) = strategy.trade_log
+    _, _, trades = run_strategy(stacked_strategy_bars(delta=50.0), get_strategy("stacked_imbalance"))
+    (trade,) = trades
     # long at bar 3's open; stop = stack low 100.25 - 0.25 = 100.00; target = 101 + 2 x (101 - 100) = 103
-    assert trade["size"] == 1 and trade["entry_price"] == 101.25
-    assert trade["exit_price"] == 100.0  # bar 4's low 99.75 crosses the stop
+    assert trade["direction"] == "long" and trade["size"] == 1 and trade["entry_price"] == 101.25
+    assert trade["exit_price"] == 100.0 and trade["closed"]  # bar 4's low 99.75 crosses the stop
     # the same stack against the bar's delta is not confirmed; without confirmation it trades
-    strategy, _ = run_strategy(stacked_strategy_bars(delta=-50.0), StackedImbalanceStrategy)
-    assert strategy.trade_log == []
-    strategy, _ = run_strategy(stacked_strategy_bars(delta=-50.0), StackedImbalanceStrategy, confirm_delta=False)
-    assert len(strategy.trade_log) == 1
+    _, _, trades = run_strategy(stacked_strategy_bars(delta=-50.0), StackedImbalanceStrategy)
+    assert trades == []
+    _, _, trades = run_strategy(stacked_strategy_bars(delta=-50.0), StackedImbalanceStrategy, confirm_delta=False)
+    assert [t["closed"] for t in trades] == [True]
 
 
 def test_stacked_imbalance_short_stop_above_the_stack_and_time_exit():
-    strategy, _ = run_strategy(stacked_strategy_bars(delta=-50.0, side=-1), StackedImbalanceStrategy,
-                               max_hold=1, target=None)
-    (trade,) = strategy.trade_log
+    _, _, trades = run_strategy(stacked_strategy_bars(delta=-50.0, side=-1), StackedImbalanceStrategy,
+                                max_hold=1, target=None)
+    (trade,) = trades
     # short at 101.25; stop 101.75 + 0.25 = 102 is never reached; held 1 bar -> closed at bar 5's open
-    assert trade["size"] == -1 and trade["entry_price"] == 101.25 and trade["exit_price"] == 99.5
+    assert trade["direction"] == "short" and trade["size"] == 1 and trade["closed"]
+    assert trade["entry_price"] == 101.25 and trade["exit_price"] == 99.5
 
 
 # --- run_backtest.py --footprint / --trade-footprints / --compare ---------------------------------------

@@ -8,6 +8,7 @@ import pytest
 from data.bars import make_bars
 from data.errors import OrderFlowError
 from data.feed import OrderFlowFeed
+from reports.trades import TradeRecorder, trades_frame
 from strategies import (
     STRATEGIES,
     CvdTrend,
@@ -46,12 +47,16 @@ class OneShot(OrderFlowStrategy):
 
 
 def run(bars: pd.DataFrame, strategy: type, cash: float = 10_000.0, **params):
+    """Run ``strategy`` on ``bars``: (the strategy, the broker, the trades as TradeRecorder rows
+    with their times, one dict per trade, sorted by entry: see reports.trades.trades_frame)."""
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.broker.setcash(cash)
     cerebro.adddata(OrderFlowFeed.from_bars(bars))
     cerebro.addstrategy(strategy, **params)
+    cerebro.addanalyzer(TradeRecorder, _name="recorder")
     result = cerebro.run()[0]
-    return result, cerebro.broker
+    trades = trades_frame(result.analyzers.recorder.get_analysis()["trades"], bars.index)
+    return result, cerebro.broker, trades.to_dict("records")
 
 
 def ohlc(rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:
@@ -74,8 +79,9 @@ ENTRY = [(100.0, 100.5, 99.5, 100.0), (100.5, 101.0, 100.25, 100.75)]
     ],
 )
 def test_long_bracket_fills_at_the_right_price(third_bar, exit_price) -> None:
-    strategy, broker = run(ohlc(ENTRY + [third_bar]), OneShot, stop=1.0, target=2.0)
-    (trade,) = strategy.trade_log
+    strategy, broker, trades = run(ohlc(ENTRY + [third_bar]), OneShot, stop=1.0, target=2.0)
+    (trade,) = trades
+    assert trade["closed"] and trade["direction"] == "long"
     assert trade["entry_price"] == 100.5 and trade["size"] == 1
     assert trade["exit_price"] == exit_price
     assert trade["pnl"] == pytest.approx(exit_price - 100.5)
@@ -89,26 +95,27 @@ def test_long_bracket_fills_at_the_right_price(third_bar, exit_price) -> None:
 def test_short_bracket_fills_at_the_target() -> None:
     # signal close 100, short stop 101, target 98; entry at the open 99.5; bar 3 trades down to 97.5
     bars = ohlc([(100.0, 100.5, 99.5, 100.0), (99.5, 99.75, 99.0, 99.5), (99.0, 99.25, 97.5, 97.75)])
-    strategy, broker = run(bars, OneShot, side=-1, stop=1.0, target=2.0)
-    (trade,) = strategy.trade_log
-    assert (trade["entry_price"], trade["exit_price"], trade["size"]) == (99.5, 98.0, -1)
+    strategy, broker, trades = run(bars, OneShot, side=-1, stop=1.0, target=2.0)
+    (trade,) = trades
+    assert (trade["entry_price"], trade["exit_price"], trade["direction"], trade["size"]) == (99.5, 98.0, "short", 1)
+    assert trade["closed"]
     assert trade["pnl"] == pytest.approx(1.5)
     assert broker.get_orders_open() == []
 
 
 def test_stop_only_bracket() -> None:
     bars = ohlc(ENTRY + [(100.0, 100.25, 98.5, 98.75)])
-    strategy, broker = run(bars, OneShot, stop=1.0)
-    assert [t["exit_price"] for t in strategy.trade_log] == [99.0]
+    strategy, broker, trades = run(bars, OneShot, stop=1.0)
+    assert [(t["exit_price"], t["closed"]) for t in trades] == [(99.0, True)]
     assert len(strategy.statuses) == 2 and broker.get_orders_open() == []
 
 
 def test_signal_exit_cancels_the_bracket_legs() -> None:
     # far stop/target that never trade; the exit signal on bar 3 closes at bar 4's open
     bars = ohlc(ENTRY + [(100.75, 101.0, 100.5, 100.75), (101.25, 101.5, 101.0, 101.25), (101.0, 101.5, 100.5, 101.0)])
-    strategy, broker = run(bars, OneShot, stop=5.0, target=5.0, exit_bar=3)
-    (trade,) = strategy.trade_log
-    assert (trade["entry_price"], trade["exit_price"]) == (100.5, 101.25)
+    strategy, broker, trades = run(bars, OneShot, stop=5.0, target=5.0, exit_bar=3)
+    (trade,) = trades
+    assert (trade["entry_price"], trade["exit_price"], trade["closed"]) == (100.5, 101.25, True)
     main, stop_leg, target_leg, close = sorted(strategy.statuses)
     assert strategy.statuses[stop_leg] == strategy.statuses[target_leg] == "Canceled"
     assert strategy.statuses[close] == "Completed"
@@ -121,9 +128,9 @@ def test_one_position_at_a_time_and_allow_short() -> None:
             return self.p.side
 
     bars = ohlc(ENTRY * 2 + [ENTRY[0]])
-    strategy, _ = run(bars, Always)
+    strategy, _, _ = run(bars, Always)
     assert strategy.position.size == 1  # entered once, never added
-    strategy, broker = run(bars, Always, side=-1, allow_short=False)
+    strategy, broker, _ = run(bars, Always, side=-1, allow_short=False)
     assert strategy.position.size == 0 and strategy.statuses == {}
 
 
@@ -140,7 +147,7 @@ def test_one_position_at_a_time_and_allow_short() -> None:
 )
 def test_sizing(params: dict, size: float) -> None:
     bars = ohlc([(100.0, 101.5, 99.5, 101.0), (101.0, 101.5, 100.5, 101.0)])
-    strategy, _ = run(bars, OneShot, **params)
+    strategy, _, _ = run(bars, OneShot, **params)
     assert strategy.position.size == pytest.approx(size, rel=1e-12)
 
 
@@ -158,18 +165,20 @@ def test_delta_divergence_brackets_beyond_the_extreme() -> None:
     # fills at bar 7's open 100. Backtrader activates bracket legs on the bar after the
     # entry fills, so bar 7's high of 100.5 is not seen: bar 8 opens at 100.75, above the
     # stop, which fills at that open.
-    strategy, broker = run(divergence_bars(), DeltaDivergenceStrategy, period=3)
-    got = [(t["entry_price"], t["exit_price"], t["size"]) for t in strategy.trade_log]
-    assert got == [(99.25, 98.25, 1), (100.0, 100.75, -1)]
-    assert [t["exit_time"] for t in strategy.trade_log] == [DIV_TIMES[5], DIV_TIMES[8]]
+    strategy, broker, trades = run(divergence_bars(), DeltaDivergenceStrategy, period=3)
+    got = [(t["entry_price"], t["exit_price"], t["direction"], t["size"], t["closed"]) for t in trades]
+    assert got == [(99.25, 98.25, "long", 1, True), (100.0, 100.75, "short", 1, True)]
+    assert [t["exit_time"] for t in trades] == [DIV_TIMES[5], DIV_TIMES[8]]
     assert broker.get_orders_open() == []
 
 
 def test_delta_divergence_time_exit() -> None:
     # no stop hit when the stop offset is wide; max_hold=1 closes one bar after the fill
-    strategy, _ = run(divergence_bars(), DeltaDivergenceStrategy, period=3, stop_offset=5.0, max_hold=1, target=None)
-    first = strategy.trade_log[0]
-    assert (first["entry_time"], first["exit_time"], first["bars"]) == (DIV_TIMES[4], DIV_TIMES[6], 2)
+    strategy, _, trades = run(divergence_bars(), DeltaDivergenceStrategy, period=3, stop_offset=5.0, max_hold=1,
+                              target=None)
+    first = trades[0]
+    assert (first["entry_time"], first["exit_time"], first["bars_held"], first["closed"]) == (
+        DIV_TIMES[4], DIV_TIMES[6], 2, True)
     assert (first["entry_price"], first["exit_price"]) == (99.25, 99.5)  # bar 4's and bar 6's opens
 
 
@@ -224,13 +233,14 @@ def sample_bars() -> pd.DataFrame:
     ],
 )
 def test_strategies_trade_on_the_sample(sample_bars: pd.DataFrame, name: str, params: dict) -> None:
-    strategy, broker = run(sample_bars, get_strategy(name), cash=100_000.0, **params)
-    log = strategy.trade_log
-    assert len(log) >= 1
-    assert all(t["exit_time"] >= t["entry_time"] for t in log)
-    # profits add up to the broker's change, plus the open position's mark-to-market
+    strategy, broker, trades = run(sample_bars, get_strategy(name), cash=100_000.0, **params)
+    closed = [t for t in trades if t["closed"]]
+    assert len(closed) >= 1 and len(trades) - len(closed) == (strategy.position.size != 0)
+    assert all(t["exit_time"] >= t["entry_time"] for t in trades)
+    # closed profits add up to the broker's change, plus the open position's mark-to-market
     open_pnl = strategy.position.size * (sample_bars["close"].iloc[-1] - strategy.position.price)
-    assert sum(t["pnl"] for t in log) + open_pnl == pytest.approx(broker.getvalue() - 100_000.0)
+    assert sum(t["pnl"] for t in closed) + open_pnl == pytest.approx(broker.getvalue() - 100_000.0)
+    assert sum(t["pnl"] for t in trades if not t["closed"]) == pytest.approx(open_pnl)  # the open trade's row
     if strategy.position.size == 0:
         assert broker.get_orders_open() == []  # no orphan bracket leg
     else:

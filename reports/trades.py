@@ -1,0 +1,121 @@
+"""The trades list of a backtest: one Backtrader analyzer that records it for any strategy.
+
+:class:`TradeRecorder` is the one place trades are recorded: add it to a cerebro
+(``cerebro.addanalyzer(TradeRecorder, _name="recorder")``), run, and turn its rows
+into the trades frame with :func:`trades_frame` and the bars' timestamps.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+
+TRADE_COLUMNS = ["entry_time", "exit_time", "direction", "size", "entry_price", "exit_price", "pnl", "pnl_net",
+                 "commission", "bars_held", "closed", "entry_bar", "exit_bar"]
+
+
+class TradeRecorder(bt.Analyzer):
+    """Per bar: portfolio value and position; per Backtrader trade: one row of the trades list.
+
+    ``get_analysis()`` gives ``{"values": [...], "positions": [...], "trades": [...]}``:
+
+    - ``values``: the broker's portfolio value at each bar;
+    - ``positions``: the signed position size in the (first) data at each bar;
+    - ``trades``: one dict per trade (see :func:`trade_row` for its fields), in the
+      order the trades closed, then the trades still open at the end.
+
+    A trade still open at the end is marked to market at the last close
+    (``closed`` False): its ``pnl`` is the unrealised profit and ``pnl_net``
+    subtracts the entry commission, so the ``pnl_net`` column sums to the final
+    value minus the starting cash. The analyzer turns the strategy's trade
+    history on (Cerebro's ``tradehistory=True``), which :func:`trade_row` reads.
+    """
+
+    def start(self) -> None:
+        self.strategy.set_tradehistory(True)
+        self.values: list[float] = []
+        self.positions: list[float] = []
+        self.rows: list[dict[str, Any]] = []
+        self._open: dict[int, Any] = {}
+
+    def next(self) -> None:
+        self.values.append(self.strategy.broker.getvalue())
+        self.positions.append(self.strategy.getposition(self.data).size)
+
+    def notify_trade(self, trade: Any) -> None:
+        if trade.isclosed:
+            self._open.pop(trade.ref, None)
+            self.rows.append(trade_row(trade))
+        elif trade.isopen:
+            self._open[trade.ref] = trade
+
+    def stop(self) -> None:
+        last = len(self.data) - 1
+        close = float(self.data.close[0])
+        comminfo = self.strategy.broker.getcommissioninfo(self.data)
+        for trade in self._open.values():
+            pnl = comminfo.profitandloss(trade.size, trade.price, close)
+            self.rows.append(trade_row(trade, exit_bar=last, exit_price=close, pnl=pnl))
+
+    def get_analysis(self) -> dict[str, Any]:
+        return {"values": self.values, "positions": self.positions, "trades": self.rows}
+
+
+def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None = None,
+              pnl: float | None = None) -> dict[str, Any]:
+    """A Backtrader trade (with its ``history``, i.e. ``tradehistory=True``) as a trades-list row.
+
+    - ``entry_bar`` / ``exit_bar``: 0-based numbers of the bars on which the trade
+      opened and closed (``exit_bar`` given for a trade still open: the last bar);
+    - ``direction``: ``"long"`` or ``"short"``;
+    - ``size``: units opened (positive; the sum of the opening fills' sizes);
+    - ``entry_price``: their size-weighted average price (Backtrader's ``trade.price``);
+    - ``exit_price``: the size-weighted average price of the closing fills
+      (``exit_price`` given for a trade still open: the last close);
+    - ``pnl``: profit before commission, ``(exit - entry) * size`` for a long,
+      ``(entry - exit) * size`` for a short (``pnl`` given: the unrealised profit);
+    - ``pnl_net``: ``pnl - commission``;
+    - ``commission``: the commission paid on the trade's fills;
+    - ``closed``: False for a trade still open at the end (marked to market).
+    """
+    sign = 1.0 if trade.long else -1.0
+    opened = closed = closed_value = 0.0
+    for entry in trade.history:
+        size, price = entry.event.size, entry.event.price
+        if size * sign > 0:
+            opened += abs(size)
+        else:
+            closed += abs(size)
+            closed_value += abs(size) * price
+    if exit_price is None:
+        exit_price = closed_value / closed if closed else float("nan")
+    pnl = trade.pnl if pnl is None else pnl
+    return {
+        "entry_bar": trade.baropen - 1,
+        "exit_bar": trade.barclose - 1 if exit_bar is None else exit_bar,
+        "direction": "long" if trade.long else "short",
+        "size": opened,
+        "entry_price": trade.price,
+        "exit_price": exit_price,
+        "pnl": pnl,
+        "pnl_net": pnl - trade.commission,
+        "commission": trade.commission,
+        "closed": exit_bar is None,
+    }
+
+
+def trades_frame(rows: list[dict[str, Any]], times: pd.DatetimeIndex) -> pd.DataFrame:
+    """:class:`TradeRecorder` rows -> the trades frame (:data:`TRADE_COLUMNS`), sorted by entry.
+
+    ``times`` are the bars' timestamps (the feed's bar index): ``entry_time =
+    times[entry_bar]`` and ``exit_time = times[exit_bar]`` are the fill bars'
+    times; ``bars_held = exit_bar - entry_bar``.
+    """
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
+    frame = pd.DataFrame(rows).sort_values(["entry_bar", "exit_bar"], kind="stable").reset_index(drop=True)
+    frame["entry_time"] = times[frame["entry_bar"].to_numpy()]
+    frame["exit_time"] = times[frame["exit_bar"].to_numpy()]
+    frame["bars_held"] = frame["exit_bar"] - frame["entry_bar"]
+    return frame[TRADE_COLUMNS]
