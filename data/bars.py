@@ -13,7 +13,7 @@ from .depth import DEFAULT_PERSISTENCE, depth_lines
 from .errors import OrderFlowError
 from .footprint import footprint_lines
 from .flow import book_imbalance, quote_columns, tick_flow
-from .schema import BAR_COLUMNS, TICK_REQUIRED
+from .schema import CORE_BAR_COLUMNS, DEPTH_LINES, FOOTPRINT_LINES, TICK_REQUIRED
 
 _DAY_NS = 86_400_000_000_000
 
@@ -66,6 +66,8 @@ def make_bars(
     *,
     tick_size: float | None = None,
     persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
+    depth: bool = True,
+    footprint: bool = True,
 ) -> pd.DataFrame:
     """Aggregate canonical ticks into order-flow bars indexed by bar time (UTC).
 
@@ -94,6 +96,9 @@ def make_bars(
     large_sell_volume``, on a grid of ``tick_size`` (default
     ``ticks.attrs["tick_size"]``, else inferred from the prices). Recompute them
     with other parameters with ``data.footprint.add_footprint_lines``.
+
+    ``depth=False`` / ``footprint=False`` leave those groups out (about half of
+    the work); a feed over such bars shows NaN in their lines.
     """
     spec = parse_bar_spec(spec)
     _check_ticks(ticks)
@@ -103,7 +108,7 @@ def make_bars(
     flow = tick_flow(size, ticks["side"].to_numpy())
     starts, stamps = assign_bars(ts, size, spec)
     if len(starts) == 0:
-        return _empty_bars(spec)
+        return _empty_bars(spec, _columns(depth, footprint))
     last = _ends(starts, len(ts)) - 1
 
     def total(values: np.ndarray) -> np.ndarray:
@@ -140,10 +145,12 @@ def make_bars(
         "imbalance": book_imbalance(bid_size, ask_size),
         "inferred_volume": total(np.where(inferred, size, 0.0)) if inferred is not None else np.zeros(len(starts)),
     }
-    columns.update(depth_lines(ticks, ts, starts, stamps, persistence))
-    if tick_size is None:
-        tick_size = ticks.attrs.get("tick_size")
-    columns.update(footprint_lines(price, size, ticks["side"].to_numpy(), starts, stamps, tick_size))
+    if depth:
+        columns.update(depth_lines(ticks, ts, starts, stamps, persistence))
+    if footprint:
+        if tick_size is None:
+            tick_size = ticks.attrs.get("tick_size")
+        columns.update(footprint_lines(price, size, ticks["side"].to_numpy(), starts, stamps, tick_size))
     bars = pd.DataFrame(columns, index=_bar_index(stamps))
     bars.attrs["bar_spec"] = spec.text
     return bars
@@ -207,7 +214,11 @@ def _bar_index(stamps_ns: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(stamps_ns.astype("datetime64[ns]"), name="timestamp").tz_localize("UTC")
 
 
-def _empty_bars(spec: BarSpec) -> pd.DataFrame:
-    bars = pd.DataFrame({c: np.zeros(0) for c in BAR_COLUMNS}, index=_bar_index(np.zeros(0, dtype=np.int64)))
+def _columns(depth: bool, footprint: bool) -> tuple[str, ...]:
+    return CORE_BAR_COLUMNS + (DEPTH_LINES if depth else ()) + (FOOTPRINT_LINES if footprint else ())
+
+
+def _empty_bars(spec: BarSpec, columns: tuple[str, ...]) -> pd.DataFrame:
+    bars = pd.DataFrame({c: np.zeros(0) for c in columns}, index=_bar_index(np.zeros(0, dtype=np.int64)))
     bars.attrs["bar_spec"] = spec.text
     return bars

@@ -11,7 +11,7 @@ import pandas as pd
 from .barspec import BarSpec, parse_bar_spec
 from .bars import make_bars, timestamps_ns
 from .errors import OrderFlowError
-from .schema import BAR_COLUMNS, ORDER_FLOW_LINES
+from .schema import BAR_COLUMNS, CORE_BAR_COLUMNS, ORDER_FLOW_LINES
 
 _DAY_NS = 86_400_000_000_000
 _EPOCH_ORDINAL = 719_163  # datetime.date(1970, 1, 1).toordinal(), Backtrader's day count
@@ -33,9 +33,12 @@ class _Zone(zoneinfo.ZoneInfo):
 class OrderFlowFeed(bt.feed.DataBase):
     """Order-flow bars (or raw ticks, one per bar) as a Backtrader data feed.
 
-    Lines: Backtrader's ``open high low close volume openinterest`` plus
-    ``buy_volume sell_volume unknown_volume delta delta_high delta_low trades
-    vwap bid_size ask_size imbalance inferred_volume`` (see ``make_bars``).
+    Lines: Backtrader's ``open high low close volume openinterest`` plus every
+    name in ``data.schema.ORDER_FLOW_LINES``: the core ``buy_volume sell_volume
+    unknown_volume delta delta_high delta_low trades vwap bid_size ask_size
+    imbalance inferred_volume``, the book measures (``ofi``, ``tw_imbalance``
+    ...) and the footprint numbers (``poc``, ``buy_stack`` ...), see
+    ``make_bars``. Bars made without an optional group show NaN in its lines.
 
     Build it with :meth:`from_ticks` or :meth:`from_bars`; ``dataname`` is a bars
     DataFrame indexed by UTC time. Times are kept in UTC; pass ``tz`` (a zone
@@ -66,7 +69,7 @@ class OrderFlowFeed(bt.feed.DataBase):
     def from_bars(cls, bars: pd.DataFrame, spec: "str | BarSpec | None" = None, **kwargs: Any) -> "OrderFlowFeed":
         """A feed over a bars DataFrame (from ``make_bars``); ``spec`` defaults to ``bars.attrs["bar_spec"]``."""
         spec = parse_bar_spec(spec if spec is not None else bars.attrs.get("bar_spec"))
-        missing = [c for c in BAR_COLUMNS if c not in bars.columns]
+        missing = [c for c in CORE_BAR_COLUMNS if c not in bars.columns]
         if missing:
             raise OrderFlowError(f"bars lack column(s) {', '.join(missing)} (build them with data.make_bars)")
         kwargs.setdefault("timeframe", spec.timeframe)
@@ -82,7 +85,9 @@ class OrderFlowFeed(bt.feed.DataBase):
         bars: pd.DataFrame = self.p.dataname
         index = bars.index if bars.index.tz is not None else bars.index.tz_localize("UTC")
         self._datetimes = date2num_ns(timestamps_ns(index))
-        columns = [self._datetimes] + [bars[name].to_numpy(np.float64) for name in BAR_COLUMNS]
+        nan = np.full(len(bars), np.nan)  # optional line groups the bars leave out
+        columns = [self._datetimes] + [bars[name].to_numpy(np.float64) if name in bars else nan
+                                       for name in BAR_COLUMNS]
         columns.append(np.zeros(len(bars)))
         targets = [self.lines.datetime] + [getattr(self.lines, name) for name in BAR_COLUMNS]
         targets.append(self.lines.openinterest)

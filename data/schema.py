@@ -21,9 +21,10 @@ TICK_DTYPES = {
 BUY, SELL, UNKNOWN = 1, -1, 0
 
 # Order-flow bar columns: OHLCV first (Backtrader's own lines), then the
-# order-flow lines every feed carries. New measures append to ORDER_FLOW_LINES.
+# order-flow lines every feed carries: the core lines, which make_bars always
+# computes, then the optional groups below (each a tuple of its own).
 OHLCV = ("open", "high", "low", "close", "volume")
-ORDER_FLOW_LINES = (
+CORE_LINES = (
     "buy_volume",
     "sell_volume",
     "unknown_volume",
@@ -38,7 +39,9 @@ ORDER_FLOW_LINES = (
     "inferred_volume",
 )
 # Book measures harder to game than `imbalance` (data/depth.py) and the per-bar
-# numbers of the footprint (data/footprint.py); make_bars computes both.
+# numbers of the footprint (data/footprint.py); make_bars computes them unless
+# told not to (depth=False, footprint=False), and a feed shows NaN for a group
+# its bars lack.
 DEPTH_LINES = (
     "ofi",
     "avg_depth",
@@ -63,5 +66,6 @@ FOOTPRINT_LINES = (
     "large_buy_volume",
     "large_sell_volume",
 )
-ORDER_FLOW_LINES = ORDER_FLOW_LINES + DEPTH_LINES + FOOTPRINT_LINES
+ORDER_FLOW_LINES = CORE_LINES + DEPTH_LINES + FOOTPRINT_LINES
+CORE_BAR_COLUMNS = OHLCV + CORE_LINES
 BAR_COLUMNS = OHLCV + ORDER_FLOW_LINES

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data import OrderFlowError, make_bars
-from data.schema import BAR_COLUMNS
+from data.schema import BAR_COLUMNS, CORE_BAR_COLUMNS, DEPTH_LINES, FOOTPRINT_LINES
 from tests.conftest import canonical_ticks
 
 # 1-minute bars of tests/fixtures/ticks_small.csv, worked out on paper:
@@ -241,3 +241,13 @@ def test_volume_bars_close_on_the_crossing_trade(ticks, threshold):
     # every bar but the last reaches the threshold, and only on its last trade
     assert (full >= threshold - 1e-6).all()
     assert (full - sizes[ends[:-1]] < threshold + 1e-6).all()
+
+
+def test_optional_line_groups_can_be_left_out(small_ticks):
+    full = make_bars(small_ticks, "1min")
+    core = make_bars(small_ticks, "1min", depth=False, footprint=False)
+    assert list(core.columns) == list(CORE_BAR_COLUMNS)
+    pd.testing.assert_frame_equal(core, full[list(CORE_BAR_COLUMNS)])
+    no_footprint = make_bars(small_ticks, "1min", footprint=False)
+    assert list(no_footprint.columns) == list(CORE_BAR_COLUMNS + DEPTH_LINES)
+    assert list(make_bars(small_ticks.iloc[:0], "1min", depth=False).columns) == list(CORE_BAR_COLUMNS + FOOTPRINT_LINES)

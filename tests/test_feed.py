@@ -112,3 +112,10 @@ def test_bulk_preload_equals_bar_by_bar_loading(small_ticks):
     seen_bulk, seen_looped = run_feed(bulk, runonce=True)[0], run_feed(looped, runonce=True)[0]
     pd.testing.assert_frame_equal(seen_bulk, seen_looped)
     assert seen_bulk["close"].tolist() == [100.25, 100.5, 100.25, 100.0]
+
+
+def test_bars_without_optional_groups_show_nan_there(small_ticks):
+    core = make_bars(small_ticks, "1min", depth=False, footprint=False)
+    seen, _ = run_feed(OrderFlowFeed.from_bars(core), runonce=True)
+    np.testing.assert_array_equal(seen["delta"], EXPECTED_1MIN["delta"])
+    assert seen["ofi"].isna().all() and seen["poc"].isna().all()

@@ -10,57 +10,18 @@ as a dict for the lead's benchmark runner.
 from __future__ import annotations
 
 import sys
-import time
-
-import numpy as np
-import pandas as pd
 
 from data.bars import make_bars
 from data.footprint import footprint, footprint_grid, grid_stats
-
-TICK = 0.25
-
-
-def synthetic_ticks(n_ticks: int, seed: int = 7, trades_per_second: float = 50.0) -> pd.DataFrame:
-    """Canonical ticks: a random walk on a 0.25 grid, sides +-1, quotes around the trade."""
-    rng = np.random.default_rng(seed)
-    gaps = rng.exponential(1e9 / trades_per_second, n_ticks).astype(np.int64)
-    ts = np.int64(1_704_205_800_000_000_000) + np.cumsum(gaps)
-    steps = rng.choice(np.array([-1, 0, 1]), size=n_ticks, p=[0.1, 0.8, 0.1])
-    level = 19_000 + np.cumsum(steps)
-    side = np.where(rng.random(n_ticks) < 0.5, 1, -1).astype(np.int8)
-    bid = level * TICK - np.where(side == 1, TICK, 0.0)
-    price = np.where(side == 1, bid + TICK, bid)
-    return pd.DataFrame(
-        {
-            "timestamp": pd.DatetimeIndex(ts.astype("datetime64[ns]")).tz_localize("UTC"),
-            "price": price,
-            "size": rng.geometric(0.4, n_ticks).astype(np.float64),
-            "side": side,
-            "bid": bid,
-            "ask": bid + TICK,
-            "bid_size": rng.integers(1, 60, n_ticks).astype(np.float64),
-            "ask_size": rng.integers(1, 60, n_ticks).astype(np.float64),
-        }
-    )
-
-
-def _best_of(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
+from tests.benchmarks.common import TICK, best_of, synthetic_ticks
 
 def run(n_ticks: int = 2_000_000) -> dict:
     """Time footprints of ``n_ticks`` synthetic ticks into 1-minute bars; print and return ticks/s."""
     ticks = synthetic_ticks(n_ticks)
-    table_s = _best_of(lambda: footprint(ticks, "1min", TICK))
+    table_s = best_of(lambda: footprint(ticks, "1min", TICK))
     grid = footprint_grid(ticks, "1min", TICK)
-    stats_s = _best_of(lambda: grid_stats(grid, ratio=3.0, min_volume=5.0))
-    bars_s = _best_of(lambda: make_bars(ticks, "1min"))
+    stats_s = best_of(lambda: grid_stats(grid, ratio=3.0, min_volume=5.0))
+    bars_s = best_of(lambda: make_bars(ticks, "1min"))
     table = footprint(ticks, "1min", TICK)
     result = {
         "n_ticks": n_ticks,
