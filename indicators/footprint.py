@@ -44,7 +44,34 @@ class PointOfControl(bt.Indicator):
         self.lines.val = self.data.val
 
 
-class FootprintImbalances(bt.Indicator):
+class _UpDownHistogram(bt.Indicator):
+    """Two feed lines as a histogram: ``buy`` drawn up, ``sell`` drawn down (``sell_down = -sell``).
+
+    ``buy``/``sell`` are the feed lines named by ``_feed_lines`` (buy first),
+    ``net = buy - sell``. Subclasses set ``_feed_lines``, ``plotinfo.plotname`` and
+    the legend names of ``buy`` and ``sell_down`` in ``plotlines``.
+    """
+
+    lines = ("buy", "sell", "net", "sell_down")
+    _feed_lines: tuple[str, str]
+    plotinfo = dict(plotyhlines=[0.0])
+    plotlines = dict(
+        buy=dict(_method="bar", color=_GREEN, width=1.0),
+        sell_down=dict(_method="bar", color=_RED, width=1.0),
+        sell=dict(_plotskip=True),
+        net=dict(_plotskip=True),
+    )
+
+    def __init__(self) -> None:
+        _require_lines(self.data, self._feed_lines, self.aliased or type(self).__name__)
+        buy, sell = (getattr(self.data.lines, name) for name in self._feed_lines)
+        self.lines.buy = buy
+        self.lines.sell = sell
+        self.lines.net = buy - sell
+        self.lines.sell_down = -sell
+
+
+class FootprintImbalances(_UpDownHistogram):
     """Diagonal imbalance counts per bar: buy levels up, sell levels down.
 
     A buy imbalance at price p: buy volume at p >= ratio x sell volume one tick
@@ -55,21 +82,9 @@ class FootprintImbalances(bt.Indicator):
     """
 
     alias = ("FPImbalances",)
-    lines = ("buy", "sell", "net", "sell_down")
-    plotinfo = dict(plotname="Footprint imbalances", plotyhlines=[0.0])
-    plotlines = dict(
-        buy=dict(_method="bar", color=_GREEN, width=1.0, _name="buy imb."),
-        sell_down=dict(_method="bar", color=_RED, width=1.0, _name="sell imb."),
-        sell=dict(_plotskip=True),
-        net=dict(_plotskip=True),
-    )
-
-    def __init__(self) -> None:
-        _require_lines(self.data, ("buy_imbalances", "sell_imbalances"), "FootprintImbalances")
-        self.lines.buy = self.data.buy_imbalances
-        self.lines.sell = self.data.sell_imbalances
-        self.lines.net = self.data.buy_imbalances - self.data.sell_imbalances
-        self.lines.sell_down = -self.data.sell_imbalances
+    _feed_lines = ("buy_imbalances", "sell_imbalances")
+    plotinfo = dict(plotname="Footprint imbalances")
+    plotlines = dict(buy=dict(_name="buy imb."), sell_down=dict(_name="sell imb."))
 
 
 class StackedImbalance(bt.Indicator):
@@ -116,7 +131,7 @@ class StackedImbalance(bt.Indicator):
         return [f">= {self.p.min_stack}"]
 
 
-class LargeTrades(bt.Indicator):
+class LargeTrades(_UpDownHistogram):
     """Volume of large trades per bar: buyers up, sellers down.
 
     ``buy``/``sell``: the bar's volume of buyer/seller-initiated trades of at least
@@ -125,21 +140,9 @@ class LargeTrades(bt.Indicator):
     """
 
     alias = ("BigTrades",)
-    lines = ("buy", "sell", "net", "sell_down")
-    plotinfo = dict(plotname="Large trades", plotyhlines=[0.0])
-    plotlines = dict(
-        buy=dict(_method="bar", color=_GREEN, width=1.0, _name="large buys"),
-        sell_down=dict(_method="bar", color=_RED, width=1.0, _name="large sells"),
-        sell=dict(_plotskip=True),
-        net=dict(_plotskip=True),
-    )
-
-    def __init__(self) -> None:
-        _require_lines(self.data, ("large_buy_volume", "large_sell_volume"), "LargeTrades")
-        self.lines.buy = self.data.large_buy_volume
-        self.lines.sell = self.data.large_sell_volume
-        self.lines.net = self.data.large_buy_volume - self.data.large_sell_volume
-        self.lines.sell_down = -self.data.large_sell_volume
+    _feed_lines = ("large_buy_volume", "large_sell_volume")
+    plotinfo = dict(plotname="Large trades")
+    plotlines = dict(buy=dict(_name="large buys"), sell_down=dict(_name="large sells"))
 
 
 class Absorption(bt.Indicator):
