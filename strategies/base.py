@@ -186,3 +186,41 @@ class OrderFlowStrategy(bt.Strategy):
         if self._exit_order is not None and order.ref == self._exit_order.ref:
             self._exit_order = None
         self._children = [o for o in self._children if o.ref != order.ref]
+
+
+class RiskMultipleStrategy(OrderFlowStrategy):
+    """Base for strategies with a stop beyond a price extreme and a target as a multiple of the risk.
+
+    Subclasses declare the parameters (their defaults differ, and their position in
+    ``params`` is what ``--list-strategies`` shows): ``stop_offset`` (a price
+    distance >= 0), ``target`` (a multiple of the risk, or None) and ``max_hold``
+    (bars, or None), and implement :meth:`extreme`. For an entry in ``direction``
+    at ``price``:
+
+    - stop: ``extreme(direction) - direction * stop_offset``;
+    - target: ``price + direction * target * |price - stop|`` (None when ``target`` is None);
+    - time exit: close at market once the position has been held ``max_hold`` bars.
+
+    The base ``stop`` parameter is not used.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        offset = float(self.p.stop_offset)
+        if not offset >= 0:
+            raise OrderFlowError("stop_offset must be a price distance >= 0", value=self.p.stop_offset)
+        _positive_or_none(self.p.max_hold, "max_hold")
+
+    def extreme(self, direction: int) -> float:
+        """The price the stop sits beyond: below it for a long (+1), above it for a short (-1)."""
+        raise NotImplementedError
+
+    def bracket_prices(self, direction: int, price: float) -> tuple[float | None, float | None]:
+        """(stop, target): ``extreme - direction * stop_offset`` and ``price + direction * target * |price - stop|``."""
+        stop = self.extreme(direction) - direction * float(self.p.stop_offset)
+        multiple = _positive_or_none(self.p.target, "target")
+        target = None if multiple is None else price + direction * multiple * abs(price - stop)
+        return stop, target
+
+    def exit_signal(self) -> bool:
+        return self.p.max_hold is not None and self.bars_held >= int(self.p.max_hold)

@@ -1,13 +1,12 @@
 """delta_divergence: fade a price/CVD divergence at an N-bar extreme, bracketed."""
 from __future__ import annotations
 
-from data.errors import OrderFlowError
 from indicators import DeltaDivergence
 
-from .base import OrderFlowStrategy, _positive_or_none
+from .base import RiskMultipleStrategy
 
 
-class DeltaDivergenceStrategy(OrderFlowStrategy):
+class DeltaDivergenceStrategy(RiskMultipleStrategy):
     """Fade a divergence between price and CVD at an N-bar extreme.
 
     - Signal: :class:`indicators.DeltaDivergence` over ``period`` bars (CVD with
@@ -39,10 +38,6 @@ class DeltaDivergenceStrategy(OrderFlowStrategy):
 
     def __init__(self) -> None:
         super().__init__()
-        offset = float(self.p.stop_offset)
-        if not offset >= 0:
-            raise OrderFlowError("stop_offset must be a price distance >= 0", value=self.p.stop_offset)
-        _positive_or_none(self.p.max_hold, "max_hold")
         self.divergence = DeltaDivergence(
             self.data,
             period=self.p.period,
@@ -56,12 +51,5 @@ class DeltaDivergenceStrategy(OrderFlowStrategy):
         value = self.divergence.divergence[0]
         return int(value) if value == value else 0
 
-    def bracket_prices(self, direction: int, price: float) -> tuple[float | None, float | None]:
-        extreme = self.data.low[0] if direction > 0 else self.data.high[0]
-        stop = extreme - direction * float(self.p.stop_offset)
-        multiple = _positive_or_none(self.p.target, "target")
-        target = None if multiple is None else price + direction * multiple * abs(price - stop)
-        return stop, target
-
-    def exit_signal(self) -> bool:
-        return self.p.max_hold is not None and self.bars_held >= int(self.p.max_hold)
+    def extreme(self, direction: int) -> float:
+        return self.data.low[0] if direction > 0 else self.data.high[0]

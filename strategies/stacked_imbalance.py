@@ -1,13 +1,12 @@
 """stacked_imbalance: trade in the direction of a fresh stacked imbalance, stop beyond the stack."""
 from __future__ import annotations
 
-from data.errors import OrderFlowError
 from indicators import StackedImbalance
 
-from .base import OrderFlowStrategy, _positive_or_none
+from .base import RiskMultipleStrategy
 
 
-class StackedImbalanceStrategy(OrderFlowStrategy):
+class StackedImbalanceStrategy(RiskMultipleStrategy):
     """Trade with aggressive buyers (sellers) who lifted (hit) ``min_stack`` or more adjacent levels.
 
     - Signal: :class:`indicators.StackedImbalance` on the bar that just closed: +1
@@ -38,10 +37,6 @@ class StackedImbalanceStrategy(OrderFlowStrategy):
 
     def __init__(self) -> None:
         super().__init__()
-        offset = float(self.p.stop_offset)
-        if not offset >= 0:
-            raise OrderFlowError("stop_offset must be a price distance >= 0", value=self.p.stop_offset)
-        _positive_or_none(self.p.max_hold, "max_hold")
         self.stacked = StackedImbalance(self.data, min_stack=self.p.min_stack)
 
     def entry_signal(self) -> int:
@@ -53,12 +48,5 @@ class StackedImbalanceStrategy(OrderFlowStrategy):
             return 0
         return direction
 
-    def bracket_prices(self, direction: int, price: float) -> tuple[float | None, float | None]:
-        edge = self.stacked.stack_low[0] if direction > 0 else self.stacked.stack_high[0]
-        stop = edge - direction * float(self.p.stop_offset)
-        multiple = _positive_or_none(self.p.target, "target")
-        target = None if multiple is None else price + direction * multiple * abs(price - stop)
-        return stop, target
-
-    def exit_signal(self) -> bool:
-        return self.p.max_hold is not None and self.bars_held >= int(self.p.max_hold)
+    def extreme(self, direction: int) -> float:
+        return self.stacked.stack_low[0] if direction > 0 else self.stacked.stack_high[0]
