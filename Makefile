@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench accuracy readme setup clean
+.PHONY: run test test-pandas22 bench accuracy readme setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The same tests on the oldest pandas the project supports (CI runs both).
+COMPAT := .venv-pandas22
+test-pandas22:
+	test -x $(COMPAT)/bin/python || $(PYTHON) -m venv $(COMPAT)
+	$(COMPAT)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPAT)/bin/python -m pip install --quiet -e ".[test]" "pandas==2.2.*"
+	$(COMPAT)/bin/python -m pytest
+
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
 
@@ -31,4 +39,4 @@ readme: $(STAMP)
 	$(PY) -m reports.readme make-run strategies accuracy
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .hypothesis
+	rm -rf $(VENV) $(COMPAT) results .pytest_cache .hypothesis
