@@ -105,6 +105,24 @@ class OrderFlowFeed(bt.feed.DataBase):
         self._i = i + 1
         return True
 
+    # Backtrader copies every line of the current bar into ``tick_<line>``
+    # attributes at every step, for the broker's fills; only the price and volume
+    # lines are ever read, so only those are copied (the order-flow lines would
+    # double the cost of a step).
+    _TICK_LINES = ("close", "low", "high", "open", "volume", "openinterest")
+
+    def _tick_nullify(self) -> None:
+        for name in self._TICK_LINES:
+            setattr(self, "tick_" + name, None)
+        self.tick_last = None
+
+    def _tick_fill(self, force: bool = False) -> None:
+        if force or getattr(self, "tick_close", None) is None:
+            lines = self.lines
+            for name in self._TICK_LINES:
+                setattr(self, "tick_" + name, getattr(lines, name)[0])
+            self.tick_last = lines.close[0]
+
     def preload(self) -> None:
         """Copy whole columns into the line buffers at once.
 
