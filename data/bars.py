@@ -105,7 +105,8 @@ def make_bars(
     ts = timestamps_ns(ticks["timestamp"])
     price = ticks["price"].to_numpy(np.float64)
     size = ticks["size"].to_numpy(np.float64)
-    flow = tick_flow(size, ticks["side"].to_numpy())
+    side = ticks["side"].to_numpy()
+    flow = tick_flow(size, side)
     starts, stamps = assign_bars(ts, size, spec)
     if len(starts) == 0:
         return _empty_bars(spec, _columns(depth, footprint))
@@ -134,7 +135,7 @@ def make_bars(
         "volume": volume,
         "buy_volume": buy,
         "sell_volume": sell,
-        "unknown_volume": total(flow["unknown_volume"]),
+        "unknown_volume": total(flow["unknown_volume"]) if (side == 0).any() else np.zeros(len(starts)),
         "delta": delta,
         "delta_high": delta_high,
         "delta_low": delta_low,
@@ -150,7 +151,7 @@ def make_bars(
     if footprint:
         if tick_size is None:
             tick_size = ticks.attrs.get("tick_size")
-        columns.update(footprint_lines(price, size, ticks["side"].to_numpy(), starts, stamps, tick_size))
+        columns.update(footprint_lines(price, size, side, starts, stamps, tick_size))
     bars = pd.DataFrame(columns, index=_bar_index(stamps))
     bars.attrs["bar_spec"] = spec.text
     return bars

@@ -16,16 +16,35 @@ def tick_flow(size: np.ndarray, side: np.ndarray) -> dict[str, np.ndarray]:
     """
     size = np.asarray(size, dtype=np.float64)
     side = np.asarray(side)
-    zero = np.zeros_like(size)
-    buy = np.where(side == 1, size, zero)
-    sell = np.where(side == -1, size, zero)
-    unknown = np.where(side == 0, size, zero)
+    plain = plain_sizes(size)
+    buy = side_volume(size, side == 1, plain)
+    sell = side_volume(size, side == -1, plain)
+    unknown = side == 0
     return {
         "buy_volume": buy,
         "sell_volume": sell,
-        "unknown_volume": unknown,
+        "unknown_volume": side_volume(size, unknown, plain) if unknown.any() else np.zeros(len(size)),
         "delta": buy - sell,
     }
+
+
+def plain_sizes(size: np.ndarray) -> bool:
+    """True when every size is finite and >= 0 and no size is -0.0 (``min``
+    propagates NaN, so NaN fails; ``-0.0 * False`` would be -0.0, not 0)."""
+    if len(size) == 0:
+        return True
+    lowest = size.min()
+    if not (lowest >= 0 and np.isfinite(size.max())):
+        return False
+    return bool(lowest > 0 or not np.signbit(size[size == 0]).any())
+
+
+def side_volume(size: np.ndarray, mask: np.ndarray, plain: bool) -> np.ndarray:
+    """``size`` where ``mask`` else 0: ``size * mask`` when the sizes are ``plain``
+    (finite, >= 0: then equal to ``np.where``, and several times faster on a mixed
+    mask, having no branch per element), ``np.where(mask, size, 0)`` otherwise
+    (``NaN * 0`` is NaN, not 0)."""
+    return size * mask if plain else np.where(mask, size, 0.0)
 
 
 def book_imbalance(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
