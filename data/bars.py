@@ -54,6 +54,10 @@ def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None
     if spec.kind == "volume":
         starts = _volume_bar_starts(np.asarray(size, dtype=np.float64), float(spec.size))
         return starts, ts_ns[_ends(starts, n) - 1]
+    if spec.nanos is not None:
+        found = _fixed_time_bars(ts_ns, spec.nanos)
+        if found is not None:
+            return found
     labels = _time_labels(ts_ns, spec)
     starts = np.flatnonzero(np.diff(labels)) + 1
     starts = np.concatenate(([0], starts)).astype(np.int64)
@@ -167,17 +171,38 @@ def _check_ticks(ticks: pd.DataFrame) -> None:
             "(load them with data.load_ticks)"
         )
     ts = timestamps_ns(ticks["timestamp"])
-    if len(ts) > 1:
-        back = np.flatnonzero(np.diff(ts) < 0)
-        if len(back):
-            raise OrderFlowError(
-                "ticks are not sorted by time (load them with data.load_ticks, which sorts them)",
-                column="timestamp", row=int(back[0]) + 2,
-            )
+    back = ts[1:] < ts[:-1]
+    if back.any():
+        raise OrderFlowError(
+            "ticks are not sorted by time (load them with data.load_ticks, which sorts them)",
+            column="timestamp", row=int(np.argmax(back)) + 2,
+        )
 
 
 def _ends(starts: np.ndarray, n: int) -> np.ndarray:
     return np.append(starts[1:], n)
+
+
+def _fixed_time_bars(ts_ns: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(starts, stamps)`` of fixed-length time bars without a label per tick.
+
+    Bar boundaries ``k * step`` from the first tick's bar to the last's; the ticks
+    up to boundary ``b`` are ``searchsorted(ts, b, "right")`` of them (right-closed),
+    so a bar's first tick is the count up to the boundary before it; boundaries
+    with no new tick make no bar. The same bars as :func:`_time_labels`; None when
+    there are more boundaries than ticks (sparse ticks over a long span), where the
+    per-tick labels are cheaper.
+    """
+    first = -(-int(ts_ns[0]) // step) * step
+    last = -(-int(ts_ns[-1]) // step) * step
+    n_edges = (last - first) // step + 1
+    if n_edges > len(ts_ns):
+        return None
+    edges = first + step * np.arange(n_edges, dtype=np.int64)
+    upto = np.searchsorted(ts_ns, edges, side="right")
+    before = np.concatenate(([0], upto[:-1]))
+    filled = upto > before
+    return before[filled].astype(np.int64), edges[filled]
 
 
 def _time_labels(ts_ns: np.ndarray, spec: BarSpec) -> np.ndarray:
