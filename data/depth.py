@@ -42,16 +42,50 @@ def ofi_events(bid: np.ndarray, bid_size: np.ndarray, ask: np.ndarray, ask_size:
     ``e_0 = 0`` (no earlier state), and 0 where either state has a missing value.
     """
     pb, qb, pa, qa = _floats(bid), _floats(bid_size), _floats(ask), _floats(ask_size)
-    e = np.zeros(len(pb))
-    if len(pb) < 2:
-        return e
-    step = e[1:]
-    step += qb[1:] * (pb[1:] >= pb[:-1])
-    step -= qb[:-1] * (pb[1:] <= pb[:-1])
-    step -= qa[1:] * (pa[1:] <= pa[:-1])
-    step += qa[:-1] * (pa[1:] >= pa[:-1])
-    step[~np.isfinite(step)] = 0.0
-    return e
+    return _ofi_events_into(pb, qb, pa, qa, np.empty(len(pb)), np.empty(max(len(pb) - 1, 0)))
+
+
+def _ofi_events_into(pb: np.ndarray, qb: np.ndarray, pa: np.ndarray, qa: np.ndarray,
+                     out: np.ndarray, scratch: np.ndarray, clean: bool = True) -> np.ndarray:
+    """:func:`ofi_events` written into ``out`` (length n), ``scratch`` (length >= n - 1)
+    as working space: no temporary array per term. Terms are added in the order of
+    the formula, starting from 0, so every value is the same bit for bit.
+    ``clean=False`` leaves non-finite values in place (see :func:`_bar_ofi`)."""
+    n = len(pb)
+    out[:1] = 0.0
+    if n < 2:
+        return out
+    step, term = out[1:], scratch[: n - 1]
+    mask = np.empty(n - 1, dtype=bool)
+    np.multiply(qb[1:], np.greater_equal(pb[1:], pb[:-1], out=mask), out=step)
+    if not qb.min() > 0:  # 0 + (-0.0) is 0.0: the sum from 0 turns a negative zero positive
+        step += 0.0
+    step -= np.multiply(qb[:-1], np.less_equal(pb[1:], pb[:-1], out=mask), out=term)
+    step -= np.multiply(qa[1:], np.less_equal(pa[1:], pa[:-1], out=mask), out=term)
+    step += np.multiply(qa[:-1], np.greater_equal(pa[1:], pa[:-1], out=mask), out=term)
+    if clean:
+        _zero_non_finite(step)
+    return out
+
+
+def _zero_non_finite(values: np.ndarray) -> None:
+    finite = np.isfinite(values)
+    if not finite.all():
+        values[~finite] = 0.0
+
+
+def _bar_ofi(pb: np.ndarray, qb: np.ndarray, pa: np.ndarray, qa: np.ndarray, starts: np.ndarray,
+             out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """Per bar, the sum of :func:`ofi_events` (computed into ``out``). Non-finite
+    steps are zeroed only when some bar's sum shows one (a NaN or infinity carries
+    into its bar's sum), saving a pass over clean quotes."""
+    events = _ofi_events_into(pb, qb, pa, qa, out, scratch, clean=False)
+    with np.errstate(invalid="ignore"):  # inf - inf: zeroed below
+        sums = np.add.reduceat(events, starts)
+    if np.isfinite(sums).all():
+        return sums
+    _zero_non_finite(events)
+    return np.add.reduceat(events, starts)
 
 
 def imbalance_ratio(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
@@ -118,11 +152,48 @@ def persistent_size(
     w = _window_ns(window)
     # the state in force at t - window: last index with ts <= t - w (-1: none yet)
     anchor = np.searchsorted(ts, ts[at] - w, side="right") - 1
+    windows = _windows(anchor, at, n)
+    if windows is not None:
+        return _persistent_in_windows(p, q, at, anchor, windows)
     # first index of the current run of equal prices: the last price change at or before i
     changes = np.flatnonzero(p[1:] != p[:-1]) + 1
     run_start = np.concatenate(([0], changes))[np.searchsorted(changes, at, side="right")]
     rested = anchor >= run_start
     lowest = _range_min(q, ts, np.maximum(anchor, 0), at, w)
+    out = np.where(rested, lowest, 0.0)
+    return np.where(np.isnan(q[at]), np.nan, out)
+
+
+def _windows(anchor: np.ndarray, at: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The states ``anchor_k .. at_k`` of every window, gathered: ``(index, offsets)``
+    with window k at ``index[offsets[k]:offsets[k + 1]]``. A window without an
+    anchor (-1: nothing has rested yet) is just ``at_k``. None when the windows hold
+    more states than there are (then a pass over all states is cheaper)."""
+    first = np.where(anchor >= 0, anchor, at)
+    lengths = at - first + 1
+    total = int(lengths.sum())
+    if total > n:
+        return None
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    index = np.repeat(first - offsets, lengths) + np.arange(total, dtype=np.int64)
+    return index, offsets
+
+
+def _persistent_in_windows(p: np.ndarray, q: np.ndarray, at: np.ndarray, anchor: np.ndarray,
+                           windows: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """:func:`persistent_size` from the gathered windows (see :func:`_windows`): rested
+    when there is an anchor and the price never changes from the anchor to ``at``
+    (``p[j] != p[j - 1]`` for no j in ``anchor + 1 .. at``; a NaN price is a change);
+    then the smallest size in the window (NaN sizes skipped)."""
+    index, offsets = windows
+    price = p[index]
+    changed = np.empty(len(index), dtype=bool)
+    changed[:1] = False
+    np.not_equal(price[1:], price[:-1], out=changed[1:])
+    changed[offsets] = False  # a window's first state has no predecessor inside it
+    rested = (anchor >= 0) & ~np.logical_or.reduceat(changed, offsets)
+    with np.errstate(invalid="ignore"):
+        lowest = np.fmin.reduceat(q[index], offsets)
     out = np.where(rested, lowest, 0.0)
     return np.where(np.isnan(q[at]), np.nan, out)
 
@@ -159,20 +230,44 @@ def time_weighted_mean(values: np.ndarray, ts_ns: np.ndarray, starts: np.ndarray
     if n == 0:
         return np.zeros(0)
     starts = np.asarray(starts, dtype=np.int64)
-    last = np.append(starts[1:], n) - 1
-    # time to the next state; the bar's last state rests until the bar's time (not past it)
-    weight = np.empty(n)
+    return _time_weighted_mean_into(v, ts, starts, np.asarray(stamps, dtype=np.int64), np.empty(n))
+
+
+def _resting_times(ts: np.ndarray, starts: np.ndarray, stamps: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Into ``weight``: time to the next state; the bar's last state rests until the bar's time (not past it)."""
+    last = np.append(starts[1:], len(ts)) - 1
     np.subtract(ts[1:], ts[:-1], out=weight[:-1], casting="unsafe")
-    weight[last] = np.maximum(np.asarray(stamps, dtype=np.int64) - ts[last], 0)
-    return _weighted_bar_mean(v, weight, starts)
+    weight[last] = np.maximum(stamps - ts[last], 0)
+    return weight
+
+
+def _time_weighted_mean_into(v: np.ndarray, ts: np.ndarray, starts: np.ndarray, stamps: np.ndarray,
+                             scratch: np.ndarray) -> np.ndarray:
+    """:func:`time_weighted_mean` with ``scratch`` (length n, overwritten) holding the
+    weights and then the weighted values. When every value is finite (known from
+    the per-bar sums: a NaN or infinity carries into its bar's sum) that is all;
+    otherwise :func:`_weighted_bar_mean` drops the unknown values."""
+    weight = _resting_times(ts, starts, stamps, scratch)
+    wsum = np.add.reduceat(weight, starts)
+    with np.errstate(invalid="ignore"):  # 0 * inf: that bar takes the path below
+        wv = np.add.reduceat(np.multiply(weight, v, out=weight), starts)
+    if not np.isfinite(wv).all():
+        return _weighted_bar_mean(v, _resting_times(ts, starts, stamps, scratch), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = wv / wsum
+    zero = ~(wsum > 0)
+    if zero.any():
+        out[zero] = _nan_bar_mean(v, starts)[zero]
+    return out
 
 
 def _nan_bar_mean(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Per bar, the mean of the finite values (NaN when none)."""
-    known = np.isfinite(values)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if known.all():
-            return np.add.reduceat(values, starts) / np.diff(np.append(starts, len(values)))
+        sums = np.add.reduceat(values, starts)
+        if np.isfinite(sums).all():  # then so is every value (a NaN or infinity carries into its bar's sum)
+            return sums / np.diff(np.append(starts, len(values)))
+        known = np.isfinite(values)
         return np.add.reduceat(np.where(known, values, 0.0), starts) / np.add.reduceat(known.astype(np.float64), starts)
 
 
@@ -224,6 +319,40 @@ def _quote_arrays(ticks: pd.DataFrame) -> dict[str, np.ndarray] | None:
     }
 
 
+def _any_finite(values: np.ndarray) -> bool:
+    return len(values) > 0 and bool(np.isfinite(values[0]) or np.isfinite(values[-1]) or np.isfinite(values).any())
+
+
+def _normalised_imbalance_into(qb: np.ndarray, qa: np.ndarray, total: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """:func:`normalised_imbalance` given ``total = qb + qa``, written into ``out``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.divide(np.subtract(qb, qa, out=out), total, out=out)
+    positive = total > 0
+    if not positive.all():
+        out[~positive] = np.nan
+    return out
+
+
+def _persistent_both(ts: np.ndarray, quotes: dict[str, np.ndarray], at: np.ndarray,
+                     window: "str | pd.Timedelta | float", has_prices: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`persistent_size` of the bid and the ask at the states ``at`` (sharing the
+    windows); by size alone (a constant price) without quote prices."""
+    if len(ts) == 0 or len(at) == 0:
+        return np.zeros(len(at)), np.zeros(len(at))
+    w = _window_ns(window)
+    anchor = np.searchsorted(ts, ts[at] - w, side="right") - 1
+    windows = _windows(anchor, at, len(ts))
+    flat = None if has_prices else np.zeros(len(ts))
+    out = []
+    for price, size in ((quotes["bid"], quotes["bid_size"]), (quotes["ask"], quotes["ask_size"])):
+        price = price if flat is None else flat
+        if windows is None:
+            out.append(persistent_size(ts, price, size, window, at=at))
+        else:
+            out.append(_persistent_in_windows(price, size, at, anchor, windows))
+    return out[0], out[1]
+
+
 def depth_lines(
     ticks: pd.DataFrame,
     ts_ns: np.ndarray,
@@ -252,24 +381,28 @@ def depth_lines(
     if quotes is None or n_bars == 0:
         return {name: np.full(n_bars, np.nan) for name in DEPTH_LINES}
     starts = np.asarray(starts, dtype=np.int64)
-    last = np.append(starts[1:], len(ts_ns)) - 1
+    ts = np.asarray(ts_ns, dtype=np.int64)
+    n = len(ts)
+    last = np.append(starts[1:], n) - 1
     qb, qa = quotes["bid_size"], quotes["ask_size"]
-    avg_depth = _nan_bar_mean((qb + qa) / 2, starts)
-    has_prices = np.isfinite(quotes["bid"]).any() and np.isfinite(quotes["ask"]).any()
+    # three per-tick buffers serve every measure in turn
+    values, scratch = np.empty(n), np.empty(n)
+    has_prices = _any_finite(quotes["bid"]) and _any_finite(quotes["ask"])
     if has_prices:
-        ofi = np.add.reduceat(ofi_events(quotes["bid"], qb, quotes["ask"], qa), starts)
-        bid_px, ask_px = quotes["bid"], quotes["ask"]
+        ofi = _bar_ofi(quotes["bid"], qb, quotes["ask"], qa, starts, values, scratch)
     else:  # without quote prices the level cannot be tracked: OFI undefined, persistence by size alone
         ofi = np.full(n_bars, np.nan)
-        bid_px = ask_px = np.zeros(len(qb))
-    pbid = persistent_size(ts_ns, bid_px, qb, persistence, at=last)
-    pask = persistent_size(ts_ns, ask_px, qa, persistence, at=last)
+    depth = np.add(qb, qa)
+    imbalance = _normalised_imbalance_into(qb, qa, depth, values)
+    tw_imbalance = _time_weighted_mean_into(imbalance, ts, starts, np.asarray(stamps, dtype=np.int64), scratch)
+    avg_depth = _nan_bar_mean(np.multiply(depth, 0.5, out=depth), starts)  # (bid_size + ask_size) / 2
+    pbid, pask = _persistent_both(ts, quotes, last, persistence, has_prices)
     persistent = normalised_imbalance(pbid, pask)
     persistent = np.where(np.isfinite(pbid) & np.isfinite(pask) & np.isnan(persistent), 0.0, persistent)
     return {
         "ofi": ofi,
         "avg_depth": avg_depth,
-        "tw_imbalance": time_weighted_mean(normalised_imbalance(qb, qa), ts_ns, starts, stamps),
+        "tw_imbalance": tw_imbalance,
         "persistent_bid_size": pbid,
         "persistent_ask_size": pask,
         "persistent_imbalance": persistent,

@@ -36,3 +36,96 @@ def test_sparse_ticks_over_a_long_span_use_per_tick_labels() -> None:
     assert _fixed_time_bars(ts, 10**9) is None
     starts, stamps = assign_bars(ts, np.ones(3), "1s")
     assert starts.tolist() == [0, 1, 2] and stamps.tolist() == [0, 10**9, 400 * 86_400 * 10**9]
+
+
+# --------------------------------------------------------------------------- depth
+
+
+def reference_ofi(pb, qb, pa, qa):
+    """ofi_events as first written: terms added to zeros one temporary at a time."""
+    e = np.zeros(len(pb))
+    step = e[1:]
+    step += qb[1:] * (pb[1:] >= pb[:-1])
+    step -= qb[:-1] * (pb[1:] <= pb[:-1])
+    step -= qa[1:] * (pa[1:] <= pa[:-1])
+    step += qa[:-1] * (pa[1:] >= pa[:-1])
+    step[~np.isfinite(step)] = 0.0
+    return e
+
+
+def random_quotes(n: int, seed: int, bad: float | None = None) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    pb = 100 + 0.25 * np.cumsum(rng.choice([-1, 0, 0, 1], n))
+    pa = pb + 0.25 * rng.integers(1, 3, n)
+    qb, qa = rng.exponential(7.0, n), rng.integers(0, 9, n).astype(float)
+    if bad is not None:
+        for arr in (pb, qb, pa, qa):
+            arr[rng.integers(0, n, 15)] = bad
+    return pb, qb, pa, qa
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply")  # inf * 0, as the formula has it
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -3.0, -0.0, 0.0])
+def test_ofi_events_equal_the_formula_bit_for_bit(bad: float | None) -> None:
+    from data.depth import ofi_events
+
+    from data.depth import _bar_ofi
+
+    quotes = random_quotes(3_000, 5, bad)
+    want = reference_ofi(*quotes)
+    assert np.array_equal(ofi_events(*quotes).view(np.int64), want.view(np.int64))
+    starts = np.arange(0, 3_000, 70)
+    sums = _bar_ofi(*quotes, starts, np.empty(3_000), np.empty(3_000))
+    assert np.array_equal(sums.view(np.int64), np.add.reduceat(want, starts).view(np.int64))
+
+
+def reference_weighted_mean(v, ts, starts, stamps):
+    """time_weighted_mean as first written (weights, then finite values only)."""
+    from data.depth import _weighted_bar_mean
+
+    n = len(v)
+    last = np.append(starts[1:], n) - 1
+    weight = np.empty(n)
+    np.subtract(ts[1:], ts[:-1], out=weight[:-1], casting="unsafe")
+    weight[last] = np.maximum(stamps - ts[last], 0)
+    return _weighted_bar_mean(v, weight, starts)
+
+
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf])
+def test_time_weighted_and_plain_bar_means_equal_the_masked_formulas(bad: float | None) -> None:
+    from data.depth import _nan_bar_mean, time_weighted_mean
+
+    rng = np.random.default_rng(8)
+    v = rng.normal(size=2_000)
+    if bad is not None:
+        v[rng.integers(0, 2_000, 30)] = bad
+    ts = np.cumsum(rng.choice([0, 0, 5, 10**6, 10**9], 2_000)).astype(np.int64)
+    starts = np.unique(np.concatenate(([0], rng.integers(1, 2_000, 150)))).astype(np.int64)
+    stamps = ts[np.append(starts[1:], 2_000) - 1] + rng.choice([0, 10**9], len(starts))
+    want = reference_weighted_mean(v, ts, starts, stamps)
+    np.testing.assert_array_equal(time_weighted_mean(v, ts, starts, stamps), want)
+    known = np.isfinite(v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        plain = np.add.reduceat(np.where(known, v, 0.0), starts) / np.add.reduceat(known.astype(float), starts)
+    np.testing.assert_array_equal(_nan_bar_mean(v, starts), plain)
+
+
+@pytest.mark.parametrize("every", [1, 40])
+def test_persistent_size_from_gathered_windows_equals_the_pass_over_all_states(every: int) -> None:
+    from data import depth
+
+    pb, qb, _, _ = random_quotes(4_000, 2, np.nan)
+    ts = np.cumsum(np.random.default_rng(4).choice([0, 10**7, 10**8, 10**9], 4_000)).astype(np.int64)
+    at = np.arange(3, 4_000, every)
+    anchor = np.searchsorted(ts, ts[at] - 10**9, side="right") - 1
+    windows = depth._windows(anchor, at, len(ts))
+    if every == 1:
+        assert windows is None  # more states in the windows than there are: one pass instead
+    else:
+        got = depth._persistent_in_windows(pb, qb, at, anchor, windows)
+        changes = np.flatnonzero(pb[1:] != pb[:-1]) + 1
+        run_start = np.concatenate(([0], changes))[np.searchsorted(changes, at, side="right")]
+        lowest = depth._range_min(qb, ts, np.maximum(anchor, 0), at, 10**9)
+        want = np.where(np.isnan(qb[at]), np.nan, np.where(anchor >= run_start, lowest, 0.0))
+        np.testing.assert_array_equal(got, want)
+        assert (got > 0).sum() > 10  # some windows did rest
