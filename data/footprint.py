@@ -52,19 +52,36 @@ def infer_tick_size(price: np.ndarray) -> float:
     were never traded next to each other); pass ``tick_size`` to be exact.
     """
     price = np.asarray(price, dtype=np.float64)[:_INFER_SAMPLE]
-    gaps = np.abs(np.diff(price))
-    gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
-    if len(gaps) == 0:
+    if len(price) < 2:
         return 1.0
-    smallest = float(gaps.min())
+    smallest = _smallest_positive(np.abs(np.diff(price)))
+    if smallest is None:
+        return 1.0
     # discard float noise below a millionth of the price (e.g. 1e-14 from rounding)
-    scale = float(np.nanmax(np.abs(price))) * 1e-9
+    scale = max(abs(float(np.nanmax(price))), abs(float(np.nanmin(price)))) * 1e-9
     if smallest <= scale:
-        gaps = gaps[gaps > scale]
+        gaps = np.abs(np.diff(price))
+        gaps = gaps[np.isfinite(gaps) & (gaps > scale)]
         if len(gaps) == 0:
             return 1.0
         smallest = float(gaps.min())
     return float(f"{smallest:.6g}")
+
+
+def _smallest_positive(gaps: np.ndarray) -> float | None:
+    """The smallest finite value above 0 of ``gaps`` (values >= 0 or NaN; overwritten), None if none.
+
+    Without a filtered copy: the bit patterns of doubles >= 0 order like their values
+    (NaN patterns above infinity), and as unsigned integers ``0 - 1`` wraps to the
+    largest, so the minimum of ``bits - 1`` is the smallest value above 0.
+    """
+    bits = gaps.view(np.uint64)
+    bits -= np.uint64(1)
+    lowest = bits.min()
+    if lowest == np.iinfo(np.uint64).max:  # every gap is 0
+        return None
+    smallest = float(np.array(lowest + np.uint64(1), dtype=np.uint64).view(np.float64))
+    return smallest if np.isfinite(smallest) else None
 
 
 def _check_tick_size(tick_size: float) -> float:
@@ -86,11 +103,13 @@ def price_levels(price: np.ndarray, tick_size: float) -> np.ndarray:
     tick = _check_tick_size(tick_size)
     price = np.asarray(price, dtype=np.float64)
     inverse = 1.0 / tick
+    levels = np.empty(price.shape, dtype=np.int64)
+    scaled = levels.view(np.float64)  # one buffer: the scaled prices, then their rounded codes in place
     if abs(inverse - round(inverse)) < 1e-9 * inverse:
-        scaled = price * round(inverse)
+        np.multiply(price, round(inverse), out=scaled)
     else:
-        scaled = price / tick
-    return np.rint(scaled, out=scaled).astype(np.int64)
+        np.divide(price, tick, out=scaled)
+    return np.rint(scaled, out=levels, casting="unsafe")
 
 
 def level_prices(levels: np.ndarray, tick_size: float) -> np.ndarray:
@@ -113,7 +132,8 @@ class FootprintGrid:
 
     Bar ``b`` owns cells ``offsets[b] : offsets[b + 1]`` for the levels
     ``low[b] .. high[b]`` in ascending order; ``buy``/``sell``/``unknown`` are the
-    volumes and ``*_trades`` the trade counts of each cell.
+    volumes and ``*_trades`` the trade counts of each cell (None in a grid built
+    with ``counts=False``, which the per-bar lines use: they need only volumes).
     """
 
     tick_size: float
@@ -124,9 +144,9 @@ class FootprintGrid:
     buy: np.ndarray
     sell: np.ndarray
     unknown: np.ndarray
-    buy_trades: np.ndarray
-    sell_trades: np.ndarray
-    unknown_trades: np.ndarray
+    buy_trades: np.ndarray | None
+    sell_trades: np.ndarray | None
+    unknown_trades: np.ndarray | None
 
     @property
     def n_bars(self) -> int:
@@ -170,12 +190,15 @@ def grid_from_arrays(
     starts: np.ndarray,
     stamps: np.ndarray,
     tick_size: float,
+    *,
+    counts: bool = True,
 ) -> FootprintGrid:
     """Aggregate sorted ticks (bars given by first-tick indices ``starts``) into a grid.
 
     Cell of tick i: ``offsets[b] + level_i - low[b]`` with ``b`` its bar; volumes
     and counts are ``np.bincount`` over ``3 * cell + (side + 1)``, so one pass
-    gives all three aggressor columns.
+    gives all three aggressor columns. ``counts=False``: volumes only (the trade
+    counts are None), one ``np.bincount`` fewer.
     """
     n = len(price)
     level = price_levels(price, tick_size)
@@ -194,12 +217,11 @@ def grid_from_arrays(
         )
     # key = 3 * cell + (side + 1), cell = offsets[b] + level - low[b]: sell, unknown, buy
     shift = 3 * (offsets[:-1] - low) + 1
-    key = level * 3
+    key = np.multiply(level, 3, out=level)  # the levels are not needed any more
     key += np.asarray(side)
     key += np.repeat(shift, np.diff(np.append(starts, n)))
-    volume = np.bincount(key, weights=np.asarray(size, dtype=np.float64), minlength=3 * n_cells)
-    counts = np.bincount(key, minlength=3 * n_cells).astype(np.float64)
-    volume, counts = volume.reshape(n_cells, 3), counts.reshape(n_cells, 3)
+    volume = np.bincount(key, weights=np.asarray(size, dtype=np.float64), minlength=3 * n_cells).reshape(n_cells, 3)
+    trades = np.bincount(key, minlength=3 * n_cells).astype(np.float64).reshape(n_cells, 3) if counts else None
     return FootprintGrid(
         tick_size=float(tick_size),
         stamps=np.asarray(stamps, dtype=np.int64),
@@ -209,9 +231,9 @@ def grid_from_arrays(
         buy=volume[:, 2].copy(),
         sell=volume[:, 0].copy(),
         unknown=volume[:, 1].copy(),
-        buy_trades=counts[:, 2].copy(),
-        sell_trades=counts[:, 0].copy(),
-        unknown_trades=counts[:, 1].copy(),
+        buy_trades=trades[:, 2].copy() if counts else None,
+        sell_trades=trades[:, 0].copy() if counts else None,
+        unknown_trades=trades[:, 1].copy() if counts else None,
     )
 
 
@@ -343,11 +365,21 @@ def point_of_control(grid: FootprintGrid) -> np.ndarray:
     bar's range, then to the lower one."""
     volume = grid.volume
     bar = grid.bar
-    rel = np.arange(len(volume)) - grid.offsets[:-1][bar]
+    seg = grid.offsets[:-1]
+    rel = np.arange(len(volume)) - seg[bar]
     width = (grid.high - grid.low)[bar]
     off_centre = np.abs(2 * rel - width)  # twice the distance from the range's middle
-    order = np.lexsort((rel, off_centre, -volume, bar))
-    return order[grid.offsets[:-1]]
+    if len(volume) == 0:
+        return seg.copy()
+    top = np.maximum.reduceat(volume, seg)
+    if np.isnan(top).any():  # NaN volumes: let the sort order them (last)
+        order = np.lexsort((rel, off_centre, -volume, bar))
+        return order[seg]
+    # among each bar's cells with the top volume, the smallest (off_centre, rel): one
+    # integer per cell (rel < span), one minimum per bar, no sort
+    span = int(width.max()) + 1
+    score = np.where(volume == top[bar], off_centre * span + rel, np.iinfo(np.int64).max)
+    return seg + np.minimum.reduceat(score, seg) % span
 
 
 def value_area(grid: FootprintGrid, poc: np.ndarray, fraction: float = DEFAULT_VALUE_AREA) -> tuple[np.ndarray, np.ndarray]:
@@ -515,11 +547,20 @@ def large_trade_threshold(size: np.ndarray, threshold: "float | str" = DEFAULT_L
     against itself).
     """
     size = np.asarray(size, dtype=np.float64)
+    block_thresholds, window = _block_thresholds(size, threshold, window)
+    if np.ndim(block_thresholds) == 0:
+        return np.full(len(size), block_thresholds)
+    return np.repeat(block_thresholds, window)[: len(size)]
+
+
+def _block_thresholds(size: np.ndarray, threshold: "float | str", window: int) -> tuple["float | np.ndarray", int]:
+    """``(thresholds, window)``: one threshold for every trade (a float) or one per
+    block of ``window`` trades (see :func:`large_trade_threshold`)."""
     if not isinstance(threshold, str):
         value = float(threshold)
         if not np.isfinite(value) or value < 0:
             raise OrderFlowError(f"large-trade threshold must be a size >= 0 or 'pQ', not {threshold!r}")
-        return np.full(len(size), value)
+        return value, window
     text = threshold.strip().lower()
     try:
         q = float(text[1:]) if text.startswith("p") else float("nan")
@@ -532,13 +573,12 @@ def large_trade_threshold(size: np.ndarray, threshold: "float | str" = DEFAULT_L
         raise OrderFlowError(f"large-trade window must be at least 1 trade, not {window!r}")
     n = len(size)
     if n == 0:
-        return np.zeros(0)
+        return np.zeros(0), window
     full = n // window
     per_block = _order_statistic(size[: full * window].reshape(full, window), q) if full else np.zeros(0)
     if n % window:
         per_block = np.append(per_block, _order_statistic(size[full * window :].reshape(1, -1), q))
-    judged_by = np.concatenate(([per_block[0]], per_block[:-1]))
-    return np.repeat(judged_by, window)[:n]
+    return np.concatenate(([per_block[0]], per_block[:-1])), window
 
 
 def _order_statistic(blocks: np.ndarray, q: float) -> np.ndarray:
@@ -562,13 +602,26 @@ def large_trade_volume(
     side = np.asarray(side)
     if len(size) == 0:
         return np.zeros(0), np.zeros(0)
-    large = np.flatnonzero(size >= large_trade_threshold(size, threshold, window))  # few: work on those only
+    large = np.flatnonzero(_at_or_above(size, *_block_thresholds(size, threshold, window)))  # few: work on those only
     bar = np.searchsorted(np.asarray(starts), large, side="right") - 1
     n_bars = len(starts)
     big, big_side = size[large], side[large]
     buy = np.bincount(bar, weights=np.where(big_side == 1, big, 0.0), minlength=n_bars)
     sell = np.bincount(bar, weights=np.where(big_side == -1, big, 0.0), minlength=n_bars)
     return buy, sell
+
+
+def _at_or_above(size: np.ndarray, thresholds: "float | np.ndarray", window: int) -> np.ndarray:
+    """``size >= threshold`` of each trade, comparing each block of ``window`` trades
+    with its threshold (no threshold array per trade)."""
+    if np.ndim(thresholds) == 0:
+        return size >= thresholds
+    out = np.empty(len(size), dtype=bool)
+    full = len(size) // window * window
+    np.greater_equal(size[:full].reshape(-1, window), thresholds[: full // window, None],
+                     out=out[:full].reshape(-1, window))
+    np.greater_equal(size[full:], thresholds[-1], out=out[full:])
+    return out
 
 
 # --------------------------------------------------------------------------- absorption
@@ -643,7 +696,7 @@ def footprint_lines(
     tick = infer_tick_size(price) if inferred else _check_tick_size(tick_size)
     while True:
         try:
-            grid = grid_from_arrays(price, size, side, starts, stamps, tick)
+            grid = grid_from_arrays(price, size, side, starts, stamps, tick, counts=False)
             break
         except OrderFlowError:
             if not inferred:

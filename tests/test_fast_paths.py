@@ -129,3 +129,89 @@ def test_persistent_size_from_gathered_windows_equals_the_pass_over_all_states(e
         want = np.where(np.isnan(qb[at]), np.nan, np.where(anchor >= run_start, lowest, 0.0))
         np.testing.assert_array_equal(got, want)
         assert (got > 0).sum() > 10  # some windows did rest
+
+
+# --------------------------------------------------------------------------- footprint
+
+
+def reference_infer_tick_size(price: np.ndarray) -> float:
+    """infer_tick_size as first written (filtered copies of the gaps)."""
+    price = np.asarray(price, dtype=np.float64)[:1_000_000]
+    gaps = np.abs(np.diff(price))
+    gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
+    if len(gaps) == 0:
+        return 1.0
+    smallest = float(gaps.min())
+    scale = float(np.nanmax(np.abs(price))) * 1e-9
+    if smallest <= scale:
+        gaps = gaps[gaps > scale]
+        if len(gaps) == 0:
+            return 1.0
+        smallest = float(gaps.min())
+    return float(f"{smallest:.6g}")
+
+
+@pytest.mark.parametrize("prices", [
+    [], [5.0], [5.0, 5.0, 5.0], [1.0, np.nan, 1.25, np.inf, 1.5], [np.nan, np.nan], [np.inf, 1.0, 2.0],
+    [-3.0, -2.5, -2.75], [4567.01, 4567.02, 4567.010000000000005, 4567.03], [1e12, 1e12 + 1e-4, 1e12 + 1.0],
+    [0.0, 0.0, 1e-12], list(100 + 0.01 * np.cumsum(np.random.default_rng(1).integers(-3, 4, 5_000))),
+])
+def test_infer_tick_size_equals_the_filtered_gaps(prices: list[float]) -> None:
+    from data.footprint import infer_tick_size
+
+    with np.errstate(invalid="ignore"):
+        assert infer_tick_size(np.array(prices)) == reference_infer_tick_size(np.array(prices))
+
+
+@pytest.mark.parametrize("tick", [0.25, 0.01, 0.3, 1e-5, 7.0])
+def test_price_levels_in_one_buffer_equal_rint_astype(tick: float) -> None:
+    from data.footprint import price_levels
+
+    price = np.random.default_rng(2).uniform(-50, 5_000, 20_000)
+    price[:3] = [0.125, 2.5, -2.5]  # halves round to even either way
+    inverse = 1.0 / tick
+    scaled = price * round(inverse) if abs(inverse - round(inverse)) < 1e-9 * inverse else price / tick
+    assert np.array_equal(price_levels(price, tick), np.rint(scaled).astype(np.int64))
+
+
+def tie_heavy_grid(seed: int, nan: bool = False):
+    """A grid of many bars whose cells share a few small volumes (ties everywhere)."""
+    from data.footprint import grid_from_arrays
+
+    rng = np.random.default_rng(seed)
+    n = 6_000
+    price = 100 + 0.25 * rng.integers(0, 9, n)
+    size = rng.integers(1, 3, n).astype(float)
+    if nan:
+        size[rng.integers(0, n, 5)] = np.nan
+    side = rng.choice(np.array([-1, 0, 1], dtype=np.int8), n)
+    starts = np.unique(np.concatenate(([0], rng.integers(1, n, 400)))).astype(np.int64)
+    return grid_from_arrays(price, size, side, starts, np.arange(len(starts)), 0.25), price, size, side, starts
+
+
+@pytest.mark.parametrize("nan", [False, True])
+def test_point_of_control_without_a_sort_equals_the_lexsort(nan: bool) -> None:
+    from data.footprint import point_of_control
+
+    grid = tie_heavy_grid(4, nan)[0]
+    bar = grid.bar
+    rel = np.arange(len(bar)) - grid.offsets[:-1][bar]
+    off_centre = np.abs(2 * rel - (grid.high - grid.low)[bar])
+    want = np.lexsort((rel, off_centre, -grid.volume, bar))[grid.offsets[:-1]]
+    assert np.array_equal(point_of_control(grid), want)
+
+
+@pytest.mark.parametrize("threshold,window", [("p99", 10_000), ("p90", 700), ("p50", 1), (2.0, 10_000)])
+def test_large_trades_compared_per_block_equal_the_per_trade_thresholds(threshold, window) -> None:
+    from data.footprint import large_trade_threshold, large_trade_volume
+
+    _, _, size, side, starts = tie_heavy_grid(6)
+    size = size * np.random.default_rng(1).exponential(1.0, len(size))
+    per_trade = large_trade_threshold(size, threshold, window)
+    large = size >= per_trade
+    bar = np.searchsorted(starts, np.arange(len(size)), side="right") - 1
+    want_buy = np.bincount(bar[large], weights=np.where(side == 1, size, 0.0)[large], minlength=len(starts))
+    want_sell = np.bincount(bar[large], weights=np.where(side == -1, size, 0.0)[large], minlength=len(starts))
+    buy, sell = large_trade_volume(size, side, starts, threshold, window)
+    assert np.array_equal(buy, want_buy) and np.array_equal(sell, want_sell)
+    assert 0 < large.sum() < len(size)
