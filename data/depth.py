@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .blocks import bar_blocks, longest
 from .errors import OrderFlowError
 from .schema import DEPTH_LINES
 
@@ -74,12 +75,16 @@ def _zero_non_finite(values: np.ndarray) -> None:
         values[~finite] = 0.0
 
 
-def _bar_ofi(pb: np.ndarray, qb: np.ndarray, pa: np.ndarray, qa: np.ndarray, starts: np.ndarray,
-             out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-    """Per bar, the sum of :func:`ofi_events` (computed into ``out``). Non-finite
-    steps are zeroed only when some bar's sum shows one (a NaN or infinity carries
-    into its bar's sum), saving a pass over clean quotes."""
-    events = _ofi_events_into(pb, qb, pa, qa, out, scratch, clean=False)
+def _block_ofi(pb: np.ndarray, qb: np.ndarray, pa: np.ndarray, qa: np.ndarray, lo: int, hi: int,
+               starts: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """Per bar of the block of ticks ``lo:hi`` (bars at block-local ``starts``), the
+    sum of :func:`ofi_events` (each tick against the one before it, in this block or
+    not; computed into ``out`` of length >= ``hi - lo + 1``). Non-finite steps are
+    zeroed only when some bar's sum shows one (a NaN or infinity carries into its
+    bar's sum), saving a pass over clean quotes."""
+    first = max(lo - 1, 0)  # the state before the block, if any
+    events = _ofi_events_into(pb[first:hi], qb[first:hi], pa[first:hi], qa[first:hi], out[: hi - first],
+                              scratch, clean=False)[lo - first:]
     with np.errstate(invalid="ignore"):  # inf - inf: zeroed below
         sums = np.add.reduceat(events, starts)
     if np.isfinite(sums).all():
@@ -353,6 +358,30 @@ def _persistent_both(ts: np.ndarray, quotes: dict[str, np.ndarray], at: np.ndarr
     return out[0], out[1]
 
 
+def _per_tick_lines(ts: np.ndarray, quotes: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray,
+                    has_prices: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bar: OFI (NaN without quote prices), mean of ``(bid_size + ask_size) / 2``
+    and the time-weighted normalised imbalance, computed block by block
+    (:func:`data.blocks.bar_blocks`) in three block-sized buffers."""
+    n_bars = len(starts)
+    ofi, avg_depth, tw_imbalance = np.full(n_bars, np.nan), np.empty(n_bars), np.empty(n_bars)
+    blocks = bar_blocks(starts, len(ts))
+    size = longest(blocks) + 1
+    values, scratch, depth = np.empty(size), np.empty(size), np.empty(size)
+    pb, qb, pa, qa = quotes["bid"], quotes["bid_size"], quotes["ask"], quotes["ask_size"]
+    for b0, b1, lo, hi in blocks:
+        local = starts[b0:b1] - lo
+        if has_prices:
+            ofi[b0:b1] = _block_ofi(pb, qb, pa, qa, lo, hi, local, values, scratch)
+        bid, ask = qb[lo:hi], qa[lo:hi]
+        total = np.add(bid, ask, out=depth[: hi - lo])
+        imbalance = _normalised_imbalance_into(bid, ask, total, values[: hi - lo])
+        tw_imbalance[b0:b1] = _time_weighted_mean_into(imbalance, ts[lo:hi], local, stamps[b0:b1],
+                                                       scratch[: hi - lo])
+        avg_depth[b0:b1] = _nan_bar_mean(np.multiply(total, 0.5, out=total), local)  # (bid + ask) / 2
+    return ofi, avg_depth, tw_imbalance
+
+
 def depth_lines(
     ticks: pd.DataFrame,
     ts_ns: np.ndarray,
@@ -385,17 +414,9 @@ def depth_lines(
     n = len(ts)
     last = np.append(starts[1:], n) - 1
     qb, qa = quotes["bid_size"], quotes["ask_size"]
-    # three per-tick buffers serve every measure in turn
-    values, scratch = np.empty(n), np.empty(n)
+    # without quote prices the level cannot be tracked: OFI undefined, persistence by size alone
     has_prices = _any_finite(quotes["bid"]) and _any_finite(quotes["ask"])
-    if has_prices:
-        ofi = _bar_ofi(quotes["bid"], qb, quotes["ask"], qa, starts, values, scratch)
-    else:  # without quote prices the level cannot be tracked: OFI undefined, persistence by size alone
-        ofi = np.full(n_bars, np.nan)
-    depth = np.add(qb, qa)
-    imbalance = _normalised_imbalance_into(qb, qa, depth, values)
-    tw_imbalance = _time_weighted_mean_into(imbalance, ts, starts, np.asarray(stamps, dtype=np.int64), scratch)
-    avg_depth = _nan_bar_mean(np.multiply(depth, 0.5, out=depth), starts)  # (bid_size + ask_size) / 2
+    ofi, avg_depth, tw_imbalance = _per_tick_lines(ts, quotes, starts, np.asarray(stamps, dtype=np.int64), has_prices)
     pbid, pask = _persistent_both(ts, quotes, last, persistence, has_prices)
     persistent = normalised_imbalance(pbid, pask)
     persistent = np.where(np.isfinite(pbid) & np.isfinite(pask) & np.isnan(persistent), 0.0, persistent)

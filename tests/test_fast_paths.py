@@ -69,13 +69,15 @@ def random_quotes(n: int, seed: int, bad: float | None = None) -> tuple[np.ndarr
 def test_ofi_events_equal_the_formula_bit_for_bit(bad: float | None) -> None:
     from data.depth import ofi_events
 
-    from data.depth import _bar_ofi
+    from data.blocks import bar_blocks
+    from data.depth import _block_ofi
 
     quotes = random_quotes(3_000, 5, bad)
     want = reference_ofi(*quotes)
     assert np.array_equal(ofi_events(*quotes).view(np.int64), want.view(np.int64))
     starts = np.arange(0, 3_000, 70)
-    sums = _bar_ofi(*quotes, starts, np.empty(3_000), np.empty(3_000))
+    sums = np.concatenate([_block_ofi(*quotes, lo, hi, starts[b0:b1] - lo, np.empty(3_000), np.empty(3_000))
+                           for b0, b1, lo, hi in bar_blocks(starts, 3_000, 500)])
     assert np.array_equal(sums.view(np.int64), np.add.reduceat(want, starts).view(np.int64))
 
 
@@ -215,3 +217,30 @@ def test_large_trades_compared_per_block_equal_the_per_trade_thresholds(threshol
     buy, sell = large_trade_volume(size, side, starts, threshold, window)
     assert np.array_equal(buy, want_buy) and np.array_equal(sell, want_sell)
     assert 0 < large.sum() < len(size)
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def test_bar_blocks_cover_every_bar_once_in_whole_bars() -> None:
+    from data.blocks import bar_blocks
+
+    assert bar_blocks(np.array([0, 3, 5, 9, 20]), 25, 4) == [(0, 2, 0, 5), (2, 3, 5, 9), (3, 4, 9, 20), (4, 5, 20, 25)]
+    assert bar_blocks(np.array([0]), 25, 4) == [(0, 1, 0, 25)]  # one long bar: one block
+    assert bar_blocks(np.zeros(0, dtype=np.int64), 0, 4) == []
+
+
+@pytest.mark.parametrize("spec", ["1min", "5s", "250t", "40v"])
+def test_bars_are_the_same_whatever_the_block_size(monkeypatch, spec: str) -> None:
+    import pandas as pd
+
+    from data import blocks, make_bars
+    from tests.benchmarks.common import synthetic_ticks
+
+    ticks = synthetic_ticks(30_000, seed=2)
+    rng = np.random.default_rng(0)
+    ticks["size"] = rng.exponential(0.37, len(ticks))  # fractional: any change of summation order shows
+    ticks.loc[rng.random(len(ticks)) < 0.01, "bid_size"] = np.nan
+    whole = make_bars(ticks, spec)
+    monkeypatch.setattr(blocks, "BLOCK_TICKS", 97)
+    pd.testing.assert_frame_equal(make_bars(ticks, spec), whole, check_exact=True)
