@@ -314,14 +314,10 @@ def bar_ofi(quote_ts_ns: np.ndarray, events: np.ndarray, bar_stamps_ns: np.ndarr
 def _quote_arrays(ticks: pd.DataFrame) -> dict[str, np.ndarray] | None:
     if not all(c in ticks for c in ("bid_size", "ask_size")):
         return None
-    n = len(ticks)
-    nan = np.full(n, np.nan)
-    return {
-        "bid": ticks["bid"].to_numpy(np.float64) if "bid" in ticks else nan,
-        "ask": ticks["ask"].to_numpy(np.float64) if "ask" in ticks else nan,
-        "bid_size": ticks["bid_size"].to_numpy(np.float64),
-        "ask_size": ticks["ask_size"].to_numpy(np.float64),
-    }
+    def column(name: str) -> np.ndarray:
+        return ticks[name].to_numpy(np.float64) if name in ticks else np.full(len(ticks), np.nan)
+
+    return {name: column(name) for name in ("bid", "ask", "bid_size", "ask_size")}
 
 
 def _any_finite(values: np.ndarray) -> bool:

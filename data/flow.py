@@ -54,8 +54,7 @@ def book_imbalance(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
 
 def quote_columns(ticks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Best bid/ask sizes of the ticks, NaN when the file carries no quotes."""
-    n = len(ticks)
-    nan = np.full(n, np.nan)
-    bid = ticks["bid_size"].to_numpy(np.float64) if "bid_size" in ticks else nan
-    ask = ticks["ask_size"].to_numpy(np.float64) if "ask_size" in ticks else nan
-    return bid, ask
+    def column(name: str) -> np.ndarray:
+        return ticks[name].to_numpy(np.float64) if name in ticks else np.full(len(ticks), np.nan)
+
+    return column("bid_size"), column("ask_size")
