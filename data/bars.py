@@ -155,7 +155,8 @@ def make_bars(
     if footprint:
         if tick_size is None:
             tick_size = ticks.attrs.get("tick_size")
-        columns.update(footprint_lines(price, size, side, starts, stamps, tick_size))
+        columns.update(footprint_lines(price, size, side, starts, stamps, tick_size,
+                                       price_range=(columns["low"], columns["high"])))
     bars = pd.DataFrame(columns, index=_bar_index(stamps))
     bars.attrs["bar_spec"] = spec.text
     return bars

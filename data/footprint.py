@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .barspec import BarSpec, parse_bar_spec
+from .blocks import bar_blocks, longest
 from .errors import OrderFlowError
 from .schema import FOOTPRINT_LINES
 
@@ -100,11 +101,15 @@ def price_levels(price: np.ndarray, tick_size: float) -> np.ndarray:
     When ``1 / tick_size`` is a whole number (0.25 -> 4, 0.01 -> 100) the price is
     multiplied by it, which is exact for more prices than dividing by the tick.
     """
-    tick = _check_tick_size(tick_size)
     price = np.asarray(price, dtype=np.float64)
+    return _levels_into(price, _check_tick_size(tick_size), np.empty(price.shape, dtype=np.int64))
+
+
+def _levels_into(price: np.ndarray, tick: float, levels: np.ndarray) -> np.ndarray:
+    """:func:`price_levels` written into the int64 array ``levels`` (the scaled
+    prices first, as floats in the same buffer, then their rounded codes)."""
     inverse = 1.0 / tick
-    levels = np.empty(price.shape, dtype=np.int64)
-    scaled = levels.view(np.float64)  # one buffer: the scaled prices, then their rounded codes in place
+    scaled = levels.view(np.float64)
     if abs(inverse - round(inverse)) < 1e-9 * inverse:
         np.multiply(price, round(inverse), out=scaled)
     else:
@@ -192,36 +197,49 @@ def grid_from_arrays(
     tick_size: float,
     *,
     counts: bool = True,
+    price_range: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FootprintGrid:
     """Aggregate sorted ticks (bars given by first-tick indices ``starts``) into a grid.
 
     Cell of tick i: ``offsets[b] + level_i - low[b]`` with ``b`` its bar; volumes
     and counts are ``np.bincount`` over ``3 * cell + (side + 1)``, so one pass
     gives all three aggressor columns. ``counts=False``: volumes only (the trade
-    counts are None), one ``np.bincount`` fewer.
+    counts are None), one ``np.bincount`` fewer. ``price_range``: each bar's lowest
+    and highest price when the caller has them (``make_bars`` does).
+
+    A bar's lowest and highest level are the levels of its lowest and highest
+    price (rounding ``price * (1 / tick)`` never reverses an order), so the cells
+    are laid out before any tick is binned, and the ticks are binned block by block
+    (:func:`data.blocks.bar_blocks`: each block's keys and cells stay in cache;
+    ``np.bincount`` adds a cell's trades in the same order). Prices that are not
+    finite, or sides other than -1/0/+1, take the plain path: every tick's level first.
     """
     n = len(price)
-    level = price_levels(price, tick_size)
     starts = np.asarray(starts, dtype=np.int64)
-    low = np.minimum.reduceat(level, starts) if n else np.zeros(0, np.int64)
-    high = np.maximum.reduceat(level, starts) if n else np.zeros(0, np.int64)
-    offsets = np.concatenate(([0], np.cumsum(high - low + 1))).astype(np.int64)
+    side = np.asarray(side)
+    size = np.asarray(size, dtype=np.float64)
+    tick = _check_tick_size(tick_size)
+    extremes = _bar_level_range(price, starts, tick, price_range) if n and _plain_sides(side) else None
+    if extremes is None:
+        level = price_levels(price, tick)
+        low = np.minimum.reduceat(level, starts) if n else np.zeros(0, np.int64)
+        high = np.maximum.reduceat(level, starts) if n else np.zeros(0, np.int64)
+    else:
+        low, high = extremes
+    offsets = _cell_offsets(low, high, n, tick_size)
     n_cells = int(offsets[-1])
-    budget = max(_MAX_CELLS_PER_TICK * n, _MIN_CELL_BUDGET)
-    if n_cells > budget:
-        widest = int(np.argmax(high - low))
-        raise OrderFlowError(
-            f"tick_size {tick_size!r} is too small for the price range: the footprint would need "
-            f"{n_cells:,} price levels for {n:,} trades (bar {widest + 1} spans "
-            f"{int(high[widest] - low[widest]) + 1:,} levels); pass the instrument's tick size"
-        )
     # key = 3 * cell + (side + 1), cell = offsets[b] + level - low[b]: sell, unknown, buy
     shift = 3 * (offsets[:-1] - low) + 1
-    key = np.multiply(level, 3, out=level)  # the levels are not needed any more
-    key += np.asarray(side)
-    key += np.repeat(shift, np.diff(np.append(starts, n)))
-    volume = np.bincount(key, weights=np.asarray(size, dtype=np.float64), minlength=3 * n_cells).reshape(n_cells, 3)
-    trades = np.bincount(key, minlength=3 * n_cells).astype(np.float64).reshape(n_cells, 3) if counts else None
+    if extremes is None:
+        key = np.multiply(level, 3, out=level)  # the levels are not needed any more
+        key += side
+        key += np.repeat(shift, np.diff(np.append(starts, n)))
+        volume = np.bincount(key, weights=size, minlength=3 * n_cells)
+        trades = np.bincount(key, minlength=3 * n_cells).astype(np.float64) if counts else None
+    else:
+        volume, trades = _binned_by_block(price, size, side, starts, tick, offsets, shift, counts)
+    volume = volume.reshape(n_cells, 3)
+    trades = trades.reshape(n_cells, 3) if counts else None
     return FootprintGrid(
         tick_size=float(tick_size),
         stamps=np.asarray(stamps, dtype=np.int64),
@@ -235,6 +253,64 @@ def grid_from_arrays(
         sell_trades=trades[:, 0].copy() if counts else None,
         unknown_trades=trades[:, 1].copy() if counts else None,
     )
+
+
+def _plain_sides(side: np.ndarray) -> bool:
+    return len(side) == 0 or bool(side.min() >= -1 and side.max() <= 1)
+
+
+_LEVEL_LIMIT = 1 << 62  # codes beyond this may have overflowed int64 (NaN and overflow cast to -2**63)
+
+
+def _bar_level_range(price: np.ndarray, starts: np.ndarray, tick: float,
+                     price_range: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each bar's lowest and highest level from its lowest and highest price; None
+    when a bar's price range is not finite or its codes leave int64."""
+    if price_range is None:
+        price_range = np.minimum.reduceat(price, starts), np.maximum.reduceat(price, starts)
+    low_price, high_price = (np.asarray(p, dtype=np.float64) for p in price_range)
+    if not (np.isfinite(low_price).all() and np.isfinite(high_price).all()):
+        return None
+    low, high = price_levels(low_price, tick), price_levels(high_price, tick)
+    inside = (np.abs(low) < _LEVEL_LIMIT).all() and (np.abs(high) < _LEVEL_LIMIT).all()
+    return (low, high) if inside else None
+
+
+def _cell_offsets(low: np.ndarray, high: np.ndarray, n: int, tick_size: float) -> np.ndarray:
+    """Cell offsets of the bars' ladders (``n_bars + 1``); raises when there would be
+    more cells than the budget (a tick size too small for the price range)."""
+    offsets = np.concatenate(([0], np.cumsum(high - low + 1))).astype(np.int64)
+    n_cells = int(offsets[-1])
+    budget = max(_MAX_CELLS_PER_TICK * n, _MIN_CELL_BUDGET)
+    if n_cells > budget:
+        widest = int(np.argmax(high - low))
+        raise OrderFlowError(
+            f"tick_size {tick_size!r} is too small for the price range: the footprint would need "
+            f"{n_cells:,} price levels for {n:,} trades (bar {widest + 1} spans "
+            f"{int(high[widest] - low[widest]) + 1:,} levels); pass the instrument's tick size"
+        )
+    return offsets
+
+
+def _binned_by_block(price: np.ndarray, size: np.ndarray, side: np.ndarray, starts: np.ndarray, tick: float,
+                     offsets: np.ndarray, shift: np.ndarray, counts: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Volumes (and trade counts) of the ``3 * cells`` keys, one block of whole bars
+    at a time: a block's keys fall in its own bars' cells."""
+    n_keys = 3 * int(offsets[-1])
+    volume = np.empty(n_keys)
+    trades = np.empty(n_keys) if counts else None
+    blocks = bar_blocks(starts, len(price))
+    buffer = np.empty(longest(blocks), dtype=np.int64)
+    for b0, b1, lo, hi in blocks:
+        key = _levels_into(price[lo:hi], tick, buffer[: hi - lo])
+        key *= 3
+        key += side[lo:hi]
+        key += np.repeat(shift[b0:b1] - 3 * offsets[b0], np.diff(np.append(starts[b0:b1], hi)))
+        first, end = 3 * int(offsets[b0]), 3 * int(offsets[b1])
+        volume[first:end] = np.bincount(key, weights=size[lo:hi], minlength=end - first)
+        if counts:
+            trades[first:end] = np.bincount(key, minlength=end - first)
+    return volume, trades
 
 
 def footprint_grid(ticks: pd.DataFrame, spec: "BarSpec | str | None", tick_size: float | None = None) -> FootprintGrid:
@@ -685,8 +761,10 @@ def footprint_lines(
     value_area_fraction: float = DEFAULT_VALUE_AREA,
     large: "float | str" = DEFAULT_LARGE,
     large_window: int = DEFAULT_LARGE_WINDOW,
+    price_range: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
-    """All :data:`FOOTPRINT_LINES` for bars given by first-tick indices (used by ``make_bars``).
+    """All :data:`FOOTPRINT_LINES` for bars given by first-tick indices (used by ``make_bars``;
+    ``price_range``: each bar's low and high price, if known, see :func:`grid_from_arrays`).
 
     With ``tick_size=None`` the tick is inferred (:func:`infer_tick_size`) and, should
     that grid be too fine for the price range, coarsened by powers of ten until the
@@ -696,7 +774,7 @@ def footprint_lines(
     tick = infer_tick_size(price) if inferred else _check_tick_size(tick_size)
     while True:
         try:
-            grid = grid_from_arrays(price, size, side, starts, stamps, tick, counts=False)
+            grid = grid_from_arrays(price, size, side, starts, stamps, tick, counts=False, price_range=price_range)
             break
         except OrderFlowError:
             if not inferred:

@@ -244,3 +244,55 @@ def test_bars_are_the_same_whatever_the_block_size(monkeypatch, spec: str) -> No
     whole = make_bars(ticks, spec)
     monkeypatch.setattr(blocks, "BLOCK_TICKS", 97)
     pd.testing.assert_frame_equal(make_bars(ticks, spec), whole, check_exact=True)
+
+
+def reference_cells(price, size, side, starts, tick):
+    """grid_from_arrays as first written: every tick's level, one bincount over all keys."""
+    from data.footprint import price_levels
+
+    n = len(price)
+    level = price_levels(price, tick)
+    low, high = np.minimum.reduceat(level, starts), np.maximum.reduceat(level, starts)
+    offsets = np.concatenate(([0], np.cumsum(high - low + 1))).astype(np.int64)
+    key = level * 3 + side + np.repeat(3 * (offsets[:-1] - low) + 1, np.diff(np.append(starts, n)))
+    n_keys = 3 * int(offsets[-1])
+    return low, high, offsets, np.bincount(key, weights=size, minlength=n_keys), np.bincount(key, minlength=n_keys)
+
+
+@pytest.mark.parametrize("tick", [0.25, 0.3, 0.01])
+@pytest.mark.parametrize("block", [None, 97])
+def test_grid_binned_by_block_equals_one_bincount(monkeypatch, tick: float, block: int | None) -> None:
+    from data import blocks
+    from data.footprint import grid_from_arrays
+
+    if block:
+        monkeypatch.setattr(blocks, "BLOCK_TICKS", block)
+    rng = np.random.default_rng(12)
+    n = 20_000
+    price = 4_000 + 0.25 * np.cumsum(rng.choice([-2, -1, 0, 0, 1, 2], n))
+    size = rng.exponential(0.37, n)
+    side = rng.choice(np.array([-1, 0, 1], dtype=np.int8), n)
+    starts = np.unique(np.concatenate(([0], rng.integers(1, n, 300)))).astype(np.int64)
+    low, high, offsets, volume, counts = reference_cells(price, size, side, starts, tick)
+    for price_range in (None, (np.minimum.reduceat(price, starts), np.maximum.reduceat(price, starts))):
+        grid = grid_from_arrays(price, size, side, starts, np.arange(len(starts)), tick, price_range=price_range)
+        assert np.array_equal(grid.low, low) and np.array_equal(grid.high, high)
+        assert np.array_equal(grid.offsets, offsets)
+        got = np.column_stack([grid.sell, grid.unknown, grid.buy]).ravel()
+        assert np.array_equal(got.view(np.int64), volume.view(np.int64))
+        trades = np.column_stack([grid.sell_trades, grid.unknown_trades, grid.buy_trades]).ravel()
+        assert np.array_equal(trades, counts)
+
+
+def test_grid_with_odd_prices_or_sides_takes_the_plain_path() -> None:
+    from data.footprint import grid_from_arrays
+
+    price = np.array([10.0, 10.25, 10.5, 10.25])
+    starts = np.array([0, 2])
+    odd_side = grid_from_arrays(price, np.ones(4), np.array([1, 2, -1, 0]), starts, starts, 0.25)
+    # side 2 at 10.25 (cell 1) lands one key up: the sell slot of cell 2, a cell of the next bar
+    # (as the single bincount always did); 10.5 sold and 10.25 unknown fill cells 3 and 2
+    assert odd_side.sell.tolist() == [0.0, 0.0, 1.0, 1.0] and odd_side.buy.tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert odd_side.unknown.tolist() == [0.0, 0.0, 1.0, 0.0]
+    with np.errstate(invalid="ignore"), pytest.raises(OverflowError):  # a NaN price has no level, as before
+        grid_from_arrays(np.array([10.0, np.nan, 10.5]), np.ones(3), np.ones(3, np.int8), starts[:1], starts[:1], 0.25)
