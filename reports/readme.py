@@ -71,7 +71,8 @@ def accuracy_block() -> str:
 def bench_block() -> str:
     from tests.benchmarks import run
 
-    return f"```\n{_captured(lambda: run.main([])).rstrip()}\n```"
+    text = _captured(lambda: run.main([])).rstrip()
+    return f"```\n$ make bench   # best of 3 per figure, on this project's 2-core machine\n{text}\n```"
 
 
 BLOCKS = {"make-run": make_run_block, "strategies": strategies_block,
