@@ -573,6 +573,98 @@ def _row_order(ns: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray | None, int
     return (order if kept is None else kept[order]), reordered
 
 
+def _normalise(
+    raw: pd.DataFrame,
+    targets: Sequence[str],
+    *,
+    required: Sequence[str],
+    kind: str = "",
+    columns: Mapping[str, str] | None = None,
+    defaults: Mapping[str, str] | None = None,
+    tz: str | None = None,
+    on_bad_rows: str = "raise",
+    source: Any = "<DataFrame>",
+    format: str = "dataframe",
+    copy: bool = True,
+    rejects: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """The steps :func:`normalise_ticks` and :func:`data.quotes.normalise_quotes` share.
+
+    Keeps the raw columns that map to ``targets`` (``required`` must be there; time may
+    be the frame's DatetimeIndex), parses and checks each (``side`` from the side or
+    ``is_buyer_maker`` column when ``targets`` has it), raises on or rejects bad rows,
+    stable-sorts by time and returns the ``targets`` found, in that order, with
+    ``attrs["load_report"]`` (``unknown_side`` only when there is a side).
+    ``kind`` (``"quote "``) goes into the messages for an empty or all-rejected input.
+    """
+    if on_bad_rows not in ("raise", "drop"):
+        raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
+    if len(raw) == 0:
+        raise OrderFlowError(f"empty {kind}file (no rows)", source=source)
+    _check_tz(tz, source)
+    time_index = isinstance(raw.index, pd.DatetimeIndex)
+    used = resolve_columns(
+        raw.columns, columns, defaults=defaults, source=source,
+        has_time_index=time_index, required=required,
+    )
+    used = {name: target for name, target in used.items() if target in targets}
+    inputs = {target: raw[name].reset_index(drop=True) for name, target in used.items()}
+    names = {target: str(name) for name, target in used.items()}
+    if "timestamp" not in inputs:  # the frame's DatetimeIndex
+        inputs["timestamp"], names["timestamp"] = pd.Series(raw.index), "index"
+    n = len(raw)
+    values: dict[str, np.ndarray] = {}
+    checks: list[_Check] = []
+    for target in targets:
+        if target in inputs and target not in ("side", BUYER_MAKER):
+            values[target], rules = _checks_for(target, names[target], inputs[target], tz)
+            checks += rules
+    if "side" in targets:
+        values["side"] = _side_values(inputs, names, n, source)
+    own = [_Check(reason, "", reason, np.asarray(mask, dtype=bool), pd.Series(dtype=object))
+           for reason, mask in (rejects or {}).items()]
+    if any(c.mask.shape != (n,) for c in own):
+        raise ValueError(f"each rejects mask needs one entry per row ({n})")
+    if own:  # rows the format rejects itself are counted, not raised
+        skip = np.logical_or.reduce([c.mask for c in own])
+        checks = [_Check(c.reason, c.column, c.problem, c.mask & ~skip, c.data) for c in checks]
+
+    first = _first_bad(checks)
+    if first is not None and on_bad_rows == "raise":
+        check, row = first
+        value = check.data.iloc[row]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise OrderFlowError(
+            check.problem, source=source, column=check.column, row=row + 1,
+            value=None if pd.isna(value) else value,
+        )
+    keep, rejected = _reject_counts(own + checks, n)
+    kept = int(keep.sum())
+    if kept == 0:
+        raise OrderFlowError(f"all {n} {kind}rows rejected: {rejected}", source=source)
+
+    take, reordered = _row_order(values["timestamp"], keep)
+    out = {}
+    for target in targets:
+        if target in values:
+            arr = values[target] if take is None else values[target][take]
+            out[target] = arr.copy() if copy and arr.base is not None else arr
+    out["timestamp"] = pd.DatetimeIndex(out["timestamp"].view("M8[ns]")).tz_localize("UTC")
+    result = pd.DataFrame(out, copy=False)
+    report: dict[str, Any] = {
+        "source": str(source),
+        "format": format,
+        "rows_read": n,
+        "rows_kept": kept,
+        "rejected": rejected,
+    }
+    if "side" in result:
+        report["unknown_side"] = int(np.count_nonzero(result["side"].to_numpy() == 0))
+    report.update(reordered=reordered, columns=names)
+    result.attrs["load_report"] = report
+    return result
+
+
 def normalise_ticks(
     raw: pd.DataFrame,
     *,
@@ -601,67 +693,11 @@ def normalise_ticks(
     ``rejects`` (``{reason: row mask}``, see :class:`ReadResult`) rejects rows by the
     format's own rules, counted first and never raised; ``notes`` go into the report.
     """
-    if on_bad_rows not in ("raise", "drop"):
-        raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
-    if len(raw) == 0:
-        raise OrderFlowError("empty file (no rows)", source=source)
-    _check_tz(tz, source)
-    time_index = isinstance(raw.index, pd.DatetimeIndex)
-    used = resolve_columns(
-        raw.columns, columns, defaults=defaults, source=source, has_time_index=time_index
+    result = _normalise(
+        raw, _TARGETS, required=("price", "size", "timestamp"), columns=columns,
+        defaults=defaults, tz=tz, on_bad_rows=on_bad_rows, source=source, format=format,
+        copy=copy, rejects=rejects,
     )
-    inputs = {target: raw[name].reset_index(drop=True) for name, target in used.items()}
-    names = {target: str(name) for name, target in used.items()}
-    if "timestamp" not in inputs:  # the frame's DatetimeIndex
-        inputs["timestamp"], names["timestamp"] = pd.Series(raw.index), "index"
-    n = len(raw)
-    values: dict[str, np.ndarray] = {}
-    checks: list[_Check] = []
-    for target in TICK_COLUMNS:
-        if target in inputs and target != "side":
-            values[target], rules = _checks_for(target, names[target], inputs[target], tz)
-            checks += rules
-    values["side"] = _side_values(inputs, names, n, source)
-    own = [_Check(reason, "", reason, np.asarray(mask, dtype=bool), pd.Series(dtype=object))
-           for reason, mask in (rejects or {}).items()]
-    if any(c.mask.shape != (n,) for c in own):
-        raise ValueError(f"each rejects mask needs one entry per row ({n})")
-    if own:  # rows the format rejects itself are counted, not raised
-        skip = np.logical_or.reduce([c.mask for c in own])
-        checks = [_Check(c.reason, c.column, c.problem, c.mask & ~skip, c.data) for c in checks]
-
-    first = _first_bad(checks)
-    if first is not None and on_bad_rows == "raise":
-        check, row = first
-        value = check.data.iloc[row]
-        value = value.item() if isinstance(value, np.generic) else value
-        raise OrderFlowError(
-            check.problem, source=source, column=check.column, row=row + 1,
-            value=None if pd.isna(value) else value,
-        )
-    keep, rejected = _reject_counts(own + checks, n)
-    kept = int(keep.sum())
-    if kept == 0:
-        raise OrderFlowError(f"all {n} rows rejected: {rejected}", source=source)
-
-    take, reordered = _row_order(values["timestamp"], keep)
-    out = {}
-    for target in TICK_COLUMNS:
-        if target in values:
-            arr = values[target] if take is None else values[target][take]
-            out[target] = arr.copy() if copy and arr.base is not None else arr
-    out["timestamp"] = pd.DatetimeIndex(out["timestamp"].view("M8[ns]")).tz_localize("UTC")
-    result = pd.DataFrame(out, copy=False)
-    result.attrs["load_report"] = {
-        "source": str(source),
-        "format": format,
-        "rows_read": n,
-        "rows_kept": kept,
-        "rejected": rejected,
-        "unknown_side": int(np.count_nonzero(result["side"].to_numpy() == 0)),
-        "reordered": reordered,
-        "columns": names,
-    }
     if notes:
         result.attrs["load_report"]["notes"] = list(notes)
     return result

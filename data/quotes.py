@@ -20,20 +20,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
 import pandas as pd
 
 from .errors import OrderFlowError
-from .loader import (
-    ReadResult,
-    _check_tz,
-    _checks_for,
-    _first_bad,
-    _format_for,
-    _reject_counts,
-    _row_order,
-    resolve_columns,
-)
+from .loader import ReadResult, _format_for, _normalise, resolve_columns
 from .schema import TICK_COLUMNS, TICK_QUOTES
 
 __all__ = ["load_quotes", "normalise_quotes", "join_quotes", "QUOTE_REQUIRED"]
@@ -61,47 +51,10 @@ def normalise_quotes(
     ``attrs["load_report"]`` (``source, format, rows_read, rows_kept, rejected,
     reordered, columns``).
     """
-    if on_bad_rows not in ("raise", "drop"):
-        raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
-    if len(raw) == 0:
-        raise OrderFlowError("empty quote file (no rows)", source=source)
-    _check_tz(tz, source)
-    time_index = isinstance(raw.index, pd.DatetimeIndex)
-    used = resolve_columns(
-        raw.columns, columns, defaults=defaults, source=source,
-        has_time_index=time_index, required=QUOTE_REQUIRED,
+    return _normalise(
+        raw, _QUOTE_TARGETS, required=QUOTE_REQUIRED, kind="quote ", columns=columns,
+        defaults=defaults, tz=tz, on_bad_rows=on_bad_rows, source=source, format=format,
     )
-    used = {name: target for name, target in used.items() if target in _QUOTE_TARGETS}
-    inputs = {target: raw[name].reset_index(drop=True) for name, target in used.items()}
-    names = {target: str(name) for name, target in used.items()}
-    if "timestamp" not in inputs:
-        inputs["timestamp"], names["timestamp"] = pd.Series(raw.index), "index"
-    values, checks = {}, []
-    for target in _QUOTE_TARGETS:
-        if target in inputs:
-            values[target], rules = _checks_for(target, names[target], inputs[target], tz)
-            checks += rules
-    first = _first_bad(checks)
-    if first is not None and on_bad_rows == "raise":
-        check, row = first
-        value = check.data.iloc[row]
-        raise OrderFlowError(
-            check.problem, source=source, column=check.column, row=row + 1,
-            value=None if pd.isna(value) else (value.item() if isinstance(value, np.generic) else value),
-        )
-    keep, rejected = _reject_counts(checks, len(raw))
-    if not keep.any():
-        raise OrderFlowError(f"all {len(raw)} quote rows rejected: {rejected}", source=source)
-    take, reordered = _row_order(values["timestamp"], keep)
-    out = {t: (v if take is None else v[take]) for t, v in values.items()}
-    out["timestamp"] = pd.DatetimeIndex(out["timestamp"].view("M8[ns]")).tz_localize("UTC")
-    quotes = pd.DataFrame(out)
-    quotes.attrs["load_report"] = {
-        "source": str(source), "format": format, "rows_read": len(raw),
-        "rows_kept": int(keep.sum()), "rejected": rejected, "reordered": reordered,
-        "columns": names,
-    }
-    return quotes
 
 
 def _read_dbn_quotes(path: Path) -> ReadResult:
