@@ -106,16 +106,23 @@ def usable_quote(bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
         return np.isfinite(bid) & np.isfinite(ask) & (ask >= bid)
 
 
+def _against_quotes(
+    price: np.ndarray, bid: np.ndarray, ask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the quote rules start from: ``price, bid, ask`` as float64, where the quote
+    is usable (:func:`usable_quote`) and the price tolerance (:func:`_tolerance`)."""
+    p = np.asarray(price, dtype=np.float64)
+    bid = np.asarray(bid, dtype=np.float64)
+    ask = np.asarray(ask, dtype=np.float64)
+    return p, bid, ask, usable_quote(bid, ask), _tolerance(bid, ask)
+
+
 def quote_rule(price: np.ndarray, bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
     """Midpoint rule: ``+1`` if ``p > (bid + ask) / 2``, ``-1`` if below, else 0.
 
     0 also where the quote is not usable (missing or crossed).
     """
-    p = np.asarray(price, dtype=np.float64)
-    bid = np.asarray(bid, dtype=np.float64)
-    ask = np.asarray(ask, dtype=np.float64)
-    ok = usable_quote(bid, ask)
-    tol = _tolerance(bid, ask)
+    p, bid, ask, ok, tol = _against_quotes(price, bid, ask)
     with np.errstate(invalid="ignore"):
         mid = (bid + ask) / 2.0
         above = ok & (p > mid + tol)
@@ -135,11 +142,7 @@ def lee_ready(price: np.ndarray, bid: np.ndarray, ask: np.ndarray) -> np.ndarray
 
 def _at_quotes(price: np.ndarray, bid: np.ndarray, ask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(at_ask, at_bid)`` within tolerance, only where the quote is usable."""
-    p = np.asarray(price, dtype=np.float64)
-    bid = np.asarray(bid, dtype=np.float64)
-    ask = np.asarray(ask, dtype=np.float64)
-    ok = usable_quote(bid, ask)
-    tol = _tolerance(bid, ask)
+    p, bid, ask, ok, tol = _against_quotes(price, bid, ask)
     with np.errstate(invalid="ignore"):
         return ok & (np.abs(p - ask) <= tol), ok & (np.abs(p - bid) <= tol)
 
@@ -163,11 +166,7 @@ def clnv(price: np.ndarray, bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
     the middle 40 % of the spread, trades outside the quotes and trades
     without a usable quote take the tick rule.
     """
-    p = np.asarray(price, dtype=np.float64)
-    bid = np.asarray(bid, dtype=np.float64)
-    ask = np.asarray(ask, dtype=np.float64)
-    ok = usable_quote(bid, ask)
-    tol = _tolerance(bid, ask)
+    p, bid, ask, ok, tol = _against_quotes(price, bid, ask)
     with np.errstate(invalid="ignore"):
         zone = CLNV_ZONE * (ask - bid)
         buy = ok & (p >= ask - zone - tol) & (p <= ask + tol)
