@@ -16,7 +16,6 @@ from .classify import CLASSIFIERS, bulk_volume_classification, classify
 from .footprint import absorption, add_footprint_lines, footprint, footprint_stats
 
 
-
 def __getattr__(name: str):
     # The feed pulls in Backtrader; import it on first use so that the metrics
     # function and the serverless handler start without it.

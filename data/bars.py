@@ -105,8 +105,7 @@ def make_bars(
     the work); a feed over such bars shows NaN in their lines.
     """
     spec = parse_bar_spec(spec)
-    _check_ticks(ticks)
-    ts = timestamps_ns(ticks["timestamp"])
+    ts = _check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
     size = ticks["size"].to_numpy(np.float64)
     side = ticks["side"].to_numpy()
@@ -139,7 +138,7 @@ def make_bars(
         "volume": volume,
         "buy_volume": buy,
         "sell_volume": sell,
-        "unknown_volume": total(flow["unknown_volume"]) if (side == 0).any() else np.zeros(len(starts)),
+        "unknown_volume": total(flow["unknown_volume"]),
         "delta": delta,
         "delta_high": delta_high,
         "delta_low": delta_low,
@@ -162,7 +161,8 @@ def make_bars(
     return bars
 
 
-def _check_ticks(ticks: pd.DataFrame) -> None:
+def _check_ticks(ticks: pd.DataFrame) -> np.ndarray:
+    """The ticks' times in UTC ns, after checking the columns are there and the times sorted."""
     if not isinstance(ticks, pd.DataFrame):
         raise OrderFlowError("make_bars needs a DataFrame of ticks (see data.load_ticks)")
     missing = [c for c in TICK_REQUIRED if c not in ticks.columns]
@@ -178,6 +178,7 @@ def _check_ticks(ticks: pd.DataFrame) -> None:
             "ticks are not sorted by time (load them with data.load_ticks, which sorts them)",
             column="timestamp", row=int(np.argmax(back)) + 2,
         )
+    return ts
 
 
 def _ends(starts: np.ndarray, n: int) -> np.ndarray:

@@ -9,11 +9,10 @@ import numpy as np
 import pandas as pd
 
 from .barspec import BarSpec, parse_bar_spec
-from .bars import make_bars, timestamps_ns
+from .bars import _DAY_NS, make_bars, timestamps_ns
 from .errors import OrderFlowError
 from .schema import BAR_COLUMNS, CORE_BAR_COLUMNS, ORDER_FLOW_LINES
 
-_DAY_NS = 86_400_000_000_000
 _EPOCH_ORDINAL = 719_163  # datetime.date(1970, 1, 1).toordinal(), Backtrader's day count
 
 
@@ -45,8 +44,9 @@ class OrderFlowFeed(bt.feed.DataBase):
     name such as ``"America/Chicago"``) to see local times in strategies and plots.
     Backtrader stores times as float day numbers, which resolve about 10
     microseconds; ticks closer together than that keep their order but not
-    their exact stamps. The columns are turned into Python lists once at start, so loading a bar is
-    a few list look-ups (no per-cell ``iloc`` as in ``PandasData``).
+    their exact stamps. Preloading copies whole columns into the line buffers;
+    loading bar by bar reads Python lists made once (no per-cell ``iloc`` as in
+    ``PandasData``).
     """
 
     lines = ORDER_FLOW_LINES
@@ -92,7 +92,7 @@ class OrderFlowFeed(bt.feed.DataBase):
         targets = [self.lines.datetime] + [getattr(self.lines, name) for name in BAR_COLUMNS]
         targets.append(self.lines.openinterest)
         self._arrays = list(zip(targets, columns))
-        self._pairs = [(line, values.tolist()) for line, values in self._arrays]
+        self._pairs: list | None = None  # the columns as lists, made on the first bar-by-bar load
         self._n = len(bars)
         self._i = 0
 
@@ -100,6 +100,8 @@ class OrderFlowFeed(bt.feed.DataBase):
         i = self._i
         if i >= self._n:
             return False
+        if self._pairs is None:
+            self._pairs = [(line, values.tolist()) for line, values in self._arrays]
         for line, values in self._pairs:
             line[0] = values[i]
         self._i = i + 1
