@@ -11,22 +11,9 @@ import backtrader as bt
 
 from data.errors import OrderFlowError
 
-from .orderflow import _require_lines
+from .orderflow import _require_lines, _smoothed, _smoothing_label
 
 __all__ = ["OrderFlowImbalance", "TimeWeightedImbalance", "PersistentImbalance", "WeightedMid"]
-
-
-def _smoothed(line, period: int, ma: str, who: str):
-    """``line`` itself (period 1) or its SMA/EMA over ``period`` bars."""
-    period = int(period)
-    ma = str(ma).lower()
-    if period < 1:
-        raise OrderFlowError(f"{who} period must be a whole number of bars >= 1", value=period)
-    if ma not in ("sma", "ema"):
-        raise OrderFlowError(f"{who} ma must be 'sma' or 'ema'", value=ma)
-    if period == 1:
-        return line
-    return (bt.indicators.EMA if ma == "ema" else bt.indicators.SMA)(line, period=period, plot=False)
 
 
 class OrderFlowImbalance(bt.Indicator):
@@ -88,7 +75,7 @@ class TimeWeightedImbalance(bt.Indicator):
         self.lines.imbalance = _smoothed(self.data.tw_imbalance, self.p.period, self.p.ma, "TimeWeightedImbalance")
 
     def _plotlabel(self) -> list:
-        return [f"{self.p.ma.upper()} {self.p.period}"] if int(self.p.period) > 1 else []
+        return _smoothing_label(self.p)
 
 
 class PersistentImbalance(bt.Indicator):
@@ -118,7 +105,7 @@ class PersistentImbalance(bt.Indicator):
         self.lines.ask = self.data.persistent_ask_size
 
     def _plotlabel(self) -> list:
-        return [f"{self.p.ma.upper()} {self.p.period}"] if int(self.p.period) > 1 else []
+        return _smoothing_label(self.p)
 
 
 class WeightedMid(bt.Indicator):

@@ -51,6 +51,25 @@ def _require_lines(data: bt.LineSeries, names: tuple[str, ...], who: str) -> Non
         )
 
 
+def _smoothed(line, period, ma, who: str):
+    """``line`` itself (period 1) or its SMA/EMA (``ma``) over ``period`` bars; OrderFlowError
+    naming ``who`` for a period below 1 or another ``ma``."""
+    n = int(period)
+    kind = str(ma).lower()
+    if n < 1:
+        raise OrderFlowError(f"{who} period must be a whole number of bars >= 1", value=period)
+    if kind not in ("sma", "ema"):
+        raise OrderFlowError(f"{who} ma must be 'sma' or 'ema'", value=ma)
+    if n == 1:
+        return line
+    return (bt.indicators.EMA if kind == "ema" else bt.indicators.SMA)(line, period=n, plot=False)
+
+
+def _smoothing_label(p) -> list:
+    """Plot label of an indicator with ``period``/``ma`` params: ``["SMA 4"]``, nothing unsmoothed."""
+    return [f"{p.ma.upper()} {p.period}"] if int(p.period) > 1 else []
+
+
 def _segment_cumsum(values: np.ndarray, new: np.ndarray, carry: float) -> np.ndarray:
     """Running sum of ``values`` that restarts (from the value itself) where ``new`` is True.
 
@@ -219,22 +238,13 @@ class OrderBookImbalance(bt.Indicator):
 
     def __init__(self) -> None:
         _require_lines(self.data, ("bid_size", "ask_size"), "OrderBookImbalance")
-        period = int(self.p.period)
-        ma = str(self.p.ma).lower()
-        if period < 1:
-            raise OrderFlowError("OrderBookImbalance period must be >= 1", value=self.p.period)
-        if ma not in ("sma", "ema"):
-            raise OrderFlowError("OrderBookImbalance ma must be 'sma' or 'ema'", value=self.p.ma)
         bid, ask = self.data.bid_size, self.data.ask_size
         self.lines.raw = bid - ask
-        normalized = bt.DivByZero(bid - ask, bid + ask, zero=0.0)
-        if period > 1:
-            average = bt.indicators.EMA if ma == "ema" else bt.indicators.SMA
-            normalized = average(normalized, period=period)
-        self.lines.normalized = normalized
+        self.lines.normalized = _smoothed(bt.DivByZero(bid - ask, bid + ask, zero=0.0), self.p.period, self.p.ma,
+                                          "OrderBookImbalance")
 
     def _plotlabel(self) -> list:
-        return [f"{self.p.ma.upper()} {self.p.period}"] if int(self.p.period) > 1 else []
+        return _smoothing_label(self.p)
 
 
 class DeltaDivergence(bt.Indicator):
