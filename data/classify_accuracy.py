@@ -68,8 +68,20 @@ def bar_volume_accuracy(estimated: pd.DataFrame, true: pd.DataFrame) -> float:
     return _share(float(right.sum()), float(true["volume"].sum()))
 
 
-def score_method(sample: str, method: str, ticks: pd.DataFrame, bars: str) -> Score:
-    """Hide the side, classify with ``method``, compare with the true side."""
+def flow_bars(ticks: pd.DataFrame, bars: str) -> pd.DataFrame:
+    """``make_bars`` without the book and footprint measures: the scores use only
+    ``close``, ``volume``, ``buy_volume`` and ``sell_volume``."""
+    return make_bars(ticks, bars, depth=False, footprint=False)
+
+
+def score_method(
+    sample: str, method: str, ticks: pd.DataFrame, bars: str, true_bars: pd.DataFrame | None = None
+) -> Score:
+    """Hide the side, classify with ``method``, compare with the true side.
+
+    ``true_bars`` is :func:`flow_bars` of ``ticks`` (computed here when not given; pass
+    it to score several methods on one sample without rebuilding it)."""
+    true_bars = flow_bars(ticks, bars) if true_bars is None else true_bars
     truth = ticks["side"].to_numpy()
     guess = classify(ticks.assign(side=np.int8(0)), method)
     side = guess["side"].to_numpy()
@@ -83,13 +95,16 @@ def score_method(sample: str, method: str, ticks: pd.DataFrame, bars: str) -> Sc
         trades_all=_share(right.sum(), len(side)),
         volume_signed=_share(size[right].sum(), size[signed].sum()),
         volume_all=_share(size[right].sum(), size.sum()),
-        bar_volume=bar_volume_accuracy(make_bars(guess, bars), make_bars(ticks, bars)),
+        bar_volume=bar_volume_accuracy(flow_bars(guess, bars), true_bars),
     )
 
 
-def score_bvc(sample: str, ticks: pd.DataFrame, bars: str, window: int) -> Score:
-    """Bulk volume classification on ``bars``, scored per bar."""
-    true = make_bars(ticks, bars)
+def score_bvc(
+    sample: str, ticks: pd.DataFrame, bars: str, window: int, true_bars: pd.DataFrame | None = None
+) -> Score:
+    """Bulk volume classification on ``bars``, scored per bar (``true_bars`` as for
+    :func:`score_method`)."""
+    true = flow_bars(ticks, bars) if true_bars is None else true_bars
     estimated = bulk_volume_classification(
         true, window=window, min_periods=max(2, window // 2)
     )
@@ -156,8 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     samples, skipped = load_samples(args.shared)
     scores = []
     for name, ticks in samples.items():
-        scores += [score_method(name, method, ticks, args.bars) for method in CLASSIFIERS]
-        scores.append(score_bvc(name, ticks, args.bars, args.window))
+        true = flow_bars(ticks, args.bars)  # once per sample, shared by every method
+        scores += [score_method(name, method, ticks, args.bars, true) for method in CLASSIFIERS]
+        scores.append(score_bvc(name, ticks, args.bars, args.window, true))
     if scores:
         print(markdown_table(scores, {k: len(v) for k, v in samples.items()}, args.bars, args.window))
     for note in skipped:
