@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 import strategies as strategy_registry
+from strategies import strategy_params
 from data import OrderFlowError, OrderFlowFeed, load_ticks, make_bars, parse_bar_spec
 from data import CLASSIFIERS, bulk_volume_classification, classify, join_quotes, load_quotes
 from data.classify import BAR_METHOD
@@ -45,9 +46,6 @@ DEFAULT_OUT = Path("results")
 SESSION_START_PARAMS = ("session_start",)
 SESSION_TZ_PARAMS = ("session_tz", "tz")
 STAKE_PARAM, PCT_PARAM = "stake", "pct_equity"
-
-_EPOCH_ORDINAL = 719_163  # datetime.date(1970, 1, 1).toordinal(): Backtrader's day numbers
-_DAY_NS = 86_400_000_000_000
 
 
 class UsageError(OrderFlowError):
@@ -165,11 +163,6 @@ class Config:
     quote_lag: str | None = None
     footprint: tuple[pd.Timestamp, pd.Timestamp] | None = None  # --footprint START END
     trade_footprints: int = 0
-
-
-def strategy_params(cls: type) -> dict[str, Any]:
-    """A strategy class's parameters and their defaults."""
-    return dict(cls.params._getitems())
 
 
 def parse_value(text: str, default: Any) -> Any:
