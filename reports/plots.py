@@ -21,6 +21,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from data.depth import normalised_imbalance as depth_imbalance
+
 __all__ = ["plot_report", "save_backtrader_plot", "time_ticks", "session_gaps", "normalised_imbalance"]
 
 GREEN, RED, BLUE, GREY = "#2e9e44", "#d0343a", "#1f5fa8", "#8a8a8a"
@@ -91,12 +93,11 @@ def session_gaps(times: pd.DatetimeIndex, factor: float = 5.0, minimum: str = "3
 
 
 def normalised_imbalance(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
-    """``(bid - ask) / (bid + ask)`` in [-1, 1], 0 when both are 0, NaN when a size is missing."""
-    bid = np.asarray(bid_size, dtype=np.float64)
-    ask = np.asarray(ask_size, dtype=np.float64)
-    total = bid + ask
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (bid - ask) / total, np.where(np.isnan(total), np.nan, 0.0))
+    """``(bid - ask) / (bid + ask)`` in [-1, 1] (:func:`data.depth.normalised_imbalance`), drawn as 0
+    where both sizes are 0 (a flat line, not a gap); NaN when a size is missing."""
+    imbalance = depth_imbalance(bid_size, ask_size)
+    total = np.asarray(bid_size, dtype=np.float64) + np.asarray(ask_size, dtype=np.float64)
+    return np.where(np.isnan(imbalance) & ~np.isnan(total), 0.0, imbalance)
 
 
 def plot_report(
