@@ -277,9 +277,7 @@ def performance(
         "open_trades_at_end": int(len(open_rows)),
         "open_pnl_net": float(open_rows["pnl_net"].sum()) if len(open_rows) else 0.0,
     }
-    stats_dict = asdict(stats)
-    stats_dict["profit_factor"] = stats.profit_factor
-    result.update(stats_dict)
+    result.update(asdict(stats))
     return result
 
 
