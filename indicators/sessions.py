@@ -14,10 +14,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import OrderFlowError
-from data.feed import date2num_ns
-
-_DAY_NS = 86_400_000_000_000
-_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal(): Backtrader's day number of the epoch
+from data.feed import _DAY_NS, _EPOCH_ORDINAL, date2num_ns  # _EPOCH_ORDINAL: Backtrader's day number of the epoch
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
 RESET_MODES = ("never", "session", "rolling")
