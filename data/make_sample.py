@@ -63,6 +63,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .flow import tick_flow
+
 TICK_SIZE = 0.25
 CHICAGO = "America/Chicago"
 SESSION_OPEN_HOUR = 17  # CT, the evening before the trade date
@@ -429,7 +431,7 @@ def summarize(frame: pd.DataFrame) -> dict[str, float]:
         {
             "session": session,
             "minute": ts.dt.floor("1min"),
-            "delta": frame["size"] * frame["side"],
+            "delta": tick_flow(frame["size"].to_numpy(), frame["side"].to_numpy())["delta"],
             "mid": (frame["bid"] + frame["ask"]) / 2,
             "imbalance": frame["bid_size"] - frame["ask_size"],
             "price": frame["price"],
