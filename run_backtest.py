@@ -33,6 +33,7 @@ from data import OrderFlowError, OrderFlowFeed, load_ticks, make_bars, parse_bar
 from data import CLASSIFIERS, bulk_volume_classification, classify, join_quotes, load_quotes
 from data.classify import BAR_METHOD
 from data.loader import FORMATS, format_load_report
+from indicators.sessions import check_tz, parse_session_start
 from reports import metrics as perf
 from reports.trades import TradeRecorder, trades_frame
 
@@ -266,10 +267,9 @@ def parse_slippage(text: str) -> tuple[str, float]:
 def check_zone(name: str, option: str) -> str:
     """A valid IANA zone name, or OrderFlowError."""
     try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return check_tz(name)
+    except OrderFlowError:
         raise OrderFlowError(f"unknown time zone {name!r} for {option} (use e.g. UTC or America/Chicago)") from None
-    return name
 
 
 _DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
@@ -369,14 +369,17 @@ def _session_params(known: dict[str, Any], clock: dt.time, zone: str, args: argp
 
 
 def _strategy_session(values: dict[str, Any]) -> tuple[dt.time, str] | None:
-    """The strategy's own session start and zone (its ``session_start``/``tz`` values), if it has both."""
+    """The strategy's own session start and zone (its ``session_start``/``tz`` values), if it has both,
+    read by the parsers the strategy's indicators use (``indicators.sessions``)."""
     start = next((values[n] for n in SESSION_START_PARAMS if n in values), None)
     zone = next((values[n] for n in SESSION_TZ_PARAMS if n in values), None)
     if start is None or zone is None:
         return None
     try:
-        clock = start if isinstance(start, dt.time) else parse_clock(str(start))
-        return clock, check_zone(str(zone), "tz")
+        if not isinstance(start, dt.time):
+            seconds = parse_session_start(start) // 1_000_000_000
+            start = dt.time(seconds // 3600, seconds // 60 % 60, seconds % 60)
+        return start, check_tz(zone)
     except OrderFlowError:
         return None  # the strategy reports its own bad parameter
 
