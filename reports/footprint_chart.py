@@ -34,11 +34,11 @@ from data.footprint import (
     FootprintGrid,
     diagonal_imbalances,
     grid_from_arrays,
-    grid_stats,
     infer_tick_size,
     level_prices,
+    longest_runs,
     point_of_control,
-    price_levels,
+    value_area,
 )
 
 __all__ = ["footprint_chart", "window_grid", "trade_footprints"]
@@ -186,8 +186,10 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, ratio: float, min_volume: 
     bar = grid.bar
     level = grid.level
     buy_imb, sell_imb = diagonal_imbalances(grid, ratio, min_volume)
-    stats = grid_stats(grid, ratio=ratio, min_volume=min_volume)
     poc = point_of_control(grid)
+    val, vah = value_area(grid, poc)  # level codes, as are the stacks'
+    stacks = {"buy": longest_runs(buy_imb, grid, prefer_high=True),
+              "sell": longest_runs(sell_imb, grid, prefer_high=False)}
     bar_max = np.maximum.reduceat(volume, grid.offsets[:-1])
     half = 0.37  # half the cell width; the candle takes the left gap
     for c in np.flatnonzero(grid.trades > 0):
@@ -208,11 +210,12 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, ratio: float, min_volume: 
         ax.add_patch(Rectangle((b - half, level[c] - lo_level - 0.5), 2 * half, 1.0, fill=False,
                                edgecolor=ORANGE, lw=1.6, zorder=3))
         _candle(ax, b, ohlc.iloc[b], lo_level, row, half)
-        _value_area(ax, b, grid, stats, lo_level, row, half)
+        _value_area(ax, b, val[b], vah[b], lo_level, half)
         for side, colour in (("buy", GREEN), ("sell", RED)):
-            if stats[f"{side}_stack"][b] >= min_stack:  # a solid strip along the stack's right edge
-                y0 = price_levels([stats[f"{side}_stack_low"][b]], row)[0] - lo_level - 0.5
-                y1 = price_levels([stats[f"{side}_stack_high"][b]], row)[0] - lo_level + 0.5
+            length, stack_lo, stack_hi = stacks[side]
+            if length[b] >= min_stack:  # a solid strip along the stack's right edge
+                y0 = stack_lo[b] - lo_level - 0.5
+                y1 = stack_hi[b] - lo_level + 0.5
                 ax.add_patch(Rectangle((b + half - 0.07, y0), 0.07, y1 - y0, facecolor=colour, edgecolor="none",
                                        zorder=4))
     _draw_marks(ax, marks, ohlc, lo_level, row)
@@ -268,10 +271,10 @@ def _candle(ax: Any, b: int, bar: pd.Series, lo_level: int, row: float, half: fl
                            edgecolor=colour, zorder=2))
 
 
-def _value_area(ax: Any, b: int, grid: FootprintGrid, stats: dict, lo_level: int, row: float, half: float) -> None:
-    """A bracket just inside the left edge of the column from VAL to VAH."""
-    y0 = price_levels([stats["val"][b]], row)[0] - lo_level - 0.45
-    y1 = price_levels([stats["vah"][b]], row)[0] - lo_level + 0.45
+def _value_area(ax: Any, b: int, val: int, vah: int, lo_level: int, half: float) -> None:
+    """A bracket just inside the left edge of the column from VAL to VAH (level codes)."""
+    y0 = val - lo_level - 0.45
+    y1 = vah - lo_level + 0.45
     x = b - half + 0.02
     ax.plot([x + 0.04, x, x, x + 0.04], [y0, y0, y1, y1], color="#555555", lw=1.0, zorder=3)
 
