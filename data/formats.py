@@ -37,7 +37,6 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -52,7 +51,9 @@ from .loader import (
     BUYER_MAKER,
     ColumnPicker,
     ReadResult,
+    _HEAD_BYTES,
     _arrow_to_pandas,
+    _head_text,
     _suffix,
     read_csv,
     read_json,
@@ -84,23 +85,17 @@ _SAMPLE_LINES = 20
 # --------------------------------------------------------------------------- file heads
 
 
-@lru_cache(maxsize=16)
-def _head_lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
-    """The first non-blank lines (up to 64 KiB, decompressed), cached per file version."""
+def _lines(path: Path) -> tuple[str, ...]:
+    """The first non-blank lines of :func:`data.loader._head_text` (``()`` when unreadable)."""
+    path.stat()  # a missing file raises, as it always did; only an unreadable one gives ()
     try:
-        with pa.input_stream(path, compression="detect") as stream:
-            head = stream.read(1 << 16).decode("utf-8-sig", errors="replace")
+        head = _head_text(path)
     except (OSError, pa.ArrowException):
         return ()
     lines = head.splitlines()
-    if len(head) == 1 << 16 and lines:
+    if len(head) == _HEAD_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
     return tuple(line for line in lines if line.strip())[:_SAMPLE_LINES]
-
-
-def _lines(path: Path) -> tuple[str, ...]:
-    stat = path.stat()
-    return _head_lines(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def _fields(line: str, delimiter: str = ",") -> list[str]:

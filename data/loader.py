@@ -18,6 +18,7 @@ import gzip
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -217,10 +218,25 @@ def _suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
+_HEAD_BYTES = 1 << 16
+
+
+@lru_cache(maxsize=16)
+def _cached_head(path: str, mtime_ns: int, size: int) -> str:
+    with pa.input_stream(path, compression="detect") as stream:
+        return stream.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+
+
+def _head_text(path: Path) -> str:
+    """The file's first :data:`_HEAD_BYTES` bytes, decompressed and decoded, cached per
+    file version (path, mtime, size): the format detectors and the CSV header share one read."""
+    stat = path.stat()
+    return _cached_head(str(path), stat.st_mtime_ns, stat.st_size)
+
+
 def _header(path: Path) -> tuple[list[str], str]:
     """The first line's column names and the delimiter (``,`` ``;`` tab or ``|``)."""
-    with pa.input_stream(str(path), compression="detect") as stream:
-        head = stream.read(1 << 16).decode("utf-8-sig", errors="replace")
+    head = _head_text(path)
     line = head.splitlines()[0] if head.strip() else ""
     delimiter = max([",", ";", "\t", "|"], key=line.count) if line else ","
     names = next(csv.reader([line], delimiter=delimiter)) if line else []
