@@ -22,6 +22,7 @@ import pandas as pd
 
 from .blocks import bar_blocks, longest
 from .errors import OrderFlowError
+from .flow import column_or_nan
 from .schema import DEPTH_LINES
 
 DEFAULT_PERSISTENCE = "1s"
@@ -314,10 +315,7 @@ def bar_ofi(quote_ts_ns: np.ndarray, events: np.ndarray, bar_stamps_ns: np.ndarr
 def _quote_arrays(ticks: pd.DataFrame) -> dict[str, np.ndarray] | None:
     if not all(c in ticks for c in ("bid_size", "ask_size")):
         return None
-    def column(name: str) -> np.ndarray:
-        return ticks[name].to_numpy(np.float64) if name in ticks else np.full(len(ticks), np.nan)
-
-    return {name: column(name) for name in ("bid", "ask", "bid_size", "ask_size")}
+    return {name: column_or_nan(ticks, name) for name in ("bid", "ask", "bid_size", "ask_size")}
 
 
 def _any_finite(values: np.ndarray) -> bool:

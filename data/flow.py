@@ -52,9 +52,11 @@ def book_imbalance(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
     return np.asarray(bid_size, dtype=np.float64) - np.asarray(ask_size, dtype=np.float64)
 
 
+def column_or_nan(ticks: pd.DataFrame, name: str) -> np.ndarray:
+    """The ticks' column ``name`` as float64, or all NaN when the file has no such column."""
+    return ticks[name].to_numpy(np.float64) if name in ticks else np.full(len(ticks), np.nan)
+
+
 def quote_columns(ticks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Best bid/ask sizes of the ticks, NaN when the file carries no quotes."""
-    def column(name: str) -> np.ndarray:
-        return ticks[name].to_numpy(np.float64) if name in ticks else np.full(len(ticks), np.nan)
-
-    return column("bid_size"), column("ask_size")
+    return column_or_nan(ticks, "bid_size"), column_or_nan(ticks, "ask_size")

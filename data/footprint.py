@@ -316,10 +316,9 @@ def _binned_by_block(price: np.ndarray, size: np.ndarray, side: np.ndarray, star
 def footprint_grid(ticks: pd.DataFrame, spec: "BarSpec | str | None", tick_size: float | None = None) -> FootprintGrid:
     """The dense footprint grid of canonical ticks for bars of ``spec`` (the same
     bars as ``make_bars(ticks, spec)``); ``tick_size`` inferred when None."""
-    from .bars import _check_ticks, assign_bars, timestamps_ns  # bars imports this module
+    from .bars import _check_ticks, assign_bars  # bars imports this module
 
-    _check_ticks(ticks)
-    ts = timestamps_ns(ticks["timestamp"])
+    ts = _check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
     size = ticks["size"].to_numpy(np.float64)
     starts, stamps = assign_bars(ts, size, parse_bar_spec(spec))
@@ -796,9 +795,8 @@ def add_footprint_lines(
     ``value_area_fraction``, ``large``, ``large_window``; see :func:`footprint_lines`)."""
     from .bars import _check_ticks, assign_bars, timestamps_ns
 
-    _check_ticks(ticks)
+    ts = _check_ticks(ticks)
     spec = parse_bar_spec(bars.attrs.get("bar_spec"))
-    ts = timestamps_ns(ticks["timestamp"])
     size = ticks["size"].to_numpy(np.float64)
     starts, stamps = assign_bars(ts, size, spec)
     if len(stamps) != len(bars) or not np.array_equal(stamps, timestamps_ns(bars.index)):
