@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import OrderFlowError
+from .flow import column_or_nan
 from .schema import BUY, SELL, UNKNOWN
 
 # Relative tolerance for "price equals a quote / threshold" (see module docstring).
@@ -179,10 +180,7 @@ def clnv(price: np.ndarray, bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
 
 def _quotes(ticks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The frame's bid/ask, all-NaN when it has no quote columns."""
-    nan = np.full(len(ticks), np.nan)
-    bid = ticks["bid"].to_numpy(np.float64, na_value=np.nan) if "bid" in ticks else nan
-    ask = ticks["ask"].to_numpy(np.float64, na_value=np.nan) if "ask" in ticks else nan
-    return bid, ask
+    return column_or_nan(ticks, "bid"), column_or_nan(ticks, "ask")
 
 
 def _price(ticks: pd.DataFrame) -> np.ndarray:

@@ -53,8 +53,8 @@ def book_imbalance(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
 
 
 def column_or_nan(ticks: pd.DataFrame, name: str) -> np.ndarray:
-    """The ticks' column ``name`` as float64, or all NaN when the file has no such column."""
-    return ticks[name].to_numpy(np.float64) if name in ticks else np.full(len(ticks), np.nan)
+    """The ticks' column ``name`` as float64 (missing values NaN), or all NaN when there is no such column."""
+    return ticks[name].to_numpy(np.float64, na_value=np.nan) if name in ticks else np.full(len(ticks), np.nan)
 
 
 def quote_columns(ticks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
