@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-pandas22 bench accuracy readme setup clean
+.PHONY: run test lint test-pandas22 bench accuracy readme setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# ruff, configured in pyproject.toml
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 # The same tests on the oldest pandas the project supports (CI runs both).
 COMPAT := .venv-pandas22

@@ -28,14 +28,24 @@ import numpy as np
 import pandas as pd
 
 import strategies as strategy_registry
-from strategies import strategy_params
-from data import OrderFlowError, OrderFlowFeed, load_ticks, make_bars, parse_bar_spec
-from data import CLASSIFIERS, bulk_volume_classification, classify, join_quotes, load_quotes
+from data import (
+    CLASSIFIERS,
+    OrderFlowError,
+    OrderFlowFeed,
+    bulk_volume_classification,
+    classify,
+    join_quotes,
+    load_quotes,
+    load_ticks,
+    make_bars,
+    parse_bar_spec,
+)
 from data.classify import BAR_METHOD
 from data.loader import FORMATS, format_load_report
 from indicators.sessions import check_tz, parse_session_start
 from reports import metrics as perf
 from reports.trades import TradeRecorder, trades_frame
+from strategies import strategy_params
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE / "data" / "sample" / "sample_ticks.parquet"

@@ -5,15 +5,15 @@
     bars = make_bars(ticks, "1min")
     feed = OrderFlowFeed.from_ticks(ticks, bars="1min")
 """
-from .errors import OrderFlowError
-from .barspec import BarSpec, parse_bar_spec
-from .loader import load_ticks
-from . import formats as _formats  # registers the vendor formats with load_ticks
-from .quotes import join_quotes, load_quotes
+from . import formats as _formats  # noqa: F401  (registers the vendor formats with load_ticks)
 from .bars import make_bars
-from .metrics import order_flow_metrics
+from .barspec import BarSpec, parse_bar_spec
 from .classify import CLASSIFIERS, bulk_volume_classification, classify
+from .errors import OrderFlowError
 from .footprint import absorption, add_footprint_lines, footprint, footprint_stats
+from .loader import load_ticks
+from .metrics import order_flow_metrics
+from .quotes import join_quotes, load_quotes
 
 
 def __getattr__(name: str):

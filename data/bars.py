@@ -11,8 +11,8 @@ import pandas as pd
 from .barspec import BarSpec, parse_bar_spec
 from .depth import DEFAULT_PERSISTENCE, depth_lines
 from .errors import OrderFlowError
-from .footprint import footprint_lines
 from .flow import book_imbalance, quote_columns, tick_flow
+from .footprint import footprint_lines
 from .schema import CORE_BAR_COLUMNS, DEPTH_LINES, FOOTPRINT_LINES, TICK_REQUIRED
 
 _DAY_NS = 86_400_000_000_000

@@ -49,7 +49,7 @@ import pandas as pd
 
 from .errors import OrderFlowError
 from .flow import column_or_nan
-from .schema import BUY, SELL, UNKNOWN
+from .schema import UNKNOWN
 
 # Relative tolerance for "price equals a quote / threshold" (see module docstring).
 _RTOL = 1e-9

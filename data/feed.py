@@ -8,8 +8,8 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from .barspec import BarSpec, parse_bar_spec
 from .bars import _DAY_NS, make_bars, timestamps_ns
+from .barspec import BarSpec, parse_bar_spec
 from .errors import OrderFlowError
 from .schema import BAR_COLUMNS, CORE_BAR_COLUMNS, ORDER_FLOW_LINES
 

@@ -733,12 +733,12 @@ def absorption(
         raise OrderFlowError(f"absorption needs bar column(s) {', '.join(missing)} (build bars with data.make_bars)")
     if lookback < 1:
         raise OrderFlowError(f"absorption lookback must be at least 1 bar, not {lookback!r}")
-    o, h, l, c = (bars[k].to_numpy(np.float64) for k in ("open", "high", "low", "close"))
+    o, h, lo, c = (bars[k].to_numpy(np.float64) for k in ("open", "high", "low", "close"))
     volume, delta, poc = (bars[k].to_numpy(np.float64) for k in ("volume", "delta", "poc"))
     average = pd.Series(volume).rolling(lookback, min_periods=lookback).mean().shift(1).to_numpy()
-    span = h - l
+    span = h - lo
     heavy = volume >= volume_factor * average  # False while the average is NaN
-    bullish = heavy & (delta <= -delta_fraction * volume) & (o - c <= max_progress * span) & (poc - l <= extreme * span)
+    bullish = heavy & (delta <= -delta_fraction * volume) & (o - c <= max_progress * span) & (poc - lo <= extreme * span)
     bearish = heavy & (delta >= delta_fraction * volume) & (c - o <= max_progress * span) & (h - poc <= extreme * span)
     signal = bullish.astype(np.int8) - bearish.astype(np.int8)
     return pd.Series(signal, index=bars.index, name="absorption")

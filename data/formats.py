@@ -48,10 +48,10 @@ import pyarrow.feather as feather
 
 from .errors import OrderFlowError
 from .loader import (
+    _HEAD_BYTES,
     BUYER_MAKER,
     ColumnPicker,
     ReadResult,
-    _HEAD_BYTES,
     _arrow_to_pandas,
     _head_text,
     _suffix,

@@ -4,19 +4,40 @@
     # in a Strategy.__init__:
     self.cvd = CumulativeVolumeDelta(self.data, reset="session")   # alias CVD
 """
-from .orderflow import (
+from .depth import (
+    OFI,
+    OrderFlowImbalance,
+    PersistentImbalance,
+    PersistentOBI,
+    TimeWeightedImbalance,
+    TWImbalance,
+    WeightedMid,
+    WMid,
+)
+from .footprint import (
+    POC,
+    Absorption,
+    BigTrades,
+    FootprintImbalances,
+    FPImbalances,
+    LargeTrades,
+    PointOfControl,
+    Stacked,
+    StackedImbalance,
+)
+from .orderflow import (  # Backtrader aliases (subclasses made by `alias`)
+    CVD,
+    OBI,
+    SVWAP,
     CumulativeVolumeDelta,
+    Delta,
+    DeltaDiv,
     DeltaDivergence,
     OrderBookImbalance,
     SessionVWAP,
     VolumeDelta,
 )
-from .orderflow import CVD, OBI, SVWAP, Delta, DeltaDiv  # Backtrader aliases (subclasses made by `alias`)
 from .sessions import SessionCalendar
-from .depth import OrderFlowImbalance, PersistentImbalance, TimeWeightedImbalance, WeightedMid
-from .depth import OFI, PersistentOBI, TWImbalance, WMid
-from .footprint import Absorption, FootprintImbalances, LargeTrades, PointOfControl, StackedImbalance
-from .footprint import POC, BigTrades, FPImbalances, Stacked
 
 __all__ = [
     "VolumeDelta",

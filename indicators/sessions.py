@@ -15,6 +15,7 @@ import pandas as pd
 
 from data.errors import OrderFlowError
 from data.feed import _DAY_NS, _EPOCH_ORDINAL, date2num_ns  # _EPOCH_ORDINAL: Backtrader's day number of the epoch
+
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
 RESET_MODES = ("never", "session", "rolling")

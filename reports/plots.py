@@ -266,8 +266,8 @@ def save_backtrader_plot(cerebro: Any, path: "str | Path", *, width: float = 16,
     ``setp(ax.get_xticklabels(), visible=True)``, which finds nothing on current
     matplotlib (it lists visible labels only): the bottom dates are turned back on here.
     """
-    import matplotlib
     import backtrader.plot as btplot  # sets TkAgg (or MacOSX) as a side effect
+    import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data.barspec import parse_bar_spec
 from data.bars import _fixed_time_bars, _time_labels, assign_bars
+from data.barspec import parse_bar_spec
 
 
 def labels_reference(ts: np.ndarray, spec: str) -> tuple[np.ndarray, np.ndarray]:
@@ -67,10 +67,8 @@ def random_quotes(n: int, seed: int, bad: float | None = None) -> tuple[np.ndarr
 @pytest.mark.filterwarnings("ignore:invalid value encountered in multiply")  # inf * 0, as the formula has it
 @pytest.mark.parametrize("bad", [None, np.nan, np.inf, -3.0, -0.0, 0.0])
 def test_ofi_events_equal_the_formula_bit_for_bit(bad: float | None) -> None:
-    from data.depth import ofi_events
-
     from data.blocks import bar_blocks
-    from data.depth import _block_ofi
+    from data.depth import _block_ofi, ofi_events
 
     quotes = random_quotes(3_000, 5, bad)
     want = reference_ofi(*quotes)

@@ -60,8 +60,8 @@ def run(bars: pd.DataFrame, strategy: type, cash: float = 10_000.0, **params):
 
 
 def ohlc(rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:
-    o, h, l, c = (list(x) for x in zip(*rows))
-    return bars_frame(TIMES[: len(rows)], open=o, high=h, low=l, close=c)
+    o, h, lo, c = (list(x) for x in zip(*rows))
+    return bars_frame(TIMES[: len(rows)], open=o, high=h, low=lo, close=c)
 
 
 # bar 1 signals at its close 100; the market entry fills at bar 2's open 100.5;

@@ -15,6 +15,7 @@ from data.bars import make_bars
 from data.footprint import footprint, footprint_grid, grid_stats
 from tests.benchmarks.common import TICK, best_of, synthetic_ticks
 
+
 def run(n_ticks: int = 2_000_000) -> dict:
     """Time footprints of ``n_ticks`` synthetic ticks into 1-minute bars; print and return ticks/s."""
     ticks = synthetic_ticks(n_ticks)
