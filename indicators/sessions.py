@@ -111,3 +111,17 @@ class SessionCalendar:
         i = int(np.searchsorted(bounds, num, side="left"))
         self._lo, self._hi, self._id = bounds[i - 1], bounds[i], day - 2 + i - 1
         return self._id
+
+    def trade_dates(self, times: "pd.DatetimeIndex | np.ndarray") -> pd.DatetimeIndex:
+        """The trade date of each time (UTC): the session's local date, plus one day when the
+        session opens after noon (a CME session opening Sunday 17:00 trades for Monday).
+
+        ``trade_date = date(D) + 1 day if start >= 12:00 else date(D)``, with ``D`` the session
+        id of :meth:`ids` (right-closed: a bar stamped exactly at an opening belongs to the
+        session that closes there). Daily returns are cut by this rule.
+        """
+        index = pd.DatetimeIndex(times)
+        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        ids = self.ids(date2num_ns(index.as_unit("ns").asi8))
+        ids = ids + (1 if self.start_ns >= 12 * 3600 * 1_000_000_000 else 0)
+        return pd.DatetimeIndex((ids - _EPOCH_ORDINAL) * _DAY_NS)

@@ -9,7 +9,6 @@ returned as percent (``12.5`` means 12.5 %); a figure that cannot be computed
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -94,35 +93,27 @@ def _timedelta(later: Any, earlier: Any) -> pd.Timedelta:
         return pd.Timedelta(0)
 
 
-def daily_returns(
-    equity: pd.Series,
-    initial: float | None = None,
-    tz: str | None = None,
-    session_start: dt.time = dt.time(0, 0),
-) -> pd.Series:
+def daily_returns(equity: pd.Series, initial: float | None = None, calendar: Any = None) -> pd.Series:
     """Simple return per trading day: ``r_d = V_close(d) / V_close(d-1) - 1``.
 
     ``V_close(d)`` is the last equity value of day ``d``; the first day is
     measured from ``initial`` (the starting cash) when given, else from the
-    first value. Days are local dates in ``tz`` cut at ``session_start``: a bar
-    at local time ``t`` belongs to ``date(t - session_start)``, or to
-    ``date(t - session_start + 1 day)`` when the session starts after noon (a
-    CME session opening at 17:00 counts for the next day's trade date). Days
-    with no bars are skipped, so weekends and holidays add no zero returns.
-    The command line takes the same figures from Backtrader's ``TimeReturn``.
+    first value. Days are the trade dates of ``calendar``
+    (:meth:`indicators.sessions.SessionCalendar.trade_dates`, the session cut the
+    indicators use; midnight UTC when None). Days with no bars are skipped, so
+    weekends and holidays add no zero returns.
     """
     if equity.empty:
         return pd.Series(dtype=np.float64, name="return")
     index = pd.DatetimeIndex(equity.index)
-    if index.tz is not None:
-        index = index.tz_convert(tz or "UTC").tz_localize(None)
-    shift = pd.Timedelta(hours=session_start.hour, minutes=session_start.minute, seconds=session_start.second)
-    if session_start >= dt.time(12, 0):
-        shift -= pd.Timedelta(days=1)
-    closes = equity.groupby((index - shift).normalize()).last()
+    if calendar is not None:
+        days = calendar.trade_dates(index)
+    else:
+        days = (index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index).normalize()
+    closes = equity.groupby(np.asarray(days)).last()
     start = float(initial) if initial is not None else float(equity.iloc[0])
     previous = np.concatenate(([start], closes.to_numpy()[:-1]))
-    return pd.Series(closes.to_numpy() / previous - 1.0, index=closes.index, name="return")
+    return pd.Series(closes.to_numpy() / previous - 1.0, index=pd.DatetimeIndex(closes.index), name="return")
 
 
 def sharpe_ratio(returns: pd.Series, periods: int = TRADING_DAYS) -> float | None:

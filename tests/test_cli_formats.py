@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import run_backtest as rb
+from research import load
 
 TRADES = (
     "time,price,size\n"
@@ -37,8 +38,10 @@ def files(tmp_path) -> tuple[Path, Path]:
 
 
 def loaded(argv: list[str]):
-    config = rb.make_config(rb.build_parser().parse_args(argv + ["--bars", "1t"]))
-    return rb.load(config)
+    config, _ = rb.make_config(rb.build_parser().parse_args(argv + ["--bars", "1t"]))
+    config.keep_ticks = True
+    loaded = load(config)
+    return loaded.ticks, loaded.load_report, loaded.bars
 
 
 @pytest.mark.parametrize("lag, sides", [(None, [0, 1, 1, -1, -1]), ("600ms", [0, 1, 1, 1, -1])])

@@ -1,13 +1,14 @@
 """reports.metrics on hand-made series (values worked out by hand) and reports.plots helpers."""
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from data.feed import date2num_ns
+from indicators.sessions import SessionCalendar
 from reports import metrics as m
 from reports.plots import normalised_imbalance, plot_report, session_gaps, time_ticks
 
@@ -100,11 +101,25 @@ def test_daily_returns_cut_at_a_cme_session_start():
     # 16:59 CDT Monday is Monday's session; 17:01 CDT Monday (22:01 UTC) opens Tuesday's.
     times = pd.DatetimeIndex(["2024-04-15 21:59", "2024-04-15 22:01", "2024-04-16 21:00"], tz="UTC")
     equity = pd.Series([110.0, 99.0, 121.0], index=times)
-    r = m.daily_returns(equity, initial=100.0, tz="America/Chicago", session_start=dt.time(17, 0))
+    calendar = SessionCalendar("17:00", "America/Chicago")
+    r = m.daily_returns(equity, initial=100.0, calendar=calendar)
     assert list(r.index.strftime("%Y-%m-%d")) == ["2024-04-15", "2024-04-16"]
     np.testing.assert_allclose(r.to_numpy(), [0.10, 0.10])
     # cut at midnight UTC instead, the 22:01 bar stays on Monday
     np.testing.assert_allclose(m.daily_returns(equity, initial=100.0).to_numpy(), [-0.01, 121 / 99 - 1])
+
+
+def test_daily_returns_put_a_bar_stamped_at_the_open_in_the_closing_session():
+    # Right-closed bars: the bar stamped 17:00:00 CDT (22:00 UTC) holds ticks from before the
+    # opening, so it closes Monday's session, exactly as SessionCalendar (and the CVD reset) say.
+    times = pd.DatetimeIndex(["2024-04-15 21:59", "2024-04-15 22:00", "2024-04-15 22:01"], tz="UTC")
+    equity = pd.Series([101.0, 102.0, 51.0], index=times)
+    calendar = SessionCalendar("17:00", "America/Chicago")
+    r = m.daily_returns(equity, initial=100.0, calendar=calendar)
+    assert list(r.index.strftime("%Y-%m-%d")) == ["2024-04-15", "2024-04-16"]
+    np.testing.assert_allclose(r.to_numpy(), [0.02, -0.5])
+    ids = calendar.ids(date2num_ns(times.as_unit("ns").asi8))
+    assert list(ids - ids[0]) == [0, 0, 1]
 
 
 # --- returns ---------------------------------------------------------------------------------------

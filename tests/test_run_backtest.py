@@ -3,8 +3,10 @@ Backtrader's own analyzers, hand-checked trades on the small fixture, and bad in
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
+import zoneinfo
 from pathlib import Path
 
 import backtrader as bt
@@ -15,6 +17,9 @@ import pytest
 import run_backtest as rb
 import strategies
 from reports import metrics as perf
+from research import config as rc
+from research import run
+from research.engine import make_cerebro
 from tests.conftest import FIXTURES, need_sample
 
 SMALL_CSV = FIXTURES / "ticks_small.csv"
@@ -104,7 +109,7 @@ def test_short_trade(tmp_path, stand_in):
 
 
 def test_open_trade_is_marked_to_market(tmp_path, stand_in):
-    _, trades, equity, doc, _ = small_run(tmp_path, "--param", "sell_at=none", "--commission", "0.001")
+    _, trades, equity, doc, _ = small_run(tmp_path, "--param", "sell_at=999", "--commission", "0.001")
     t = trades.iloc[0]
     assert not bool(t.closed)
     assert t.exit_price == 100.25 and t.exit_time == "2024-03-01 09:33:00+00:00"
@@ -210,9 +215,20 @@ def test_sample_metrics_agree_with_trades_and_equity(sample_run):
     assert (pd.to_datetime(trades["exit_time"]) >= pd.to_datetime(trades["entry_time"])).all()
 
 
+class CmeDayReturn(bt.analyzers.TimeReturn):
+    """TimeReturn with days cut at 17:00 Chicago: a bar after 17:00 counts for the next trade date."""
+
+    def _get_dt_cmpkey(self, when):
+        if when == dt.datetime.min:
+            return super()._get_dt_cmpkey(when)
+        local = when.replace(tzinfo=dt.timezone.utc).astimezone(zoneinfo.ZoneInfo("America/Chicago"))
+        day = local.date() + dt.timedelta(days=1 if local.time() > dt.time(17, 0) else 0)
+        return super()._get_dt_cmpkey(dt.datetime.combine(day, dt.time(0, 0)))
+
+
 def test_sample_metrics_agree_with_backtrader_analyzers(sample_run):
-    config = rb.make_config(rb.build_parser().parse_args([*SAMPLE_ARGS, "--out", str(sample_run["dir"])]))
-    result = rb.run(config)
+    config, _ = rb.make_config(rb.build_parser().parse_args([*SAMPLE_ARGS, "--out", str(sample_run["dir"])]))
+    result = run(config)
     m, a = result.metrics, result.analyzers
     assert a["trades"]["total"]["closed"] == m["trades"]
     assert a["trades"]["won"]["total"] == m["wins"]
@@ -220,11 +236,14 @@ def test_sample_metrics_agree_with_backtrader_analyzers(sample_run):
     assert a["drawdown"]["max"]["drawdown"] == pytest.approx(m["max_drawdown_pct"])
     assert a["drawdown"]["max"]["len"] == m["max_drawdown_bars"]
     assert m["fills"] == sum(len(v) for v in a["transactions"].values())
-    # Backtrader's TimeReturn (days cut at 17:00 Chicago) against the equity curve, day by day
-    ours = perf.daily_returns(result.equity["value"], 100_000.0, "America/Chicago", rb.parse_clock("17:00"))
-    np.testing.assert_allclose(result.daily.to_numpy(), ours.to_numpy(), rtol=1e-12)
-    assert [d.date() for d in result.daily.index] == [d.date() for d in ours.index]
-    assert m["sharpe"] == pytest.approx(perf.sharpe_ratio(ours))
+    # Backtrader's TimeReturn (days cut at 17:00 Chicago by its own date arithmetic) against the
+    # engine's daily returns (cut by the indicators' SessionCalendar): the same days, the same returns
+    cerebro = make_cerebro(config, result.bars)
+    cerebro.addanalyzer(CmeDayReturn, _name="daily", timeframe=bt.TimeFrame.Days)
+    theirs = cerebro.run()[0].analyzers.daily.get_analysis()
+    assert [d.date() for d in theirs] == [d.date() for d in result.daily.index]
+    np.testing.assert_allclose(list(theirs.values()), result.daily.to_numpy(), rtol=1e-12)
+    assert m["sharpe"] == pytest.approx(perf.sharpe_ratio(result.daily))
     assert m == sample_run["doc"]["metrics"] | {"profit_factor": m["profit_factor"]}  # same run, same figures
 
 
@@ -262,53 +281,55 @@ def test_help_documents_the_options():
 
 @pytest.mark.parametrize("text, default, expected", [
     ("5", 10, 5), ("5.0", 10, 5), ("0.5", 1.0, 0.5), ("3", 1.0, 3.0), ("true", False, True), ("Off", True, False),
-    ("none", 3, None), ("null", "x", None), ("7", None, 7), ("2.5", None, 2.5), ("yes", None, "yes"),
+    ("none", None, None), ("7", None, 7), ("2.5", None, 2.5), ("yes", None, "yes"),
     ("false", None, False), ("session", "never", "session"),
 ])
 def test_parse_value_takes_the_default_type(text, default, expected):
-    value = rb.parse_value(text, default)
+    value = rc.parse_value(text, default)
     assert value == expected and type(value) is type(expected)
 
 
-@pytest.mark.parametrize("text, default", [("abc", 1), ("2.5", 1), ("maybe", True), ("x", 1.0)])
+@pytest.mark.parametrize("text, default", [("abc", 1), ("2.5", 1), ("maybe", True), ("x", 1.0), ("none", 3),
+                                           ("null", "x"), ("none", 0.5), ("nan", 1.0), ("inf", 1.0), ("-inf", 2),
+                                           ("nan", None)])
 def test_parse_value_rejects(text, default):
     with pytest.raises(ValueError):
-        rb.parse_value(text, default)
+        rc.parse_value(text, default)
 
 
 def test_parse_params_types_and_suggestion():
-    params = rb.parse_params(["stake=3", "ratio=0.25", "short=yes", "label=abc", "buy-at=4"], BuyThenSell, "t")
+    params = rc.parse_params(["stake=3", "ratio=0.25", "short=yes", "label=abc", "buy-at=4"], BuyThenSell, "t")
     assert params == {"stake": 3, "ratio": 0.25, "short": True, "label": "abc", "buy_at": 4}
     with pytest.raises(rb.OrderFlowError, match=r"unknown parameter 'stak'.*did you mean 'stake'\?"):
-        rb.parse_params(["stak=3"], BuyThenSell, "t")
+        rc.parse_params(["stak=3"], BuyThenSell, "t")
 
 
 def test_parse_size_and_slippage():
-    assert rb.parse_size("3", BuyThenSell) == {"stake": 3, "pct_equity": None}
-    assert rb.parse_size("12.5%", BuyThenSell) == {"pct_equity": 12.5}
-    assert rb.parse_size(None, BuyThenSell) == {"pct_equity": 100.0}  # the default: all in, whole units
-    assert rb.parse_slippage("0.25") == ("fixed", 0.25)
-    assert rb.parse_slippage("0.01%") == ("perc", pytest.approx(0.0001))
+    assert rc.parse_size("3", BuyThenSell) == {"stake": 3, "pct_equity": None}
+    assert rc.parse_size("12.5%", BuyThenSell) == {"pct_equity": 12.5}
+    assert rc.parse_size(None, BuyThenSell) == {"pct_equity": 100.0}  # the default: all in, whole units
+    assert rc.parse_slippage("0.25") == ("fixed", 0.25)
+    assert rc.parse_slippage("0.01%") == ("perc", pytest.approx(0.0001))
 
 
 def test_session_options_reach_the_strategy_parameters():
     args = rb.build_parser().parse_args([str(SMALL_CSV), "--session-start", "08:30", "--session-tz", "America/New_York"])
-    config = rb.make_config(args)
+    config, _ = rb.make_config(args)
     assert config.params["session_start"] == "08:30" and config.params["tz"] == "America/New_York"
-    assert config.session == (rb.dt.time(8, 30), "America/New_York")
+    assert config.session == (dt.time(8, 30), "America/New_York")
     # no session options: trading days follow the strategy's own session (cvd_trend: 17:00 Chicago)
-    config = rb.make_config(rb.build_parser().parse_args([str(SMALL_CSV)]))
-    assert config.session == (rb.dt.time(17, 0), "America/Chicago") and "tz" not in config.params
+    config, _ = rb.make_config(rb.build_parser().parse_args([str(SMALL_CSV)]))
+    assert config.session == (dt.time(17, 0), "America/Chicago") and "tz" not in config.params
     # a zone alone keeps the strategy's session start
-    config = rb.make_config(rb.build_parser().parse_args([str(SMALL_CSV), "--session-tz", "Europe/London"]))
-    assert config.session == (rb.dt.time(17, 0), "Europe/London")
+    config, _ = rb.make_config(rb.build_parser().parse_args([str(SMALL_CSV), "--session-tz", "Europe/London"]))
+    assert config.session == (dt.time(17, 0), "Europe/London")
     assert config.params == {"tz": "Europe/London", "pct_equity": 100.0}
 
 
 def test_end_date_covers_its_day_in_tz():
-    assert rb.parse_time("2024-04-16", "America/Chicago", "--end", end=True) == pd.Timestamp("2024-04-17 05:00",
+    assert rc.parse_time("2024-04-16", "America/Chicago", "--end", end=True) == pd.Timestamp("2024-04-17 05:00",
                                                                                                tz="UTC")
-    assert rb.parse_time("2024-04-16 08:30", "America/Chicago", "--start") == pd.Timestamp("2024-04-16 13:30",
+    assert rc.parse_time("2024-04-16 08:30", "America/Chicago", "--start") == pd.Timestamp("2024-04-16 13:30",
                                                                                              tz="UTC")
 
 
@@ -335,6 +356,18 @@ BAD = [
     (["--start", "2020-01-01", "--end", "2020-01-02"], "no bars"),
     (["--cash", "lots"], "--cash"),
     (["--no-such-option"], "unrecognized"),
+    # issue 8: none only where the parameter can be off; no nan/inf; slippage below 100%
+    (["--param", "slope_period=none"], "slope_period cannot be none"),
+    (["--param", "min_slope=nan"], "finite"),
+    (["--param", "min_slope=-inf"], "finite"),
+    (["--compare", "cvd_trend,ofi_momentum", "--param", "window=none"], "window cannot be none"),
+    (["--slippage", "100%"], "below 100%"),
+    (["--slippage", "250%"], "below 100%"),
+    (["--compare", ""], "bad --compare"),
+    (["--compare", "cvd_trend,,ofi_momentum"], "bad --compare"),
+    (["--compare", "cvd_trend,CVD_TREND"], "named twice"),
+    (["--size", "0.5"], "whole units only"),
+    (["--footprint", "2030-01-01", "2030-01-02"], "--footprint: no bars"),
 ]
 
 
@@ -347,6 +380,41 @@ def test_bad_input_exits_2_with_one_line(tmp_path, argv, words):
     assert words in err
     assert "Traceback" not in err + out
     assert not (tmp_path / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("kind", ["file", "under-a-file", "devnull"])
+def test_unusable_out_is_refused_before_loading(tmp_path, kind):
+    afile = tmp_path / "taken"
+    afile.write_text("x")
+    out = {"file": afile, "under-a-file": afile / "results", "devnull": Path("/dev/null")}[kind]
+    # the data file does not parse: a refusal that came after loading would name it instead
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Timestamp,Price,Volume\nnot-a-time,1,1\n")
+    code, out_text, err = run_cli([str(bad), "--out", str(out), "--no-plot"])
+    assert code == 2 and err.startswith("error: --out ") and err.count("\n") == 1, err
+
+
+def test_end_far_in_the_future_means_no_end(tmp_path):
+    code, out, err = run_cli([str(SMALL_CSV), "--end", "9999-12-31", "--bars", "1t", "--out", str(tmp_path),
+                              "--no-plot", "--param", "slope_period=2"])
+    assert code == 0, err
+    assert "10 ticks" in out
+
+
+def test_fractional_size_needs_fractional(tmp_path):
+    code, out, err = run_cli([str(SMALL_CSV), "--size", "0.5", "--param", "fractional=true", "--bars", "1t",
+                              "--param", "slope_period=2", "--out", str(tmp_path), "--no-plot"])
+    assert code == 0, err
+    assert json.loads((tmp_path / "metrics.json").read_text())["params"]["stake"] == 0.5
+
+
+def test_footprint_over_too_many_bars_says_it_is_cut(tmp_path):
+    code, out, err = run_cli([str(need_sample()), "--start", "2024-04-16 08:00", "--end", "2024-04-16 10:00",
+                              "--tz", "America/Chicago", "--footprint", "2024-04-16 08:30", "2024-04-16 09:59",
+                              "--no-plot", "--out", str(tmp_path)])
+    assert code == 0, err
+    assert "note: --footprint covers 90 bars; footprint.png draws the first 80" in err
+    assert (tmp_path / "footprint.png").exists()
 
 
 def test_too_few_bars_for_the_indicators_is_bad_input(tmp_path, capsys):

@@ -1,0 +1,230 @@
+"""What a backtest shows a person: the load and run summaries, the metrics table, the files.
+
+Everything here reads a :class:`research.Result` (and output options); nothing runs a
+backtest. ``write_outputs`` writes ``metrics.json``, ``trades.csv``, ``equity.csv``;
+``draw`` the PNG report, Backtrader's own plot and footprint charts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data.loader import format_load_report
+
+from . import metrics as perf
+
+COMPARE_COLUMNS = [
+    ("trades", "trades", "{:d}"), ("win %", "win_rate_pct", "{:.1f}"), ("profit factor", "profit_factor", "{:.2f}"),
+    ("net profit", "net_pnl", "{:,.2f}"), ("return %", "total_return_pct", "{:.2f}"), ("Sharpe", "sharpe", "{:.2f}"),
+    ("max DD %", "max_drawdown_pct", "{:.2f}"), ("in market %", "time_in_market_pct", "{:.1f}"),
+]
+
+
+def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
+    """A number for a table: thousands separators, ``digits`` decimals, ``n/a`` for None."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf"
+        return f"{value:,.{digits}f}{suffix}"
+    return f"{value}{suffix}"
+
+
+def describe_load(result: Any) -> str:
+    """What was loaded: the load report, the range, the bars and the period."""
+    c, bars = result.config, result.bars
+    lines = [format_load_report(result.load_report)] if result.load_report else []
+    kept = result.load_report.get("rows_kept", result.ticks_in_range)
+    if c.start is not None or c.end is not None:
+        lines.append(f"Range {c.range_text()}: {result.ticks_in_range:,} ticks in range "
+                     f"({kept - result.ticks_in_range:,} outside).")
+    first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)
+    clock, zone = c.session or (dt.time(0, 0), c.tz)
+    lines.append(f"Built {len(bars):,} bars of {c.bars} from {result.ticks_in_range:,} ticks, "
+                 f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {len(result.daily)} trading days "
+                 f"(days start at {clock:%H:%M} {zone}).")
+    return "\n".join(lines)
+
+
+def describe_run(result: Any) -> str:
+    """Strategy, parameters and costs, one line."""
+    c = result.config
+    params = ", ".join(f"{k}={v}" for k, v in result.params.items())
+    kind, amount = c.slippage
+    slip = f"{amount * 100:g}% of price" if kind == "perc" else f"{amount:g} per unit"
+    return (f"Strategy {c.strategy_name}({params}); cash {c.cash:,.0f}, commission {c.commission:g} of value "
+            f"per fill, slippage {slip}.")
+
+
+def metrics_table(m: dict[str, Any]) -> str:
+    """The metrics as an aligned two-column table."""
+    rows = [
+        ("Start value", fmt(m["start_value"])),
+        ("Final value", fmt(m["final_value"])),
+        ("Total return", fmt(m["total_return_pct"], " %")),
+        ("Annualised return", fmt(m["annual_return_pct"], " %")),
+        ("Sharpe (daily, x sqrt 252)", fmt(m["sharpe"])),
+        ("Sortino (daily, x sqrt 252)", fmt(m["sortino"])),
+        ("Max drawdown", fmt(m["max_drawdown_pct"], " %")),
+        ("Longest drawdown", f"{m['max_drawdown_bars']} bars, {m['max_drawdown_duration']}"
+         + ("" if m["max_drawdown_recovered"] else " (not recovered)")),
+        ("Trades (closed)", fmt(m["trades"])),
+        ("Win rate", fmt(m["win_rate_pct"], " %", 1)),
+        ("Profit factor", fmt(m["profit_factor"])),
+        ("Average trade (net)", fmt(m["avg_trade"])),
+        ("Net profit of closed trades", fmt(m["net_pnl"])),
+        ("Open at end (marked to market)", f"{m['open_trades_at_end']} ({fmt(m['open_pnl_net'])})"),
+        ("Time in market", fmt(m["time_in_market_pct"], " %", 1)),
+        ("Buy and hold return", fmt(m["buy_hold_return_pct"], " %")),
+        ("Trading days", fmt(m["days"])),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{width}}  {v:>24}" for k, v in rows)
+
+
+def _local(times: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(times).tz_convert(tz)
+
+
+def check_out_dir(out: Path) -> Path:
+    """``out`` if it is, or can be made, a writable folder; else OrderFlowError (before any work is done)."""
+    from data import OrderFlowError
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OrderFlowError(f"--out {out} exists and is not a folder")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OrderFlowError(f"--out {out}: {parent} is not a folder")
+    import os
+
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OrderFlowError(f"--out {out}: {parent} is not writable")
+    return out
+
+
+def write_outputs(result: Any, out: Path) -> dict[str, Path]:
+    """metrics.json, trades.csv, equity.csv in ``out``; returns their paths."""
+    c = result.config
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / name for name in ("metrics.json", "trades.csv", "equity.csv")}
+    trades = result.trades.drop(columns=["entry_bar", "exit_bar"]).copy()
+    if len(trades):
+        trades["entry_time"] = _local(trades["entry_time"], c.tz)
+        trades["exit_time"] = _local(trades["exit_time"], c.tz)
+    trades.to_csv(paths["trades.csv"], index=False, float_format="%.10g")
+    equity = result.equity.copy()
+    equity.insert(0, "time", _local(equity.index, c.tz))
+    equity.to_csv(paths["equity.csv"], index=False, float_format="%.10g")
+    bars = result.bars
+    document = {
+        "data": str(c.data) if not isinstance(c.data, pd.DataFrame) else c.data_name,
+        "strategy": c.strategy_name,
+        "params": {k: jsonable(v) for k, v in result.params.items()},
+        "bars": c.bars,
+        "bar_count": len(bars),
+        "period": {"first_bar": bars.index[0].tz_convert(c.tz).isoformat(),
+                   "last_bar": bars.index[-1].tz_convert(c.tz).isoformat(), "tz": c.tz},
+        "cash": c.cash,
+        "commission": c.commission,
+        "slippage": {"kind": c.slippage[0], "amount": c.slippage[1]},
+        "load_report": {k: jsonable(v) for k, v in result.load_report.items()},
+        "ticks_in_range": result.ticks_in_range,
+        "metrics": perf.to_json_ready(result.metrics),
+    }
+    paths["metrics.json"].write_text(json.dumps(document, indent=2, default=str) + "\n")
+    return paths
+
+
+def jsonable(value: Any) -> Any:
+    """Times, paths and numpy scalars as JSON values."""
+    if isinstance(value, (dt.time, dt.datetime, dt.date, Path)):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return value
+
+
+def draw(result: Any, out: Path, *, plot: bool = True, bt_plot: bool = False,
+         footprint: "tuple[pd.Timestamp, pd.Timestamp] | None" = None, trade_footprints: int = 0,
+         max_footprint_bars: int = 80) -> dict[str, Path]:
+    """report.png, bt_plot.png (``bt_plot``), footprint.png (``footprint`` window), footprints/trade_NNN.png."""
+    from reports.plots import plot_report, save_backtrader_plot
+
+    c, m = result.config, result.metrics
+    paths: dict[str, Path] = {}
+    if plot:
+        params = ", ".join(f"{k}={v}" for k, v in result.params.items())
+        title = (f"{c.strategy_name}({params})  ·  {c.data_name}  ·  {c.bars} bars  ·  "
+                 f"{result.bars.index[0].tz_convert(c.tz):%Y-%m-%d} to "
+                 f"{result.bars.index[-1].tz_convert(c.tz):%Y-%m-%d} {c.tz}")
+        summary = "\n".join([
+            f"return {fmt(m['total_return_pct'], '%')}  (buy & hold {fmt(m['buy_hold_return_pct'], '%')})",
+            f"Sharpe {fmt(m['sharpe'])}  Sortino {fmt(m['sortino'])}",
+            f"max DD {fmt(m['max_drawdown_pct'], '%')}  trades {m['trades']}  win {fmt(m['win_rate_pct'], '%', 0)}",
+        ])
+        paths["report.png"] = plot_report(
+            result.bars, result.equity, result.trades, out / "report.png", title=title, cvd=result.cvd,
+            cvd_label=result.cvd_label, cvd_resets=result.cvd_resets, tz=c.tz, summary=summary)
+    if bt_plot:
+        paths["bt_plot.png"] = save_backtrader_plot(result.cerebro, out / "bt_plot.png")
+    paths.update(draw_footprints(result, out, footprint, trade_footprints, max_footprint_bars))
+    return paths
+
+
+def draw_footprints(result: Any, out: Path, window: "tuple[pd.Timestamp, pd.Timestamp] | None",
+                    trade_count: int, max_bars: int = 80) -> dict[str, Path]:
+    """footprint.png for a window START END, footprints/trade_NNN.png for the first ``trade_count`` trades."""
+    from reports.footprint_chart import footprint_chart, trade_footprints
+
+    c, paths = result.config, {}
+    if result.ticks is None or (window is None and not trade_count):
+        return paths
+    trades = result.trades
+    if window is not None:
+        marks = [{"time": t.entry_time, "price": t.entry_price, "kind": t.direction} for t in trades.itertuples()]
+        marks += [{"time": t.exit_time, "price": t.exit_price, "kind": "exit"}
+                  for t in trades.itertuples() if t.closed]
+        paths["footprint.png"] = footprint_chart(
+            result.ticks, window[0], window[1], spec=c.bars, path=out / "footprint.png", tz=c.tz,
+            marks=marks, max_bars=max_bars, title=f"{c.data_name}: footprint, {c.bars} bars ({c.tz})")
+    if trade_count:
+        closed = trades[trades["closed"]]
+        for k, path in enumerate(trade_footprints(result.ticks, closed, out / "footprints", spec=c.bars,
+                                                  max_trades=trade_count, tz=c.tz), start=1):
+            paths[f"footprints/trade_{k:03d}.png"] = path
+    return paths
+
+
+def compare_frame(names: list[str], results: list[Any]) -> pd.DataFrame:
+    """One row of metrics per strategy (the ``--compare`` table's values)."""
+    return pd.DataFrame([{label: r.metrics.get(key) for label, key, _ in COMPARE_COLUMNS} for r in results],
+                        index=pd.Index(names, name="strategy"))
+
+
+def compare_table(table: pd.DataFrame) -> str:
+    """The --compare table, aligned, n/a for undefined values."""
+    def cell(value: Any, pattern: str) -> str:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "inf" if isinstance(value, float) and math.isinf(value) else "n/a"
+        return pattern.format(int(value) if pattern == "{:d}" else value)
+
+    rows = [[str(name)] + [cell(row[label], fmt_) for label, _, fmt_ in COMPARE_COLUMNS]
+            for name, row in table.iterrows()]
+    header = ["strategy"] + [label for label, _, _ in COMPARE_COLUMNS]
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
+    lines += ["  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
+              for r in rows]
+    return "\n".join(lines)

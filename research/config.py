@@ -1,0 +1,325 @@
+"""One backtest's configuration, and the text parsers that fill it from the command line or a sweep.
+
+A :class:`RunConfig` holds everything that decides a backtest's result (data, bars,
+strategy and parameters, money, dates, sessions), in working types. Output choices
+(folders, plots) are not part of it: a run is a pure function of its configuration.
+
+    from research import RunConfig, run
+    result = run(RunConfig(strategy="cvd_trend", params={"slope_period": 5}, bars="5min"))
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import importlib
+import math
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+import strategies as strategy_registry
+from data import OrderFlowError
+from indicators.sessions import SessionCalendar, check_tz, parse_session_start
+from strategies import strategy_params
+
+HERE = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = HERE / "data" / "sample" / "sample_ticks.parquet"
+DEFAULT_STRATEGY = "cvd_trend"
+DEFAULT_BARS = "1min"
+DEFAULT_SIZE = "100%"
+
+# Strategy parameters that the configuration fills from its own settings.
+SESSION_START_PARAMS = ("session_start",)
+SESSION_TZ_PARAMS = ("session_tz", "tz")
+STAKE_PARAM, PCT_PARAM, FRACTIONAL_PARAM = "stake", "pct_equity", "fractional"
+
+
+@dataclass
+class RunConfig:
+    """Everything one backtest depends on.
+
+    ``data`` is a tick source (a path, or anything ``data.load_ticks`` reads);
+    ``strategy`` a registered name (``cvd_trend``), ``"module:Class"`` or a class;
+    ``slippage`` is ``("fixed", price amount per unit)`` or ``("perc", fraction)``;
+    ``start``/``end`` are UTC, ``end`` exclusive; ``session`` is where trading days
+    start (``(time, zone)``; daily returns are cut there); ``tz`` is the zone in which
+    outputs show times; ``observers`` adds Backtrader's Value/Trades/BuySell observers
+    (for ``cerebro.plot``); ``keep_ticks`` keeps the ticks on the result (footprints).
+    """
+
+    data: Any = DEFAULT_DATA
+    strategy: Any = DEFAULT_STRATEGY
+    params: dict[str, Any] = field(default_factory=dict)
+    bars: str = DEFAULT_BARS
+    cash: float = 100_000.0
+    commission: float = 0.0  # fraction of traded value per fill
+    slippage: tuple[str, float] = ("fixed", 0.0)
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    tz: str = "UTC"
+    session: tuple[dt.time, str] | None = None
+    format: str | None = None
+    drop_bad_rows: bool = False
+    input_tz: str | None = None
+    classify: str | None = None  # a data.CLASSIFIERS name, or "bvc" for bars
+    quotes: Path | None = None
+    quote_lag: str | None = None
+    observers: bool = False
+    keep_ticks: bool = False
+
+    @property
+    def strategy_class(self) -> type:
+        return resolve_strategy(self.strategy)
+
+    @property
+    def strategy_name(self) -> str:
+        if isinstance(self.strategy, str):
+            return self.strategy
+        return getattr(self.strategy, "__name__", str(self.strategy))
+
+    @property
+    def data_name(self) -> str:
+        """A short label for the data: the file's name, or the source's description."""
+        if isinstance(self.data, (str, Path)):
+            return Path(self.data).name
+        if isinstance(self.data, pd.DataFrame):
+            return "DataFrame"
+        return type(self.data).__name__
+
+    @property
+    def calendar(self) -> SessionCalendar:
+        """The session calendar that cuts trading days (midnight in ``tz`` when no session is set)."""
+        clock, zone = self.session or (dt.time(0, 0), self.tz)
+        return SessionCalendar(clock, zone)
+
+    def range_text(self) -> str:
+        """``from 2024-04-15 08:30 CDT before 2024-04-16 00:00 CDT``: ``start``/``end`` in ``tz``."""
+        parts = []
+        if self.start is not None:
+            parts.append(f"from {self.start.tz_convert(self.tz):%Y-%m-%d %H:%M %Z}")
+        if self.end is not None:
+            parts.append(f"before {self.end.tz_convert(self.tz):%Y-%m-%d %H:%M %Z}")
+        return " ".join(parts)
+
+    def with_params(self, **params: Any) -> "RunConfig":
+        """A copy with these strategy parameters set (a sweep's point)."""
+        return replace(self, params={**self.params, **params})
+
+
+def resolve_strategy(spec: Any) -> type:
+    """A strategy class from a registered name, ``"package.module:ClassName"``, or a class."""
+    if isinstance(spec, type):
+        return spec
+    text = str(spec).strip()
+    if ":" not in text:
+        return strategy_registry.get_strategy(text)
+    module_name, _, attr = text.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise OrderFlowError(f"cannot import strategy module {module_name!r}: {exc}") from None
+    cls = getattr(module, attr, None)
+    import backtrader as bt
+
+    if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
+        raise OrderFlowError(f"{text!r} is not a Backtrader Strategy class in {module_name}")
+    return cls
+
+
+# ---------------------------------------------------------------------------------------------
+# Text -> typed values (the command line's options, a sweep's grid)
+
+
+def parse_value(text: str, default: Any, name: str = "value") -> Any:
+    """Parse ``text`` to the type of ``default``: bool, int, float, None or str.
+
+    Booleans accept true/false, yes/no, on/off, 1/0. ``none``/``null`` is accepted only
+    where the default is None (the parameter can be turned off). Numbers must be finite
+    (``nan``/``inf`` are refused). A parameter whose default is None takes the first of
+    bool, int, float that parses, else the text.
+    """
+    t = text.strip()
+    low = t.lower()
+    if low in ("none", "null"):
+        if default is None:
+            return None
+        raise ValueError(f"{name} cannot be none (its default is {default!r})")
+    if isinstance(default, bool):
+        if low in ("true", "yes", "on", "1"):
+            return True
+        if low in ("false", "no", "off", "0"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    if isinstance(default, (int, float)) or default is None:
+        number = _finite_number(t)
+        if number is None:
+            if default is not None:
+                raise ValueError(f"expected a number, got {text!r}")
+            return low == "true" if low in ("true", "false") else t
+        if isinstance(default, int) or (default is None and re.fullmatch(r"[+-]?\d+", t)):
+            if not number.is_integer():
+                raise ValueError(f"expected a whole number, got {text!r}")
+            return int(number)
+        return number
+    return t
+
+
+def _finite_number(text: str) -> float | None:
+    """``text`` as a finite float, None if it is no number; ValueError for nan and inf."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def parse_params(pairs: Sequence[str], cls: type, name: str) -> dict[str, Any]:
+    """``["key=value", ...]`` -> typed strategy parameters; an unknown key suggests the closest one."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise OrderFlowError(f"--param needs KEY=VALUE, got {pair!r}")
+        out[key] = parse_param(key, text, cls, name)
+    return out
+
+
+def parse_param(key: str, text: str, cls: type, name: str) -> Any:
+    """One strategy parameter's value from text, in the type of its default."""
+    known = strategy_params(cls)
+    if key not in known:
+        close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise OrderFlowError(f"unknown parameter {key!r} for strategy {name}{hint} (parameters: {', '.join(known)})")
+    try:
+        return parse_value(text, known[key], key)
+    except ValueError as exc:
+        raise OrderFlowError(f"bad value for parameter {key!r}: {exc}") from None
+
+
+def parse_size(text: str | None, cls: type, fractional: bool = False) -> dict[str, Any]:
+    """``--size``: ``"2"`` -> ``stake=2`` units; ``"10%"`` -> ``pct_equity=10`` (percent of equity).
+
+    Units are whole unless ``fractional`` (the strategy's ``fractional=True``, for crypto).
+    """
+    known = strategy_params(cls)
+    if text is None:
+        if STAKE_PARAM not in known or PCT_PARAM not in known:
+            return {}
+        text = DEFAULT_SIZE
+    t = text.strip()
+    pct = t.endswith("%")
+    try:
+        value = float(t[:-1] if pct else t)
+    except ValueError:
+        raise OrderFlowError(f"bad --size {text!r}: use units ('2') or a percent of equity ('10%')") from None
+    if not math.isfinite(value) or value <= 0 or (pct and value > 100):
+        raise OrderFlowError(f"bad --size {text!r}: must be > 0 (and at most 100%)")
+    if STAKE_PARAM not in known or PCT_PARAM not in known:
+        raise OrderFlowError(f"the strategy has no {STAKE_PARAM}/{PCT_PARAM} parameters; --size does not apply")
+    if pct:
+        return {PCT_PARAM: value, STAKE_PARAM: None} if known[STAKE_PARAM] is None else {PCT_PARAM: value}
+    if not value.is_integer() and not fractional:
+        raise OrderFlowError(f"bad --size {text!r}: whole units only (set --param fractional=true for fractional sizes)")
+    return {STAKE_PARAM: int(value) if value.is_integer() else value, PCT_PARAM: None}
+
+
+def parse_slippage(text: str) -> tuple[str, float]:
+    """``"0.25"`` -> ``("fixed", 0.25)`` price units; ``"0.01%"`` -> ``("perc", 0.0001)`` (below 100%)."""
+    t = str(text).strip()
+    pct = t.endswith("%")
+    try:
+        value = float(t[:-1] if pct else t)
+    except ValueError:
+        raise OrderFlowError(f"bad --slippage {text!r}: a price amount (0.25) or a percent (0.01%)") from None
+    if not math.isfinite(value) or value < 0:
+        raise OrderFlowError(f"bad --slippage {text!r}: must be >= 0")
+    if pct and value >= 100:
+        raise OrderFlowError(f"bad --slippage {text!r}: a percentage of the price below 100%")
+    return ("perc", value / 100.0) if pct else ("fixed", value)
+
+
+def check_zone(name: str, option: str) -> str:
+    """A valid IANA zone name, or OrderFlowError."""
+    try:
+        return check_tz(name)
+    except OrderFlowError:
+        raise OrderFlowError(f"unknown time zone {name!r} for {option} (use e.g. UTC or America/Chicago)") from None
+
+
+_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
+LAST_TIME = pd.Timestamp.max.tz_localize("UTC").floor("D")
+
+
+def parse_time(text: str, tz: str, option: str, end: bool = False) -> pd.Timestamp | None:
+    """An ISO date/time in ``tz`` (unless it has a zone) -> UTC; a bare ``end`` date covers its whole day.
+
+    Times are nanosecond timestamps (years 1677-2262): an ``end`` beyond that is no bound
+    (None), a start beyond it an error.
+    """
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        raise OrderFlowError(f"bad {option} {text!r}: use an ISO date or time, e.g. 2024-04-15 08:30") from None
+    if ts is pd.NaT:
+        raise OrderFlowError(f"bad {option} {text!r}")
+    try:
+        ts = ts.as_unit("ns")
+        if ts.tz is None:
+            ts = ts.tz_localize(tz)
+        if end:
+            ts = ts + (pd.Timedelta(days=1) if _DATE_ONLY.match(text) else pd.Timedelta(1, "ns"))
+        ts = ts.tz_convert("UTC")
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        if end and ts.year > 2000:
+            return None
+        raise OrderFlowError(f"bad {option} {text!r}: times must fall between 1677 and 2262") from None
+    if end and ts > LAST_TIME:
+        return None
+    return ts
+
+
+def parse_clock(text: str) -> dt.time:
+    """``"17:00"`` -> ``time(17, 0)``."""
+    try:
+        return dt.time.fromisoformat(text.strip())
+    except ValueError:
+        raise OrderFlowError(f"bad --session-start {text!r}: use HH:MM, e.g. 17:00") from None
+
+
+def strategy_session(values: dict[str, Any]) -> tuple[dt.time, str] | None:
+    """The strategy's own session start and zone (its ``session_start``/``tz`` values), if it has both,
+    read by the parsers the strategy's indicators use (``indicators.sessions``)."""
+    start = next((values[n] for n in SESSION_START_PARAMS if n in values), None)
+    zone = next((values[n] for n in SESSION_TZ_PARAMS if n in values), None)
+    if start is None or zone is None:
+        return None
+    try:
+        if not isinstance(start, dt.time):
+            seconds = parse_session_start(start) // 1_000_000_000
+            start = dt.time(seconds // 3600, seconds // 60 % 60, seconds % 60)
+        return start, check_tz(zone)
+    except OrderFlowError:
+        return None  # the strategy reports its own bad parameter
+
+
+def session_params(known: dict[str, Any], clock: dt.time | None, zone: str) -> dict[str, Any]:
+    """Map a session start and zone onto the strategy's session parameters (in the type of their default).
+
+    Empty when the strategy has no session parameter (then the session only cuts daily returns).
+    """
+    out: dict[str, Any] = {}
+    start_name = next((n for n in SESSION_START_PARAMS if n in known), None)
+    tz_name = next((n for n in SESSION_TZ_PARAMS if n in known), None)
+    if start_name is not None and clock is not None:
+        default = known[start_name]
+        out[start_name] = clock if isinstance(default, dt.time) else clock.strftime("%H:%M")
+    if tz_name is not None:
+        out[tz_name] = zone
+    return out

@@ -1,0 +1,193 @@
+"""One backtest as a function: ``run(config) -> Result``.
+
+The command line, sweeps and walk-forward all call :func:`run`. Its steps:
+load the ticks of ``config.data`` within ``start``/``end`` (quotes joined and
+unknown sides classified if asked), build the order-flow bars, run Backtrader with
+the strategy and the analyzers, then compute equity, trades, daily returns (cut
+by the session calendar the indicators use) and the metrics.
+
+    from research import RunConfig, run
+    result = run(RunConfig(bars="5min"))
+    result.metrics["sharpe"], result.trades, result.daily
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+from data import (
+    CLASSIFIERS,
+    OrderFlowError,
+    OrderFlowFeed,
+    bulk_volume_classification,
+    classify,
+    join_quotes,
+    load_quotes,
+    load_ticks,
+    make_bars,
+)
+from data.classify import BAR_METHOD
+from reports import metrics as perf
+from reports.trades import TradeRecorder, trades_frame
+
+from .config import RunConfig
+
+
+@dataclass
+class Loaded:
+    """What a run reads before Backtrader starts: the ticks in range, the load report, the bars."""
+
+    bars: pd.DataFrame
+    load_report: dict[str, Any]
+    ticks_in_range: int
+    ticks: pd.DataFrame | None = None
+
+
+@dataclass
+class Result:
+    """Everything a run produced. ``cerebro``, ``strategy`` and ``ticks`` are dropped by :meth:`slim`."""
+
+    config: RunConfig
+    load_report: dict[str, Any]
+    ticks_in_range: int
+    bars: pd.DataFrame
+    equity: pd.DataFrame  # time index (UTC): value, drawdown (%), position
+    trades: pd.DataFrame
+    daily: pd.Series
+    metrics: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)  # the strategy's parameters as run
+    analyzers: dict[str, Any] = field(default_factory=dict)
+    cvd: np.ndarray | None = None
+    cvd_label: str = "CVD"
+    cvd_resets: np.ndarray | None = None
+    cerebro: Any = None
+    strategy: Any = None
+    ticks: pd.DataFrame | None = None
+
+    def slim(self) -> "Result":
+        """A picklable copy without Backtrader's objects and the ticks (what workers send back)."""
+        return replace(self, cerebro=None, strategy=None, ticks=None)
+
+
+def load(config: RunConfig) -> Loaded:
+    """The ticks of ``config.data`` within ``start``/``end`` (quotes, classification) and their bars."""
+    ticks = load_ticks(config.data, format=config.format, tz=config.input_tz,
+                       on_bad_rows="drop" if config.drop_bad_rows else "raise")
+    ticks = _quotes_and_sides(ticks, config)
+    report = dict(ticks.attrs.get("load_report", {}))
+    if config.start is not None or config.end is not None:
+        ts = ticks["timestamp"]
+        keep = np.ones(len(ticks), dtype=bool)
+        if config.start is not None:
+            keep &= (ts >= config.start).to_numpy()
+        if config.end is not None:
+            keep &= (ts < config.end).to_numpy()
+        ticks = ticks.loc[keep].reset_index(drop=True)
+    bars = make_bars(ticks, config.bars)
+    if config.classify == BAR_METHOD and not bars.empty:
+        bars = bulk_volume_classification(bars)
+    if bars.empty:
+        raise OrderFlowError(
+            f"no bars in the range {config.range_text()}" if (config.start or config.end)
+            else "no ticks to make bars from", source=config.data if not isinstance(config.data, pd.DataFrame) else None)
+    return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None)
+
+
+def _quotes_and_sides(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
+    """Quotes joined strictly before each trade, then the unknown sides classified."""
+    if config.quotes is not None:
+        quotes = load_quotes(config.quotes, tz=config.input_tz,
+                             on_bad_rows="drop" if config.drop_bad_rows else "raise")
+        ticks = join_quotes(ticks, quotes, lag=config.quote_lag)
+    report = dict(ticks.attrs.get("load_report", {}))
+    if config.classify in CLASSIFIERS:
+        unknown = int((ticks["side"] == 0).sum())
+        ticks = classify(ticks, config.classify)
+        filled = unknown - int((ticks["side"] == 0).sum())
+        note = f"{filled:,} of {unknown:,} unknown sides filled by {config.classify}"
+    elif config.classify == BAR_METHOD:
+        note = "bar volumes split into buys and sells by bulk volume classification (all inferred)"
+    else:
+        return ticks
+    report["notes"] = [*report.get("notes", []), note]
+    ticks.attrs["load_report"] = report
+    return ticks
+
+
+def make_cerebro(config: RunConfig, bars: pd.DataFrame) -> bt.Cerebro:
+    """Cerebro with the bars' feed, the strategy, the broker's money settings and the analyzers."""
+    cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
+    if config.observers:  # what stdstats would add, with buy/sell marks at the fill price
+        cerebro.addobserver(bt.observers.Value)
+        cerebro.addobserver(bt.observers.Trades)
+        cerebro.addobserver(bt.observers.BuySell, barplot=False)
+    cerebro.adddata(OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name))
+    cerebro.addstrategy(config.strategy_class, **config.params)
+    cerebro.broker.setcash(config.cash)
+    cerebro.broker.setcommission(commission=config.commission)
+    kind, amount = config.slippage
+    if amount:
+        (cerebro.broker.set_slippage_perc if kind == "perc" else cerebro.broker.set_slippage_fixed)(amount)
+    cerebro.addanalyzer(bt.analyzers.DrawDown, _name="drawdown")
+    cerebro.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
+    cerebro.addanalyzer(bt.analyzers.Transactions, _name="transactions")
+    cerebro.addanalyzer(TradeRecorder, _name="recorder")
+    return cerebro
+
+
+def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
+    """One backtest: load and build bars (unless ``loaded``, :func:`load`'s result, is given),
+    run Backtrader, and compute equity, trades, daily returns and the metrics."""
+    loaded = loaded if loaded is not None else load(config)
+    bars = loaded.bars
+    cerebro = make_cerebro(config, bars)
+    strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
+
+    recorded = strat.analyzers.recorder.get_analysis()
+    times = bars.index
+    values = pd.Series(recorded["values"], index=times, dtype=np.float64)
+    equity = pd.DataFrame({"value": values, "drawdown": perf.drawdown(values),
+                           "position": np.asarray(recorded["positions"], dtype=np.float64)})
+    trades = trades_frame(recorded["trades"], times)
+    daily = perf.daily_returns(values, config.cash, config.calendar)
+    metrics = perf.performance(values, trades, daily, bars, equity["position"], config.cash)
+    metrics["fills"] = sum(len(v) for v in strat.analyzers.transactions.get_analysis().values())
+    cvd, label, resets = strategy_cvd(strat, bars)
+    return Result(config=config, load_report=loaded.load_report, ticks_in_range=loaded.ticks_in_range, bars=bars,
+                  equity=equity, trades=trades, daily=daily, metrics=metrics,
+                  params={k: getattr(strat.p, k) for k in strat.params._getkeys()},
+                  analyzers={name: strat.analyzers.getbyname(name).get_analysis()
+                             for name in ("drawdown", "trades", "transactions")},
+                  cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks)
+
+
+def _indicators(owner: Any, depth: int = 3) -> list[Any]:
+    """The indicators of a strategy, then those they build on (breadth first, ``depth`` levels)."""
+    found, level = [], list(owner.getindicators())
+    for _ in range(depth):
+        found.extend(level)
+        level = [sub for ind in level for sub in getattr(ind, "_lineiterators", {}).get(bt.LineIterator.IndType, [])]
+    return found
+
+
+def strategy_cvd(strat: Any, bars: pd.DataFrame) -> tuple[np.ndarray | None, str, np.ndarray | None]:
+    """The strategy's first CVD indicator values per bar, its label and session-reset bars (if any)."""
+    from indicators import CumulativeVolumeDelta
+
+    for ind in _indicators(strat):
+        if isinstance(ind, CumulativeVolumeDelta):
+            values = np.asarray(ind.lines[0].array[: len(bars)], dtype=np.float64)
+            reset = str(getattr(ind.p, "reset", ""))
+            resets = None
+            if reset == "session":
+                delta = bars["delta"].to_numpy(np.float64)
+                steps = np.diff(values, prepend=0.0)
+                tol = 1e-9 * np.maximum(1.0, np.abs(values))
+                restarted = (np.abs(values - delta) <= tol) & (np.abs(steps - delta) > tol)
+                resets = np.flatnonzero(restarted)
+            return values, f"CVD (reset: {reset or 'never'})", resets
+    return None, "CVD (running sum of delta)", None
