@@ -138,7 +138,7 @@ class DeflatedSharpe:
         return out
 
 
-def deflated_sharpe(returns: pd.DataFrame, n_trials: int | None = None) -> DeflatedSharpe:
+def deflated_sharpe(returns: pd.DataFrame | np.ndarray, n_trials: int | None = None, *, source: Any = None) -> DeflatedSharpe:
     """The deflated Sharpe ratio of the best column of a returns matrix (rows: periods, columns: sets).
 
     The best set is the one with the highest per-period Sharpe ratio (first on a
@@ -147,10 +147,12 @@ def deflated_sharpe(returns: pd.DataFrame, n_trials: int | None = None) -> Defla
     are the best column's moment estimates (``m_k`` the k-th central moment,
     scipy's ``skew`` / ``kurtosis(fisher=False)``); ``T`` the number of rows.
     ``n_trials`` defaults to the number of columns; pass more if more sets were
-    tried than the matrix holds.
+    tried than the matrix holds. ``dsr`` is NaN when the best set's returns are
+    flat (no deviation: no skewness or kurtosis). A missing or infinite return
+    raises OrderFlowError naming its column and row (``source``: the file).
     """
     frame = returns if isinstance(returns, pd.DataFrame) else pd.DataFrame(returns)
-    x = _matrix(frame)
+    x = _matrix(frame, source)
     srs = sharpe_ratios(x)
     finite = srs[np.isfinite(srs)]
     n = x.shape[1] if n_trials is None else n_trials
