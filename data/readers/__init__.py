@@ -11,6 +11,6 @@ format                 what                                             module
 ``databento_mbp10``    Databento MBP-10: trades + 10-level book         databento_mbo
 =====================  ===============================================  =================
 """
-from . import databento_mbo, lobster, sierra  # noqa: F401
+from . import binance_stream, databento_mbo, lobster, sierra, tardis  # noqa: F401
 
-__all__ = ["databento_mbo", "lobster", "sierra"]
+__all__ = ["binance_stream", "databento_mbo", "lobster", "sierra", "tardis"]
