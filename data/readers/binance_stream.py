@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import OrderFlowError
-from ..loader import BUYER_MAKER, ColumnPicker, ReadResult, _head_text, _header, read_csv, register_format
+from ..loader import ColumnPicker, ReadResult, _head_text, _header, read_csv, register_format
 from ..quotes import register_quote_reader
 
 __all__ = ["BOOKTICKER_COLUMNS", "read_binance_stream", "read_stream_ticks", "read_stream_quotes"]
@@ -95,9 +95,9 @@ def _field(lines: pa.Array, key: str, quoted: bool) -> pa.Array:
     return pc.struct_field(pc.extract_regex(lines, rf'"{key}"\s*:\s*{value}'), [0])
 
 
-def _numbers(text: pa.Array, what: str, path: Path, kind: pa.DataType = pa.float64()) -> np.ndarray:
+def _numbers(text: pa.Array, what: str, path: Path, kind: pa.DataType | None = None) -> np.ndarray:
     try:
-        return pc.cast(text, kind).to_numpy(zero_copy_only=False)
+        return pc.cast(text, kind or pa.float64()).to_numpy(zero_copy_only=False)
     except pa.ArrowInvalid:
         raise OrderFlowError(f"unreadable {what} in the capture", source=path, column=what) from None
 
