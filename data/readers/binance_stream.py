@@ -71,9 +71,9 @@ def _not_trades(path: Path, pick: ColumnPicker) -> ReadResult:
 
 def read_bookticker_quotes(path: Path) -> pd.DataFrame:
     """A bookTicker dump -> quotes at ``transaction_time``."""
-    return read_csv(path, lambda names: {"transaction_time": "timestamp", "best_bid_price": "bid",
-                                         "best_ask_price": "ask", "best_bid_qty": "bid_size",
-                                         "best_ask_qty": "ask_size"})
+    names = {"transaction_time": "timestamp", "best_bid_price": "bid", "best_ask_price": "ask",
+             "best_bid_qty": "bid_size", "best_ask_qty": "ask_size"}
+    return read_csv(path, lambda found: {n: names[n] for n in found if n in names}).rename(columns=names)
 
 
 def _lines(path: Path) -> pa.Array:
