@@ -6,6 +6,7 @@
     feed = OrderFlowFeed.from_ticks(ticks, bars="1min")
 """
 from . import formats as _formats  # noqa: F401  (registers the vendor formats with load_ticks)
+from . import readers as _readers  # noqa: F401  (registers the book and store readers of data/readers)
 from .bars import make_bars
 from .barspec import BarSpec, parse_bar_spec
 from .classify import CLASSIFIERS, bulk_volume_classification, classify

@@ -603,6 +603,7 @@ def _normalise(
     format: str = "dataframe",
     copy: bool = True,
     rejects: Mapping[str, np.ndarray] | None = None,
+    carry: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The steps :func:`normalise_ticks` and :func:`data.quotes.normalise_quotes` share.
 
@@ -612,6 +613,8 @@ def _normalise(
     stable-sorts by time and returns the ``targets`` found, in that order, with
     ``attrs["load_report"]`` (``unknown_side`` only when there is a side).
     ``kind`` (``"quote "``) goes into the messages for an empty or all-rejected input.
+    ``carry`` names raw columns, already parsed and checked by the caller (book levels),
+    passed through after ``targets`` in the same row order.
     """
     if on_bad_rows not in ("raise", "drop"):
         raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
@@ -665,6 +668,9 @@ def _normalise(
         if target in values:
             arr = values[target] if take is None else values[target][take]
             out[target] = arr.copy() if copy and arr.base is not None else arr
+    for name in carry:
+        arr = raw[name].to_numpy()
+        out[name] = arr if take is None else arr[take]
     out["timestamp"] = pd.DatetimeIndex(out["timestamp"].view("M8[ns]")).tz_localize("UTC")
     result = pd.DataFrame(out, copy=False)
     report: dict[str, Any] = {
