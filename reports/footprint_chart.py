@@ -30,7 +30,6 @@ from data.bars import assign_bars, timestamps_ns
 from data.barspec import parse_bar_spec
 from data.errors import OrderFlowError
 from data.footprint import (
-    DEFAULT_RATIO,
     FootprintGrid,
     diagonal_imbalances,
     grid_from_arrays,
@@ -40,6 +39,7 @@ from data.footprint import (
     point_of_control,
     value_area,
 )
+from data.imbalance import ImbalanceRule, imbalance_rule
 
 __all__ = ["footprint_chart", "window_grid", "trade_footprints"]
 
@@ -134,8 +134,9 @@ def footprint_chart(
     spec: str = "1min",
     tick_size: float | None = None,
     path: "str | Path" = "footprint.png",
-    ratio: float = DEFAULT_RATIO,
-    min_volume: float = 0.0,
+    ratio: float | None = None,
+    min_volume: float | None = None,
+    imbalance: "str | ImbalanceRule | None" = None,
     min_stack: int = 3,
     row_ticks: int | None = None,
     tz: str = "UTC",
@@ -147,9 +148,10 @@ def footprint_chart(
     """Draw the footprint of the bars stamped in ``[start, end]`` and save it as a PNG.
 
     Cells read ``sell x buy`` (volume hitting the bid x volume lifting the offer at
-    that price). A buy imbalance (buy at p >= ``ratio`` x sell at p - 1 row, at least
-    ``min_volume``) prints the buy number bold green, a sell imbalance (sell at p >=
-    ``ratio`` x buy at p + 1 row) the sell number bold red; runs of at least
+    that price). A buy imbalance (default: buy at p >= ``ratio`` x sell at p - 1 row, at least
+    ``min_volume``; or the rule ``imbalance``, a platform preset ``"atas"``,
+    ``"ninjatrader"``, ``"sierra"`` or :func:`data.imbalance.custom`) prints the buy number
+    bold green, a sell imbalance (sell at p >= ``ratio`` x buy at p + 1 row) the sell number bold red; runs of at least
     ``min_stack`` such levels get a solid strip along their right edge (stacked imbalance). The cell
     with the most volume (POC) is boxed in orange; the background shade grows with
     the cell's volume and leans green or red with its delta. Under each bar: delta
@@ -159,7 +161,8 @@ def footprint_chart(
     """
     grid, ohlc = window_grid(ticks, start, end, spec=spec, tick_size=tick_size, row_ticks=row_ticks,
                              max_bars=max_bars)
-    fig = _draw(grid, ohlc, ratio=ratio, min_volume=min_volume, min_stack=min_stack, tz=tz, spec=spec,
+    rule = imbalance_rule(imbalance, ratio, min_volume)
+    fig = _draw(grid, ohlc, rule=rule, min_stack=min_stack, tz=tz, spec=spec,
                 title=title, marks=marks, tick_size=tick_size)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +171,7 @@ def footprint_chart(
     return out
 
 
-def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, ratio: float, min_volume: float, min_stack: int, tz: str,
+def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, rule: ImbalanceRule, min_stack: int, tz: str,
           spec: str, title: str | None, marks: Any, tick_size: float | None) -> Figure:
     n_bars = grid.n_bars
     row = grid.tick_size
@@ -185,7 +188,7 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, ratio: float, min_volume: 
     volume = grid.volume
     bar = grid.bar
     level = grid.level
-    buy_imb, sell_imb = diagonal_imbalances(grid, ratio, min_volume)
+    buy_imb, sell_imb = diagonal_imbalances(grid, rule=rule)
     poc = point_of_control(grid)
     val, vah = value_area(grid, poc)  # level codes, as are the stacks'
     stacks = {"buy": longest_runs(buy_imb, grid, prefer_high=True),
@@ -238,8 +241,8 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, ratio: float, min_volume: 
     rows_note = (f"tick {_price_label(row, row)}" if ohlc.attrs.get("row_ticks", 1) == 1
                  else f"rows of {ohlc.attrs['row_ticks']} ticks ({_price_label(row, row)})")
     fig.suptitle(heading, fontsize=11, x=0.9 / width, ha="left", y=1 - 0.18 / height, va="top")
-    legend = (f"cells: sell × buy, {rows_note}  |  bold green/red: diagonal imbalance ≥ {ratio:g}:1"
-              f"{f', min. volume {min_volume:g}' if min_volume else ''}  |  orange box: POC  |  bracket at the left: 70% "
+    legend = (f"cells: sell × buy, {rows_note}  |  bold green/red: imbalance ({rule.describe()})"
+              f"  |  orange box: POC  |  bracket at the left: 70% "
               f"value area  |  solid strip at the right: ≥ {min_stack} stacked imbalances")
     fig.text(0.9 / width, 1 - 0.5 / height, "\n".join(textwrap.wrap(legend, int((width - 1.2) * 15.5))),
              fontsize=7.5, color="#444444", va="top", linespacing=1.4)
