@@ -14,6 +14,7 @@ from .footprint import absorption, add_footprint_lines, footprint, footprint_sta
 from .imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
 from .loader import load_ticks
 from .metrics import order_flow_metrics
+from .orders import aggressor_orders, large_orders
 from .quotes import join_quotes, load_quotes
 
 
@@ -48,4 +49,6 @@ __all__ = [
     "ImbalanceRule",
     "custom",
     "imbalance_rule",
+    "aggressor_orders",
+    "large_orders",
 ]

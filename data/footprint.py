@@ -14,6 +14,7 @@ Public functions:
 - :func:`footprint_stats` — per bar: point of control, value area, diagonal
   imbalance counts and the longest stacked imbalance per side;
 - :func:`large_trade_volume` — per bar buy/sell volume of trades at or above a size threshold;
+- :func:`large_order_volume` — the same for aggressor orders (trades grouped by :mod:`data.orders`);
 - :func:`absorption` — the absorption signal (+1 sellers absorbed at the low, -1 buyers
   absorbed at the high);
 - :func:`add_footprint_lines` — recompute the footprint lines of a bars frame with
@@ -30,6 +31,7 @@ from .barspec import BarSpec, parse_bar_spec
 from .blocks import bar_blocks, longest
 from .errors import OrderFlowError
 from .imbalance import DEFAULT_RATIO, ImbalanceRule, custom, flag_imbalances, imbalance_rule
+from .orders import order_ids, order_starts
 from .schema import FOOTPRINT_LINES
 
 DEFAULT_VALUE_AREA = 0.70
@@ -674,20 +676,49 @@ def large_trade_volume(
     starts: np.ndarray,
     threshold: "float | str" = DEFAULT_LARGE,
     window: int = DEFAULT_LARGE_WINDOW,
+    positions: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per bar, (buy volume, sell volume) of trades with ``size >= threshold``
-    (see :func:`large_trade_threshold`); bars given by first-tick indices ``starts``."""
+    (see :func:`large_trade_threshold`); bars given by first-tick indices ``starts``.
+
+    ``positions``: the tick index of each item when the items are not the ticks
+    themselves (aggressor orders: the index of an order's last trade, so an order
+    counts in the bar where it completes)."""
     size = np.asarray(size, dtype=np.float64)
     side = np.asarray(side)
     if len(size) == 0:
-        return np.zeros(0), np.zeros(0)
+        return np.zeros(len(starts)), np.zeros(len(starts))
     large = np.flatnonzero(_at_or_above(size, *_block_thresholds(size, threshold, window)))  # few: work on those only
-    bar = np.searchsorted(np.asarray(starts), large, side="right") - 1
+    at = large if positions is None else np.asarray(positions)[large]
+    bar = np.searchsorted(np.asarray(starts), at, side="right") - 1
     n_bars = len(starts)
     big, big_side = size[large], side[large]
     buy = np.bincount(bar, weights=np.where(big_side == 1, big, 0.0), minlength=n_bars)
     sell = np.bincount(bar, weights=np.where(big_side == -1, big, 0.0), minlength=n_bars)
     return buy, sell
+
+
+def large_order_volume(
+    times: np.ndarray,
+    size: np.ndarray,
+    side: np.ndarray,
+    starts: np.ndarray,
+    threshold: "float | str" = DEFAULT_LARGE,
+    window: int = DEFAULT_LARGE_WINDOW,
+    ids: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per bar, (buy volume, sell volume) of large aggressor *orders*: trades grouped
+    by :func:`data.orders.order_starts` (same side and time stamp, or same id), an
+    order's size the sum of its trades, judged as :func:`large_trade_volume` judges
+    trades (the percentile over the previous block of ``window`` orders) and counted
+    in the bar of its last trade."""
+    size = np.asarray(size, dtype=np.float64)
+    first = order_starts(times, side, ids)
+    if len(first) == 0:
+        return np.zeros(len(starts)), np.zeros(len(starts))
+    last = np.append(first[1:], len(size)) - 1
+    return large_trade_volume(np.add.reduceat(size, first), np.asarray(side)[first], starts, threshold, window,
+                              positions=last)
 
 
 def _at_or_above(size: np.ndarray, thresholds: "float | np.ndarray", window: int) -> np.ndarray:
@@ -766,9 +797,14 @@ def footprint_lines(
     large: "float | str" = DEFAULT_LARGE,
     large_window: int = DEFAULT_LARGE_WINDOW,
     price_range: tuple[np.ndarray, np.ndarray] | None = None,
+    times: np.ndarray | None = None,
+    ids: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """All :data:`FOOTPRINT_LINES` for bars given by first-tick indices (used by ``make_bars``;
     ``price_range``: each bar's low and high price, if known, see :func:`grid_from_arrays`).
+    ``large_buy_orders``/``large_sell_orders`` (:func:`large_order_volume`, same
+    threshold as the large trades) need the ticks' ``times`` (and ``ids`` where the
+    source has aggressor ids); without ``times`` they are left out.
 
     With ``tick_size=None`` the tick is inferred (:func:`infer_tick_size`) and, should
     that grid be too fine for the price range, coarsened by powers of ten until the
@@ -787,6 +823,9 @@ def footprint_lines(
     lines = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction,
                        imbalance=imbalance)
     lines["large_buy_volume"], lines["large_sell_volume"] = large_trade_volume(size, side, starts, large, large_window)
+    if times is not None:
+        lines["large_buy_orders"], lines["large_sell_orders"] = large_order_volume(times, size, side, starts, large,
+                                                                                   large_window, ids)
     return lines
 
 
@@ -810,7 +849,7 @@ def add_footprint_lines(
     if len(stamps) != len(bars) or not np.array_equal(stamps, timestamps_ns(bars.index)):
         raise OrderFlowError("bars do not match these ticks (build them with make_bars(ticks, spec) from the same ticks)")
     lines = footprint_lines(ticks["price"].to_numpy(np.float64), size, ticks["side"].to_numpy(), starts, stamps,
-                            tick_size, **params)
+                            tick_size, times=ts, ids=order_ids(ticks), **params)
     out = bars.copy()
     for name, values in lines.items():
         out[name] = values

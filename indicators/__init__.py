@@ -17,9 +17,11 @@ from .depth import (
 from .footprint import (
     POC,
     Absorption,
+    BigOrders,
     BigTrades,
     FootprintImbalances,
     FPImbalances,
+    LargeOrders,
     LargeTrades,
     PointOfControl,
     Stacked,
@@ -67,5 +69,7 @@ __all__ = [
     "Stacked",
     "LargeTrades",
     "BigTrades",
+    "LargeOrders",
+    "BigOrders",
     "Absorption",
 ]
