@@ -4,6 +4,7 @@
     # in a Strategy.__init__:
     self.cvd = CumulativeVolumeDelta(self.data, reset="session")   # alias CVD
 """
+from .candles import CumulativeDeltaCandles, CVDCandles
 from .depth import (
     OFI,
     OrderFlowImbalance,
@@ -39,7 +40,9 @@ from .orderflow import (  # Backtrader aliases (subclasses made by `alias`)
     SessionVWAP,
     VolumeDelta,
 )
+from .profile import SVP, SessionVolumeProfile, session_profile
 from .sessions import SessionCalendar
+from .vwap import VWAPSD, VWAPBands
 
 __all__ = [
     "VolumeDelta",
@@ -69,7 +72,14 @@ __all__ = [
     "Stacked",
     "LargeTrades",
     "BigTrades",
+    "Absorption",
     "LargeOrders",
     "BigOrders",
-    "Absorption",
+    "CumulativeDeltaCandles",
+    "CVDCandles",
+    "SessionVolumeProfile",
+    "SVP",
+    "session_profile",
+    "VWAPBands",
+    "VWAPSD",
 ]
