@@ -203,3 +203,33 @@ def test_new_indicators_do_not_look_ahead(random_case, runonce):
         cut_table = table[table.index.get_level_values(0) <= cut_bars.index[-1]]
         cut = run_indicators(OrderFlowFeed.from_bars(cut_bars), new_indicators(cut_table), runonce)
         assert_same(cut, full, upto=k + 1)
+
+
+# --- pictures: the big-trades layer and the session tools on the report -----------------------------
+
+
+def test_big_trade_markers_and_charts(tmp_path):
+    from reports.footprint_chart import big_trade_markers, footprint_chart
+    from reports.plots import plot_report
+    from tests.test_orders import order_ticks
+
+    ticks = order_ticks()
+    markers = big_trade_markers(ticks, spec="1min", threshold=5.0)
+    assert markers["size"].tolist() == [6.0, 7.0] and markers["side"].tolist() == [1, -1]
+    assert markers["price"].iloc[0] == pytest.approx(601.25 / 6)
+    assert markers["bar_time"].tolist() == [pd.Timestamp("2024-03-01 09:30", tz="UTC"),
+                                            pd.Timestamp("2024-03-01 09:31", tz="UTC")]
+    assert markers["radius"].tolist() == [1.0, 3.0]
+    assert len(big_trade_markers(ticks, "2024-03-01 09:31", spec="1min", threshold=5.0)) == 1
+    png = footprint_chart(ticks, spec="1min", tick_size=0.25, path=tmp_path / "fp.png", imbalance="atas", big_trades=5.0)
+    assert png.stat().st_size > 10_000
+
+    feed, table = profile_feed()
+    bars = feed.p.dataname
+    out = run_indicators(feed, {"p": lambda d: SessionVolumeProfile(d, footprint=table, **CRYPTO),
+                                "b": lambda d: VWAPBands(d, **CRYPTO)}, True)
+    equity = pd.DataFrame({"value": np.full(len(bars), 100.0), "drawdown": np.zeros(len(bars))})
+    trades = pd.DataFrame(columns=["entry_bar", "exit_bar", "entry_price", "exit_price", "direction", "pnl_net"])
+    png = plot_report(bars, equity, trades, tmp_path / "report.png", profile=session_profile(table, **CRYPTO),
+                      levels=pd.DataFrame(out["p"]), bands=pd.DataFrame(out["b"]))
+    assert png.stat().st_size > 10_000
