@@ -12,8 +12,10 @@ from .barspec import BarSpec, parse_bar_spec
 from .classify import CLASSIFIERS, bulk_volume_classification, classify
 from .errors import OrderFlowError
 from .footprint import absorption, add_footprint_lines, footprint, footprint_stats
+from .imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
 from .loader import load_ticks
 from .metrics import order_flow_metrics
+from .orders import aggressor_orders, large_orders
 from .quotes import join_quotes, load_quotes
 
 
@@ -44,4 +46,10 @@ __all__ = [
     "footprint_stats",
     "add_footprint_lines",
     "absorption",
+    "IMBALANCE_PRESETS",
+    "ImbalanceRule",
+    "custom",
+    "imbalance_rule",
+    "aggressor_orders",
+    "large_orders",
 ]

@@ -15,7 +15,7 @@ from data.errors import OrderFlowError
 
 from .orderflow import _GREEN, _RED, _require_lines
 
-__all__ = ["PointOfControl", "FootprintImbalances", "StackedImbalance", "LargeTrades", "Absorption"]
+__all__ = ["PointOfControl", "FootprintImbalances", "StackedImbalance", "LargeTrades", "LargeOrders", "Absorption"]
 
 _NAN = float("nan")
 
@@ -143,6 +143,20 @@ class LargeTrades(_UpDownHistogram):
     _feed_lines = ("large_buy_volume", "large_sell_volume")
     plotinfo = dict(plotname="Large trades")
     plotlines = dict(buy=dict(_name="large buys"), sell_down=dict(_name="large sells"))
+
+
+class LargeOrders(_UpDownHistogram):
+    """Volume of large aggressor orders per bar: buyers up, sellers down.
+
+    As :class:`LargeTrades`, but over whole taker orders (``data.aggressor_orders``:
+    consecutive trades with the same time stamp and side, or the same aggressor id,
+    summed) rather than single prints; an order counts in the bar of its last trade.
+    """
+
+    alias = ("BigOrders",)
+    _feed_lines = ("large_buy_orders", "large_sell_orders")
+    plotinfo = dict(plotname="Large orders")
+    plotlines = dict(buy=dict(_name="large buy orders"), sell_down=dict(_name="large sell orders"))
 
 
 class Absorption(bt.Indicator):
