@@ -400,37 +400,66 @@ def _to_float(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return v, missing, ~missing & ~np.isfinite(v)
 
 
-_NS_MAX = float(np.iinfo(np.int64).max)
+_I64_MAX = np.iinfo(np.int64).max
+_NAT = np.iinfo(np.int64).min
+_NS_MAX = float(_I64_MAX)
 # epoch magnitude below 1e11 -> seconds, 1e14 -> ms, 1e17 -> us, else ns
 _EPOCH_LIMITS = np.array([1e11, 1e14, 1e17])
 _EPOCH_SCALE = np.array([10**9, 10**6, 10**3, 1], dtype=np.int64)
+_EPOCH_UNITS = ("s", "ms", "us", "ns")
+# from 1e8 (seconds: 1973-03-03) every magnitude class holds the same span of times
+# (1973-03-03 .. 5138-11-16), so a value's magnitude alone tells its unit
+_EPOCH_UNAMBIGUOUS = 1e8
+TIME_RANGE = "1677-09-21 .. 2262-04-11 UTC"  # what int64 nanoseconds (pandas, numpy, Backtrader feeds) hold
 
 
-def _epoch_to_ns(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Epoch numbers -> int64 ns; the unit (s/ms/us/ns) from the median magnitude.
+@dataclass
+class _Times:
+    """A time column parsed to int64 ns UTC, with the rows that could not be."""
 
-    A row whose own magnitude points to another unit, or that overflows ns, is bad.
+    ns: np.ndarray
+    missing: np.ndarray
+    bad: np.ndarray  # unparseable (or not a valid local time)
+    out_of_range: np.ndarray  # a valid time outside TIME_RANGE
+    unclear_unit: np.ndarray | None = None  # an epoch too small to tell its unit from its magnitude
+    units: dict[str, int] = field(default_factory=dict)  # epoch rows read per unit, when several
+    column_unit: str = ""  # the epoch unit of most of the column
+
+
+def _epoch_to_ns(s: pd.Series) -> _Times:
+    """Epoch numbers -> int64 ns, each value in the unit (s/ms/us/ns) its magnitude says.
+
+    The magnitude classes are ``|v| < 1e11`` seconds, ``< 1e14`` ms, ``< 1e17`` us, else
+    ns. From ``1e8`` seconds (1973-03-03) on, each class covers the same times, so a
+    column may mix units and each value is read by its own class (``units`` counts
+    them). A value below that in another class than the column's (its median's) could
+    be seconds or a time in 1970 in a finer unit: it is rejected as of unclear unit.
+    A value whose time falls outside :data:`TIME_RANGE` is out of range.
     Floats in s or ms are rounded to the microsecond (the precision a float64 holds).
     """
     f = s.to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(f)
     ok = ~missing & np.isfinite(f)
     mag = np.abs(np.where(ok, f, 0.0))
-    unit = int(np.searchsorted(_EPOCH_LIMITS, np.median(mag[ok]), side="right")) if ok.any() else 0
-    scale = int(_EPOCH_SCALE[unit])
-    row_unit = np.searchsorted(_EPOCH_LIMITS, mag, side="right")
-    bad = ~missing & (~ok | (row_unit != unit) | (mag * scale >= _NS_MAX))
-    good = ~missing & ~bad
+    column_unit = int(np.searchsorted(_EPOCH_LIMITS, np.median(mag[ok]), side="right")) if ok.any() else 0
+    unit = np.searchsorted(_EPOCH_LIMITS, mag, side="right")
+    unclear = ok & (unit != column_unit) & (mag < _EPOCH_UNAMBIGUOUS)
+    scale = _EPOCH_SCALE[unit]
+    out_of_range = ok & ~unclear & (mag * scale >= _NS_MAX)
+    good = ok & ~unclear & ~out_of_range
     ns = np.zeros(len(f), dtype=np.int64)
     if pd.api.types.is_integer_dtype(s.dtype):
         ints = s.to_numpy(dtype=np.int64, na_value=0)
-        ns[good] = ints[good] * scale
+        ns[good] = ints[good] * scale[good]
     else:
         whole = np.floor(f[good])
-        step = 1000 if scale >= 10**6 else 1
-        frac = np.rint((f[good] - whole) * scale / step).astype(np.int64) * step
-        ns[good] = whole.astype(np.int64) * scale + frac
-    return ns, missing, bad
+        step = np.where(scale[good] >= 10**6, 1000, 1)
+        frac = np.rint((f[good] - whole) * scale[good] / step).astype(np.int64) * step
+        ns[good] = whole.astype(np.int64) * scale[good] + frac
+    counts = np.bincount(unit[ok & ~unclear], minlength=len(_EPOCH_UNITS))
+    units = {name: int(c) for name, c in zip(_EPOCH_UNITS, counts) if c}
+    return _Times(ns, missing, ~missing & ~ok, out_of_range, unclear, units if len(units) > 1 else {},
+                  _EPOCH_UNITS[column_unit])
 
 
 _ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
@@ -448,48 +477,81 @@ def _localise(dt: pd.Series, tz: str | None) -> pd.Series:
     return dt.dt.tz_convert("UTC")
 
 
-def _iso_to_ns(text: pd.Series, missing: np.ndarray, tz: str | None) -> np.ndarray:
-    """ISO-8601 text -> int64 ns (NaT where unparseable); zone-less text is in ``tz``."""
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    present = pd.Series(~missing, index=text.index)
-    if tz is None:
-        out[present] = pd.to_datetime(text[present], format="ISO8601", utc=True, errors="coerce")
-    else:
-        zoned = present & text.str.contains(_ZONE, na=False)
-        naive = present & ~zoned
+def _ns(dt: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """int64 ns since the epoch (UTC) of datetimes in any unit, and the rows outside
+    :data:`TIME_RANGE` (which, like NaT, come out as NaT = int64 min).
+
+    Decided per value in the column's own unit, so one time in the year 3000 does not
+    stop the others (pandas would raise ``OutOfBoundsDatetime`` for the whole column).
+    """
+    index = pd.DatetimeIndex(dt)
+    raw = index.asi8  # in the index's own unit, UTC for zoned times
+    factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[index.unit]
+    nat = raw == _NAT
+    limit = _I64_MAX // factor
+    out_of_range = ~nat & ((raw > limit) | (raw < -limit))
+    ns = np.where(nat | out_of_range, 0, raw) * factor
+    ns[nat | out_of_range] = _NAT
+    return ns, out_of_range
+
+
+def _iso_to_ns(text: pd.Series, missing: np.ndarray, tz: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """ISO-8601 text -> (int64 ns, out-of-range mask); NaT where unparseable or out of
+    range; zone-less text is in ``tz``.
+
+    pandas picks one unit per parse (ns when any value has nanoseconds), in which a time
+    outside :data:`TIME_RANGE` is NaT. The NaT rows are parsed again with fractions cut
+    to microseconds, where pandas keeps such times, to tell a valid time out of range
+    from bad text.
+    """
+    ns = np.full(len(text), _NAT, dtype=np.int64)
+    out_of_range = np.zeros(len(text), dtype=bool)
+
+    def parse(part: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        if tz is None:
+            return _ns(pd.to_datetime(part, format="ISO8601", utc=True, errors="coerce"))
+        values = np.full(len(part), _NAT, dtype=np.int64)
+        outside = np.zeros(len(part), dtype=bool)
+        zoned = part.str.contains(_ZONE, na=False).to_numpy(dtype=bool)
         if zoned.any():
-            out[zoned] = pd.to_datetime(text[zoned], format="ISO8601", utc=True, errors="coerce")
-        if naive.any():
-            wall = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-            out[naive] = _localise(wall, tz)
-    return _ns(out)
+            values[zoned], outside[zoned] = _ns(pd.to_datetime(part[zoned], format="ISO8601", utc=True,
+                                                               errors="coerce"))
+        if not zoned.all():
+            wall = pd.to_datetime(part[~zoned], format="ISO8601", errors="coerce")
+            values[~zoned], outside[~zoned] = _ns(_localise(wall, tz))
+        return values, outside
+
+    present = np.flatnonzero(~missing)
+    if len(present):
+        ns[present], out_of_range[present] = parse(text.iloc[present])
+        retry = present[ns[present] == _NAT]
+        if len(retry):
+            micro = text.iloc[retry].str.replace(r"(\.\d{6})\d+", r"\1", regex=True)
+            out_of_range[retry] = parse(micro)[1]
+    return ns, out_of_range
 
 
-def _ns(dt: pd.Series) -> np.ndarray:
-    """int64 ns since the epoch; NaT stays NaT (int64 min)."""
-    utc_ns = dt.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-    return utc_ns.to_numpy(dtype="datetime64[ns]").view(np.int64)
-
-
-def _to_ns(s: pd.Series, tz: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Any time column -> (int64 ns UTC, missing mask, unparseable mask)."""
+def _to_ns(s: pd.Series, tz: str | None) -> _Times:
+    """Any time column -> :class:`_Times` (int64 ns UTC and the rows that failed, by why)."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        ns = _ns(_localise(s, tz))
+        ns, out_of_range = _ns(_localise(s, tz))
         missing = s.isna().to_numpy()
-        return ns, missing, ~missing & (ns == np.iinfo(np.int64).min)
+        return _Times(ns, missing, ~missing & ~out_of_range & (ns == _NAT), out_of_range)
     if pd.api.types.is_bool_dtype(s.dtype):
         missing = s.isna().to_numpy()
-        return np.zeros(len(s), np.int64), missing, ~missing
+        return _Times(np.zeros(len(s), np.int64), missing, ~missing, np.zeros(len(s), bool))
     if pd.api.types.is_numeric_dtype(s.dtype):
         return _epoch_to_ns(s)
     text, missing = _stripped(s)
     number = pd.to_numeric(text.mask(pd.Series(missing, index=text.index)), errors="coerce")
     is_number = number.notna().to_numpy()
     if is_number.sum() * 2 > (~missing).sum():  # mostly numbers: epoch text
-        ns, _, bad = _epoch_to_ns(number)
-        return ns, missing, bad | (~missing & ~is_number)
-    ns = _iso_to_ns(text, missing, tz)
-    return ns, missing, ~missing & (ns == np.iinfo(np.int64).min)
+        times = _epoch_to_ns(number)
+        times.missing = missing
+        times.bad = times.bad | (~missing & ~is_number)
+        return times
+    ns, out_of_range = _iso_to_ns(text, missing, tz)
+    return _Times(ns, missing, ~missing & ~out_of_range & (ns == _NAT), out_of_range)
 
 
 def _parse_side(s: pd.Series, buyer_maker: bool) -> np.ndarray:
@@ -505,15 +567,28 @@ def _parse_side(s: pd.Series, buyer_maker: bool) -> np.ndarray:
 # --------------------------------------------------------------------------- normalise
 
 
-def _checks_for(target: str, raw: str, s: pd.Series, tz: str | None) -> tuple[np.ndarray, list[_Check]]:
-    """Parsed values of one canonical column and the rules its rows must pass."""
+def _checks_for(target: str, raw: str, s: pd.Series, tz: str | None) -> tuple[np.ndarray, list[_Check], list[str]]:
+    """Parsed values of one canonical column, the rules its rows must pass and notes for the report."""
     if target == "timestamp":
-        ns, missing, bad = _to_ns(s, tz)
+        t = _to_ns(s, tz)
         problem = "unparseable time" + (f" (or not a valid local time in {tz})" if tz else "")
-        return ns, [
-            _Check("missing_timestamp", raw, "missing time", missing, s),
-            _Check("bad_timestamp", raw, problem, bad, s),
+        checks = [
+            _Check("missing_timestamp", raw, "missing time", t.missing, s),
+            _Check("bad_timestamp", raw, problem, t.bad, s),
+            _Check("time_out_of_range", raw, f"time out of range (times must lie in {TIME_RANGE})",
+                   t.out_of_range, s),
         ]
+        if t.unclear_unit is not None:
+            checks.append(_Check(
+                "unclear_epoch_unit", raw,
+                f"epoch time of unclear unit (most of the column is in {t.column_unit}; a value this "
+                "small could be seconds or a time in 1970)", t.unclear_unit, s,
+            ))
+        notes = []
+        if t.units:
+            counts = ", ".join(f"{n:,} in {u}" for u, n in t.units.items())
+            notes.append(f"column {raw!r} mixes epoch units ({counts}): each value read in the unit its size says")
+        return t.ns, checks, notes
     v, missing, bad = _to_float(s)
     checks = [_Check(f"bad_{target}", raw, "unparseable number", bad, s)]
     if target == "price":
@@ -525,7 +600,9 @@ def _checks_for(target: str, raw: str, s: pd.Series, tz: str | None) -> tuple[np
         if target == "size":
             checks.append(_Check("missing_size", raw, "missing size", missing, s))
         checks.append(_Check(f"negative_{target}", raw, f"negative {target}", ~bad & (v < 0), s))
-    return v, checks
+    elif target in ("bid", "ask"):  # a missing quote is an empty side of the book; 0 or less is no price
+        checks.append(_Check(f"non_positive_{target}", raw, f"{target} price must be > 0", ~missing & ~bad & (v <= 0), s))
+    return v, checks, []
 
 
 def _first_bad(checks: list[_Check]) -> tuple[_Check, int] | None:
@@ -631,10 +708,12 @@ def _normalise(
     n = len(raw)
     values: dict[str, np.ndarray] = {}
     checks: list[_Check] = []
+    notes: list[str] = []
     for target in targets:
         if target in inputs and target not in ("side", BUYER_MAKER):
-            values[target], rules = _checks_for(target, names[target], inputs[target], tz)
+            values[target], rules, found = _checks_for(target, names[target], inputs[target], tz)
             checks += rules
+            notes += found
     if "side" in targets:
         values["side"] = _side_values(inputs, names, n, source)
     own = [_Check(reason, "", reason, np.asarray(mask, dtype=bool), pd.Series(dtype=object))
@@ -676,9 +755,19 @@ def _normalise(
     }
     if "side" in result:
         report["unknown_side"] = int(np.count_nonzero(result["side"].to_numpy() == 0))
+    if "bid" in result and "ask" in result:
+        report["crossed_quotes"] = count_crossed(result["bid"].to_numpy(), result["ask"].to_numpy())
     report.update(reordered=reordered, columns=names)
+    if notes:
+        report["notes"] = notes
     result.attrs["load_report"] = report
     return result
+
+
+def count_crossed(bid: np.ndarray, ask: np.ndarray) -> int:
+    """Rows whose book is crossed: ``bid > ask`` (both present); a locked book (``bid == ask``) is not."""
+    with np.errstate(invalid="ignore"):
+        return int(np.count_nonzero(bid > ask))
 
 
 def normalise_ticks(
@@ -715,7 +804,8 @@ def normalise_ticks(
         copy=copy, rejects=rejects,
     )
     if notes:
-        result.attrs["load_report"]["notes"] = list(notes)
+        report = result.attrs["load_report"]
+        report["notes"] = [*notes, *report.get("notes", [])]
     return result
 
 
@@ -790,6 +880,10 @@ def format_load_report(report: Mapping[str, Any]) -> str:
     if unknown:
         rows = "row" if unknown == 1 else "rows"
         text += f" Aggressor side unknown for {unknown:,} {rows} (counted in volume, not in delta)."
+    crossed = report.get("crossed_quotes", 0)
+    if crossed:
+        rows = "row has a" if crossed == 1 else "rows have a"
+        text += f" {crossed:,} {rows} crossed book (bid > ask): quote-based side rules leave such trades unsigned."
     reordered = report.get("reordered", 0)
     if reordered:
         rows = "row was" if reordered == 1 else "rows were"

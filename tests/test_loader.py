@@ -341,6 +341,80 @@ def test_bad_epoch_row_and_bad_quote(tmp_path):
     assert (error.column, error.row, error.value) == ("bid", 2, "oops")
 
 
+# --------------------------------------------------------------------------- times out of range (issue 8)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2999-04-14T22:00:02Z",             # read by pyarrow as a timestamp column
+        "3024-01-01 00:00:00",
+        "1600-04-14T22:00:02.5+02:00",
+        "2262-04-12T00:00:00Z",             # a day after the last ns time
+    ],
+)
+def test_time_out_of_range_names_the_row_or_is_counted(tmp_path, bad):
+    good = ["2024-03-01T09:30:05Z", "2024-03-01T09:30:06.123456789Z"]  # nanoseconds: pandas parses in ns
+    path = write(tmp_path, "Time,Price,Volume\n" + "".join(f"{t},10,1\n" for t in [good[0], bad, good[1]]))
+    error = error_of(path)
+    assert (error.column, error.row) == ("Time", 2)
+    assert "time out of range (times must lie in 1677-09-21 .. 2262-04-11 UTC)" in str(error)
+    ticks = load_ticks(path, on_bad_rows="drop")
+    assert ticks["timestamp"].tolist() == utc(*good)
+    assert ticks.attrs["load_report"]["rejected"] == {"time_out_of_range": 1}
+    assert "1 time out of range" in format_load_report(ticks.attrs["load_report"])
+
+
+def test_time_out_of_range_in_a_zone_and_apart_from_bad_text(tmp_path):
+    lines = ["2024-03-01 09:30:05,10,1", "2999-01-01 00:00:00,10,1", "2024-02-30 00:00:00,10,1",
+             "1600-01-01T00:00:00.123456789Z,10,1", "2024-03-01 09:30:06.5,10,1"]
+    path = write(tmp_path, "Time,Price,Volume\n" + "\n".join(lines) + "\n")
+    ticks = load_ticks(path, on_bad_rows="drop", tz="America/New_York")
+    assert ticks["timestamp"].tolist() == utc("2024-03-01 14:30:05", "2024-03-01 14:30:06.5")
+    assert ticks.attrs["load_report"]["rejected"] == {"time_out_of_range": 2, "bad_timestamp": 1}
+
+
+def test_time_out_of_range_in_parquet_epochs_and_frames(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    year_3000_us = 32_503_680_000_000_000  # 3000-01-01 in microseconds
+    stamps = pa.array([EPOCH_0930_05 * 10**6, year_3000_us], pa.timestamp("us", tz="UTC"))
+    pq.write_table(pa.table({"timestamp": stamps, "price": [10.0, 11.0], "size": [1.0, 2.0]}),
+                   tmp_path / "t.parquet")
+    error = error_of(tmp_path / "t.parquet")
+    assert (error.column, error.row) == ("timestamp", 2) and "time out of range" in str(error)
+    ticks = load_ticks(tmp_path / "t.parquet", on_bad_rows="drop")
+    assert ticks["timestamp"].tolist() == utc("2024-03-01 09:30:05")
+    # epoch seconds of 2300 (10^10 s) overflow nanoseconds; so do microseconds of 3000
+    for times in ([EPOCH_0930_05, 10**10], [EPOCH_0930_05 * 10**6, year_3000_us]):
+        frame = pd.DataFrame({"ts": times, "price": [10.0, 11.0], "size": [1.0, 2.0]})
+        assert error_of(frame).row == 2 and "time out of range" in str(error_of(frame))
+        assert load_ticks(frame, on_bad_rows="drop")["timestamp"].tolist() == utc("2024-03-01 09:30:05")
+    frame = pd.DataFrame({"ts": pd.Series(pd.to_datetime(["2024-03-01 09:30:05", "2500-01-01 00:00:00"]).as_unit("s")),
+                          "price": [10.0, 11.0], "size": [1.0, 2.0]})
+    assert frame["ts"].dtype == "datetime64[s]"
+    assert error_of(frame).row == 2 and "time out of range" in str(error_of(frame))
+
+
+def test_mixed_epoch_units_each_read_by_its_size_and_noted(tmp_path):
+    s, ms, us = EPOCH_0930_05, (EPOCH_0930_05 + 1) * 1000 + 250, (EPOCH_0930_05 + 2) * 10**6 + 7
+    path = write(tmp_path, f"ts,price,size\n{s},10,1\n{ms},10,1\n{s + 3},10,1\n{us},10,1\n")
+    ticks = load_ticks(path)
+    assert ticks["timestamp"].tolist() == utc("2024-03-01 09:30:05", "2024-03-01 09:30:06.25",
+                                              "2024-03-01 09:30:07.000007", "2024-03-01 09:30:08")
+    report = ticks.attrs["load_report"]
+    assert report["rejected"] == {}
+    assert report["notes"] == ["column 'ts' mixes epoch units (2 in s, 1 in ms, 1 in us): "
+                               "each value read in the unit its size says"]
+    # a small number among milliseconds could be seconds or a time in 1970: rejected, not guessed
+    path = write(tmp_path, f"ts,price,size\n{ms},10,1\n{ms + 5},10,1\n86400,10,1\n")
+    error = error_of(path)
+    assert (error.column, error.row, error.value) == ("ts", 3, 86400)
+    assert "epoch time of unclear unit (most of the column is in ms" in str(error)
+    assert load_ticks(path, on_bad_rows="drop").attrs["load_report"]["rejected"] == {"unclear_epoch_unit": 1}
+
+
 def test_bad_json_and_bad_options(tmp_path):
     assert "malformed JSON" in str(error_of(write(tmp_path, '{"trades": [', "bad.json")))
     assert "trades" in str(error_of(write(tmp_path, '{"rows": []}', "other.json")))
