@@ -789,11 +789,13 @@ def normalise_ticks(
     s/ms/us/ns by magnitude, datetimes; zone-less values are wall times in ``tz``,
     UTC when None). ``side`` is :func:`data.sides.parse_side` of the side column, or
     :func:`data.sides.side_from_buyer_maker` of ``is_buyer_maker``, or 0 when neither
-    exists. Rows with a missing/unparseable time, a missing/unparseable/non-positive
-    price, a missing/unparseable/negative size, an unparseable quote or a negative quote
-    size raise :class:`OrderFlowError` naming the first such row (1-based), or with
-    ``on_bad_rows="drop"`` are rejected and counted by reason. Kept rows are
-    stable-sorted by time; ``reordered`` counts rows earlier than the row before them.
+    exists. Rows with a missing/unparseable time, a time outside :data:`TIME_RANGE`,
+    an epoch of unclear unit (see :func:`_epoch_to_ns`), a missing/unparseable/non-positive
+    price, a missing/unparseable/negative size, an unparseable or non-positive bid/ask
+    or a negative quote size raise :class:`OrderFlowError` naming the first such row
+    (1-based), or with ``on_bad_rows="drop"`` are rejected and counted by reason. Kept
+    rows are stable-sorted by time; ``reordered`` counts rows earlier than the row before
+    them; ``crossed_quotes`` (when there are bid and ask) counts kept rows with bid > ask.
     ``copy=False`` lets the result share memory with ``raw`` (for a reader's private frame).
     ``rejects`` (``{reason: row mask}``, see :class:`ReadResult`) rejects rows by the
     format's own rules, counted first and never raised; ``notes`` go into the report.
@@ -831,7 +833,7 @@ def load_ticks(
     and count). Returns columns ``timestamp, price, size, side`` plus whichever of
     ``bid, ask, bid_size, ask_size`` the input has, sorted by time (stable), with
     ``attrs["load_report"]`` = ``{source, format, rows_read, rows_kept, rejected
-    {reason: rows}, unknown_side, reordered, columns}``.
+    {reason: rows}, unknown_side, [crossed_quotes,] reordered, columns[, notes]}``.
     Raises :class:`OrderFlowError` for a missing or empty file, missing price/size/time
     columns and, unless dropped, bad rows (see :func:`normalise_ticks`).
     """
