@@ -171,6 +171,13 @@ def _binance_reader(name: str):
         first = _fields(lines[0])
         if _is_header(first, layout):
             return read_csv(path, pick, delimiter=",")
+        if any(f and not (_NUM.match(f) or _BOOL.match(f)) for f in first):
+            raise OrderFlowError(
+                f"the first line is a header ({', '.join(first)}) that a Binance {name.split('_')[1]} "
+                f"dump does not have (it has none, or {', '.join(layout)}); read the file by its "
+                "column names without format=, or pass the right format",
+                source=path,
+            )
         if len(first) not in (len(layout) - 1, len(layout)):
             raise OrderFlowError(
                 f"a headerless Binance {name.split('_')[1]} dump has {len(layout) - 1} or "

@@ -17,6 +17,7 @@ import csv
 import gzip
 import json
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -192,6 +193,14 @@ def resolve_columns(
         if target not in chosen and raw is not None:
             chosen[target] = raw
             used.add(raw)
+    repeated = next((raw for raw in chosen.values() if names.count(raw) > 1), None)
+    if repeated is not None:
+        raise OrderFlowError(
+            f"column name repeated ({names.count(repeated)} columns are named {str(repeated)!r}): "
+            f"name each column once; columns found: {found}",
+            source=source,
+            column=str(repeated),
+        )
     # one side source: an explicit is_buyer_maker beats a side column found by name
     drop = "side" if BUYER_MAKER in explicit and "side" not in explicit else BUYER_MAKER
     if "side" in chosen and BUYER_MAKER in chosen:
@@ -221,10 +230,52 @@ def _suffix(path: Path) -> str:
 _HEAD_BYTES = 1 << 16
 
 
+_MAGIC = {  # first bytes -> what the file is
+    b"\x1f\x8b": "gzip-compressed",
+    b"BZh": "bzip2-compressed",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed",
+    b"PAR1": "a Parquet file",
+    b"ARROW1": "an Arrow IPC (feather) file",
+    b"PK\x03\x04": "a zip archive",
+    b"DBN": "a Databento DBN file",
+}
+_COMPRESSED_AS = {".gz": b"\x1f\x8b", ".bz2": b"BZh", ".zst": b"\x28\xb5\x2f\xfd"}
+_COMPRESSION_NAMES = {".gz": "gzip", ".bz2": "bzip2", ".zst": "zstd"}
+
+
+def _content_kind(path: Path) -> str | None:
+    """What the file's first bytes say it is (:data:`_MAGIC`), or None."""
+    with open(path, "rb") as fh:
+        start = fh.read(8)
+    return next((kind for magic, kind in _MAGIC.items() if start.startswith(magic)), None)
+
+
+def read_problem(path: Path, exc: BaseException) -> OrderFlowError:
+    """The error for a file that fails to read or decompress (named ``.gz`` but not gzip,
+    truncated, ...), in words instead of the codec's."""
+    suffix = path.suffix.lower()
+    codec = _COMPRESSION_NAMES.get(suffix)
+    if codec is not None:
+        with open(path, "rb") as fh:
+            compressed = fh.read(4).startswith(_COMPRESSED_AS[suffix])
+        if not compressed:
+            return OrderFlowError(f"not a valid {codec} file (named {suffix}, but its content is not "
+                                  f"{codec}-compressed)", source=path)
+        text = str(exc).lower()
+        if isinstance(exc, EOFError) or "truncated" in text or "end of" in text or "ended" in text:
+            return OrderFlowError(f"truncated {codec} file (the compressed data ends early: "
+                                  "an incomplete download or copy?)", source=path)
+        return OrderFlowError(f"cannot decompress this {codec} file: {exc}", source=path)
+    return OrderFlowError(f"cannot read: {exc}", source=path)
+
+
 @lru_cache(maxsize=16)
 def _cached_head(path: str, mtime_ns: int, size: int) -> str:
-    with pa.input_stream(path, compression="detect") as stream:
-        return stream.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+    try:
+        with pa.input_stream(path, compression="detect") as stream:
+            return stream.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+    except (OSError, pa.ArrowException) as exc:
+        raise read_problem(Path(path), exc) from None
 
 
 def _head_text(path: Path) -> str:
@@ -234,8 +285,31 @@ def _head_text(path: Path) -> str:
     return _cached_head(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+def check_text(path: Path) -> None:
+    """Raise :class:`OrderFlowError` unless the (decompressed) start of the file is text.
+
+    Binary means a NUL byte, or more than 5% of the first 4096 characters being
+    undecodable or control characters; the message says what the file looks like
+    (gzip named ``.csv``, Parquet, zip ...) instead of echoing the bytes."""
+    head = _head_text(path)[:4096]
+    odd = sum(head.count(c) for c in "\ufffd") + sum(1 for c in head if c < " " and c not in "\t\r\n\f")
+    if "\x00" not in head and odd <= 0.05 * len(head):
+        return
+    kind = _content_kind(path)
+    if kind is not None and kind.endswith("-compressed"):
+        codec = kind.split("-")[0]
+        ext = {"gzip": ".gz", "bzip2": ".bz2", "zstd": ".zst"}[codec]
+        hint = f"it is {kind}: name it {path.name}{ext} to read it"
+    elif kind is not None:
+        hint = f"it looks like {kind}"
+    else:
+        hint = "binary data"
+    raise OrderFlowError(f"not a text file ({hint})", source=path)
+
+
 def _header(path: Path) -> tuple[list[str], str]:
     """The first line's column names and the delimiter (``,`` ``;`` tab or ``|``)."""
+    check_text(path)
     head = _head_text(path)
     line = head.splitlines()[0] if head.strip() else ""
     delimiter = max([",", ";", "\t", "|"], key=line.count) if line else ","
@@ -287,7 +361,11 @@ def read_csv(
                 raise
             table = attempt({})
     except pa.ArrowInvalid as exc:
+        if path.suffix.lower() in _COMPRESSION and "conversion error" not in str(exc) and "CSV parse" not in str(exc):
+            raise read_problem(path, exc) from None
         raise OrderFlowError(f"cannot read CSV: {exc}", source=path) from None
+    except OSError as exc:  # a compressed stream that fails part way (truncated, corrupt)
+        raise read_problem(path, exc) from None
     return _arrow_to_pandas(table)
 
 
@@ -308,8 +386,11 @@ def read_json(path: Path, pick: ColumnPicker) -> pd.DataFrame:
     try:
         with opener(path, "rt", encoding="utf-8-sig") as fh:
             text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OrderFlowError(f"cannot read JSON: {exc}", source=path) from None
+    except (OSError, EOFError) as exc:
+        raise read_problem(path, exc) from None
+    except UnicodeDecodeError:
+        check_text(path)
+        raise OrderFlowError("cannot read JSON: not UTF-8 text", source=path) from None
     if not text.strip():
         raise OrderFlowError("empty file (no rows)", source=path)
     try:
@@ -843,8 +924,7 @@ def load_ticks(
     if not isinstance(source, (str, Path)):
         raise OrderFlowError(f"source must be a path or a DataFrame, not {type(source).__name__}")
     path = Path(source)
-    if not path.is_file():
-        raise OrderFlowError("file not found" if not path.exists() else "not a file", source=path)
+    check_file(path)
     fmt = _format_for(path, format)
     if path.stat().st_size == 0:
         raise OrderFlowError("empty file (no rows)", source=path)
@@ -866,6 +946,24 @@ def load_ticks(
         result.frame, **mapping, source=path, format=fmt.name, copy=False,
         rejects=result.rejects, notes=notes, **options,
     )
+
+
+def check_file(path: Path, what: str = "file") -> None:
+    """Raise :class:`OrderFlowError` unless ``path`` is a regular file, saying what it is
+    instead (missing, a folder, a character device such as ``/dev/null``, a pipe ...)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise OrderFlowError(f"{what} not found", source=path) from None
+    except OSError as exc:
+        raise OrderFlowError(f"cannot open: {exc.strerror or exc}", source=path) from None
+    if stat.S_ISREG(mode):
+        return
+    kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket")]
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    raise OrderFlowError(f"is {kind}, not a {what} of ticks" if what == "file" else f"is {kind}, not a {what}",
+                         source=path)
 
 
 def format_load_report(report: Mapping[str, Any]) -> str:

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .errors import OrderFlowError
-from .loader import ReadResult, _format_for, _normalise, count_crossed, resolve_columns
+from .loader import ReadResult, _format_for, _normalise, check_file, count_crossed, resolve_columns
 from .schema import TICK_COLUMNS, TICK_QUOTES
 
 __all__ = ["load_quotes", "normalise_quotes", "join_quotes", "QUOTE_REQUIRED"]
@@ -85,8 +85,7 @@ def load_quotes(
     if not isinstance(source, (str, Path)):
         raise OrderFlowError(f"quotes must be a path or a DataFrame, not {type(source).__name__}")
     path = Path(source)
-    if not path.is_file():
-        raise OrderFlowError("quote file not found" if not path.exists() else "not a file", source=path)
+    check_file(path, "quote file")
     fmt = _format_for(path, format)
     if fmt.name == "databento":
         raw = _read_dbn_quotes(path)

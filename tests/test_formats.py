@@ -132,6 +132,18 @@ def test_binance_forced_on_wrong_column_count(tmp_path):
     assert "7 or 8 columns" in str(error) and "the first line has 3" in str(error)
 
 
+@pytest.mark.parametrize("fmt", ["binance_trades", "binance_aggtrades"])
+def test_binance_forced_on_a_file_with_another_header_says_so(tmp_path, fmt):
+    # the case: six columns, like a headerless trades dump, but the first line is names
+    path = write(tmp_path, "x.csv", "Timestamp,Price,Volume,BidSize,AskSize,TradeType\n"
+                                    "2024-03-01T09:30:05Z,100,2,10,12,1\n")
+    error = pytest.raises(OrderFlowError, load_ticks, path, format=fmt).value
+    assert str(error).startswith(f"{path}: the first line is a header (Timestamp, Price, Volume, BidSize, "
+                                 f"AskSize, TradeType) that a Binance {fmt.split('_')[1]} dump does not have")
+    assert "unparseable" not in str(error)
+    assert load_ticks(path)["price"].tolist() == [100.0]  # read by its names without format=
+
+
 # --------------------------------------------------------------------------- ccxt
 
 

@@ -415,6 +415,76 @@ def test_mixed_epoch_units_each_read_by_its_size_and_noted(tmp_path):
     assert load_ticks(path, on_bad_rows="drop").attrs["load_report"]["rejected"] == {"unclear_epoch_unit": 1}
 
 
+# --------------------------------------------------------------------------- broken files (issue 8)
+
+GOOD_CSV = "Timestamp,Price,Volume\n" + "".join(f"2024-03-01T09:30:{i % 60:02d}Z,100,{i}\n" for i in range(20_000))
+
+
+def test_a_plain_file_named_gz_is_not_a_valid_gzip_file(tmp_path):
+    for name in ("ticks.csv.gz", "ticks.json.gz"):
+        path = write(tmp_path, GOOD_CSV[:200], name)
+        assert str(error_of(path)) == f"{path}: not a valid gzip file (named .gz, but its content is not gzip-compressed)"
+
+
+@pytest.mark.parametrize("keep", [300, 40_000])  # cut inside the head that is sniffed, and after it
+def test_a_truncated_gzip_is_named_truncated(tmp_path, keep):
+    whole = gzip.compress(GOOD_CSV.encode())
+    assert len(gzip.compress(GOOD_CSV[: 1 << 16].encode())) < 40_000 < len(whole)  # 40,000: past the sniffed head
+    path = tmp_path / "ticks.csv.gz"
+    path.write_bytes(whole[:keep])
+    assert str(error_of(path)).startswith(f"{path}: truncated gzip file (the compressed data ends early")
+    path = tmp_path / "ticks.json.gz"
+    path.write_bytes(gzip.compress(b'{"trades": [{"Price": 1, "Volume": 1, "Time": "2024-03-01"}]}')[:30])
+    assert "truncated gzip file" in str(error_of(path))
+
+
+def test_binary_files_say_they_are_not_text_without_echoing_the_bytes(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cases = {
+        "gzip named .csv": (gzip.compress(GOOD_CSV[:500].encode()), "it is gzip-compressed: name it x.csv.gz to read it"),
+        "junk": (bytes(range(256)) * 4, "binary data"),
+        "junk without an extension": (bytes(range(255, -1, -1)) * 4, "binary data"),
+    }
+    for label, (data, hint) in cases.items():
+        path = tmp_path / ("x" if "extension" in label else "x.csv")
+        path.write_bytes(data)
+        assert str(error_of(path)) == f"{path}: not a text file ({hint})", label
+    path = tmp_path / "table.csv"
+    pq.write_table(pa.table({"a": [1]}), path)
+    assert str(error_of(path)) == f"{path}: not a text file (it looks like a Parquet file)"
+    latin1 = tmp_path / "latin1.csv"  # a few undecodable bytes in text are still text
+    latin1.write_bytes("Time,Price,Volume,Note\n2024-03-01 09:30:05,10,1,caf\xe9\n".encode("latin-1"))
+    assert load_ticks(latin1)["price"].tolist() == [10.0]
+
+
+def test_not_a_regular_file_says_what_it_is(tmp_path):
+    import os
+
+    assert str(error_of("/dev/null")) == "/dev/null: is a character device, not a file of ticks"
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    assert str(error_of(fifo)) == f"{fifo}: is a named pipe, not a file of ticks"  # never opened: no hang
+    assert str(error_of(tmp_path / "none.csv")) == f"{tmp_path / 'none.csv'}: file not found"
+    from data import load_quotes
+
+    with pytest.raises(OrderFlowError, match="/dev/null: is a character device, not a quote file"):
+        load_quotes("/dev/null")
+
+
+def test_a_repeated_column_name_is_named(tmp_path):
+    path = write(tmp_path, "Timestamp,Price,Volume,Price\n2024-03-01 09:30:05,10,1,11\n")
+    error = error_of(path)
+    assert error.column == "Price"
+    assert "column name repeated (2 columns are named 'Price')" in str(error)
+    frame = pd.DataFrame([["2024-03-01", 10, 1, 2]], columns=["time", "price", "size", "size"])
+    assert "2 columns are named 'size'" in str(error_of(frame))
+    # a repeated column the loader does not use is no problem
+    path = write(tmp_path, "Timestamp,Price,Volume,Note,Note\n2024-03-01 09:30:05,10,1,a,b\n", "notes.csv")
+    assert load_ticks(path)["price"].tolist() == [10.0]
+
+
 def test_bad_json_and_bad_options(tmp_path):
     assert "malformed JSON" in str(error_of(write(tmp_path, '{"trades": [', "bad.json")))
     assert "trades" in str(error_of(write(tmp_path, '{"rows": []}', "other.json")))
