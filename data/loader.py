@@ -810,6 +810,7 @@ def _normalise(
         check, row = first
         value = check.data.iloc[row]
         value = value.item() if isinstance(value, np.generic) else value
+        value = value.isoformat() if isinstance(value, pd.Timestamp) else value
         raise OrderFlowError(
             check.problem, source=source, column=check.column, row=row + 1,
             value=None if pd.isna(value) else value,
