@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import OrderFlowError
-from .loader import ReadResult, _format_for, _normalise, resolve_columns
+from .loader import ReadResult, _format_for, _normalise, check_file, count_crossed, resolve_columns
 from .schema import TICK_COLUMNS, TICK_QUOTES
 
 __all__ = [
@@ -126,12 +126,12 @@ def normalise_quotes(
 
     Times and numbers are parsed, and bad rows raised or rejected by reason, exactly
     as for ticks (:func:`data.loader.normalise_ticks`): an unparseable time, bid,
-    ask or size, or a negative size, is a bad row. A missing bid or ask (one side of
-    the book empty) is kept as NaN. Rows are stable-sorted by time. The report is in
-    ``attrs["load_report"]`` (``source, format, rows_read, rows_kept, rejected,
-    reordered, columns``). Book levels (:func:`level_columns`, float64, sizes >= 0)
-    are kept in the same row order after the top-of-book columns; the report's
-    ``levels`` says how many.
+    ask or size, a bid or ask <= 0 or a negative size is a bad row. A missing bid or
+    ask (one side of the book empty) is kept as NaN. Rows are stable-sorted by time.
+    The report is in ``attrs["load_report"]`` (``source, format, rows_read, rows_kept,
+    rejected, crossed_quotes`` (rows with bid > ask, kept), ``reordered, columns``).
+    Book levels (:func:`level_columns`, float64, sizes >= 0) are kept in the same row
+    order after the top-of-book columns; the report's ``levels`` says how many.
     """
     levels = _checked_levels(raw, source)
     quotes = _normalise(
@@ -175,8 +175,7 @@ def load_quotes(
     if not isinstance(source, (str, Path)):
         raise OrderFlowError(f"quotes must be a path or a DataFrame, not {type(source).__name__}")
     path = Path(source)
-    if not path.is_file():
-        raise OrderFlowError("quote file not found" if not path.exists() else "not a file", source=path)
+    check_file(path, "quote file")
     fmt = _format_for(path, format)
     if fmt.name in QUOTE_READERS:
         raw = QUOTE_READERS[fmt.name](path)
@@ -241,14 +240,22 @@ def join_quotes(
     order = [c for c in TICK_COLUMNS if c in joined] + [c for c in joined if c not in TICK_COLUMNS]
     joined = joined[order]
     missing = int(joined[cols].isna().all(axis=1).sum()) if cols else len(joined)
+    crossed = count_crossed(joined["bid"].to_numpy(), joined["ask"].to_numpy()) if {"bid", "ask"} <= set(cols) else 0
     report = dict(ticks.attrs.get("load_report") or {})
-    source = (quotes.attrs.get("load_report") or {}).get("source", "<DataFrame>")
+    quote_report = quotes.attrs.get("load_report") or {}
+    source = quote_report.get("source", "<DataFrame>")
     note = (
         f"quotes from {source} ({len(quotes):,} rows, lag {shift}) joined as of the last quote "
         f"strictly before each trade; {missing:,} trades have no quote in force"
     )
+    if crossed:
+        note += f", {crossed:,} a crossed one (bid > ask: quote-based side rules leave them unsigned)"
+    rejected = quote_report.get("rejected") or {}
+    if rejected:
+        note += "; quote rows rejected: " + ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in rejected.items())
     report["notes"] = [*report.get("notes", []), note]
     report["quotes"] = {"source": source, "rows": len(quotes), "lag": str(shift),
-                        "trades_without_quote": missing}
+                        "trades_without_quote": missing, "trades_with_crossed_quote": crossed,
+                        "rejected": dict(rejected)}
     joined.attrs["load_report"] = report
     return joined

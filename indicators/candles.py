@@ -18,6 +18,7 @@ import backtrader as bt
 import numpy as np
 
 from .orderflow import _GREEN, CumulativeVolumeDelta, _require_lines
+from .warmup import WarmUpGuard
 
 __all__ = ["CumulativeDeltaCandles", "cvd_candles"]
 
@@ -31,7 +32,7 @@ def cvd_candles(cvd: np.ndarray, delta: np.ndarray, delta_high: np.ndarray,
     return open_, open_ + np.asarray(delta_high, dtype=np.float64), open_ + np.asarray(delta_low, dtype=np.float64), cvd
 
 
-class CumulativeDeltaCandles(bt.Indicator):
+class CumulativeDeltaCandles(WarmUpGuard, bt.Indicator):
     """The CVD as candles: ``cvd_open cvd_high cvd_low cvd_close`` (see the module docstring).
 
     Params as :class:`CumulativeVolumeDelta` (``reset``, ``session_start``, ``tz``,

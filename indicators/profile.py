@@ -29,6 +29,7 @@ from data.footprint import FootprintGrid, level_prices, point_of_control, price_
 
 from .orderflow import _store, _values
 from .sessions import SessionCalendar
+from .warmup import WarmUpGuard
 
 __all__ = ["SessionVolumeProfile", "session_profile", "developing_profile"]
 
@@ -168,7 +169,7 @@ def session_profile(table: pd.DataFrame, *, session_start: str = "17:00", tz: st
     return profile
 
 
-class SessionVolumeProfile(bt.Indicator):
+class SessionVolumeProfile(WarmUpGuard, bt.Indicator):
     """Developing session volume profile: ``poc``, ``vah``, ``val`` of the session so far.
 
     ``footprint``: the footprint table of the feed's bars (``data.footprint(ticks,

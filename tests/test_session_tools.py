@@ -66,6 +66,18 @@ def test_developing_session_profile_by_hand(runonce):
     np.testing.assert_array_equal(out["two"]["val"], [100, 100, 99, 99])
 
 
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_profile_on_data_shorter_than_its_sessions_in_both_run_modes(n):
+    ticks = canonical_ticks(PROFILE_ROWS, quotes=False)
+    bars = make_bars(ticks, "1min", tick_size=1.0).iloc[:n]
+    table = footprint(ticks, "1min", 1.0)
+    outs = [run_indicators(OrderFlowFeed.from_bars(bars), {
+        "p": lambda d: SessionVolumeProfile(d, footprint=table, sessions=3, **CRYPTO)}, runonce)
+        for runonce in (True, False)]
+    assert_same(*outs)
+    np.testing.assert_array_equal(outs[0]["p"]["poc"], [100, 101, 99][:n])
+
+
 def test_session_profile_table_by_hand():
     _, table = profile_feed()
     day1 = session_profile(table, until="2024-03-01 23:59", **CRYPTO)
