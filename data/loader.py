@@ -422,6 +422,15 @@ def _columns_found(path: Path) -> list[str]:
         return []
 
 
+def _claims(fmt: TickFormat, path: Path) -> bool:
+    """Does ``fmt``'s detector claim the file? A detector that cannot read the file (binary where it
+    expects text, ...) does not claim it; the format finally chosen reports such a problem itself."""
+    try:
+        return bool(fmt.detect(path))
+    except OrderFlowError:
+        return False
+
+
 def _format_for(path: Path, name: str | None) -> TickFormat:
     """``format=`` if given, else the first detector that claims the file, else the extension."""
     if name is not None:
@@ -429,7 +438,7 @@ def _format_for(path: Path, name: str | None) -> TickFormat:
             raise OrderFlowError(f"unknown format {name!r}; known: {sorted(FORMATS)}", source=path)
         return FORMATS[name]
     for fmt in FORMATS.values():
-        if fmt.detect is not None and fmt.detect(path):
+        if fmt.detect is not None and _claims(fmt, path):
             return fmt
     ext = _suffix(path)
     for fmt in FORMATS.values():
