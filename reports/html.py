@@ -608,7 +608,7 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: st
     dup = frame.duplicated([x, y], keep=False).to_numpy()
     if dup.any():
         first = int(np.flatnonzero(dup)[0])
-        raise OrderFlowError(f"sweep_heatmap: {x}={frame[x].iloc[first]!r}, {y}={frame[y].iloc[first]!r} appears more "
+        raise OrderFlowError(f"sweep_heatmap: {x}={frame[x].iloc[first]}, {y}={frame[y].iloc[first]} appears more "
                              f"than once (row {first}); pass one row per parameter pair")
     xs = [str(v) for v in sorted(frame[x].unique())]
     ys = [str(v) for v in sorted(frame[y].unique())]
