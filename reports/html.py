@@ -45,6 +45,7 @@ table.of { border-collapse: collapse; font-size: 13px; font-family: system-ui, s
 table.of td, table.of th { padding: 2px 10px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 table.of td.v { text-align: right; font-variant-numeric: tabular-nums; }
 table.of td { white-space: normal; overflow-wrap: anywhere; }
+table.of td:first-child { white-space: nowrap; }
 h2.of { font-size: 15px; margin: 14px 0 4px 0; font-family: system-ui, sans-serif; }
 """
 PAGE_CSS = """<style>
@@ -308,7 +309,8 @@ def report(
     for fig in panels.values():
         if len(gaps):
             fig.vspan(x=gaps - 0.5, line_color=GREY, line_alpha=0.45, line_width=1)
-    time_axis(panels["drawdown"], full, tz)
+    for fig in panels.values():  # hidden axes too: their ticks place the vertical grid lines
+        time_axis(fig, full, tz)
 
     note = Div(name="thin_note", text="", styles={"color": "#555", "font-size": "12.5px"})
     callback = _thin_callback(full, candles, lines, x_range, panels["price"], note)
@@ -321,7 +323,7 @@ def report(
                       "double-click the reset tool to come back. Hover a candle, an entry or an exit for its numbers.</div>",
                  sizing_mode="stretch_width")
     sheet = InlineStyleSheet(css=TABLE_CSS)  # a Div's HTML lives in a shadow root: the page's CSS does not reach it
-    tables = row(Div(text=_metrics_html(result.metrics), stylesheets=[sheet], width=380, name="metrics"),
+    tables = row(Div(text=_metrics_html(result.metrics), stylesheets=[sheet], width=430, name="metrics"),
                  Div(text=_settings_html(settings or _settings(result, tz)), stylesheets=[sheet], width=760,
                      name="settings"))
     grid = gridplot([[fig] for fig in panels.values()], merge_tools=True, toolbar_location="right",
@@ -698,6 +700,8 @@ def walk_forward_panel(equity: pd.DataFrame, windows: pd.DataFrame, *, tz: str =
     fig.vspan(x=data["test_l"], line_color=BLUE, line_alpha=0.5, line_dash="dashed")
     fig.line("x", "value", source=times, color=BLUE, line_width=1.5, name="walk_forward_line")
     fig.yaxis.axis_label = "portfolio value"
+    fig.yaxis.formatter.use_scientific = False
+    time_axis(fig, times, tz)
     fig.xaxis.visible = False
     lower = figure(name="walk_forward_windows", height=max(120, 18 * k + 70), sizing_mode="stretch_width",
                    x_range=x_range, y_range=Range1d(0.4, k + 0.6), tools="xpan,xwheel_zoom,reset",

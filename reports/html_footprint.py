@@ -255,6 +255,7 @@ def footprint_figures(
                                                               ("volume", "@volume{0,0.[000]}")]))
     strip.hspan(y=[1.0], line_color="#dddddd")
     time_axis(strip, times_source, tz)
+    time_axis(fig, times_source, tz)  # hidden, but its ticks place the grid
     fig.xaxis.visible = False
 
     rows_note = (f"tick {tick:g}" if ohlc.attrs.get("row_ticks", 1) == 1

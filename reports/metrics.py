@@ -315,7 +315,7 @@ def metric_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
         ("Sharpe (daily, x sqrt 252)", _text(m.get("sharpe"))),
         ("Sortino (daily, x sqrt 252)", _text(m.get("sortino"))),
         ("Max drawdown", _text(m.get("max_drawdown_pct"), " %")),
-        ("Longest drawdown", f"{m.get('max_drawdown_bars')} bars, {dd_time}"
+        ("Longest drawdown", "n/a" if m.get("max_drawdown_bars") is None else f"{m['max_drawdown_bars']} bars, {dd_time}"
          + ("" if m.get("max_drawdown_recovered", True) else " (not recovered)")),
         ("Trades (closed)", _text(m.get("trades"))),
         ("Win rate", _text(m.get("win_rate_pct"), " %", 1)),
