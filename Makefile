@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint test-pandas22 bench accuracy readme setup clean
+.PHONY: run test test-browser lint test-pandas22 bench accuracy readme setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The HTML report in headless Chromium (Selenium); needs Debian's chromium + chromium-driver
+# (apt-get install chromium chromium-driver), else the tests skip and say why. Also part of `make test`.
+test-browser: $(STAMP)
+	$(PY) -m pytest -m browser -rs tests/test_html_browser.py
 
 # ruff, configured in pyproject.toml
 lint: $(STAMP)

@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--footprint", nargs=2, default=None, metavar=("START", "END"),
                    help="also draw footprint.png: the footprint of the bars stamped from START to END "
                    "(in --tz when they have no zone; the first 80 bars if there are more), with the trades marked")
+    p.add_argument("--html", action="store_true",
+                   help="also write report.html: an interactive report (Bokeh, opens offline) with linked panels, "
+                   "the trades, the metrics and a footprint explorer")
+    p.add_argument("--html-footprint", nargs=2, default=None, metavar=("START", "END"),
+                   help="also write footprint.html: the interactive footprint of the bars stamped from START to END")
     p.add_argument("--trade-footprints", type=int, default=0, metavar="N",
                    help="also draw the footprint around each of the first N trades into footprints/; default 0")
     p.add_argument("--compare", default=None, metavar="NAME[,NAME...]",
@@ -143,6 +148,12 @@ class Outputs:
     bt_plot: bool = False
     footprint: tuple[pd.Timestamp, pd.Timestamp] | None = None  # --footprint START END
     trade_footprints: int = 0
+    html: bool = False
+    html_footprint: tuple[pd.Timestamp, pd.Timestamp] | None = None  # --html-footprint START END
+
+    @property
+    def needs_ticks(self) -> bool:
+        return bool(self.footprint or self.trade_footprints or self.html or self.html_footprint)
 
 
 def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
@@ -151,7 +162,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
     if not data.exists():
         raise OrderFlowError(f"{'bundled sample' if args.data is None else 'data file'} not found: {data}")
     outputs = Outputs(out=output.check_out_dir(args.out), plot=not args.no_plot, bt_plot=args.bt_plot,
-                      trade_footprints=args.trade_footprints)
+                      trade_footprints=args.trade_footprints, html=args.html)
     parse_bar_spec(args.bars)
     cls = resolve_strategy(args.strategy)
     known = strategy_params(cls)
@@ -170,12 +181,8 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         raise OrderFlowError(f"unknown --classify {args.classify!r}; use one of {', '.join([*CLASSIFIERS, BAR_METHOD])}")
     if args.quote_lag is not None and args.quotes is None:
         raise OrderFlowError("--quote-lag needs --quotes FILE")
-    if args.footprint:
-        window = (parse_time(args.footprint[0], tz, "--footprint START"),
-                  parse_time(args.footprint[1], tz, "--footprint END", end=True))
-        if window[0] is None or (window[1] is not None and window[0] >= window[1]):
-            raise OrderFlowError(f"--footprint {args.footprint[0]} is not before {args.footprint[1]}")
-        outputs.footprint = (window[0], window[1] if window[1] is not None else LAST_TIME)
+    outputs.footprint = parse_window(args.footprint, tz, "--footprint")
+    outputs.html_footprint = parse_window(args.html_footprint, tz, "--html-footprint")
     if args.trade_footprints < 0:
         raise OrderFlowError(f"bad --trade-footprints {args.trade_footprints}: a number of trades >= 0")
     if args.session_start is not None or args.session_tz is not None:
@@ -195,9 +202,20 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         cash=float(args.cash), commission=float(args.commission), slippage=parse_slippage(args.slippage),
         start=start, end=end, tz=tz, session=session, format=args.format, drop_bad_rows=args.drop_bad_rows,
         input_tz=args.tz, classify=args.classify, quotes=args.quotes, quote_lag=args.quote_lag,
-        observers=args.bt_plot, keep_ticks=bool(outputs.footprint or outputs.trade_footprints),
+        observers=args.bt_plot, keep_ticks=outputs.needs_ticks,
     )
     return config, outputs
+
+
+def parse_window(texts: Sequence[str] | None, tz: str, option: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """``START END`` of a chart window -> UTC bounds ``[start, end)`` (a bare END date covers its day)."""
+    if not texts:
+        return None
+    start = parse_time(texts[0], tz, f"{option} START")
+    end = parse_time(texts[1], tz, f"{option} END", end=True)
+    if start is None or (end is not None and start >= end):
+        raise OrderFlowError(f"{option} {texts[0]} is not before {texts[1]}")
+    return start, end if end is not None else LAST_TIME
 
 
 def list_strategies() -> str:
@@ -213,14 +231,15 @@ def list_strategies() -> str:
 def load_checked(config: RunConfig, outputs: Outputs) -> engine.Loaded:
     """The engine's load, then the checks that need the bars (the footprint window) before the run."""
     loaded = engine.load(config)
-    if outputs.footprint is not None:
-        start, end = outputs.footprint
-        index = loaded.bars.index
-        count = int(((index >= start) & (index < end)).sum())
+    index = loaded.bars.index
+    for option, window in (("--footprint", outputs.footprint), ("--html-footprint", outputs.html_footprint)):
+        if window is None:
+            continue
+        count = int(((index >= window[0]) & (index < window[1])).sum())
         if count == 0:
-            raise OrderFlowError(f"--footprint: no bars stamped from {start.tz_convert(config.tz):%Y-%m-%d %H:%M} "
-                                 f"to {end.tz_convert(config.tz):%Y-%m-%d %H:%M} {config.tz}")
-        if count > MAX_FOOTPRINT_BARS:
+            raise OrderFlowError(f"{option}: no bars stamped from {window[0].tz_convert(config.tz):%Y-%m-%d %H:%M} "
+                                 f"to {window[1].tz_convert(config.tz):%Y-%m-%d %H:%M} {config.tz}")
+        if option == "--footprint" and count > MAX_FOOTPRINT_BARS:
             print(f"note: --footprint covers {count:,} bars; footprint.png draws the first {MAX_FOOTPRINT_BARS}",
                   file=sys.stderr)
     return loaded
@@ -287,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         written.update(output.draw(result, outputs.out, plot=outputs.plot, bt_plot=outputs.bt_plot,
                                    footprint=outputs.footprint, trade_footprints=outputs.trade_footprints,
                                    max_footprint_bars=MAX_FOOTPRINT_BARS))
+        written.update(output.write_html(result, outputs.out, report=outputs.html, footprint=outputs.html_footprint))
         print()
         print("Wrote " + ", ".join(str(p) for p in written.values()))
     except SystemExit as exc:  # --help

@@ -42,7 +42,7 @@ from data.footprint import (
 from data.imbalance import ImbalanceRule, imbalance_rule
 from data.orders import large_orders
 
-__all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers"]
+__all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers", "cell_shades", "fmt_volume"]
 
 GREEN, RED, GREY, ORANGE = "#1a9641", "#d7191c", "#8a8a8a", "#f08c00"
 _BUY_FILL, _SELL_FILL = np.array([0.10, 0.59, 0.25]), np.array([0.84, 0.10, 0.11])
@@ -164,7 +164,7 @@ def big_trade_markers(
     return frame.reset_index(drop=True)
 
 
-def _fmt(value: float) -> str:
+def fmt_volume(value: float) -> str:
     """Volumes as traders read them: whole lots as integers, fractions with 3 significant digits."""
     if value == 0:
         return "0"
@@ -173,6 +173,23 @@ def _fmt(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value / 1000:.1f}k"
     return f"{value:.3g}"
+
+
+def cell_shades(grid: FootprintGrid) -> np.ndarray:
+    """Each cell's background as RGB in [0, 1] (an ``(n_cells, 3)`` array): a tint towards green
+    (delta >= 0) or red, of strength ``0.10 + 0.45 * share * (0.35 + 0.65 * |lean|)`` where
+    ``share = volume / the bar's largest cell volume`` and ``lean = (buy - sell) / volume``
+    (0 for an empty cell): ``colour = 1 - strength * (1 - tint)``."""
+    volume = grid.volume
+    if len(volume) == 0:
+        return np.zeros((0, 3))
+    bar_max = np.maximum.reduceat(volume, grid.offsets[:-1])[grid.bar]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(bar_max > 0, volume / bar_max, 0.0)
+        lean = np.where(volume > 0, (grid.buy - grid.sell) / volume, 0.0)
+    tint = np.where((lean >= 0)[:, None], _BUY_FILL, _SELL_FILL)
+    strength = 0.10 + 0.45 * share * (0.35 + 0.65 * np.abs(lean))
+    return 1 - strength[:, None] * (1 - tint)
 
 
 def footprint_chart(
@@ -240,7 +257,6 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, rule: ImbalanceRule, min_s
     sub = fig.add_axes((0.9 / width, 0.55 / height, 1 - 1.3 / width, strip), sharex=ax)
     font = 8.0
 
-    volume = grid.volume
     bar = grid.bar
     level = grid.level
     buy_imb, sell_imb = diagonal_imbalances(grid, rule=rule)
@@ -248,21 +264,16 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, rule: ImbalanceRule, min_s
     val, vah = value_area(grid, poc)  # level codes, as are the stacks'
     stacks = {"buy": longest_runs(buy_imb, grid, prefer_high=True),
               "sell": longest_runs(sell_imb, grid, prefer_high=False)}
-    bar_max = np.maximum.reduceat(volume, grid.offsets[:-1])
+    shades = cell_shades(grid)
     half = 0.37  # half the cell width; the candle takes the left gap
     for c in np.flatnonzero(grid.trades > 0):
         b, y = bar[c], level[c] - lo_level
-        share = volume[c] / bar_max[b] if bar_max[b] > 0 else 0.0
-        lean = (grid.buy[c] - grid.sell[c]) / volume[c] if volume[c] > 0 else 0.0
-        tint = _BUY_FILL if lean >= 0 else _SELL_FILL
-        strength = 0.10 + 0.45 * share * (0.35 + 0.65 * abs(lean))
-        colour = 1 - strength * (1 - tint)
-        ax.add_patch(Rectangle((b - half, y - 0.5), 2 * half, 1.0, facecolor=colour, edgecolor="#d9d9d9", lw=0.4))
+        ax.add_patch(Rectangle((b - half, y - 0.5), 2 * half, 1.0, facecolor=shades[c], edgecolor="#d9d9d9", lw=0.4))
         sell_style = dict(color=RED, fontweight="bold") if sell_imb[c] else dict(color="#333333")
         buy_style = dict(color=GREEN, fontweight="bold") if buy_imb[c] else dict(color="#333333")
-        ax.text(b - 0.04, y, _fmt(grid.sell[c]), ha="right", va="center", fontsize=font, **sell_style)
+        ax.text(b - 0.04, y, fmt_volume(grid.sell[c]), ha="right", va="center", fontsize=font, **sell_style)
         ax.text(b, y, "×", ha="center", va="center", fontsize=font * 0.8, color=GREY)
-        ax.text(b + 0.04, y, _fmt(grid.buy[c]), ha="left", va="center", fontsize=font, **buy_style)
+        ax.text(b + 0.04, y, fmt_volume(grid.buy[c]), ha="left", va="center", fontsize=font, **buy_style)
     for b in range(n_bars):
         c = poc[b]
         ax.add_patch(Rectangle((b - half, level[c] - lo_level - 0.5), 2 * half, 1.0, fill=False,
@@ -345,10 +356,10 @@ def _strip(sub: Any, ohlc: pd.DataFrame, n_bars: int, labels: Sequence[str], fon
     sub.set_ylim(0, 2)
     for b in range(n_bars):
         delta = ohlc["delta"].iloc[b]
-        sub.text(b, 1.5, f"{'+' if delta > 0 else ''}{_fmt(delta) if delta >= 0 else '-' + _fmt(-delta)}",
+        sub.text(b, 1.5, f"{'+' if delta > 0 else ''}{fmt_volume(delta) if delta >= 0 else '-' + fmt_volume(-delta)}",
                  ha="center", va="center", fontsize=font + 0.5, fontweight="bold",
                  color=GREEN if delta > 0 else RED if delta < 0 else "#333333")
-        sub.text(b, 0.5, _fmt(ohlc["volume"].iloc[b]), ha="center", va="center", fontsize=font + 0.5, color="#333333")
+        sub.text(b, 0.5, fmt_volume(ohlc["volume"].iloc[b]), ha="center", va="center", fontsize=font + 0.5, color="#333333")
     sub.set_yticks([1.5, 0.5])
     sub.set_yticklabels(["delta", "volume"], fontsize=7.5)
     sub.set_xticks(range(n_bars))

@@ -281,3 +281,41 @@ def to_json_ready(metrics: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def _text(value: Any, suffix: str = "", digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:,.{digits}f}{suffix}"
+    return f"{value}{suffix}"
+
+
+def metric_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
+    """The metrics of :func:`performance` as (label, text) rows, in the order of the command line's
+    table: money with 2 decimals and thousands separators, percentages with " %", ``n/a`` for
+    undefined values (a Sharpe ratio of fewer than two days), ``inf`` for a profit factor with no loss."""
+    dd_time = m.get("max_drawdown_duration")
+    rows = [
+        ("Start value", _text(m.get("start_value"))),
+        ("Final value", _text(m.get("final_value"))),
+        ("Total return", _text(m.get("total_return_pct"), " %")),
+        ("Annualised return", _text(m.get("annual_return_pct"), " %")),
+        ("Sharpe (daily, x sqrt 252)", _text(m.get("sharpe"))),
+        ("Sortino (daily, x sqrt 252)", _text(m.get("sortino"))),
+        ("Max drawdown", _text(m.get("max_drawdown_pct"), " %")),
+        ("Longest drawdown", "n/a" if m.get("max_drawdown_bars") is None else f"{m['max_drawdown_bars']} bars, {dd_time}"
+         + ("" if m.get("max_drawdown_recovered", True) else " (not recovered)")),
+        ("Trades (closed)", _text(m.get("trades"))),
+        ("Win rate", _text(m.get("win_rate_pct"), " %", 1)),
+        ("Profit factor", _text(m.get("profit_factor"))),
+        ("Average trade (net)", _text(m.get("avg_trade"))),
+        ("Net profit of closed trades", _text(m.get("net_pnl"))),
+        ("Open at end (marked to market)", f"{m.get('open_trades_at_end')} ({_text(m.get('open_pnl_net'))})"),
+        ("Time in market", _text(m.get("time_in_market_pct"), " %", 1)),
+        ("Buy and hold return", _text(m.get("buy_hold_return_pct"), " %")),
+        ("Trading days", _text(m.get("days"))),
+    ]
+    return rows

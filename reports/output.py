@@ -207,6 +207,24 @@ def draw_footprints(result: Any, out: Path, window: "tuple[pd.Timestamp, pd.Time
     return paths
 
 
+def write_html(result: Any, out: Path, *, report: bool = False,
+               footprint: "tuple[pd.Timestamp, pd.Timestamp] | None" = None) -> dict[str, Path]:
+    """report.html (``report``: the interactive report) and footprint.html (a ``footprint`` window)."""
+    paths: dict[str, Path] = {}
+    if not report and footprint is None:
+        return paths
+    from reports import html
+
+    if report:
+        paths["report.html"] = html.report(result, out / "report.html", ticks=result.ticks)
+    if footprint is not None:
+        c = result.config
+        paths["footprint.html"] = html.footprint_page(
+            result.ticks, footprint[0], footprint[1], c.bars, None, out / "footprint.html", tz=c.tz,
+            trades=result.trades, title=f"{c.data_name}: footprint, {c.bars} bars ({c.tz})")
+    return paths
+
+
 def compare_frame(names: list[str], results: list[Any]) -> pd.DataFrame:
     """One row of metrics per strategy (the ``--compare`` table's values)."""
     return pd.DataFrame([{label: r.metrics.get(key) for label, key, _ in COMPARE_COLUMNS} for r in results],

@@ -24,7 +24,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from data.depth import normalised_imbalance as depth_imbalance
 from indicators.candles import cvd_candles
 
-__all__ = ["plot_report", "save_backtrader_plot", "time_ticks", "session_gaps", "normalised_imbalance"]
+__all__ = ["plot_report", "save_backtrader_plot", "time_ticks", "session_gaps", "normalised_imbalance",
+           "imbalance_mean"]
 
 GREEN, RED, BLUE, GREY = "#2e9e44", "#d0343a", "#1f5fa8", "#8a8a8a"
 
@@ -99,6 +100,13 @@ def normalised_imbalance(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarr
     imbalance = depth_imbalance(bid_size, ask_size)
     total = np.asarray(bid_size, dtype=np.float64) + np.asarray(ask_size, dtype=np.float64)
     return np.where(np.isnan(imbalance) & ~np.isnan(total), 0.0, imbalance)
+
+
+def imbalance_mean(imbalance: np.ndarray) -> tuple[int, np.ndarray]:
+    """The smoothed book imbalance drawn over the raw one: ``(window, mean)``, the rolling mean of
+    the last ``window = max(5, n // 300)`` bars (fewer at the start; NaNs skipped)."""
+    window = max(5, len(imbalance) // 300)
+    return window, pd.Series(imbalance).rolling(window, min_periods=1).mean().to_numpy()
 
 
 def plot_report(
@@ -283,8 +291,7 @@ def _imbalance_panel(ax: Any, x: np.ndarray, bars: pd.DataFrame) -> None:
     else:
         ax.fill_between(x, 0, imb, where=imb >= 0, color=GREEN, alpha=0.25, lw=0, interpolate=True)
         ax.fill_between(x, 0, imb, where=imb < 0, color=RED, alpha=0.25, lw=0, interpolate=True)
-        window = max(5, len(x) // 300)
-        smooth = pd.Series(imb).rolling(window, min_periods=1).mean().to_numpy()
+        window, smooth = imbalance_mean(imb)
         ax.plot(x, smooth, color="black", lw=0.8, label=f"{window}-bar mean")
         ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
         ax.set_ylim(-1.05, 1.05)

@@ -368,6 +368,8 @@ BAD = [
     (["--compare", "cvd_trend,CVD_TREND"], "named twice"),
     (["--size", "0.5"], "whole units only"),
     (["--footprint", "2030-01-01", "2030-01-02"], "--footprint: no bars"),
+    (["--html-footprint", "2030-01-01", "2030-01-02"], "--html-footprint: no bars"),
+    (["--html-footprint", "2024-03-02", "2024-03-01"], "not before"),
 ]
 
 
@@ -415,6 +417,16 @@ def test_footprint_over_too_many_bars_says_it_is_cut(tmp_path):
     assert code == 0, err
     assert "note: --footprint covers 90 bars; footprint.png draws the first 80" in err
     assert (tmp_path / "footprint.png").exists()
+
+
+def test_html_report_and_footprint_page_are_written(tmp_path):
+    code, out, err = run_cli([str(SMALL_CSV), "--bars", "1t", "--param", "slope_period=2", "--no-plot", "--html",
+                              "--html-footprint", "2024-03-01 09:30", "2024-03-01 09:33", "--out", str(tmp_path)])
+    assert code == 0, err
+    for name in ("report.html", "footprint.html"):
+        page = (tmp_path / name).read_text()
+        assert "Bokeh" in page and "<script src=" not in page  # resources inline: opens offline
+        assert name in out
 
 
 def test_too_few_bars_for_the_indicators_is_bad_input(tmp_path, capsys):

@@ -1,0 +1,726 @@
+"""Interactive HTML reports with Bokeh: one self-contained file (Bokeh's JavaScript inline) that opens offline.
+
+- :func:`report` — the backtest report: candles with entries and exits, delta, CVD, book
+  imbalance, equity with drawdown shaded, on one linked time axis; the metrics table and the
+  run's settings; with ``ticks``, the footprint explorer of a window of bars under them.
+- :func:`footprint_page` — the footprint explorer of a chosen window on a page of its own.
+- :func:`sweep_heatmap`, :func:`walk_forward_panel` — sweep panels (a metric over two
+  parameters; walk-forward equity with its windows); :func:`save_page` writes panels to a file.
+
+The time axis is the bar number, as in the PNG report (:mod:`reports.plots`): bars are drawn
+side by side, so nights and weekends take no room and draw no flat lines; a faint vertical line
+marks each gap in the data (:func:`reports.plots.session_gaps`). Tick labels are the bars' times
+in the run's time zone, placed on round times (a JavaScript ticker choosing the step as
+:func:`reports.plots.time_ticks` does).
+
+Large runs: every bar is in the file once (``bars_full``), and what is drawn is the visible
+range plus half a screen either side, cut into buckets of ``k = ceil(visible bars / plot
+width in pixels)`` bars: a bucket's candle has the first open, highest high, lowest low and last
+close, its delta bars reach the lowest and highest delta of its bars, and each line keeps the
+lowest and highest value of the bucket in the order they came (min-max decimation). Nothing
+extreme is dropped; the page says how many bars a candle stands for. Zoomed in to fewer bars
+than pixels, every bar is drawn as it is.
+"""
+from __future__ import annotations
+
+import html as html_text
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from data.errors import OrderFlowError
+
+from .metrics import metric_rows
+from .plots import imbalance_mean, normalised_imbalance, session_gaps
+
+__all__ = ["report", "footprint_page", "sweep_heatmap", "walk_forward_panel", "save_page", "time_axis",
+           "bar_times_ms", "PANEL_NAMES"]
+
+GREEN, RED, BLUE, GREY, ORANGE = "#2e9e44", "#d0343a", "#1f5fa8", "#8a8a8a", "#f08c00"
+PANEL_NAMES = ("price", "delta", "cvd", "imbalance", "equity", "drawdown")
+TABLE_CSS = """
+table.of { border-collapse: collapse; font-size: 13px; font-family: system-ui, sans-serif; }
+table.of td, table.of th { padding: 2px 10px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+table.of td.v { text-align: right; font-variant-numeric: tabular-nums; }
+table.of td { white-space: normal; overflow-wrap: anywhere; }
+table.of td:first-child { white-space: nowrap; }
+h2.of { font-size: 15px; margin: 14px 0 4px 0; font-family: system-ui, sans-serif; }
+"""
+PAGE_CSS = """<style>
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 12px 18px; color: #222; }
+table.of { border-collapse: collapse; font-size: 13px; }
+table.of td, table.of th { padding: 2px 10px; border-bottom: 1px solid #eee; text-align: left; }
+table.of td.v { text-align: right; font-variant-numeric: tabular-nums; }
+table.of td { max-width: 720px; white-space: normal; overflow-wrap: anywhere; }
+.of-note { color: #555; font-size: 12.5px; }
+h1.of { font-size: 18px; margin: 4px 0; } h2.of { font-size: 15px; margin: 14px 0 4px 0; }
+</style>"""
+
+
+# --------------------------------------------------------------------------- the time axis
+
+
+def bar_times_ms(index: pd.DatetimeIndex, tz: str) -> np.ndarray:
+    """Bar times as the clock reads them in ``tz``, in milliseconds since 1970-01-01 of that clock
+    (``(local wall time - 1970-01-01) / 1 ms``): JavaScript's UTC getters then print local times."""
+    times = pd.DatetimeIndex(index)
+    if times.tz is not None:
+        times = times.tz_convert(tz).tz_localize(None)
+    return (times.as_unit("ns").asi8 // 1_000_000).astype(np.float64)
+
+
+# Tick steps (ms), as reports.plots.time_ticks chooses them: the smallest giving at most max_ticks ticks.
+_STEPS_MS = [int(pd.Timedelta(x).value // 1_000_000) for x in (
+    "1s", "5s", "15s", "30s", "1min", "5min", "15min", "30min", "1h", "2h", "3h", "4h", "6h", "12h",
+    "1D", "2D", "7D", "14D", "30D", "91D", "182D", "365D")]
+
+_TICKER_JS = """
+const t = src.data.t, n = t.length;
+const lo = Math.max(0, Math.ceil(cb_data.start)), hi = Math.min(n - 1, Math.floor(cb_data.end));
+if (n == 0 || hi < lo) return [];
+const max_ticks = 12;
+let best = null;
+for (const step of steps) {   // the first bar of each interval of a round step
+  const pos = [];
+  let prev = Math.floor(t[lo] / step);
+  if (lo == 0 || Math.floor(t[lo - 1] / step) != prev) pos.push(lo);
+  for (let i = lo + 1; i <= hi; i++) {
+    const b = Math.floor(t[i] / step);
+    if (b != prev) { pos.push(i); prev = b; }
+    if (pos.length > max_ticks) break;
+  }
+  best = pos;
+  if (pos.length <= max_ticks && pos.length >= 2) break;
+  if (pos.length <= max_ticks && step == steps[steps.length - 1]) break;
+}
+if (best.length < 2) {  // fewer than two round times in view: evenly spaced bars
+  best = [];
+  const k = Math.max(1, Math.round((hi - lo) / 6));
+  for (let i = lo; i <= hi; i += k) best.push(i);
+}
+const kept = [], gap = 0.45 * (hi - lo + 1) / max_ticks;
+for (const p of best) if (!kept.length || p - kept[kept.length - 1] >= gap) kept.push(p);
+return kept;
+"""
+
+_FORMATTER_JS = """
+const t = src.data.t, i = Math.round(tick);
+if (i < 0 || i >= t.length) return "";
+const D = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const M = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const p2 = (v) => String(v).padStart(2, "0");
+const day = (ms) => { const d = new Date(ms); return D[d.getUTCDay()] + " " + p2(d.getUTCDate()) + " " + M[d.getUTCMonth()]; };
+const d = new Date(t[i]);
+const first = Math.round(ticks[0]), last = Math.round(ticks[ticks.length - 1]);
+const spacing = ticks.length > 1 ? (t[Math.min(last, t.length - 1)] - t[Math.max(first, 0)]) / (ticks.length - 1) : 0;
+if (spacing >= 86400000) return day(t[i]) + (spacing >= 30 * 86400000 ? " " + d.getUTCFullYear() : "");
+let clock = p2(d.getUTCHours()) + ":" + p2(d.getUTCMinutes());
+if (spacing > 0 && spacing < 60000 || d.getUTCSeconds() != 0 && spacing < 300000) clock += ":" + p2(d.getUTCSeconds());
+const j = index > 0 ? Math.round(ticks[index - 1]) : -1;
+if (j < 0 || j >= t.length || day(t[j]) != day(t[i])) return clock + "\\n" + day(t[i]);
+return clock;
+"""
+
+
+def time_axis(fig: Any, times_source: Any, tz: str) -> None:
+    """Put the bar-number time axis on ``fig``: ticks on the first bar of round time steps, labelled
+    with that bar's time (``HH:MM``, the date where it changes). ``times_source`` is a
+    ColumnDataSource with a column ``t`` (:func:`bar_times_ms`)."""
+    from bokeh.models import CustomJSTicker, CustomJSTickFormatter
+
+    fig.xaxis.ticker = CustomJSTicker(args={"src": times_source, "steps": _STEPS_MS}, major_code=_TICKER_JS,
+                                      minor_code="return [];")
+    fig.xaxis.formatter = CustomJSTickFormatter(args={"src": times_source}, code=_FORMATTER_JS)
+    fig.xaxis.axis_label = f"bar time ({tz}); bars side by side, grey lines mark gaps in the data"
+    fig.xaxis.axis_label_text_font_size = "11px"
+    fig.xaxis.axis_label_text_font_style = "normal"
+
+
+# --------------------------------------------------------------------------- thinning (in the browser)
+
+# Fills `candles` and `lines` from `full` for the visible x range; see the module docstring.
+_THIN_JS = """
+const d = full.data, n = d.x.length;
+if (n == 0) return;
+const state = full._thin_state || (full._thin_state = {});
+let width = fig.inner_width;
+if (!(width > 50)) width = 1200;
+const s = Math.max(0, Math.floor(xr.start)), e = Math.min(n - 1, Math.ceil(xr.end));
+const span = Math.max(1, e - s + 1);
+const k = Math.max(1, Math.ceil(span / width));
+if (k == state.k && s >= state.lo && e < state.hi) return;  // still inside what is drawn
+const pad = Math.ceil(span / 2);
+const lo = Math.max(0, Math.floor((s - pad) / k) * k), hi = Math.min(n, e + 1 + pad);
+state.k = k; state.lo = k == 1 ? lo : lo + k; state.hi = k == 1 ? hi : hi - k;
+if (lo == 0) state.lo = 0;
+if (hi == n) state.hi = n;
+const D = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const p2 = (v) => String(v).padStart(2, "0");
+const when = (ms) => { const t = new Date(ms); return t.getUTCFullYear() + "-" + p2(t.getUTCMonth() + 1) + "-" + p2(t.getUTCDate())
+  + " " + D[t.getUTCDay()] + " " + p2(t.getUTCHours()) + ":" + p2(t.getUTCMinutes()) + ":" + p2(t.getUTCSeconds()); };
+const c = {x: [], w: [], open: [], high: [], low: [], close: [], top: [], bottom: [], color: [], dpos: [], dneg: [],
+           delta: [], volume: [], bars: [], time: []};
+const names = ["cvd", "imb", "value", "peak", "dd"];
+const l = {x: []};
+for (const name of names) l[name] = [];
+for (let b0 = lo; b0 < hi; b0 += k) {
+  const b1 = Math.min(b0 + k, n);
+  let h = -Infinity, lw = Infinity, dmax = -Infinity, dmin = Infinity, dsum = 0, vol = 0;
+  for (let i = b0; i < b1; i++) {
+    if (d.high[i] > h) h = d.high[i];
+    if (d.low[i] < lw) lw = d.low[i];
+    const dl = d.delta[i];
+    if (dl > dmax) dmax = dl;
+    if (dl < dmin) dmin = dl;
+    dsum += dl; vol += d.volume[i];
+  }
+  const o = d.open[b0], cl = d.close[b1 - 1];
+  c.x.push((b0 + b1 - 1) / 2); c.w.push(0.7 * (b1 - b0));
+  c.open.push(o); c.high.push(h); c.low.push(lw); c.close.push(cl);
+  c.top.push(Math.max(o, cl)); c.bottom.push(Math.min(o, cl)); c.color.push(cl >= o ? up : down);
+  c.dpos.push(Math.max(dmax, 0)); c.dneg.push(Math.min(dmin, 0)); c.delta.push(dsum); c.volume.push(vol);
+  c.bars.push(b1 - b0);
+  c.time.push(b1 - b0 == 1 ? when(d.t[b0]) : when(d.t[b0]) + " to " + when(d.t[b1 - 1]));
+  if (b1 - b0 == 1) {
+    l.x.push(b0);
+    for (const name of names) l[name].push(d[name][b0]);
+    continue;
+  }
+  l.x.push(b0 + 0.25 * (b1 - b0 - 1), b0 + 0.75 * (b1 - b0 - 1));
+  for (const name of names) {   // the bucket's lowest and highest value, in the order they came
+    const v = d[name];
+    let imin = -1, imax = -1;
+    for (let i = b0; i < b1; i++) {
+      if (!(v[i] == v[i])) continue;  // NaN
+      if (imin < 0 || v[i] < v[imin]) imin = i;
+      if (imax < 0 || v[i] > v[imax]) imax = i;
+    }
+    if (imin < 0) { l[name].push(NaN, NaN); continue; }
+    if (imin <= imax) l[name].push(v[imin], v[imax]); else l[name].push(v[imax], v[imin]);
+  }
+}
+l.imb_pos = l.imb.map((v) => v > 0 ? v : 0);
+l.imb_neg = l.imb.map((v) => v < 0 ? v : 0);
+candles.data = c;
+lines.data = l;
+if (note) note.text = k == 1
+  ? "Every bar is drawn (" + (e - s + 1) + " bars in view)."
+  : "Zoomed out: " + (e - s + 1) + " bars in view, thinned to the plot's width: each candle stands for " + k
+    + " bars (first open, highest high, lowest low, last close), the delta bars reach the lowest and highest delta"
+    + " of those bars, and the lines keep each bucket's lowest and highest value. Zoom in to see single bars.";
+"""
+
+
+def _thin_callback(full: Any, candles: Any, lines: Any, x_range: Any, fig: Any, note: Any) -> Any:
+    from bokeh.models import CustomJS
+
+    return CustomJS(args={"full": full, "candles": candles, "lines": lines, "xr": x_range, "fig": fig,
+                          "note": note, "up": GREEN, "down": RED}, code=_THIN_JS)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def report(
+    result: Any,
+    path: "str | Path",
+    *,
+    ticks: pd.DataFrame | None = None,
+    footprint_window: "tuple[Any, Any] | None" = None,
+    settings: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    tick_size: float | None = None,
+    footprint_bars: int = 240,
+) -> Path:
+    """Write the interactive report of a backtest to ``path`` (one HTML file, no network needed).
+
+    Reads ``result.bars`` (order-flow bars indexed by UTC bar time: ``open high low close volume
+    delta bid_size ask_size``), ``result.equity`` (per bar: ``value``, ``drawdown`` in percent),
+    ``result.trades`` (:func:`reports.trades.trades_frame`), ``result.metrics``
+    (:func:`reports.metrics.performance`), ``result.cvd``/``result.cvd_label`` (the strategy's
+    CVD per bar; the running sum of ``delta`` when None), ``result.cvd_resets`` if present, and
+    ``result.config`` (``tz``, ``bars``, ``strategy_name``, ``data`` ...; ``settings`` replaces
+    what is derived from it). Panels: candles with entries and exits (hover: time, price, size,
+    P&L), delta (buy - sell), CVD, the book imbalance ``(bid - ask) / (bid + ask)``, equity with
+    its running peak and the drawdown shaded, drawdown in percent. With ``ticks`` (the run's
+    ticks), the footprint of the bars stamped in ``footprint_window`` (UTC unless zoned; default:
+    from 10 bars before the first entry) is drawn below on the same time axis, at most
+    ``footprint_bars`` bars. Returns the path written.
+    """
+    from bokeh.layouts import column, gridplot, row
+    from bokeh.models import ColumnDataSource, Div, InlineStyleSheet, Range1d
+    from bokeh.plotting import figure
+
+    config = result.config
+    tz = getattr(config, "tz", "UTC") or "UTC"
+    bars, equity, trades = result.bars, result.equity, result.trades
+    n = len(bars)
+    if n == 0:
+        raise OrderFlowError("the result has no bars to draw")
+    delta = bars["delta"].to_numpy(np.float64)
+    cvd = np.cumsum(delta) if getattr(result, "cvd", None) is None else np.asarray(result.cvd, np.float64)
+    value = equity["value"].to_numpy(np.float64)
+    imb = normalised_imbalance(bars["bid_size"].to_numpy(), bars["ask_size"].to_numpy()) \
+        if {"bid_size", "ask_size"} <= set(bars.columns) else np.full(n, np.nan)
+    full = ColumnDataSource(name="bars_full", data={
+        "x": np.arange(n, dtype=np.int32),
+        "t": bar_times_ms(bars.index, tz),
+        **{k: bars[k].to_numpy(np.float64) for k in ("open", "high", "low", "close", "volume")},
+        "delta": delta, "cvd": cvd, "imb": imb, "value": value, "peak": np.maximum.accumulate(value),
+        "dd": -equity["drawdown"].to_numpy(np.float64),
+    })
+    # Drawn sources, filled in the browser for the visible range (_THIN_JS); they start with the
+    # first bar as it is, so that every range has data to start from.
+    first = {k: full.data[k][:1].tolist() for k in ("x", "open", "high", "low", "close", "delta", "volume", "cvd",
+                                                    "imb", "value", "peak", "dd")}
+    o, c = first["open"][0], first["close"][0]
+    candles = ColumnDataSource(name="candles", data={
+        **{k: first[k] for k in ("x", "open", "high", "low", "close", "delta", "volume")}, "w": [0.7],
+        "top": [max(o, c)], "bottom": [min(o, c)], "color": [GREEN if c >= o else RED],
+        "dpos": [max(first["delta"][0], 0.0)], "dneg": [min(first["delta"][0], 0.0)], "bars": [1], "time": [""]})
+    lines = ColumnDataSource(name="lines", data={
+        **{k: first[k] for k in ("x", "cvd", "imb", "value", "peak", "dd")},
+        "imb_pos": [max(first["imb"][0], 0.0)], "imb_neg": [min(first["imb"][0], 0.0)]})
+    x_range = Range1d(-1, n, bounds=(-1, n), min_interval=5, name="x_range")
+    tools = "xpan,xwheel_zoom,box_zoom,reset,save"
+
+    def panel(name: str, height: int, ylabel: str) -> Any:
+        fig = figure(name=name, height=height, sizing_mode="stretch_width", x_range=x_range, tools=tools,
+                     active_scroll="xwheel_zoom", active_drag="xpan", min_border_left=80)
+        fig.yaxis.axis_label = ylabel
+        fig.xaxis.visible = name == "drawdown"
+        fig.xgrid.grid_line_alpha = 0.35
+        fig.ygrid.grid_line_alpha = 0.35
+        fig.yaxis.formatter.use_scientific = False
+        return fig
+
+    panels = {name: panel(name, h, label) for name, h, label in (
+        ("price", 360, "price"), ("delta", 140, "delta (buy − sell)"), ("cvd", 150, "CVD"),
+        ("imbalance", 120, "book imbalance"), ("equity", 200, "portfolio value"), ("drawdown", 150, "drawdown %"))}
+    _price_panel(panels["price"], candles, trades, tz)
+    _delta_panel(panels["delta"], candles)
+    resets = getattr(result, "cvd_resets", None)
+    _line_panel(panels["cvd"], lines, "cvd", BLUE, getattr(result, "cvd_label", "CVD") or "CVD", resets)
+    _imbalance_panel(panels["imbalance"], lines, full, imb)
+    _equity_panels(panels["equity"], panels["drawdown"], lines)
+    gaps = session_gaps(bars.index)
+    for fig in panels.values():
+        if len(gaps):
+            fig.vspan(x=gaps - 0.5, line_color=GREY, line_alpha=0.45, line_width=1)
+    for fig in panels.values():  # hidden axes too: their ticks place the vertical grid lines
+        time_axis(fig, full, tz)
+
+    note = Div(name="thin_note", text="", styles={"color": "#555", "font-size": "12.5px"})
+    callback = _thin_callback(full, candles, lines, x_range, panels["price"], note)
+    x_range.js_on_change("start", callback)
+    x_range.js_on_change("end", callback)
+
+    heading = title or _title(result, tz)
+    header = Div(text=f"<h1 class='of'>{html_text.escape(heading)}</h1>"
+                      "<div class='of-note'>Drag to pan, scroll to zoom the time axis (box zoom for both axes), "
+                      "double-click the reset tool to come back. Hover a candle, an entry or an exit for its numbers.</div>",
+                 sizing_mode="stretch_width")
+    sheet = InlineStyleSheet(css=TABLE_CSS)  # a Div's HTML lives in a shadow root: the page's CSS does not reach it
+    tables = row(Div(text=_metrics_html(result.metrics), stylesheets=[sheet], width=430, name="metrics"),
+                 Div(text=_settings_html(settings or _settings(result, tz)), stylesheets=[sheet], width=760,
+                     name="settings"))
+    grid = gridplot([[fig] for fig in panels.values()], merge_tools=True, toolbar_location="right",
+                    sizing_mode="stretch_width")
+    parts = [header, note, grid, tables]
+    on_load = [callback]
+    if ticks is not None:
+        from .html_footprint import footprint_figures, run_window
+
+        window = footprint_window or run_window(bars.index, trades, footprint_bars)
+        spec = getattr(config, "bars", "1min")
+        fp, fp_load = footprint_figures(ticks, window[0], window[1], spec=spec, tick_size=tick_size, tz=tz,
+                                        trades=trades, max_bars=footprint_bars, run_index=bars.index, x_range=x_range,
+                                        times_source=full)
+        parts += [Div(text="<h2 class='of'>Footprint</h2>"), *fp]
+        on_load.extend(fp_load)
+    layout = column(*parts, name="report", sizing_mode="stretch_width")
+    return save_page(layout, path, heading, on_load=on_load)
+
+
+def _title(result: Any, tz: str) -> str:
+    c, bars = result.config, result.bars
+    data = getattr(c, "data", None)
+    parts = [str(getattr(c, "strategy_name", "backtest")), Path(str(data)).name if data else None,
+             f"{getattr(c, 'bars', '')} bars" if getattr(c, "bars", None) else None,
+             f"{bars.index[0].tz_convert(tz):%Y-%m-%d} to {bars.index[-1].tz_convert(tz):%Y-%m-%d} ({tz})"]
+    return "  ·  ".join(p for p in parts if p)
+
+
+def _settings(result: Any, tz: str) -> dict[str, Any]:
+    """The run's settings, from ``result.config`` (what the CLI's options set)."""
+    c = result.config
+    out: dict[str, Any] = {}
+    names = {"data": "data", "strategy_name": "strategy", "bars": "bars", "cash": "cash", "commission": "commission",
+             "classify": "classify", "quotes": "quotes"}
+    for key, label in names.items():
+        value = getattr(c, key, None)
+        if value is not None:
+            out[label] = value
+    slippage = getattr(c, "slippage", None)
+    if slippage:
+        kind, amount = slippage
+        out["slippage"] = f"{amount * 100:g}% of price" if kind == "perc" else f"{amount:g} per unit"
+    session = getattr(c, "session", None)
+    if session:
+        out["session start"] = f"{session[0]:%H:%M} {session[1]}"
+    params = getattr(c, "params", None)
+    strat = getattr(result, "strategy", None)
+    if strat is not None and hasattr(strat, "params"):
+        params = {k: getattr(strat.p, k) for k in strat.params._getkeys()}
+    if params:
+        out["params"] = ", ".join(f"{k}={v}" for k, v in params.items())
+    out["tz"] = tz
+    bars = result.bars
+    out["bar count"] = f"{len(bars):,}"
+    return out
+
+
+def _metrics_html(metrics: Mapping[str, Any]) -> str:
+    rows = "".join(f"<tr><td>{html_text.escape(k)}</td><td class='v'>{html_text.escape(v)}</td></tr>"
+                   for k, v in metric_rows(dict(metrics)))
+    return f"<h2 class='of'>Metrics</h2><table class='of' id='metrics'>{rows}</table>"
+
+
+def _settings_html(settings: Mapping[str, Any]) -> str:
+    rows = "".join(f"<tr><td>{html_text.escape(str(k))}</td><td>{html_text.escape(str(v))}</td></tr>"
+                   for k, v in settings.items())
+    return f"<h2 class='of'>Settings</h2><table class='of' id='settings'>{rows}</table>"
+
+
+def _price_panel(fig: Any, candles: Any, trades: pd.DataFrame, tz: str) -> None:
+    from bokeh.models import ColumnDataSource, DataRange1d, HoverTool
+
+    wicks = fig.segment("x", "high", "x", "low", source=candles, color="color", line_width=1, name="wicks")
+    bodies = fig.vbar("x", "w", "top", "bottom", source=candles, fill_color="color", line_color="color",
+                      name="bodies")
+    fig.y_range = DataRange1d(renderers=[wicks], range_padding=0.05)
+    fig.add_tools(HoverTool(renderers=[bodies], tooltips=[
+        ("time", "@time"), ("bars", "@bars"), ("open", "@open{0,0.00[00]}"), ("high", "@high{0,0.00[00]}"),
+        ("low", "@low{0,0.00[00]}"), ("close", "@close{0,0.00[00]}"), ("volume", "@volume{0,0.[00]}"),
+        ("delta", "@delta{+0,0.[00]}")]))
+    if trades is None or len(trades) == 0:
+        return
+    source = ColumnDataSource(name="trades", data=_trade_columns(trades, tz))
+    fig.segment("entry_bar", "entry_price", "exit_bar", "exit_price", source=source, color="result_color",
+                line_width=1.6, line_alpha=0.7)
+    tips = [("trade", "@number: @direction @size{0,0.[0000]}"), ("entry", "@entry_text at @entry_price{0,0.00[00]}"),
+            ("exit", "@exit_text at @exit_price{0,0.00[00]}"), ("P&L", "@pnl{+0,0.00} (net @pnl_net{+0,0.00})"),
+            ("bars held", "@bars_held")]
+    entries = fig.scatter("entry_bar", "entry_price", source=source, marker="marker", size=11, fill_color="entry_color",
+                          line_color="black", line_width=0.6, name="entries", legend_label="entry (▲ long, ▼ short)")
+    exits = fig.scatter("exit_bar", "exit_price", source=source, marker="exit_marker", size=10, line_color="black",
+                        fill_color="white", line_width=1.6, name="exits",
+                        legend_label="exit (line green: won, red: lost; ○ open at end)")
+    fig.add_tools(HoverTool(renderers=[entries, exits], tooltips=tips))
+    legend_above(fig)
+
+
+def legend_above(fig: Any) -> None:
+    """Move a figure's legend above its plot area, in one row (inside, it would hide the data)."""
+    if not fig.legend:
+        return
+    legend = fig.legend[0]
+    if legend in fig.center:
+        fig.center.remove(legend)
+    legend.orientation = "horizontal"
+    legend.location = "top_left"
+    legend.label_text_font_size = "11px"
+    legend.padding = 2
+    legend.margin = 2
+    legend.spacing = 14
+    legend.border_line_alpha = 0
+    legend.glyph_height = 14
+    legend.label_height = 14
+    fig.add_layout(legend, "above")
+
+
+def _trade_columns(trades: pd.DataFrame, tz: str) -> dict[str, Any]:
+    """The trades frame as columns for the price panel (times as text in ``tz``)."""
+    long = (trades["direction"] == "long").to_numpy()
+    closed = trades["closed"].to_numpy(bool) if "closed" in trades else np.ones(len(trades), bool)
+    won = (trades["pnl_net"].to_numpy(np.float64) > 0)
+
+    def text(times: pd.Series) -> list[str]:
+        return [f"{t:%Y-%m-%d %a %H:%M:%S}" for t in pd.DatetimeIndex(times).tz_convert(tz)]
+
+    return {
+        "number": np.arange(1, len(trades) + 1),
+        "entry_bar": trades["entry_bar"].to_numpy(np.int64), "exit_bar": trades["exit_bar"].to_numpy(np.int64),
+        "entry_price": trades["entry_price"].to_numpy(np.float64),
+        "exit_price": trades["exit_price"].to_numpy(np.float64),
+        "direction": trades["direction"].astype(str).tolist(),
+        "size": trades["size"].to_numpy(np.float64),
+        "pnl": trades["pnl"].to_numpy(np.float64), "pnl_net": trades["pnl_net"].to_numpy(np.float64),
+        "bars_held": trades["bars_held"].to_numpy(np.int64),
+        "entry_text": text(trades["entry_time"]),
+        "exit_text": [t if c else f"{t} (open at end, marked at the last close)"
+                      for t, c in zip(text(trades["exit_time"]), closed)],
+        "marker": np.where(long, "triangle", "inverted_triangle").tolist(),
+        "entry_color": np.where(long, GREEN, RED).tolist(),
+        "exit_marker": np.where(closed, "x", "circle").tolist(),
+        "result_color": np.where(won, GREEN, RED).tolist(),
+    }
+
+
+def _delta_panel(fig: Any, candles: Any) -> None:
+    from bokeh.models import HoverTool
+
+    up = fig.vbar("x", "w", top="dpos", bottom=0, source=candles, color=GREEN, name="delta_up")
+    down = fig.vbar("x", "w", top=0, bottom="dneg", source=candles, color=RED, name="delta_down")
+    fig.add_tools(HoverTool(renderers=[up, down], tooltips=[("time", "@time"), ("delta", "@delta{+0,0.[00]}"),
+                                                            ("volume", "@volume{0,0.[00]}")]))
+    fig.hspan(y=[0], line_color=GREY, line_width=1)
+
+
+def _line_panel(fig: Any, lines: Any, column: str, colour: str, label: str, resets: Any = None) -> None:
+    from bokeh.models import DataRange1d
+
+    line = fig.line("x", column, source=lines, color=colour, line_width=1.3, legend_label=label, name=f"{column}_line")
+    fig.y_range = DataRange1d(renderers=[line], range_padding=0.08)
+    fig.hspan(y=[0], line_color=GREY, line_width=1)
+    if resets is not None and len(resets):
+        fig.vspan(x=np.asarray(resets, dtype=np.float64) - 0.5, line_color=colour, line_dash="dashed", line_alpha=0.6,
+                  legend_label="session reset")
+    legend_above(fig)
+
+
+def _imbalance_panel(fig: Any, lines: Any, full: Any, imb: np.ndarray) -> None:
+    from bokeh.models import Range1d
+
+    if np.isnan(imb).all():
+        fig.text(x=[0], y=[0], text=["no bid/ask sizes in the data"], text_color=GREY, text_font_size="12px")
+        return
+    fig.varea("x", y1=0, y2="imb_pos", source=lines, fill_color=GREEN, fill_alpha=0.3)
+    fig.varea("x", y1="imb_neg", y2=0, source=lines, fill_color=RED, fill_alpha=0.3)
+    window, mean = imbalance_mean(imb)
+    full.data["imb_mean"] = mean  # drawn from all bars: a mean is smooth at any zoom
+    fig.line("x", "imb_mean", source=full, color="black", line_width=1, legend_label=f"{window}-bar mean")
+    fig.y_range = Range1d(-1.05, 1.05)
+    fig.hspan(y=[0], line_color=GREY, line_width=1)
+    legend_above(fig)
+
+
+def _equity_panels(fig: Any, dd_fig: Any, lines: Any) -> None:
+    from bokeh.models import DataRange1d
+
+    fig.varea("x", y1="value", y2="peak", source=lines, fill_color=RED, fill_alpha=0.3, legend_label="drawdown")
+    fig.line("x", "peak", source=lines, color=GREY, line_dash="dotted", legend_label="running peak")
+    eq = fig.line("x", "value", source=lines, color=BLUE, line_width=1.4, legend_label="equity", name="equity_line")
+    fig.y_range = DataRange1d(renderers=[eq], range_padding=0.08)
+    legend_above(fig)
+    dd_fig.varea("x", y1="dd", y2=0, source=lines, fill_color=RED, fill_alpha=0.45)
+    dd_fig.line("x", "dd", source=lines, color=RED, line_width=1, name="dd_line")
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def save_page(layout: Any, path: "str | Path", title: str, *, on_load: Sequence[Any] = ()) -> Path:
+    """Write Bokeh models (a layout, or a list of them stacked) to ``path`` as one HTML file with
+    Bokeh's JavaScript inline (``bokeh.resources.INLINE``): it opens with no network.
+    ``on_load``: CustomJS callbacks run once the page is ready (Bokeh's ``DocumentReady``)."""
+    from bokeh.document import Document
+    from bokeh.embed import file_html
+    from bokeh.events import DocumentReady
+    from bokeh.layouts import column
+    from bokeh.resources import INLINE
+
+    if isinstance(layout, (list, tuple)):
+        layout = column(*layout, sizing_mode="stretch_width")
+    doc = Document(title=title)
+    doc.add_root(layout)
+    for callback in on_load:
+        doc.js_on_event(DocumentReady, callback)
+    text = file_html(doc, resources=INLINE, title=title)
+    text = text.replace("<head>", "<head>\n" + PAGE_CSS, 1)  # the first <head>: the bundles inline hold "</head>" in strings
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def footprint_page(
+    ticks: pd.DataFrame,
+    start: Any,
+    end: Any,
+    spec: str,
+    tick_size: float | None,
+    path: "str | Path",
+    *,
+    tz: str = "UTC",
+    trades: pd.DataFrame | None = None,
+    title: str | None = None,
+    max_bars: int = 400,
+    ratio: float | None = None,
+    min_volume: float = 0.0,
+    min_stack: int = 3,
+) -> Path:
+    """Write the footprint explorer of the bars stamped in ``[start, end]`` (UTC unless zoned, the
+    bars of ``make_bars(ticks, spec)``; at most ``max_bars``) to ``path`` as one HTML file.
+
+    Cells are price levels (multiples of ``tick_size``, inferred when None) x bars; each shows
+    ``sell x buy`` once zoomed in to a few dozen bars, and a heat map (green where buyers led,
+    red where sellers did, darker with more volume: :func:`reports.footprint_chart.cell_shades`)
+    when zoomed out. POC, value area, diagonal and stacked imbalances are marked as in the PNG
+    chart (:func:`reports.footprint_chart.footprint_chart`), with ``ratio``, ``min_volume`` and
+    ``min_stack`` as there. Hovering a cell shows all its numbers. ``trades`` (a trades frame)
+    are marked at their price in the bar holding their time. Times are shown in ``tz``.
+    """
+    from bokeh.layouts import column
+    from bokeh.models import Div
+
+    from .html_footprint import footprint_figures
+
+    figs, on_load = footprint_figures(ticks, start, end, spec=spec, tick_size=tick_size, tz=tz, trades=trades,
+                                      max_bars=max_bars, ratio=ratio, min_volume=min_volume, min_stack=min_stack)
+    heading = title or f"Footprint, {spec} bars ({tz})"
+    layout = column(Div(text=f"<h1 class='of'>{html_text.escape(heading)}</h1>"), *figs, name="footprint_page",
+                    sizing_mode="stretch_width")
+    return save_page(layout, path, heading, on_load=on_load)
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: str | None = None,
+                  higher_is_better: bool = True) -> Any:
+    """A metric over two parameters as an interactive heat map (a Bokeh figure named ``sweep_heatmap``).
+
+    ``frame``: one row per backtest of the sweep, with the parameter columns ``x`` and ``y`` and the
+    ``metric`` column (e.g. ``sharpe``); every other column is shown in the hover too. Each
+    (``x``, ``y``) pair must appear once. Cells sit on the sorted distinct parameter values (evenly
+    spaced whatever the values' gaps), coloured from red (worst) to green (best; reversed when
+    ``higher_is_better`` is False) over the metric's range, grey where the metric is NaN (a run
+    with no trades), with the value printed in the cell when there are at most 400 cells.
+    """
+    from bokeh.models import ColorBar, ColumnDataSource, HoverTool, LinearColorMapper
+    from bokeh.palettes import RdYlGn11
+    from bokeh.plotting import figure
+
+    for col in (x, y, metric):
+        if col not in frame.columns:
+            raise OrderFlowError(f"sweep_heatmap: no column {col!r} in the sweep frame (columns: {', '.join(map(str, frame.columns))})")
+    dup = frame.duplicated([x, y], keep=False).to_numpy()
+    if dup.any():
+        first = int(np.flatnonzero(dup)[0])
+        raise OrderFlowError(f"sweep_heatmap: {x}={frame[x].iloc[first]}, {y}={frame[y].iloc[first]} appears more "
+                             f"than once (row {first}); pass one row per parameter pair")
+    xs = [str(v) for v in sorted(frame[x].unique())]
+    ys = [str(v) for v in sorted(frame[y].unique())]
+    values = pd.to_numeric(frame[metric], errors="coerce").to_numpy(np.float64)
+    data: dict[str, Any] = {str(c): frame[c].tolist() for c in frame.columns}
+    data.update({"_x": frame[x].astype(str).tolist(), "_y": frame[y].astype(str).tolist(), "_value": values,
+                 "_label": ["" if not np.isfinite(v) else f"{v:.3g}" for v in values]})
+    source = ColumnDataSource(data, name="sweep_cells")
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    palette = list(RdYlGn11) if higher_is_better else list(RdYlGn11)[::-1]  # RdYlGn11 runs green -> red
+    mapper = LinearColorMapper(palette=palette[::-1], low=low, high=high, nan_color="#d9d9d9")
+    fig = figure(name="sweep_heatmap", x_range=xs, y_range=ys, height=max(260, 30 * len(ys) + 120),
+                 width=max(360, 46 * len(xs) + 180), tools="hover,save,reset", toolbar_location="right",
+                 title=title or f"{metric} by {x} and {y}")
+    cells = fig.rect("_x", "_y", 1, 1, source=source, fill_color={"field": "_value", "transform": mapper},
+                     line_color="white", name="sweep_rects")
+    if len(frame) <= 400:
+        fig.text("_x", "_y", text="_label", source=source, text_align="center", text_baseline="middle",
+                 text_font_size="11px", text_color="#222222", name="sweep_labels")
+    extra = [c for c in frame.columns if c not in (x, y, metric)]
+    hover = fig.select_one(HoverTool)
+    hover.renderers = [cells]
+    hover.tooltips = [(x, f"@{{{x}}}"), (y, f"@{{{y}}}"), (metric, f"@{{{metric}}}{{0.[0000]}}")] + \
+        [(str(c), f"@{{{c}}}") for c in extra]
+    fig.add_layout(ColorBar(color_mapper=mapper, title=metric, width=10), "right")
+    fig.xaxis.axis_label = x
+    fig.yaxis.axis_label = y
+    fig.grid.visible = False
+    fig.axis.major_tick_line_color = None
+    return fig
+
+
+def walk_forward_panel(equity: pd.DataFrame, windows: pd.DataFrame, *, tz: str = "UTC",
+                       title: str = "Walk-forward: out-of-sample equity") -> Any:
+    """The walk-forward equity with its windows: a Bokeh column of two figures on one time axis.
+
+    ``equity``: indexed by time (UTC, or zone-less meaning UTC), column ``value`` (the equity of
+    the out-of-sample segments chained together). ``windows``: one row per window with
+    ``train_start``, ``train_end``, ``test_start``, ``test_end`` (times); any other column (the
+    chosen ``params``, the test ``metric`` ...) appears in the hover. The upper figure
+    (``walk_forward_equity``) draws the equity, the test windows shaded in turn and a line at
+    each test start; the lower (``walk_forward_windows``) one row per window, training grey and
+    testing blue (the classic walk-forward diagram). Times are bar numbers of ``equity`` as in
+    :func:`report` (a window edge sits on the first equity row at or after it), labelled in ``tz``.
+    """
+    from bokeh.layouts import column
+    from bokeh.models import ColumnDataSource, HoverTool, Range1d
+    from bokeh.plotting import figure
+
+    need = ("train_start", "train_end", "test_start", "test_end")
+    missing = [c for c in need if c not in windows.columns]
+    if missing:
+        raise OrderFlowError(f"walk_forward_panel: windows need columns {', '.join(need)}; missing {', '.join(missing)}")
+    if "value" not in equity.columns:
+        raise OrderFlowError("walk_forward_panel: equity needs a 'value' column")
+    index = pd.DatetimeIndex(equity.index)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    n = len(index)
+    times = ColumnDataSource({"t": bar_times_ms(index, tz), "x": np.arange(n), "value": equity["value"].to_numpy(np.float64)},
+                             name="walk_forward_equity_source")
+
+    def position(col: str, end: bool) -> np.ndarray:
+        t = pd.DatetimeIndex(windows[col])
+        t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+        pos = np.searchsorted(index.asi8, t.as_unit(index.unit).asi8, side="right" if end else "left")
+        return pos - 0.5
+
+    k = len(windows)
+    data: dict[str, Any] = {str(c): [str(v) for v in windows[c]] for c in windows.columns}
+    data.update({"window": np.arange(1, k + 1), "row": np.arange(k, 0, -1, dtype=np.float64),
+                 "train_l": position("train_start", False), "train_r": position("train_end", True),
+                 "test_l": position("test_start", False), "test_r": position("test_end", True)})
+    for col in need:
+        data[col] = [f"{t:%Y-%m-%d %H:%M}" for t in _in_tz(windows[col], tz)]
+    wins = ColumnDataSource(data, name="walk_forward_windows_source")
+    x_range = Range1d(-1, max(n, 1), bounds=(-1, max(n, 1)), name="walk_forward_x")
+    fig = figure(name="walk_forward_equity", height=300, sizing_mode="stretch_width", x_range=x_range,
+                 tools="xpan,xwheel_zoom,box_zoom,reset,save", active_scroll="xwheel_zoom", title=title)
+    shade = fig.vbar(x=[(a + b) / 2 for a, b in zip(data["test_l"], data["test_r"])],
+                     width=[b - a for a, b in zip(data["test_l"], data["test_r"])],
+                     top=float(np.nanmax(equity["value"])) if n else 1.0, bottom=float(np.nanmin(equity["value"])) if n else 0.0,
+                     fill_color=[BLUE if i % 2 == 0 else "#7fa7d6" for i in range(k)], fill_alpha=0.08, line_alpha=0)
+    shade.level = "underlay"
+    fig.vspan(x=data["test_l"], line_color=BLUE, line_alpha=0.5, line_dash="dashed")
+    fig.line("x", "value", source=times, color=BLUE, line_width=1.5, name="walk_forward_line")
+    fig.yaxis.axis_label = "portfolio value"
+    fig.yaxis.formatter.use_scientific = False
+    time_axis(fig, times, tz)
+    fig.xaxis.visible = False
+    lower = figure(name="walk_forward_windows", height=max(120, 18 * k + 70), sizing_mode="stretch_width",
+                   x_range=x_range, y_range=Range1d(0.4, k + 0.6), tools="xpan,xwheel_zoom,reset",
+                   active_scroll="xwheel_zoom")
+    train = lower.hbar(y="row", left="train_l", right="train_r", height=0.6, source=wins, fill_color="#bbbbbb",
+                       line_color="#999999", name="train_bars", legend_label="training")
+    test = lower.hbar(y="row", left="test_l", right="test_r", height=0.6, source=wins, fill_color=BLUE,
+                      line_color=BLUE, name="test_bars", legend_label="testing (out of sample)")
+    extra = [c for c in windows.columns if c not in need]
+    lower.add_tools(HoverTool(renderers=[train, test], tooltips=[
+        ("window", "@window"), ("training", "@train_start to @train_end"), ("testing", "@test_start to @test_end")]
+        + [(str(c), f"@{{{c}}}") for c in extra]))
+    lower.yaxis.visible = False
+    legend_above(lower)
+    time_axis(lower, times, tz)
+    return column(fig, lower, sizing_mode="stretch_width", name="walk_forward")
+
+
+def _in_tz(values: Iterable[Any], tz: str) -> pd.DatetimeIndex:
+    t = pd.DatetimeIndex(list(values))
+    return (t.tz_localize("UTC") if t.tz is None else t).tz_convert(tz)
+

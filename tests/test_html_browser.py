@@ -1,0 +1,184 @@
+"""The HTML pages in a real headless Chromium (Selenium): no JavaScript error, the Bokeh roots
+and glyphs expected, zooming changes what is drawn, footprint numbers appear when zoomed in.
+
+Skipped with a reason where selenium, chromium or chromedriver is absent; `make test-browser`
+runs only these, and CI installs Chromium first (.ci/run)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("bokeh", reason="bokeh is not installed (pip install -e '.[html]')")
+
+from data import footprint  # noqa: E402
+from reports import html  # noqa: E402
+from reports.footprint_chart import fmt_volume  # noqa: E402
+from tests.conftest import need_sample  # noqa: E402
+from tests.html_fixtures import console_errors, make_result, need_browser, open_page, settle, start_browser  # noqa: E402
+from tests.test_html import month_of_bars, month_result  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+MODEL = "return Bokeh.documents[0].get_model_by_name(arguments[0])"
+
+
+@pytest.fixture(scope="module")
+def driver():
+    need_browser()
+    d = start_browser()
+    yield d
+    d.quit()
+
+
+@pytest.fixture(scope="module")
+def ticks() -> pd.DataFrame:
+    t = pd.read_parquet(need_sample())
+    return t[t["timestamp"] < pd.Timestamp("2024-04-16 22:00", tz="UTC")].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def report_page(tmp_path_factory, ticks):
+    result = make_result(ticks)
+    path = html.report(result, tmp_path_factory.mktemp("html") / "report.html", ticks=ticks, tick_size=0.25,
+                       footprint_window=(result.bars.index[100], result.bars.index[159]))
+    return result, path
+
+
+def zoom(driver, range_name: str, start: float, end: float) -> None:
+    driver.execute_script("Bokeh.documents[0].get_model_by_name(arguments[0]).setv({start: arguments[1], end: arguments[2]})",
+                          range_name, start, end)
+    settle(driver)
+
+
+def data(driver, name: str, column: str) -> list:
+    return driver.execute_script("return Array.from(Bokeh.documents[0].get_model_by_name(arguments[0]).data[arguments[1]])",
+                                 name, column)
+
+
+def test_report_roots_glyphs_and_no_console_error(driver, report_page):
+    result, path = report_page
+    open_page(driver, path)
+    settle(driver, 1.0)
+    assert console_errors(driver) == []
+    roots = driver.execute_script("return Bokeh.documents[0].roots().map((r) => r.name)")
+    assert roots == ["report"]
+    for name in html.PANEL_NAMES + ("footprint", "footprint_strip"):
+        assert driver.execute_script(MODEL + " != null", name), name
+    # every bar is in the file once; the trades are all drawn
+    assert len(data(driver, "bars_full", "close")) == len(result.bars)
+    assert data(driver, "trades", "entry_bar") == result.trades["entry_bar"].tolist()
+    # whole run in view: thinned to the plot width, each candle a bucket of k bars keeping its extremes
+    n = len(result.bars)
+    x = np.asarray(data(driver, "candles", "x"))
+    k = int(data(driver, "candles", "bars")[0])
+    width = driver.execute_script(MODEL + ".inner_width", "price")
+    assert k == math.ceil(n / width) > 1
+    assert len(x) == math.ceil(n / k)
+    high = np.asarray(data(driver, "candles", "high"))
+    low = np.asarray(data(driver, "candles", "low"))
+    bar_high, bar_low = result.bars["high"].to_numpy(), result.bars["low"].to_numpy()
+    np.testing.assert_array_equal(high, [bar_high[i:i + k].max() for i in range(0, n, k)])
+    np.testing.assert_array_equal(low, [bar_low[i:i + k].min() for i in range(0, n, k)])
+    dpos = np.asarray(data(driver, "candles", "dpos"))
+    delta = result.bars["delta"].to_numpy()
+    np.testing.assert_array_equal(dpos, [max(delta[i:i + k].max(), 0) for i in range(0, n, k)])
+    # min-max decimation keeps every extreme of the lines: the drawn CVD spans the same range
+    cvd = np.asarray(data(driver, "lines", "cvd"))
+    assert cvd.max() == np.cumsum(delta).max() and cvd.min() == np.cumsum(delta).min()
+    note = driver.execute_script(MODEL + ".text", "thin_note")
+    assert f"each candle stands for {k} bars" in note
+
+
+def test_report_zoom_draws_single_bars(driver, report_page):
+    result, path = report_page
+    open_page(driver, path)
+    settle(driver, 0.8)
+    y_before = driver.execute_script(MODEL + ".y_range.end", "price")
+    zoom(driver, "x_range", 200, 260)
+    x = np.asarray(data(driver, "candles", "x"))
+    assert (np.asarray(data(driver, "candles", "bars")) == 1).all()
+    inside = (x >= 200) & (x <= 260)
+    assert inside.sum() == 61  # every bar of the view, and some beyond for panning
+    np.testing.assert_array_equal(np.asarray(data(driver, "candles", "close"))[inside],
+                                  result.bars["close"].to_numpy()[200:261])
+    y_after = driver.execute_script(MODEL + ".y_range.end", "price")
+    assert y_after != y_before  # the price axis follows the bars in view
+    assert y_after >= result.bars["high"].to_numpy()[200:261].max()
+    assert "Every bar is drawn" in driver.execute_script(MODEL + ".text", "thin_note")
+    assert console_errors(driver) == []
+
+
+def test_report_footprint_numbers_appear_when_zoomed_in(driver, report_page, ticks):
+    result, path = report_page
+    open_page(driver, path)
+    settle(driver, 0.8)
+    visible = "return Bokeh.documents[0].get_model_by_name('footprint_sell_text').visible"
+    assert driver.execute_script(visible) is False  # the whole run in view: a heat map
+    zoom(driver, "x_range", 109.4, 124.6)
+    assert driver.execute_script(visible) is True
+    # the cells are data.footprint's for the window's bars: same count, same numbers
+    table = footprint(ticks, "1min", 0.25)
+    stamps = result.bars.index[100:160]
+    window = table[table.index.get_level_values("timestamp").isin(stamps)]
+    assert len(data(driver, "footprint_cells", "x")) == len(window)
+    np.testing.assert_array_equal(data(driver, "footprint_cells", "sell"), window["sell_volume"].to_numpy())
+    assert data(driver, "footprint_cells", "buy_text") == [fmt_volume(v) for v in window["buy_volume"]]
+    # cells sit on the report's bar numbers (linked time axis)
+    assert sorted(set(data(driver, "footprint_cells", "x"))) == list(range(100, 160))
+    zoom(driver, "x_range", 0, len(result.bars))
+    assert driver.execute_script(visible) is False
+    assert console_errors(driver) == []
+
+
+def test_footprint_page_opens_zoomed_in_with_the_marks(driver, tmp_path, ticks):
+    trades = make_result(ticks).trades
+    path = html.footprint_page(ticks, "2024-04-15 14:30", "2024-04-15 15:30", "1min", 0.25, tmp_path / "fp.html",
+                               tz="America/Chicago", trades=trades)
+    open_page(driver, path)
+    settle(driver, 0.8)
+    assert console_errors(driver) == []
+    assert driver.execute_script("return Bokeh.documents[0].roots().map((r) => r.name)") == ["footprint_page"]
+    assert driver.execute_script("return Bokeh.documents[0].get_model_by_name('footprint_sell_text').visible") is True
+    for name in ("footprint_poc", "footprint_value_area", "footprint_rects"):
+        assert driver.execute_script(MODEL + " != null", name), name
+    n_bars = 61  # bars stamped 14:30 ... 15:30 inclusive
+    assert driver.execute_script(MODEL + ".data_source.get_length()", "footprint_poc") == n_bars
+    y0 = driver.execute_script(MODEL + ".end", "footprint_y_range")
+    zoom(driver, "footprint_x_range", -0.6, n_bars - 0.4)
+    assert driver.execute_script("return Bokeh.documents[0].get_model_by_name('footprint_sell_text').visible") is False
+    assert driver.execute_script(MODEL + ".end", "footprint_y_range") != y0  # the price axis fits the bars in view
+
+
+def test_sweep_page(driver, tmp_path):
+    grid = pd.DataFrame([(w, s) for w in (10, 20, 40) for s in (0.0, 0.5, 1.0, 2.0)], columns=["window", "min_slope"])
+    grid["sharpe"] = grid["window"] / 20 - grid["min_slope"]
+    grid["trades"] = 100 - grid["window"]
+    times = pd.date_range("2024-01-01", periods=300, freq="h", tz="UTC")
+    equity = pd.DataFrame({"value": 100_000 + np.cumsum(np.sin(np.arange(300) / 9.0))}, index=times)
+    windows = pd.DataFrame({"train_start": times[[0, 50, 100]], "train_end": times[[99, 149, 199]],
+                            "test_start": times[[100, 150, 200]], "test_end": times[[149, 199, 299]],
+                            "params": ["window=10", "window=20", "window=10"]})
+    path = html.save_page([html.sweep_heatmap(grid, "window", "min_slope", "sharpe"),
+                           html.walk_forward_panel(equity, windows)], tmp_path / "sweep.html", "sweep")
+    open_page(driver, path)
+    settle(driver, 0.8)
+    assert console_errors(driver) == []
+    assert driver.execute_script(MODEL + ".data_source.get_length()", "sweep_rects") == 12
+    assert driver.execute_script(MODEL + ".data_source.get_length()", "test_bars") == 3
+    zoom(driver, "walk_forward_x", 100, 200)
+    assert driver.execute_script(MODEL + ".start", "walk_forward_x") == 100
+
+
+def test_a_month_of_minute_bars_becomes_interactive(driver, tmp_path):
+    bars = month_of_bars()
+    path = html.report(month_result(bars), tmp_path / "month.html")
+    open_page(driver, path, timeout=60)
+    settle(driver, 1.0)
+    assert console_errors(driver) == []
+    k = data(driver, "candles", "bars")[0]
+    assert k > 1 and len(data(driver, "candles", "x")) == math.ceil(len(bars) / k)
+    zoom(driver, "x_range", 15_000, 15_100)
+    assert (np.asarray(data(driver, "candles", "bars")) == 1).all()
