@@ -208,7 +208,7 @@ def make_executor(jobs: int | None = None, scheduler: Any = None) -> Executor:
     (in this process when ``jobs`` is 1)."""
     if scheduler is not None:
         return DaskExecutor(scheduler)
-    jobs = int(jobs or os.cpu_count() or 1)
+    jobs = int(os.cpu_count() or 1) if jobs is None else int(jobs)
     if jobs < 1:
         raise OrderFlowError(f"bad --jobs {jobs}: a number of worker processes >= 1")
     return SerialExecutor() if jobs == 1 else ProcessExecutor(jobs)

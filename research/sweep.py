@@ -239,7 +239,34 @@ def best_set(table: pd.DataFrame, rank_by: str) -> int | None:
 
 
 def metric_names(table: pd.DataFrame) -> list[str]:
+    """The metric columns of a sweep table."""
     return [c for c in table.columns if c not in ("label",) and not c.startswith("param:")]
+
+
+def rankable_metrics() -> list[str]:
+    """The numeric metrics of a run (the keys of ``reports.metrics.performance`` and ``fills``)."""
+    from reports import metrics as perf
+
+    values = pd.Series([1.0, 1.0], index=pd.DatetimeIndex(["2024-01-01", "2024-01-02"], tz="UTC"))
+    frame = pd.DataFrame({"open": [1.0, 1.0], "close": [1.0, 1.0]}, index=values.index)
+    sample = perf.performance(values, pd.DataFrame({"pnl_net": [], "closed": []}), values.pct_change().dropna(),
+                              frame, values * 0, 1.0)
+    return [k for k, v in sample.items() if not isinstance(v, (str, bool))] + ["fills"]
+
+
+def check_rank_by(rank_by: str) -> str:
+    """``rank_by`` if it names a numeric metric, else OrderFlowError listing them (before anything runs)."""
+    names = rankable_metrics()
+    if rank_by not in names:
+        raise OrderFlowError(f"unknown --rank-by {rank_by!r}; use one of {', '.join(names)}")
+    return rank_by
+
+
+def check_splits(splits: int) -> int:
+    """The CSCV block count S of the PBO: even and >= 2."""
+    if not isinstance(splits, (int, np.integer)) or splits < 2 or splits % 2:
+        raise OrderFlowError(f"bad --pbo-splits {splits}: an even number >= 2")
+    return int(splits)
 
 
 def fingerprint(base: RunConfig, axes: Sequence[Axis]) -> dict[str, Any]:
@@ -328,6 +355,8 @@ def sweep(base: RunConfig, axes: Sequence[Axis], *, out: Path | None = None, job
     already written by the same sweep. ``rank_by`` names the metric that picks the best
     set (higher is better, except drawdowns); ``splits`` is the CSCV S of the PBO.
     """
+    check_rank_by(rank_by)
+    check_splits(splits)
     points = grid_points(axes)
     labels = {n: set_label(p) for n, p in enumerate(points)}
     specs = [p.get(BARS_AXIS, base.bars) for p in points]
