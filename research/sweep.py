@@ -326,6 +326,15 @@ class SweepStore:
                 writer.writerow(self.columns)
             writer.writerow([_cell(row.get(c)) for c in self.columns])
 
+    def sort(self) -> None:
+        """Rewrite sweep.csv with its rows in set order (they were appended in completion order); cells unchanged."""
+        with self.csv.open(newline="") as handle:
+            header, *rows = list(csv.reader(handle))
+        partial = self.csv.with_suffix(".csv.partial")
+        with partial.open("w", newline="") as handle:
+            csv.writer(handle).writerows([header, *sorted(rows, key=lambda r: int(r[0]))])
+        partial.replace(self.csv)
+
     def read(self, labels: dict[int, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The table (sorted by set number) and the returns matrix of every finished set."""
         table = pd.read_csv(self.csv, keep_default_na=False, na_values=[""]).set_index("set").sort_index()
@@ -378,10 +387,12 @@ def sweep(base: RunConfig, axes: Sequence[Axis], *, out: Path | None = None, job
             if own:
                 executor.close()
     if store is not None:
+        store.sort()
         table, returns = store.read(labels)
     else:
         table = pd.DataFrame([{"set": n, "label": labels[n], **{f"param:{k}": v for k, v in points[n].items()},
                                **results[n].metrics} for n in sorted(results)]).set_index("set")
+        table = table.replace({np.nan: None})
         returns = pd.concat([results[n].daily.rename(labels[n]) for n in sorted(results)], axis=1)
     returns = returns.sort_index().fillna(0.0)
     returns.index.name = "day"
