@@ -190,16 +190,19 @@ def test_dask_cluster_gives_the_serial_table_and_survives_a_dead_worker(base: Ru
                for plugins in dask_client.run(lambda dask_worker: list(dask_worker.plugins)).values())
 
 
-def test_dask_from_the_command_line(tmp_path, dask_client) -> None:
+def test_sweep_and_walk_forward_from_the_command_line(tmp_path) -> None:
     import run_backtest
 
     need_sample()
     out = tmp_path / "cli"
     argv = ["--bars", "15min", "--start", "2024-04-15", "--end", "2024-04-16", "--out", str(out), "--no-plot"]
-    status = run_backtest.main([*argv, "--sweep", "slope_period=5,10", "--scheduler", dask_client.scheduler.address])
-    assert status == 0
+    assert run_backtest.main([*argv, "--sweep", "slope_period=5,10", "--jobs", "1", "--pbo-splits", "2"]) == 0
     table = pd.read_csv(out / "sweep.csv")
     assert list(table["param:slope_period"]) == [5, 10]
     config, _ = run_backtest.make_config(run_backtest.build_parser().parse_args([*argv, "--param", "slope_period=10"]))
     assert table.loc[1, "final_value"] == engine.run(config).metrics["final_value"]
     assert (out / "heatmap.png").stat().st_size > 0
+    assert run_backtest.main([*argv, "--sweep", "slope_period=5,10", "--rank-by", "sharp"]) == 2
+    assert run_backtest.main([*argv, "--sweep", "slope_period=5:1:1"]) == 2
+    assert run_backtest.main([*argv, "--walk-forward", "train=2D"]) == 2
+    assert run_backtest.main([*argv, "--jobs", "0", "--sweep", "slope_period=5"]) == 2
