@@ -2,15 +2,17 @@
 
 Accepts what the original accepted: an event with ``"trades"`` directly, or an
 API-Gateway event whose ``"body"`` is a dict, a JSON string, or base64 of JSON
-with ``"isBase64Encoded": true``. Each trade has ``Price``, ``Volume``,
+with ``"isBase64Encoded": true`` (a JSON boolean, as API Gateway sends it; absent or
+null means false). Each trade has ``Price``, ``Volume``,
 ``BidSize``, ``AskSize`` and ``TradeType`` (1 = bought on the ask, 2 = sold on
 the bid). Answers:
 
 - 200, body ``{"message", "latest_cvd", "data"}``: ``data`` is the last
   :data:`LAST_ROWS` trades with their metrics (records; missing values null);
-- 400, body ``{"message"}`` saying what is wrong with the request;
-- 500, body ``{"message"}`` with a generic text for anything unexpected (the
-  exception is logged, never sent).
+- 400, body ``{"error", "message"}`` (the same text in both) saying what is wrong
+  with the request: clients of the original script read ``error``;
+- 500, body ``{"error", "message"}`` with a generic text for anything unexpected
+  (the exception is logged, never sent).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import base64
 import binascii
 import json
 import logging
+import sys
 from typing import Any
 
 import numpy as np
@@ -57,24 +60,25 @@ def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
         })
     except (BadRequest, OrderFlowError) as exc:
         logger.info("order-flow request rejected: %s", exc)
-        return _response(400, {"message": str(exc)})
+        return _error(400, str(exc))
     except Exception:  # noqa: BLE001 - the one place that turns any failure into a 500
         logger.exception("order-flow request failed")
-        return _response(500, {"message": INTERNAL_ERROR_MESSAGE})
+        return _error(500, INTERNAL_ERROR_MESSAGE)
 
 
 def trades_from_event(event: Any) -> list[dict[str, Any]]:
     """The non-empty list of trade objects carried by ``event``; BadRequest otherwise.
 
     ``event["trades"]`` wins; else ``event["body"]``: a dict, a JSON string, or
-    base64 of JSON when ``event["isBase64Encoded"]`` is true.
+    base64 of JSON when ``event["isBase64Encoded"]`` is true (a boolean; absent or
+    null is false, any other type is a bad request).
     """
     if not isinstance(event, dict):
         raise BadRequest("The event must be a JSON object")
     if "trades" in event:
         payload: Any = event
     elif event.get("body") is not None:
-        payload = _decode_body(event["body"], bool(event.get("isBase64Encoded")))
+        payload = _decode_body(event["body"], _is_base64(event.get("isBase64Encoded")))
     else:
         raise BadRequest(NO_TRADES_MESSAGE)
     if not isinstance(payload, dict):
@@ -114,6 +118,19 @@ def _decode_body(body: Any, is_base64: bool) -> Any:
         raise BadRequest(
             f"Malformed JSON in the body: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise BadRequest("Malformed JSON in the body: nested too deeply") from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise BadRequest(
+            f"Malformed JSON in the body: a number has more than {sys.get_int_max_str_digits()} digits"
+        ) from None
+
+
+def _is_base64(flag: Any) -> bool:
+    """``isBase64Encoded`` as API Gateway sends it: a JSON boolean (absent/null: false)."""
+    if flag is None or isinstance(flag, bool):
+        return bool(flag)
+    raise BadRequest(f"'isBase64Encoded' must be true or false (a JSON boolean), not {json.dumps(flag)}")
 
 
 def trades_frame(trades: list[dict[str, Any]]) -> pd.DataFrame:
@@ -137,6 +154,11 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, (pd.Timestamp, pd.Timedelta)):
         return value.isoformat()
     return value
+
+
+def _error(status: int, text: str) -> dict[str, Any]:
+    """An error answer: ``error`` as the original script named it, ``message`` as the 200 answer does."""
+    return _response(status, {"error": text, "message": text})
 
 
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:

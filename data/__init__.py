@@ -6,13 +6,16 @@
     feed = OrderFlowFeed.from_ticks(ticks, bars="1min")
 """
 from . import formats as _formats  # noqa: F401  (registers the vendor formats with load_ticks)
+from . import readers as _readers  # noqa: F401  (registers the book and store readers of data/readers)
 from .bars import make_bars
 from .barspec import BarSpec, parse_bar_spec
 from .classify import CLASSIFIERS, bulk_volume_classification, classify
 from .errors import OrderFlowError
 from .footprint import absorption, add_footprint_lines, footprint, footprint_stats
+from .imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
 from .loader import load_ticks
 from .metrics import order_flow_metrics
+from .orders import aggressor_orders, large_orders
 from .quotes import join_quotes, load_quotes
 
 
@@ -43,4 +46,10 @@ __all__ = [
     "footprint_stats",
     "add_footprint_lines",
     "absorption",
+    "IMBALANCE_PRESETS",
+    "ImbalanceRule",
+    "custom",
+    "imbalance_rule",
+    "aggressor_orders",
+    "large_orders",
 ]

@@ -13,6 +13,7 @@ from .depth import DEFAULT_PERSISTENCE, depth_lines
 from .errors import OrderFlowError
 from .flow import book_imbalance, quote_columns, tick_flow
 from .footprint import footprint_lines
+from .orders import order_ids
 from .schema import CORE_BAR_COLUMNS, DEPTH_LINES, FOOTPRINT_LINES, TICK_REQUIRED
 
 _DAY_NS = 86_400_000_000_000
@@ -97,7 +98,8 @@ def make_bars(
     volume, 70% value area, large trades at the 99th percentile of the previous
     10,000): ``poc vah val buy_imbalances sell_imbalances buy_stack buy_stack_low
     buy_stack_high sell_stack sell_stack_low sell_stack_high large_buy_volume
-    large_sell_volume``, on a grid of ``tick_size`` (default
+    large_sell_volume large_buy_orders large_sell_orders`` (large orders: trades grouped
+    into aggressor orders by ``data.orders``), on a grid of ``tick_size`` (default
     ``ticks.attrs["tick_size"]``, else inferred from the prices). Recompute them
     with other parameters with ``data.footprint.add_footprint_lines``.
 
@@ -155,7 +157,7 @@ def make_bars(
         if tick_size is None:
             tick_size = ticks.attrs.get("tick_size")
         columns.update(footprint_lines(price, size, side, starts, stamps, tick_size,
-                                       price_range=(columns["low"], columns["high"])))
+                                       price_range=(columns["low"], columns["high"]), times=ts, ids=order_ids(ticks)))
     bars = pd.DataFrame(columns, index=_bar_index(stamps))
     bars.attrs["bar_spec"] = spec.text
     return bars

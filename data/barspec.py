@@ -50,6 +50,11 @@ def parse_bar_spec(spec: "str | BarSpec | None") -> BarSpec:
     """Parse ``None``/``"tick"`` (one bar per trade), ``"Nt"``, ``"Nv"`` or a pandas offset alias."""
     if isinstance(spec, BarSpec):
         return spec
+    if spec is not None and not isinstance(spec, str):
+        raise OrderFlowError(
+            "a bar spec is text: a time offset (5s, 1min, 1h), N trades (500t), N units of volume "
+            f"(1000v), or None / 'tick' for one bar per trade; not {type(spec).__name__}"
+        )
     if spec is None or str(spec).strip().lower() in ("tick", "ticks", ""):
         return BarSpec("tick", "tick", 1)
     text = str(spec).strip()

@@ -249,6 +249,8 @@ def classify(ticks: pd.DataFrame, method: str, *, override: bool = False) -> pd.
             if method == BAR_METHOD else ""
         )
         raise OrderFlowError(f"unknown classification method; valid: {valid}{hint}", value=method)
+    if not isinstance(ticks, pd.DataFrame):
+        raise OrderFlowError(f"classify needs a DataFrame of ticks (see data.load_ticks), not {type(ticks).__name__}")
     if "price" not in ticks:
         raise OrderFlowError("ticks need a 'price' column to classify", column="price")
 

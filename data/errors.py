@@ -9,7 +9,8 @@ class OrderFlowError(ValueError):
 
     The message names what was wrong and where: the source (file), the column
     and the first offending row (1-based data row, header not counted) when
-    they apply. The command line prints it as one line and exits with status 2.
+    they apply; a long value is cut (:func:`shown_value`). The command line prints it
+    as one line and exits with status 2.
     """
 
     def __init__(
@@ -36,5 +37,15 @@ class OrderFlowError(ValueError):
         where = ", ".join(parts)
         text = f"{where}: {problem}" if where else problem
         if value is not None:
-            text += f" (value {value!r})"
+            text += f" (value {shown_value(value)})"
         super().__init__(text)
+
+
+def shown_value(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to its first 40 characters past ``limit`` characters
+    (an integer of thousands of digits, a long line of junk) with its length said."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for Python to print
+        return f"<{type(value).__name__} too long to print>"
+    return text if len(text) <= limit else f"{text[:40]}... ({len(text):,} characters)"

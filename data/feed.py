@@ -60,14 +60,22 @@ class OrderFlowFeed(bt.feed.DataBase):
         a time spec sets Backtrader's timeframe and compression from it (``"5min"``
         -> Minutes x 5, ``"1h"`` -> Minutes x 60); ``"500t"`` and ``"1000v"`` bars
         are of timeframe Ticks. Extra keyword arguments go to the feed
-        (``name``, ``tz``, ``fromdate``, ``todate`` ...).
+        (``name``, ``tz``, ``fromdate``, ``todate`` ...). Bars already made go to
+        :meth:`from_bars`.
         """
+        if isinstance(bars, pd.DataFrame):
+            raise OrderFlowError(
+                "bars= takes a bar spec ('1min', '500t', '1000v' or None for one bar per tick), not a "
+                "DataFrame; for bars you already have, use OrderFlowFeed.from_bars(bars)"
+            )
         spec = parse_bar_spec(bars)
         return cls.from_bars(make_bars(ticks, spec), spec, **kwargs)
 
     @classmethod
     def from_bars(cls, bars: pd.DataFrame, spec: "str | BarSpec | None" = None, **kwargs: Any) -> "OrderFlowFeed":
         """A feed over a bars DataFrame (from ``make_bars``); ``spec`` defaults to ``bars.attrs["bar_spec"]``."""
+        if not isinstance(bars, pd.DataFrame):
+            raise OrderFlowError(f"from_bars needs a DataFrame of bars (from data.make_bars), not {type(bars).__name__}")
         spec = parse_bar_spec(spec if spec is not None else bars.attrs.get("bar_spec"))
         missing = [c for c in CORE_BAR_COLUMNS if c not in bars.columns]
         if missing:

@@ -14,6 +14,7 @@ Public functions:
 - :func:`footprint_stats` — per bar: point of control, value area, diagonal
   imbalance counts and the longest stacked imbalance per side;
 - :func:`large_trade_volume` — per bar buy/sell volume of trades at or above a size threshold;
+- :func:`large_order_volume` — the same for aggressor orders (trades grouped by :mod:`data.orders`);
 - :func:`absorption` — the absorption signal (+1 sellers absorbed at the low, -1 buyers
   absorbed at the high);
 - :func:`add_footprint_lines` — recompute the footprint lines of a bars frame with
@@ -29,9 +30,10 @@ import pandas as pd
 from .barspec import BarSpec, parse_bar_spec
 from .blocks import bar_blocks, longest
 from .errors import OrderFlowError
+from .imbalance import DEFAULT_RATIO, ImbalanceRule, custom, flag_imbalances, imbalance_rule
+from .orders import order_ids, order_starts
 from .schema import FOOTPRINT_LINES
 
-DEFAULT_RATIO = 3.0
 DEFAULT_VALUE_AREA = 0.70
 DEFAULT_LARGE = "p99"  # 99th percentile of the previous block of trades
 DEFAULT_LARGE_WINDOW = 10_000
@@ -405,11 +407,12 @@ def grid_table(grid: FootprintGrid) -> pd.DataFrame:
 # --------------------------------------------------------------------------- per-cell measures
 
 
-def diagonal_imbalances(grid: FootprintGrid, ratio: float = DEFAULT_RATIO, min_volume: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def diagonal_imbalances(grid: FootprintGrid, ratio: float = DEFAULT_RATIO, min_volume: float = 0.0,
+                        rule: "ImbalanceRule | str | None" = None) -> tuple[np.ndarray, np.ndarray]:
     """Per cell: is it a buy imbalance, is it a sell imbalance (two boolean arrays).
 
-    Diagonal comparison, as footprint charts do (the buyer lifting the offer at p
-    against the seller hitting the bid one tick lower):
+    Default rule (diagonal comparison, as footprint charts do: the buyer lifting the
+    offer at p against the seller hitting the bid one tick lower):
 
     - buy imbalance at p:  ``buy(p) >= ratio * sell(p - tick)`` and ``buy(p) >= min_volume``;
     - sell imbalance at p: ``sell(p) >= ratio * buy(p + tick)`` and ``sell(p) >= min_volume``.
@@ -419,19 +422,16 @@ def diagonal_imbalances(grid: FootprintGrid, ratio: float = DEFAULT_RATIO, min_v
     so a zero on the other side makes an imbalance exactly when the imbalancing
     side reaches ``min_volume`` (and is above zero). ``min_volume`` is what keeps
     the bar's top and bottom levels from flagging on one or two lots.
+
+    ``rule``: a platform preset (``"atas"``, ``"ninjatrader"``, ``"sierra"``) or
+    :func:`data.imbalance.custom` rule instead of ``ratio``/``min_volume`` (see
+    :mod:`data.imbalance` for each platform's definition).
     """
-    if ratio <= 0:
-        raise OrderFlowError(f"imbalance ratio must be above 0, not {ratio!r}")
-    starts, ends = grid.offsets[:-1], grid.offsets[1:]
-    bottom = np.zeros(len(grid.buy), dtype=bool)
-    top = np.zeros(len(grid.buy), dtype=bool)
-    bottom[starts] = True
-    top[ends - 1] = True
-    sell_below = np.where(bottom, 0.0, np.roll(grid.sell, 1))
-    buy_above = np.where(top, 0.0, np.roll(grid.buy, -1))
-    buy_imb = (grid.buy > 0) & (grid.buy >= min_volume) & (grid.buy >= ratio * sell_below)
-    sell_imb = (grid.sell > 0) & (grid.sell >= min_volume) & (grid.sell >= ratio * buy_above)
-    return buy_imb, sell_imb
+    if rule is None:
+        rule = custom(ratio, min_volume)
+    elif not isinstance(rule, ImbalanceRule):
+        rule = imbalance_rule(rule)
+    return flag_imbalances(grid.buy, grid.sell, grid.offsets, rule)
 
 
 def point_of_control(grid: FootprintGrid) -> np.ndarray:
@@ -554,9 +554,10 @@ def footprint_stats(
     spec: "BarSpec | str | None" = None,
     tick_size: float | None = None,
     *,
-    ratio: float = DEFAULT_RATIO,
-    min_volume: float = 0.0,
+    ratio: float | None = None,
+    min_volume: float | None = None,
     value_area_fraction: float = DEFAULT_VALUE_AREA,
+    imbalance: "str | ImbalanceRule | None" = None,
 ) -> pd.DataFrame:
     """Per-bar numbers of a footprint, indexed by bar time.
 
@@ -566,25 +567,30 @@ def footprint_stats(
     - ``poc``: price of the level with most volume (:func:`point_of_control`);
     - ``vah``/``val``: value area high/low (:func:`value_area`, 70% by default);
     - ``buy_imbalances``/``sell_imbalances``: counts of diagonal imbalances
-      (:func:`diagonal_imbalances` with ``ratio`` and ``min_volume``);
+      (:func:`diagonal_imbalances` with ``ratio`` and ``min_volume``, or the rule
+      ``imbalance``: a preset ``"atas"``/``"ninjatrader"``/``"sierra"`` or
+      :func:`data.imbalance.custom`; the default stays ratio 3, no minimum);
     - ``buy_stack``/``sell_stack``: the longest run of adjacent same-side
       imbalances (a stacked imbalance; 0 when none) and ``*_stack_low``/``*_stack_high``
       its lowest and highest price (NaN when none).
     """
     grid = grid_or_ticks if isinstance(grid_or_ticks, FootprintGrid) else footprint_grid(grid_or_ticks, spec, tick_size)
-    columns = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction)
+    columns = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction,
+                         imbalance=imbalance)
     index = pd.DatetimeIndex(grid.stamps.astype("datetime64[ns]"), name="timestamp").tz_localize("UTC")
     return pd.DataFrame(columns, index=index)
 
 
-def grid_stats(grid: FootprintGrid, *, ratio: float = DEFAULT_RATIO, min_volume: float = 0.0,
-               value_area_fraction: float = DEFAULT_VALUE_AREA) -> dict[str, np.ndarray]:
+def grid_stats(grid: FootprintGrid, *, ratio: float | None = None, min_volume: float | None = None,
+               value_area_fraction: float = DEFAULT_VALUE_AREA,
+               imbalance: "str | ImbalanceRule | None" = None) -> dict[str, np.ndarray]:
     """The columns of :func:`footprint_stats` as a dict of arrays (one value per bar)."""
+    rule = imbalance_rule(imbalance, ratio, min_volume)
     if grid.n_bars == 0:
         return {name: np.zeros(0) for name in FOOTPRINT_LINES[:11]}
     poc = point_of_control(grid)
     val, vah = value_area(grid, poc, value_area_fraction)
-    buy_imb, sell_imb = diagonal_imbalances(grid, ratio, min_volume)
+    buy_imb, sell_imb = diagonal_imbalances(grid, rule=rule)
     seg = grid.offsets[:-1]
     buy_len, buy_lo, buy_hi = longest_runs(buy_imb, grid, prefer_high=True)
     sell_len, sell_lo, sell_hi = longest_runs(sell_imb, grid, prefer_high=False)
@@ -670,20 +676,49 @@ def large_trade_volume(
     starts: np.ndarray,
     threshold: "float | str" = DEFAULT_LARGE,
     window: int = DEFAULT_LARGE_WINDOW,
+    positions: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per bar, (buy volume, sell volume) of trades with ``size >= threshold``
-    (see :func:`large_trade_threshold`); bars given by first-tick indices ``starts``."""
+    (see :func:`large_trade_threshold`); bars given by first-tick indices ``starts``.
+
+    ``positions``: the tick index of each item when the items are not the ticks
+    themselves (aggressor orders: the index of an order's last trade, so an order
+    counts in the bar where it completes)."""
     size = np.asarray(size, dtype=np.float64)
     side = np.asarray(side)
     if len(size) == 0:
-        return np.zeros(0), np.zeros(0)
+        return np.zeros(len(starts)), np.zeros(len(starts))
     large = np.flatnonzero(_at_or_above(size, *_block_thresholds(size, threshold, window)))  # few: work on those only
-    bar = np.searchsorted(np.asarray(starts), large, side="right") - 1
+    at = large if positions is None else np.asarray(positions)[large]
+    bar = np.searchsorted(np.asarray(starts), at, side="right") - 1
     n_bars = len(starts)
     big, big_side = size[large], side[large]
     buy = np.bincount(bar, weights=np.where(big_side == 1, big, 0.0), minlength=n_bars)
     sell = np.bincount(bar, weights=np.where(big_side == -1, big, 0.0), minlength=n_bars)
     return buy, sell
+
+
+def large_order_volume(
+    times: np.ndarray,
+    size: np.ndarray,
+    side: np.ndarray,
+    starts: np.ndarray,
+    threshold: "float | str" = DEFAULT_LARGE,
+    window: int = DEFAULT_LARGE_WINDOW,
+    ids: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per bar, (buy volume, sell volume) of large aggressor *orders*: trades grouped
+    by :func:`data.orders.order_starts` (same side and time stamp, or same id), an
+    order's size the sum of its trades, judged as :func:`large_trade_volume` judges
+    trades (the percentile over the previous block of ``window`` orders) and counted
+    in the bar of its last trade."""
+    size = np.asarray(size, dtype=np.float64)
+    first = order_starts(times, side, ids)
+    if len(first) == 0:
+        return np.zeros(len(starts)), np.zeros(len(starts))
+    last = np.append(first[1:], len(size)) - 1
+    return large_trade_volume(np.add.reduceat(size, first), np.asarray(side)[first], starts, threshold, window,
+                              positions=last)
 
 
 def _at_or_above(size: np.ndarray, thresholds: "float | np.ndarray", window: int) -> np.ndarray:
@@ -755,15 +790,21 @@ def footprint_lines(
     stamps: np.ndarray,
     tick_size: float | None = None,
     *,
-    ratio: float = DEFAULT_RATIO,
-    min_volume: float = 0.0,
+    ratio: float | None = None,
+    min_volume: float | None = None,
     value_area_fraction: float = DEFAULT_VALUE_AREA,
+    imbalance: "str | ImbalanceRule | None" = None,
     large: "float | str" = DEFAULT_LARGE,
     large_window: int = DEFAULT_LARGE_WINDOW,
     price_range: tuple[np.ndarray, np.ndarray] | None = None,
+    times: np.ndarray | None = None,
+    ids: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """All :data:`FOOTPRINT_LINES` for bars given by first-tick indices (used by ``make_bars``;
     ``price_range``: each bar's low and high price, if known, see :func:`grid_from_arrays`).
+    ``large_buy_orders``/``large_sell_orders`` (:func:`large_order_volume`, same
+    threshold as the large trades) need the ticks' ``times`` (and ``ids`` where the
+    source has aggressor ids); without ``times`` they are left out.
 
     With ``tick_size=None`` the tick is inferred (:func:`infer_tick_size`) and, should
     that grid be too fine for the price range, coarsened by powers of ten until the
@@ -779,8 +820,12 @@ def footprint_lines(
             if not inferred:
                 raise
             tick *= 10.0
-    lines = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction)
+    lines = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction,
+                       imbalance=imbalance)
     lines["large_buy_volume"], lines["large_sell_volume"] = large_trade_volume(size, side, starts, large, large_window)
+    if times is not None:
+        lines["large_buy_orders"], lines["large_sell_orders"] = large_order_volume(times, size, side, starts, large,
+                                                                                   large_window, ids)
     return lines
 
 
@@ -792,7 +837,9 @@ def add_footprint_lines(
 ) -> pd.DataFrame:
     """A copy of ``bars`` (from ``make_bars(ticks, spec)``) with the footprint lines
     recomputed with other parameters (``tick_size``, ``ratio``, ``min_volume``,
-    ``value_area_fraction``, ``large``, ``large_window``; see :func:`footprint_lines`)."""
+    ``imbalance`` (a platform preset such as ``"atas"``, see :mod:`data.imbalance`),
+    ``value_area_fraction``, ``large``, ``large_window``; see :func:`footprint_lines`).
+    ``attrs["imbalance"]`` records the rule used."""
     from .bars import _check_ticks, assign_bars, timestamps_ns
 
     ts = _check_ticks(ticks)
@@ -802,11 +849,12 @@ def add_footprint_lines(
     if len(stamps) != len(bars) or not np.array_equal(stamps, timestamps_ns(bars.index)):
         raise OrderFlowError("bars do not match these ticks (build them with make_bars(ticks, spec) from the same ticks)")
     lines = footprint_lines(ticks["price"].to_numpy(np.float64), size, ticks["side"].to_numpy(), starts, stamps,
-                            tick_size, **params)
+                            tick_size, times=ts, ids=order_ids(ticks), **params)
     out = bars.copy()
     for name, values in lines.items():
         out[name] = values
     out.attrs = dict(bars.attrs)
     if tick_size is not None:
         out.attrs["tick_size"] = float(tick_size)
+    out.attrs["imbalance"] = imbalance_rule(params.get("imbalance"), params.get("ratio"), params.get("min_volume")).describe()
     return out

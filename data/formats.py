@@ -171,6 +171,13 @@ def _binance_reader(name: str):
         first = _fields(lines[0])
         if _is_header(first, layout):
             return read_csv(path, pick, delimiter=",")
+        if any(f and not (_NUM.match(f) or _BOOL.match(f)) for f in first):
+            raise OrderFlowError(
+                f"the first line is a header ({', '.join(first)}) that a Binance {name.split('_')[1]} "
+                f"dump does not have (it has none, or {', '.join(layout)}); read the file by its "
+                "column names without format=, or pass the right format",
+                source=path,
+            )
         if len(first) not in (len(layout) - 1, len(layout)):
             raise OrderFlowError(
                 f"a headerless Binance {name.split('_')[1]} dump has {len(layout) - 1} or "
@@ -263,6 +270,7 @@ def read_ccxt(path: Path, pick: ColumnPicker) -> ReadResult:
 
 _NT_LINE = re.compile(r"^\d{8} \d{6} \d{7};[^;]*;[^;]*;[^;]*;[^;]*$")
 _NT_TIME = r"^(\d{4})(\d{2})(\d{2}) (\d{2})(\d{2})(\d{2}) (\d{7})$"
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
 def _detect_ninjatrader(path: Path) -> bool:
@@ -271,12 +279,35 @@ def _detect_ninjatrader(path: Path) -> bool:
     return bool(lines) and all(_NT_LINE.match(line.strip()) for line in lines)
 
 
+def _valid_nt_fields(arr: pa.Array) -> bool:
+    """Whether every ``yyyyMMdd HHmmss`` of ``arr`` (digits, checked by :data:`_NT_TIME`) is
+    a real date and time of day inside :data:`data.loader.TIME_RANGE`: month 1-12, day
+    within its month (leap years included), hour < 24, minute and second < 60."""
+    def number(start: int, stop: int) -> np.ndarray:
+        return pc.cast(pc.utf8_slice_codeunits(arr, start, stop), pa.int64()).to_numpy(zero_copy_only=False)
+
+    date, clock = number(0, 8), number(9, 15)
+    year, month, day = date // 10000, date // 100 % 100, date % 100
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
+    ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    ok &= (clock // 10000 < 24) & (clock // 100 % 100 < 60) & (clock % 100 < 60)
+    ok &= (date >= 16770922) & (date <= 22620410)  # whole days inside TIME_RANGE
+    return bool(ok.all())
+
+
 def _ninjatrader_times(text: pd.Series) -> pd.Series:
     """``yyyyMMdd HHmmss fffffff`` -> naive datetime64[ns] (``fffffff`` in 100 ns units):
-    ``strptime`` of the first 15 characters plus the fraction, in pyarrow. If any time has
-    another shape, all become ISO text instead, so that the loader names the bad row."""
+    ``strptime`` of the first 15 characters plus the fraction, in pyarrow.
+
+    ``strptime`` rolls impossible dates over (``20240231`` -> March 2) and fails the
+    whole column on one impossible time (``093099``), so the fields are checked first
+    (:func:`_valid_nt_fields`). If any time has another shape, an impossible field or
+    lies outside :data:`data.loader.TIME_RANGE`, all become ISO text instead, so that
+    the loader names (or rejects and counts) each bad row.
+    """
     arr = pa.array(text.astype("string").str.strip(), type=pa.string())
-    if pc.all(pc.match_substring_regex(arr, _NT_TIME)).as_py() is False:
+    if pc.all(pc.match_substring_regex(arr, _NT_TIME)).as_py() is False or not _valid_nt_fields(arr):
         return pd.Series(arr.to_pandas()).str.replace(_NT_TIME, r"\1-\2-\3T\4:\5:\6.\7", regex=True)
     seconds = pc.strptime(pc.utf8_slice_codeunits(arr, 0, 15), format="%Y%m%d %H%M%S", unit="ns")
     fraction = pc.multiply(pc.cast(pc.utf8_slice_codeunits(arr, 16, 23), pa.int64()), 100)

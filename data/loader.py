@@ -17,6 +17,7 @@ import csv
 import gzip
 import json
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -192,6 +193,14 @@ def resolve_columns(
         if target not in chosen and raw is not None:
             chosen[target] = raw
             used.add(raw)
+    repeated = next((raw for raw in chosen.values() if names.count(raw) > 1), None)
+    if repeated is not None:
+        raise OrderFlowError(
+            f"column name repeated ({names.count(repeated)} columns are named {str(repeated)!r}): "
+            f"name each column once; columns found: {found}",
+            source=source,
+            column=str(repeated),
+        )
     # one side source: an explicit is_buyer_maker beats a side column found by name
     drop = "side" if BUYER_MAKER in explicit and "side" not in explicit else BUYER_MAKER
     if "side" in chosen and BUYER_MAKER in chosen:
@@ -221,10 +230,52 @@ def _suffix(path: Path) -> str:
 _HEAD_BYTES = 1 << 16
 
 
+_MAGIC = {  # first bytes -> what the file is
+    b"\x1f\x8b": "gzip-compressed",
+    b"BZh": "bzip2-compressed",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed",
+    b"PAR1": "a Parquet file",
+    b"ARROW1": "an Arrow IPC (feather) file",
+    b"PK\x03\x04": "a zip archive",
+    b"DBN": "a Databento DBN file",
+}
+_COMPRESSED_AS = {".gz": b"\x1f\x8b", ".bz2": b"BZh", ".zst": b"\x28\xb5\x2f\xfd"}
+_COMPRESSION_NAMES = {".gz": "gzip", ".bz2": "bzip2", ".zst": "zstd"}
+
+
+def _content_kind(path: Path) -> str | None:
+    """What the file's first bytes say it is (:data:`_MAGIC`), or None."""
+    with open(path, "rb") as fh:
+        start = fh.read(8)
+    return next((kind for magic, kind in _MAGIC.items() if start.startswith(magic)), None)
+
+
+def read_problem(path: Path, exc: BaseException) -> OrderFlowError:
+    """The error for a file that fails to read or decompress (named ``.gz`` but not gzip,
+    truncated, ...), in words instead of the codec's."""
+    suffix = path.suffix.lower()
+    codec = _COMPRESSION_NAMES.get(suffix)
+    if codec is not None:
+        with open(path, "rb") as fh:
+            compressed = fh.read(4).startswith(_COMPRESSED_AS[suffix])
+        if not compressed:
+            return OrderFlowError(f"not a valid {codec} file (named {suffix}, but its content is not "
+                                  f"{codec}-compressed)", source=path)
+        text = str(exc).lower()
+        if isinstance(exc, EOFError) or "truncated" in text or "end of" in text or "ended" in text:
+            return OrderFlowError(f"truncated {codec} file (the compressed data ends early: "
+                                  "an incomplete download or copy?)", source=path)
+        return OrderFlowError(f"cannot decompress this {codec} file: {exc}", source=path)
+    return OrderFlowError(f"cannot read: {exc}", source=path)
+
+
 @lru_cache(maxsize=16)
 def _cached_head(path: str, mtime_ns: int, size: int) -> str:
-    with pa.input_stream(path, compression="detect") as stream:
-        return stream.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+    try:
+        with pa.input_stream(path, compression="detect") as stream:
+            return stream.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+    except (OSError, pa.ArrowException) as exc:
+        raise read_problem(Path(path), exc) from None
 
 
 def _head_text(path: Path) -> str:
@@ -234,8 +285,31 @@ def _head_text(path: Path) -> str:
     return _cached_head(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+def check_text(path: Path) -> None:
+    """Raise :class:`OrderFlowError` unless the (decompressed) start of the file is text.
+
+    Binary means a NUL byte, or more than 5% of the first 4096 characters being
+    undecodable or control characters; the message says what the file looks like
+    (gzip named ``.csv``, Parquet, zip ...) instead of echoing the bytes."""
+    head = _head_text(path)[:4096]
+    odd = sum(head.count(c) for c in "\ufffd") + sum(1 for c in head if c < " " and c not in "\t\r\n\f")
+    if "\x00" not in head and odd <= 0.05 * len(head):
+        return
+    kind = _content_kind(path)
+    if kind is not None and kind.endswith("-compressed"):
+        codec = kind.split("-")[0]
+        ext = {"gzip": ".gz", "bzip2": ".bz2", "zstd": ".zst"}[codec]
+        hint = f"it is {kind}: name it {path.name}{ext} to read it"
+    elif kind is not None:
+        hint = f"it looks like {kind}"
+    else:
+        hint = "binary data"
+    raise OrderFlowError(f"not a text file ({hint})", source=path)
+
+
 def _header(path: Path) -> tuple[list[str], str]:
     """The first line's column names and the delimiter (``,`` ``;`` tab or ``|``)."""
+    check_text(path)
     head = _head_text(path)
     line = head.splitlines()[0] if head.strip() else ""
     delimiter = max([",", ";", "\t", "|"], key=line.count) if line else ","
@@ -287,7 +361,11 @@ def read_csv(
                 raise
             table = attempt({})
     except pa.ArrowInvalid as exc:
+        if path.suffix.lower() in _COMPRESSION and "conversion error" not in str(exc) and "CSV parse" not in str(exc):
+            raise read_problem(path, exc) from None
         raise OrderFlowError(f"cannot read CSV: {exc}", source=path) from None
+    except OSError as exc:  # a compressed stream that fails part way (truncated, corrupt)
+        raise read_problem(path, exc) from None
     return _arrow_to_pandas(table)
 
 
@@ -308,8 +386,11 @@ def read_json(path: Path, pick: ColumnPicker) -> pd.DataFrame:
     try:
         with opener(path, "rt", encoding="utf-8-sig") as fh:
             text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OrderFlowError(f"cannot read JSON: {exc}", source=path) from None
+    except (OSError, EOFError) as exc:
+        raise read_problem(path, exc) from None
+    except UnicodeDecodeError:
+        check_text(path)
+        raise OrderFlowError("cannot read JSON: not UTF-8 text", source=path) from None
     if not text.strip():
         raise OrderFlowError("empty file (no rows)", source=path)
     try:
@@ -400,37 +481,66 @@ def _to_float(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return v, missing, ~missing & ~np.isfinite(v)
 
 
-_NS_MAX = float(np.iinfo(np.int64).max)
+_I64_MAX = np.iinfo(np.int64).max
+_NAT = np.iinfo(np.int64).min
+_NS_MAX = float(_I64_MAX)
 # epoch magnitude below 1e11 -> seconds, 1e14 -> ms, 1e17 -> us, else ns
 _EPOCH_LIMITS = np.array([1e11, 1e14, 1e17])
 _EPOCH_SCALE = np.array([10**9, 10**6, 10**3, 1], dtype=np.int64)
+_EPOCH_UNITS = ("s", "ms", "us", "ns")
+# from 1e8 (seconds: 1973-03-03) every magnitude class holds the same span of times
+# (1973-03-03 .. 5138-11-16), so a value's magnitude alone tells its unit
+_EPOCH_UNAMBIGUOUS = 1e8
+TIME_RANGE = "1677-09-21 .. 2262-04-11 UTC"  # what int64 nanoseconds (pandas, numpy, Backtrader feeds) hold
 
 
-def _epoch_to_ns(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Epoch numbers -> int64 ns; the unit (s/ms/us/ns) from the median magnitude.
+@dataclass
+class _Times:
+    """A time column parsed to int64 ns UTC, with the rows that could not be."""
 
-    A row whose own magnitude points to another unit, or that overflows ns, is bad.
+    ns: np.ndarray
+    missing: np.ndarray
+    bad: np.ndarray  # unparseable (or not a valid local time)
+    out_of_range: np.ndarray  # a valid time outside TIME_RANGE
+    unclear_unit: np.ndarray | None = None  # an epoch too small to tell its unit from its magnitude
+    units: dict[str, int] = field(default_factory=dict)  # epoch rows read per unit, when several
+    column_unit: str = ""  # the epoch unit of most of the column
+
+
+def _epoch_to_ns(s: pd.Series) -> _Times:
+    """Epoch numbers -> int64 ns, each value in the unit (s/ms/us/ns) its magnitude says.
+
+    The magnitude classes are ``|v| < 1e11`` seconds, ``< 1e14`` ms, ``< 1e17`` us, else
+    ns. From ``1e8`` seconds (1973-03-03) on, each class covers the same times, so a
+    column may mix units and each value is read by its own class (``units`` counts
+    them). A value below that in another class than the column's (its median's) could
+    be seconds or a time in 1970 in a finer unit: it is rejected as of unclear unit.
+    A value whose time falls outside :data:`TIME_RANGE` is out of range.
     Floats in s or ms are rounded to the microsecond (the precision a float64 holds).
     """
     f = s.to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(f)
     ok = ~missing & np.isfinite(f)
     mag = np.abs(np.where(ok, f, 0.0))
-    unit = int(np.searchsorted(_EPOCH_LIMITS, np.median(mag[ok]), side="right")) if ok.any() else 0
-    scale = int(_EPOCH_SCALE[unit])
-    row_unit = np.searchsorted(_EPOCH_LIMITS, mag, side="right")
-    bad = ~missing & (~ok | (row_unit != unit) | (mag * scale >= _NS_MAX))
-    good = ~missing & ~bad
+    column_unit = int(np.searchsorted(_EPOCH_LIMITS, np.median(mag[ok]), side="right")) if ok.any() else 0
+    unit = np.searchsorted(_EPOCH_LIMITS, mag, side="right")
+    unclear = ok & (unit != column_unit) & (mag < _EPOCH_UNAMBIGUOUS)
+    scale = _EPOCH_SCALE[unit]
+    out_of_range = ok & ~unclear & (mag * scale >= _NS_MAX)
+    good = ok & ~unclear & ~out_of_range
     ns = np.zeros(len(f), dtype=np.int64)
     if pd.api.types.is_integer_dtype(s.dtype):
         ints = s.to_numpy(dtype=np.int64, na_value=0)
-        ns[good] = ints[good] * scale
+        ns[good] = ints[good] * scale[good]
     else:
         whole = np.floor(f[good])
-        step = 1000 if scale >= 10**6 else 1
-        frac = np.rint((f[good] - whole) * scale / step).astype(np.int64) * step
-        ns[good] = whole.astype(np.int64) * scale + frac
-    return ns, missing, bad
+        step = np.where(scale[good] >= 10**6, 1000, 1)
+        frac = np.rint((f[good] - whole) * scale[good] / step).astype(np.int64) * step
+        ns[good] = whole.astype(np.int64) * scale[good] + frac
+    counts = np.bincount(unit[ok & ~unclear], minlength=len(_EPOCH_UNITS))
+    units = {name: int(c) for name, c in zip(_EPOCH_UNITS, counts) if c}
+    return _Times(ns, missing, ~missing & ~ok, out_of_range, unclear, units if len(units) > 1 else {},
+                  _EPOCH_UNITS[column_unit])
 
 
 _ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
@@ -448,48 +558,81 @@ def _localise(dt: pd.Series, tz: str | None) -> pd.Series:
     return dt.dt.tz_convert("UTC")
 
 
-def _iso_to_ns(text: pd.Series, missing: np.ndarray, tz: str | None) -> np.ndarray:
-    """ISO-8601 text -> int64 ns (NaT where unparseable); zone-less text is in ``tz``."""
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    present = pd.Series(~missing, index=text.index)
-    if tz is None:
-        out[present] = pd.to_datetime(text[present], format="ISO8601", utc=True, errors="coerce")
-    else:
-        zoned = present & text.str.contains(_ZONE, na=False)
-        naive = present & ~zoned
+def _ns(dt: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """int64 ns since the epoch (UTC) of datetimes in any unit, and the rows outside
+    :data:`TIME_RANGE` (which, like NaT, come out as NaT = int64 min).
+
+    Decided per value in the column's own unit, so one time in the year 3000 does not
+    stop the others (pandas would raise ``OutOfBoundsDatetime`` for the whole column).
+    """
+    index = pd.DatetimeIndex(dt)
+    raw = index.asi8  # in the index's own unit, UTC for zoned times
+    factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[index.unit]
+    nat = raw == _NAT
+    limit = _I64_MAX // factor
+    out_of_range = ~nat & ((raw > limit) | (raw < -limit))
+    ns = np.where(nat | out_of_range, 0, raw) * factor
+    ns[nat | out_of_range] = _NAT
+    return ns, out_of_range
+
+
+def _iso_to_ns(text: pd.Series, missing: np.ndarray, tz: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """ISO-8601 text -> (int64 ns, out-of-range mask); NaT where unparseable or out of
+    range; zone-less text is in ``tz``.
+
+    pandas picks one unit per parse (ns when any value has nanoseconds), in which a time
+    outside :data:`TIME_RANGE` is NaT. The NaT rows are parsed again with fractions cut
+    to microseconds, where pandas keeps such times, to tell a valid time out of range
+    from bad text.
+    """
+    ns = np.full(len(text), _NAT, dtype=np.int64)
+    out_of_range = np.zeros(len(text), dtype=bool)
+
+    def parse(part: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        if tz is None:
+            return _ns(pd.to_datetime(part, format="ISO8601", utc=True, errors="coerce"))
+        values = np.full(len(part), _NAT, dtype=np.int64)
+        outside = np.zeros(len(part), dtype=bool)
+        zoned = part.str.contains(_ZONE, na=False).to_numpy(dtype=bool)
         if zoned.any():
-            out[zoned] = pd.to_datetime(text[zoned], format="ISO8601", utc=True, errors="coerce")
-        if naive.any():
-            wall = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-            out[naive] = _localise(wall, tz)
-    return _ns(out)
+            values[zoned], outside[zoned] = _ns(pd.to_datetime(part[zoned], format="ISO8601", utc=True,
+                                                               errors="coerce"))
+        if not zoned.all():
+            wall = pd.to_datetime(part[~zoned], format="ISO8601", errors="coerce")
+            values[~zoned], outside[~zoned] = _ns(_localise(wall, tz))
+        return values, outside
+
+    present = np.flatnonzero(~missing)
+    if len(present):
+        ns[present], out_of_range[present] = parse(text.iloc[present])
+        retry = present[ns[present] == _NAT]
+        if len(retry):
+            micro = text.iloc[retry].str.replace(r"(\.\d{6})\d+", r"\1", regex=True)
+            out_of_range[retry] = parse(micro)[1]
+    return ns, out_of_range
 
 
-def _ns(dt: pd.Series) -> np.ndarray:
-    """int64 ns since the epoch; NaT stays NaT (int64 min)."""
-    utc_ns = dt.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-    return utc_ns.to_numpy(dtype="datetime64[ns]").view(np.int64)
-
-
-def _to_ns(s: pd.Series, tz: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Any time column -> (int64 ns UTC, missing mask, unparseable mask)."""
+def _to_ns(s: pd.Series, tz: str | None) -> _Times:
+    """Any time column -> :class:`_Times` (int64 ns UTC and the rows that failed, by why)."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        ns = _ns(_localise(s, tz))
+        ns, out_of_range = _ns(_localise(s, tz))
         missing = s.isna().to_numpy()
-        return ns, missing, ~missing & (ns == np.iinfo(np.int64).min)
+        return _Times(ns, missing, ~missing & ~out_of_range & (ns == _NAT), out_of_range)
     if pd.api.types.is_bool_dtype(s.dtype):
         missing = s.isna().to_numpy()
-        return np.zeros(len(s), np.int64), missing, ~missing
+        return _Times(np.zeros(len(s), np.int64), missing, ~missing, np.zeros(len(s), bool))
     if pd.api.types.is_numeric_dtype(s.dtype):
         return _epoch_to_ns(s)
     text, missing = _stripped(s)
     number = pd.to_numeric(text.mask(pd.Series(missing, index=text.index)), errors="coerce")
     is_number = number.notna().to_numpy()
     if is_number.sum() * 2 > (~missing).sum():  # mostly numbers: epoch text
-        ns, _, bad = _epoch_to_ns(number)
-        return ns, missing, bad | (~missing & ~is_number)
-    ns = _iso_to_ns(text, missing, tz)
-    return ns, missing, ~missing & (ns == np.iinfo(np.int64).min)
+        times = _epoch_to_ns(number)
+        times.missing = missing
+        times.bad = times.bad | (~missing & ~is_number)
+        return times
+    ns, out_of_range = _iso_to_ns(text, missing, tz)
+    return _Times(ns, missing, ~missing & ~out_of_range & (ns == _NAT), out_of_range)
 
 
 def _parse_side(s: pd.Series, buyer_maker: bool) -> np.ndarray:
@@ -505,15 +648,28 @@ def _parse_side(s: pd.Series, buyer_maker: bool) -> np.ndarray:
 # --------------------------------------------------------------------------- normalise
 
 
-def _checks_for(target: str, raw: str, s: pd.Series, tz: str | None) -> tuple[np.ndarray, list[_Check]]:
-    """Parsed values of one canonical column and the rules its rows must pass."""
+def _checks_for(target: str, raw: str, s: pd.Series, tz: str | None) -> tuple[np.ndarray, list[_Check], list[str]]:
+    """Parsed values of one canonical column, the rules its rows must pass and notes for the report."""
     if target == "timestamp":
-        ns, missing, bad = _to_ns(s, tz)
+        t = _to_ns(s, tz)
         problem = "unparseable time" + (f" (or not a valid local time in {tz})" if tz else "")
-        return ns, [
-            _Check("missing_timestamp", raw, "missing time", missing, s),
-            _Check("bad_timestamp", raw, problem, bad, s),
+        checks = [
+            _Check("missing_timestamp", raw, "missing time", t.missing, s),
+            _Check("bad_timestamp", raw, problem, t.bad, s),
+            _Check("time_out_of_range", raw, f"time out of range (times must lie in {TIME_RANGE})",
+                   t.out_of_range, s),
         ]
+        if t.unclear_unit is not None:
+            checks.append(_Check(
+                "unclear_epoch_unit", raw,
+                f"epoch time of unclear unit (most of the column is in {t.column_unit}; a value this "
+                "small could be seconds or a time in 1970)", t.unclear_unit, s,
+            ))
+        notes = []
+        if t.units:
+            counts = ", ".join(f"{n:,} in {u}" for u, n in t.units.items())
+            notes.append(f"column {raw!r} mixes epoch units ({counts}): each value read in the unit its size says")
+        return t.ns, checks, notes
     v, missing, bad = _to_float(s)
     checks = [_Check(f"bad_{target}", raw, "unparseable number", bad, s)]
     if target == "price":
@@ -525,7 +681,9 @@ def _checks_for(target: str, raw: str, s: pd.Series, tz: str | None) -> tuple[np
         if target == "size":
             checks.append(_Check("missing_size", raw, "missing size", missing, s))
         checks.append(_Check(f"negative_{target}", raw, f"negative {target}", ~bad & (v < 0), s))
-    return v, checks
+    elif target in ("bid", "ask"):  # a missing quote is an empty side of the book; 0 or less is no price
+        checks.append(_Check(f"non_positive_{target}", raw, f"{target} price must be > 0", ~missing & ~bad & (v <= 0), s))
+    return v, checks, []
 
 
 def _first_bad(checks: list[_Check]) -> tuple[_Check, int] | None:
@@ -603,6 +761,7 @@ def _normalise(
     format: str = "dataframe",
     copy: bool = True,
     rejects: Mapping[str, np.ndarray] | None = None,
+    carry: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The steps :func:`normalise_ticks` and :func:`data.quotes.normalise_quotes` share.
 
@@ -612,6 +771,8 @@ def _normalise(
     stable-sorts by time and returns the ``targets`` found, in that order, with
     ``attrs["load_report"]`` (``unknown_side`` only when there is a side).
     ``kind`` (``"quote "``) goes into the messages for an empty or all-rejected input.
+    ``carry`` names raw columns, already parsed and checked by the caller (book levels),
+    passed through after ``targets`` in the same row order.
     """
     if on_bad_rows not in ("raise", "drop"):
         raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
@@ -631,10 +792,12 @@ def _normalise(
     n = len(raw)
     values: dict[str, np.ndarray] = {}
     checks: list[_Check] = []
+    notes: list[str] = []
     for target in targets:
         if target in inputs and target not in ("side", BUYER_MAKER):
-            values[target], rules = _checks_for(target, names[target], inputs[target], tz)
+            values[target], rules, found = _checks_for(target, names[target], inputs[target], tz)
             checks += rules
+            notes += found
     if "side" in targets:
         values["side"] = _side_values(inputs, names, n, source)
     own = [_Check(reason, "", reason, np.asarray(mask, dtype=bool), pd.Series(dtype=object))
@@ -650,6 +813,7 @@ def _normalise(
         check, row = first
         value = check.data.iloc[row]
         value = value.item() if isinstance(value, np.generic) else value
+        value = value.isoformat() if isinstance(value, pd.Timestamp) else value
         raise OrderFlowError(
             check.problem, source=source, column=check.column, row=row + 1,
             value=None if pd.isna(value) else value,
@@ -665,6 +829,9 @@ def _normalise(
         if target in values:
             arr = values[target] if take is None else values[target][take]
             out[target] = arr.copy() if copy and arr.base is not None else arr
+    for name in carry:
+        arr = raw[name].to_numpy()
+        out[name] = arr if take is None else arr[take]
     out["timestamp"] = pd.DatetimeIndex(out["timestamp"].view("M8[ns]")).tz_localize("UTC")
     result = pd.DataFrame(out, copy=False)
     report: dict[str, Any] = {
@@ -676,9 +843,19 @@ def _normalise(
     }
     if "side" in result:
         report["unknown_side"] = int(np.count_nonzero(result["side"].to_numpy() == 0))
+    if "bid" in result and "ask" in result:
+        report["crossed_quotes"] = count_crossed(result["bid"].to_numpy(), result["ask"].to_numpy())
     report.update(reordered=reordered, columns=names)
+    if notes:
+        report["notes"] = notes
     result.attrs["load_report"] = report
     return result
+
+
+def count_crossed(bid: np.ndarray, ask: np.ndarray) -> int:
+    """Rows whose book is crossed: ``bid > ask`` (both present); a locked book (``bid == ask``) is not."""
+    with np.errstate(invalid="ignore"):
+        return int(np.count_nonzero(bid > ask))
 
 
 def normalise_ticks(
@@ -700,11 +877,13 @@ def normalise_ticks(
     s/ms/us/ns by magnitude, datetimes; zone-less values are wall times in ``tz``,
     UTC when None). ``side`` is :func:`data.sides.parse_side` of the side column, or
     :func:`data.sides.side_from_buyer_maker` of ``is_buyer_maker``, or 0 when neither
-    exists. Rows with a missing/unparseable time, a missing/unparseable/non-positive
-    price, a missing/unparseable/negative size, an unparseable quote or a negative quote
-    size raise :class:`OrderFlowError` naming the first such row (1-based), or with
-    ``on_bad_rows="drop"`` are rejected and counted by reason. Kept rows are
-    stable-sorted by time; ``reordered`` counts rows earlier than the row before them.
+    exists. Rows with a missing/unparseable time, a time outside :data:`TIME_RANGE`,
+    an epoch of unclear unit (see :func:`_epoch_to_ns`), a missing/unparseable/non-positive
+    price, a missing/unparseable/negative size, an unparseable or non-positive bid/ask
+    or a negative quote size raise :class:`OrderFlowError` naming the first such row
+    (1-based), or with ``on_bad_rows="drop"`` are rejected and counted by reason. Kept
+    rows are stable-sorted by time; ``reordered`` counts rows earlier than the row before
+    them; ``crossed_quotes`` (when there are bid and ask) counts kept rows with bid > ask.
     ``copy=False`` lets the result share memory with ``raw`` (for a reader's private frame).
     ``rejects`` (``{reason: row mask}``, see :class:`ReadResult`) rejects rows by the
     format's own rules, counted first and never raised; ``notes`` go into the report.
@@ -715,7 +894,8 @@ def normalise_ticks(
         copy=copy, rejects=rejects,
     )
     if notes:
-        result.attrs["load_report"]["notes"] = list(notes)
+        report = result.attrs["load_report"]
+        report["notes"] = [*notes, *report.get("notes", [])]
     return result
 
 
@@ -741,7 +921,7 @@ def load_ticks(
     and count). Returns columns ``timestamp, price, size, side`` plus whichever of
     ``bid, ask, bid_size, ask_size`` the input has, sorted by time (stable), with
     ``attrs["load_report"]`` = ``{source, format, rows_read, rows_kept, rejected
-    {reason: rows}, unknown_side, reordered, columns}``.
+    {reason: rows}, unknown_side, [crossed_quotes,] reordered, columns[, notes]}``.
     Raises :class:`OrderFlowError` for a missing or empty file, missing price/size/time
     columns and, unless dropped, bad rows (see :func:`normalise_ticks`).
     """
@@ -751,8 +931,7 @@ def load_ticks(
     if not isinstance(source, (str, Path)):
         raise OrderFlowError(f"source must be a path or a DataFrame, not {type(source).__name__}")
     path = Path(source)
-    if not path.is_file():
-        raise OrderFlowError("file not found" if not path.exists() else "not a file", source=path)
+    check_file(path)
     fmt = _format_for(path, format)
     if path.stat().st_size == 0:
         raise OrderFlowError("empty file (no rows)", source=path)
@@ -776,6 +955,24 @@ def load_ticks(
     )
 
 
+def check_file(path: Path, what: str = "file") -> None:
+    """Raise :class:`OrderFlowError` unless ``path`` is a regular file, saying what it is
+    instead (missing, a folder, a character device such as ``/dev/null``, a pipe ...)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise OrderFlowError(f"{what} not found", source=path) from None
+    except OSError as exc:
+        raise OrderFlowError(f"cannot open: {exc.strerror or exc}", source=path) from None
+    if stat.S_ISREG(mode):
+        return
+    kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket")]
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    raise OrderFlowError(f"is {kind}, not a {what} of ticks" if what == "file" else f"is {kind}, not a {what}",
+                         source=path)
+
+
 def format_load_report(report: Mapping[str, Any]) -> str:
     """One paragraph for people: what was read, kept, rejected (by reason) and fixed up."""
     read, kept = report["rows_read"], report["rows_kept"]
@@ -790,6 +987,10 @@ def format_load_report(report: Mapping[str, Any]) -> str:
     if unknown:
         rows = "row" if unknown == 1 else "rows"
         text += f" Aggressor side unknown for {unknown:,} {rows} (counted in volume, not in delta)."
+    crossed = report.get("crossed_quotes", 0)
+    if crossed:
+        rows = "row has a" if crossed == 1 else "rows have a"
+        text += f" {crossed:,} {rows} crossed book (bid > ask): quote-based side rules leave such trades unsigned."
     reordered = report.get("reordered", 0)
     if reordered:
         rows = "row was" if reordered == 1 else "rows were"

@@ -111,7 +111,8 @@ def _checked_sizes(
     """A size column as float64, and whether it was an integer column.
 
     Numbers and numeric text are accepted; the first row that is not a number,
-    is infinite, is negative or (when ``required``) is missing raises.
+    is infinite (including an integer too large for a float), is negative or (when
+    ``required``) is missing raises.
     """
     series = frame[column]
     if pd.api.types.is_bool_dtype(series.dtype):
@@ -120,7 +121,10 @@ def _checked_sizes(
         numbers = series
         not_number = np.zeros(len(series), dtype=bool)
     else:
-        numbers = pd.to_numeric(series, errors="coerce")
+        try:
+            numbers = pd.to_numeric(series, errors="coerce")
+        except OverflowError:  # a Python int beyond float64: as text it parses to inf ("not finite")
+            numbers = pd.to_numeric(series.astype("string"), errors="coerce")
         not_number = (series.notna() & numbers.isna()).to_numpy(dtype=bool)
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     nan = np.isnan(values)

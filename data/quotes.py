@@ -12,24 +12,104 @@ another lag without reading the files again. The command line's ``--quotes FILE`
 A quote file holds a time and ``bid``, ``ask`` (required) and ``bid_size``,
 ``ask_size`` (optional) under any of the loader's known names (``bid_price``,
 ``BestAsk``, ``bid_qty`` ...); CSV, Parquet, JSON, feather, or a Databento ``mbp-1``
-or ``tbbo`` DBN file (the top-of-book fields of every record).
+or ``tbbo`` DBN file (the top-of-book fields of every record). Vendor book formats
+(:mod:`data.readers`) register their own quote readers (:func:`register_quote_reader`):
+Databento MBO (the book rebuilt from the orders) and MBP-10, LOBSTER orderbook files,
+Tardis quotes, book snapshots and incremental L2, Binance bookTicker dumps and
+WebSocket captures.
+
+The canonical quote stream
+--------------------------
+One row per book state, in time order (ties keep the source's order)::
+
+    timestamp  datetime64[ns, UTC]  when the state began (the exchange's time)
+    bid, ask   float64              best bid / ask price; NaN when that side is empty
+    bid_size, ask_size  float64     size resting at the best bid / ask (0 when empty)
+
+and, where the source has depth, ``k`` levels per side (:func:`level_columns`)::
+
+    bid_1 .. bid_k, bid_size_1 .. bid_size_k, ask_1 .. ask_k, ask_size_1 .. ask_size_k
+
+Level 1 is the best price (``bid_1 == bid``, ``bid_size_1 == bid_size``), level ``i``
+the ``i``-th best *occupied* price (not ``i`` ticks away). A level the book does not
+have is price NaN, size 0 (LOBSTER's ±9999999999 dummies and Databento's undefined
+price become that). ``quote_levels(frame)`` gives ``k`` (0 for top of book only); the
+sizes of the first ``j <= k`` levels are ``frame[[f"bid_size_{i}" for i in range(1, j + 1)]]``.
+A row is the state *after* the source's event at that time, so the quote in force at a
+trade is the last row strictly before it (:func:`join_quotes`); readers that carry both
+already put that quote on each trade.
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from .errors import OrderFlowError
-from .loader import ReadResult, _format_for, _normalise, resolve_columns
+from .loader import ReadResult, _format_for, _normalise, check_file, count_crossed, resolve_columns
 from .schema import TICK_COLUMNS, TICK_QUOTES
 
-__all__ = ["load_quotes", "normalise_quotes", "join_quotes", "QUOTE_REQUIRED"]
+__all__ = [
+    "load_quotes", "normalise_quotes", "join_quotes", "QUOTE_REQUIRED", "QUOTE_READERS",
+    "register_quote_reader", "level_columns", "quote_levels",
+]
 
 QUOTE_REQUIRED = ("timestamp", "bid", "ask")
 _QUOTE_TARGETS = ("timestamp",) + TICK_QUOTES
+_LEVEL = re.compile(r"^(bid|ask|bid_size|ask_size)_([1-9][0-9]*)$")
+
+QuoteReader = Callable[[Path], "ReadResult | pd.DataFrame"]
+#: format name -> function(path) -> raw quotes (any known column names, plus the level
+#: columns of :func:`level_columns` already as float64). Formats without an entry are
+#: read by their tick reader, asking for the quote columns.
+QUOTE_READERS: dict[str, QuoteReader] = {}
+
+
+def register_quote_reader(name: str, read: QuoteReader) -> None:
+    """Read quotes of the registered tick format ``name`` with ``read(path)`` instead of
+    its tick reader (for formats whose quotes are not columns of the trade file)."""
+    QUOTE_READERS[name] = read
+
+
+def level_columns(k: int) -> list[str]:
+    """The level columns of a ``k``-level quote stream, in their canonical order:
+    ``bid_1..bid_k, bid_size_1..bid_size_k, ask_1..ask_k, ask_size_1..ask_size_k``."""
+    return [f"{name}_{i}" for name in ("bid", "bid_size", "ask", "ask_size") for i in range(1, k + 1)]
+
+
+def quote_levels(quotes: pd.DataFrame) -> int:
+    """How many book levels per side a quote frame carries (0: top of book only)."""
+    k = 0
+    while all(c in quotes for c in (f"bid_{k + 1}", f"ask_{k + 1}", f"bid_size_{k + 1}", f"ask_size_{k + 1}")):
+        k += 1
+    return k
+
+
+def _checked_levels(raw: pd.DataFrame, source: Any) -> list[str]:
+    """The raw frame's level columns (complete levels 1..k only) after checking that each
+    holds float64 numbers and every size is >= 0 (sizes NaN -> 0)."""
+    k = quote_levels(raw)
+    stray = [c for c in raw.columns if _LEVEL.match(str(c)) and int(_LEVEL.match(str(c)).group(2)) > k]
+    if stray:
+        raise OrderFlowError(f"incomplete book levels: {stray} without the other columns of their level "
+                             f"(each level needs bid_i, bid_size_i, ask_i, ask_size_i)", source=source)
+    names = level_columns(k)
+    for name in names:
+        col = raw[name]
+        if not pd.api.types.is_float_dtype(col.dtype):
+            raise OrderFlowError("book levels must be numbers (float64)", source=source, column=name)
+        if name.startswith(("bid_size", "ask_size")):
+            values = col.to_numpy(np.float64)
+            bad = values < 0
+            if bad.any():
+                row = int(np.argmax(bad))
+                raise OrderFlowError("negative size", source=source, column=name, row=row + 1,
+                                     value=float(values[row]))
+    return names
 
 
 def normalise_quotes(
@@ -46,15 +126,21 @@ def normalise_quotes(
 
     Times and numbers are parsed, and bad rows raised or rejected by reason, exactly
     as for ticks (:func:`data.loader.normalise_ticks`): an unparseable time, bid,
-    ask or size, or a negative size, is a bad row. A missing bid or ask (one side of
-    the book empty) is kept as NaN. Rows are stable-sorted by time. The report is in
-    ``attrs["load_report"]`` (``source, format, rows_read, rows_kept, rejected,
-    reordered, columns``).
+    ask or size, a bid or ask <= 0 or a negative size is a bad row. A missing bid or
+    ask (one side of the book empty) is kept as NaN. Rows are stable-sorted by time.
+    The report is in ``attrs["load_report"]`` (``source, format, rows_read, rows_kept,
+    rejected, crossed_quotes`` (rows with bid > ask, kept), ``reordered, columns``).
+    Book levels (:func:`level_columns`, float64, sizes >= 0) are kept in the same row
+    order after the top-of-book columns; the report's ``levels`` says how many.
     """
-    return _normalise(
+    levels = _checked_levels(raw, source)
+    quotes = _normalise(
         raw, _QUOTE_TARGETS, required=QUOTE_REQUIRED, kind="quote ", columns=columns,
         defaults=defaults, tz=tz, on_bad_rows=on_bad_rows, source=source, format=format,
+        carry=levels,
     )
+    quotes.attrs["load_report"]["levels"] = len(levels) // 4
+    return quotes
 
 
 def _read_dbn_quotes(path: Path) -> ReadResult:
@@ -62,6 +148,9 @@ def _read_dbn_quotes(path: Path) -> ReadResult:
 
     frame, _ = read_databento_frame(path, schemas=("mbp-1", "tbbo"))
     return ReadResult(frame[[c for c in _DATABENTO_COLUMNS if c in frame]])
+
+
+register_quote_reader("databento", _read_dbn_quotes)
 
 
 def load_quotes(
@@ -74,10 +163,11 @@ def load_quotes(
 ) -> pd.DataFrame:
     """Load a quote file (or DataFrame) into ``timestamp, bid, ask[, bid_size, ask_size]``.
 
-    The format is chosen as by :func:`data.load_ticks` (``format=`` or the
-    extension); ``columns``, ``tz`` and ``on_bad_rows`` mean the same. A Databento
+    The format is chosen as by :func:`data.load_ticks` (``format=`` or detection, then
+    the extension); ``columns``, ``tz`` and ``on_bad_rows`` mean the same. A Databento
     ``mbp-1`` or ``tbbo`` file gives one quote per record: its ``ts_event`` and
-    top-of-book fields (the book after that record's event).
+    top-of-book fields (the book after that record's event). Book formats give the
+    stream described in the module docstring, with levels where they have them.
     """
     options = dict(columns=columns, tz=tz, on_bad_rows=on_bad_rows)
     if isinstance(source, pd.DataFrame):
@@ -85,19 +175,21 @@ def load_quotes(
     if not isinstance(source, (str, Path)):
         raise OrderFlowError(f"quotes must be a path or a DataFrame, not {type(source).__name__}")
     path = Path(source)
-    if not path.is_file():
-        raise OrderFlowError("quote file not found" if not path.exists() else "not a file", source=path)
+    check_file(path, "quote file")
     fmt = _format_for(path, format)
-    if fmt.name == "databento":
-        raw = _read_dbn_quotes(path)
+    if fmt.name in QUOTE_READERS:
+        raw = QUOTE_READERS[fmt.name](path)
     else:
         def pick(names: list) -> dict:
             return resolve_columns(names, columns, defaults=fmt.columns, source=path,
                                    required=QUOTE_REQUIRED)
 
         raw = fmt.read(path, pick)
-    frame = raw.frame if isinstance(raw, ReadResult) else raw
-    return normalise_quotes(frame, defaults=fmt.columns, source=path, format=fmt.name, **options)
+    result = raw if isinstance(raw, ReadResult) else ReadResult(raw)
+    quotes = normalise_quotes(result.frame, defaults=fmt.columns, source=path, format=fmt.name, **options)
+    if result.notes:
+        quotes.attrs["load_report"]["notes"] = list(result.notes)
+    return quotes
 
 
 def _lag(lag: str | timedelta | pd.Timedelta | None) -> pd.Timedelta:
@@ -148,14 +240,22 @@ def join_quotes(
     order = [c for c in TICK_COLUMNS if c in joined] + [c for c in joined if c not in TICK_COLUMNS]
     joined = joined[order]
     missing = int(joined[cols].isna().all(axis=1).sum()) if cols else len(joined)
+    crossed = count_crossed(joined["bid"].to_numpy(), joined["ask"].to_numpy()) if {"bid", "ask"} <= set(cols) else 0
     report = dict(ticks.attrs.get("load_report") or {})
-    source = (quotes.attrs.get("load_report") or {}).get("source", "<DataFrame>")
+    quote_report = quotes.attrs.get("load_report") or {}
+    source = quote_report.get("source", "<DataFrame>")
     note = (
         f"quotes from {source} ({len(quotes):,} rows, lag {shift}) joined as of the last quote "
         f"strictly before each trade; {missing:,} trades have no quote in force"
     )
+    if crossed:
+        note += f", {crossed:,} a crossed one (bid > ask: quote-based side rules leave them unsigned)"
+    rejected = quote_report.get("rejected") or {}
+    if rejected:
+        note += "; quote rows rejected: " + ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in rejected.items())
     report["notes"] = [*report.get("notes", []), note]
     report["quotes"] = {"source": source, "rows": len(quotes), "lag": str(shift),
-                        "trades_without_quote": missing}
+                        "trades_without_quote": missing, "trades_with_crossed_quote": crossed,
+                        "rejected": dict(rejected)}
     joined.attrs["load_report"] = report
     return joined

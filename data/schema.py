@@ -65,6 +65,8 @@ FOOTPRINT_LINES = (
     "sell_stack_high",
     "large_buy_volume",
     "large_sell_volume",
+    "large_buy_orders",
+    "large_sell_orders",
 )
 ORDER_FLOW_LINES = CORE_LINES + DEPTH_LINES + FOOTPRINT_LINES
 CORE_BAR_COLUMNS = OHLCV + CORE_LINES

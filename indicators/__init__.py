@@ -4,6 +4,7 @@
     # in a Strategy.__init__:
     self.cvd = CumulativeVolumeDelta(self.data, reset="session")   # alias CVD
 """
+from .candles import CumulativeDeltaCandles, CVDCandles
 from .depth import (
     OFI,
     OrderFlowImbalance,
@@ -17,9 +18,11 @@ from .depth import (
 from .footprint import (
     POC,
     Absorption,
+    BigOrders,
     BigTrades,
     FootprintImbalances,
     FPImbalances,
+    LargeOrders,
     LargeTrades,
     PointOfControl,
     Stacked,
@@ -37,7 +40,9 @@ from .orderflow import (  # Backtrader aliases (subclasses made by `alias`)
     SessionVWAP,
     VolumeDelta,
 )
+from .profile import SVP, SessionVolumeProfile, session_profile
 from .sessions import SessionCalendar
+from .vwap import VWAPSD, VWAPBands
 
 __all__ = [
     "VolumeDelta",
@@ -68,4 +73,13 @@ __all__ = [
     "LargeTrades",
     "BigTrades",
     "Absorption",
+    "LargeOrders",
+    "BigOrders",
+    "CumulativeDeltaCandles",
+    "CVDCandles",
+    "SessionVolumeProfile",
+    "SVP",
+    "session_profile",
+    "VWAPBands",
+    "VWAPSD",
 ]

@@ -12,11 +12,12 @@ import backtrader as bt
 from data.errors import OrderFlowError
 
 from .orderflow import _require_lines, _smoothed, _smoothing_label
+from .warmup import WarmUpGuard
 
 __all__ = ["OrderFlowImbalance", "TimeWeightedImbalance", "PersistentImbalance", "WeightedMid"]
 
 
-class OrderFlowImbalance(bt.Indicator):
+class OrderFlowImbalance(WarmUpGuard, bt.Indicator):
     """Order Flow Imbalance (Cont, Kukanov & Stoikov 2014) summed over ``period`` bars.
 
     The feed's ``ofi`` line is, per bar, the sum over its quote changes of
@@ -53,7 +54,7 @@ class OrderFlowImbalance(bt.Indicator):
         return label + (["/ depth"] if self.p.normalise else [])
 
 
-class TimeWeightedImbalance(bt.Indicator):
+class TimeWeightedImbalance(WarmUpGuard, bt.Indicator):
     """Book imbalance averaged over each bar, each quote weighted by how long it rested.
 
     ``imbalance`` = the feed's ``tw_imbalance``:
@@ -78,7 +79,7 @@ class TimeWeightedImbalance(bt.Indicator):
         return _smoothing_label(self.p)
 
 
-class PersistentImbalance(bt.Indicator):
+class PersistentImbalance(WarmUpGuard, bt.Indicator):
     """Imbalance of depth that has rested: size posted and pulled quickly never counts.
 
     ``imbalance = (pb - pa) / (pb + pa)`` at the bar's last quote (the feed's
@@ -108,7 +109,7 @@ class PersistentImbalance(bt.Indicator):
         return _smoothing_label(self.p)
 
 
-class WeightedMid(bt.Indicator):
+class WeightedMid(WarmUpGuard, bt.Indicator):
     """Size-weighted mid price at the bar's last quote, drawn on the price chart.
 
     ``wmid = I * ask + (1 - I) * bid`` with ``I = bid_size / (bid_size + ask_size)``

@@ -14,13 +14,14 @@ import backtrader as bt
 from data.errors import OrderFlowError
 
 from .orderflow import _GREEN, _RED, _require_lines
+from .warmup import WarmUpGuard
 
-__all__ = ["PointOfControl", "FootprintImbalances", "StackedImbalance", "LargeTrades", "Absorption"]
+__all__ = ["PointOfControl", "FootprintImbalances", "StackedImbalance", "LargeTrades", "LargeOrders", "Absorption"]
 
 _NAN = float("nan")
 
 
-class PointOfControl(bt.Indicator):
+class PointOfControl(WarmUpGuard, bt.Indicator):
     """Each bar's point of control and value area, drawn on the price chart.
 
     ``poc``: the price level with the most volume in the bar; ``vah``/``val``: the
@@ -44,7 +45,7 @@ class PointOfControl(bt.Indicator):
         self.lines.val = self.data.val
 
 
-class _UpDownHistogram(bt.Indicator):
+class _UpDownHistogram(WarmUpGuard, bt.Indicator):
     """Two feed lines as a histogram: ``buy`` drawn up, ``sell`` drawn down (``sell_down = -sell``).
 
     ``buy``/``sell`` are the feed lines named by ``_feed_lines`` (buy first),
@@ -87,7 +88,7 @@ class FootprintImbalances(_UpDownHistogram):
     plotlines = dict(buy=dict(_name="buy imb."), sell_down=dict(_name="sell imb."))
 
 
-class StackedImbalance(bt.Indicator):
+class StackedImbalance(WarmUpGuard, bt.Indicator):
     """A stacked imbalance: at least ``min_stack`` adjacent levels imbalanced on one side.
 
     ``signal`` is +1 when the bar's longest buy stack has ``>= min_stack`` levels and
@@ -145,7 +146,21 @@ class LargeTrades(_UpDownHistogram):
     plotlines = dict(buy=dict(_name="large buys"), sell_down=dict(_name="large sells"))
 
 
-class Absorption(bt.Indicator):
+class LargeOrders(_UpDownHistogram):
+    """Volume of large aggressor orders per bar: buyers up, sellers down.
+
+    As :class:`LargeTrades`, but over whole taker orders (``data.aggressor_orders``:
+    consecutive trades with the same time stamp and side, or the same aggressor id,
+    summed) rather than single prints; an order counts in the bar of its last trade.
+    """
+
+    alias = ("BigOrders",)
+    _feed_lines = ("large_buy_orders", "large_sell_orders")
+    plotinfo = dict(plotname="Large orders")
+    plotlines = dict(buy=dict(_name="large buy orders"), sell_down=dict(_name="large sell orders"))
+
+
+class Absorption(WarmUpGuard, bt.Indicator):
     """Absorption: heavy one-sided aggression that fails to move price, at the bar's extreme.
 
     Exactly :func:`data.footprint.absorption`: ``signal`` is +1 (sellers absorbed at

@@ -14,6 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from data.errors import OrderFlowError
 
 from .sessions import SessionCalendar, check_reset
+from .warmup import WarmUpGuard
 
 __all__ = [
     "VolumeDelta",
@@ -118,7 +119,7 @@ class _SessionMixin:
         return new
 
 
-class VolumeDelta(bt.Indicator):
+class VolumeDelta(WarmUpGuard, bt.Indicator):
     """Volume delta per bar, drawn as a green/red histogram.
 
     ``delta = buy_volume - sell_volume`` (the feed's ``delta`` line: volume of
@@ -156,7 +157,7 @@ class VolumeDelta(bt.Indicator):
         return []
 
 
-class CumulativeVolumeDelta(bt.Indicator, _SessionMixin):
+class CumulativeVolumeDelta(WarmUpGuard, bt.Indicator, _SessionMixin):
     """Cumulative volume delta (CVD): the running sum of the feed's ``delta`` line.
 
     ``reset`` chooses where the sum starts again:
@@ -218,7 +219,7 @@ class CumulativeVolumeDelta(bt.Indicator, _SessionMixin):
         return []
 
 
-class OrderBookImbalance(bt.Indicator):
+class OrderBookImbalance(WarmUpGuard, bt.Indicator):
     """Order-book imbalance at the best bid/ask.
 
     ``raw = bid_size - ask_size`` (the original metric, the feed's ``imbalance``),
@@ -247,7 +248,7 @@ class OrderBookImbalance(bt.Indicator):
         return _smoothing_label(self.p)
 
 
-class DeltaDivergence(bt.Indicator):
+class DeltaDivergence(WarmUpGuard, bt.Indicator):
     """Divergence between price and CVD at an N-bar extreme (``N = period``).
 
     At bar ``t``, over the ``N`` previous bars ``t-N .. t-1``:
@@ -345,7 +346,7 @@ class DeltaDivergence(bt.Indicator):
         return [self.n, self.p.reset]
 
 
-class SessionVWAP(bt.Indicator, _SessionMixin):
+class SessionVWAP(WarmUpGuard, bt.Indicator, _SessionMixin):
     """Volume-weighted average price since the session's open.
 
     ``vwap[t] = cum_pv[t] / cum_volume[t]`` with ``cum_pv = sum(vwap_i * volume_i)``

@@ -30,7 +30,6 @@ from data.bars import assign_bars, timestamps_ns
 from data.barspec import parse_bar_spec
 from data.errors import OrderFlowError
 from data.footprint import (
-    DEFAULT_RATIO,
     FootprintGrid,
     diagonal_imbalances,
     grid_from_arrays,
@@ -40,8 +39,10 @@ from data.footprint import (
     point_of_control,
     value_area,
 )
+from data.imbalance import ImbalanceRule, imbalance_rule
+from data.orders import large_orders
 
-__all__ = ["footprint_chart", "window_grid", "trade_footprints"]
+__all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers"]
 
 GREEN, RED, GREY, ORANGE = "#1a9641", "#d7191c", "#8a8a8a", "#f08c00"
 _BUY_FILL, _SELL_FILL = np.array([0.10, 0.59, 0.25]), np.array([0.84, 0.10, 0.11])
@@ -115,6 +116,54 @@ def window_grid(
     return grid, ohlc
 
 
+def big_trade_markers(
+    ticks: pd.DataFrame,
+    start: Any = None,
+    end: Any = None,
+    *,
+    spec: str = "1min",
+    threshold: "float | str" = "p99",
+    window: int = 10_000,
+    by: str | None = None,
+) -> pd.DataFrame:
+    """The "big trades" layer: large aggressor orders (:func:`data.large_orders`, trades
+    grouped by time stamp and side or aggressor id, at or above ``threshold``, a size
+    or ``"pQ"`` of the previous ``window`` orders) whose bar is stamped in ``[start, end]``.
+
+    One row per order: ``time`` (its last trade), ``bar_time`` (the ``make_bars(ticks,
+    spec)`` bar holding that trade), ``price`` (the order's average price), ``size``,
+    ``side`` (+1 buy, -1 sell), ``trades``, ``levels``, ``low``, ``high``, and
+    ``radius``, a marker radius growing with the square root of the size (1 for the
+    smallest, 3 for the largest in the frame): what a chart draws, in any library.
+    """
+    spec_ = parse_bar_spec(spec)
+    orders = large_orders(ticks, threshold, window, by=by)
+    ts = timestamps_ns(ticks["timestamp"])
+    starts, stamps = assign_bars(ts, ticks["size"].to_numpy(np.float64), spec_)
+    bar = np.searchsorted(starts, orders["last_row"].to_numpy(), side="right") - 1
+    frame = pd.DataFrame({
+        "time": orders["last_timestamp"],
+        "bar_time": pd.DatetimeIndex(stamps[bar].astype("datetime64[ns]")).tz_localize("UTC") if len(bar) else
+        pd.DatetimeIndex([], tz="UTC"),
+        "price": orders["vwap"],
+        "size": orders["size"],
+        "side": orders["side"],
+        "trades": orders["trades"],
+        "levels": orders["levels"],
+        "low": orders["low"],
+        "high": orders["high"],
+    })
+    lo_t, hi_t = _utc(start), _utc(end)
+    if lo_t is not None:
+        frame = frame[frame["bar_time"] >= lo_t]
+    if hi_t is not None:
+        frame = frame[frame["bar_time"] <= hi_t]
+    root = np.sqrt(frame["size"].to_numpy(np.float64))
+    span = root.max() - root.min() if len(root) else 0.0
+    frame = frame.assign(radius=1.0 + 2.0 * (root - root.min()) / span if span > 0 else np.ones(len(root)))
+    return frame.reset_index(drop=True)
+
+
 def _fmt(value: float) -> str:
     """Volumes as traders read them: whole lots as integers, fractions with 3 significant digits."""
     if value == 0:
@@ -134,33 +183,42 @@ def footprint_chart(
     spec: str = "1min",
     tick_size: float | None = None,
     path: "str | Path" = "footprint.png",
-    ratio: float = DEFAULT_RATIO,
-    min_volume: float = 0.0,
+    ratio: float | None = None,
+    min_volume: float | None = None,
+    imbalance: "str | ImbalanceRule | None" = None,
     min_stack: int = 3,
     row_ticks: int | None = None,
     tz: str = "UTC",
     title: str | None = None,
     marks: "Iterable[dict] | pd.DataFrame | None" = None,
+    big_trades: "float | str | pd.DataFrame | None" = None,
     max_bars: int = 60,
     dpi: int = 110,
 ) -> Path:
     """Draw the footprint of the bars stamped in ``[start, end]`` and save it as a PNG.
 
     Cells read ``sell x buy`` (volume hitting the bid x volume lifting the offer at
-    that price). A buy imbalance (buy at p >= ``ratio`` x sell at p - 1 row, at least
-    ``min_volume``) prints the buy number bold green, a sell imbalance (sell at p >=
-    ``ratio`` x buy at p + 1 row) the sell number bold red; runs of at least
+    that price). A buy imbalance (default: buy at p >= ``ratio`` x sell at p - 1 row, at least
+    ``min_volume``; or the rule ``imbalance``, a platform preset ``"atas"``,
+    ``"ninjatrader"``, ``"sierra"`` or :func:`data.imbalance.custom`) prints the buy number
+    bold green, a sell imbalance (sell at p >= ``ratio`` x buy at p + 1 row) the sell number bold red; runs of at least
     ``min_stack`` such levels get a solid strip along their right edge (stacked imbalance). The cell
     with the most volume (POC) is boxed in orange; the background shade grows with
     the cell's volume and leans green or red with its delta. Under each bar: delta
     and volume. ``marks``: trades to draw, rows with ``time``, ``price`` and
     ``kind`` (``"long"``, ``"short"`` or ``"exit"``), placed in the bar that
-    contains their time. Times are labelled in ``tz``. Returns the path written.
+    contains their time. ``big_trades``: a large-order threshold (a size or ``"p99"``)
+    or a frame from :func:`big_trade_markers`: each large aggressor order is a circle at
+    its average price on its bar, green (buy) or red (sell), its area growing with its
+    size. Times are labelled in ``tz``. Returns the path written.
     """
     grid, ohlc = window_grid(ticks, start, end, spec=spec, tick_size=tick_size, row_ticks=row_ticks,
                              max_bars=max_bars)
-    fig = _draw(grid, ohlc, ratio=ratio, min_volume=min_volume, min_stack=min_stack, tz=tz, spec=spec,
-                title=title, marks=marks, tick_size=tick_size)
+    rule = imbalance_rule(imbalance, ratio, min_volume)
+    if big_trades is not None and not isinstance(big_trades, pd.DataFrame):
+        big_trades = big_trade_markers(ticks, ohlc.index[0], ohlc.index[-1], spec=spec, threshold=big_trades)
+    fig = _draw(grid, ohlc, rule=rule, min_stack=min_stack, tz=tz, spec=spec,
+                title=title, marks=marks, tick_size=tick_size, big=big_trades)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
@@ -168,8 +226,8 @@ def footprint_chart(
     return out
 
 
-def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, ratio: float, min_volume: float, min_stack: int, tz: str,
-          spec: str, title: str | None, marks: Any, tick_size: float | None) -> Figure:
+def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, rule: ImbalanceRule, min_stack: int, tz: str,
+          spec: str, title: str | None, marks: Any, tick_size: float | None, big: pd.DataFrame | None = None) -> Figure:
     n_bars = grid.n_bars
     row = grid.tick_size
     lo_level, hi_level = int(grid.low.min()), int(grid.high.max())
@@ -185,7 +243,7 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, ratio: float, min_volume: 
     volume = grid.volume
     bar = grid.bar
     level = grid.level
-    buy_imb, sell_imb = diagonal_imbalances(grid, ratio, min_volume)
+    buy_imb, sell_imb = diagonal_imbalances(grid, rule=rule)
     poc = point_of_control(grid)
     val, vah = value_area(grid, poc)  # level codes, as are the stacks'
     stacks = {"buy": longest_runs(buy_imb, grid, prefer_high=True),
@@ -219,6 +277,8 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, ratio: float, min_volume: 
                 ax.add_patch(Rectangle((b + half - 0.07, y0), 0.07, y1 - y0, facecolor=colour, edgecolor="none",
                                        zorder=4))
     _draw_marks(ax, marks, ohlc, lo_level, row)
+    if big is not None and len(big):
+        _draw_big_trades(ax, big, ohlc, lo_level, row)
 
     ax.set_xlim(-0.6, n_bars - 0.4)
     ax.set_ylim(-0.6, n_rows - 0.4)
@@ -238,9 +298,10 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, ratio: float, min_volume: 
     rows_note = (f"tick {_price_label(row, row)}" if ohlc.attrs.get("row_ticks", 1) == 1
                  else f"rows of {ohlc.attrs['row_ticks']} ticks ({_price_label(row, row)})")
     fig.suptitle(heading, fontsize=11, x=0.9 / width, ha="left", y=1 - 0.18 / height, va="top")
-    legend = (f"cells: sell × buy, {rows_note}  |  bold green/red: diagonal imbalance ≥ {ratio:g}:1"
-              f"{f', min. volume {min_volume:g}' if min_volume else ''}  |  orange box: POC  |  bracket at the left: 70% "
-              f"value area  |  solid strip at the right: ≥ {min_stack} stacked imbalances")
+    legend = (f"cells: sell × buy, {rows_note}  |  bold green/red: imbalance ({rule.describe()})"
+              f"  |  orange box: POC  |  bracket at the left: 70% "
+              f"value area  |  solid strip at the right: ≥ {min_stack} stacked imbalances"
+              + ("  |  circles: large aggressor orders (area ~ size)" if big is not None and len(big) else ""))
     fig.text(0.9 / width, 1 - 0.5 / height, "\n".join(textwrap.wrap(legend, int((width - 1.2) * 15.5))),
              fontsize=7.5, color="#444444", va="top", linespacing=1.4)
     return fig
@@ -317,6 +378,18 @@ def _draw_marks(ax: Any, marks: Any, ohlc: pd.DataFrame, lo_level: int, row: flo
         style = {"long": ("^", GREEN), "short": ("v", RED)}.get(kind, ("X", "#222222"))
         ax.plot([b + 0.3], [mark["price"] / row - lo_level], marker=style[0], color=style[1], markersize=9,
                 markeredgecolor="white", markeredgewidth=1.0, ls="", zorder=6)
+
+
+def _draw_big_trades(ax: Any, big: pd.DataFrame, ohlc: pd.DataFrame, lo_level: int, row: float) -> None:
+    """Large orders as translucent circles at their average price in their bar's column."""
+    column = np.searchsorted(ohlc.index.asi8, pd.DatetimeIndex(big["bar_time"]).asi8)
+    inside = (column < len(ohlc)) & (ohlc.index.asi8[np.minimum(column, len(ohlc) - 1)] == pd.DatetimeIndex(big["bar_time"]).asi8)
+    if not inside.any():
+        return
+    sel = big[inside]
+    colours = np.where(sel["side"].to_numpy() > 0, GREEN, RED)
+    ax.scatter(column[inside], sel["price"].to_numpy(np.float64) / row - lo_level, s=120.0 * sel["radius"] ** 2,
+               facecolors=colours, edgecolors="black", linewidths=0.6, alpha=0.35, zorder=5)
 
 
 def trade_footprints(

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from data.depth import normalised_imbalance as depth_imbalance
+from indicators.candles import cvd_candles
 
 __all__ = ["plot_report", "save_backtrader_plot", "time_ticks", "session_gaps", "normalised_imbalance"]
 
@@ -113,6 +114,9 @@ def plot_report(
     tz: str = "UTC",
     summary: str = "",
     dpi: int = 110,
+    profile: "pd.DataFrame | None" = None,
+    levels: "pd.DataFrame | None" = None,
+    bands: "pd.DataFrame | None" = None,
 ) -> Path:
     """Draw the report and save it as PNG at ``path``.
 
@@ -123,6 +127,17 @@ def plot_report(
     strategy's CVD per bar (the running sum of ``delta`` when None);
     ``cvd_resets``: bar numbers where it restarts (dashed lines); ``summary``:
     a few lines of text boxed on the equity panel.
+
+    Session tools (optional): ``profile``, a volume profile from
+    :func:`indicators.session_profile` (volume per price, ``attrs`` poc/vah/val),
+    drawn as a horizontal histogram beside the price panel, sharing its price axis,
+    value area shaded and POC in red; ``levels``, one row per bar with ``poc``,
+    ``vah``, ``val`` (the developing :class:`indicators.SessionVolumeProfile` lines),
+    drawn as steps on the price panel; ``bands``, one row per bar with ``vwap`` and
+    ``upper1..3``/``lower1..3`` (:class:`indicators.VWAPBands`), drawn on the price
+    panel. When ``bars`` carry ``delta_high``/``delta_low``, the CVD is drawn as
+    candles (:func:`indicators.candles.cvd_candles`: open ``cvd - delta``, high/low
+    the running CVD's extremes inside the bar).
     """
     n = len(bars)
     x = np.arange(n)
@@ -133,9 +148,14 @@ def plot_report(
     ax_price, ax_delta, ax_cvd, ax_imb, ax_eq, ax_dd = axes
 
     _price_panel(ax_price, x, bars, trades)
+    _session_lines(ax_price, x, levels, bands)
+    if profile is not None and len(profile):
+        _profile_beside(ax_price, profile)
     _delta_panel(ax_delta, x, bars["delta"].to_numpy(np.float64))
     cvd_values = np.cumsum(bars["delta"].to_numpy(np.float64)) if cvd is None else np.asarray(cvd, np.float64)
     _cvd_panel(ax_cvd, x, cvd_values, cvd_label, cvd_resets)
+    if "delta_high" in bars and "delta_low" in bars:
+        _cvd_candles(ax_cvd, x, cvd_values, bars)
     _imbalance_panel(ax_imb, x, bars)
     _equity_panel(ax_eq, x, equity, summary)
     _drawdown_panel(ax_dd, x, equity)
@@ -186,6 +206,56 @@ def _price_panel(ax: Any, x: np.ndarray, bars: pd.DataFrame, trades: pd.DataFram
                        lw=1.0, zorder=6, label="open at end (marked at last close)")
     ax.set_ylabel("price")
     ax.legend(loc="upper left", fontsize=8, ncols=5, framealpha=0.8)
+
+
+def _session_lines(ax: Any, x: np.ndarray, levels: "pd.DataFrame | None", bands: "pd.DataFrame | None") -> None:
+    """Developing session POC / value area (steps) and VWAP with its bands on the price panel."""
+    if bands is not None and len(bands):
+        ax.plot(x, bands["vwap"].to_numpy(np.float64), color="#ff7f0e", lw=1.0, label="VWAP")
+        for k, style in ((1, "--"), (2, ":"), (3, ":")):
+            if f"upper{k}" in bands:
+                up, lo = bands[f"upper{k}"].to_numpy(np.float64), bands[f"lower{k}"].to_numpy(np.float64)
+                ax.plot(x, up, color="#ff7f0e", lw=0.6, ls=style, alpha=0.9 - 0.2 * k, label="±1, 2, 3 sd" if k == 1 else None)
+                ax.plot(x, lo, color="#ff7f0e", lw=0.6, ls=style, alpha=0.9 - 0.2 * k)
+        ax.fill_between(x, bands["lower1"].to_numpy(np.float64), bands["upper1"].to_numpy(np.float64),
+                        color="#ff7f0e", alpha=0.06, lw=0)
+    if levels is not None and len(levels):
+        ax.step(x, levels["poc"].to_numpy(np.float64), where="mid", color=RED, lw=0.9, label="developing POC")
+        ax.step(x, levels["vah"].to_numpy(np.float64), where="mid", color=GREY, lw=0.7, ls="--", label="VAH / VAL")
+        ax.step(x, levels["val"].to_numpy(np.float64), where="mid", color=GREY, lw=0.7, ls="--")
+    if (levels is not None and len(levels)) or (bands is not None and len(bands)):
+        ax.legend(loc="upper left", fontsize=8, ncols=5, framealpha=0.8)
+
+
+def _profile_beside(ax: Any, profile: pd.DataFrame) -> None:
+    """A horizontal volume histogram just right of the price panel, on the same price axis."""
+    side = ax.inset_axes((1.005, 0.0, 0.07, 1.0), sharey=ax)
+    price = profile.index.to_numpy(np.float64)
+    volume = profile["volume"].to_numpy(np.float64)
+    step = float(np.min(np.diff(price))) if len(price) > 1 else 1.0
+    vah, val, poc = profile.attrs.get("vah"), profile.attrs.get("val"), profile.attrs.get("poc")
+    inside = (price >= val) & (price <= vah) if vah is not None else np.zeros(len(price), bool)
+    colours = np.where(price == poc, RED, np.where(inside, "#6b8fc7", "#c3c9d3"))
+    side.barh(price, volume, height=step * 0.9, color=colours, lw=0)
+    if "buy_volume" in profile:
+        side.barh(price, profile["buy_volume"].to_numpy(np.float64), height=step * 0.35, color=GREEN, alpha=0.55, lw=0)
+    side.tick_params(axis="y", labelleft=False, length=0)
+    side.tick_params(axis="x", labelsize=6)
+    side.set_xticks([])
+    sessions = profile.attrs.get("sessions", 1)
+    side.set_title(f"profile\n{sessions} session{'s' if sessions != 1 else ''}", fontsize=7)
+    for spine in ("top", "right", "bottom"):
+        side.spines[spine].set_visible(False)
+
+
+def _cvd_candles(ax: Any, x: np.ndarray, cvd: np.ndarray, bars: pd.DataFrame) -> None:
+    """CVD candles over the CVD line: wick = running CVD's range in the bar, body open -> close."""
+    open_, high, low, close = cvd_candles(cvd, bars["delta"].to_numpy(np.float64), bars["delta_high"].to_numpy(np.float64),
+                                          bars["delta_low"].to_numpy(np.float64))
+    up = close >= open_
+    width = max(0.3, min(2.0, 800 / max(len(x), 1)))
+    ax.vlines(x, low, high, colors=np.where(up, GREEN, RED), lw=width * 0.5, alpha=0.8)
+    ax.vlines(x, np.minimum(open_, close), np.maximum(open_, close), colors=np.where(up, GREEN, RED), lw=width * 2)
 
 
 def _delta_panel(ax: Any, x: np.ndarray, delta: np.ndarray) -> None:

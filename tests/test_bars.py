@@ -64,6 +64,9 @@ EXPECTED_1MIN = pd.DataFrame(
         # large: size >= the 99th percentile of the 10 sizes (the ceil(9.9) = 10th smallest, 6): the 6-lot
         "large_buy_volume": [0.0, 6.0, 0.0],
         "large_sell_volume": [0.0, 0.0, 0.0],
+        # every trade has its own time stamp: each is an order of its own, the same 6-lot
+        "large_buy_orders": [0.0, 6.0, 0.0],
+        "large_sell_orders": [0.0, 0.0, 0.0],
     },
     index=pd.DatetimeIndex(
         ["2024-03-01 09:31", "2024-03-01 09:32", "2024-03-01 09:33"], name="timestamp"

@@ -253,6 +253,12 @@ def test_unknown_method_lists_the_valid_ones():
         classify(ticks(ISSUE_PRICES), "bvc")
 
 
+@pytest.mark.parametrize("given, kind", [(None, "NoneType"), ("ticks.csv", "str"), ([1, 2], "list")])
+def test_classify_needs_a_frame_of_ticks(given, kind):
+    with pytest.raises(OrderFlowError, match=f"classify needs a DataFrame of ticks .*not {kind}"):
+        classify(given, "tick")
+
+
 def test_registry_names():
     assert list(CLASSIFIERS) == ["tick", "reverse_tick", "quote", "lee_ready", "emo", "clnv"]
 

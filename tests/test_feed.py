@@ -84,6 +84,19 @@ def test_from_bars_needs_every_column(small_ticks):
         OrderFlowFeed.from_bars(bars)
 
 
+def test_from_ticks_given_bars_points_to_from_bars_without_printing_the_frame(small_ticks):
+    bars = make_bars(small_ticks, "1min")
+    with pytest.raises(OrderFlowError) as err:
+        OrderFlowFeed.from_ticks(small_ticks, bars=bars)
+    message = str(err.value)
+    assert "bars= takes a bar spec" in message and "OrderFlowFeed.from_bars(bars)" in message
+    assert "delta" not in message and len(message) < 200  # no repr of the frame
+    with pytest.raises(OrderFlowError, match="a bar spec is text.*not list"):
+        OrderFlowFeed.from_ticks(small_ticks, bars=["1min"])
+    with pytest.raises(OrderFlowError, match="from_bars needs a DataFrame of bars.*not NoneType"):
+        OrderFlowFeed.from_bars(None)
+
+
 def test_indicator_on_an_order_flow_line_in_both_modes(small_ticks):
     """A Backtrader indicator over an extra line sees the same values in both modes."""
     class Cum(bt.Strategy):

@@ -132,6 +132,18 @@ def test_binance_forced_on_wrong_column_count(tmp_path):
     assert "7 or 8 columns" in str(error) and "the first line has 3" in str(error)
 
 
+@pytest.mark.parametrize("fmt", ["binance_trades", "binance_aggtrades"])
+def test_binance_forced_on_a_file_with_another_header_says_so(tmp_path, fmt):
+    # the case: six columns, like a headerless trades dump, but the first line is names
+    path = write(tmp_path, "x.csv", "Timestamp,Price,Volume,BidSize,AskSize,TradeType\n"
+                                    "2024-03-01T09:30:05Z,100,2,10,12,1\n")
+    error = pytest.raises(OrderFlowError, load_ticks, path, format=fmt).value
+    assert str(error).startswith(f"{path}: the first line is a header (Timestamp, Price, Volume, BidSize, "
+                                 f"AskSize, TradeType) that a Binance {fmt.split('_')[1]} dump does not have")
+    assert "unparseable" not in str(error)
+    assert load_ticks(path)["price"].tolist() == [100.0]  # read by its names without format=
+
+
 # --------------------------------------------------------------------------- ccxt
 
 
@@ -217,6 +229,35 @@ def test_ninjatrader_bad_time_names_the_row(tmp_path):
     path = write(tmp_path, "nt.txt", text)
     error = pytest.raises(OrderFlowError, load_ticks, path, format="ninjatrader").value
     assert (error.row, error.column, error.value) == (3, "time", "20240301 0930 1")
+
+
+@pytest.mark.parametrize(
+    "line, value",
+    [
+        ("20240231 093000 0000000;4500;4499.75;4500;2", "2024-02-31T09:30:00.0000000"),  # no 31 February
+        ("20230229 093000 0000000;4500;4499.75;4500;2", "2023-02-29T09:30:00.0000000"),  # not a leap year
+        ("20240415 093099 0000000;4500;4499.75;4500;2", "2024-04-15T09:30:99.0000000"),  # second 99
+        ("20240415 243000 0000000;4500;4499.75;4500;2", "2024-04-15T24:30:00.0000000"),  # hour 24
+    ],
+)
+def test_ninjatrader_impossible_dates_and_times_name_the_row(tmp_path, line, value):
+    path = write(tmp_path, "nt.txt", NT8 + line + "\n")
+    error = pytest.raises(OrderFlowError, load_ticks, path).value
+    assert (error.row, error.column, error.value) == (3, "time", value)
+    assert "unparseable time" in str(error)
+    ticks = load_ticks(path, on_bad_rows="drop")
+    assert report(ticks)["rejected"] == {"bad_timestamp": 1}
+    assert ticks["timestamp"].tolist() == utc("2024-03-01 09:30:05.1234567", "2024-03-01 09:30:06")
+
+
+def test_ninjatrader_leap_day_and_a_year_out_of_range(tmp_path):
+    text = "20240229 235959 5000000;1;1;1;1\n20000229 000000 0000000;2;2;2;1\n"
+    ticks = load_ticks(write(tmp_path, "leap.txt", text))
+    assert ticks["timestamp"].tolist() == utc("2000-02-29", "2024-02-29 23:59:59.5")
+    path = write(tmp_path, "nt.txt", NT8 + "29990301 093007 0000000;4500;4499.75;4500;2\n")
+    error = pytest.raises(OrderFlowError, load_ticks, path).value
+    assert (error.row, error.column) == (3, "time") and "time out of range" in str(error)
+    assert report(load_ticks(path, on_bad_rows="drop"))["rejected"] == {"time_out_of_range": 1}
 
 
 # --------------------------------------------------------------------------- Databento

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import indicators as indicators_package
 from data.errors import OrderFlowError
 from data.feed import OrderFlowFeed
 from data.schema import BAR_COLUMNS
@@ -21,6 +22,7 @@ from indicators import (
     SessionVWAP,
     VolumeDelta,
 )
+from indicators.warmup import WarmUpGuard
 from tests.conftest import SMALL_ROWS, canonical_ticks
 
 NAN = np.nan
@@ -370,3 +372,81 @@ def test_plain_ohlcv_feed_is_refused() -> None:
     frame = divergence_bars()[["open", "high", "low", "close", "volume"]].tz_localize(None)
     with pytest.raises(OrderFlowError, match="order-flow line"):
         run_indicators(bt.feeds.PandasData(dataname=frame), {"x": CVD}, runonce=True)
+
+
+# --- data shorter than the warm-up (issue 8, point 14) -------------------------------------------------------
+
+# Every indicator class in indicators/ with a warm-up of 20 bars where it has one: (factory, {line: minimum
+# period}) for the lines that wait for the warm-up; every other line has a value from the first bar.
+WARM_UP = 20
+SHORT_DATA_INDICATORS: dict[str, tuple[Callable, dict[str, int]]] = {
+    "VolumeDelta": (lambda d: indicators_package.VolumeDelta(d), {}),
+    "CumulativeVolumeDelta": (lambda d: CVD(d, reset="rolling", window=WARM_UP), {"cvd": WARM_UP}),
+    "OrderBookImbalance": (lambda d: OBI(d, period=WARM_UP), {"normalized": WARM_UP}),
+    "OrderBookImbalance ema": (lambda d: OBI(d, period=WARM_UP, ma="ema"), {"normalized": WARM_UP}),
+    # the CVD's first value, then N previous bars
+    "DeltaDivergence": (lambda d: DeltaDivergence(d, period=WARM_UP),
+                        {"divergence": WARM_UP + 1, "bull_mark": WARM_UP + 1, "bear_mark": WARM_UP + 1}),
+    "DeltaDivergence rolling": (lambda d: DeltaDivergence(d, period=WARM_UP, reset="rolling", window=WARM_UP),
+                                {"divergence": 2 * WARM_UP, "bull_mark": 2 * WARM_UP, "bear_mark": 2 * WARM_UP}),
+    "SessionVWAP": (lambda d: SessionVWAP(d), {}),
+    "OrderFlowImbalance": (lambda d: indicators_package.OFI(d, period=WARM_UP, normalise=True), {"ofi": WARM_UP}),
+    "TimeWeightedImbalance": (lambda d: indicators_package.TWImbalance(d, period=WARM_UP),
+                              {"imbalance": WARM_UP}),
+    "PersistentImbalance": (lambda d: indicators_package.PersistentOBI(d, period=WARM_UP, ma="ema"),
+                            {"imbalance": WARM_UP}),
+    "WeightedMid": (lambda d: indicators_package.WMid(d), {}),
+    "PointOfControl": (lambda d: indicators_package.POC(d), {}),
+    "FootprintImbalances": (lambda d: indicators_package.FPImbalances(d), {}),
+    "StackedImbalance": (lambda d: indicators_package.Stacked(d, min_stack=2), {}),
+    "LargeTrades": (lambda d: indicators_package.LargeTrades(d), {}),
+    "LargeOrders": (lambda d: indicators_package.LargeOrders(d), {}),
+    "VWAPBands": (lambda d: indicators_package.VWAPBands(d), {}),
+    "CumulativeDeltaCandles": (lambda d: indicators_package.CVDCandles(d), {}),
+    # volume against the SMA of the previous `lookback` bars
+    "Absorption": (lambda d: indicators_package.Absorption(d, lookback=WARM_UP, volume_factor=0.5),
+                   {"signal": WARM_UP + 1, "bull_mark": WARM_UP + 1, "bear_mark": WARM_UP + 1}),
+}
+
+
+def random_bars_frame(n: int, seed: int = 11) -> pd.DataFrame:
+    """``n`` one-minute bars with every bar column random (finite, sizes > 0), so that every line has values."""
+    rng = np.random.default_rng(seed)
+    times = pd.date_range("2024-03-04 14:31", periods=n, freq="1min", tz="UTC")
+    frame = bars_frame(times, **{name: rng.uniform(1.0, 9.0, n) for name in BAR_COLUMNS})
+    frame["low"] = frame[["open", "close"]].min(axis=1) - rng.uniform(0, 1, n)
+    frame["high"] = frame[["open", "close"]].max(axis=1) + rng.uniform(0, 1, n)
+    frame["delta"] = rng.uniform(-5.0, 5.0, n)
+    for name in ("buy_stack", "sell_stack"):
+        frame[name] = rng.integers(0, 4, n).astype(float)
+    return frame
+
+
+def test_the_short_data_table_holds_every_indicator_class() -> None:
+    classes = {getattr(indicators_package, name) for name in indicators_package.__all__}
+    indicator_classes = {c.__name__ for c in classes if isinstance(c, type) and issubclass(c, bt.Indicator)
+                         and not c.aliased}
+    # SessionVolumeProfile reads a footprint table beside the feed: its short-data test is in test_session_tools
+    assert indicator_classes - {"SessionVolumeProfile"} == {key.split()[0] for key in SHORT_DATA_INDICATORS}
+    assert all(issubclass(getattr(indicators_package, name), WarmUpGuard) for name in indicator_classes)
+
+
+@pytest.mark.parametrize("n", [1, 6, WARM_UP - 1, WARM_UP, WARM_UP + 1, WARM_UP + 2, 2 * WARM_UP + 1])
+def test_data_shorter_than_the_warm_up_gives_nan_in_both_run_modes(n: int) -> None:
+    frame = random_bars_frame(n)
+    factories = {key: make for key, (make, _) in SHORT_DATA_INDICATORS.items()}
+    vectorised = run_indicators(OrderFlowFeed.from_bars(frame), factories, runonce=True)
+    bar_by_bar = run_indicators(OrderFlowFeed.from_bars(frame), factories, runonce=False)
+    assert_same(vectorised, bar_by_bar)
+    for key, (_, warm_up) in SHORT_DATA_INDICATORS.items():
+        for line, values in vectorised[key].items():
+            assert len(values) == n, f"{key}.{line}"
+            first = warm_up.get(line, 1) - 1  # the first bar with a value
+            assert np.isnan(values[:first]).all(), f"{key}.{line}: a value before the warm-up"
+            if line not in ("bull_mark", "bear_mark", "stack_low", "stack_high"):  # NaN where no signal
+                assert not np.isnan(values[first:]).any(), f"{key}.{line}: no value after the warm-up"
+    # hand values where the data is long enough for them
+    np.testing.assert_array_equal(vectorised["OrderBookImbalance"]["raw"], frame["bid_size"] - frame["ask_size"])
+    if n >= WARM_UP:
+        np.testing.assert_allclose(vectorised["CumulativeVolumeDelta"]["cvd"][WARM_UP - 1:],
+                                   np.convolve(frame["delta"], np.ones(WARM_UP), "valid"), rtol=1e-12)

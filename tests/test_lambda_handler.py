@@ -168,6 +168,21 @@ BAD_EVENTS = {
     "boolean trade type": ({"trades": [good_trade(TradeType=True)]},
                            "trades, column 'TradeType', row 1: side codes must be 1/2, +1/-1 "
                            "or buy/sell, not booleans (value True)"),
+    # client mistakes that used to answer 500 (issue 8, point 17)
+    "volume beyond a float": ({"body": json.dumps({"trades": [good_trade(), good_trade(Volume=10**309)]})},
+                              "trades, column 'Volume', row 2: trade size is not finite "
+                              f"(value {'1' + '0' * 39}... (310 characters))"),
+    "bid size beyond a float": ({"body": json.dumps({"trades": [good_trade(BidSize=-(10**400))]})},
+                                "trades, column 'BidSize', row 1: bid size is not finite "
+                                f"(value {'-1' + '0' * 38}... (402 characters))"),
+    "5,000-digit trade type": ({"body": '{"trades": [{"Price": 1, "Volume": 1, "BidSize": 1, "AskSize": 1, '
+                                        f'"TradeType": {"7" * 5000}}}]}}'},
+                               "Malformed JSON in the body: a number has more than 4300 digits"),
+    "100,000 nested brackets": ({"body": "[" * 100_000}, "Malformed JSON in the body: nested too deeply"),
+    "isBase64Encoded as text": ({"body": json.dumps({"trades": [good_trade()]}), "isBase64Encoded": "false"},
+                                "'isBase64Encoded' must be true or false (a JSON boolean), not \"false\""),
+    "isBase64Encoded as a number": ({"body": "e30=", "isBase64Encoded": 1},
+                                    "'isBase64Encoded' must be true or false (a JSON boolean), not 1"),
 }
 
 
@@ -177,7 +192,13 @@ def test_bad_events_answer_400_with_a_clear_message(case: str) -> None:
     response = lambda_handler(event, None)
     assert response["statusCode"] == 400
     assert response["headers"] == JSON_HEADERS
-    assert json.loads(response["body"]) == {"message": message}
+    # the original script's clients read "error"; "message" as in the 200 answer
+    assert json.loads(response["body"]) == {"error": message, "message": message}
+
+
+def test_a_null_isbase64encoded_is_false() -> None:
+    text = json.dumps({"trades": [good_trade(Volume=7)]})
+    assert ok_body(lambda_handler({"body": text, "isBase64Encoded": None}, None))["latest_cvd"] == 7
 
 
 def test_trades_in_the_event_win_over_a_body() -> None:
@@ -197,7 +218,8 @@ def test_unexpected_failure_is_a_generic_500_and_is_logged(
     assert response["statusCode"] == 500
     assert response["headers"] == JSON_HEADERS
     assert json.loads(response["body"]) == {
-        "message": "Internal error while computing order flow metrics"
+        "error": "Internal error while computing order flow metrics",
+        "message": "Internal error while computing order flow metrics",
     }
     assert "secret" not in response["body"]
     assert any("secret internal detail" in (r.exc_text or "") for r in caplog.records)

@@ -341,6 +341,150 @@ def test_bad_epoch_row_and_bad_quote(tmp_path):
     assert (error.column, error.row, error.value) == ("bid", 2, "oops")
 
 
+# --------------------------------------------------------------------------- times out of range (issue 8)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2999-04-14T22:00:02Z",             # read by pyarrow as a timestamp column
+        "3024-01-01 00:00:00",
+        "1600-04-14T22:00:02.5+02:00",
+        "2262-04-12T00:00:00Z",             # a day after the last ns time
+    ],
+)
+def test_time_out_of_range_names_the_row_or_is_counted(tmp_path, bad):
+    good = ["2024-03-01T09:30:05Z", "2024-03-01T09:30:06.123456789Z"]  # nanoseconds: pandas parses in ns
+    path = write(tmp_path, "Time,Price,Volume\n" + "".join(f"{t},10,1\n" for t in [good[0], bad, good[1]]))
+    error = error_of(path)
+    assert (error.column, error.row) == ("Time", 2)
+    assert "time out of range (times must lie in 1677-09-21 .. 2262-04-11 UTC)" in str(error)
+    ticks = load_ticks(path, on_bad_rows="drop")
+    assert ticks["timestamp"].tolist() == utc(*good)
+    assert ticks.attrs["load_report"]["rejected"] == {"time_out_of_range": 1}
+    assert "1 time out of range" in format_load_report(ticks.attrs["load_report"])
+
+
+def test_time_out_of_range_in_a_zone_and_apart_from_bad_text(tmp_path):
+    lines = ["2024-03-01 09:30:05,10,1", "2999-01-01 00:00:00,10,1", "2024-02-30 00:00:00,10,1",
+             "1600-01-01T00:00:00.123456789Z,10,1", "2024-03-01 09:30:06.5,10,1"]
+    path = write(tmp_path, "Time,Price,Volume\n" + "\n".join(lines) + "\n")
+    ticks = load_ticks(path, on_bad_rows="drop", tz="America/New_York")
+    assert ticks["timestamp"].tolist() == utc("2024-03-01 14:30:05", "2024-03-01 14:30:06.5")
+    assert ticks.attrs["load_report"]["rejected"] == {"time_out_of_range": 2, "bad_timestamp": 1}
+
+
+def test_time_out_of_range_in_parquet_epochs_and_frames(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    year_3000_us = 32_503_680_000_000_000  # 3000-01-01 in microseconds
+    stamps = pa.array([EPOCH_0930_05 * 10**6, year_3000_us], pa.timestamp("us", tz="UTC"))
+    pq.write_table(pa.table({"timestamp": stamps, "price": [10.0, 11.0], "size": [1.0, 2.0]}),
+                   tmp_path / "t.parquet")
+    error = error_of(tmp_path / "t.parquet")
+    assert (error.column, error.row) == ("timestamp", 2) and "time out of range" in str(error)
+    ticks = load_ticks(tmp_path / "t.parquet", on_bad_rows="drop")
+    assert ticks["timestamp"].tolist() == utc("2024-03-01 09:30:05")
+    # epoch seconds of 2300 (10^10 s) overflow nanoseconds; so do microseconds of 3000
+    for times in ([EPOCH_0930_05, 10**10], [EPOCH_0930_05 * 10**6, year_3000_us]):
+        frame = pd.DataFrame({"ts": times, "price": [10.0, 11.0], "size": [1.0, 2.0]})
+        assert error_of(frame).row == 2 and "time out of range" in str(error_of(frame))
+        assert load_ticks(frame, on_bad_rows="drop")["timestamp"].tolist() == utc("2024-03-01 09:30:05")
+    frame = pd.DataFrame({"ts": pd.Series(pd.to_datetime(["2024-03-01 09:30:05", "2500-01-01 00:00:00"]).as_unit("s")),
+                          "price": [10.0, 11.0], "size": [1.0, 2.0]})
+    assert frame["ts"].dtype == "datetime64[s]"
+    assert error_of(frame).row == 2 and "time out of range" in str(error_of(frame))
+
+
+def test_mixed_epoch_units_each_read_by_its_size_and_noted(tmp_path):
+    s, ms, us = EPOCH_0930_05, (EPOCH_0930_05 + 1) * 1000 + 250, (EPOCH_0930_05 + 2) * 10**6 + 7
+    path = write(tmp_path, f"ts,price,size\n{s},10,1\n{ms},10,1\n{s + 3},10,1\n{us},10,1\n")
+    ticks = load_ticks(path)
+    assert ticks["timestamp"].tolist() == utc("2024-03-01 09:30:05", "2024-03-01 09:30:06.25",
+                                              "2024-03-01 09:30:07.000007", "2024-03-01 09:30:08")
+    report = ticks.attrs["load_report"]
+    assert report["rejected"] == {}
+    assert report["notes"] == ["column 'ts' mixes epoch units (2 in s, 1 in ms, 1 in us): "
+                               "each value read in the unit its size says"]
+    # a small number among milliseconds could be seconds or a time in 1970: rejected, not guessed
+    path = write(tmp_path, f"ts,price,size\n{ms},10,1\n{ms + 5},10,1\n86400,10,1\n")
+    error = error_of(path)
+    assert (error.column, error.row, error.value) == ("ts", 3, 86400)
+    assert "epoch time of unclear unit (most of the column is in ms" in str(error)
+    assert load_ticks(path, on_bad_rows="drop").attrs["load_report"]["rejected"] == {"unclear_epoch_unit": 1}
+
+
+# --------------------------------------------------------------------------- broken files (issue 8)
+
+GOOD_CSV = "Timestamp,Price,Volume\n" + "".join(f"2024-03-01T09:30:{i % 60:02d}Z,100,{i}\n" for i in range(20_000))
+
+
+def test_a_plain_file_named_gz_is_not_a_valid_gzip_file(tmp_path):
+    for name in ("ticks.csv.gz", "ticks.json.gz"):
+        path = write(tmp_path, GOOD_CSV[:200], name)
+        assert str(error_of(path)) == f"{path}: not a valid gzip file (named .gz, but its content is not gzip-compressed)"
+
+
+@pytest.mark.parametrize("keep", [300, 40_000])  # cut inside the head that is sniffed, and after it
+def test_a_truncated_gzip_is_named_truncated(tmp_path, keep):
+    whole = gzip.compress(GOOD_CSV.encode())
+    assert len(gzip.compress(GOOD_CSV[: 1 << 16].encode())) < 40_000 < len(whole)  # 40,000: past the sniffed head
+    path = tmp_path / "ticks.csv.gz"
+    path.write_bytes(whole[:keep])
+    assert str(error_of(path)).startswith(f"{path}: truncated gzip file (the compressed data ends early")
+    path = tmp_path / "ticks.json.gz"
+    path.write_bytes(gzip.compress(b'{"trades": [{"Price": 1, "Volume": 1, "Time": "2024-03-01"}]}')[:30])
+    assert "truncated gzip file" in str(error_of(path))
+
+
+def test_binary_files_say_they_are_not_text_without_echoing_the_bytes(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cases = {
+        "gzip named .csv": (gzip.compress(GOOD_CSV[:500].encode()), "it is gzip-compressed: name it x.csv.gz to read it"),
+        "junk": (bytes(range(256)) * 4, "binary data"),
+        "junk without an extension": (bytes(range(255, -1, -1)) * 4, "binary data"),
+    }
+    for label, (data, hint) in cases.items():
+        path = tmp_path / ("x" if "extension" in label else "x.csv")
+        path.write_bytes(data)
+        assert str(error_of(path)) == f"{path}: not a text file ({hint})", label
+    path = tmp_path / "table.csv"
+    pq.write_table(pa.table({"a": [1]}), path)
+    assert str(error_of(path)) == f"{path}: not a text file (it looks like a Parquet file)"
+    latin1 = tmp_path / "latin1.csv"  # a few undecodable bytes in text are still text
+    latin1.write_bytes("Time,Price,Volume,Note\n2024-03-01 09:30:05,10,1,caf\xe9\n".encode("latin-1"))
+    assert load_ticks(latin1)["price"].tolist() == [10.0]
+
+
+def test_not_a_regular_file_says_what_it_is(tmp_path):
+    import os
+
+    assert str(error_of("/dev/null")) == "/dev/null: is a character device, not a file of ticks"
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    assert str(error_of(fifo)) == f"{fifo}: is a named pipe, not a file of ticks"  # never opened: no hang
+    assert str(error_of(tmp_path / "none.csv")) == f"{tmp_path / 'none.csv'}: file not found"
+    from data import load_quotes
+
+    with pytest.raises(OrderFlowError, match="/dev/null: is a character device, not a quote file"):
+        load_quotes("/dev/null")
+
+
+def test_a_repeated_column_name_is_named(tmp_path):
+    path = write(tmp_path, "Timestamp,Price,Volume,Price\n2024-03-01 09:30:05,10,1,11\n")
+    error = error_of(path)
+    assert error.column == "Price"
+    assert "column name repeated (2 columns are named 'Price')" in str(error)
+    frame = pd.DataFrame([["2024-03-01", 10, 1, 2]], columns=["time", "price", "size", "size"])
+    assert "2 columns are named 'size'" in str(error_of(frame))
+    # a repeated column the loader does not use is no problem
+    path = write(tmp_path, "Timestamp,Price,Volume,Note,Note\n2024-03-01 09:30:05,10,1,a,b\n", "notes.csv")
+    assert load_ticks(path)["price"].tolist() == [10.0]
+
+
 def test_bad_json_and_bad_options(tmp_path):
     assert "malformed JSON" in str(error_of(write(tmp_path, '{"trades": [', "bad.json")))
     assert "trades" in str(error_of(write(tmp_path, '{"rows": []}', "other.json")))

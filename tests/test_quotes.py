@@ -135,3 +135,53 @@ def test_mbp1_book_updates_as_quotes():
     # the tbbo trades (00:00:00.2465 on) all come after the last book update
     ticks = join_quotes(load_ticks(FIXTURES / "GLBX.MDP3.tbbo.dbn.zst"), quotes)
     assert ticks["bid"].tolist() == [3702.25] * 4 and ticks["ask_size"].tolist() == [14] * 4
+
+
+# --------------------------------------------------------------------------- impossible quotes (issue 8)
+
+
+@pytest.mark.parametrize("bad, column", [("0,101", "bid"), ("-99,101", "bid"), ("99,0", "ask")])
+def test_non_positive_quote_prices_are_bad_rows(tmp_path, bad, column):
+    path = tmp_path / "q.csv"
+    path.write_text(QUOTES_CSV.replace("99,101", bad, 1))  # the first quote
+    with pytest.raises(OrderFlowError) as err:
+        load_quotes(path)
+    assert (err.value.column, err.value.row) == (column, 1)
+    assert f"{column} price must be > 0" in str(err.value)
+    quotes = load_quotes(path, on_bad_rows="drop")
+    assert quotes.attrs["load_report"]["rejected"] == {f"non_positive_{column}": 1}
+    assert quotes["bid"].tolist() == [100.0, 101.0, 102.0]
+
+
+def test_a_missing_side_of_the_book_is_still_kept(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text(QUOTES_CSV.replace("99,101", ",101", 1))
+    quotes = load_quotes(path)
+    assert np.isnan(quotes["bid"].iloc[0]) and quotes.attrs["load_report"]["rejected"] == {}
+
+
+def test_crossed_quotes_are_counted_in_both_reports(tmp_path):
+    path = tmp_path / "q.csv"
+    # the 10.9 s quote crossed (bid 104 > ask 103); the 12.0 s quote locked (102/102): not crossed
+    path.write_text(QUOTES_CSV.replace("101,103", "104,103").replace("102,104", "102,102"))
+    quotes = load_quotes(path)
+    assert quotes.attrs["load_report"]["crossed_quotes"] == 1
+    assert "1 row has a crossed book (bid > ask)" in format_load_report(quotes.attrs["load_report"])
+    ticks = load_ticks(pd.DataFrame({
+        "timestamp": BASE + pd.to_timedelta([10.0, 11.0, 12.0, 13.0], unit="s"),
+        "price": [100.0, 103.5, 103.5, 102.0], "size": 1.0,
+    }))
+    joined = join_quotes(ticks, quotes)
+    # 11.0 and 12.0 s trade against the crossed 10.9 s quote; 13.0 s against the locked one
+    report = joined.attrs["load_report"]
+    assert report["quotes"]["trades_with_crossed_quote"] == 2
+    assert "0 trades have no quote in force, 2 a crossed one (bid > ask" in format_load_report(report)
+
+
+def test_rejected_quote_rows_are_told_in_the_ticks_report(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text(QUOTES_CSV.replace("99,101", "0,101", 1))
+    ticks = load_ticks(pd.DataFrame({"timestamp": [BASE + pd.Timedelta(seconds=11)], "price": [100.5], "size": [1.0]}))
+    joined = join_quotes(ticks, load_quotes(path, on_bad_rows="drop"))
+    assert joined.attrs["load_report"]["quotes"]["rejected"] == {"non_positive_bid": 1}
+    assert "quote rows rejected: 1 non positive bid" in format_load_report(joined.attrs["load_report"])

@@ -1,0 +1,100 @@
+"""Benchmark: the vendor readers of data.readers, and the MBO book rebuild.
+
+    python -m tests.benchmarks.bench_readers [n_events]
+
+``run(n)`` times :func:`data.readers.book` on ``n`` synthetic order events (adds, partial
+and full cancels, modifies: events/s, target >= 1M/s), then ``load_ticks`` / ``load_quotes``
+on the largest shared file of each kind (trades/s and records/s; skipped without
+../shared), and the Databento MBO reader against the databento package's own
+``DBNStore.to_df()`` on the same file (target: within 2x).
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+
+from data import load_quotes, load_ticks
+from data.readers.book import mbo_level_updates, top_of_book
+from tests.benchmarks.common import best_of
+from tests.conftest import SHARED
+
+TARGET_EVENTS = 1e6
+REAL = SHARED / "realdata"
+LARGEST = {  # the largest shared file of each kind
+    "databento_mbo": REAL / "databento" / "esh4-glbx-mdp3-20231225.mbo.dbn.zst",
+    "lobster": REAL / "lobster" / "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip",
+    "sierra_scid": REAL / "sierra" / "ESM23_test.scid",
+    "tardis_trades": REAL / "tardis" / "binance-futures_trades_2020-02-22_BTCUSDT.head10k.csv",
+    "binance_stream": REAL / "binance_stream" / "usdm_btcusdt_20240808.gz",
+}
+
+
+def synthetic_mbo(n: int, seed: int = 11) -> dict[str, np.ndarray]:
+    """``n`` events of ~n/3 orders: each added, then modified or partly cancelled, then cancelled."""
+    rng = np.random.default_rng(seed)
+    m = n // 3
+    oid = np.arange(1, m + 1, dtype=np.uint64)
+    bid = rng.random(m) < 0.5
+    price = np.where(bid, 10_000 - rng.geometric(0.3, m), 10_000 + rng.geometric(0.3, m)).astype(np.int64) * 250_000_000
+    size = rng.integers(1, 20, m)
+    start = np.sort(rng.random(m)) * n
+    t = np.concatenate([start, start + rng.exponential(50, m), start + rng.exponential(200, m) + 50])
+    middle_is_modify = rng.random(m) < 0.5
+    action = np.concatenate([np.full(m, b"A"), np.where(middle_is_modify, b"M", b"C"), np.full(m, b"C")])
+    qty = np.concatenate([size, np.where(middle_is_modify, size + 1, 1), np.full(m, 100)])
+    order = np.argsort(t, kind="stable")
+    return {"action": action[order].astype("S1"), "side": np.tile(np.where(bid, b"B", b"A"), 3)[order].astype("S1"),
+            "price": np.tile(price, 3)[order], "size": qty[order].astype(np.float64), "order_id": np.tile(oid, 3)[order]}
+
+
+def run(n_events: int = 2_000_000) -> dict:
+    events = synthetic_mbo(n_events)
+    n = len(events["action"])
+
+    def rebuild() -> None:
+        updates, _ = mbo_level_updates(events["action"], events["side"], events["price"], events["size"],
+                                       events["order_id"])
+        top_of_book(updates, n)
+
+    seconds = best_of(rebuild)
+    result = {"mbo_events": n, "mbo_events_per_s": n / seconds}
+    flag = "" if n / seconds >= TARGET_EVENTS else f"  below target {TARGET_EVENTS:,.0f}/s"
+    print(f"MBO book rebuild: {n:,} events in {seconds:.2f} s = {n / seconds / 1e6:.2f}M events/s{flag}")
+    if not REAL.is_dir():
+        print(f"readers: skipped ({REAL} is absent)")
+        return result
+    for name, path in LARGEST.items():
+        if not path.is_file():
+            continue
+        ticks = load_ticks(path)
+        s = best_of(lambda p=path: load_ticks(p))
+        rows = ticks.attrs["load_report"]["rows_read"]
+        result[f"{name}_trades_per_s"] = len(ticks) / s
+        line = (f"{name:>15}: {path.name}: {len(ticks):,} trades of {rows:,} records in {s * 1e3:.0f} ms = "
+                f"{len(ticks) / s:,.0f} trades/s, {rows / s:,.0f} records/s")
+        if name in ("databento_mbo", "lobster", "binance_stream"):
+            q = best_of(lambda p=path: load_quotes(p))
+            line += f"; load_quotes {q * 1e3:.0f} ms"
+        print(line)
+    try:
+        import databento
+    except ImportError:
+        return result
+    path = LARGEST["databento_mbo"]
+
+    def vendor() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            databento.DBNStore.from_file(path).to_df()
+
+    ours, theirs = best_of(lambda: load_ticks(path)), best_of(vendor)
+    result["mbo_vs_databento_to_df"] = ours / theirs
+    print(f"Databento MBO: load_ticks (book rebuilt, bid/ask on every trade) {ours * 1e3:.0f} ms vs "
+          f"databento DBNStore.to_df() {theirs * 1e3:.0f} ms = {ours / theirs:.2f}x (target <= 2x)")
+    return result
+
+
+if __name__ == "__main__":
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 2_000_000)
