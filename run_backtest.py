@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import math
 import sys
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -136,7 +137,43 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run several strategies on the same data and print one table (compare.csv; each "
                    "strategy's metrics, trades and equity in OUT/NAME/); --param KEY=VALUE goes to the "
                    "strategies that have KEY; --strategy is ignored")
+    g = p.add_argument_group("research: sweeps, walk-forward, overfitting checks (README: Research at scale)")
+    g.add_argument("--sweep", action="append", default=[], metavar="NAME=V1,V2|START:STOP:STEP",
+                   help="sweep a strategy parameter (or bars=1min,5min) over values or an inclusive range; "
+                   "repeatable: every combination runs. Writes sweep.csv, returns.parquet, sweep.json, heatmap.png")
+    g.add_argument("--jobs", type=int, default=None, help="local worker processes; default: all cores")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of local processes")
+    g.add_argument("--rank-by", default="sharpe", metavar="METRIC",
+                   help="metric that picks the best set (a metrics.json key); default sharpe")
+    g.add_argument("--resume", action="store_true", help="run only the sets not yet in --out/sweep.csv")
+    g.add_argument("--walk-forward", default=None, metavar="train=10D,test=2D[,anchored]",
+                   help="walk-forward over the --sweep grid: lengths in trading days (D) or bars (b)")
+    g.add_argument("--pbo-splits", type=int, default=16, metavar="S",
+                   help="blocks S of the probability of backtest overfitting (even); default 16")
     return p
+
+
+def research(args: argparse.Namespace, config: RunConfig, out: Path) -> None:
+    """--sweep / --walk-forward: run the grid, print the ranking and the checks, write the files into ``out``."""
+    from reports import sweep as show
+    from research.executors import make_executor
+    from research.sweep import parse_grid, sweep
+    from research.walkforward import parse_walk_forward, walk_forward
+
+    axes = parse_grid(args.sweep, config.strategy)
+    spec = parse_walk_forward(args.walk_forward) if args.walk_forward else None
+    with closing(make_executor(args.jobs, args.scheduler)) as executor:
+        if spec is None:
+            result = sweep(config, axes, out=out, executor=executor, rank_by=args.rank_by, resume=args.resume,
+                           splits=args.pbo_splits)
+            print(show.sweep_report(result, config))
+            written = show.write_sweep_outputs(result, out, config)
+        else:
+            result = walk_forward(config, axes, spec, executor=executor, rank_by=args.rank_by)
+            print(show.walk_forward_report(result, config))
+            written = show.write_walk_forward(result, out, config)
+    print("\nWrote " + ", ".join(str(p) for p in written))
 
 
 @dataclass
@@ -296,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Wrote {args.out / 'compare.csv'} and each strategy's outputs in {args.out}/<name>/")
             return 0
         config, outputs = make_config(args)
+        if args.sweep or args.walk_forward:
+            research(args, config, outputs.out)
+            return 0
         result = engine.run(config, load_checked(config, outputs))
         print(output.describe_load(result))
         print(output.describe_run(result))

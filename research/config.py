@@ -47,7 +47,10 @@ class RunConfig:
     ``start``/``end`` are UTC, ``end`` exclusive; ``session`` is where trading days
     start (``(time, zone)``; daily returns are cut there); ``tz`` is the zone in which
     outputs show times; ``observers`` adds Backtrader's Value/Trades/BuySell observers
-    (for ``cerebro.plot``); ``keep_ticks`` keeps the ticks on the result (footprints).
+    (for ``cerebro.plot``); ``keep_ticks`` keeps the ticks on the result (footprints);
+    ``warmup_bars`` = N makes the first N bars a warm-up (walk-forward): the indicators
+    run on them, but orders placed on them are rejected and equity, trades, daily
+    returns and metrics count from bar N on.
     """
 
     data: Any = DEFAULT_DATA
@@ -69,6 +72,7 @@ class RunConfig:
     quote_lag: str | None = None
     observers: bool = False
     keep_ticks: bool = False
+    warmup_bars: int = 0
 
     @property
     def strategy_class(self) -> type:

@@ -118,9 +118,30 @@ def _quotes_and_sides(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     return ticks
 
 
+class WarmupBroker(bt.brokers.BackBroker):
+    """Backtrader's broker that rejects every order placed on the first ``warmup`` bars.
+
+    An order submitted while ``len(data) <= warmup`` (bars 0 .. warmup-1, counted
+    from 0) is rejected at once and the strategy is notified (``Order.Rejected``),
+    as the broker rejects any order it cannot take; so warm-up bars trade nothing.
+    The children of a rejected bracket parent are rejected by Backtrader itself.
+    """
+
+    params = (("warmup", 0),)
+
+    def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
+        if len(order.data) <= self.p.warmup:
+            order.reject(self)
+            self.notify(order)
+            return order
+        return super().submit(order, check)
+
+
 def make_cerebro(config: RunConfig, bars: pd.DataFrame) -> bt.Cerebro:
     """Cerebro with the bars' feed, the strategy, the broker's money settings and the analyzers."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
+    if config.warmup_bars:
+        cerebro.broker = WarmupBroker(warmup=int(config.warmup_bars))
     if config.observers:  # what stdstats would add, with buy/sell marks at the fill price
         cerebro.addobserver(bt.observers.Value)
         cerebro.addobserver(bt.observers.Trades)
@@ -141,22 +162,37 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame) -> bt.Cerebro:
 
 def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     """One backtest: load and build bars (unless ``loaded``, :func:`load`'s result, is given),
-    run Backtrader, and compute equity, trades, daily returns and the metrics."""
+    run Backtrader, and compute equity, trades, daily returns and the metrics.
+
+    With ``config.warmup_bars = N`` the strategy and its indicators run over all the
+    bars but trade from bar N on (:class:`WarmupBroker`); the result (bars, equity,
+    trades with bar numbers counted from bar N, daily returns, metrics, CVD) covers
+    bars N onwards only, the equity starting from the cash (nothing was traded before).
+    """
     loaded = loaded if loaded is not None else load(config)
-    bars = loaded.bars
-    cerebro = make_cerebro(config, bars)
+    warmup = int(config.warmup_bars)
+    if not 0 <= warmup < len(loaded.bars):
+        raise OrderFlowError(f"warmup_bars {warmup} must be >= 0 and below the {len(loaded.bars)} bars")
+    cerebro = make_cerebro(config, loaded.bars)
     strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
 
     recorded = strat.analyzers.recorder.get_analysis()
+    bars = loaded.bars.iloc[warmup:] if warmup else loaded.bars
     times = bars.index
-    values = pd.Series(recorded["values"], index=times, dtype=np.float64)
+    values = pd.Series(recorded["values"][warmup:], index=times, dtype=np.float64)
     equity = pd.DataFrame({"value": values, "drawdown": perf.drawdown(values),
-                           "position": np.asarray(recorded["positions"], dtype=np.float64)})
-    trades = trades_frame(recorded["trades"], times)
+                           "position": np.asarray(recorded["positions"][warmup:], dtype=np.float64)})
+    rows = recorded["trades"]
+    if warmup:
+        rows = [{**r, "entry_bar": r["entry_bar"] - warmup, "exit_bar": r["exit_bar"] - warmup} for r in rows]
+    trades = trades_frame(rows, times)
     daily = perf.daily_returns(values, config.cash, config.calendar)
     metrics = perf.performance(values, trades, daily, bars, equity["position"], config.cash)
     metrics["fills"] = sum(len(v) for v in strat.analyzers.transactions.get_analysis().values())
-    cvd, label, resets = strategy_cvd(strat, bars)
+    cvd, label, resets = strategy_cvd(strat, loaded.bars)
+    if warmup and cvd is not None:
+        cvd = cvd[warmup:]
+        resets = None if resets is None else resets[resets >= warmup] - warmup
     return Result(config=config, load_report=loaded.load_report, ticks_in_range=loaded.ticks_in_range, bars=bars,
                   equity=equity, trades=trades, daily=daily, metrics=metrics,
                   params={k: getattr(strat.p, k) for k in strat.params._getkeys()},

@@ -1,0 +1,285 @@
+"""What a parameter sweep and a walk-forward show a person: tables, the overfitting checks, plots.
+
+Everything here reads a finished :class:`research.sweep.SweepResult` or
+:class:`research.walkforward.WalkForwardResult`; nothing runs a backtest. Plots are drawn
+headless (matplotlib Agg) and saved as PNG.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .output import fmt
+
+TABLE_METRICS = [("return %", "total_return_pct"), ("Sharpe", "sharpe"), ("max DD %", "max_drawdown_pct"),
+                 ("trades", "trades"), ("win %", "win_rate_pct"), ("profit factor", "profit_factor"),
+                 ("net profit", "net_pnl")]
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        return fmt(float(value))
+    return str(value)
+
+
+def _align(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
+                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(header)] + [line(r) for r in rows])
+
+
+def ranking_table(result: Any, top: int = 10) -> str:
+    """The ``top`` sets by the ranking metric: set, parameters, the ranking metric and the main metrics."""
+    from research.sweep import rank_key
+
+    table = result.table
+    order = sorted(table.index, key=lambda n: (-rank_key(table.at[n, result.rank_by], result.rank_by), n))[:top]
+    metrics = TABLE_METRICS if any(k == result.rank_by for _, k in TABLE_METRICS) else \
+        [(result.rank_by, result.rank_by), *TABLE_METRICS]
+    header = ["set", "parameters"] + [f"{label} *" if key == result.rank_by else label for label, key in metrics]
+    rows = [[str(n), str(table.at[n, "label"])] + [_cell(table.at[n, key]) for _, key in metrics] for n in order]
+    return _align(header, rows)
+
+
+def describe_sweep(result: Any, base: Any) -> str:
+    """One line: how many sets over which grid, what was run now and what came from --resume."""
+    grid = " x ".join(f"{a.name} ({len(a.values)})" for a in result.axes) or "no axes"
+    resumed = len(result.table) - result.ran
+    note = f"; {resumed} from an earlier run (--resume)" if resumed else ""
+    return (f"Sweep of {base.strategy_name}: {len(result.table)} sets over {grid}, {len(result.returns)} trading days"
+            f"{note}; ranked by {result.rank_by}.")
+
+
+def sweep_report(result: Any, base: Any, top: int = 10) -> str:
+    """What the command line prints after a sweep: the summary line, the top sets (* the ranking
+    metric), the best set and the overfitting checks."""
+    lines = [describe_sweep(result, base), "", ranking_table(result, top)]
+    if len(result.table) > top:
+        lines.append(f"({len(result.table) - top} more sets in sweep.csv)")
+    if result.best is not None:
+        best = result.table.loc[result.best]
+        lines += ["", f"Best by {result.rank_by}: set {result.best} ({best['label']}), "
+                      f"{result.rank_by} {_cell(best[result.rank_by])}"]
+    return "\n".join(lines + ["", "Overfitting checks", statistics_text(result)])
+
+
+def write_sweep_outputs(result: Any, out: Path, base: Any) -> list[Path]:
+    """The plots of a sweep (heatmap.png, pbo_logits.png) in ``out``; returns every file the sweep wrote."""
+    title = f"{base.strategy_name} on {base.data_name}, {base.bars} bars"
+    written = [out / n for n in ("sweep.csv", "returns.parquet", "sweep.json")]
+    return written + list(write_sweep_plots(result, out, title).values())
+
+
+def statistics_text(result: Any) -> str:
+    """The overfitting checks in words: the deflated Sharpe ratio of the best set and the PBO."""
+    stats = result.statistics
+    if "error" in stats:
+        return f"  overfitting checks not computed: {stats['error']}"
+    lines = []
+    dsr = stats.get("deflated_sharpe", {})
+    if "error" in dsr or dsr.get("dsr") is None:
+        lines.append(f"  Deflated Sharpe ratio: n/a ({dsr.get('error', 'the best set has constant returns')})")
+    else:
+        lines.append(f"  Deflated Sharpe ratio of the best set by Sharpe ({dsr['best']}): {dsr['dsr']:.3f}  "
+                     f"(per-day Sharpe {dsr['sharpe']:.3f} against {dsr['benchmark']:.3f} expected from the best of "
+                     f"{dsr['n_trials']} trials of luck; {dsr['n_obs']} days, skewness {_cell(dsr['skewness'])}, "
+                     f"kurtosis {_cell(dsr['kurtosis'])})")
+    pbo = stats.get("pbo", {})
+    if "error" in pbo:
+        lines.append(f"  Probability of backtest overfitting (CSCV, S={pbo.get('n_splits')}): n/a ({pbo['error']})")
+    else:
+        lines.append(f"  Probability of backtest overfitting (CSCV, S={pbo['n_splits']}, {pbo['n_combinations']:,} "
+                     f"combinations): {pbo['pbo']:.3f}  (the in-sample best ranks at or below the median out of "
+                     f"sample that often; it loses money out of sample in {100 * pbo['probability_of_loss']:.0f}%)")
+    return "\n".join(lines)
+
+
+def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
+    """The ranking metric over the first two swept parameters (the best value over any other axes).
+
+    With one axis the map has one row. Cells without a value are blank. None without axes.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from research.sweep import grid_points, rank_key
+
+    axes = result.axes[:2]
+    if not axes:
+        return None
+    table, metric = result.table, result.rank_by
+    x_axis, y_axis = axes[0], axes[1] if len(axes) > 1 else None
+    grid = np.full((len(y_axis.values) if y_axis else 1, len(x_axis.values)), np.nan)
+    best_key = np.full(grid.shape, -np.inf)
+    x_of = {repr(v): i for i, v in enumerate(x_axis.values)}
+    y_of = {repr(v): i for i, v in enumerate(y_axis.values)} if y_axis else {}
+    points = grid_points(result.axes)
+    for n in table.index:
+        point = points[n]
+        i = y_of[repr(point[y_axis.name])] if y_axis else 0
+        j = x_of[repr(point[x_axis.name])]
+        value = table.at[n, metric]
+        key = rank_key(value, metric)
+        if key > best_key[i, j]:
+            best_key[i, j] = key
+            grid[i, j] = float(value)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * grid.shape[1] + 2.5), max(2.6, 0.6 * grid.shape[0] + 1.8)))
+    finite = grid[np.isfinite(grid)]
+    cmap = plt.get_cmap("RdYlGn" if metric not in ("max_drawdown_pct", "max_drawdown_bars") else "RdYlGn_r")
+    image = ax.imshow(grid, cmap=cmap, aspect="auto", origin="lower",
+                      vmin=finite.min() if len(finite) else None, vmax=finite.max() if len(finite) else None)
+    for (i, j), value in np.ndenumerate(grid):
+        if np.isfinite(value):
+            ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(x_axis.values)), [str(v) for v in x_axis.values])
+    ax.set_xlabel(x_axis.name)
+    if y_axis:
+        ax.set_yticks(range(len(y_axis.values)), [str(v) for v in y_axis.values])
+        ax.set_ylabel(y_axis.name)
+    else:
+        ax.set_yticks([])
+    others = [a.name for a in result.axes[2:]]
+    note = f" (best over {', '.join(others)})" if others else ""
+    ax.set_title((title + "\n" if title else "") + f"{metric}{note}", fontsize=10)
+    fig.colorbar(image, ax=ax, label=metric)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def pbo_plot(result: Any, path: Path) -> Path | None:
+    """The CSCV logit distribution (histogram), the PBO being the share at or below 0. None without a PBO."""
+    pbo = result.statistics.get("pbo", {})
+    if "logits" not in pbo:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    logits = np.array([v for v in pbo["logits"] if v is not None], dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    ax.hist(logits, bins=min(40, max(5, len(np.unique(logits)))), color="#4c72b0", alpha=0.85)
+    ax.axvline(0.0, color="#c44e52", lw=1.5, label=f"PBO = share at or below 0 = {pbo['pbo']:.3f}")
+    ax.set_xlabel("logit of the in-sample best set's out-of-sample relative rank")
+    ax.set_ylabel("combinations")
+    ax.set_title(f"CSCV: S={pbo['n_splits']}, {pbo['n_combinations']:,} combinations, {pbo['n_sets']} sets", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_sweep_plots(result: Any, out: Path, title: str = "") -> dict[str, Path]:
+    """heatmap.png (and pbo_logits.png when the PBO was computed) in ``out``."""
+    paths = {}
+    for name, draw in (("heatmap.png", lambda p: heatmap(result, p, title)), ("pbo_logits.png", lambda p: pbo_plot(result, p))):
+        path = draw(out / name)
+        if path is not None:
+            paths[name] = path
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# Walk-forward
+
+
+def walk_forward_table(result: Any, tz: str) -> str:
+    """One row per window: test dates, the chosen set, in-sample and out-of-sample ranking metric and return."""
+    key = result.rank_by
+    header = ["window", "test from", "to", "chosen set", f"IS {key}", f"OOS {key}", "OOS return %", "OOS trades"]
+    rows = []
+    for r in result.windows.itertuples(index=False):
+        d = r._asdict()
+        rows.append([str(d["window"]), f"{pd.Timestamp(d['test_start']).tz_convert(tz):%Y-%m-%d %H:%M}",
+                     f"{pd.Timestamp(d['test_end']).tz_convert(tz):%Y-%m-%d %H:%M}", str(d["set"]),
+                     _cell(d[f"is_{key}"]), _cell(d[f"oos_{key}"]), _cell(d["oos_total_return_pct"]),
+                     _cell(d["oos_trades"])])
+    return _align(header, rows)
+
+
+def walk_forward_report(result: Any, base: Any) -> str:
+    """What the command line prints after a walk-forward: the windows, then the stitched out-of-sample metrics."""
+    from .output import metrics_table
+
+    return "\n".join([f"Walk-forward {result.spec} of {base.strategy_name}, chosen in sample by {result.rank_by}:", "",
+                      walk_forward_table(result, base.tz), "", "Out of sample (the test windows stitched)",
+                      metrics_table(result.metrics)])
+
+
+def write_walk_forward(result: Any, out: Path, base: Any) -> list[Path]:
+    """walk_forward.csv, oos_equity.csv, oos_trades.csv, walk_forward.json and walk_forward.png in ``out``."""
+    import json
+
+    from . import metrics as perf
+    from .output import jsonable
+
+    tz = base.tz
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / name for name in ("walk_forward.csv", "oos_equity.csv", "oos_trades.csv", "walk_forward.json")}
+    windows = result.windows.copy()
+    for column in ("train_start", "train_end", "test_start", "test_end"):
+        windows[column] = pd.DatetimeIndex(windows[column]).tz_convert(tz)
+    windows.to_csv(paths["walk_forward.csv"], index=False, float_format="%.10g")
+    equity = result.equity.copy()
+    equity.insert(0, "time", equity.index.tz_convert(tz))
+    equity.to_csv(paths["oos_equity.csv"], index=False, float_format="%.10g")
+    result.trades.to_csv(paths["oos_trades.csv"], index=False, float_format="%.10g")
+    document = {"walk_forward": str(result.spec), "rank_by": result.rank_by, "windows": len(result.windows),
+                "out_of_sample_metrics": perf.to_json_ready(result.metrics),
+                "daily_returns": {str(k.date()): float(v) for k, v in result.daily.items()},
+                "chosen": [jsonable(v) for v in result.windows["set"]]}
+    paths["walk_forward.json"].write_text(json.dumps(document, indent=2, default=str) + "\n")
+    title = f"{base.strategy_name} on {base.data_name}, {base.bars} bars"
+    return [*paths.values(), walk_forward_plot(result, out / "walk_forward.png", tz, title)]
+
+
+def walk_forward_plot(result: Any, path: Path, tz: str, title: str = "") -> Path:
+    """The stitched out-of-sample equity and its drawdown, each test window shaded and labelled with its set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    equity = result.equity
+    times = equity.index.tz_convert(tz).tz_localize(None)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    top.plot(times, equity["value"].to_numpy(), color="#1f4e79", lw=1.2, label="out-of-sample equity (stitched)")
+    bottom.fill_between(times, 0, -equity["drawdown"].to_numpy(), color="#c44e52", alpha=0.6, step="post")
+    windows = equity["window"].to_numpy()
+    for k, row in enumerate(result.windows.itertuples(index=False)):
+        inside = np.flatnonzero(windows == row.window)
+        start, end = times[inside[0]], times[inside[-1]]
+        for ax in (top, bottom):
+            ax.axvspan(start, end, color="#dddddd" if k % 2 else "#f3f3f3", zorder=0)
+            ax.axvline(start, color="#888888", lw=0.6, ls="--")
+        top.text(start, 1.0, f" {row.window}: {row.set}", transform=top.get_xaxis_transform(), fontsize=7,
+                 va="top", rotation=90, color="#444444")
+    m = result.metrics
+    top.set_title((title + "\n" if title else "") + f"walk-forward {result.spec}, chosen by {result.rank_by}: "
+                  f"return {fmt(m['total_return_pct'], '%')}, Sharpe {fmt(m['sharpe'])}, "
+                  f"max DD {fmt(m['max_drawdown_pct'], '%')}, {m['trades']} trades", fontsize=10)
+    top.set_ylabel("value")
+    top.legend(loc="lower left", fontsize=8)
+    bottom.set_ylabel("drawdown %")
+    bottom.set_xlabel(f"time ({tz}); shaded: test windows")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
