@@ -8,12 +8,15 @@
 from . import formats as _formats  # noqa: F401  (registers the vendor formats with load_ticks)
 from .bars import make_bars
 from .barspec import BarSpec, parse_bar_spec
+from .cache import cached_bars
 from .classify import CLASSIFIERS, bulk_volume_classification, classify
 from .errors import OrderFlowError
 from .footprint import absorption, add_footprint_lines, footprint, footprint_stats
 from .loader import load_ticks
 from .metrics import order_flow_metrics
 from .quotes import join_quotes, load_quotes
+from .sources import TickSource, scan_ticks
+from .stream import BarStream, stream_bars
 
 
 def __getattr__(name: str):
@@ -43,4 +46,9 @@ __all__ = [
     "footprint_stats",
     "add_footprint_lines",
     "absorption",
+    "scan_ticks",
+    "TickSource",
+    "BarStream",
+    "stream_bars",
+    "cached_bars",
 ]

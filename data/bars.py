@@ -5,6 +5,8 @@ is one ``np.ufunc.reduceat`` over the bar start indices.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -69,7 +71,7 @@ def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None
 
 
 def make_bars(
-    ticks: pd.DataFrame,
+    ticks: "pd.DataFrame | Any",
     spec: "BarSpec | str | None" = "1min",
     *,
     tick_size: float | None = None,
@@ -107,7 +109,16 @@ def make_bars(
 
     ``depth=False`` / ``footprint=False`` leave those groups out (about half of
     the work); a feed over such bars shows NaN in their lines.
+
+    ``ticks`` may also be a tick source (a :func:`data.scan_ticks` source, a folder, a
+    glob, a list of files or a tick store): the bars are then built batch by batch in
+    bounded memory (:mod:`data.stream`), equal to the bars of all the ticks at once.
     """
+    if not isinstance(ticks, pd.DataFrame):
+        from .stream import bars_from_source  # the stream builds on this module
+
+        return bars_from_source(ticks, spec, tick_size=tick_size, persistence=persistence, depth=depth,
+                                footprint=footprint)
     spec = parse_bar_spec(spec)
     ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)

@@ -269,6 +269,25 @@ def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = 
     return stream.finish()
 
 
+def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, progress: bool | None = None,
+                     **options: Any) -> pd.DataFrame:
+    """``make_bars`` streamed from a tick source (anything :func:`data.scan_ticks` takes),
+    with a progress bar in ticks on stderr (``progress`` as in :mod:`data.progress`;
+    default: the source's setting). ``bars.attrs["load_report"]`` is the source's report."""
+    from .progress import progress_bar
+    from .sources import scan_ticks
+
+    scan = scan_ticks(source)
+    stream = BarStream(spec, **options)
+    with progress_bar(desc="bars", progress=scan.progress if progress is None else progress) as bar:
+        for batch in scan.batches():
+            stream.add(batch)
+            bar.update(len(batch))
+    bars = stream.finish()
+    bars.attrs["load_report"] = dict(scan.report)
+    return bars
+
+
 # --------------------------------------------------------------------------- arrays
 
 
