@@ -296,11 +296,14 @@ def read_tick_file(
             if duplicate.any():
                 rejects["duplicate_across_files"] = duplicate
     drop = [c for c in (symbol_column, id_column) if c is not None]
-    if len(frame) == 0:
+    if len(frame) == 0 or (rejects and np.logical_or.reduce([np.asarray(m, bool) for m in rejects.values()]).all()):
+        # nothing of this symbol, or every row rejected by the format or as a duplicate: an empty part
         empty = pd.DataFrame({"timestamp": pd.DatetimeIndex([], tz="UTC"), "price": np.zeros(0),
                               "size": np.zeros(0), "side": np.zeros(0, np.int8)})
-        return empty, ids, {"source": str(path), "format": fmt.name, "rows_read": 0, "rows_kept": 0,
-                            "rejected": {}, "notes": [f"no rows of symbol {symbol!r}"]}
+        counts = {k: int(np.count_nonzero(v)) for k, v in rejects.items() if np.any(v)} if len(frame) else {}
+        return empty, ids, {"source": str(path), "format": fmt.name, "rows_read": len(frame), "rows_kept": 0,
+                            "rejected": counts, "symbol": file_symbol,
+                            "notes": [] if len(frame) else [f"no rows of symbol {symbol!r}"]}
     notes = list(result.notes)
     if result.zoneless and tz is None:
         notes.append(f"{fmt.name} times carry no zone: read as UTC (pass tz= / --tz to change)")
