@@ -230,34 +230,24 @@ class TickStore:
         scan.report = report
         for fragment in fragments:
             report["row_groups_total"] += fragment.metadata.num_row_groups
-        pending: list[pa.Table] = []
-        pending_rows = 0
         columns = list(TICK_COLUMNS)
         with progress_bar(len(fragments), desc="reading store", unit="days", progress=scan.progress) as bar:
             for fragment in fragments:
                 groups = fragment.split_by_row_group(filter=rows_filter) if rows_filter is not None \
-                    else fragment.split_by_row_group()
-                if groups:
+                    else fragment.row_groups
+                ids = [g.row_groups[0].id for g in groups] if rows_filter is not None else [g.id for g in groups]
+                if ids:
                     report["files_read"] += 1
-                for group in groups:
-                    report["row_groups_read"] += 1
-                    table = group.to_table(columns=columns, filter=rows_filter)
-                    report["rows_read"] += group.row_groups[0].num_rows
-                    if table.num_rows == 0:
-                        continue
-                    pending.append(table)
-                    pending_rows += table.num_rows
-                    while pending_rows >= scan.batch_rows:
-                        joined = pa.concat_tables(pending)
-                        head, rest = joined.slice(0, scan.batch_rows), joined.slice(scan.batch_rows)
-                        report["rows_kept"] += head.num_rows
-                        yield ticks_frame(head)
-                        pending, pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+                    report["row_groups_read"] += len(ids)
+                    table = pq.ParquetFile(fragment.path).read_row_groups(ids, columns=columns, use_threads=True)
+                    report["rows_read"] += table.num_rows
+                    if rows_filter is not None:
+                        table = table.filter(rows_filter)
+                    for start in range(0, table.num_rows, scan.batch_rows):
+                        part = table.slice(start, scan.batch_rows)
+                        report["rows_kept"] += part.num_rows
+                        yield ticks_frame(part)
                 bar.update(1)
-        if pending:
-            joined = pa.concat_tables(pending)
-            report["rows_kept"] += joined.num_rows
-            yield ticks_frame(joined)
 
     def fingerprint(self, scan: Any) -> list[list[Any]]:
         """The selected day files: path, size and modification time (a re-import changes them)."""

@@ -136,8 +136,27 @@ class BarStream:
             self._seen_bid = quotes_have_prices(batch["bid"], batch["bid"])
         if "ask" in batch and not self._seen_ask:
             self._seen_ask = quotes_have_prices(batch["ask"], batch["ask"])
-        self._pending = batch if self._pending is None else _concat(self._pending, batch)
+        if self._started and self._pending is not None and len(self._pending["timestamp"]):
+            self._pending = self._join_held(self._pending, batch)
+        else:
+            self._pending = batch if self._pending is None else _concat(self._pending, batch)
         self._process(final=False)
+
+    def _join_held(self, held: dict[str, np.ndarray], batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Finish the held bar with the head of ``batch`` (a small copy: the held ticks and
+        a growing head until a bar closes in it) and return the rest of the batch as views,
+        instead of copying the whole batch behind the held ticks."""
+        n = len(batch["timestamp"])
+        k = min(n, 1 << 14)
+        while True:
+            self._pending = _concat(held, {name: values[:k] for name, values in batch.items()})
+            self._process(final=False)
+            left = len(self._pending["timestamp"])
+            if left <= k:  # what is held now lies in the batch: batch[k - left:k]
+                return {name: values[k - left:] for name, values in batch.items()}
+            if k == n:
+                return self._pending
+            k = min(n, 4 * k)
 
     def finish(self) -> pd.DataFrame:
         """Process the ticks held back and return all the bars (as ``make_bars`` would)."""
@@ -225,24 +244,47 @@ class BarStream:
 
     def _depth(self, chunk: dict[str, np.ndarray], starts: np.ndarray,
                stamps: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
-        """Depth lines of the chunk's bars, the carried quote states in front as one
-        extra bar (dropped); and, while no tick has shown both quote prices yet, the
-        price-dependent lines as they would be if a later tick does."""
-        context = self._context
-        if context is not None and len(context["timestamp"]):
-            extra = len(context["timestamp"])
-            joined = _concat(context, chunk)
-            starts_d = np.concatenate(([0], starts + extra))
-            stamps_d = np.concatenate(([context["timestamp"][-1]], stamps))
-        else:
-            extra, joined, starts_d, stamps_d = 0, chunk, starts, stamps
-        frame = _frame(joined)
-        ts = joined["timestamp"]
-        drop = 1 if extra else 0
+        """Depth lines of the chunk's bars; and, while no tick has shown both quote prices
+        yet, the price-dependent lines as they would be if a later tick does.
 
+        The first bars, whose persistence windows (or OFI's previous tick) reach back
+        before the chunk, are computed with the carried quote states in front; the rest
+        on a view of the chunk from the anchor of the first of them. Either way the states
+        before a group's first bar go in as one extra bar, dropped afterwards."""
+        ts = chunk["timestamp"]
+        n = len(ts)
+        context = self._context
+        if context is None or len(context["timestamp"]) == 0:
+            return self._depth_of([(chunk, starts, stamps, 0)])
+        last = np.append(starts[1:], n) - 1
+        anchor = np.searchsorted(ts, ts[last] - self.window, side="right") - 1
+        inside = (anchor >= 0) & (starts >= 1)
+        first_inside = int(np.argmax(inside)) if inside.any() else len(starts)
+        groups = []
+        if first_inside > 0:
+            end = int(starts[first_inside]) if first_inside < len(starts) else n
+            head = _concat(context, {k: v[:end] for k, v in chunk.items()})
+            extra = len(context["timestamp"])
+            groups.append((head, np.concatenate(([0], starts[:first_inside] + extra)),
+                           np.concatenate(([context["timestamp"][-1]], stamps[:first_inside])), 1))
+        if first_inside < len(starts):
+            b = first_inside
+            a = int(min(anchor[b], starts[b] - 1))
+            tail = {k: v[a:] for k, v in chunk.items()}
+            groups.append((tail, np.concatenate(([0], starts[b:] - a)),
+                           np.concatenate(([ts[starts[b] - 1]], stamps[b:])), 1))
+        return self._depth_of(groups)
+
+    def _depth_of(self, groups: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, int]]
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+        """Depth lines over ``(ticks, starts, stamps, extra bars in front)`` groups, end to end."""
         def lines(has_prices: bool) -> dict[str, np.ndarray]:
-            out = depth_lines(frame, ts, starts_d, stamps_d, self.persistence, has_prices=has_prices)
-            return {k: v[drop:] for k, v in out.items()}
+            parts = []
+            for ticks, starts, stamps, drop in groups:
+                out = depth_lines(_frame(ticks), ticks["timestamp"], starts, stamps, self.persistence,
+                                  has_prices=has_prices)
+                parts.append({k: v[drop:] for k, v in out.items()})
+            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
         if self._seen_bid and self._seen_ask:
             return lines(True), None
