@@ -9,6 +9,7 @@ from . import formats as _formats  # noqa: F401  (registers the vendor formats w
 from . import readers as _readers  # noqa: F401  (registers the book and store readers of data/readers)
 from .bars import make_bars
 from .barspec import BarSpec, parse_bar_spec
+from .cache import cached_bars
 from .classify import CLASSIFIERS, bulk_volume_classification, classify
 from .errors import OrderFlowError
 from .footprint import absorption, add_footprint_lines, footprint, footprint_stats
@@ -17,6 +18,8 @@ from .loader import load_ticks
 from .metrics import order_flow_metrics
 from .orders import aggressor_orders, large_orders
 from .quotes import join_quotes, load_quotes
+from .sources import TickSource, scan_ticks
+from .stream import BarStream, stream_bars
 
 
 def __getattr__(name: str):
@@ -52,4 +55,9 @@ __all__ = [
     "imbalance_rule",
     "aggressor_orders",
     "large_orders",
+    "scan_ticks",
+    "TickSource",
+    "BarStream",
+    "stream_bars",
+    "cached_bars",
 ]

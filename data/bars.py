@@ -5,6 +5,8 @@ is one ``np.ufunc.reduceat`` over the bar start indices.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -29,7 +31,8 @@ def timestamps_ns(timestamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     return arr.asi8
 
 
-def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None") -> tuple[np.ndarray, np.ndarray]:
+def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None",
+                size_before: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Split sorted ticks into bars.
 
     Returns ``(starts, stamps)``: the index of each bar's first tick (ascending,
@@ -44,6 +47,9 @@ def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None
       Backtrader's resampler does; fixed lengths are anchored at the Unix epoch
       (so a bar's boundaries never depend on where the data starts), calendar
       offsets (``"1W"``, ``"ME"``) group whole UTC days; empty intervals make no bar.
+
+    ``size_before``: the cumulative size of the ticks before these, which start a
+    bar (a stream's carry, see :func:`volume_bar_starts`).
     """
     spec = parse_bar_spec(spec)
     n = len(ts_ns)
@@ -53,7 +59,7 @@ def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None
         starts = np.arange(0, n, int(spec.size), dtype=np.int64)
         return starts, ts_ns[_ends(starts, n) - 1]
     if spec.kind == "volume":
-        starts = _volume_bar_starts(np.asarray(size, dtype=np.float64), float(spec.size))
+        starts, _ = volume_bar_starts(np.asarray(size, dtype=np.float64), float(spec.size), size_before)
         return starts, ts_ns[_ends(starts, n) - 1]
     if spec.nanos is not None:
         found = _fixed_time_bars(ts_ns, spec.nanos)
@@ -66,7 +72,7 @@ def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None
 
 
 def make_bars(
-    ticks: pd.DataFrame,
+    ticks: "pd.DataFrame | Any",
     spec: "BarSpec | str | None" = "1min",
     *,
     tick_size: float | None = None,
@@ -105,17 +111,56 @@ def make_bars(
 
     ``depth=False`` / ``footprint=False`` leave those groups out (about half of
     the work); a feed over such bars shows NaN in their lines.
+
+    ``ticks`` may also be a tick source (a :func:`data.scan_ticks` source, a folder, a
+    glob, a list of files or a tick store): the bars are then built batch by batch in
+    bounded memory (:mod:`data.stream`), equal to the bars of all the ticks at once.
     """
+    if not isinstance(ticks, pd.DataFrame):
+        from .stream import bars_from_source  # the stream builds on this module
+
+        return bars_from_source(ticks, spec, tick_size=tick_size, persistence=persistence, depth=depth,
+                                footprint=footprint)
     spec = parse_bar_spec(spec)
-    ts = _check_ticks(ticks)
+    ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
     size = ticks["size"].to_numpy(np.float64)
     side = ticks["side"].to_numpy()
-    flow = tick_flow(size, side)
     starts, stamps = assign_bars(ts, size, spec)
     if len(starts) == 0:
-        return _empty_bars(spec, _columns(depth, footprint))
-    last = _ends(starts, len(ts)) - 1
+        return empty_bars(spec, bar_columns(depth, footprint))
+    columns, _ = core_columns(ticks, price, size, side, starts)
+    if depth:
+        columns.update(depth_lines(ticks, ts, starts, stamps, persistence))
+    if footprint:
+        if tick_size is None:
+            tick_size = ticks.attrs.get("tick_size")
+        columns.update(footprint_lines(price, size, side, starts, stamps, tick_size,
+                                       price_range=(columns["low"], columns["high"]), times=ts, ids=order_ids(ticks)))
+    bars = pd.DataFrame(columns, index=bar_index(stamps))
+    bars.attrs["bar_spec"] = spec.text
+    return bars
+
+
+def core_columns(
+    ticks: pd.DataFrame,
+    price: np.ndarray,
+    size: np.ndarray,
+    side: np.ndarray,
+    starts: np.ndarray,
+    delta_before: float = 0.0,
+) -> tuple[dict[str, np.ndarray], float]:
+    """The :data:`CORE_BAR_COLUMNS` of bars given by first-tick indices ``starts``
+    (the formulas are in :func:`make_bars`' docstring), and the running delta after
+    the last tick.
+
+    ``delta_before``: the running delta (cumulative sum of the signed sizes) of the
+    ticks before ``ticks``, so that a stream of batches (:mod:`data.stream`) continues
+    the one running sum of the whole data, value for value (``np.cumsum`` adds in
+    order: the same floats as one pass over everything).
+    """
+    flow = tick_flow(size, side)
+    last = _ends(starts, len(price)) - 1
 
     def total(values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, starts)
@@ -123,8 +168,11 @@ def make_bars(
     volume = total(size)
     buy, sell = total(flow["buy_volume"]), total(flow["sell_volume"])
     delta = buy - sell
-    running = np.cumsum(flow["delta"])
-    before = np.where(starts > 0, running[starts - 1], 0.0)
+    if delta_before == 0.0:
+        running = np.cumsum(flow["delta"])
+    else:
+        running = np.cumsum(np.concatenate(([delta_before], flow["delta"])))[1:]
+    before = np.where(starts > 0, running[starts - 1], delta_before)
     delta_high = np.maximum(np.maximum.reduceat(running, starts) - before, np.maximum(delta, 0.0))
     delta_low = np.minimum(np.minimum.reduceat(running, starts) - before, np.minimum(delta, 0.0))
     close = price[last]
@@ -132,7 +180,7 @@ def make_bars(
         vwap = np.where(volume > 0, total(price * size) / volume, close)
     bid_size, ask_size = (q[last] for q in quote_columns(ticks))
     inferred = ticks["inferred"].to_numpy(bool) if "inferred" in ticks else None
-    columns = {
+    return {
         "open": price[starts],
         "high": np.maximum.reduceat(price, starts),
         "low": np.minimum.reduceat(price, starts),
@@ -150,20 +198,10 @@ def make_bars(
         "ask_size": ask_size,
         "imbalance": book_imbalance(bid_size, ask_size),
         "inferred_volume": total(np.where(inferred, size, 0.0)) if inferred is not None else np.zeros(len(starts)),
-    }
-    if depth:
-        columns.update(depth_lines(ticks, ts, starts, stamps, persistence))
-    if footprint:
-        if tick_size is None:
-            tick_size = ticks.attrs.get("tick_size")
-        columns.update(footprint_lines(price, size, side, starts, stamps, tick_size,
-                                       price_range=(columns["low"], columns["high"]), times=ts, ids=order_ids(ticks)))
-    bars = pd.DataFrame(columns, index=_bar_index(stamps))
-    bars.attrs["bar_spec"] = spec.text
-    return bars
+    }, float(running[-1])
 
 
-def _check_ticks(ticks: pd.DataFrame) -> np.ndarray:
+def check_ticks(ticks: pd.DataFrame) -> np.ndarray:
     """The ticks' times in UTC ns, after checking the columns are there and the times sorted."""
     if not isinstance(ticks, pd.DataFrame):
         raise OrderFlowError("make_bars needs a DataFrame of ticks (see data.load_ticks)")
@@ -224,31 +262,45 @@ def _time_labels(ts_ns: np.ndarray, spec: BarSpec) -> np.ndarray:
     return edges_ns[np.searchsorted(edges_ns, days, side="left")] + _DAY_NS
 
 
-def _volume_bar_starts(size: np.ndarray, threshold: float) -> np.ndarray:
-    """Bar starts for volume bars: one searchsorted per bar, not a loop per tick."""
-    cumulative = np.cumsum(size)
+def volume_bar_starts(size: np.ndarray, threshold: float, size_before: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Bar starts for volume bars (one searchsorted per bar, not a loop per tick) and
+    the running total ``C_i = C_{i-1} + size_i`` (``C_{-1} = size_before``).
+
+    A bar closes on the first trade j with ``C_j >= base + threshold`` (less a
+    relative 1e-9 for float sums of fractional sizes), ``base`` the total at the
+    previous bar's close. ``size_before`` continues the running total of earlier
+    ticks that ended on a bar's close: ``np.cumsum`` adds in order, so a stream
+    (:mod:`data.stream`) finds the same closes, float for float, as one pass.
+    """
+    if size_before == 0.0:
+        cumulative = np.cumsum(size)
+    else:
+        cumulative = np.cumsum(np.concatenate(([size_before], size)))[1:]
     tolerance = threshold * 1e-9  # float sums of fractional sizes
     n = len(size)
     starts = [0]
-    base = 0.0
+    base = size_before
     while True:
         end = int(np.searchsorted(cumulative, base + threshold - tolerance, side="left"))
         if end >= n - 1:
             break
         starts.append(end + 1)
         base = cumulative[end]
-    return np.asarray(starts, dtype=np.int64)
+    return np.asarray(starts, dtype=np.int64), cumulative
 
 
-def _bar_index(stamps_ns: np.ndarray) -> pd.DatetimeIndex:
+def bar_index(stamps_ns: np.ndarray) -> pd.DatetimeIndex:
+    """Bar times (UTC ns) as the bars' index."""
     return pd.DatetimeIndex(stamps_ns.astype("datetime64[ns]"), name="timestamp").tz_localize("UTC")
 
 
-def _columns(depth: bool, footprint: bool) -> tuple[str, ...]:
+def bar_columns(depth: bool, footprint: bool) -> tuple[str, ...]:
+    """The columns of ``make_bars`` with or without the depth and footprint groups."""
     return CORE_BAR_COLUMNS + (DEPTH_LINES if depth else ()) + (FOOTPRINT_LINES if footprint else ())
 
 
-def _empty_bars(spec: BarSpec, columns: tuple[str, ...]) -> pd.DataFrame:
-    bars = pd.DataFrame({c: np.zeros(0) for c in columns}, index=_bar_index(np.zeros(0, dtype=np.int64)))
+def empty_bars(spec: BarSpec, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A bars frame with no bar."""
+    bars = pd.DataFrame({c: np.zeros(0) for c in columns}, index=bar_index(np.zeros(0, dtype=np.int64)))
     bars.attrs["bar_spec"] = spec.text
     return bars

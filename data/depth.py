@@ -122,7 +122,8 @@ def weighted_mid(bid: np.ndarray, ask: np.ndarray, bid_size: np.ndarray, ask_siz
     return ratio * pa + (1.0 - ratio) * pb
 
 
-def _window_ns(window: "str | pd.Timedelta | float | int") -> int:
+def window_ns(window: "str | pd.Timedelta | float | int") -> int:
+    """A persistence window in ns (a duration string, a Timedelta or seconds); > 0."""
     try:
         delta = pd.Timedelta(window) if not isinstance(window, (int, float)) else pd.Timedelta(seconds=window)
     except (ValueError, TypeError):
@@ -155,7 +156,7 @@ def persistent_size(
     at = np.arange(n) if at is None else np.asarray(at, dtype=np.int64)
     if n == 0 or len(at) == 0:
         return np.zeros(len(at))
-    w = _window_ns(window)
+    w = window_ns(window)
     # the state in force at t - window: last index with ts <= t - w (-1: none yet)
     anchor = np.searchsorted(ts, ts[at] - w, side="right") - 1
     windows = _windows(anchor, at, n)
@@ -322,6 +323,12 @@ def _any_finite(values: np.ndarray) -> bool:
     return len(values) > 0 and bool(np.isfinite(values[0]) or np.isfinite(values[-1]) or np.isfinite(values).any())
 
 
+def quotes_have_prices(bid: np.ndarray, ask: np.ndarray) -> bool:
+    """True when some bid price and some ask price are finite: the quotes carry their
+    levels, so OFI and price-tracked persistence are defined (see :func:`depth_lines`)."""
+    return _any_finite(_floats(bid)) and _any_finite(_floats(ask))
+
+
 def _normalised_imbalance_into(qb: np.ndarray, qa: np.ndarray, total: np.ndarray, out: np.ndarray) -> np.ndarray:
     """:func:`normalised_imbalance` given ``total = qb + qa``, written into ``out``."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -338,7 +345,7 @@ def _persistent_both(ts: np.ndarray, quotes: dict[str, np.ndarray], at: np.ndarr
     windows); by size alone (a constant price) without quote prices."""
     if len(ts) == 0 or len(at) == 0:
         return np.zeros(len(at)), np.zeros(len(at))
-    w = _window_ns(window)
+    w = window_ns(window)
     anchor = np.searchsorted(ts, ts[at] - w, side="right") - 1
     windows = _windows(anchor, at, len(ts))
     flat = None if has_prices else np.zeros(len(ts))
@@ -382,6 +389,7 @@ def depth_lines(
     starts: np.ndarray,
     stamps: np.ndarray,
     persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
+    has_prices: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """All :data:`DEPTH_LINES` per bar (bars given by first-tick indices), from the
     quotes carried on the ticks (used by ``make_bars``):
@@ -397,7 +405,9 @@ def depth_lines(
     - ``weighted_mid``: :func:`weighted_mid` at the bar's last tick.
 
     All NaN when the ticks carry no quote sizes; OFI and the weighted mid also
-    need the quote prices.
+    need the quote prices: ``has_prices`` (default: some bid and some ask price
+    is finite) says whether the ticks carry them; without, OFI is NaN and
+    persistence goes by size alone (a stream decides it over all its ticks).
     """
     n_bars = len(starts)
     quotes = _quote_arrays(ticks)
@@ -409,7 +419,8 @@ def depth_lines(
     last = np.append(starts[1:], n) - 1
     qb, qa = quotes["bid_size"], quotes["ask_size"]
     # without quote prices the level cannot be tracked: OFI undefined, persistence by size alone
-    has_prices = _any_finite(quotes["bid"]) and _any_finite(quotes["ask"])
+    if has_prices is None:
+        has_prices = quotes_have_prices(quotes["bid"], quotes["ask"])
     ofi, avg_depth, tw_imbalance = _per_tick_lines(ts, quotes, starts, np.asarray(stamps, dtype=np.int64), has_prices)
     pbid, pask = _persistent_both(ts, quotes, last, persistence, has_prices)
     persistent = normalised_imbalance(pbid, pask)

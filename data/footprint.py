@@ -22,7 +22,7 @@ Public functions:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ DEFAULT_LARGE = "p99"  # 99th percentile of the previous block of trades
 DEFAULT_LARGE_WINDOW = 10_000
 _MAX_CELLS_PER_TICK = 8
 _MIN_CELL_BUDGET = 1 << 22
-_INFER_SAMPLE = 1_000_000  # infer the tick from the first million trades
+INFER_SAMPLE = 1_000_000  # infer the tick from the first million trades
 
 
 # --------------------------------------------------------------------------- levels
@@ -54,7 +54,7 @@ def infer_tick_size(price: np.ndarray) -> float:
     It is an upper bound on the true tick size (a multiple of it when some ticks
     were never traded next to each other); pass ``tick_size`` to be exact.
     """
-    price = np.asarray(price, dtype=np.float64)[:_INFER_SAMPLE]
+    price = np.asarray(price, dtype=np.float64)[:INFER_SAMPLE]
     if len(price) < 2:
         return 1.0
     smallest = _smallest_positive(np.abs(np.diff(price)))
@@ -315,12 +315,36 @@ def _binned_by_block(price: np.ndarray, size: np.ndarray, side: np.ndarray, star
     return volume, trades
 
 
+def fitted_grid(
+    price: np.ndarray,
+    size: np.ndarray,
+    side: np.ndarray,
+    starts: np.ndarray,
+    stamps: np.ndarray,
+    tick_size: float,
+    *,
+    coarsen: bool,
+    price_range: tuple[np.ndarray, np.ndarray] | None = None,
+) -> FootprintGrid:
+    """:func:`grid_from_arrays` (volumes only) at ``tick_size``; with ``coarsen``, a tick
+    too fine for the price range (more cells than the budget) is multiplied by 10
+    until the grid fits (``grid.tick_size`` is the tick used)."""
+    tick = _check_tick_size(tick_size)
+    while True:
+        try:
+            return grid_from_arrays(price, size, side, starts, stamps, tick, counts=False, price_range=price_range)
+        except OrderFlowError:
+            if not coarsen:
+                raise
+            tick *= 10.0
+
+
 def footprint_grid(ticks: pd.DataFrame, spec: "BarSpec | str | None", tick_size: float | None = None) -> FootprintGrid:
     """The dense footprint grid of canonical ticks for bars of ``spec`` (the same
     bars as ``make_bars(ticks, spec)``); ``tick_size`` inferred when None."""
-    from .bars import _check_ticks, assign_bars  # bars imports this module
+    from .bars import assign_bars, check_ticks  # bars imports this module
 
-    ts = _check_ticks(ticks)
+    ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
     size = ticks["size"].to_numpy(np.float64)
     starts, stamps = assign_bars(ts, size, parse_bar_spec(spec))
@@ -634,6 +658,48 @@ def large_trade_threshold(size: np.ndarray, threshold: "float | str" = DEFAULT_L
     return np.repeat(block_thresholds, window)[: len(size)]
 
 
+@dataclass
+class LargeTradeCarry:
+    """What a stream of batches (:mod:`data.stream`) carries from one call of
+    :func:`large_trade_volume` to the next, so that trades are cut into the same
+    blocks of ``window`` as in one pass: the sizes of the block in progress and its
+    threshold (the percentile of the block before it; None while in the first
+    block, which is judged against itself, so a stream's first call must hold a
+    whole block, or all the trades)."""
+
+    sizes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    threshold: float | None = None
+
+
+def _percentile(text: str, threshold: "float | str") -> float:
+    try:
+        q = float(text[1:]) if text.startswith("p") else float("nan")
+    except ValueError:
+        q = float("nan")
+    if not 0 <= q <= 100:
+        raise OrderFlowError(f"large-trade threshold must be a size or a percentile like 'p99', not {threshold!r}")
+    return q
+
+
+def _streamed_at_or_above(size: np.ndarray, threshold: str, window: int, carry: LargeTradeCarry) -> np.ndarray:
+    """``size >= threshold`` of each trade with the blocks continued from ``carry``
+    (updated in place): the carried sizes go first, so that the blocks are the
+    whole data's; the carried block keeps its carried threshold."""
+    prefix = carry.sizes
+    ext = np.concatenate((prefix, size)) if len(prefix) else size
+    thresholds, window = _block_thresholds(ext, threshold, window)
+    if carry.threshold is not None:
+        thresholds = np.array(thresholds, dtype=np.float64)
+        thresholds[0] = carry.threshold
+    above = _at_or_above(ext, thresholds, window)[len(prefix):]
+    full = len(ext) // window
+    if full:
+        q = _percentile(threshold.strip().lower(), threshold)
+        carry.threshold = float(_order_statistic(ext[(full - 1) * window: full * window].reshape(1, -1), q)[0])
+    carry.sizes = ext[full * window:].copy()
+    return above
+
+
 def _block_thresholds(size: np.ndarray, threshold: "float | str", window: int) -> tuple["float | np.ndarray", int]:
     """``(thresholds, window)``: one threshold for every trade (a float) or one per
     block of ``window`` trades (see :func:`large_trade_threshold`)."""
@@ -642,13 +708,7 @@ def _block_thresholds(size: np.ndarray, threshold: "float | str", window: int) -
         if not np.isfinite(value) or value < 0:
             raise OrderFlowError(f"large-trade threshold must be a size >= 0 or 'pQ', not {threshold!r}")
         return value, window
-    text = threshold.strip().lower()
-    try:
-        q = float(text[1:]) if text.startswith("p") else float("nan")
-    except ValueError:
-        q = float("nan")
-    if not 0 <= q <= 100:
-        raise OrderFlowError(f"large-trade threshold must be a size or a percentile like 'p99', not {threshold!r}")
+    q = _percentile(threshold.strip().lower(), threshold)
     window = int(window)
     if window < 1:
         raise OrderFlowError(f"large-trade window must be at least 1 trade, not {window!r}")
@@ -677,18 +737,25 @@ def large_trade_volume(
     threshold: "float | str" = DEFAULT_LARGE,
     window: int = DEFAULT_LARGE_WINDOW,
     positions: np.ndarray | None = None,
+    *,
+    carry: LargeTradeCarry | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per bar, (buy volume, sell volume) of trades with ``size >= threshold``
     (see :func:`large_trade_threshold`); bars given by first-tick indices ``starts``.
 
     ``positions``: the tick index of each item when the items are not the ticks
     themselves (aggressor orders: the index of an order's last trade, so an order
-    counts in the bar where it completes)."""
+    counts in the bar where it completes). ``carry`` continues the blocks of earlier
+    items (see :class:`LargeTradeCarry`)."""
     size = np.asarray(size, dtype=np.float64)
     side = np.asarray(side)
     if len(size) == 0:
         return np.zeros(len(starts)), np.zeros(len(starts))
-    large = np.flatnonzero(_at_or_above(size, *_block_thresholds(size, threshold, window)))  # few: work on those only
+    if carry is not None and isinstance(threshold, str):
+        above = _streamed_at_or_above(size, threshold, window, carry)
+    else:
+        above = _at_or_above(size, *_block_thresholds(size, threshold, window))
+    large = np.flatnonzero(above)  # few: work on those only
     at = large if positions is None else np.asarray(positions)[large]
     bar = np.searchsorted(np.asarray(starts), at, side="right") - 1
     n_bars = len(starts)
@@ -706,19 +773,22 @@ def large_order_volume(
     threshold: "float | str" = DEFAULT_LARGE,
     window: int = DEFAULT_LARGE_WINDOW,
     ids: np.ndarray | None = None,
+    *,
+    carry: LargeTradeCarry | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per bar, (buy volume, sell volume) of large aggressor *orders*: trades grouped
     by :func:`data.orders.order_starts` (same side and time stamp, or same id), an
     order's size the sum of its trades, judged as :func:`large_trade_volume` judges
     trades (the percentile over the previous block of ``window`` orders) and counted
-    in the bar of its last trade."""
+    in the bar of its last trade. ``carry``: the order blocks of earlier ticks, for a
+    stream whose batches end at an order's end (:mod:`data.stream`)."""
     size = np.asarray(size, dtype=np.float64)
     first = order_starts(times, side, ids)
     if len(first) == 0:
         return np.zeros(len(starts)), np.zeros(len(starts))
     last = np.append(first[1:], len(size)) - 1
     return large_trade_volume(np.add.reduceat(size, first), np.asarray(side)[first], starts, threshold, window,
-                              positions=last)
+                              positions=last, carry=carry)
 
 
 def _at_or_above(size: np.ndarray, thresholds: "float | np.ndarray", window: int) -> np.ndarray:
@@ -799,12 +869,16 @@ def footprint_lines(
     price_range: tuple[np.ndarray, np.ndarray] | None = None,
     times: np.ndarray | None = None,
     ids: np.ndarray | None = None,
+    carry: "LargeTradeCarry | None" = None,
+    order_carry: "LargeTradeCarry | None" = None,
 ) -> dict[str, np.ndarray]:
     """All :data:`FOOTPRINT_LINES` for bars given by first-tick indices (used by ``make_bars``;
     ``price_range``: each bar's low and high price, if known, see :func:`grid_from_arrays`).
     ``large_buy_orders``/``large_sell_orders`` (:func:`large_order_volume`, same
     threshold as the large trades) need the ticks' ``times`` (and ``ids`` where the
-    source has aggressor ids); without ``times`` they are left out.
+    source has aggressor ids); without ``times`` they are left out. ``carry`` and
+    ``order_carry``: the large-trade and large-order blocks of earlier ticks, for a
+    stream (see :class:`LargeTradeCarry`).
 
     With ``tick_size=None`` the tick is inferred (:func:`infer_tick_size`) and, should
     that grid be too fine for the price range, coarsened by powers of ten until the
@@ -812,20 +886,14 @@ def footprint_lines(
     """
     inferred = tick_size is None
     tick = infer_tick_size(price) if inferred else _check_tick_size(tick_size)
-    while True:
-        try:
-            grid = grid_from_arrays(price, size, side, starts, stamps, tick, counts=False, price_range=price_range)
-            break
-        except OrderFlowError:
-            if not inferred:
-                raise
-            tick *= 10.0
+    grid = fitted_grid(price, size, side, starts, stamps, tick, coarsen=inferred, price_range=price_range)
     lines = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction,
                        imbalance=imbalance)
-    lines["large_buy_volume"], lines["large_sell_volume"] = large_trade_volume(size, side, starts, large, large_window)
+    lines["large_buy_volume"], lines["large_sell_volume"] = large_trade_volume(size, side, starts, large, large_window,
+                                                                                carry=carry)
     if times is not None:
-        lines["large_buy_orders"], lines["large_sell_orders"] = large_order_volume(times, size, side, starts, large,
-                                                                                   large_window, ids)
+        lines["large_buy_orders"], lines["large_sell_orders"] = large_order_volume(
+            times, size, side, starts, large, large_window, ids, carry=order_carry)
     return lines
 
 
@@ -840,9 +908,9 @@ def add_footprint_lines(
     ``imbalance`` (a platform preset such as ``"atas"``, see :mod:`data.imbalance`),
     ``value_area_fraction``, ``large``, ``large_window``; see :func:`footprint_lines`).
     ``attrs["imbalance"]`` records the rule used."""
-    from .bars import _check_ticks, assign_bars, timestamps_ns
+    from .bars import assign_bars, check_ticks, timestamps_ns
 
-    ts = _check_ticks(ticks)
+    ts = check_ticks(ticks)
     spec = parse_bar_spec(bars.attrs.get("bar_spec"))
     size = ticks["size"].to_numpy(np.float64)
     starts, stamps = assign_bars(ts, size, spec)

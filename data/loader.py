@@ -909,12 +909,17 @@ def normalise_ticks(
 
 
 def load_ticks(
-    source: str | Path | pd.DataFrame,
+    source: str | Path | pd.DataFrame | Sequence[str | Path] | Any,
     *,
     columns: Mapping[str, str] | None = None,
     format: str | None = None,
     tz: str | None = None,
     on_bad_rows: str = "raise",
+    start: Any = None,
+    end: Any = None,
+    symbol: str | None = None,
+    allow_overlap: bool = False,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Load ticks from a file or DataFrame into the canonical schema of DESIGN.md.
 
@@ -933,7 +938,19 @@ def load_ticks(
     {reason: rows}, unknown_side, [crossed_quotes,] reordered, columns[, notes]}``.
     Raises :class:`OrderFlowError` for a missing or empty file, missing price/size/time
     columns and, unless dropped, bad rows (see :func:`normalise_ticks`).
+
+    Many files as one source: ``source`` may also be a folder, a glob, a list of files, a
+    tick store (:mod:`data.store`) or a :func:`data.scan_ticks` source, read in time order
+    (see :mod:`data.sources`: overlaps, duplicate trade ids, ``allow_overlap``); ``start``/
+    ``end`` keep times in ``[start, end)`` and ``symbol`` one instrument. The report then
+    lists the files read with rows and rejected rows per file (a store: files and row
+    groups read out of the total). ``progress``: a bar on stderr (None: when a terminal).
     """
+    from .sources import is_many, scan_ticks  # the many-file sources read each file through this module
+
+    if is_many(source) or start is not None or end is not None or symbol is not None:
+        return scan_ticks(source, start=start, end=end, symbol=symbol, allow_overlap=allow_overlap,
+                          progress=progress, columns=columns, format=format, tz=tz, on_bad_rows=on_bad_rows).load()
     options = dict(tz=tz, on_bad_rows=on_bad_rows)
     if isinstance(source, pd.DataFrame):
         return normalise_ticks(source, columns=columns, **options)

@@ -69,9 +69,9 @@ def aggressor_orders(ticks: pd.DataFrame, *, by: str | None = None) -> pd.DataFr
     first and last trade in ``ticks``. Sizes are conserved: ``orders.size.sum() ==
     ticks.size.sum()``. ``attrs["trades_per_order"]`` = trades / orders.
     """
-    from .bars import _check_ticks
+    from .bars import check_ticks
 
-    ts = _check_ticks(ticks)
+    ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
     size = ticks["size"].to_numpy(np.float64)
     side = ticks["side"].to_numpy()

@@ -1,0 +1,140 @@
+"""A bar cache: bars built from a tick source, saved as Parquet and keyed by the data
+and by every setting that changes a bar, so that a later run loads them instead of the ticks.
+
+The key is a SHA-256 of: the source's fingerprint (each file's path, size and
+modification time, or a store's selected day files with theirs, or a hash of a
+DataFrame; the time window, symbol, overlap and loader options), the bar spec, tick
+size, persistence window, depth and footprint switches and footprint parameters, the
+caller's ``settings`` (classifier, quotes ... whatever else it applies to the ticks),
+the project version and :data:`CACHE_FORMAT`. Any change of these builds the bars again.
+
+An entry is written beside its final name under a hidden name and renamed (atomic), so
+a reader never sees half of one; an entry that does not read back whole, or whose
+stored key differs, is a miss and is rebuilt.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .barspec import BarSpec, parse_bar_spec
+from .depth import DEFAULT_PERSISTENCE
+from .sources import TickSource, scan_ticks
+
+CACHE_FORMAT = 1
+CACHE_ENV = "ORDERFLOW_CACHE_DIR"
+_META = b"orderflow_bars"
+
+
+def default_cache_dir() -> Path:
+    """``$ORDERFLOW_CACHE_DIR``, else ``$XDG_CACHE_HOME/orderflow-bt/bars`` (``~/.cache/...``)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "orderflow-bt" / "bars"
+
+
+def project_version() -> str:
+    try:
+        return metadata.version("orderflow-bt")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def cache_key(source: TickSource, spec: "BarSpec | str | None", settings: Mapping[str, Any]) -> str:
+    """The entry's key (hex): a hash of the source's fingerprint, the spec and the settings."""
+    document = {"format": CACHE_FORMAT, "version": project_version(), "spec": parse_bar_spec(spec).text,
+                "source": source.fingerprint(), "settings": dict(settings)}
+    text = json.dumps(document, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def cached_bars(
+    source: Any,
+    spec: "BarSpec | str | None" = "1min",
+    *,
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    tick_size: float | None = None,
+    persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
+    depth: bool = True,
+    footprint: bool = True,
+    footprint_params: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    start: Any = None,
+    end: Any = None,
+    symbol: str | None = None,
+    allow_overlap: bool = False,
+    progress: bool | None = None,
+    **load_options: Any,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``make_bars(source, spec, ...)`` through the cache: ``(bars, info)``.
+
+    ``source``: anything :func:`data.scan_ticks` takes (with ``start``, ``end``,
+    ``symbol``, ``allow_overlap``, ``progress`` and ``load_options`` for it).
+    ``settings``: what else changes a bar that the caller applies (e.g.
+    ``{"classifier": "lee_ready", "quotes": "q.parquet"}``), part of the key.
+    ``info``: ``hit`` (loaded from the cache), ``key``, ``path`` of the entry (None
+    with ``use_cache=False``), ``source``. ``use_cache=False`` builds and does not write.
+    """
+    from .stream import bars_from_source  # the stream imports this package's bar modules
+
+    scan = scan_ticks(source, start=start, end=end, symbol=symbol, allow_overlap=allow_overlap, progress=progress,
+                      **load_options)
+    options = dict(tick_size=tick_size, persistence=persistence, depth=depth, footprint=footprint)
+    if footprint_params:
+        options["footprint_params"] = dict(footprint_params)
+    info: dict[str, Any] = {"hit": False, "key": None, "path": None, "source": scan.name}
+    if not use_cache:
+        return bars_from_source(scan, spec, **options), info
+    key = cache_key(scan, spec, {**{k: str(v) for k, v in options.items()}, "extra": dict(settings or {})})
+    path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    entry = path / f"{key}.parquet"
+    info.update(key=key, path=entry)
+    bars = read_entry(entry, key)
+    if bars is not None:
+        info["hit"] = True
+        return bars, info
+    bars = bars_from_source(scan, spec, **options)
+    write_entry(entry, key, bars)
+    return bars, info
+
+
+def write_entry(entry: Path, key: str, bars: pd.DataFrame) -> None:
+    """Write ``bars`` (with their attrs) to ``entry``: aside under a hidden name, then renamed."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(bars, preserve_index=True)
+    attrs = json.dumps({"key": key, "attrs": bars.attrs}, default=str).encode()
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META: attrs})
+    aside = entry.parent / f".{entry.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        pq.write_table(table, aside, compression="zstd")
+        os.replace(aside, entry)
+    finally:
+        if aside.exists():
+            aside.unlink()
+
+
+def read_entry(entry: Path, key: str) -> pd.DataFrame | None:
+    """The bars of a cache entry, or None when it is missing, unreadable or of another key."""
+    if not entry.is_file():
+        return None
+    try:
+        table = pq.read_table(entry)
+        stored = json.loads((table.schema.metadata or {}).get(_META, b"{}"))
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if stored.get("key") != key:
+        return None
+    bars = table.to_pandas()
+    bars.attrs = dict(stored.get("attrs") or {})
+    return bars

@@ -1,0 +1,394 @@
+"""Tick sources: a file, a folder, a glob, a list of files or a tick store, read as one
+stream of canonical tick batches in time order (:func:`scan_ticks`).
+
+Files are read one at a time with the loader's formats (any mix of supported formats)
+in name order, so that at most two files are in memory. Their time ranges must follow
+each other; a file that starts before the previous one ended *overlaps* it:
+
+- when the rows carry exchange trade ids or sequence numbers (a column named like
+  ``id``, ``trade_id``, ``agg_trade_id``, ``sequence``), rows whose id the previous file
+  already had are dropped and counted (``duplicate_across_files``), and the rest merge
+  in time order;
+- without ids an overlap raises, naming both files and the overlapping range, unless
+  ``allow_overlap=True``: then both files' rows are kept, merged in time order (ties keep
+  file order), and the overlap is reported.
+
+A source with several instruments (a ``symbol``/``instrument_id`` column, or a store)
+needs ``symbol=``; without it an error lists the symbols found with their row counts.
+The load report (``TickSource.report`` after reading) gives the files read, rows and
+rejected rows per file, overlaps and duplicates; for a store the files and row groups
+read out of the total.
+"""
+from __future__ import annotations
+
+import glob as globbing
+import hashlib
+import re
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .errors import OrderFlowError
+from .loader import ReadResult, _format_for, normalise_ticks, resolve_columns
+from .progress import progress_bar
+
+DEFAULT_BATCH_ROWS = 1 << 20
+# raw column names (compared lower-case without spaces, "_" and "-") of trade ids and instruments
+ID_KEYS = ("id", "tradeid", "aggtradeid", "sequence", "seq", "sequencenumber", "tradeseq")
+SYMBOL_KEYS = ("symbol", "instrumentid", "instrument", "ticker", "rawsymbol")
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _key(name: Any) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+
+
+def utc_time(value: Any, name: str, *, end: bool = False) -> pd.Timestamp | None:
+    """``start=``/``end=`` as a UTC timestamp (zone-less values are UTC). A date without a
+    time as ``end`` means the end of that day: ``end="2024-03-31"`` includes March 31."""
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise OrderFlowError(f"bad {name} {value!r}: use a date or time such as 2024-03-01 or 2024-03-01T14:30") from None
+    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+    if end and isinstance(value, str) and len(value.strip()) <= 10:
+        ts += pd.Timedelta(days=1)
+    return ts
+
+
+class TickSource:
+    """A lazy tick source; ``batches()`` yields canonical tick frames in time order.
+
+    Times are kept in ``[start, end)``. ``report`` holds the load report of the last
+    read (see the module docstring). ``load()`` reads everything into one frame.
+    """
+
+    def __init__(self, kind: str, *, files: Sequence[Path] = (), frame: pd.DataFrame | None = None,
+                 store: Any = None, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None,
+                 symbol: str | None = None, batch_rows: int = DEFAULT_BATCH_ROWS, allow_overlap: bool = False,
+                 options: Mapping[str, Any] | None = None, progress: bool | None = None, name: str = "",
+                 skip_bad_files: bool = False) -> None:
+        self.kind = kind
+        self.files = list(files)
+        self.frame = frame
+        self.store = store
+        self.start, self.end, self.symbol = start, end, symbol
+        self.batch_rows = int(batch_rows)
+        if self.batch_rows < 1:
+            raise OrderFlowError(f"batch_rows must be at least 1, not {batch_rows!r}")
+        self.allow_overlap = allow_overlap
+        self.options = dict(options or {})
+        self.progress = progress
+        self.name = name
+        self.skip_bad_files = skip_bad_files
+        self.report: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"TickSource({self.kind}: {self.name})"
+
+    # ----------------------------------------------------------------- reading
+
+    def batches(self) -> Iterator[pd.DataFrame]:
+        """Canonical tick frames (``batch_rows`` rows or fewer) in time order."""
+        if self.kind == "store":
+            yield from self.store.batches(self)
+        elif self.kind == "frame":
+            yield from self._frame_batches()
+        else:
+            yield from self._file_batches()
+
+    def load(self) -> pd.DataFrame:
+        """All the ticks as one canonical frame, with ``attrs["load_report"]``."""
+        parts = list(self.batches())
+        if not parts:
+            raise OrderFlowError("no ticks in the source" + self._window_text(), source=self.name)
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        frame.attrs = {"load_report": dict(self.report)}
+        return frame
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What identifies the data read: each file's path, size and modification time (a
+        store's selected partitions), or a hash of a frame's contents; and the selection."""
+        if self.kind == "store":
+            data: Any = self.store.fingerprint(self)
+        elif self.kind == "frame":
+            hashed = pd.util.hash_pandas_object(self.frame, index=False).to_numpy()
+            data = hashlib.sha256(hashed.tobytes() + str(list(self.frame.columns)).encode()).hexdigest()
+        else:
+            data = [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in self.files]
+        return {"kind": self.kind, "data": data, "start": str(self.start), "end": str(self.end),
+                "symbol": self.symbol, "allow_overlap": self.allow_overlap,
+                "options": {k: str(v) for k, v in sorted(self.options.items())}}
+
+    def _window_text(self) -> str:
+        if self.start is None and self.end is None:
+            return ""
+        return f" between {self.start or '-'} and {self.end or '-'}"
+
+    def _in_window(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.start is None and self.end is None:
+            return frame
+        ts = frame["timestamp"]
+        keep = np.ones(len(frame), dtype=bool)
+        if self.start is not None:
+            keep &= (ts >= self.start).to_numpy()
+        if self.end is not None:
+            keep &= (ts < self.end).to_numpy()
+        return frame if keep.all() else frame[keep]
+
+    def _split(self, frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+        for i in range(0, len(frame), self.batch_rows):
+            yield frame.iloc[i:i + self.batch_rows]
+
+    def _frame_batches(self) -> Iterator[pd.DataFrame]:
+        from .loader import load_ticks
+
+        ticks = self.frame
+        if "load_report" not in ticks.attrs or "price" not in ticks.columns:
+            ticks = load_ticks(ticks, **self.options)
+        report = dict(ticks.attrs.get("load_report") or {})
+        ticks = self._in_window(ticks)
+        report["rows_in_window"] = len(ticks)
+        self.report = report
+        yield from self._split(ticks)
+
+    def _file_batches(self) -> Iterator[pd.DataFrame]:
+        """Each file in name order; a file overlapping the previous one is merged with the
+        previous file's rows not yet passed on (see the module docstring)."""
+        files_report: list[dict[str, Any]] = []
+        overlaps: list[dict[str, Any]] = []
+        failed: dict[str, str] = {}
+        self.report = report = {"source": self.name, "format": "files", "files": files_report, "overlaps": overlaps,
+                                "failed": failed, "symbol": self.symbol}
+        symbols: dict[str, str] = {}  # symbol -> first file carrying it (when no symbol= was given)
+        held: pd.DataFrame | None = None
+        held_from: Path | None = None
+        passed: pd.Timestamp | None = None  # the last time passed on
+        previous_ids: np.ndarray | None = None
+        with progress_bar(len(self.files), desc="reading files", unit="files", progress=self.progress) as bar:
+            for path in self.files:
+                try:
+                    frame, ids, file_report = read_tick_file(path, symbol=self.symbol, seen_ids=previous_ids,
+                                                             **self.options)
+                except (OrderFlowError, OSError, pa.ArrowException) as err:
+                    if not self.skip_bad_files:
+                        raise
+                    failed[str(path)] = str(err)
+                    bar.update(1)
+                    continue
+                previous_ids = ids
+                if self.symbol is None and file_report.get("symbol") is not None:
+                    symbols.setdefault(file_report["symbol"], str(path))
+                    if len(symbols) > 1:
+                        listed = ", ".join(f"{k} (first in {v})" for k, v in symbols.items())
+                        raise OrderFlowError(f"the files hold several symbols: {listed}; pick one with symbol= / "
+                                             "--symbol", source=path)
+                    report["symbol"] = file_report["symbol"]
+                frame = self._in_window(frame)
+                file_report["rows_in_window"] = len(frame)
+                files_report.append(file_report)
+                bar.update(1)
+                if len(frame) == 0:
+                    continue
+                if held is None or len(held) == 0:
+                    held, held_from = frame, path
+                    continue
+                first, last = frame["timestamp"].iloc[0], held["timestamp"].iloc[-1]
+                if first >= last:
+                    yield from self._split(held)
+                    passed = last
+                    held, held_from = frame, path
+                    continue
+                overlap = {"files": [str(held_from), str(path)], "from": str(first), "to": str(last),
+                           "ids": ids is not None}
+                overlaps.append(overlap)
+                if ids is None and not self.allow_overlap:
+                    raise OrderFlowError(
+                        f"{path.name} ({first} .. {frame['timestamp'].iloc[-1]}) overlaps {held_from.name} "
+                        f"(up to {last}) from {first} to {last}, and its trades carry no trade ids to drop "
+                        "duplicates by: remove one of the files, or pass allow_overlap=True / --allow-overlap "
+                        "to keep the rows of both", source=path)
+                if passed is not None and first < passed:
+                    raise OrderFlowError(
+                        f"starts at {first}, before ticks already read up to {passed}: the files are not in "
+                        "time order by name (name them so that they sort in time order)", source=path)
+                early = (held["timestamp"] < first).to_numpy()
+                yield from self._split(held[early])
+                if early.any():
+                    passed = held["timestamp"][early].iloc[-1]
+                merged = pd.concat([held[~early], frame], ignore_index=True)
+                order = np.argsort(merged["timestamp"].to_numpy(), kind="stable")
+                held, held_from = merged.iloc[order].reset_index(drop=True), path
+        if held is not None and len(held):
+            yield from self._split(held)
+        report["rows_read"] = sum(f["rows_read"] for f in files_report)
+        report["rows_kept"] = sum(f["rows_in_window"] for f in files_report)
+        report["rejected"] = rejected = {}
+        for f in files_report:
+            for reason, count in f["rejected"].items():
+                rejected[reason] = rejected.get(reason, 0) + count
+        report["unknown_side"] = sum(f.get("unknown_side", 0) for f in files_report)
+        report["reordered"] = sum(f.get("reordered", 0) for f in files_report)
+
+
+def read_tick_file(
+    path: Path,
+    *,
+    symbol: str | None = None,
+    seen_ids: np.ndarray | None = None,
+    columns: Mapping[str, str] | None = None,
+    format: str | None = None,
+    tz: str | None = None,
+    on_bad_rows: str = "raise",
+) -> tuple[pd.DataFrame, np.ndarray | None, dict[str, Any]]:
+    """One file as canonical ticks, like :func:`data.load_ticks`, plus what a many-file
+    source needs: its rows of ``symbol`` only (a file with several symbols and no
+    ``symbol`` raises, listing them with their row counts), rows whose trade id is in
+    ``seen_ids`` rejected as ``duplicate_across_files``. Returns ``(ticks, the file's
+    trade ids or None, its load report)``."""
+    path = Path(path)
+    if not path.is_file():
+        raise OrderFlowError("file not found" if not path.exists() else "not a file", source=path)
+    if path.stat().st_size == 0:
+        raise OrderFlowError("empty file (no rows)", source=path)
+    fmt = _format_for(path, format)
+    mapping = dict(columns=columns, defaults=fmt.columns)
+    extras: dict[Any, str] = {}
+
+    def pick(names: Sequence[Any]) -> dict[Any, str]:
+        used = resolve_columns(names, **mapping, source=path)
+        for name in names:
+            key = _key(name)
+            if name not in used and (key in ID_KEYS or key in SYMBOL_KEYS):
+                extras.setdefault(name, "symbol" if key in SYMBOL_KEYS else "id")
+        return {**used, **extras}
+
+    raw = fmt.read(path, pick)
+    result = raw if isinstance(raw, ReadResult) else ReadResult(raw)
+    frame, rejects = result.frame, dict(result.rejects)
+    symbol_column = _first_column(frame, SYMBOL_KEYS, extras)
+    id_column = _first_column(frame, ID_KEYS, extras)
+    file_symbol = symbol
+    if symbol_column is not None:
+        symbols = frame[symbol_column].astype("string")
+        if symbol is None:
+            counts = symbols.value_counts(dropna=False)
+            if len(counts) > 1:
+                listed = ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items())
+                raise OrderFlowError(f"the file holds {len(counts)} symbols: {listed}; pick one with symbol= / "
+                                     "--symbol", source=path, column=str(symbol_column))
+            file_symbol = str(counts.index[0]) if len(counts) else None
+        else:
+            mine = (symbols == str(symbol)).to_numpy(dtype=bool, na_value=False)
+            if not mine.all():
+                frame = frame[mine].reset_index(drop=True)
+                rejects = {k: np.asarray(v)[mine] for k, v in rejects.items()}
+    ids = None
+    if id_column is not None and len(frame):
+        ids = frame[id_column].to_numpy()
+        if seen_ids is not None:
+            duplicate = np.isin(ids, seen_ids)
+            if duplicate.any():
+                rejects["duplicate_across_files"] = duplicate
+    drop = [c for c in (symbol_column, id_column) if c is not None]
+    if len(frame) == 0 or (rejects and np.logical_or.reduce([np.asarray(m, bool) for m in rejects.values()]).all()):
+        # nothing of this symbol, or every row rejected by the format or as a duplicate: an empty part
+        empty = pd.DataFrame({"timestamp": pd.DatetimeIndex([], tz="UTC"), "price": np.zeros(0),
+                              "size": np.zeros(0), "side": np.zeros(0, np.int8)})
+        counts = {k: int(np.count_nonzero(v)) for k, v in rejects.items() if np.any(v)} if len(frame) else {}
+        return empty, ids, {"source": str(path), "format": fmt.name, "rows_read": len(frame), "rows_kept": 0,
+                            "rejected": counts, "symbol": file_symbol,
+                            "notes": [] if len(frame) else [f"no rows of symbol {symbol!r}"]}
+    notes = list(result.notes)
+    if result.zoneless and tz is None:
+        notes.append(f"{fmt.name} times carry no zone: read as UTC (pass tz= / --tz to change)")
+    ticks = normalise_ticks(frame.drop(columns=drop), **mapping, source=path, format=fmt.name, copy=False,
+                            rejects=rejects, notes=notes, tz=tz, on_bad_rows=on_bad_rows)
+    report = dict(ticks.attrs["load_report"])
+    report["symbol"] = file_symbol
+    return ticks, ids, report
+
+
+def _first_column(frame: pd.DataFrame, keys: Sequence[str], extras: Mapping[Any, str]) -> Any:
+    for name in frame.columns:
+        if name in extras and _key(name) in keys:
+            return name
+    return None
+
+
+def source_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The files of a folder (its files, in name order, hidden ones skipped), a glob
+    (matches in name order) or a list (as given; each must exist)."""
+    if isinstance(source, (list, tuple)):
+        files = [Path(s) for s in source]
+        for f in files:
+            if not f.is_file():
+                raise OrderFlowError("file not found" if not f.exists() else "not a file", source=f)
+        if not files:
+            raise OrderFlowError("empty list of tick files")
+        return files
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+        if not files:
+            raise OrderFlowError("folder holds no files", source=path)
+        return files
+    if _GLOB.search(str(source)):
+        files = sorted(Path(p) for p in globbing.glob(str(source)) if Path(p).is_file())
+        if not files:
+            raise OrderFlowError("no file matches the pattern", source=source)
+        return files
+    if not path.exists():
+        raise OrderFlowError("file not found", source=path)
+    return [path]
+
+
+def is_many(source: Any) -> bool:
+    """True for a source :func:`data.load_ticks` reads through :func:`scan_ticks`: a list of files,
+    a folder, a glob, a store or a :class:`TickSource`."""
+    if isinstance(source, (TickSource, list, tuple)):
+        return True
+    if isinstance(source, (str, Path)):
+        return Path(source).is_dir() or (not Path(source).exists() and bool(_GLOB.search(str(source))))
+    return False
+
+
+def scan_ticks(
+    source: "str | Path | Sequence[str | Path] | pd.DataFrame | TickSource",
+    *,
+    start: Any = None,
+    end: Any = None,
+    symbol: str | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    allow_overlap: bool = False,
+    progress: bool | None = None,
+    columns: Mapping[str, str] | None = None,
+    format: str | None = None,
+    tz: str | None = None,
+    on_bad_rows: str = "raise",
+) -> TickSource:
+    """A lazy tick source over a file, folder, glob, list of files, tick store
+    (:mod:`data.store`) or DataFrame: ``batches()`` yields canonical tick frames of at
+    most ``batch_rows`` rows in time order, with times in ``[start, end)`` (a date-only
+    ``end`` includes that day), of ``symbol`` only. ``make_bars`` streams from it.
+    ``columns``/``format``/``tz``/``on_bad_rows`` go to the loader for each file."""
+    start_ts, end_ts = utc_time(start, "start"), utc_time(end, "end", end=True)
+    common = dict(start=start_ts, end=end_ts, symbol=symbol, batch_rows=batch_rows, allow_overlap=allow_overlap,
+                  progress=progress, options=dict(columns=columns, format=format, tz=tz, on_bad_rows=on_bad_rows))
+    if isinstance(source, TickSource):
+        return source
+    if isinstance(source, pd.DataFrame):
+        options = {k: v for k, v in common["options"].items() if k != "format"}
+        return TickSource("frame", frame=source, name="<DataFrame>", **{**common, "options": options})
+    from .store import TickStore  # the store reads through this module
+
+    if isinstance(source, (str, Path)) and TickStore.is_store(source):
+        return TickSource("store", store=TickStore(source), name=str(source), **common)
+    files = source_files(source)
+    name = str(source) if isinstance(source, (str, Path)) else f"{len(files)} files"
+    return TickSource("files", files=files, name=name, **common)

@@ -1,0 +1,91 @@
+"""The bar cache (data.cache): hits, misses, invalidation by data and by every setting,
+no cache, and half-written or corrupt entries never used."""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from data import cached_bars, make_bars
+from data.store import TickStore
+from tests.benchmarks.common import synthetic_ticks
+
+
+@pytest.fixture
+def files(tmp_path):
+    folder = tmp_path / "ticks"
+    folder.mkdir()
+    for day in range(2):
+        ticks = synthetic_ticks(3_000, seed=day)
+        ticks["timestamp"] += pd.Timedelta(days=day)
+        ticks.to_parquet(folder / f"d{day}.parquet", index=False)
+    return folder
+
+
+def test_miss_then_hit_with_the_same_bars(files, tmp_path):
+    cache = tmp_path / "cache"
+    bars, info = cached_bars(files, "1min", cache_dir=cache, tick_size=0.25)
+    assert info["hit"] is False and info["path"].is_file() and info["path"].name == f"{info['key']}.parquet"
+    again, info2 = cached_bars(files, "1min", cache_dir=cache, tick_size=0.25)
+    assert info2["hit"] is True and info2["key"] == info["key"]
+    pd.testing.assert_frame_equal(again, bars, check_freq=False)
+    assert again.attrs["bar_spec"] == "1min"
+    assert again.attrs["load_report"]["rows_kept"] == 6_000
+    pd.testing.assert_frame_equal(bars, make_bars(files, "1min", tick_size=0.25), check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("change", [
+    {"spec": "5min"}, {"tick_size": 0.5}, {"persistence": "2s"}, {"depth": False}, {"footprint": False},
+    {"footprint_params": {"ratio": 4.0}}, {"settings": {"classifier": "lee_ready"}}, {"start": "2024-01-03"},
+])
+def test_any_setting_changes_the_key(files, tmp_path, change):
+    base = dict(spec="1min", tick_size=0.25)
+    _, first = cached_bars(files, cache_dir=tmp_path / "c", **base)
+    _, second = cached_bars(files, cache_dir=tmp_path / "c", **{**base, **change})
+    assert second["hit"] is False and second["key"] != first["key"]
+
+
+def test_changed_data_rebuilds(files, tmp_path):
+    _, first = cached_bars(files, "1min", cache_dir=tmp_path / "c")
+    path = files / "d1.parquet"
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # touched: size same, time not
+    _, second = cached_bars(files, "1min", cache_dir=tmp_path / "c")
+    assert second["hit"] is False and second["key"] != first["key"]
+
+
+def test_a_reimported_store_day_rebuilds(files, tmp_path):
+    store = TickStore.create(tmp_path / "store")
+    store.import_sources([files], symbol="ES", progress=False)
+    _, first = cached_bars(tmp_path / "store", "1min", cache_dir=tmp_path / "c")
+    assert cached_bars(tmp_path / "store", "1min", cache_dir=tmp_path / "c")[1]["hit"]
+    # a window that leaves out the re-imported day keeps its entry
+    _, day1 = cached_bars(tmp_path / "store", "1min", cache_dir=tmp_path / "c", end="2024-01-02")
+    store.import_sources([files / "d1.parquet"], symbol="ES", progress=False)
+    assert cached_bars(tmp_path / "store", "1min", cache_dir=tmp_path / "c")[1]["hit"] is False
+    assert cached_bars(tmp_path / "store", "1min", cache_dir=tmp_path / "c", end="2024-01-02")[1]["hit"]
+
+
+def test_no_cache_writes_nothing(files, tmp_path):
+    bars, info = cached_bars(files, "1min", cache_dir=tmp_path / "c", use_cache=False)
+    assert info == {"hit": False, "key": None, "path": None, "source": str(files)}
+    assert not (tmp_path / "c").exists() and len(bars) > 0
+
+
+def test_half_written_or_corrupt_entries_are_never_used(files, tmp_path):
+    bars, info = cached_bars(files, "1min", cache_dir=tmp_path / "c")
+    entry = info["path"]
+    data = entry.read_bytes()
+    entry.write_bytes(data[: len(data) // 2])  # as if a writer had died mid-file without the rename
+    again, info2 = cached_bars(files, "1min", cache_dir=tmp_path / "c")
+    assert info2["hit"] is False
+    pd.testing.assert_frame_equal(again, bars)
+    assert cached_bars(files, "1min", cache_dir=tmp_path / "c")[1]["hit"]  # rewritten whole
+    # an entry of another key under this name (a renamed file) is not used either
+    other = tmp_path / "c" / "other.parquet"
+    _, info3 = cached_bars(files, "5min", cache_dir=tmp_path / "c")
+    info3["path"].rename(other)
+    other.rename(entry.parent / f"{info['key']}.parquet")
+    assert cached_bars(files, "1min", cache_dir=tmp_path / "c")[1]["hit"] is False
+    assert list((tmp_path / "c").glob(".*.tmp")) == []

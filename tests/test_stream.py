@@ -1,0 +1,175 @@
+"""Streamed bars (data.stream) equal make_bars over all the ticks: a property over random
+ticks, random batch splits and every bar kind, plus the carried states one by one."""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from data.bars import make_bars
+from data.footprint import add_footprint_lines
+from data.schema import BAR_COLUMNS, CORE_BAR_COLUMNS
+from data.stream import BarStream, stream_bars
+
+# Floating sums may differ in the last bits (see data.stream): compared to this tolerance.
+SUMS = ("volume", "buy_volume", "sell_volume", "unknown_volume", "delta", "vwap", "inferred_volume",
+        "ofi", "avg_depth", "tw_imbalance", "large_buy_volume", "large_sell_volume")
+RTOL = 1e-12
+
+footprint_module = importlib.import_module("data.footprint")
+
+SPECS = ("tick", "3t", "7t", "4v", "7.5v", "1s", "3s", "1min", "1D")
+LARGE_WINDOW = 6
+
+
+def random_ticks(seed: int, n: int, quotes: str, nan_rate: float) -> pd.DataFrame:
+    """Ticks on a 0.25 grid, 0.1-3 s apart with ties, sides -1/0/+1, fractional sizes;
+    ``quotes``: none, sizes only, or prices and sizes (some missing at ``nan_rate``)."""
+    rng = np.random.default_rng(seed)
+    gaps = rng.choice([0, 0, 100, 400, 900, 1500, 3000], size=n) * 1_000_000
+    ts = np.int64(1_709_285_400_000_000_000) + np.cumsum(gaps).astype(np.int64)
+    price = 100.0 + 0.25 * np.cumsum(rng.integers(-2, 3, n))
+    frame = pd.DataFrame({
+        "timestamp": pd.DatetimeIndex(ts.view("M8[ns]")).tz_localize("UTC"),
+        "price": price,
+        "size": rng.choice([0.5, 1.0, 1.5, 2.0, 3.25, 7.0, 0.1], size=n),
+        "side": rng.integers(-1, 2, n).astype(np.int8),
+    })
+    if quotes != "none":
+        def maybe_nan(values: np.ndarray) -> np.ndarray:
+            return np.where(rng.random(n) < nan_rate, np.nan, values)
+        if quotes == "prices":
+            frame["bid"] = maybe_nan(price - 0.25 * rng.integers(0, 2, n))
+            frame["ask"] = maybe_nan(frame["bid"].to_numpy() + 0.25)
+        frame["bid_size"] = maybe_nan(rng.integers(0, 9, n).astype(np.float64))
+        frame["ask_size"] = maybe_nan(rng.integers(0, 9, n).astype(np.float64))
+    return frame
+
+
+def in_memory(ticks: pd.DataFrame, spec: str, persistence: str) -> pd.DataFrame:
+    bars = make_bars(ticks, spec, tick_size=0.25, persistence=persistence)
+    return add_footprint_lines(bars, ticks, 0.25, large_window=LARGE_WINDOW)
+
+
+def streamed(ticks: pd.DataFrame, spec: str, persistence: str, cuts: list[int], **options) -> pd.DataFrame:
+    edges = [0, *sorted(set(cuts)), len(ticks)]
+    batches = [ticks.iloc[a:b] for a, b in zip(edges[:-1], edges[1:])]
+    options.setdefault("tick_size", 0.25)
+    return stream_bars(batches, spec, persistence=persistence,
+                       footprint_params={"large_window": LARGE_WINDOW}, **options)
+
+
+def assert_same_bars(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got.columns) == list(want.columns)
+    assert got.index.equals(want.index)
+    assert got.attrs["bar_spec"] == want.attrs["bar_spec"]
+    for column in want.columns:
+        a, b = got[column].to_numpy(), want[column].to_numpy()
+        if column in SUMS:
+            np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-12, err_msg=column)
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=column)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 160),
+    spec=st.sampled_from(SPECS),
+    quotes=st.sampled_from(["none", "sizes", "prices"]),
+    nan_rate=st.sampled_from([0.0, 0.1, 0.6]),
+    persistence=st.sampled_from(["1s", "2500ms"]),
+    cuts=st.lists(st.integers(0, 160), max_size=12),
+)
+def test_streamed_bars_equal_in_memory_bars(seed, n, spec, quotes, nan_rate, persistence, cuts):
+    ticks = random_ticks(seed, n, quotes, nan_rate)
+    cuts = [c for c in cuts if c <= n]
+    assert_same_bars(streamed(ticks, spec, persistence, cuts), in_memory(ticks, spec, persistence))
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_batch_of_one_tick(spec):
+    ticks = random_ticks(3, 120, "prices", 0.05)
+    assert_same_bars(streamed(ticks, spec, "1s", list(range(120))), in_memory(ticks, spec, "1s"))
+
+
+def test_quote_prices_first_seen_late():
+    """No bid/ask price in the first batches: OFI and persistence are decided over all ticks."""
+    ticks = random_ticks(5, 100, "prices", 0.0)
+    ticks.loc[:59, ["bid", "ask"]] = np.nan
+    assert_same_bars(streamed(ticks, "3t", "1s", [20, 40, 61]), in_memory(ticks, "3t", "1s"))
+    ticks.loc[:, "ask"] = np.nan  # never both: persistence by size, no OFI
+    got = streamed(ticks, "3t", "1s", [20, 40, 61])
+    assert_same_bars(got, in_memory(ticks, "3t", "1s"))
+    assert got["ofi"].isna().all()
+
+
+def test_bars_span_batches_and_the_values_are_checked_by_hand():
+    """Two 1-minute bars from three batches; the 10:01 bar spans all three."""
+    ticks = pd.DataFrame({
+        "timestamp": pd.to_datetime(["2024-03-01T10:00:10", "2024-03-01T10:00:50", "2024-03-01T10:00:59.5",
+                                     "2024-03-01T10:01:00", "2024-03-01T10:01:20"], utc=True, format="ISO8601"),
+        "price": [100.0, 100.5, 99.75, 100.25, 100.0],
+        "size": [2.0, 1.0, 3.0, 4.0, 1.0],
+        "side": np.array([1, -1, -1, 1, 1], dtype=np.int8),
+    })
+    bars = stream_bars([ticks.iloc[:1], ticks.iloc[1:3], ticks.iloc[3:]], "1min", tick_size=0.25)
+    assert list(bars.index.strftime("%H:%M")) == ["10:01", "10:02"]
+    first = bars.iloc[0]  # (10:00, 10:01]: running delta 2, 1, -2, 2
+    assert (first["open"], first["high"], first["low"], first["close"]) == (100.0, 100.5, 99.75, 100.25)
+    assert first["trades"] == 4 and first["volume"] == 10.0
+    assert (first["delta"], first["delta_high"], first["delta_low"]) == (2.0, 2.0, -2.0)
+    assert first["vwap"] == pytest.approx((200 + 100.5 + 3 * 99.75 + 4 * 100.25) / 10)
+    assert (bars.iloc[1]["delta"], bars.iloc[1]["trades"]) == (1.0, 1.0)
+
+
+def test_running_delta_carried_exactly():
+    """delta_high/low of a bar after millions of tiny fractional deltas: the carried running sum is
+    the one cumulative sum of all ticks, so the values are equal to the last bit, not just close."""
+    rng = np.random.default_rng(1)
+    n = 30_000
+    ticks = pd.DataFrame({
+        "timestamp": pd.DatetimeIndex((np.int64(1_709_285_400_000_000_000)
+                                       + np.arange(n, dtype=np.int64) * 7_000_000).view("M8[ns]")).tz_localize("UTC"),
+        "price": 100.0 + 0.25 * rng.integers(0, 4, n),
+        "size": rng.random(n) * 0.3,
+        "side": rng.choice(np.array([-1, 1], dtype=np.int8), n),
+    })
+    want = make_bars(ticks, "1s", depth=False, footprint=False)
+    got = stream_bars([ticks.iloc[i:i + 777] for i in range(0, n, 777)], "1s", depth=False, footprint=False)
+    for column in ("delta_high", "delta_low", "open", "high", "low", "close", "trades"):
+        np.testing.assert_array_equal(got[column].to_numpy(), want[column].to_numpy(), err_msg=column)
+    vol = stream_bars([ticks.iloc[i:i + 501] for i in range(0, n, 501)], "2.7v", depth=False, footprint=False)
+    assert vol.index.equals(make_bars(ticks, "2.7v", depth=False, footprint=False).index)
+
+
+def test_inferred_tick_waits_for_the_sample(monkeypatch):
+    """With no tick size the grid's tick is inferred from the first INFER_SAMPLE trades, as make_bars does."""
+    monkeypatch.setattr(footprint_module, "INFER_SAMPLE", 40)
+    ticks = random_ticks(11, 150, "prices", 0.0)
+    ticks["price"] = 100.0 + 0.5 * np.round((ticks["price"] - 100.0) / 0.5)  # tick 0.5 at first ...
+    ticks.loc[100:, "price"] += 0.25  # ... a finer step only after the sample
+    want = add_footprint_lines(make_bars(ticks, "5t"), ticks, None, large_window=LARGE_WINDOW)
+    got = streamed(ticks, "5t", "1s", [7, 33, 90], tick_size=None)
+    assert_same_bars(got, want)
+
+
+def test_core_only_and_empty():
+    ticks = random_ticks(2, 50, "sizes", 0.0)
+    got = stream_bars([ticks.iloc[:20], ticks.iloc[20:]], "2s", depth=False, footprint=False)
+    assert list(got.columns) == list(CORE_BAR_COLUMNS)
+    assert_same_bars(got, make_bars(ticks, "2s", depth=False, footprint=False))
+    empty = stream_bars([], "1min")
+    assert len(empty) == 0 and list(empty.columns) == list(BAR_COLUMNS)
+
+
+def test_batches_out_of_order_raise():
+    ticks = random_ticks(2, 50, "none", 0.0)
+    stream = BarStream("1s")
+    stream.add(ticks.iloc[25:])
+    with pytest.raises(ValueError, match="not in time order"):
+        stream.add(ticks.iloc[:25])
