@@ -21,29 +21,34 @@ stamped with the exchange's transaction time ``T`` (ms; ``E`` when ``T`` is abse
 the receive time: the recorder's clock may be far off (about 1.3 s in the shared
 samples). :func:`read_binance_stream` also gives the receive times, to study that skew.
 Other messages (depth diffs, REST snapshots) are counted as ``book_update`` and skipped.
-Fields are pulled from each line with RE2 regular expressions in pyarrow: no Python
+The receive-time prefixes are found and blanked out with numpy over the whole byte buffer
+and the messages parsed by pyarrow's JSON reader (:func:`read_binance_stream`): no Python
 loop or ``json.loads`` per message.
 """
 from __future__ import annotations
 
+import gzip
 import re
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import OrderFlowError
-from ..loader import ColumnPicker, ReadResult, _head_text, _header, read_csv, register_format
+from ..loader import ColumnPicker, ReadResult, _head_text, _header, read_csv, read_problem, register_format
 from ..quotes import register_quote_reader
 
-__all__ = ["BOOKTICKER_COLUMNS", "read_binance_stream", "read_stream_ticks", "read_stream_quotes"]
+__all__ = ["BOOKTICKER_COLUMNS", "CaptureLines", "NO_PREFIX", "split_capture", "read_binance_stream", "read_stream_ticks",
+           "read_stream_quotes"]
 
 BOOKTICKER_COLUMNS = ("update_id", "best_bid_price", "best_bid_qty", "best_ask_price", "best_ask_qty",
                       "transaction_time", "event_time")
-_HEAD = 160
 _LINE = re.compile(r'^\s*(\d{10,20}\s+)?\{.*"e"\s*:\s*"(trade|aggTrade|bookTicker|depthUpdate)"')
 
 
@@ -76,85 +81,212 @@ def read_bookticker_quotes(path: Path) -> pd.DataFrame:
     return read_csv(path, lambda found: {n: names[n] for n in found if n in names}).rename(columns=names)
 
 
-def _lines(path: Path) -> pa.Array:
-    """Every line of the (possibly compressed) file as one string array."""
+_PREFIX_WIDTH = 32  # a receive-time prefix (10-20 digits), its spaces and the JSON's "{" lie within this
+_SPACE = np.frombuffer(b" \t\r\n\f\v", np.uint8)
+_IS_SPACE = np.isin(np.arange(256), _SPACE)
+_TRADE_FIELDS = {"e": pa.string(), "s": pa.string(), "T": pa.int64(), "E": pa.int64(), "p": pa.string(),
+                 "q": pa.string(), "m": pa.bool_()}
+_QUOTE_FIELDS = {"b": pa.string(), "B": pa.string(), "a": pa.string(), "A": pa.string()}
+
+
+def _text(path: Path) -> bytes:
+    """The whole (decompressed) file; gzip through :func:`gzip.decompress` (multi-member, and twice
+    as fast as a streamed inflate), other codecs through pyarrow."""
     try:
-        table = pacsv.read_csv(
-            str(path),
-            read_options=pacsv.ReadOptions(column_names=["line"], block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter="\x1f", quote_char=False, escape_char=False),
-            convert_options=pacsv.ConvertOptions(column_types={"line": pa.string()}))
-    except (OSError, pa.ArrowInvalid) as exc:
+        if path.suffix.lower() == ".gz":
+            return gzip.decompress(path.read_bytes())
+        with pa.input_stream(str(path), compression="detect") as stream:
+            return stream.read()
+    except (OSError, EOFError, zlib.error, pa.ArrowException) as exc:
+        raise read_problem(path, exc) from None
+
+
+@dataclass
+class CaptureLines:
+    """The lines of a capture, located in one byte buffer without a loop per line.
+
+    ``start[i]``/``stop[i]``: line ``i``'s bytes (``stop`` excludes the newline); ``number``:
+    its 1-based line number in the file (empty lines are skipped); ``receive``: the receive-time
+    prefix in ns (:data:`NO_PREFIX` where absent); ``json_at``: where the message starts (after
+    the prefix and spaces); ``is_json``: the message starts with ``{`` and ends with ``}``.
+    """
+
+    start: np.ndarray
+    stop: np.ndarray
+    number: np.ndarray
+    receive: np.ndarray
+    json_at: np.ndarray
+    is_json: np.ndarray
+
+
+NO_PREFIX = np.iinfo(np.int64).min
+
+
+def split_capture(buf: np.ndarray) -> CaptureLines:
+    """Locate each line of ``buf`` (uint8) and its parts (:class:`CaptureLines`).
+
+    The prefix is what the regular expression ``^\s*(\d{10,20})\s+`` matches (its digits read as
+    int64 ns), found with whole-array operations on the first :data:`_PREFIX_WIDTH` bytes of every line
+    (a byte matrix), not line by line."""
+    newline = np.flatnonzero(buf == 10)
+    start = np.r_[0, newline + 1]
+    stop = np.r_[newline, len(buf)]
+    nonempty = stop > start
+    number = np.flatnonzero(nonempty) + 1
+    start, stop = start[nonempty], stop[nonempty]
+    n = len(start)
+    cols = np.arange(_PREFIX_WIDTH)
+    head = np.zeros((n, _PREFIX_WIDTH), np.uint8)
+    whole = start <= len(buf) - _PREFIX_WIDTH  # all but the lines in the last few bytes: rows of a window view
+    head[whole] = sliding_window_view(buf, _PREFIX_WIDTH)[start[whole]] if whole.any() else 0
+    tail = start[~whole, None] + cols
+    head[~whole] = np.where(tail < len(buf), buf[np.minimum(tail, len(buf) - 1)], 0)
+    head[cols >= (stop - start)[:, None]] = 0  # past the line's end
+    space = _IS_SPACE[head]
+    digit = (head - np.uint8(48)) < 10
+
+    def first(mask: np.ndarray) -> np.ndarray:  # first column where mask holds, _PREFIX_WIDTH when none
+        return np.where(mask.any(axis=1), mask.argmax(axis=1), _PREFIX_WIDTH)
+
+    lead = first(~space)
+    after = first(~digit & (cols >= lead[:, None]))
+    digits = after - lead
+    rows = np.arange(n)
+    prefixed = (digits >= 10) & (digits <= 20) & (after < _PREFIX_WIDTH) & space[rows, np.minimum(after, _PREFIX_WIDTH - 1)]
+    json_at = np.where(prefixed, first(~space & (cols >= after[:, None])), lead)
+    shifted = head if not lead.any() else np.take_along_axis(head, np.minimum(lead[:, None] + cols, _PREFIX_WIDTH - 1), 1)
+    value = np.zeros(n, np.uint64)
+    for j in range(int(digits[prefixed].max()) if prefixed.any() else 0):  # Horner, one digit column at a time
+        d = shifted[:, j].astype(np.uint64) - np.uint64(48)
+        value = np.where(j < digits, value * np.uint64(10) + d, value)
+    if np.any(value[prefixed] > np.uint64(np.iinfo(np.int64).max)):
+        raise OrderFlowError("a receive-time prefix does not fit in int64 nanoseconds")
+    receive = np.where(prefixed, value.astype(np.int64), NO_PREFIX)
+    begin = start + json_at
+    last = stop - 1
+    while True:  # the last non-space byte of each line (trailing "\r" or spaces are rare: few passes)
+        trailing = (last >= begin) & np.isin(buf[np.maximum(last, 0)], _SPACE)
+        if not trailing.any():
+            break
+        last = last - trailing
+    is_json = (json_at < _PREFIX_WIDTH) & (last > begin) & (buf[np.minimum(begin, len(buf) - 1)] == ord("{")) \
+        & (buf[np.maximum(last, 0)] == ord("}"))
+    return CaptureLines(start, stop, number, receive, json_at, is_json)
+
+
+def _blank(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """Overwrite ``buf[lo[i]:hi[i]]`` with spaces for every i, without a loop per range."""
+    length = hi - lo
+    keep = length > 0
+    lo, length = lo[keep], length[keep]
+    if not len(lo):
+        return
+    first = np.cumsum(length) - length
+    buf[np.repeat(lo - first, length) + np.arange(int(length.sum()))] = 32
+
+
+def _schema(fields: dict[str, pa.DataType]) -> pa.Schema:
+    """A message's fields at the top level (bare) and under ``data`` (wrapped)."""
+    return pa.schema([*fields.items(), ("data", pa.struct(list(fields.items())))])
+
+
+def _read_json(buffer: pa.Buffer, fields: dict[str, pa.DataType], path: Path, rows: int) -> dict[str, pa.ChunkedArray]:
+    """``fields`` of each of the ``rows`` non-blank JSON lines in ``buffer``, wrapped messages' ``data`` first."""
+    try:
+        table = pajson.read_json(pa.BufferReader(buffer), read_options=pajson.ReadOptions(block_size=1 << 24),
+                                 parse_options=pajson.ParseOptions(explicit_schema=_schema(fields),
+                                                                   unexpected_field_behavior="ignore"))
+    except pa.ArrowInvalid as exc:
         raise OrderFlowError(f"cannot read the capture: {exc}", source=path) from None
-    return table["line"].combine_chunks()
+    if table.num_rows != rows:
+        raise OrderFlowError(f"cannot read the capture: {table.num_rows:,} JSON messages in {rows:,} lines", source=path)
+    data = table["data"]
+    return {name: pc.coalesce(pc.struct_field(data, name), table[name]) for name in fields}
 
 
-def _field(lines: pa.Array, key: str, quoted: bool) -> pa.Array:
-    """The value of ``"key":`` in each line (the first occurrence), as text; null where absent."""
-    value = r'"(?P<v>[^"]*)"' if quoted else r"(?P<v>[^,}\s]*)"
-    return pc.struct_field(pc.extract_regex(lines, rf'"{key}"\s*:\s*{value}'), [0])
-
-
-def _numbers(text: pa.Array, what: str, path: Path, kind: pa.DataType | None = None) -> np.ndarray:
+def _numbers(text: pa.ChunkedArray, what: str, path: Path) -> np.ndarray:
     try:
-        return pc.cast(text, kind or pa.float64()).to_numpy(zero_copy_only=False)
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
     except pa.ArrowInvalid:
         raise OrderFlowError(f"unreadable {what} in the capture", source=path, column=what) from None
 
 
-def read_binance_stream(path: str | Path) -> dict[str, pd.DataFrame]:
+def _stamps(ms: np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex((ms.astype(np.int64) * 1_000_000).view("M8[ns]")).tz_localize("UTC")
+
+
+def _quotes(buf: np.ndarray, lines: CaptureLines, line: np.ndarray, base: dict, path: Path) -> pd.DataFrame:
+    """The ``@bookTicker`` lines ``line`` parsed again for their quote fields."""
+    offsets = np.r_[lines.start, len(buf)].astype(np.int64)
+    text = pa.LargeStringArray.from_buffers(len(lines.start), pa.py_buffer(offsets), pa.py_buffer(buf)).take(pa.array(line))
+    ends = np.frombuffer(text.buffers()[1], np.int64, count=len(line) + 1, offset=text.offset * 8)
+    body = text.buffers()[2].slice(int(ends[0]), int(ends[-1] - ends[0])) if len(line) else pa.py_buffer(b"")
+    quotes_fields = _read_json(body, _QUOTE_FIELDS, path, len(line))
+    return pd.DataFrame({
+        **base,
+        "bid": _numbers(quotes_fields["b"], "b", path),
+        "ask": _numbers(quotes_fields["a"], "a", path),
+        "bid_size": _numbers(quotes_fields["B"], "B", path),
+        "ask_size": _numbers(quotes_fields["A"], "A", path),
+    }, copy=False)
+
+
+def read_binance_stream(path: str | Path, quotes: bool = True) -> dict[str, pd.DataFrame]:
     """A capture -> ``{"trades": ..., "quotes": ...}``, each in file order with ``timestamp``
-    (exchange time), ``receive_time`` (the line's prefix; NaT without one) and the message's
-    line number ``line`` (1-based). Trades: ``price, size, side, stream`` (``trade``/``aggTrade``);
-    quotes: ``bid, ask, bid_size, ask_size``. Also ``counts``: messages per event type."""
+    (exchange time ``T``, else ``E``), ``receive_time`` (the line's prefix; NaT without one) and the
+    message's line number ``line`` (1-based; ``quotes=False`` leaves the quotes out). Trades: ``price, size, side, stream``
+    (``trade``/``aggTrade``); quotes: ``bid, ask, bid_size, ask_size``. Also ``counts``: messages per
+    event type (``other`` for lines without one: REST snapshots, lines that are not JSON).
+
+    Speed: the file is split into lines and the receive-time prefixes are read and blanked out with
+    numpy (:func:`split_capture`), then pyarrow's JSON reader parses every message at once with only
+    the fields used; ``@bookTicker`` messages are parsed again for ``b``/``a`` (which depth messages
+    hold as arrays). No loop or ``json.loads`` per message."""
     path = Path(path)
-    lines = _lines(path)
-    head = pc.utf8_slice_codeunits(lines, 0, _HEAD)  # the event type and symbol lead every message
-    event = _field(head, "e", quoted=True)
-    symbols = pc.unique(pc.drop_null(_field(head, "s", quoted=True))).to_pylist()
+    buf = np.frombuffer(bytearray(_text(path)), np.uint8)
+    lines = split_capture(buf)
+    _blank(buf, lines.start, lines.start + lines.json_at)  # the prefixes: JSON allows the spaces
+    _blank(buf, lines.start[~lines.is_json], lines.stop[~lines.is_json])  # not a JSON object: an empty line
+    rows = np.flatnonzero(lines.is_json)  # JSON row k is line rows[k]
+    fields = _read_json(pa.py_buffer(buf), _TRADE_FIELDS, path, len(rows))
+    event = np.full(len(lines.start), None, object)
+    event[rows] = fields["e"].to_numpy(zero_copy_only=False)
+    symbols = pc.unique(pc.drop_null(fields["s"])).to_pylist()
     if len(symbols) > 1:
         raise OrderFlowError(f"the capture holds {len(symbols)} symbols ({symbols[:5]}); ticks are one "
                              "instrument: split it by symbol first", source=path)
-    prefix = pc.struct_field(pc.extract_regex(lines, r"^\s*(?P<v>\d{10,20})\s"), [0])
-    receive = pc.cast(prefix, pa.int64()).to_numpy(zero_copy_only=False)
+    stamp = pc.coalesce(fields["T"], fields["E"])
 
-    def frame(kinds: tuple[str, ...]) -> tuple[pa.Array, np.ndarray, dict[str, np.ndarray]]:
-        rows = np.flatnonzero(pc.is_in(event, pa.array(kinds)).to_numpy(zero_copy_only=False))
-        sub = lines.take(pa.array(rows))
-        t = _field(sub, "T", quoted=False)
-        t = pc.if_else(pc.is_null(t), _field(sub, "E", quoted=False), t)
-        ms = _numbers(t, "T", path, pa.int64())
-        stamps = pd.DatetimeIndex((ms * 1_000_000).view("M8[ns]")).tz_localize("UTC")
-        recv = pd.DatetimeIndex(np.where(np.isnan(receive[rows]), np.iinfo(np.int64).min,
-                                         receive[rows]).astype(np.int64).view("M8[ns]")).tz_localize("UTC")
-        return sub, rows, {"timestamp": stamps, "receive_time": recv, "line": rows + 1}
+    def frame(kinds: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, dict]:
+        picked = np.flatnonzero(np.isin(event[rows], kinds))  # JSON rows of these kinds
+        line = rows[picked]
+        ms = stamp.take(pa.array(picked))
+        if ms.null_count:
+            raise OrderFlowError("unreadable T in the capture (no T or E)", source=path, column="T")
+        return picked, line, {"timestamp": _stamps(ms.to_numpy()),
+                              "receive_time": pd.DatetimeIndex(lines.receive[line].view("M8[ns]")).tz_localize("UTC"),
+                              "line": lines.number[line]}
 
-    sub, rows, base = frame(("trade", "aggTrade"))
-    buyer_maker = pc.equal(_field(sub, "m", quoted=False), "true").to_numpy(zero_copy_only=False)
+    picked, line, base = frame(("trade", "aggTrade"))
+    take = pa.array(picked)
+    buyer_maker = pc.fill_null(fields["m"].take(take), False).to_numpy(zero_copy_only=False)
     trades = pd.DataFrame({
         **base,
-        "price": _numbers(_field(sub, "p", quoted=True), "p", path),
-        "size": _numbers(_field(sub, "q", quoted=True), "q", path),
+        "price": _numbers(fields["p"].take(take), "p", path),
+        "size": _numbers(fields["q"].take(take), "q", path),
         "side": np.where(buyer_maker, -1, 1).astype(np.int8),
-        "stream": event.take(pa.array(rows)).to_numpy(zero_copy_only=False),
+        "stream": event[line],
     }, copy=False)
-    sub, rows, base = frame(("bookTicker",))
-    quotes = pd.DataFrame({
-        **base,
-        "bid": _numbers(_field(sub, "b", quoted=True), "b", path),
-        "ask": _numbers(_field(sub, "a", quoted=True), "a", path),
-        "bid_size": _numbers(_field(sub, "B", quoted=True), "B", path),
-        "ask_size": _numbers(_field(sub, "A", quoted=True), "A", path),
-    }, copy=False)
-    counts = pc.value_counts(pc.fill_null(event, "other")).to_pylist()
-    trades.attrs["counts"] = {c["values"]: c["counts"] for c in counts}
-    return {"trades": trades, "quotes": quotes}
+    counts = pd.Series(event).fillna("other").value_counts(sort=False)
+    trades.attrs["counts"] = {str(k): int(v) for k, v in counts.items()}
+    if not quotes:
+        return {"trades": trades}
+    return {"trades": trades, "quotes": _quotes(buf, lines, *frame(("bookTicker",))[1:], path)}
 
 
 def read_stream_ticks(path: Path, pick: ColumnPicker | None = None) -> ReadResult:
     """A capture -> ticks (see the module docstring); every line is accounted for in the report."""
-    streams = read_binance_stream(path)
-    trades = streams["trades"]
+    trades = read_binance_stream(path, quotes=False)["trades"]
     n_lines = sum(trades.attrs["counts"].values())
     if trades.empty:
         raise OrderFlowError(f"no @trade or @aggTrade messages among the {n_lines:,} lines: a capture of book "
