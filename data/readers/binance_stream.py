@@ -44,8 +44,8 @@ from ..errors import OrderFlowError
 from ..loader import ColumnPicker, ReadResult, _head_text, _header, read_csv, read_problem, register_format
 from ..quotes import register_quote_reader
 
-__all__ = ["BOOKTICKER_COLUMNS", "CaptureLines", "NO_PREFIX", "split_capture", "read_binance_stream", "read_stream_ticks",
-           "read_stream_quotes"]
+__all__ = ["BOOKTICKER_COLUMNS", "CaptureLines", "NO_PREFIX", "byte_rows", "split_capture", "string_field",
+           "read_binance_stream", "read_stream_ticks", "read_stream_quotes"]
 
 BOOKTICKER_COLUMNS = ("update_id", "best_bid_price", "best_bid_qty", "best_ask_price", "best_ask_qty",
                       "transaction_time", "event_time")
@@ -84,8 +84,6 @@ def read_bookticker_quotes(path: Path) -> pd.DataFrame:
 _PREFIX_WIDTH = 32  # a receive-time prefix (10-20 digits), its spaces and the JSON's "{" lie within this
 _SPACE = np.frombuffer(b" \t\r\n\f\v", np.uint8)
 _IS_SPACE = np.isin(np.arange(256), _SPACE)
-_TRADE_FIELDS = {"e": pa.string(), "s": pa.string(), "T": pa.int64(), "E": pa.int64(), "p": pa.string(),
-                 "q": pa.string(), "m": pa.bool_()}
 _QUOTE_FIELDS = {"b": pa.string(), "B": pa.string(), "a": pa.string(), "A": pa.string()}
 
 
@@ -122,38 +120,38 @@ class CaptureLines:
 NO_PREFIX = np.iinfo(np.int64).min
 
 
-def split_capture(buf: np.ndarray) -> CaptureLines:
-    """Locate each line of ``buf`` (uint8) and its parts (:class:`CaptureLines`).
+def byte_rows(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
+    """``buf[at[i]:at[i] + width]`` for every i as a (len(at), width) matrix, 0 past the buffer's end
+    (rows of a sliding-window view: one copy, no index matrix)."""
+    out = np.zeros((len(at), width), np.uint8)
+    whole = at <= len(buf) - width
+    if whole.any():
+        out[whole] = sliding_window_view(buf, width)[at[whole]]
+    tail = at[~whole, None] + np.arange(width)
+    out[~whole] = np.where(tail < len(buf), buf[np.clip(tail, 0, max(len(buf) - 1, 0))], 0) if len(buf) else 0
+    return out
 
-    The prefix is what the regular expression ``^\s*(\d{10,20})\s+`` matches (its digits read as
-    int64 ns), found with whole-array operations on the first :data:`_PREFIX_WIDTH` bytes of every line
-    (a byte matrix), not line by line."""
-    newline = np.flatnonzero(buf == 10)
-    start = np.r_[0, newline + 1]
-    stop = np.r_[newline, len(buf)]
-    nonempty = stop > start
-    number = np.flatnonzero(nonempty) + 1
-    start, stop = start[nonempty], stop[nonempty]
+
+def _first(mask: np.ndarray) -> np.ndarray:
+    """Per row, the first column where ``mask`` holds (the width when none)."""
+    return np.where(mask.any(axis=1), mask.argmax(axis=1), mask.shape[1])
+
+
+def _prefixes(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Receive time (:data:`NO_PREFIX` where none) and JSON start column of each line, any shape:
+    ``^\s*(\d{10,20})\s+`` on a byte matrix of the lines' first :data:`_PREFIX_WIDTH` bytes."""
     n = len(start)
     cols = np.arange(_PREFIX_WIDTH)
-    head = np.zeros((n, _PREFIX_WIDTH), np.uint8)
-    whole = start <= len(buf) - _PREFIX_WIDTH  # all but the lines in the last few bytes: rows of a window view
-    head[whole] = sliding_window_view(buf, _PREFIX_WIDTH)[start[whole]] if whole.any() else 0
-    tail = start[~whole, None] + cols
-    head[~whole] = np.where(tail < len(buf), buf[np.minimum(tail, len(buf) - 1)], 0)
+    head = byte_rows(buf, start, _PREFIX_WIDTH)
     head[cols >= (stop - start)[:, None]] = 0  # past the line's end
     space = _IS_SPACE[head]
     digit = (head - np.uint8(48)) < 10
-
-    def first(mask: np.ndarray) -> np.ndarray:  # first column where mask holds, _PREFIX_WIDTH when none
-        return np.where(mask.any(axis=1), mask.argmax(axis=1), _PREFIX_WIDTH)
-
-    lead = first(~space)
-    after = first(~digit & (cols >= lead[:, None]))
+    lead = _first(~space)
+    after = _first(~digit & (cols >= lead[:, None]))
     digits = after - lead
     rows = np.arange(n)
     prefixed = (digits >= 10) & (digits <= 20) & (after < _PREFIX_WIDTH) & space[rows, np.minimum(after, _PREFIX_WIDTH - 1)]
-    json_at = np.where(prefixed, first(~space & (cols >= after[:, None])), lead)
+    json_at = np.where(prefixed, _first(~space & (cols >= after[:, None])), lead)
     shifted = head if not lead.any() else np.take_along_axis(head, np.minimum(lead[:, None] + cols, _PREFIX_WIDTH - 1), 1)
     value = np.zeros(n, np.uint64)
     for j in range(int(digits[prefixed].max()) if prefixed.any() else 0):  # Horner, one digit column at a time
@@ -161,7 +159,41 @@ def split_capture(buf: np.ndarray) -> CaptureLines:
         value = np.where(j < digits, value * np.uint64(10) + d, value)
     if np.any(value[prefixed] > np.uint64(np.iinfo(np.int64).max)):
         raise OrderFlowError("a receive-time prefix does not fit in int64 nanoseconds")
-    receive = np.where(prefixed, value.astype(np.int64), NO_PREFIX)
+    return np.where(prefixed, value.astype(np.int64), NO_PREFIX), json_at
+
+
+def split_capture(buf: np.ndarray) -> CaptureLines:
+    r"""Locate each line of ``buf`` (uint8) and its parts (:class:`CaptureLines`).
+
+    The prefix is what the regular expression ``^\s*(\d{10,20})\s+`` matches (its digits read as
+    int64 ns), found with whole-array operations, not line by line: lines of the file's usual shape
+    (``D`` digits, one space, ``{``, as in its first lines) by one gather per digit column, the
+    others by :func:`_prefixes` on a byte matrix."""
+    newline = np.flatnonzero(buf == 10)
+    start = np.r_[0, newline + 1]
+    stop = np.r_[newline, len(buf)]
+    nonempty = stop > start
+    number = np.flatnonzero(nonempty) + 1
+    start, stop = start[nonempty], stop[nonempty]
+    receive = np.full(len(start), NO_PREFIX)
+    json_at = np.zeros(len(start), np.int64)
+    rest = np.ones(len(start), bool)
+    sample_receive, sample_at = _prefixes(buf, start[:64], stop[:64])
+    usual = sample_at[sample_receive != NO_PREFIX]
+    width = int(np.bincount(usual).argmax()) - 1 if len(usual) else 0  # digits of the usual prefix
+    if 10 <= width <= 19:  # up to 19 digits fit in uint64
+        head = byte_rows(buf, start, width + 2)
+        digits = (head[:, :width] - np.uint8(48)).T.copy()  # one row per digit column: contiguous passes
+        idx = np.flatnonzero((stop - start > width + 1) & (head[:, width] == 32) & (head[:, width + 1] == ord("{"))
+                             & (digits < 10).all(axis=0))
+        value = np.zeros(len(idx), np.uint64)
+        for row in digits[:, idx]:
+            value = value * np.uint64(10) + row
+        fits = value <= np.uint64(np.iinfo(np.int64).max)  # the others raise below
+        idx = idx[fits]
+        receive[idx], json_at[idx], rest[idx] = value[fits].astype(np.int64), width + 1, False
+    rows = np.flatnonzero(rest)
+    receive[rows], json_at[rows] = _prefixes(buf, start[rows], stop[rows])
     begin = start + json_at
     last = stop - 1
     while True:  # the last non-space byte of each line (trailing "\r" or spaces are rare: few passes)
@@ -172,6 +204,65 @@ def split_capture(buf: np.ndarray) -> CaptureLines:
     is_json = (json_at < _PREFIX_WIDTH) & (last > begin) & (buf[np.minimum(begin, len(buf) - 1)] == ord("{")) \
         & (buf[np.maximum(last, 0)] == ord("}"))
     return CaptureLines(start, stop, number, receive, json_at, is_json)
+
+
+def string_field(buf: np.ndarray, lines: pa.LargeStringArray, start: np.ndarray, stop: np.ndarray, key: str,
+                 width: int = 32, expect: tuple[bytes, ...] = ()) -> np.ndarray:
+    r"""The text value of the first ``"key"`` in each line ``buf[start[i]:stop[i]]`` (``lines`` is the
+    same lines as an Arrow array) when it reads ``"key"\s*:\s*"value"`` (``b""`` otherwise, or when
+    the value is longer than ``width``), as ``S{width}`` bytes: what ``json.loads(line)`` gives for a
+    one-letter key of a flat or wrapped Binance message. The key is found by Arrow's substring search
+    (it leads each message: a few bytes per line); values in ``expect`` written compactly
+    (``"k":"value"``) are recognised by one gather per byte, the rest read from a byte matrix."""
+    found = pc.find_substring(lines, f'"{key}"').to_numpy(zero_copy_only=False)
+    line = np.flatnonzero(found >= 0)
+    at = start[line] + found[line]
+    out = np.zeros(len(start), f"S{width}")
+    rest = np.ones(len(line), bool)
+    patterns = [np.frombuffer(f'"{key}":"'.encode() + name + b'"', np.uint8) for name in expect]
+    rows = byte_rows(buf, at, max(map(len, patterns), default=0))
+    for name, pattern in zip(expect, patterns):
+        hit = rest & (rows[:, :len(pattern)] == pattern).all(axis=1) & (at + len(pattern) <= stop[line])
+        out[line[hit]] = name
+        rest &= ~hit
+    line, at = line[rest], at[rest]
+    span = 3 + 8 + width + 1  # "k", up to 4 spaces each side of ":", the quoted value
+    rows = byte_rows(buf, at, span)
+    cols = np.arange(span)
+    space = _IS_SPACE[rows]
+    r = np.arange(len(at))
+    colon = _first(~space & (cols >= 3))
+    quote = _first(~space & (cols > colon[:, None]))
+    end = _first((rows == 34) & (cols > quote[:, None]))
+    ok = (rows[r, np.minimum(colon, span - 1)] == ord(":")) & (rows[r, np.minimum(quote, span - 1)] == 34) & (end < span)
+    ok &= at + end < stop[line]
+    value = np.take_along_axis(rows, np.minimum(quote[:, None] + 1 + np.arange(width), span - 1), 1)
+    value[np.arange(width) >= (end - quote - 1)[:, None]] = 0
+    out[line[ok]] = np.ascontiguousarray(value[ok]).view(f"S{width}")[:, 0]
+    return out
+
+
+def _codes(values: np.ndarray, common: tuple[bytes, ...]) -> tuple[np.ndarray, list[bytes]]:
+    """Codes of byte strings and the distinct values in order of first appearance; the ``common``
+    values are matched by comparison (cheap), only the rest go through a sort."""
+    code = np.full(len(values), -1, np.int64)
+    names: list[bytes] = []
+    for name in common:
+        hit = values == name
+        if hit.any():
+            code[hit] = len(names)
+            names.append(name)
+    rest = code < 0
+    if rest.any():
+        others, inverse = np.unique(values[rest], return_inverse=True)
+        code[rest] = len(names) + inverse
+        names += list(others)
+    first_seen = np.full(len(names), len(values))
+    np.minimum.at(first_seen, code, np.arange(len(values)))
+    order = np.argsort(first_seen, kind="stable")
+    rank = np.empty(len(names), np.int64)
+    rank[order] = np.arange(len(names))
+    return rank[code], [names[i] for i in order]
 
 
 def _blank(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
@@ -215,22 +306,6 @@ def _stamps(ms: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex((ms.astype(np.int64) * 1_000_000).view("M8[ns]")).tz_localize("UTC")
 
 
-def _quotes(buf: np.ndarray, lines: CaptureLines, line: np.ndarray, base: dict, path: Path) -> pd.DataFrame:
-    """The ``@bookTicker`` lines ``line`` parsed again for their quote fields."""
-    offsets = np.r_[lines.start, len(buf)].astype(np.int64)
-    text = pa.LargeStringArray.from_buffers(len(lines.start), pa.py_buffer(offsets), pa.py_buffer(buf)).take(pa.array(line))
-    ends = np.frombuffer(text.buffers()[1], np.int64, count=len(line) + 1, offset=text.offset * 8)
-    body = text.buffers()[2].slice(int(ends[0]), int(ends[-1] - ends[0])) if len(line) else pa.py_buffer(b"")
-    quotes_fields = _read_json(body, _QUOTE_FIELDS, path, len(line))
-    return pd.DataFrame({
-        **base,
-        "bid": _numbers(quotes_fields["b"], "b", path),
-        "ask": _numbers(quotes_fields["a"], "a", path),
-        "bid_size": _numbers(quotes_fields["B"], "B", path),
-        "ask_size": _numbers(quotes_fields["A"], "A", path),
-    }, copy=False)
-
-
 def read_binance_stream(path: str | Path, quotes: bool = True) -> dict[str, pd.DataFrame]:
     """A capture -> ``{"trades": ..., "quotes": ...}``, each in file order with ``timestamp``
     (exchange time ``T``, else ``E``), ``receive_time`` (the line's prefix; NaT without one) and the
@@ -238,50 +313,67 @@ def read_binance_stream(path: str | Path, quotes: bool = True) -> dict[str, pd.D
     (``trade``/``aggTrade``); quotes: ``bid, ask, bid_size, ask_size``. Also ``counts``: messages per
     event type (``other`` for lines without one: REST snapshots, lines that are not JSON).
 
-    Speed: the file is split into lines and the receive-time prefixes are read and blanked out with
-    numpy (:func:`split_capture`), then pyarrow's JSON reader parses every message at once with only
-    the fields used; ``@bookTicker`` messages are parsed again for ``b``/``a`` (which depth messages
-    hold as arrays). No loop or ``json.loads`` per message."""
+    Speed: the file is split into lines and the receive-time prefixes read with numpy
+    (:func:`split_capture`); each message's event type and symbol are found from the positions of
+    ``"e"`` and ``"s"`` in the whole buffer (:func:`string_field`); then only the trade lines (and,
+    when asked, the ``@bookTicker`` lines) are gathered, their prefixes blanked, and parsed by
+    pyarrow's JSON reader with only the fields used. Depth diffs (most of a capture's bytes) are
+    never parsed. No loop or ``json.loads`` per message."""
     path = Path(path)
     buf = np.frombuffer(bytearray(_text(path)), np.uint8)
     lines = split_capture(buf)
-    _blank(buf, lines.start, lines.start + lines.json_at)  # the prefixes: JSON allows the spaces
-    _blank(buf, lines.start[~lines.is_json], lines.stop[~lines.is_json])  # not a JSON object: an empty line
-    rows = np.flatnonzero(lines.is_json)  # JSON row k is line rows[k]
-    fields = _read_json(pa.py_buffer(buf), _TRADE_FIELDS, path, len(rows))
-    event = np.full(len(lines.start), None, object)
-    event[rows] = fields["e"].to_numpy(zero_copy_only=False)
-    symbols = pc.unique(pc.drop_null(fields["s"])).to_pylist()
-    if len(symbols) > 1:
+    begin = lines.start + lines.json_at
+    text = pa.LargeStringArray.from_buffers(len(lines.start), pa.py_buffer(np.r_[lines.start, len(buf)].astype(np.int64)),
+                                            pa.py_buffer(buf))
+    usual = (b"bookTicker", b"trade", b"depthUpdate", b"aggTrade")
+    names = string_field(buf, text, lines.start, lines.stop, "e", expect=usual)
+    names[~lines.is_json] = b""
+    code, kinds = _codes(names, (*usual, b""))
+    kinds_of = np.array([k.decode("utf-8", "replace") or None for k in kinds], object)
+    first = string_field(buf, text[:64], lines.start[:64], lines.stop[:64], "s")  # the usual symbol
+    symbols = string_field(buf, text, lines.start, lines.stop, "s", expect=tuple(set(first) - {b""}))[lines.is_json]
+    symbols = symbols[symbols != b""]
+    if len(symbols) and (symbols != symbols[0]).any():
+        symbols = [s.decode("utf-8", "replace") for s in _codes(symbols, ())[1]]
         raise OrderFlowError(f"the capture holds {len(symbols)} symbols ({symbols[:5]}); ticks are one "
                              "instrument: split it by symbol first", source=path)
-    stamp = pc.coalesce(fields["T"], fields["E"])
 
-    def frame(kinds: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, dict]:
-        picked = np.flatnonzero(np.isin(event[rows], kinds))  # JSON rows of these kinds
-        line = rows[picked]
-        ms = stamp.take(pa.array(picked))
+    def parse(kinds: tuple[str, ...], fields: dict[str, pa.DataType]) -> tuple[dict, dict[str, pa.ChunkedArray]]:
+        """The lines of these event kinds: their base columns and their ``fields`` (one JSON parse)."""
+        line = np.flatnonzero(np.isin(code, np.flatnonzero(np.isin(kinds_of, kinds))))
+        _blank(buf, lines.start[line], begin[line])  # the prefixes: JSON allows the spaces
+        picked = text.take(pa.array(line))
+        ends = np.frombuffer(picked.buffers()[1], np.int64, count=len(line) + 1, offset=picked.offset * 8)
+        body = picked.buffers()[2].slice(int(ends[0]), int(ends[-1] - ends[0])) if len(line) else pa.py_buffer(b"")
+        values = _read_json(body, {"T": pa.int64(), "E": pa.int64(), **fields}, path, len(line))
+        ms = pc.coalesce(values["T"], values["E"])
         if ms.null_count:
             raise OrderFlowError("unreadable T in the capture (no T or E)", source=path, column="T")
-        return picked, line, {"timestamp": _stamps(ms.to_numpy()),
-                              "receive_time": pd.DatetimeIndex(lines.receive[line].view("M8[ns]")).tz_localize("UTC"),
-                              "line": lines.number[line]}
+        return {"timestamp": _stamps(ms.to_numpy()),
+                "receive_time": pd.DatetimeIndex(lines.receive[line].view("M8[ns]")).tz_localize("UTC"),
+                "line": lines.number[line]}, {**values, "stream": kinds_of[code[line]]}
 
-    picked, line, base = frame(("trade", "aggTrade"))
-    take = pa.array(picked)
-    buyer_maker = pc.fill_null(fields["m"].take(take), False).to_numpy(zero_copy_only=False)
+    base, values = parse(("trade", "aggTrade"), {"p": pa.string(), "q": pa.string(), "m": pa.bool_()})
+    buyer_maker = pc.fill_null(values["m"], False).to_numpy(zero_copy_only=False)
     trades = pd.DataFrame({
         **base,
-        "price": _numbers(fields["p"].take(take), "p", path),
-        "size": _numbers(fields["q"].take(take), "q", path),
+        "price": _numbers(values["p"], "p", path),
+        "size": _numbers(values["q"], "q", path),
         "side": np.where(buyer_maker, -1, 1).astype(np.int8),
-        "stream": event[line],
+        "stream": values["stream"],
     }, copy=False)
-    counts = pd.Series(event).fillna("other").value_counts(sort=False)
-    trades.attrs["counts"] = {str(k): int(v) for k, v in counts.items()}
+    counts = np.bincount(code, minlength=len(kinds_of))
+    trades.attrs["counts"] = {k or "other": int(c) for k, c in zip(kinds_of, counts)}
     if not quotes:
         return {"trades": trades}
-    return {"trades": trades, "quotes": _quotes(buf, lines, *frame(("bookTicker",))[1:], path)}
+    base, values = parse(("bookTicker",), _QUOTE_FIELDS)
+    return {"trades": trades, "quotes": pd.DataFrame({
+        **base,
+        "bid": _numbers(values["b"], "b", path),
+        "ask": _numbers(values["a"], "a", path),
+        "bid_size": _numbers(values["B"], "B", path),
+        "ask_size": _numbers(values["A"], "A", path),
+    }, copy=False)}
 
 
 def read_stream_ticks(path: Path, pick: ColumnPicker | None = None) -> ReadResult:

@@ -5,22 +5,29 @@
 ``run(n)`` times :func:`data.readers.book` on ``n`` synthetic order events (adds, partial
 and full cancels, modifies: events/s, target >= 1M/s), then ``load_ticks`` / ``load_quotes``
 on the largest shared file of each kind (trades/s and records/s; skipped without
-../shared), and the Databento MBO reader against the databento package's own
+../shared), then on large files in the same layouts that it writes itself
+(:mod:`tests.benchmarks.synthetic_files`: ``n`` trades, a quarter of that for the Binance
+capture, whose three quotes per trade make 4 lines per trade), against the target of
+>= 2M trades/s, and the Databento MBO reader against the databento package's own
 ``DBNStore.to_df()`` on the same file (target: within 2x).
 """
 from __future__ import annotations
 
 import sys
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from data import load_quotes, load_ticks
 from data.readers.book import mbo_level_updates, top_of_book
+from tests.benchmarks import synthetic_files as synth
 from tests.benchmarks.common import best_of
 from tests.conftest import SHARED
 
 TARGET_EVENTS = 1e6
+TARGET_TRADES = 2e6
 REAL = SHARED / "realdata"
 LARGEST = {  # the largest shared file of each kind
     "databento_mbo": REAL / "databento" / "esh4-glbx-mdp3-20231225.mbo.dbn.zst",
@@ -49,6 +56,44 @@ def synthetic_mbo(n: int, seed: int = 11) -> dict[str, np.ndarray]:
             "price": np.tile(price, 3)[order], "size": qty[order].astype(np.float64), "order_id": np.tile(oid, 3)[order]}
 
 
+def _flag(per_s: float) -> str:
+    return "" if per_s >= TARGET_TRADES else f"  below target {TARGET_TRADES:,.0f}/s"
+
+
+def synthetic(n_trades: int = 1_000_000) -> dict:
+    """``load_ticks`` (and ``load_quotes`` for the Tardis L2 book) on large files written in the shared
+    files' layouts: trades/s, records/s and MB/s of the file as stored."""
+    n_trades = max(n_trades, 1_000)
+    result = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        files = {
+            "tardis_trades": (synth.write_tardis_trades, folder / "binance-futures_trades_2020-02-22_BTCUSDT.csv", n_trades),
+            "lobster": (synth.write_lobster, folder, n_trades),
+            "sierra_scid": (synth.write_scid, folder / "ESM23.scid", n_trades),
+            "binance_stream": (synth.write_binance_capture, folder / "usdm_btcusdt.gz", n_trades // 4),
+            "tardis_incremental_book_L2": (synth.write_tardis_l2, folder / "deribit_incremental_book_L2.csv", n_trades),
+        }
+        print(f"synthetic files in the shared files' layouts ({n_trades:,} trades; the Binance capture a quarter):")
+        for name, (write, target, n) in files.items():
+            path = write(target, n)
+            megabytes = path.stat().st_size / 1e6
+            if name == "tardis_incremental_book_L2":
+                s = best_of(lambda p=path: load_quotes(p), repeat=2)
+                print(f"{name:>15}: {n:,} rows, {megabytes:,.0f} MB: load_quotes {s:.2f} s = {n / s:,.0f} rows/s")
+                result[f"{name}_synthetic_rows_per_s"] = n / s
+                continue
+            ticks = load_ticks(path)
+            rows = ticks.attrs["load_report"]["rows_read"]
+            s = best_of(lambda p=path: load_ticks(p), repeat=2)
+            result[f"{name}_synthetic_trades_per_s"] = len(ticks) / s
+            print(f"{name:>15}: {len(ticks):,} trades of {rows:,} records, {megabytes:,.0f} MB: {s:.2f} s = "
+                  f"{len(ticks) / s:,.0f} trades/s, {rows / s:,.0f} records/s, {megabytes / s:,.0f} MB/s"
+                  f"{_flag(len(ticks) / s)}")
+            path.unlink()
+    return result
+
+
 def run(n_events: int = 2_000_000) -> dict:
     events = synthetic_mbo(n_events)
     n = len(events["action"])
@@ -73,11 +118,12 @@ def run(n_events: int = 2_000_000) -> dict:
         rows = ticks.attrs["load_report"]["rows_read"]
         result[f"{name}_trades_per_s"] = len(ticks) / s
         line = (f"{name:>15}: {path.name}: {len(ticks):,} trades of {rows:,} records in {s * 1e3:.0f} ms = "
-                f"{len(ticks) / s:,.0f} trades/s, {rows / s:,.0f} records/s")
+                f"{len(ticks) / s:,.0f} trades/s, {rows / s:,.0f} records/s{_flag(len(ticks) / s)}")
         if name in ("databento_mbo", "lobster", "binance_stream"):
             q = best_of(lambda p=path: load_quotes(p))
             line += f"; load_quotes {q * 1e3:.0f} ms"
         print(line)
+    result.update(synthetic(min(n_events, 1_000_000)))
     try:
         import databento
     except ImportError:

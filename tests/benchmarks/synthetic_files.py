@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from data.readers.sierra import SCID_HEADER_SIZE, SCID_RECORD
@@ -118,6 +119,18 @@ def write_scid(path: Path, n: int, seed: int = 4) -> Path:
     return path
 
 
+def _decimal(units: np.ndarray, places: int) -> pa.Array:
+    """Integers of 10**-places as fixed-point text (``6180030, 2`` -> ``"61800.30"``)."""
+    whole = pc.cast(pa.array(units // 10**places), pa.string())
+    frac = pc.utf8_lpad(pc.cast(pa.array(units % 10**places), pa.string()), places, "0")
+    return pc.binary_join_element_wise(whole, frac, ".")
+
+
+def _join(*parts) -> pa.Array:
+    """Element-wise concatenation of text arrays and constant strings."""
+    return pc.binary_join_element_wise(*[p if isinstance(p, (pa.Array, pa.ChunkedArray)) else pa.scalar(p) for p in parts], "")
+
+
 def write_binance_capture(path: Path, n_trades: int, quotes_per_trade: int = 3, seed: int = 5) -> Path:
     """A gzip Binance USD-M capture: ``<receive ns> <message>`` lines of wrapped ``@trade`` and
     ``@bookTicker`` messages (about three quotes per trade, as in the BTCUSDT sample), the
@@ -126,23 +139,24 @@ def write_binance_capture(path: Path, n_trades: int, quotes_per_trade: int = 3, 
     n = n_trades * (1 + quotes_per_trade)
     is_trade = np.zeros(n, bool)
     is_trade[rng.choice(n, n_trades, replace=False)] = True
-    exchange_ms = 1_723_161_256_300 + np.cumsum(rng.integers(0, 3, n))
-    receive = (exchange_ms - 1_300) * 1_000_000 + rng.integers(0, 999_999, n)
-    bid = np.round(_walk(rng, n, 61_800.2, 0.1), 1)
+    ms = 1_723_161_256_300 + np.cumsum(rng.integers(0, 3, n))
+    text = {k: pc.cast(pa.array(v), pa.string()) for k, v in {
+        "receive": (ms - 1_300) * 1_000_000 + rng.integers(0, 999_999, n), "ms": ms, "i": np.arange(n)}.items()}
+    cents = (_walk(rng, n, 6_180_020, 10)).astype(np.int64)
     buyer_maker = rng.random(n) < 0.5
-    qty = rng.geometric(0.3, n) / 1000
-    lines = []
-    for i in range(n):
-        t = int(exchange_ms[i])
-        if is_trade[i]:
-            p = bid[i] if buyer_maker[i] else bid[i] + 0.1
-            lines.append(f'{receive[i]} {{"stream":"btcusdt@trade","data":{{"e":"trade","E":{t},"T":{t},"s":"BTCUSDT",'
-                         f'"t":{5_266_583_935 + i},"p":"{p:.2f}","q":"{qty[i]:.3f}","X":"MARKET",'
-                         f'"m":{"true" if buyer_maker[i] else "false"}}}}}')
-        else:
-            lines.append(f'{receive[i]} {{"stream":"btcusdt@bookTicker","data":{{"e":"bookTicker","u":{5_123_107_839_020 + i},'
-                         f'"s":"BTCUSDT","b":"{bid[i]:.2f}","B":"{qty[i] * 7:.3f}","a":"{bid[i] + 0.1:.2f}",'
-                         f'"A":"{qty[i] * 5:.3f}","T":{t},"E":{t}}}}}')
+    lots = rng.geometric(0.3, n)
+    t = np.flatnonzero(is_trade)
+    q = np.flatnonzero(~is_trade)
+    trade = _join(text["receive"].take(t), ' {"stream":"btcusdt@trade","data":{"e":"trade","E":', text["ms"].take(t), ',"T":',
+                  text["ms"].take(t), ',"s":"BTCUSDT","t":', text["i"].take(t), ',"p":"',
+                  _decimal(np.where(buyer_maker, cents, cents + 10)[t], 2), '","q":"', _decimal(lots[t], 3),
+                  '","X":"MARKET","m":', pa.array(np.where(buyer_maker[t], "true", "false")), "}}")
+    quote = _join(text["receive"].take(q), ' {"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":', text["i"].take(q),
+                  ',"s":"BTCUSDT","b":"', _decimal(cents[q], 2), '","B":"', _decimal(lots[q] * 7, 3), '","a":"',
+                  _decimal(cents[q] + 10, 2), '","A":"', _decimal(lots[q] * 5, 3), '","T":', text["ms"].take(q), ',"E":',
+                  text["ms"].take(q), "}}")
+    lines = np.empty(n, object)
+    lines[t], lines[q] = trade.to_numpy(zero_copy_only=False), quote.to_numpy(zero_copy_only=False)
     with gzip.open(path, "wb", compresslevel=1) as fh:
         fh.write(("\n".join(lines) + "\n").encode())
     return path

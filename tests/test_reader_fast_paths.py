@@ -1,0 +1,147 @@
+"""The readers' speed tricks, each tied to the plain formula it replaces (as in test_fast_paths.py):
+the Binance capture's byte-matrix prefix scan and JSON parse against a regular expression and
+``json.loads`` per line, and the Tardis trades single read against the loader's CSV reader."""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data import OrderFlowError, load_quotes, load_ticks
+from data.loader import FORMATS, read_csv
+from data.readers.binance_stream import NO_PREFIX, read_binance_stream, split_capture
+from tests.benchmarks.synthetic_files import write_binance_capture, write_tardis_trades
+
+PREFIX = re.compile(r"^\s*(\d{10,20})\s+")
+
+
+def reference_lines(text: bytes) -> list[tuple[int, int, str | None]]:
+    """(line number, receive ns or NO_PREFIX, the JSON object text or None) per non-empty line."""
+    out = []
+    for number, raw in enumerate(text.split(b"\n"), start=1):
+        if not raw:
+            continue
+        line = raw.decode()
+        match = PREFIX.match(line)
+        receive = int(match.group(1)) if match else NO_PREFIX
+        body = (line[match.end():] if match else line).strip()
+        out.append((number, receive, body if body.startswith("{") and body.endswith("}") else None))
+    return out
+
+
+def odd_capture(seed: int) -> bytes:
+    """Lines of every shape: prefixes of 5..22 digits, tabs, no prefix, blank lines, CRLF, spaces in
+    the JSON, bare and wrapped messages, a REST snapshot, depth diffs, garbage, a truncated line."""
+    rng = np.random.default_rng(seed)
+    bodies = [
+        '{"stream":"x@trade","data":{"e":"trade","E":5,"T":4,"s":"X","p":"1.5","q":"2","m":true}}',
+        '{"e": "trade", "E": 7, "T": 6, "s": "X", "p": "1.25", "q": "0.5", "m": false}',
+        '{"e":"aggTrade","E":9,"s":"X","p":"2","q":"1","m":false}',
+        '{"stream":"x@bookTicker","data":{"e":"bookTicker","s":"X","b":"1.0","B":"3","a":"1.5","A":"4","T":8,"E":9}}',
+        '{"stream":"x@depth","data":{"e":"depthUpdate","E":1,"T":1,"s":"X","b":[["1.0","2"]],"a":[]}}',
+        '{"lastUpdateId":5,"E":1,"T":1,"bids":[["1.0","2"]],"asks":[]}',
+        "not json at all", '{"e":"trade","T":3,"p":"1"', "",
+    ]
+    lines = []
+    for _ in range(300):
+        body = bodies[rng.integers(len(bodies))]
+        digits = "".join(rng.choice(list("0123456789"), int(rng.choice([5, 9, 10, 13, 18, 21]))))
+        prefix = ["", f"1{digits} ", f"  {digits}\t ", f"{rng.integers(10**18, 9 * 10**18)}  ", f"{digits}x "][rng.integers(5)]
+        end = "\r" if rng.random() < 0.1 else ""
+        lines.append(prefix + body + end)
+    return ("\n".join(lines) + ("\n" if seed % 2 else "")).encode()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_capture_lines_equal_the_regex_per_line(seed):
+    text = odd_capture(seed)
+    buf = np.frombuffer(text, np.uint8)
+    lines = split_capture(buf)
+    expected = reference_lines(text)
+    assert lines.number.tolist() == [e[0] for e in expected]
+    assert lines.receive.tolist() == [e[1] for e in expected]
+    got = [text[s + j:e].decode().strip() if ok else None
+           for s, e, j, ok in zip(lines.start, lines.stop, lines.json_at, lines.is_json)]
+    assert got == [e[2] for e in expected]
+
+
+def reference_capture(text: bytes) -> tuple[list[tuple], list[tuple], dict[str, int]]:
+    """Trades (line, T, receive, price, size, side, event) and quotes via json.loads per line."""
+    trades, quotes, counts = [], [], {}
+    for number, receive, body in reference_lines(text):
+        msg = json.loads(body) if body is not None else {}
+        msg = msg.get("data", msg)
+        event = msg.get("e") or "other"
+        counts[event] = counts.get(event, 0) + 1
+        t = msg.get("T", msg.get("E"))
+        if event in ("trade", "aggTrade"):
+            trades.append((number, t, receive, float(msg["p"]), float(msg["q"]), -1 if msg.get("m") else 1, event))
+        elif event == "bookTicker":
+            quotes.append((number, t, receive, float(msg["b"]), float(msg["a"]), float(msg["B"]), float(msg["A"])))
+    return trades, quotes, counts
+
+
+def stamps(frame: pd.DataFrame) -> tuple[list, list]:
+    ms = (frame["timestamp"].astype("int64") // 1_000_000).tolist()
+    receive = [NO_PREFIX if pd.isna(r) else r.value for r in frame["receive_time"]]
+    return ms, receive
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_capture_read_equals_json_loads_per_line(tmp_path, seed):
+    text = b"\n".join(line for line in odd_capture(seed).split(b"\n")
+                      if b"not json" not in line and not line.rstrip().endswith(b'"1"'))  # only valid JSON
+    path = tmp_path / "capture.gz"
+    path.write_bytes(gzip.compress(text))
+    trades, quotes, counts = reference_capture(text)
+    got = read_binance_stream(path)
+    t, q = got["trades"], got["quotes"]
+    ms, receive = stamps(t)
+    assert list(zip(t["line"], ms, receive, t["price"], t["size"], t["side"], t["stream"])) == trades
+    ms, receive = stamps(q)
+    assert list(zip(q["line"], ms, receive, q["bid"], q["ask"], q["bid_size"], q["ask_size"])) == quotes
+    assert t.attrs["counts"] == counts
+
+
+def test_capture_with_bad_lines_counts_them_as_other(tmp_path):
+    path = tmp_path / "capture.txt"
+    path.write_bytes(b'1723161255088176367 {"e":"trade","T":5,"s":"X","p":"1.5","q":"2","m":true}\n'
+                     b"garbage line\n"
+                     b'1723161255088176368 {"e":"trade","T":6,"s":"X","p":"1.5"')  # cut off mid-write
+    ticks = load_ticks(path, format="binance_stream")
+    assert len(ticks) == 1 and ticks.attrs["load_report"]["rejected"] == {"book_update": 2}
+
+
+def test_synthetic_capture_reads_back_exactly(tmp_path):
+    """The benchmark's own capture: its trades and quotes read back as json.loads gives them."""
+    path = write_binance_capture(tmp_path / "usdm.gz", 500)
+    trades, quotes, counts = reference_capture(gzip.decompress(path.read_bytes()))
+    assert counts == {"trade": 500, "bookTicker": 1500}
+    ticks, book = load_ticks(path), load_quotes(path)
+    assert ticks["price"].tolist() == [tr[3] for tr in sorted(trades, key=lambda r: r[1])]
+    assert book["bid"].tolist() == [qu[3] for qu in sorted(quotes, key=lambda r: r[1])]
+
+
+def test_tardis_trades_single_read_equals_the_loader_csv_reader(tmp_path, monkeypatch):
+    path = write_tardis_trades(tmp_path / "binance-futures_trades_2020-02-22_BTCUSDT.csv", 2_000)
+    fast = load_ticks(path)
+    plain = load_ticks(path, format="csv", columns={"amount": "size"})
+    pd.testing.assert_frame_equal(fast, plain, check_exact=True)
+    assert fast.attrs["load_report"]["format"] == "tardis_trades"
+    assert {k: v for k, v in fast.attrs["load_report"].items() if k not in ("format",)} == \
+        {k: v for k, v in plain.attrs["load_report"].items() if k not in ("format",)}
+
+
+def test_tardis_trades_with_a_bad_value_name_the_row(tmp_path):
+    path = tmp_path / "trades.csv"
+    path.write_text("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+                    "bitmex,XBTUSD,1585699200245000,1585699200355684,a,buy,6421.5,10\n"
+                    "bitmex,XBTUSD,1585699200246000,1585699200355685,b,sell,oops,5\n")
+    with pytest.raises(OrderFlowError, match="row 2") as err:
+        load_ticks(path)
+    assert err.value.column == "price"
+    assert FORMATS["tardis_trades"].read is not read_csv
