@@ -168,11 +168,11 @@ def research(args: argparse.Namespace, config: RunConfig, out: Path) -> None:
             result = sweep(config, axes, out=out, executor=executor, rank_by=args.rank_by, resume=args.resume,
                            splits=args.pbo_splits)
             print(show.sweep_report(result, config))
-            written = show.write_sweep_outputs(result, out, config)
+            written = show.write_sweep_outputs(result, out, config, html=args.html)
         else:
             result = walk_forward(config, axes, spec, executor=executor, rank_by=args.rank_by)
             print(show.walk_forward_report(result, config))
-            written = show.write_walk_forward(result, out, config)
+            written = show.write_walk_forward(result, out, config, html=args.html)
     print("\nWrote " + ", ".join(str(p) for p in written))
 
 
