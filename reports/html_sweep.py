@@ -79,7 +79,7 @@ def _axis_columns(result: Any, frame: pd.DataFrame) -> list[str]:
 def _hover_frame(frame: pd.DataFrame, params: Sequence[str], metric: str) -> pd.DataFrame:
     """What the chart's hover shows: the parameters, the ranked ``metric`` as a number, every other
     metric as text (:func:`reports.sweep.cell_text`), the set number and label."""
-    out = frame[list(params)].copy()
+    out = frame[list(params)].astype(str)  # as the axes label them (a float 0.5 would show as 0.500)
     out[metric] = pd.to_numeric(frame[metric], errors="coerce").astype(np.float64)
     out["set"] = frame["set"].astype(str)
     for col in frame.columns:

@@ -51,15 +51,33 @@ def number(value) -> float:
     return math.nan if value is None else float(value)
 
 
-@pytest.fixture(scope="module")
-def cli_sweep(tmp_path_factory):
+def run_cli_sweep(out: Path) -> Path:
     """slope_period x min_slope x bars through the command line with --html (3 axes: a menu for bars)."""
-    out = tmp_path_factory.mktemp("sweep")
     status = run_backtest.main([str(need_sample()), "--strategy", "cvd_trend", "--bars", "15min", *WINDOW,
                                 "--sweep", "slope_period=5,20", "--sweep", "min_slope=0,2", "--sweep", "bars=5min,15min",
                                 "--jobs", "1", "--pbo-splits", "2", "--html", "--out", str(out)])
     assert status == 0
     return out
+
+
+def run_cli_walk_forward(out: Path) -> Path:
+    """A walk-forward over slope_period (train 2 days, test 1) through the command line with --html."""
+    status = run_backtest.main([str(need_sample()), "--strategy", "cvd_trend", "--bars", "15min",
+                                "--start", "2024-04-15", "--end", "2024-04-19", "--tz", "America/Chicago",
+                                "--sweep", "slope_period=5,20", "--walk-forward", "train=2D,test=1D",
+                                "--jobs", "1", "--html", "--out", str(out)])
+    assert status == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def cli_sweep(tmp_path_factory) -> Path:
+    return run_cli_sweep(tmp_path_factory.mktemp("sweep"))
+
+
+@pytest.fixture(scope="module")
+def cli_walk_forward(tmp_path_factory) -> Path:
+    return run_cli_walk_forward(tmp_path_factory.mktemp("wf"))
 
 
 def test_cli_sweep_writes_sweep_html(cli_sweep):
@@ -71,7 +89,7 @@ def test_cli_sweep_writes_sweep_html(cli_sweep):
     cells = doc.select_one({"name": "sweep_cells"}).data
     # one cell row per set, in set order, with its parameters and its metric
     assert [int(s) for s in cells["set"]] == table.index.tolist()
-    assert cells["slope_period"] == table["param:slope_period"].tolist()
+    assert cells["slope_period"] == table["param:slope_period"].astype(str).tolist()
     assert cells["bars"] == table["param:bars"].tolist()
     np.testing.assert_array_equal(np.asarray(cells["sharpe"], dtype=float), table["sharpe"].to_numpy(float))
     # the hover lists every metric of the set
@@ -130,17 +148,6 @@ def test_two_parameter_heat_map_has_no_menu(tmp_path):
     assert doc.select_one({"name": "sweep_filter"}) is None and doc.select_one({"name": "sweep_menus"}) is None
     data = doc.select_one({"name": "sweep_cells"}).data
     assert list(zip(data["_x"], data["_y"])) == [("20", "0.0"), ("20", "2.0"), ("5", "0.0"), ("5", "2.0")]
-
-
-@pytest.fixture(scope="module")
-def cli_walk_forward(tmp_path_factory):
-    out = tmp_path_factory.mktemp("wf")
-    status = run_backtest.main([str(need_sample()), "--strategy", "cvd_trend", "--bars", "15min",
-                                "--start", "2024-04-15", "--end", "2024-04-19", "--tz", "America/Chicago",
-                                "--sweep", "slope_period=5,20", "--walk-forward", "train=2D,test=1D",
-                                "--jobs", "1", "--html", "--out", str(out)])
-    assert status == 0
-    return out
 
 
 def test_cli_walk_forward_writes_walk_forward_html(cli_walk_forward):
