@@ -24,8 +24,10 @@ from data import (
     OrderFlowError,
     OrderFlowFeed,
     bulk_volume_classification,
+    carried_quotes,
     classify,
     join_quotes,
+    lagged,
     load_quotes,
     load_ticks,
     make_bars,
@@ -77,7 +79,7 @@ def load(config: RunConfig) -> Loaded:
     """The ticks of ``config.data`` within ``start``/``end`` (quotes, classification) and their bars."""
     ticks = load_ticks(config.data, format=config.format, tz=config.input_tz,
                        on_bad_rows="drop" if config.drop_bad_rows else "raise")
-    ticks = _quotes_and_sides(ticks, config)
+    ticks, quotes = _quotes_and_sides(ticks, config)
     report = dict(ticks.attrs.get("load_report", {}))
     if config.start is not None or config.end is not None:
         ts = ticks["timestamp"]
@@ -87,7 +89,7 @@ def load(config: RunConfig) -> Loaded:
         if config.end is not None:
             keep &= (ts < config.end).to_numpy()
         ticks = ticks.loc[keep].reset_index(drop=True)
-    bars = make_bars(ticks, config.bars)
+    bars = make_bars(ticks, config.bars, quotes=quotes)
     if config.classify == BAR_METHOD and not bars.empty:
         bars = bulk_volume_classification(bars)
     if bars.empty:
@@ -97,12 +99,29 @@ def load(config: RunConfig) -> Loaded:
     return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None)
 
 
-def _quotes_and_sides(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
-    """Quotes joined strictly before each trade, then the unknown sides classified."""
+def _quotes_and_sides(ticks: pd.DataFrame, config: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Quotes joined strictly before each trade, then the unknown sides classified; and the
+    quote stream the bars' book lines come from (every update, not only those at trades):
+    ``config.quotes`` moved by ``config.quote_lag``, or, without it, the book of a tick file
+    that holds both (:func:`data.quotes.carried_quotes`: LOBSTER, Databento MBO ...), or None."""
+    quotes = None
     if config.quotes is not None:
         quotes = load_quotes(config.quotes, tz=config.input_tz,
                              on_bad_rows="drop" if config.drop_bad_rows else "raise")
         ticks = join_quotes(ticks, quotes, lag=config.quote_lag)
+        quotes = lagged(quotes, config.quote_lag)
+    else:
+        quotes = carried_quotes(config.data, config.format)
+        if quotes is not None:
+            report = dict(ticks.attrs.get("load_report", {}))
+            report["notes"] = [*report.get("notes", []), f"book lines from the file's {len(quotes):,} quote updates"]
+            ticks.attrs["load_report"] = report
+    ticks = _classified(ticks, config)
+    return ticks, quotes
+
+
+def _classified(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
+    """The unknown sides filled by ``config.classify`` (a note in the load report)."""
     report = dict(ticks.attrs.get("load_report", {}))
     if config.classify in CLASSIFIERS:
         unknown = int((ticks["side"] == 0).sum())
