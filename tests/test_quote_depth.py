@@ -242,3 +242,44 @@ def test_streamed_bars_with_quotes_equal_in_memory_bars(seed, n_ticks, n_quotes,
         assert want["depth_imbalance_5"].isna().all()
     if depth and levels == 10:
         assert want["depth_imbalance_10"].notna().any()
+
+
+# --- the engine: --quotes FILE and files that hold the book ------------------------------------------------
+
+
+def write_hand_files(tmp_path):
+    trades, quotes = tmp_path / "trades.csv", tmp_path / "quotes.csv"
+    ticks = hand_ticks()
+    pd.DataFrame({"timestamp": ticks["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "price": ticks["price"],
+                  "size": ticks["size"], "side": ["buy"] * len(ticks)}).to_csv(trades, index=False)
+    q = hand_quotes()
+    q.assign(timestamp=q["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")).to_csv(quotes, index=False)
+    return trades, quotes
+
+
+def test_engine_quotes_file_gives_depth_from_every_update_and_joins_for_classification(tmp_path):
+    from research import RunConfig
+    from research.engine import load
+
+    trades, quotes = write_hand_files(tmp_path)
+    loaded = load(RunConfig(data=trades, quotes=quotes, bars="2s", keep_ticks=True))
+    assert loaded.bars["ofi"].tolist() == [4.0, 7.0, -7.0]  # every update, not [0, 8, -7] at trades
+    assert loaded.ticks["bid_size"].tolist() == [5.0, 3.0, 3.0, 9.0]  # the join, for classification
+    # a 0.6 s lag: every state counts 0.6 s later (1.1, 2.1, 3.1, 4.1, 6.1 s): q0 | q1 + q2 | q3, and q4 after
+    # the last bar
+    lagged = load(RunConfig(data=trades, quotes=quotes, bars="2s", quote_lag="600ms"))
+    assert lagged.bars["ofi"].tolist() == [0.0, 4.0 + 3.0, 4.0]
+
+
+def test_engine_reads_the_book_of_a_file_that_holds_both():
+    from research import RunConfig
+    from research.engine import load
+    from tests.conftest import need_shared
+
+    path = need_shared() / "realdata/lobster/LOBSTER_SampleFile_AMZN_2012-06-21_1.zip"
+    loaded = load(RunConfig(data=path, bars="1min", keep_ticks=True))
+    quotes = load_quotes(path)
+    assert any("quote updates" in note for note in loaded.load_report["notes"])
+    pd.testing.assert_frame_equal(loaded.bars, make_bars(loaded.ticks, "1min", quotes=quotes))
+    at_trades = make_bars(loaded.ticks, "1min")
+    assert not np.allclose(loaded.bars["ofi"], at_trades["ofi"])  # most book updates happen between trades
