@@ -17,6 +17,9 @@ stream even when no trade made the next bar). For each measure ``x``:
   t-statistic of ``beta``;
 - prediction: ``corr(x_b, dm'_b)`` with its standard error ``sqrt((1 - r²) / (n - 2))``.
 
+Beside the measures from the stream, ``OFI (quotes at trades)`` is the OFI of the same
+bars from the quote carried on each trade only (``make_bars`` without ``quotes=``).
+
 Standard errors assume independent bars (no overlap, no autocorrelation correction): read
 anything under 2 SE as nothing. The spoof test injects fake size into the quote *stream*
 (a new state when the fake order is posted, another when it is pulled, see
@@ -66,7 +69,7 @@ class Book:
 
 def real_books(shared: Path = SHARED) -> tuple[list[Book], list[str]]:
     """The real books found under ``shared/realdata``, and a note for each one skipped."""
-    from data import load_quotes, load_ticks
+    from data import join_quotes, load_quotes, load_ticks
 
     real = shared / "realdata"
     candidates = [
@@ -90,6 +93,8 @@ def real_books(shared: Path = SHARED) -> tuple[list[Book], list[str]]:
             continue
         try:
             ticks, quotes = load_ticks(path), load_quotes(path)
+            if "bid" not in ticks:  # a capture's trades carry no quote: the last one strictly before each
+                ticks = join_quotes(ticks, quotes)
         except Exception as err:  # noqa: BLE001 - a skipped sample is reported, not fatal
             skipped.append(f"{name}: not loaded ({type(err).__name__}: {err})")
             continue
@@ -140,8 +145,11 @@ def relation_table(book: Book, spec: str) -> pd.DataFrame:
     bars = book_bars(book, spec)
     length = int(pd.Timedelta(spec).value)
     dm, dm_next = mid_changes(bars, book.quotes, length)
+    values = measure_frame(bars)
+    at_trades = make_bars(book.ticks, spec, tick_size=book.tick_size, footprint=False)  # the same bars
+    values.insert(4, "OFI (quotes at trades)", at_trades["ofi"].to_numpy())
     rows = {}
-    for name, x in measure_frame(bars).items():
+    for name, x in values.items():
         now, ahead = ols(x.to_numpy(), dm), ols(x.to_numpy(), dm_next)
         rows[name] = {"bars": now["n"], "R² now": now["r2"], "t now": now["t"], "corr next": ahead["corr"],
                       "SE next": ahead["se"], "t next": ahead["t"]}
@@ -155,27 +163,29 @@ def inject_quote_spoofs(quotes: pd.DataFrame, starts_ns: np.ndarray, lives_ns: n
 
     Two states are inserted per episode: at ``start``, a copy of the state in force then
     (the fake order arrives), and at ``start + life``, a copy of the state in force then
-    (it leaves); the fake size is added to the episode's side on every state in
-    ``[start, start + life)`` whose price on that side is still the price at ``start``
-    (the order rests at the price where it was posted). Inserted states follow the
-    stream's own states at the same time. Vectorised over (episode, state) pairs.
+    (it leaves); the fake size is added to the episode's side on every state from the
+    post up to the pull whose price on that side is still the price at ``start`` (the
+    order rests at the price where it was posted). Inserted states follow the stream's
+    own states at the same time, pulls before posts. Episodes before the first state
+    are dropped. Vectorised over (episode, state) pairs.
     """
     ts = timestamps_of(quotes)
     starts = np.asarray(starts_ns, dtype=np.int64)
-    ends = starts + np.asarray(lives_ns, dtype=np.int64)
-    source = np.searchsorted(ts, np.concatenate([starts, ends]), side="right") - 1
-    keep = source >= 0
-    inserted = quotes.iloc[np.maximum(source, 0)[keep]].copy()
-    inserted["timestamp"] = pd.DatetimeIndex(np.concatenate([starts, ends])[keep].view("M8[ns]")).tz_localize("UTC")
+    valid = starts >= ts[0]  # nothing to spoof before the first state
+    starts, sides = starts[valid], np.asarray(sides)[valid]
+    ends = starts + np.asarray(lives_ns, dtype=np.int64)[valid]
+    times = np.concatenate([ends, starts])  # at one instant a pull comes before a post
+    inserted = quotes.iloc[np.searchsorted(ts, times, side="right") - 1].copy()
+    inserted["timestamp"] = pd.DatetimeIndex(times.view("M8[ns]")).tz_localize("UTC")
     out = pd.concat([quotes, inserted], ignore_index=True)
     order = np.lexsort((np.arange(len(out)), timestamps_ns(out["timestamp"])))
     out = out.iloc[order].reset_index(drop=True)
-    t = timestamps_ns(out["timestamp"])
-    # the state at `start` is the inserted copy: the last row at that time
-    first = np.searchsorted(t, starts, side="right") - 1
-    stop = np.searchsorted(t, ends, side="right") - 1  # the pull: the inserted copy at `end`, excluded
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    n, m = len(quotes), len(starts)
+    first, stop = position[n + m:], position[n:n + m]  # each episode's post and pull rows
     counts = np.maximum(stop - first, 0)
-    episode = np.repeat(np.arange(len(starts)), counts)
+    episode = np.repeat(np.arange(m), counts)
     offsets = np.concatenate(([0], np.cumsum(counts)))
     row = first[episode] + np.arange(offsets[-1]) - offsets[:-1][episode]
     for side, price_col, size_col in ((1, "bid", "bid_size"), (-1, "ask", "ask_size")):
@@ -239,7 +249,7 @@ def relation_markdown(book: Book) -> str:
     tables = {spec: relation_table(book, spec) for spec in book.specs}
     head = "| measure | " + " | ".join(f"{s}: R² now (t) | {s}: corr next ± SE" for s in book.specs) + " |"
     lines = [head, "|---|" + "---|---|" * len(book.specs)]
-    for name in BOOK_MEASURES:
+    for name in tables[book.specs[0]].index:
         cells = []
         for spec in book.specs:
             row = tables[spec].loc[name]
