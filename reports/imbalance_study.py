@@ -262,7 +262,7 @@ def report(spec: str = "1min", seed: int = 7, per_bar: float = 2.0, size_factor:
     if real_books:
         from reports.real_books import report as real_report
 
-        parts.append("\n" + real_report(SHARED.parent, seed))
+        parts.append("\n## Real books\n\n" + real_report(SHARED.parent, seed))
     return "\n".join(parts)
 
 

@@ -279,17 +279,38 @@ def spoof_markdown(book: Book, seed: int = 7) -> str:
             + "\n".join(lines) + "\n")
 
 
+def strategies_markdown(shared: Path = SHARED, spec: str = "1min") -> str:
+    """Every registered strategy on the longest real samples (the LOBSTER days, 6.5 hours
+    each), one backtest each with :func:`research.run` (defaults: one unit, no costs); the
+    bars' book lines come from the file's own quote stream."""
+    from reports.output import compare_frame, compare_table
+    from research import RunConfig, run
+    from strategies import STRATEGIES
+
+    parts = []
+    for ticker in ("AMZN", "GOOG"):
+        path = shared / f"realdata/lobster/LOBSTER_SampleFile_{ticker}_2012-06-21_1.zip"
+        if not path.is_file():
+            parts.append(f"(skipped LOBSTER {ticker}: {path} not found)\n")
+            continue
+        names = list(STRATEGIES)
+        results = [run(RunConfig(data=path, strategy=name, bars=spec)) for name in names]
+        parts.append(f"LOBSTER {ticker}, {len(results[0].bars):,} {spec} bars, one share, no costs:\n\n```\n"
+                     + compare_table(compare_frame(names, results)) + "\n```\n")
+    return "\n".join(parts)
+
+
 def report(shared: Path = SHARED, seed: int = 7) -> str:
     """The study on every real book found, as markdown."""
     books, skipped = real_books(shared)
-    parts = ["## Real books\n",
-             "R² now: of the bar's mid change on the measure (t of the slope); corr next: with the next "
+    parts = ["R² now: of the bar's mid change on the measure (t of the slope); corr next: with the next "
              "interval's mid change, ± one standard error.\n"]
     for book in books:
-        parts.append(f"### {book.name} ({book.what}): {len(book.ticks):,} trades, {len(book.quotes):,} quote updates\n")
+        parts.append(f"#### {book.name} ({book.what}): {len(book.ticks):,} trades, {len(book.quotes):,} quote updates\n")
         parts.append(relation_markdown(book))
         parts.append(spoof_markdown(book, seed))
     parts += [f"(skipped {note})\n" for note in skipped]
+    parts += ["#### The strategies on the longest real samples\n", strategies_markdown(shared)]
     return "\n".join(parts)
 
 
