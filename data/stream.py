@@ -41,7 +41,16 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .bars import assign_bars, bar_columns, bar_index, core_columns, empty_bars, timestamps_ns
+from .bars import (
+    assign_bars,
+    bar_columns,
+    bar_index,
+    bar_opens,
+    core_columns,
+    empty_bars,
+    stream_depth_columns,
+    timestamps_ns,
+)
 from .barspec import BarSpec, parse_bar_spec
 from .depth import DEFAULT_PERSISTENCE, depth_lines, quotes_have_prices, window_ns
 from .errors import OrderFlowError
@@ -336,20 +345,39 @@ def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = 
 
 
 def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, progress: bool | None = None,
-                     **options: Any) -> pd.DataFrame:
+                     quotes: pd.DataFrame | None = None, **options: Any) -> pd.DataFrame:
     """``make_bars`` streamed from a tick source (anything :func:`data.scan_ticks` takes),
     with a progress bar in ticks on stderr (``progress`` as in :mod:`data.progress`;
-    default: the source's setting). ``bars.attrs["load_report"]`` is the source's report."""
+    default: the source's setting). ``bars.attrs["load_report"]`` is the source's report.
+
+    ``quotes`` (a quote stream DataFrame, held in memory) is supported exactly: the
+    depth lines from a quote stream depend only on the bars' times and the first
+    trade's time (:func:`data.bars.bar_opens`), so they are computed once the stream has
+    made its bars, equal to ``make_bars(all_ticks, spec, quotes=quotes)``'s (tested as a
+    property). :class:`BarStream` itself takes no quotes."""
     from .progress import progress_bar
     from .sources import scan_ticks
 
     scan = scan_ticks(source)
+    depth = options.get("depth", True)
+    if quotes is not None:
+        options["depth"] = False  # the depth lines come from the quote stream below
     stream = BarStream(spec, **options)
+    first_ns = None
     with progress_bar(desc="bars", progress=scan.progress if progress is None else progress) as bar:
         for batch in scan.batches():
+            if first_ns is None and len(batch):
+                first_ns = int(timestamps_ns(batch["timestamp"][:1])[0])
             stream.add(batch)
             bar.update(len(batch))
     bars = stream.finish()
+    if quotes is not None and not len(bars):
+        bars = empty_bars(stream.spec, bar_columns(depth, stream.footprint))
+    elif quotes is not None:
+        stamps = timestamps_ns(bars.index)
+        lines = stream_depth_columns(quotes, stamps, bar_opens(stamps, stream.spec, first_ns), stream.persistence, depth)
+        bars = bars.assign(**lines)[list(bar_columns(depth, stream.footprint))]
+        bars.attrs["bar_spec"] = stream.spec.text
     bars.attrs["load_report"] = dict(scan.report)
     return bars
 
