@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["TopOfBook", "top_of_book", "stab_max", "mbo_level_updates", "LevelUpdates"]
 
@@ -215,16 +216,15 @@ def mbo_level_updates(
     nz = move_qty != 0
     move_t, move_ep, move_bid, move_px, move_qty, move_order = (
         a[nz] for a in (move_t, move_ep, move_bid, move_px, move_qty, move_order))
-    # level ids in (epoch, side, price) order: asks (bid=False) before bids, each by price
-    lkey = np.lexsort((move_px, move_bid, move_ep))
-    k_ep, k_bid, k_px = move_ep[lkey], move_bid[lkey], move_px[lkey]
-    new = np.ones(len(lkey), bool)
-    new[1:] = (k_ep[1:] != k_ep[:-1]) | (k_bid[1:] != k_bid[:-1]) | (k_px[1:] != k_px[:-1])
-    level_sorted = np.cumsum(new) - 1
-    level = np.empty(len(lkey), np.int64)
-    level[lkey] = level_sorted
-    firsts = np.flatnonzero(new)
-    lv_ep, lv_bid, lv_px = k_ep[firsts], k_bid[firsts], k_px[firsts]
+    # level ids in (epoch, side, price) order: asks (bid=False) before bids, each by price. Hashing
+    # (pd.factorize) finds the few distinct prices and levels; only those are sorted, not the moves.
+    px_rank, prices = pd.factorize(move_px, sort=True)
+    key = (move_ep.astype(np.int64) * 2 + move_bid) * max(len(prices), 1) + px_rank
+    level, keys = pd.factorize(key, sort=True)
+    level = level.astype(np.int64)
+    lv_ep = keys // (2 * max(len(prices), 1))
+    lv_bid = (keys // max(len(prices), 1)) % 2 == 1
+    lv_px = np.asarray(prices)[keys % max(len(prices), 1)]
     clear_at = np.append(np.flatnonzero(is_clear), n)  # epoch e ends at the e-th clear
     lv_end = clear_at[lv_ep]
     # size after each move: cumulative sum per level in (level, t, removal-first) order
