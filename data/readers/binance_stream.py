@@ -306,12 +306,13 @@ def _stamps(ms: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex((ms.astype(np.int64) * 1_000_000).view("M8[ns]")).tz_localize("UTC")
 
 
-def read_binance_stream(path: str | Path, quotes: bool = True) -> dict[str, pd.DataFrame]:
+def read_binance_stream(path: str | Path, quotes: bool = True, trades: bool = True) -> dict[str, pd.DataFrame]:
     """A capture -> ``{"trades": ..., "quotes": ...}``, each in file order with ``timestamp``
     (exchange time ``T``, else ``E``), ``receive_time`` (the line's prefix; NaT without one) and the
-    message's line number ``line`` (1-based; ``quotes=False`` leaves the quotes out). Trades: ``price, size, side, stream``
-    (``trade``/``aggTrade``); quotes: ``bid, ask, bid_size, ask_size``. Also ``counts``: messages per
-    event type (``other`` for lines without one: REST snapshots, lines that are not JSON).
+    message's line number ``line`` (1-based). Trades: ``price, size, side, stream``
+    (``trade``/``aggTrade``), with ``attrs["counts"]``: messages per event type (``other`` for lines
+    without one: REST snapshots, lines that are not JSON); quotes: ``bid, ask, bid_size, ask_size``.
+    ``quotes=False`` / ``trades=False`` leave one out (and skip its parsing).
 
     Speed: the file is split into lines and the receive-time prefixes read with numpy
     (:func:`split_capture`); each message's event type and symbol are found from the positions of
@@ -353,21 +354,23 @@ def read_binance_stream(path: str | Path, quotes: bool = True) -> dict[str, pd.D
                 "receive_time": pd.DatetimeIndex(lines.receive[line].view("M8[ns]")).tz_localize("UTC"),
                 "line": lines.number[line]}, {**values, "stream": kinds_of[code[line]]}
 
-    base, values = parse(("trade", "aggTrade"), {"p": pa.string(), "q": pa.string(), "m": pa.bool_()})
-    buyer_maker = pc.fill_null(values["m"], False).to_numpy(zero_copy_only=False)
-    trades = pd.DataFrame({
-        **base,
-        "price": _numbers(values["p"], "p", path),
-        "size": _numbers(values["q"], "q", path),
-        "side": np.where(buyer_maker, -1, 1).astype(np.int8),
-        "stream": values["stream"],
-    }, copy=False)
-    counts = np.bincount(code, minlength=len(kinds_of))
-    trades.attrs["counts"] = {k or "other": int(c) for k, c in zip(kinds_of, counts)}
+    out = {}
+    if trades:
+        base, values = parse(("trade", "aggTrade"), {"p": pa.string(), "q": pa.string(), "m": pa.bool_()})
+        buyer_maker = pc.fill_null(values["m"], False).to_numpy(zero_copy_only=False)
+        out["trades"] = pd.DataFrame({
+            **base,
+            "price": _numbers(values["p"], "p", path),
+            "size": _numbers(values["q"], "q", path),
+            "side": np.where(buyer_maker, -1, 1).astype(np.int8),
+            "stream": values["stream"],
+        }, copy=False)
+        counts = np.bincount(code, minlength=len(kinds_of))
+        out["trades"].attrs["counts"] = {k or "other": int(c) for k, c in zip(kinds_of, counts)}
     if not quotes:
-        return {"trades": trades}
+        return out
     base, values = parse(("bookTicker",), _QUOTE_FIELDS)
-    return {"trades": trades, "quotes": pd.DataFrame({
+    return {**out, "quotes": pd.DataFrame({
         **base,
         "bid": _numbers(values["b"], "b", path),
         "ask": _numbers(values["a"], "a", path),
@@ -402,7 +405,7 @@ def read_stream_ticks(path: Path, pick: ColumnPicker | None = None) -> ReadResul
 
 def read_stream_quotes(path: Path) -> pd.DataFrame:
     """A capture -> the @bookTicker quotes at the exchange's time."""
-    quotes = read_binance_stream(path)["quotes"]
+    quotes = read_binance_stream(path, trades=False)["quotes"]
     return quotes[["timestamp", "bid", "ask", "bid_size", "ask_size"]]
 
 
