@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from itertools import islice
 from pathlib import Path
 from typing import Sequence
 
@@ -95,7 +96,7 @@ def _lines(path: Path) -> tuple[str, ...]:
     lines = head.splitlines()
     if len(head) == _HEAD_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
-    return tuple(line for line in lines if line.strip())[:_SAMPLE_LINES]
+    return tuple(islice((line for line in lines if line.strip()), _SAMPLE_LINES))
 
 
 def _fields(line: str, delimiter: str = ",") -> list[str]:
