@@ -14,8 +14,7 @@ from .barspec import BarSpec, parse_bar_spec
 from .depth import DEFAULT_PERSISTENCE, depth_lines, quote_depth_lines
 from .errors import OrderFlowError
 from .flow import book_imbalance, quote_columns, tick_flow
-from .footprint import footprint_lines
-from .imbalance import imbalance_rule
+from .footprint import describe_rule, footprint_lines
 from .orders import order_ids
 from .schema import CORE_BAR_COLUMNS, DEPTH_LINES, FOOTPRINT_LINES, TICK_REQUIRED
 
@@ -157,9 +156,8 @@ def make_bars(
                                        **(footprint_params or {})))
     bars = pd.DataFrame(columns, index=bar_index(stamps))
     bars.attrs["bar_spec"] = spec.text
-    if footprint and footprint_params and footprint_params.get("imbalance") is not None:
-        bars.attrs["imbalance"] = imbalance_rule(footprint_params["imbalance"], footprint_params.get("ratio"),
-                                                 footprint_params.get("min_volume")).describe()
+    if footprint and describe_rule(footprint_params):
+        bars.attrs["imbalance"] = describe_rule(footprint_params)
     return bars
 
 

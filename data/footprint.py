@@ -897,6 +897,14 @@ def footprint_lines(
     return lines
 
 
+def describe_rule(params: "dict | None") -> str | None:
+    """``bars.attrs["imbalance"]``: the imbalance rule that footprint ``params`` name
+    (:meth:`data.imbalance.ImbalanceRule.describe`), None for the default rule."""
+    if not params or params.get("imbalance") is None:
+        return None
+    return imbalance_rule(params["imbalance"], params.get("ratio"), params.get("min_volume")).describe()
+
+
 def add_footprint_lines(
     bars: pd.DataFrame,
     ticks: pd.DataFrame,

@@ -57,9 +57,9 @@ from .errors import OrderFlowError
 from .footprint import (
     DEFAULT_LARGE,
     DEFAULT_LARGE_WINDOW,
-    DEFAULT_RATIO,
     DEFAULT_VALUE_AREA,
     LargeTradeCarry,
+    describe_rule,
     fitted_grid,
     footprint_lines,
     infer_tick_size,
@@ -97,8 +97,8 @@ class BarStream:
         self.depth, self.footprint = depth, footprint
         self.persistence = persistence
         self.window = window_ns(persistence) if depth else 0
-        params = dict(ratio=DEFAULT_RATIO, min_volume=0.0, value_area_fraction=DEFAULT_VALUE_AREA,
-                      large=DEFAULT_LARGE, large_window=DEFAULT_LARGE_WINDOW)
+        params = dict(ratio=None, min_volume=None, imbalance=None, value_area_fraction=DEFAULT_VALUE_AREA,
+                      large=DEFAULT_LARGE, large_window=DEFAULT_LARGE_WINDOW)  # None: footprint_lines' defaults
         unknown = set(footprint_params or {}) - set(params)
         if unknown:
             raise OrderFlowError(f"unknown footprint parameter(s) {sorted(unknown)}; known: {sorted(params)}")
@@ -187,6 +187,8 @@ class BarStream:
         bars = pd.DataFrame(data, index=bar_index(np.concatenate(self._stamps)))
         bars = bars[[c for c in columns if c in bars.columns]]
         bars.attrs["bar_spec"] = self.spec.text
+        if self.footprint and describe_rule(self.params):
+            bars.attrs["imbalance"] = describe_rule(self.params)
         return bars
 
     # ----------------------------------------------------------------- work

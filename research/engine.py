@@ -101,6 +101,7 @@ def load(config: RunConfig) -> Loaded:
     source = {"symbol": config.symbol, "allow_overlap": config.allow_overlap, "progress": config.progress}
     if not needs_ticks(config):
         bars, info = cached_bars(config.data, config.bars, cache_dir=config.cache_dir, use_cache=config.cache,
+                                 footprint_params=config.footprint_params,
                                  start=config.start, end=config.end, format=config.format, tz=config.input_tz,
                                  on_bad_rows=on_bad_rows, **source)
         bars = _checked_bars(bars, config)
@@ -120,7 +121,7 @@ def load(config: RunConfig) -> Loaded:
         if config.end is not None:
             keep &= (ts < config.end).to_numpy()
         ticks = ticks.loc[keep].reset_index(drop=True)
-    bars = _checked_bars(make_bars(ticks, config.bars, quotes=quotes), config)
+    bars = _checked_bars(make_bars(ticks, config.bars, quotes=quotes, footprint_params=config.footprint_params), config)
     return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None)
 
 
