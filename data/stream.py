@@ -124,8 +124,15 @@ class BarStream:
             return
         if self.tick_size is None and not self._started and self._pending is None:
             self.tick_size = ticks.attrs.get("tick_size")
-        batch = _arrays(ticks)
+        self.add_arrays(tick_arrays(ticks))
+
+    def add_arrays(self, batch: dict[str, np.ndarray]) -> None:
+        """:meth:`add` for a batch already in arrays (:func:`tick_arrays`: times as int64
+        UTC ns, ``side`` int8, sizes and quotes float64, NaN where missing), as a tick
+        store reads them (:meth:`data.store.TickStore.array_batches`): no DataFrame."""
         ts = batch["timestamp"]
+        if len(ts) == 0:
+            return
         back = ts[1:] < ts[:-1]
         if back.any():
             raise OrderFlowError("tick batch is not sorted by time", column="timestamp", row=int(np.argmax(back)) + 2)
@@ -218,7 +225,7 @@ class BarStream:
             self._tick = self._decide_tick(price, size, side, starts, stamps, cut)
         self._started = True
         chunk = {k: v[:cut] for k, v in pending.items()}
-        frame = _frame(chunk)
+        frame = TickColumns(chunk)
         columns, self._delta_before = core_columns(frame, price[:cut], size[:cut], side[:cut], starts,
                                                    self._delta_before)
         alternative = None
@@ -305,7 +312,7 @@ class BarStream:
         def lines(has_prices: bool) -> dict[str, np.ndarray]:
             parts = []
             for ticks, starts, stamps, drop in groups:
-                out = depth_lines(_frame(ticks), ticks["timestamp"], starts, stamps, self.persistence,
+                out = depth_lines(TickColumns(ticks), ticks["timestamp"], starts, stamps, self.persistence,
                                   has_prices=has_prices)
                 parts.append({k: v[drop:] for k, v in out.items()})
             return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -320,11 +327,11 @@ class BarStream:
         tick (the anchor of its persistence window; also the tick before it, for OFI)."""
         keep = ["timestamp"] + [k for k in _QUOTES if k in chunk]
         part = {k: chunk[k] for k in keep}
-        joined = part if self._context is None else _concat({k: self._context[k] for k in keep if k in self._context},
-                                                            part)
-        ts = joined["timestamp"]
-        k = int(np.searchsorted(ts, first_held - self.window, side="right")) - 1
-        self._context = {name: values[max(k, 0):].copy() for name, values in joined.items()}
+        k = int(np.searchsorted(chunk["timestamp"], first_held - self.window, side="right")) - 1
+        if k < 0 and self._context is not None:  # the anchor is before the chunk: continue the carried states
+            part = _concat({name: self._context[name] for name in keep if name in self._context}, part)
+            k = int(np.searchsorted(part["timestamp"], first_held - self.window, side="right")) - 1
+        self._context = {name: values[max(k, 0):].copy() for name, values in part.items()}
 
 
 def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = "1min", **options: Any) -> pd.DataFrame:
@@ -345,10 +352,12 @@ def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, prog
 
     scan = scan_ticks(source)
     stream = BarStream(spec, **options)
+    # a store's batches as arrays straight from Arrow (no pandas); other sources' as frames
+    batches, add = (scan.array_batches(), stream.add_arrays) if scan.kind == "store" else (scan.batches(), stream.add)
     with progress_bar(desc="bars", progress=scan.progress if progress is None else progress) as bar:
-        for batch in scan.batches():
-            stream.add(batch)
-            bar.update(len(batch))
+        for batch in batches:
+            add(batch)
+            bar.update(len(batch["timestamp"]))
     bars = stream.finish()
     bars.attrs["load_report"] = dict(scan.report)
     return bars
@@ -357,8 +366,9 @@ def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, prog
 # --------------------------------------------------------------------------- arrays
 
 
-def _arrays(ticks: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The canonical columns of a frame as numpy arrays (times as int64 UTC ns)."""
+def tick_arrays(ticks: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The canonical columns of a frame as numpy arrays (times as int64 UTC ns), what
+    :meth:`BarStream.add_arrays` takes."""
     out = {"timestamp": timestamps_ns(ticks["timestamp"])}
     out["price"] = ticks["price"].to_numpy(np.float64)
     out["size"] = ticks["size"].to_numpy(np.float64)
@@ -389,6 +399,22 @@ def _concat(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> dict
     return out
 
 
-def _frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The tick columns the bar functions read by name (quotes, ``inferred``), without a copy."""
-    return pd.DataFrame({k: v for k, v in arrays.items() if k != "timestamp"}, copy=False)
+class TickColumns:
+    """Tick arrays seen as the bar functions read a tick frame (``name in ticks``,
+    ``ticks[name]`` a numpy array, ``len(ticks)`` the rows), without building a
+    DataFrame for each chunk (about a millisecond each)."""
+
+    __slots__ = ("arrays", "rows")
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+        self.rows = len(arrays["timestamp"])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.arrays
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    def __len__(self) -> int:
+        return self.rows
