@@ -724,10 +724,33 @@ def _block_thresholds(size: np.ndarray, threshold: "float | str", window: int) -
 
 def _order_statistic(blocks: np.ndarray, q: float) -> np.ndarray:
     """Per row, the smallest value with at least q% of the row at or below it
-    (the ``ceil(q / 100 * m)``-th smallest of m; one ``np.partition``)."""
+    (the ``ceil(q / 100 * m)``-th smallest of m: ``np.partition(row, k)[k]``, k 0-based).
+
+    Near the top of a row (the large-trade percentiles) only a few values are ranked:
+    cut the row into ``m - k`` groups; the smallest group maximum ``c`` has at least
+    ``m - k`` values at or above it, so the answer (the value with ``m - k`` values at
+    or above it in sorted order) is ``>= c`` and is the ``(k - #{v < c})``-th smallest
+    of the values ``>= c`` (a few percent of the row for p99). A row holding NaN
+    (which ``np.partition`` sorts last), or a percentile below the top eighth, takes
+    one ``np.partition`` of the whole row (tied to it in tests/test_fast_paths.py)."""
     m = blocks.shape[1]
     k = min(max(int(np.ceil(q / 100.0 * m)) - 1, 0), m - 1)
-    return np.partition(blocks, k, axis=1)[:, k]
+    top = m - k
+    if 8 * top > m:
+        return np.partition(blocks, k, axis=1)[:, k]
+    bound = np.maximum.reduceat(blocks, (np.arange(top) * m) // top, axis=1).min(axis=1)
+    with np.errstate(invalid="ignore"):
+        above = blocks >= bound[:, None]
+    candidates = blocks[above]
+    ends = np.cumsum(np.count_nonzero(above, axis=1))
+    out = np.empty(len(blocks))
+    for i, (lo, hi) in enumerate(zip(np.concatenate(([0], ends[:-1])), ends)):
+        if np.isnan(bound[i]):
+            out[i] = np.partition(blocks[i], k)[k]
+        else:
+            j = k - (m - (hi - lo))  # minus the values below the bound
+            out[i] = np.partition(candidates[lo:hi], j)[j]
+    return out
 
 
 def large_trade_volume(

@@ -294,3 +294,38 @@ def test_grid_with_odd_prices_or_sides_takes_the_plain_path() -> None:
     assert odd_side.unknown.tolist() == [0.0, 0.0, 1.0, 0.0]
     with np.errstate(invalid="ignore"), pytest.raises(OverflowError):  # a NaN price has no level, as before
         grid_from_arrays(np.array([10.0, np.nan, 10.5]), np.ones(3), np.ones(3, np.int8), starts[:1], starts[:1], 0.25)
+
+
+# --------------------------------------------------------------------------- large-trade percentiles
+
+
+def reference_order_statistic(blocks: np.ndarray, q: float) -> np.ndarray:
+    """The ceil(q% * m)-th smallest of each row: one np.partition of the whole row (the plain formula)."""
+    m = blocks.shape[1]
+    k = min(max(int(np.ceil(q / 100.0 * m)) - 1, 0), m - 1)
+    return np.partition(blocks, k, axis=1)[:, k]
+
+
+@pytest.mark.parametrize("q", [0.0, 50.0, 87.5, 90.0, 99.0, 99.5, 99.99, 100.0])
+@pytest.mark.parametrize("m", [1, 7, 16, 100, 997, 10_000])
+@pytest.mark.parametrize("kind", ["geometric", "exponential", "constant", "sorted", "reversed", "special"])
+def test_order_statistic_equals_one_partition(q: float, m: int, kind: str) -> None:
+    """The bounded ranking (only the values at or above the smallest group maximum)
+    picks the very value np.partition picks: ties, constant rows, sorted rows, and
+    rows with NaN (sorted last), infinities and signed zeros."""
+    from data.footprint import _order_statistic
+
+    rng = np.random.default_rng(int(q * 100) + m)
+    rows = 6
+    values = {
+        "geometric": lambda: rng.geometric(0.4, rows * m).astype(np.float64),
+        "exponential": lambda: rng.exponential(3.0, rows * m),
+        "constant": lambda: np.full(rows * m, 2.0),
+        "sorted": lambda: np.sort(rng.integers(0, 50, rows * m)).astype(np.float64),
+        "reversed": lambda: np.sort(rng.exponential(3.0, rows * m))[::-1].copy(),
+        "special": lambda: rng.choice(np.array([0.0, -0.0, 1.0, 5.0, np.inf, np.nan]), rows * m,
+                                      p=[0.3, 0.2, 0.3, 0.17, 0.02, 0.01]),
+    }[kind]()
+    blocks = values.reshape(rows, m)
+    got, want = _order_statistic(blocks, q), reference_order_statistic(blocks, q)
+    assert np.array_equal(got, want, equal_nan=True)  # -0.0 == 0.0: either zero is the same threshold
