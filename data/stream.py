@@ -35,7 +35,11 @@ trades, a stream judging its first chunk (a million trades or more); pass ``tick
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib
+import os
+import sys
 from typing import Any, Iterable
 
 import numpy as np
@@ -255,6 +259,8 @@ class BarStream:
         the cut back to the bar where it begins."""
         if not self.footprint or len(starts) < 2:
             return len(starts) - 1
+        if self.spec.kind == "time" and ORDER_ID not in pending:
+            return len(starts) - 1  # ticks of one time stamp share a time bar: a bar start is a new time, a new order
         first = order_starts(pending["timestamp"], pending["side"], pending.get(ORDER_ID))
         opens = np.zeros(len(pending["timestamp"]), dtype=bool)
         opens[first] = True
@@ -350,6 +356,7 @@ def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, prog
     from .progress import progress_bar
     from .sources import scan_ticks
 
+    retain_freed_memory()
     scan = scan_ticks(source)
     stream = BarStream(spec, **options)
     # a store's batches as arrays straight from Arrow (no pandas); other sources' as frames
@@ -361,6 +368,40 @@ def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, prog
     bars = stream.finish()
     bars.attrs["load_report"] = dict(scan.report)
     return bars
+
+
+# glibc's mallopt parameters (malloc.h) and the values set by retain_freed_memory
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD = 32 << 20  # glibc's largest: blocks below it come from the reusable heap
+TRIM_THRESHOLD = 256 << 20  # free heap kept for reuse instead of handed back to the system
+_retained = False
+
+
+def retain_freed_memory() -> bool:
+    """Let glibc's allocator keep freed memory for reuse (once per process; True if set).
+
+    A stream allocates and frees the same few-MB arrays for every batch. By default
+    glibc serves such blocks with fresh ``mmap`` pages or trims them off the heap when
+    freed, so every batch pays a page fault per 4 KB touched again: on a virtual
+    machine that alone can cost more than the bar arithmetic. Here blocks up to
+    :data:`MMAP_THRESHOLD` come from the heap and up to :data:`TRIM_THRESHOLD` of free
+    heap is kept (``mallopt``; process-wide, as ``MALLOC_MMAP_THRESHOLD_`` and
+    ``MALLOC_TRIM_THRESHOLD_`` would set it). Memory stays bounded: at most that much
+    more stays resident. Nothing is done off glibc, or when the environment sets
+    either variable itself."""
+    global _retained
+    if _retained:
+        return True
+    if not sys.platform.startswith("linux") or any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_",
+                                                                             "MALLOC_TRIM_THRESHOLD_")):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    _retained = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    return _retained
 
 
 # --------------------------------------------------------------------------- arrays
