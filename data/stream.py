@@ -23,6 +23,12 @@ batches exactly what those functions need from earlier ticks:
   :data:`data.footprint.INFER_SAMPLE` trades (the stream waits until it has them, as it
   waits for the first whole block of large-trade sizes).
 
+Work is split three ways, so that two cores overlap it: a tick store's batches are
+decoded by a reader thread (:func:`data.sources.read_ahead`), the depth lines of each
+chunk are computed by a depth thread (which alone carries the quote states), and the
+core and footprint lines here; each does its part in order, so the results are those
+of one pass.
+
 Floating-point sums (``volume``, ``buy/sell/unknown_volume``, ``delta``, ``vwap``,
 ``inferred_volume``, ``ofi``, ``avg_depth``, ``tw_imbalance``) add the same values in the
 same order, but numpy's vectorised reductions may group the additions by the memory
@@ -38,6 +44,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import importlib
+from concurrent.futures import Future, ThreadPoolExecutor
 import os
 import sys
 from typing import Any, Iterable
@@ -111,7 +118,8 @@ class BarStream:
         self._large = LargeTradeCarry()
         self._large_orders = LargeTradeCarry()
         self._chunks: list[dict[str, np.ndarray]] = []
-        self._alternatives: list[dict[str, np.ndarray] | None] = []
+        self._depth_jobs: list[Future] = []  # per chunk: its depth lines, computed by the depth thread
+        self._depth_thread: ThreadPoolExecutor | None = None
         self._stamps: list[np.ndarray] = []
         self.ticks = 0
 
@@ -177,14 +185,20 @@ class BarStream:
     def finish(self) -> pd.DataFrame:
         """Process the ticks held back and return all the bars (as ``make_bars`` would)."""
         self._process(final=True)
+        has_prices = self._seen_bid and self._seen_ask
+        try:
+            for chunk, job in zip(self._chunks, self._depth_jobs):
+                lines, alternative = job.result()
+                chunk.update(lines)
+                if has_prices and alternative is not None:
+                    chunk.update(alternative)
+        finally:
+            if self._depth_thread is not None:
+                self._depth_thread.shutdown()
+                self._depth_thread = None
         columns = bar_columns(self.depth, self.footprint)
         if not self._chunks:
             return empty_bars(self.spec, columns)
-        has_prices = self._seen_bid and self._seen_ask
-        if has_prices:
-            for chunk, alternative in zip(self._chunks, self._alternatives):
-                if alternative is not None:
-                    chunk.update(alternative)
         data = {name: np.concatenate([c[name] for c in self._chunks]) for name in self._chunks[0]}
         bars = pd.DataFrame(data, index=bar_index(np.concatenate(self._stamps)))
         bars = bars[[c for c in columns if c in bars.columns]]
@@ -232,10 +246,8 @@ class BarStream:
         frame = TickColumns(chunk)
         columns, self._delta_before = core_columns(frame, price[:cut], size[:cut], side[:cut], starts,
                                                    self._delta_before)
-        alternative = None
         if self.depth:
-            lines, alternative = self._depth(chunk, starts, stamps)
-            columns.update(lines)
+            self._submit_depth(chunk, starts, stamps, int(ts[cut]) if cut < n else None)
         if self.footprint:
             columns.update(footprint_lines(price[:cut], size[:cut], side[:cut], starts, stamps, self._tick,
                                            price_range=(columns["low"], columns["high"]), carry=self._large,
@@ -243,12 +255,9 @@ class BarStream:
                                            order_carry=self._large_orders,
                                            **self.params))
         self._chunks.append(columns)
-        self._alternatives.append(alternative)
         self._stamps.append(np.asarray(stamps, dtype=np.int64))
         if self.spec.kind == "volume":
             self._size_before = float(np.cumsum(np.concatenate(([self._size_before], size[:cut])))[-1])
-        if self.depth and cut < n:
-            self._keep_context(chunk, int(ts[cut]))
         self._pending = {k: v[cut:] for k, v in pending.items()}
 
     def _order_safe_bars(self, pending: dict[str, np.ndarray], starts: np.ndarray) -> int:
@@ -279,8 +288,29 @@ class BarStream:
                            price_range=(low, high))
         return grid.tick_size
 
-    def _depth(self, chunk: dict[str, np.ndarray], starts: np.ndarray,
-               stamps: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+    def _submit_depth(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray,
+                      first_held: int | None) -> None:
+        """Hand the chunk's depth lines to the depth thread, which computes them while this
+        thread goes on with the core and footprint lines (numpy releases the GIL: on two
+        cores they overlap). One thread, chunks in order: the quote context it carries
+        (:meth:`_keep_context`) is only its own. At most two chunks wait for it (memory
+        stays bounded); an error there is raised here or by :meth:`finish`."""
+        if self._depth_thread is None:
+            self._depth_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orderflow-depth")
+        if len(self._depth_jobs) >= 2:
+            self._depth_jobs[-2].result()
+        self._depth_jobs.append(self._depth_thread.submit(self._depth_job, chunk, starts, stamps,
+                                                          self._seen_bid and self._seen_ask, first_held))
+
+    def _depth_job(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray, seen_prices: bool,
+                   first_held: int | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+        out = self._depth(chunk, starts, stamps, seen_prices)
+        if first_held is not None:
+            self._keep_context(chunk, first_held)
+        return out
+
+    def _depth(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray,
+               seen_prices: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
         """Depth lines of the chunk's bars; and, while no tick has shown both quote prices
         yet, the price-dependent lines as they would be if a later tick does.
 
@@ -292,7 +322,7 @@ class BarStream:
         n = len(ts)
         context = self._context
         if context is None or len(context["timestamp"]) == 0:
-            return self._depth_of([(chunk, starts, stamps, 0)])
+            return self._depth_of([(chunk, starts, stamps, 0)], seen_prices)
         last = np.append(starts[1:], n) - 1
         anchor = np.searchsorted(ts, ts[last] - self.window, side="right") - 1
         inside = (anchor >= 0) & (starts >= 1)
@@ -310,11 +340,12 @@ class BarStream:
             tail = {k: v[a:] for k, v in chunk.items()}
             groups.append((tail, np.concatenate(([0], starts[b:] - a)),
                            np.concatenate(([ts[starts[b] - 1]], stamps[b:])), 1))
-        return self._depth_of(groups)
+        return self._depth_of(groups, seen_prices)
 
-    def _depth_of(self, groups: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, int]]
+    def _depth_of(self, groups: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, int]], seen_prices: bool
                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
-        """Depth lines over ``(ticks, starts, stamps, extra bars in front)`` groups, end to end."""
+        """Depth lines over ``(ticks, starts, stamps, extra bars in front)`` groups, end to end
+        (``seen_prices``: some earlier tick showed both quote prices)."""
         def lines(has_prices: bool) -> dict[str, np.ndarray]:
             parts = []
             for ticks, starts, stamps, drop in groups:
@@ -323,7 +354,7 @@ class BarStream:
                 parts.append({k: v[drop:] for k, v in out.items()})
             return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
-        if self._seen_bid and self._seen_ask:
+        if seen_prices:
             return lines(True), None
         with_prices = lines(True)
         return lines(False), {k: with_prices[k] for k in _PRICE_DEPENDENT}
