@@ -45,7 +45,7 @@ accuracy: $(STAMP)
 
 # Regenerate the README's measured blocks (make run output, strategy rules, accuracy).
 readme: $(STAMP)
-	$(PY) -m reports.readme make-run strategies accuracy
+	$(PY) -m reports.readme make-run es-run strategies accuracy
 
 clean:
 	rm -rf $(VENV) $(COMPAT) results .pytest_cache .hypothesis

@@ -18,7 +18,7 @@ import sys
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -44,6 +44,7 @@ from research.config import (
     session_params,
     strategy_session,
 )
+from research.instruments import instrument_from_options
 from strategies import strategy_params
 
 DEFAULT_OUT = Path("results")
@@ -68,14 +69,24 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Writes metrics.json, trades.csv, equity.csv and report.png (and bt_plot.png) into --out. "
         "Exit status: 0 done, 2 bad input (one 'error: ...' line on stderr).",
     )
-    p.add_argument("data", nargs="?", default=None, metavar="DATA",
-                   help="tick file (.csv[.gz], .parquet, .json); default: the bundled sample "
-                   "data/sample/sample_ticks.parquet")
+    p.add_argument("data", nargs="*", default=[], metavar="DATA",
+                   help="tick data: a file (.csv[.gz], .parquet, .json, vendor formats), several files, a folder, "
+                   "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import); "
+                   "read in time order as one stream; default: the bundled sample data/sample/sample_ticks.parquet")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY,
                    help="strategy: a registered name (see --list-strategies) or module:Class; default cvd_trend")
     p.add_argument("--bars", default=DEFAULT_BARS,
                    help="bar spec: a time offset (30s, 1min, 5min, 1h), N trades (500t), N units of "
                    "volume (1000v) or 'tick' (one bar per trade); default 1min")
+    p.add_argument("--symbol", default=None,
+                   help="the instrument to use from data that holds several (a store, Databento, ccxt files)")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="accept files whose time ranges overlap when the trades carry no ids to drop duplicates by")
+    p.add_argument("--no-cache", action="store_true",
+                   help="build the bars from the ticks even when the bar cache holds them (and do not cache them)")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="bar cache folder; default $ORDERFLOW_CACHE_DIR or ~/.cache/orderflow-bt/bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--cash", type=float, default=100_000.0, help="starting cash; default 100000")
     p.add_argument("--commission", type=float, default=0.0,
                    help="commission per fill as a fraction of the traded value (0.0001 = 1 basis point, "
@@ -85,8 +96,23 @@ def build_parser() -> argparse.ArgumentParser:
                    "tick, Backtrader's set_slippage_fixed) or a percent of the price ('0.01%%', "
                    "set_slippage_perc); never beyond the bar's high/low; default 0")
     p.add_argument("--size", default=None,
-                   help="position size: units per trade ('2') or a percent of equity ('10%%'); "
-                   "default: 100%% of equity (whole units), so that returns compare with buy and hold")
+                   help="position size: units (contracts) per trade ('2') or a percent of equity ('10%%', of the "
+                   "notional price x multiplier); default: 1 contract with a futures instrument, else 100%% of "
+                   "equity (whole units), so that returns compare with buy and hold")
+    p.add_argument("--risk", type=float, default=None, metavar="CASH",
+                   help="size each trade so that its stop risks at most CASH (floor(CASH / (stop distance x "
+                   "multiplier)) contracts); needs a strategy stop")
+    m = p.add_argument_group("futures contract maths (README: Money as the exchange counts it)")
+    m.add_argument("--instrument", default=None, metavar="SYMBOL",
+                   help="contract preset: ES MES NQ MNQ YM RTY CL GC ZN 6E BTC-PERP (multiplier, tick size, margin); "
+                   "P&L, equity and metrics in the contract's currency")
+    m.add_argument("--multiplier", type=float, default=None, help="currency per point of price (ES: 50)")
+    m.add_argument("--tick-size", type=float, default=None, help="smallest price step (ES: 0.25)")
+    m.add_argument("--margin", type=float, default=None, help="initial margin per contract, in currency")
+    m.add_argument("--commission-per-contract", type=float, default=0.0, metavar="CASH",
+                   help="commission per contract and side (charged on entry and on exit); default 0")
+    m.add_argument("--slippage-ticks", type=float, default=0.0, metavar="N",
+                   help="slippage against you on every fill, in ticks of --tick-size; default 0")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="set a strategy parameter (repeatable); values take the parameter's type "
                    "(int, float, bool: true/false, none)")
@@ -195,16 +221,16 @@ class Outputs:
 
 def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
     """Check every option and resolve the strategy; raises OrderFlowError on bad input."""
-    data = Path(args.data) if args.data else DEFAULT_DATA
-    if not data.exists():
-        raise OrderFlowError(f"{'bundled sample' if args.data is None else 'data file'} not found: {data}")
+    data = data_source(args.data)
     outputs = Outputs(out=output.check_out_dir(args.out), plot=not args.no_plot, bt_plot=args.bt_plot,
                       trade_footprints=args.trade_footprints, html=args.html)
     parse_bar_spec(args.bars)
     cls = resolve_strategy(args.strategy)
     known = strategy_params(cls)
     params = parse_params(args.param, cls, args.strategy)
-    params = {**parse_size(args.size, cls, fractional=bool(params.get(FRACTIONAL_PARAM, False))), **params}
+    instrument = instrument_from_options(args.instrument, multiplier=args.multiplier, tick_size=args.tick_size,
+                                         margin=args.margin)
+    params = {**money_params(args, cls, instrument, fractional=bool(params.get(FRACTIONAL_PARAM, False))), **params}
     tz = check_zone(args.tz, "--tz") if args.tz else "UTC"
     start = parse_time(args.start, tz, "--start") if args.start else None
     end = parse_time(args.end, tz, "--end", end=True) if args.end else None
@@ -239,9 +265,51 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         cash=float(args.cash), commission=float(args.commission), slippage=parse_slippage(args.slippage),
         start=start, end=end, tz=tz, session=session, format=args.format, drop_bad_rows=args.drop_bad_rows,
         input_tz=args.tz, classify=args.classify, quotes=args.quotes, quote_lag=args.quote_lag,
-        observers=args.bt_plot, keep_ticks=outputs.needs_ticks,
+        observers=args.bt_plot, keep_ticks=outputs.needs_ticks, symbol=args.symbol, allow_overlap=args.allow_overlap,
+        cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
+        instrument=instrument, commission_per_contract=args.commission_per_contract, slippage_ticks=args.slippage_ticks,
     )
     return config, outputs
+
+
+def data_source(texts: Sequence[str]) -> "Path | str | list[Path]":
+    """DATA: the bundled sample, one path (file, folder, store) or glob, or a list of files."""
+    if not texts:
+        if not DEFAULT_DATA.exists():
+            raise OrderFlowError(f"bundled sample not found: {DEFAULT_DATA}")
+        return DEFAULT_DATA
+    paths = [Path(t) for t in texts]
+    for text, path in zip(texts, paths):
+        if not path.exists() and not any(c in text for c in "*?["):
+            raise OrderFlowError(f"data file not found: {path}")
+    if len(paths) == 1:
+        return paths[0] if paths[0].exists() else texts[0]  # a glob is expanded by data.scan_ticks
+    return paths
+
+
+def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractional: bool) -> dict[str, Any]:
+    """Sizing and the cost options checked together: --size (default 1 contract with an instrument),
+    --risk, and the futures costs that need a contract."""
+    if instrument is None and (args.commission_per_contract or args.slippage_ticks):
+        raise OrderFlowError("--commission-per-contract and --slippage-ticks need a contract: --instrument, "
+                             "or --multiplier and --tick-size")
+    if instrument is not None and args.commission:
+        raise OrderFlowError("--commission is a fraction of traded value; with a futures contract use "
+                             "--commission-per-contract")
+    for option in ("commission_per_contract", "slippage_ticks"):
+        value = getattr(args, option)
+        if not math.isfinite(value) or value < 0:
+            raise OrderFlowError(f"bad --{option.replace('_', '-')} {value}: must be >= 0")
+    sizable = {"stake", "pct_equity"} <= set(strategy_params(cls))
+    size = "1" if args.size is None and instrument is not None and sizable else args.size
+    params = parse_size(size, cls, fractional=fractional)
+    if args.risk is not None:
+        if not math.isfinite(args.risk) or args.risk <= 0:
+            raise OrderFlowError(f"bad --risk {args.risk}: an amount of money > 0")
+        if "risk" not in strategy_params(cls):
+            raise OrderFlowError("the strategy has no risk parameter; --risk does not apply")
+        params = {**params, "risk": args.risk}
+    return params
 
 
 def parse_window(texts: Sequence[str] | None, tz: str, option: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:

@@ -6,6 +6,7 @@ backtest. ``write_outputs`` writes ``metrics.json``, ``trades.csv``, ``equity.cs
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -37,12 +38,41 @@ def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
     return f"{value}{suffix}"
 
 
+def describe_source(report: dict[str, Any]) -> list[str]:
+    """The load report of one file (:func:`data.loader.format_load_report`), or of many
+    files or a tick store: what was read, kept in the window, rejected, overlapping."""
+    if report.get("format") not in ("files", "store"):
+        return [format_load_report(report)]
+    read, kept = report.get("rows_read", 0), report.get("rows_kept", 0)
+    if report["format"] == "store":
+        lines = [f"Read {read:,} rows of {report.get('symbol') or 'the store'} from {report['source']}: "
+                 f"{report.get('files_read', 0)} of {report.get('files_total', 0)} day files, "
+                 f"{report.get('row_groups_read', 0)} of {report.get('row_groups_total', 0)} row groups; "
+                 f"{kept:,} rows in the window."]
+    else:
+        files = report.get("files") or []
+        lines = [f"Read {len(files)} files ({report['source']}): {read:,} rows, {kept:,} kept in the window."]
+        lines += [f"  {Path(f['source']).name}: {f['rows_read']:,} read, {f.get('rows_in_window', f['rows_kept']):,} kept"
+                  + (f", rejected {sum(f['rejected'].values()):,}" if f.get("rejected") else "") for f in files]
+    rejected = report.get("rejected") or {}
+    if rejected:
+        lines.append("Rejected: " + ", ".join(f"{n:,} {reason.replace('_', ' ')}" for reason, n in rejected.items()) + ".")
+    for overlap in report.get("overlaps") or ():
+        lines.append(f"Overlap: {overlap}.")
+    for name, error in (report.get("failed") or {}).items():
+        lines.append(f"Failed: {name}: {error}.")
+    return lines
+
+
 def describe_load(result: Any) -> str:
-    """What was loaded: the load report, the range, the bars and the period."""
+    """What was loaded: the load report (and the bar cache), the range, the bars and the period."""
     c, bars = result.config, result.bars
-    lines = [format_load_report(result.load_report)] if result.load_report else []
+    lines = describe_source(result.load_report) if result.load_report else []
+    cache = getattr(result, "cache", None)
+    if cache and cache.get("hit"):
+        lines.append(f"Bars loaded from the bar cache ({cache['path']}), not rebuilt from the ticks.")
     kept = result.load_report.get("rows_kept", result.ticks_in_range)
-    if c.start is not None or c.end is not None:
+    if (c.start is not None or c.end is not None) and result.load_report.get("format") not in ("files", "store"):
         lines.append(f"Range {c.range_text()}: {result.ticks_in_range:,} ticks in range "
                      f"({kept - result.ticks_in_range:,} outside).")
     first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)
@@ -59,8 +89,15 @@ def describe_run(result: Any) -> str:
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     kind, amount = c.slippage
     slip = f"{amount * 100:g}% of price" if kind == "perc" else f"{amount:g} per unit"
-    return (f"Strategy {c.strategy_name}({params}); cash {c.cash:,.0f}, commission {c.commission:g} of value "
-            f"per fill, slippage {slip}.")
+    if c.instrument is not None:
+        i = c.instrument
+        margin = f"margin {i.margin:,.0f}" if i.margin is not None else f"margin {i.margin_rate:.0%} of notional"
+        money = (f"{i.symbol} contract (x{i.multiplier:g} {i.currency} per point, tick {i.tick_size:g}, {margin}), "
+                 f"commission {c.commission_per_contract:g} {i.currency} per contract per side, slippage "
+                 f"{c.slippage_ticks:g} ticks" + (f" + {slip}" if amount else ""))
+    else:
+        money = f"commission {c.commission:g} of value per fill, slippage {slip}"
+    return f"Strategy {c.strategy_name}({params}); cash {c.cash:,.0f}, {money}."
 
 
 def metrics_table(m: dict[str, Any]) -> str:
@@ -137,6 +174,9 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
         "cash": c.cash,
         "commission": c.commission,
         "slippage": {"kind": c.slippage[0], "amount": c.slippage[1]},
+        "instrument": None if c.instrument is None else {
+            **{k: jsonable(v) for k, v in dataclasses.asdict(c.instrument).items()},
+            "commission_per_contract": c.commission_per_contract, "slippage_ticks": c.slippage_ticks},
         "load_report": {k: jsonable(v) for k, v in result.load_report.items()},
         "ticks_in_range": result.ticks_in_range,
         "metrics": perf.to_json_ready(result.metrics),

@@ -1,9 +1,10 @@
 """Regenerate the README's measured blocks, so that no figure in it is hand-edited.
 
-    python -m reports.readme make-run strategies accuracy   # `make readme`
+    python -m reports.readme make-run es-run strategies accuracy   # `make readme`
 
 Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers:
-``make-run`` is the output of ``run_backtest.py`` with no arguments; ``strategies`` the
+``make-run`` is the output of ``run_backtest.py`` with no arguments; ``es-run`` the same
+strategy as one ES contract with costs; ``strategies`` the
 rules of every registered strategy (their docstrings); ``accuracy`` the trade-side
 classifier table of ``data.classify_accuracy``; ``bench`` the output of ``make bench``
 (slow: minutes).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import re
 import sys
 import tempfile
@@ -34,9 +36,19 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 
 def _captured(fn: Callable[[], int]) -> str:
+    """What ``fn`` prints, run with an empty bar cache (as a first run on a fresh clone)."""
+    from data.cache import CACHE_ENV
+
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        status = fn()
+    with tempfile.TemporaryDirectory() as cache, contextlib.redirect_stdout(out):
+        old, os.environ[CACHE_ENV] = os.environ.get(CACHE_ENV), cache
+        try:
+            status = fn()
+        finally:
+            if old is None:
+                os.environ.pop(CACHE_ENV)
+            else:
+                os.environ[CACHE_ENV] = old
     if status not in (0, None):
         raise SystemExit(f"generator exited with {status}:\n{out.getvalue()}")
     return out.getvalue().replace(f"{REPO}/", "")
@@ -49,6 +61,22 @@ def make_run_block() -> str:
         text = _captured(lambda: run_backtest.main(["--out", tmp]))
     text = text.replace(tmp, "results")
     return f"```\n$ make run\n{text.rstrip()}\n```"
+
+
+ES_ARGS = ["--instrument", "ES", "--commission-per-contract", "2.25", "--slippage-ticks", "1", "--no-plot"]
+
+
+def es_run_block() -> str:
+    """The README's futures example: cvd_trend on the sample as one ES contract with costs."""
+    import run_backtest
+
+    with tempfile.TemporaryDirectory() as tmp:
+        text = _captured(lambda: run_backtest.main([*ES_ARGS, "--out", tmp]))
+        trades = (Path(tmp) / "trades.csv").read_text().splitlines()[:4]
+    lines = text.replace(tmp, "results").rstrip().splitlines()
+    shown = [line for line in lines if not line.startswith(("Loaded", "Built"))]
+    return (f"```\n$ python run_backtest.py {' '.join(ES_ARGS)}\n" + "\n".join(shown)
+            + "\n$ head -4 results/trades.csv\n" + "\n".join(trades) + "\n```")
 
 
 def strategies_block() -> str:
@@ -75,7 +103,7 @@ def bench_block() -> str:
     return f"```\n$ make bench   # best of 3 per figure, on this project's 2-core machine\n{text}\n```"
 
 
-BLOCKS = {"make-run": make_run_block, "strategies": strategies_block,
+BLOCKS = {"make-run": make_run_block, "es-run": es_run_block, "strategies": strategies_block,
           "accuracy": accuracy_block, "bench": bench_block}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
-TRADE_COLUMNS = ["entry_time", "exit_time", "direction", "size", "entry_price", "exit_price", "pnl", "pnl_net",
+TRADE_COLUMNS = ["entry_time", "exit_time", "direction", "size", "entry_price", "exit_price", "points", "pnl", "pnl_net",
                  "commission", "bars_held", "closed", "entry_bar", "exit_bar"]
 
 
@@ -73,8 +73,11 @@ def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None 
     - ``entry_price``: their size-weighted average price (Backtrader's ``trade.price``);
     - ``exit_price``: the size-weighted average price of the closing fills
       (``exit_price`` given for a trade still open: the last close);
-    - ``pnl``: profit before commission, ``(exit - entry) * size`` for a long,
-      ``(entry - exit) * size`` for a short (``pnl`` given: the unrealised profit);
+    - ``points``: the price move in the trade's favour per unit, ``exit - entry`` for
+      a long, ``entry - exit`` for a short;
+    - ``pnl``: profit before commission in the account's currency, ``points * size *
+      multiplier`` (Backtrader's ``trade.pnl``; multiplier 1 for stocks, the contract's
+      for futures; ``pnl`` given: the unrealised profit);
     - ``pnl_net``: ``pnl - commission``;
     - ``commission``: the commission paid on the trade's fills;
     - ``closed``: False for a trade still open at the end (marked to market).
@@ -98,6 +101,7 @@ def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None 
         "size": opened,
         "entry_price": trade.price,
         "exit_price": exit_price,
+        "points": sign * (exit_price - trade.price),
         "pnl": pnl,
         "pnl_net": pnl - trade.commission,
         "commission": trade.commission,

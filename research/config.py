@@ -51,6 +51,19 @@ class RunConfig:
     ``warmup_bars`` = N makes the first N bars a warm-up (walk-forward): the indicators
     run on them, but orders placed on them are rejected and equity, trades, daily
     returns and metrics count from bar N on.
+
+    Many files: ``data`` may be a folder, a glob, a list of files or a tick store
+    (:func:`data.scan_ticks`); ``symbol`` picks one instrument of a source holding
+    several, ``allow_overlap`` accepts files whose times overlap (without trade ids).
+    ``cache`` keeps the bars in the bar cache (:func:`data.cached_bars`, in
+    ``cache_dir``) and reads them from there when nothing that changes a bar changed;
+    ``progress`` shows progress bars on stderr (None: when stderr is a terminal).
+
+    Money: ``instrument`` (:class:`research.instruments.Instrument`, e.g.
+    ``get_instrument("ES")``) counts in the instrument's currency through Backtrader's
+    futures commission scheme (multiplier, margin, ``commission_per_contract`` per
+    side) with ``slippage_ticks`` ticks of slippage per fill; without it, ``commission``
+    is a fraction of the traded value and ``slippage`` a price amount or fraction.
     """
 
     data: Any = DEFAULT_DATA
@@ -73,6 +86,14 @@ class RunConfig:
     observers: bool = False
     keep_ticks: bool = False
     warmup_bars: int = 0
+    symbol: str | None = None
+    allow_overlap: bool = False
+    cache: bool = False
+    cache_dir: Path | None = None
+    progress: bool | None = None
+    instrument: Any = None  # research.instruments.Instrument
+    commission_per_contract: float = 0.0
+    slippage_ticks: float = 0.0
 
     @property
     def strategy_class(self) -> type:
@@ -87,6 +108,8 @@ class RunConfig:
     @property
     def data_name(self) -> str:
         """A short label for the data: the file's name, or the source's description."""
+        if isinstance(self.data, (list, tuple)):
+            return f"{len(self.data)} files"
         if isinstance(self.data, (str, Path)):
             return Path(self.data).name
         if isinstance(self.data, pd.DataFrame):

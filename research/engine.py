@@ -24,6 +24,7 @@ from data import (
     OrderFlowError,
     OrderFlowFeed,
     bulk_volume_classification,
+    cached_bars,
     classify,
     join_quotes,
     load_quotes,
@@ -35,6 +36,7 @@ from reports import metrics as perf
 from reports.trades import TradeRecorder, trades_frame
 
 from .config import RunConfig
+from .instruments import configure_broker
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Loaded:
     load_report: dict[str, Any]
     ticks_in_range: int
     ticks: pd.DataFrame | None = None
+    cache: dict[str, Any] | None = None  # data.cached_bars' info: hit, key, path
 
 
 @dataclass
@@ -67,16 +70,42 @@ class Result:
     cerebro: Any = None
     strategy: Any = None
     ticks: pd.DataFrame | None = None
+    cache: dict[str, Any] | None = None  # the bar cache's info (hit, key, path) when the bars went through it
 
     def slim(self) -> "Result":
         """A picklable copy without Backtrader's objects and the ticks (what workers send back)."""
         return replace(self, cerebro=None, strategy=None, ticks=None)
 
 
+def needs_ticks(config: RunConfig) -> bool:
+    """Whether a run must hold the ticks in memory: to keep them (footprints, HTML), to join
+    quotes or classify trades one by one, or when the data is a DataFrame already. Else the
+    bars are streamed from the source in bounded memory, through the bar cache."""
+    return bool(config.keep_ticks or config.quotes is not None or config.classify in CLASSIFIERS
+                or isinstance(config.data, pd.DataFrame))
+
+
 def load(config: RunConfig) -> Loaded:
-    """The ticks of ``config.data`` within ``start``/``end`` (quotes, classification) and their bars."""
-    ticks = load_ticks(config.data, format=config.format, tz=config.input_tz,
-                       on_bad_rows="drop" if config.drop_bad_rows else "raise")
+    """The bars of ``config.data`` within ``start``/``end`` and the load report.
+
+    Streamed from the source through the bar cache (:func:`data.cached_bars`: a folder,
+    glob, list of files or store is read batch by batch), unless :func:`needs_ticks`:
+    then the ticks are loaded, quotes joined and sides classified, and kept on the result
+    if ``keep_ticks``. Both give the same bars (``data.stream``: equal to ``make_bars``).
+    """
+    on_bad_rows = "drop" if config.drop_bad_rows else "raise"
+    source = {"symbol": config.symbol, "allow_overlap": config.allow_overlap, "progress": config.progress}
+    if not needs_ticks(config):
+        bars, info = cached_bars(config.data, config.bars, cache_dir=config.cache_dir, use_cache=config.cache,
+                                 start=config.start, end=config.end, format=config.format, tz=config.input_tz,
+                                 on_bad_rows=on_bad_rows, **source)
+        bars = _checked_bars(bars, config)
+        report = dict(bars.attrs.get("load_report") or {})
+        files = report.get("files") or []
+        if len(files) == 1 and not report.get("overlaps"):  # one file: its own report, as load_ticks gives
+            report = {k: v for k, v in files[0].items() if k != "rows_in_window"}
+        return Loaded(bars=bars, load_report=report, ticks_in_range=int(bars["trades"].sum()), cache=info)
+    ticks = load_ticks(config.data, format=config.format, tz=config.input_tz, on_bad_rows=on_bad_rows, **source)
     ticks = _quotes_and_sides(ticks, config)
     report = dict(ticks.attrs.get("load_report", {}))
     if config.start is not None or config.end is not None:
@@ -87,14 +116,19 @@ def load(config: RunConfig) -> Loaded:
         if config.end is not None:
             keep &= (ts < config.end).to_numpy()
         ticks = ticks.loc[keep].reset_index(drop=True)
-    bars = make_bars(ticks, config.bars)
+    bars = _checked_bars(make_bars(ticks, config.bars), config)
+    return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None)
+
+
+def _checked_bars(bars: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
+    """Bulk volume classification of the bars if asked; an error when there are none."""
     if config.classify == BAR_METHOD and not bars.empty:
         bars = bulk_volume_classification(bars)
     if bars.empty:
         raise OrderFlowError(
             f"no bars in the range {config.range_text()}" if (config.start or config.end)
             else "no ticks to make bars from", source=config.data if not isinstance(config.data, pd.DataFrame) else None)
-    return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None)
+    return bars
 
 
 def _quotes_and_sides(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
@@ -149,7 +183,11 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame) -> bt.Cerebro:
     cerebro.adddata(OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name))
     cerebro.addstrategy(config.strategy_class, **config.params)
     cerebro.broker.setcash(config.cash)
-    cerebro.broker.setcommission(commission=config.commission)
+    if config.instrument is not None:
+        configure_broker(cerebro.broker, config.instrument, commission_per_contract=config.commission_per_contract,
+                         slippage_ticks=config.slippage_ticks)
+    else:
+        cerebro.broker.setcommission(commission=config.commission)
     kind, amount = config.slippage
     if amount:
         (cerebro.broker.set_slippage_perc if kind == "perc" else cerebro.broker.set_slippage_fixed)(amount)
@@ -198,7 +236,8 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
                   params={k: getattr(strat.p, k) for k in strat.params._getkeys()},
                   analyzers={name: strat.analyzers.getbyname(name).get_analysis()
                              for name in ("drawdown", "trades", "transactions")},
-                  cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks)
+                  cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks,
+                  cache=loaded.cache)
 
 
 def _indicators(owner: Any, depth: int = 3) -> list[Any]:

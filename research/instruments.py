@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import backtrader as bt
 
 from data.errors import OrderFlowError
+from strategies.sizing import is_real_number, size_for_risk  # noqa: F401  (size_for_risk: sizing by risk)
 
 
 @dataclass(frozen=True)
@@ -105,10 +105,6 @@ class Instrument:
         elif "margin_rate" in changes:
             changes.setdefault("margin", None)
         return dataclasses.replace(self, **changes)
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_positive(value: Any, field: str, symbol: str) -> None:
@@ -182,7 +178,7 @@ def configure_broker(broker: bt.brokers.BackBroker, instrument: Instrument, *, c
     every feed).
     """
     for value, what in ((commission_per_contract, "commission per contract"), (slippage_ticks, "slippage in ticks")):
-        if not (_is_real(value) and value >= 0):
+        if not (is_real_number(value) and value >= 0):
             raise OrderFlowError(f"{what} must be a finite number >= 0", value=value)
     automargin = instrument.margin_rate * instrument.multiplier if instrument.margin_rate is not None else False
     broker.setcommission(commission=float(commission_per_contract), commtype=bt.CommInfoBase.COMM_FIXED,
@@ -193,28 +189,16 @@ def configure_broker(broker: bt.brokers.BackBroker, instrument: Instrument, *, c
     return broker.comminfo[name]
 
 
-def size_for_risk(risk_cash: float, stop_distance: float, multiplier: float, size_step: float = 1.0) -> float:
-    """How many contracts risk at most ``risk_cash`` if the stop ``stop_distance`` points away is hit.
-
-    ``size = floor(risk_cash / (stop_distance * multiplier) / size_step) * size_step``
-    (whole contracts for futures; ``size_step`` 0.001 for a BTC perpetual). ES,
-    $1,000 risk, 4-point stop: ``floor(1000 / (4 * 50)) = 5``. A quotient that
-    float rounding leaves a hair under a whole step (0.3 / 0.1 = 2.9999999999999996)
-    counts as that step. Commission and slippage are not included: add them to
-    ``stop_distance`` for a stricter bound. Returns 0.0 when the risk does not
-    cover one step.
-    """
-    for value, what in ((risk_cash, "risk"), (stop_distance, "stop distance"), (multiplier, "multiplier"),
-                        (size_step, "size step")):
-        if not _is_real(value):
-            raise OrderFlowError(f"{what} must be a finite number", value=value)
-    if risk_cash < 0:
-        raise OrderFlowError("risk must be >= 0", value=risk_cash)
-    for value, what in ((stop_distance, "stop distance"), (multiplier, "multiplier"), (size_step, "size step")):
-        if value <= 0:
-            raise OrderFlowError(f"{what} must be > 0", value=value)
-    steps = risk_cash / (stop_distance * multiplier) / size_step
-    whole = math.floor(steps)
-    if steps - whole > 1 - 1e-9:  # float rounding just under a whole step
-        whole += 1
-    return round(whole * size_step, 12)
+def instrument_from_options(symbol: str | None = None, *, multiplier: float | None = None,
+                            tick_size: float | None = None, margin: float | None = None) -> Instrument | None:
+    """The instrument of the command line's ``--instrument``/``--multiplier``/``--tick-size``/``--margin``:
+    a preset with any of them overridden, or a custom contract from ``multiplier`` and ``tick_size``
+    (margin: ``margin`` per contract, else the whole notional, ``margin_rate = 1``); None when none is given."""
+    if symbol is not None:
+        return get_instrument(symbol).with_overrides(multiplier=multiplier, tick_size=tick_size, margin=margin)
+    if multiplier is None and tick_size is None and margin is None:
+        return None
+    if multiplier is None or tick_size is None:
+        raise OrderFlowError("a contract without --instrument needs both --multiplier and --tick-size")
+    return Instrument("custom", multiplier=multiplier, tick_size=tick_size, margin=margin,
+                      margin_rate=None if margin is not None else 1.0)

@@ -8,6 +8,8 @@ import backtrader as bt
 
 from data.errors import OrderFlowError
 
+from .sizing import size_for_risk
+
 
 def _positive_or_none(value: Any, name: str) -> float | None:
     """``None`` stays ``None``; anything else must be a number > 0."""
@@ -33,9 +35,13 @@ class OrderFlowStrategy(bt.Strategy):
 
     - ``stake`` (1): units per trade when ``pct_equity`` is None;
     - ``pct_equity`` (None): size each trade as a percentage of the broker's value:
-      ``size = value * pct_equity / 100 / close`` (the signal bar's close), rounded
-      down to whole units unless ``fractional=True``; a size of 0 skips the trade;
+      ``size = value * pct_equity / 100 / (close * multiplier)`` (the signal bar's close,
+      the contract multiplier; a futures contract's notional is price x multiplier),
+      rounded down to whole units unless ``fractional=True``; a size of 0 skips the trade;
     - ``fractional`` (False): keep fractional sizes (crypto);
+    - ``risk`` (None): size each trade so that its stop risks at most this much money:
+      ``size = floor(risk / (|price - stop| * multiplier))`` (:func:`strategies.sizing.size_for_risk`;
+      the multiplier is the broker's contract multiplier, 1 for stocks); needs a stop;
     - ``stop`` / ``target`` (None): price distances from the signal bar's close for a
       protective stop and a profit target; when either is set, the entry is a
       bracket (``buy_bracket``/``sell_bracket``: market entry, stop and/or limit
@@ -56,6 +62,7 @@ class OrderFlowStrategy(bt.Strategy):
         ("stake", 1),
         ("pct_equity", None),
         ("fractional", False),
+        ("risk", None),
         ("stop", None),
         ("target", None),
         ("allow_short", True),
@@ -64,6 +71,7 @@ class OrderFlowStrategy(bt.Strategy):
     def __init__(self) -> None:
         self._stake = _positive_or_none(self.p.stake, "stake")
         self._pct = _positive_or_none(self.p.pct_equity, "pct_equity")
+        self._risk = _positive_or_none(self.p.risk, "risk")
         _positive_or_none(self.p.stop, "stop")
         _positive_or_none(self.p.target, "target")
         self._entry_order: bt.Order | None = None
@@ -116,13 +124,25 @@ class OrderFlowStrategy(bt.Strategy):
         """Bars since the entry filled (0 on the fill bar); 0 when flat."""
         return len(self) - self.entry_bar if self.position and self.entry_bar is not None else 0
 
-    def order_size(self, price: float) -> float:
-        """Units for a new trade: ``stake``, or ``value * pct_equity / 100 / price`` (floored unless fractional)."""
+    @property
+    def multiplier(self) -> float:
+        """The contract multiplier of the broker's commission scheme for the data (1 for stocks)."""
+        return float(self.broker.getcommissioninfo(self.data).p.mult or 1.0)
+
+    def order_size(self, price: float, stop: float | None = None) -> float:
+        """Units for a new trade: by ``risk`` (with the ``stop`` price), else by ``pct_equity``
+        (``value * pct / 100 / (price * multiplier)``), else ``stake``; floored unless fractional."""
+        if self._risk is not None:
+            if stop is None:
+                raise OrderFlowError("risk sizing needs a stop: set the strategy's stop parameter", value=self.p.risk)
+            if self.p.fractional:
+                return self._risk / (abs(price - stop) * self.multiplier)
+            return size_for_risk(self._risk, abs(price - stop), self.multiplier)
         if self._pct is None:
             return self._stake
         if not price > 0:
             return 0
-        size = self.broker.getvalue() * self._pct / 100.0 / price
+        size = self.broker.getvalue() * self._pct / 100.0 / (price * self.multiplier)
         return size if self.p.fractional else math.floor(size)
 
     def next(self) -> None:
@@ -142,13 +162,13 @@ class OrderFlowStrategy(bt.Strategy):
     def enter(self, direction: int) -> bt.Order | None:
         """Open a position at market, as a bracket when a stop or target applies; None if skipped."""
         price = self.data.close[0]
-        size = self.order_size(price)
-        if not size > 0:
-            return None
         stop, target = self.bracket_prices(direction, price)
         if stop is not None and direction * (price - stop) <= 0:
             return None  # a stop at or through the entry price would fill at once
         if target is not None and direction * (target - price) <= 0:
+            return None
+        size = self.order_size(price, stop)
+        if not size > 0:
             return None
         if stop is None and target is None:
             self._entry_order = self.buy(size=size) if direction > 0 else self.sell(size=size)

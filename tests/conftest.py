@@ -61,3 +61,19 @@ def need_sample() -> Path:
     if not SAMPLE.is_file():
         pytest.skip(f"bundled sample {SAMPLE} is missing")
     return SAMPLE
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _bar_cache_in_a_temporary_folder(tmp_path_factory):
+    """The command line caches bars (data.cached_bars): keep the tests' entries out of ~/.cache."""
+    import os
+
+    from data.cache import CACHE_ENV
+
+    old = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("bar-cache"))
+    yield
+    if old is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = old

@@ -7,13 +7,15 @@ import pickle
 
 import backtrader as bt
 import numpy as np
+import pandas as pd
 import pytest
 
 import run_backtest as rb
 from data import OrderFlowError
 from reports.metrics import to_json_ready
 from research import RunConfig, load, resolve_strategy, run
-from tests.conftest import FIXTURES
+from research.instruments import get_instrument
+from tests.conftest import FIXTURES, need_sample
 
 SMALL_CSV = FIXTURES / "ticks_small.csv"
 
@@ -77,3 +79,102 @@ def test_loaded_once_many_runs_and_slim_results_pickle():
     slim = pickle.loads(pickle.dumps(b.slim()))
     assert slim.cerebro is None and slim.params["stake"] == 4
     np.testing.assert_array_equal(slim.equity["value"], b.equity["value"])
+
+
+# --- money as the exchange counts it ------------------------------------------------------------------
+
+
+def es_ticks(tmp_path):
+    """Four one-minute bars of ES: the buy on bar 1 fills at bar 2's open (5000), the close on bar 3 at
+    bar 4's open (5010): long 10 points. Bars 2 and 4 have a range, so that slippage fits inside it
+    (Backtrader never slips a fill beyond the bar's high or low)."""
+    path = tmp_path / "es.csv"
+    path.write_text("Timestamp,Price,Volume,TradeType\n"
+                    "2024-03-01T14:30:10Z,4999.75,1,1\n2024-03-01T14:30:40Z,4999.75,1,1\n"
+                    "2024-03-01T14:31:10Z,5000.00,1,1\n2024-03-01T14:31:40Z,5001.00,1,1\n"
+                    "2024-03-01T14:32:10Z,5010.00,1,2\n2024-03-01T14:32:40Z,5010.00,1,2\n"
+                    "2024-03-01T14:33:10Z,5010.00,1,1\n2024-03-01T14:33:40Z,5009.00,1,2\n")
+    return path
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_es_long_ten_points_at_2_50_a_side_nets_495(tmp_path, runonce):
+    config = RunConfig(data=es_ticks(tmp_path), strategy=BuyFirstSellThird, params={"stake": 1}, bars="1min",
+                       instrument=get_instrument("ES"), commission_per_contract=2.5)
+    result = run(config)
+    trade = result.trades.iloc[0]
+    assert (trade.entry_price, trade.exit_price, trade.points) == (5000.0, 5010.0, 10.0)
+    assert trade.pnl == pytest.approx(500.0) and trade.commission == pytest.approx(5.0)
+    assert trade.pnl_net == pytest.approx(495.0)
+    assert result.metrics["final_value"] == pytest.approx(100_000 + 495)
+
+
+def test_cli_es_with_costs_and_risk_sizing(tmp_path):
+    data = es_ticks(tmp_path)
+    code = rb.main([str(data), "--strategy", "tests.test_engine:BuyFirstSellThird", "--bars", "1min", "--instrument",
+                    "es", "--commission-per-contract", "2.5", "--slippage-ticks", "1", "--no-plot", "--out",
+                    str(tmp_path / "out")])
+    assert code == 0
+    trades = pd.read_csv(tmp_path / "out" / "trades.csv")
+    # one tick (0.25) against each fill: in at 5000.25, out at 5009.75: 9.5 points x 2 contracts x $50 - 4 x $2.50
+    assert trades.loc[0, ["size", "entry_price", "exit_price", "points"]].tolist() == [2, 5000.25, 5009.75, 9.5]
+    assert trades.loc[0, "pnl_net"] == pytest.approx(9.5 * 2 * 50 - 4 * 2.5)
+    doc = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert doc["instrument"]["symbol"] == "ES" and doc["instrument"]["multiplier"] == 50
+
+
+def test_risk_sizing_takes_floor_of_risk_over_stop_value(tmp_path):
+    # cvd_trend with a 4-point stop and $1,000 of risk on ES: floor(1000 / (4 x 50)) = 5 contracts a trade
+    code = rb.main(["--start", "2024-04-16 08:30", "--end", "2024-04-16 11:00", "--tz", "America/Chicago",
+                    "--instrument", "ES", "--param", "stop=4", "--risk", "1000", "--no-plot", "--out", str(tmp_path)])
+    assert code == 0
+    trades = pd.read_csv(tmp_path / "trades.csv")
+    assert len(trades) >= 3 and set(trades["size"]) == {5}
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--commission-per-contract", "2.5"], "need a contract"),
+    (["--instrument", "ES", "--commission", "0.001"], "--commission-per-contract"),
+    (["--instrument", "XYZ"], "XYZ"),
+    (["--multiplier", "50"], "--tick-size"),
+    (["--instrument", "ES", "--slippage-ticks", "-1"], "--slippage-ticks"),
+    (["--risk", "1000"], "needs a stop"),
+    (["--risk", "0", "--param", "stop=4"], "--risk"),
+])
+def test_contract_options_bad_input(tmp_path, argv, words, capsys):
+    code = rb.main(["--start", "2024-04-16 08:30", "--end", "2024-04-16 10:00", "--tz", "America/Chicago", *argv,
+                    "--no-plot", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert words in err
+
+
+# --- many files, the bar cache ----------------------------------------------------------------------------
+
+
+def test_folder_of_files_streams_and_the_cache_serves_the_second_run(tmp_path, capsys):
+    ticks = pd.read_parquet(need_sample()).iloc[:60_000]
+    folder = tmp_path / "days"
+    folder.mkdir()
+    days = ticks["timestamp"].dt.tz_convert("UTC").dt.date
+    for day, part in ticks.groupby(days):
+        part.to_parquet(folder / f"{day}.parquet")
+    argv = [str(folder), "--no-plot", "--cache-dir", str(tmp_path / "cache")]
+    assert rb.main([*argv, "--out", str(tmp_path / "a")]) == 0
+    first = capsys.readouterr().out
+    assert f"Read {len(list(folder.iterdir()))} files" in first and "bar cache" not in first
+    assert rb.main([*argv, "--out", str(tmp_path / "b")]) == 0
+    second = capsys.readouterr().out
+    assert "Bars loaded from the bar cache" in second
+    one = load(RunConfig(data=ticks))  # the same ticks in memory: the same bars
+    cached = pd.read_csv(tmp_path / "b" / "equity.csv")
+    assert len(cached) == len(one.bars)
+    a, b = (json.loads((tmp_path / d / "metrics.json").read_text())["metrics"] for d in ("a", "b"))
+    assert a == b
+    # --no-cache rebuilds; a file that changed is a miss
+    assert rb.main([*argv, "--no-cache", "--out", str(tmp_path / "c")]) == 0
+    assert "bar cache" not in capsys.readouterr().out
+    first_file = sorted(folder.iterdir())[0]
+    pd.read_parquet(first_file).iloc[:-1].to_parquet(first_file)
+    assert rb.main([*argv, "--out", str(tmp_path / "d")]) == 0
+    assert "bar cache" not in capsys.readouterr().out

@@ -172,7 +172,7 @@ def test_sample_writes_every_output(sample_run):
     assert (doc["strategy"], doc["bars"]) == ("cvd_trend", "1min")
     assert doc["params"]["session_start"] == "17:00" and doc["params"]["tz"] == "America/Chicago"
     assert list(sample_run["trades"].columns[:10]) == ["entry_time", "exit_time", "direction", "size", "entry_price",
-                                                      "exit_price", "pnl", "pnl_net", "commission", "bars_held"]
+                                                      "exit_price", "points", "pnl", "pnl_net", "commission"]
     assert list(sample_run["equity"].columns) == ["time", "value", "drawdown", "position"]
     assert len(sample_run["equity"]) == doc["bar_count"]
 
@@ -208,6 +208,7 @@ def test_sample_metrics_agree_with_trades_and_equity(sample_run):
     sign = np.where(trades["direction"] == "long", 1.0, -1.0)
     np.testing.assert_allclose(trades["pnl"], sign * trades["size"] * (trades["exit_price"] - trades["entry_price"]),
                                atol=1e-6)
+    np.testing.assert_allclose(trades["points"], sign * (trades["exit_price"] - trades["entry_price"]), atol=1e-9)
     np.testing.assert_allclose(trades["pnl_net"], trades["pnl"] - trades["commission"], atol=1e-6)
     fills = closed["size"] * (closed["entry_price"] + closed["exit_price"]) * 1e-4
     np.testing.assert_allclose(closed["commission"], fills, rtol=1e-9)
