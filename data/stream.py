@@ -44,9 +44,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import importlib
-from concurrent.futures import Future, ThreadPoolExecutor
 import os
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Iterable
 
 import numpy as np
