@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(in --tz when they have no zone; the first 80 bars if there are more), with the trades marked")
     p.add_argument("--html", action="store_true",
                    help="also write report.html: an interactive report (Bokeh, opens offline) with linked panels, "
-                   "the trades, the metrics and a footprint explorer")
+                   "the trades, the metrics and a footprint explorer; with --sweep: sweep.html, with --walk-forward: "
+                   "walk_forward.html")
     p.add_argument("--html-footprint", nargs=2, default=None, metavar=("START", "END"),
                    help="also write footprint.html: the interactive footprint of the bars stamped from START to END")
     p.add_argument("--trade-footprints", type=int, default=0, metavar="N",
@@ -194,11 +195,11 @@ def research(args: argparse.Namespace, config: RunConfig, out: Path) -> None:
             result = sweep(config, axes, out=out, executor=executor, rank_by=args.rank_by, resume=args.resume,
                            splits=args.pbo_splits)
             print(show.sweep_report(result, config))
-            written = show.write_sweep_outputs(result, out, config)
+            written = show.write_sweep_outputs(result, out, config, html=args.html)
         else:
             result = walk_forward(config, axes, spec, executor=executor, rank_by=args.rank_by)
             print(show.walk_forward_report(result, config))
-            written = show.write_walk_forward(result, out, config)
+            written = show.write_walk_forward(result, out, config, html=args.html)
     print("\nWrote " + ", ".join(str(p) for p in written))
 
 

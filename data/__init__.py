@@ -17,7 +17,7 @@ from .imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
 from .loader import load_ticks
 from .metrics import order_flow_metrics
 from .orders import aggressor_orders, large_orders
-from .quotes import join_quotes, load_quotes
+from .quotes import carried_quotes, holds_book, join_quotes, lagged, load_quotes
 from .sources import TickSource, scan_ticks
 from .stream import BarStream, stream_bars
 
@@ -39,6 +39,9 @@ __all__ = [
     "load_ticks",
     "load_quotes",
     "join_quotes",
+    "carried_quotes",
+    "holds_book",
+    "lagged",
     "make_bars",
     "order_flow_metrics",
     "OrderFlowFeed",

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .barspec import BarSpec, parse_bar_spec
-from .depth import DEFAULT_PERSISTENCE, depth_lines
+from .depth import DEFAULT_PERSISTENCE, depth_lines, quote_depth_lines
 from .errors import OrderFlowError
 from .flow import book_imbalance, quote_columns, tick_flow
 from .footprint import footprint_lines
@@ -79,6 +79,7 @@ def make_bars(
     persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
     depth: bool = True,
     footprint: bool = True,
+    quotes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Aggregate canonical ticks into order-flow bars indexed by bar time (UTC).
 
@@ -109,6 +110,15 @@ def make_bars(
     ``ticks.attrs["tick_size"]``, else inferred from the prices). Recompute them
     with other parameters with ``data.footprint.add_footprint_lines``.
 
+    ``quotes``: a quote stream (:func:`data.load_quotes`, every book update, in exchange
+    time like the ticks). Then the book measures and the closing ``bid_size ask_size
+    imbalance`` come from every update of the stream, bar ``b`` covering the window
+    ``(open_b, stamp_b]`` of :func:`bar_opens` (formulas in
+    :func:`data.depth.quote_depth_lines`; ``depth_imbalance_5``/``_10`` where the stream
+    has that many levels), not from the quotes carried on the trades, which stay on the
+    ticks (trade-side classification uses them). Without ``quotes`` they come from the
+    ticks' own quotes, and ``depth_imbalance_*`` are NaN.
+
     ``depth=False`` / ``footprint=False`` leave those groups out (about half of
     the work); a feed over such bars shows NaN in their lines.
 
@@ -120,7 +130,7 @@ def make_bars(
         from .stream import bars_from_source  # the stream builds on this module
 
         return bars_from_source(ticks, spec, tick_size=tick_size, persistence=persistence, depth=depth,
-                                footprint=footprint)
+                                footprint=footprint, quotes=quotes)
     spec = parse_bar_spec(spec)
     ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
@@ -130,7 +140,9 @@ def make_bars(
     if len(starts) == 0:
         return empty_bars(spec, bar_columns(depth, footprint))
     columns, _ = core_columns(ticks, price, size, side, starts)
-    if depth:
+    if quotes is not None:
+        columns.update(stream_depth_columns(quotes, stamps, bar_opens(stamps, spec, int(ts[0])), persistence, depth))
+    elif depth:
         columns.update(depth_lines(ticks, ts, starts, stamps, persistence))
     if footprint:
         if tick_size is None:
@@ -140,6 +152,35 @@ def make_bars(
     bars = pd.DataFrame(columns, index=bar_index(stamps))
     bars.attrs["bar_spec"] = spec.text
     return bars
+
+
+def bar_opens(stamps: np.ndarray, spec: "BarSpec | str | None", first_ns: int) -> np.ndarray:
+    """Where each bar's quote window ``(open_b, stamp_b]`` begins (UTC ns), for depth from a
+    quote stream (:func:`data.depth.quote_depth_lines`).
+
+    Fixed-length time bars: ``open_b = stamp_b - length`` (the bar's own interval: quote
+    updates in an interval without trades, which makes no bar, belong to no bar). Tick,
+    volume and calendar bars: ``open_b = stamp_{b-1}`` (the book since the previous bar's
+    close), and for the first bar ``first_ns - 1``, its first trade's time ``first_ns``
+    included.
+    """
+    spec = parse_bar_spec(spec)
+    stamps = np.asarray(stamps, dtype=np.int64)
+    if spec.kind == "time" and spec.nanos is not None:
+        return stamps - int(spec.nanos)
+    return np.concatenate(([int(first_ns) - 1], stamps[:-1])) if len(stamps) else stamps.copy()
+
+
+def stream_depth_columns(quotes: pd.DataFrame, stamps: np.ndarray, opens: np.ndarray,
+                         persistence: "str | pd.Timedelta | float", depth: bool) -> dict[str, np.ndarray]:
+    """The bar columns a quote stream gives (:func:`data.depth.quote_depth_lines`): the
+    closing ``bid_size ask_size imbalance`` always, the :data:`DEPTH_LINES` when ``depth``."""
+    if not isinstance(quotes, pd.DataFrame) or not {"timestamp", "bid", "ask"} <= set(quotes.columns):
+        raise OrderFlowError("quotes= takes a quote stream DataFrame with timestamp, bid, ask (and bid_size, "
+                             "ask_size) columns: load it with data.load_quotes")
+    lines = quote_depth_lines(quotes, stamps, opens, persistence)
+    keep = ("bid_size", "ask_size", "imbalance") + (DEPTH_LINES if depth else ())
+    return {name: lines[name] for name in keep}
 
 
 def core_columns(

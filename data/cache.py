@@ -30,7 +30,7 @@ from .barspec import BarSpec, parse_bar_spec
 from .depth import DEFAULT_PERSISTENCE
 from .sources import TickSource, scan_ticks
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: depth_imbalance_5/_10 lines
 CACHE_ENV = "ORDERFLOW_CACHE_DIR"
 _META = b"orderflow_bars"
 

@@ -22,8 +22,9 @@ import pandas as pd
 
 from .blocks import bar_blocks, longest
 from .errors import OrderFlowError
-from .flow import column_or_nan
-from .schema import DEPTH_LINES
+from .flow import book_imbalance, column_or_nan
+from .quotes import quote_levels
+from .schema import DEPTH_IMBALANCE_LEVELS, DEPTH_LINES
 
 DEFAULT_PERSISTENCE = "1s"
 
@@ -402,7 +403,9 @@ def depth_lines(
     - ``persistent_bid_size``/``persistent_ask_size``: :func:`persistent_size` at the
       bar's last tick, and ``persistent_imbalance`` their normalised imbalance
       (0 when neither side has rested depth);
-    - ``weighted_mid``: :func:`weighted_mid` at the bar's last tick.
+    - ``weighted_mid``: :func:`weighted_mid` at the bar's last tick;
+    - ``depth_imbalance_5``/``_10``: NaN (ticks carry the best quotes only; see
+      :func:`quote_depth_lines` for a quote stream with levels).
 
     All NaN when the ticks carry no quote sizes; OFI and the weighted mid also
     need the quote prices: ``has_prices`` (default: some bid and some ask price
@@ -433,4 +436,134 @@ def depth_lines(
         "persistent_ask_size": pask,
         "persistent_imbalance": persistent,
         "weighted_mid": weighted_mid(quotes["bid"][last], quotes["ask"][last], qb[last], qa[last]),
+        **{f"depth_imbalance_{k}": np.full(n_bars, np.nan) for k in DEPTH_IMBALANCE_LEVELS},  # ticks carry level 1 only
     }
+
+
+# --------------------------------------------------------------------------- from a quote stream
+
+
+def level_imbalance(quotes: pd.DataFrame, k: int) -> np.ndarray | None:
+    """``(sum_{i<=k} bid_size_i - sum_{i<=k} ask_size_i) / (sum + sum)`` per quote state, over
+    the first ``k`` levels of a quote stream (:func:`data.quotes.level_columns`); NaN where
+    both sums are 0; None when the stream has fewer than ``k`` levels."""
+    if quote_levels(quotes) < k:
+        return None
+    bid = np.zeros(len(quotes))
+    ask = np.zeros(len(quotes))
+    for i in range(1, k + 1):
+        bid += np.nan_to_num(quotes[f"bid_size_{i}"].to_numpy(np.float64))
+        ask += np.nan_to_num(quotes[f"ask_size_{i}"].to_numpy(np.float64))
+    return normalised_imbalance(bid, ask)
+
+
+def quote_windows(quote_ts: np.ndarray, opens: np.ndarray, stamps: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The quote states of each bar window ``(open_b, stamp_b]``: ``(lo, hi, first, known)``.
+
+    ``lo_b:hi_b`` are the updates inside the window; the states *in force* during it are
+    ``first_b .. hi_b - 1`` with ``first_b = max(lo_b - 1, 0)`` (the state in force at the
+    open, then the updates); ``known_b`` is False when no state is in force by the bar's
+    close (no update at or before ``stamp_b``).
+    """
+    lo = np.searchsorted(quote_ts, opens, side="right")
+    hi = np.searchsorted(quote_ts, stamps, side="right")
+    return lo, hi, np.maximum(lo - 1, 0), hi > 0
+
+
+def quote_depth_lines(
+    quotes: pd.DataFrame,
+    stamps: np.ndarray,
+    opens: np.ndarray,
+    persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
+) -> dict[str, np.ndarray]:
+    """The :data:`DEPTH_LINES` and the closing ``bid_size ask_size imbalance`` of bars from
+    every update of a quote stream (:func:`data.quotes.load_quotes`: ``timestamp, bid, ask,
+    bid_size, ask_size`` and optional levels), not only from the quotes seen at trades.
+
+    Bar ``b`` covers the window ``(open_b, stamp_b]`` (``opens`` from
+    :func:`data.bars.bar_opens`). The states in force during it are the one in force at
+    ``open_b`` and the updates inside (see :func:`quote_windows`); state ``j`` rests
+    ``w_j = min(t_{j+1}, stamp_b) - max(t_j, open_b)``. Per bar:
+
+    - ``ofi``: ``sum(e_n)`` over the updates n inside the window, :func:`ofi_events` of the
+      whole stream (each update against the state before it, inside the window or not);
+      0 for a window without updates; NaN without quote prices;
+    - ``avg_depth``: mean of ``(bid_size + ask_size) / 2`` over the states in force;
+    - ``tw_imbalance``: ``sum(w_j x_j) / sum(w_j)`` of the normalised imbalance ``x_j``
+      (the plain mean when the weights sum to 0);
+    - ``bid_size``/``ask_size``/``imbalance`` (``bid_size - ask_size``), ``weighted_mid``,
+      ``persistent_bid_size``/``_ask_size``/``_imbalance`` (:func:`persistent_size` over the
+      stream, window ``persistence``): at the state in force at the bar's close (the last
+      update at or before ``stamp_b``);
+    - ``depth_imbalance_K`` (K in :data:`DEPTH_IMBALANCE_LEVELS`): the time-weighted mean of
+      :func:`level_imbalance` over the first K levels, weighted as ``tw_imbalance``; NaN
+      when the stream has fewer than K levels.
+
+    Every line is NaN for a bar with no quote in force by its close, and every bar's
+    when the stream has no sizes (prices only). Vectorised: the
+    windows' states are gathered into one array (their total is at most the number of
+    updates plus the number of bars) and reduced per bar with ``np.ufunc.reduceat``.
+    """
+    stamps = np.asarray(stamps, dtype=np.int64)
+    opens = np.asarray(opens, dtype=np.int64)
+    n_bars = len(stamps)
+    names = DEPTH_LINES + ("bid_size", "ask_size", "imbalance")
+    out = {name: np.full(n_bars, np.nan) for name in names}
+    ts = timestamps_of(quotes)
+    if n_bars == 0 or len(quotes) == 0 or not {"bid_size", "ask_size"} <= set(quotes.columns):
+        return out
+    q = {name: column_or_nan(quotes, name) for name in ("bid", "ask", "bid_size", "ask_size")}
+    has_prices = quotes_have_prices(q["bid"], q["ask"])
+    lo, hi, first, known = quote_windows(ts, opens, stamps)
+    bars = np.flatnonzero(known)
+    if len(bars) == 0:
+        return out
+    lo, hi, first, lo_stamp, hi_stamp = lo[bars], hi[bars], first[bars], opens[bars], stamps[bars]
+    last = hi - 1
+    # OFI: the sum of the events of lo:hi, by reduceat over interleaved bounds (a trailing
+    # 0 so that every bound is a valid index; an empty window gives 0)
+    if has_prices:
+        events = np.append(ofi_events(q["bid"], q["bid_size"], q["ask"], q["ask_size"]), 0.0)
+        bounds = np.empty(2 * len(bars), dtype=np.int64)
+        bounds[0::2], bounds[1::2] = lo, hi
+        sums = np.add.reduceat(events, bounds)[0::2]
+        out["ofi"][bars] = np.where(hi > lo, sums, 0.0)
+    # the states in force during each window, gathered
+    lengths = hi - first
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    owner = np.repeat(np.arange(len(bars)), lengths)
+    index = first[owner] + np.arange(int(lengths.sum()), dtype=np.int64) - offsets[owner]
+    begin = np.maximum(ts[index], lo_stamp[owner])
+    nxt = np.append(ts, np.iinfo(np.int64).max)[index + 1]
+    weight = np.maximum(np.minimum(nxt, hi_stamp[owner]) - begin, 0).astype(np.float64)
+    qb, qa = q["bid_size"], q["ask_size"]
+    out["avg_depth"][bars] = _nan_bar_mean((qb[index] + qa[index]) * 0.5, offsets)
+    out["tw_imbalance"][bars] = _weighted_bar_mean(normalised_imbalance(qb, qa)[index], weight, offsets)
+    for k in DEPTH_IMBALANCE_LEVELS:
+        levels = level_imbalance(quotes, k)
+        if levels is not None:
+            out[f"depth_imbalance_{k}"][bars] = _weighted_bar_mean(levels[index], weight, offsets)
+    out["bid_size"][bars], out["ask_size"][bars] = qb[last], qa[last]
+    out["imbalance"][bars] = book_imbalance(qb[last], qa[last])
+    out["weighted_mid"][bars] = weighted_mid(q["bid"][last], q["ask"][last], qb[last], qa[last])
+    pbid, pask = _persistent_both(ts, q, last, persistence, has_prices)
+    persistent = normalised_imbalance(pbid, pask)
+    out["persistent_bid_size"][bars], out["persistent_ask_size"][bars] = pbid, pask
+    out["persistent_imbalance"][bars] = np.where(np.isfinite(pbid) & np.isfinite(pask) & np.isnan(persistent),
+                                                 0.0, persistent)
+    return out
+
+
+def timestamps_of(quotes: pd.DataFrame) -> np.ndarray:
+    """A quote stream's times in UTC ns, after checking they are sorted."""
+    col = quotes["timestamp"]
+    if getattr(col.dtype, "tz", None) is None:
+        raise OrderFlowError("quote times must be timezone-aware (UTC); load quotes with data.load_quotes",
+                             column="timestamp")
+    ts = col.array.as_unit("ns").asi8 if col.array.unit != "ns" else col.array.asi8
+    back = ts[1:] < ts[:-1]
+    if back.any():
+        raise OrderFlowError("quotes are not sorted by time (load them with data.load_quotes, which sorts them)",
+                             column="timestamp", row=int(np.argmax(back)) + 2)
+    return ts

@@ -55,7 +55,7 @@ from .schema import TICK_COLUMNS, TICK_QUOTES
 
 __all__ = [
     "load_quotes", "normalise_quotes", "join_quotes", "QUOTE_REQUIRED", "QUOTE_READERS",
-    "register_quote_reader", "level_columns", "quote_levels",
+    "register_quote_reader", "level_columns", "quote_levels", "carried_quotes", "holds_book", "lagged",
 ]
 
 QUOTE_REQUIRED = ("timestamp", "bid", "ask")
@@ -190,6 +190,42 @@ def load_quotes(
     if result.notes:
         quotes.attrs["load_report"]["notes"] = list(result.notes)
     return quotes
+
+
+def holds_book(source: Any, format: str | None = None) -> bool:
+    """Whether ``source`` is one file of a format that holds quotes beside its trades (it has
+    a registered quote reader, :data:`QUOTE_READERS`); judged by the format alone."""
+    if not isinstance(source, (str, Path)) or not Path(source).is_file():
+        return False
+    try:
+        return _format_for(Path(source), format).name in QUOTE_READERS
+    except OrderFlowError:
+        return False
+
+
+def carried_quotes(source: Any, format: str | None = None) -> pd.DataFrame | None:
+    """The whole quote stream of a tick file whose format holds the book beside the trades
+    (LOBSTER, Databento MBO, MBP-10, mbp-1 and tbbo, Binance WebSocket captures), read with
+    :func:`load_quotes`; None for anything else (a DataFrame, a folder, a trades-only file).
+
+    Such a reader puts on each trade only the quote in force at it; this stream gives
+    ``make_bars(ticks, spec, quotes=...)`` every book update between trades too.
+    """
+    if not holds_book(source, format):
+        return None
+    try:
+        return load_quotes(source, format=_format_for(Path(source), format).name)
+    except OrderFlowError:  # e.g. a Databento trades file: trades with no book
+        return None
+
+
+def lagged(quotes: pd.DataFrame, lag: str | timedelta | pd.Timedelta | None) -> pd.DataFrame:
+    """The quote stream with every time moved ``lag`` later (when each state could be seen;
+    the same shift :func:`join_quotes` applies), as a copy; itself when the lag is 0."""
+    shift = _lag(lag)
+    if shift == pd.Timedelta(0):
+        return quotes
+    return quotes.assign(timestamp=quotes["timestamp"] + shift)
 
 
 def _lag(lag: str | timedelta | pd.Timedelta | None) -> pd.Timedelta:

@@ -50,7 +50,12 @@ DEPTH_LINES = (
     "persistent_ask_size",
     "persistent_imbalance",
     "weighted_mid",
+    "depth_imbalance_5",
+    "depth_imbalance_10",
 )
+# The book levels of the multi-level imbalance lines ``depth_imbalance_K`` (quote
+# streams with at least K levels per side; NaN otherwise).
+DEPTH_IMBALANCE_LEVELS = (5, 10)
 FOOTPRINT_LINES = (
     "poc",
     "vah",

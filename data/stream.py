@@ -52,7 +52,16 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .bars import assign_bars, bar_columns, bar_index, core_columns, empty_bars, timestamps_ns
+from .bars import (
+    assign_bars,
+    bar_columns,
+    bar_index,
+    bar_opens,
+    core_columns,
+    empty_bars,
+    stream_depth_columns,
+    timestamps_ns,
+)
 from .barspec import BarSpec, parse_bar_spec
 from .depth import DEFAULT_PERSISTENCE, depth_lines, quotes_have_prices, window_ns
 from .errors import OrderFlowError
@@ -114,6 +123,7 @@ class BarStream:
         self._delta_before = 0.0
         self._size_before = 0.0
         self._last_ts: int | None = None
+        self.first_ts: int | None = None  # the first tick's time (UTC ns), once one came
         self._seen_bid = self._seen_ask = False
         self._large = LargeTradeCarry()
         self._large_orders = LargeTradeCarry()
@@ -154,6 +164,8 @@ class BarStream:
                 f"before the previous batch's last tick {pd.Timestamp(self._last_ts, tz='UTC')}",
                 column="timestamp",
             )
+        if self.first_ts is None:
+            self.first_ts = int(ts[0])
         self._last_ts = int(ts[-1])
         self.ticks += len(ts)
         if "bid" in batch and not self._seen_bid:
@@ -380,15 +392,24 @@ def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = 
 
 
 def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, progress: bool | None = None,
-                     **options: Any) -> pd.DataFrame:
+                     quotes: pd.DataFrame | None = None, **options: Any) -> pd.DataFrame:
     """``make_bars`` streamed from a tick source (anything :func:`data.scan_ticks` takes),
     with a progress bar in ticks on stderr (``progress`` as in :mod:`data.progress`;
-    default: the source's setting). ``bars.attrs["load_report"]`` is the source's report."""
+    default: the source's setting). ``bars.attrs["load_report"]`` is the source's report.
+
+    ``quotes`` (a quote stream DataFrame, held in memory) is supported exactly: the
+    depth lines from a quote stream depend only on the bars' times and the first
+    trade's time (:func:`data.bars.bar_opens`), so they are computed once the stream has
+    made its bars, equal to ``make_bars(all_ticks, spec, quotes=quotes)``'s (tested as a
+    property). :class:`BarStream` itself takes no quotes."""
     from .progress import progress_bar
     from .sources import scan_ticks
 
     retain_freed_memory()
     scan = scan_ticks(source)
+    depth = options.get("depth", True)
+    if quotes is not None:
+        options["depth"] = False  # the depth lines come from the quote stream below
     stream = BarStream(spec, **options)
     # a store's batches as arrays straight from Arrow (no pandas); other sources' as frames
     batches, add = (scan.array_batches(), stream.add_arrays) if scan.kind == "store" else (scan.batches(), stream.add)
@@ -397,6 +418,13 @@ def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, prog
             add(batch)
             bar.update(len(batch["timestamp"]))
     bars = stream.finish()
+    if quotes is not None and not len(bars):
+        bars = empty_bars(stream.spec, bar_columns(depth, stream.footprint))
+    elif quotes is not None:
+        stamps = timestamps_ns(bars.index)
+        lines = stream_depth_columns(quotes, stamps, bar_opens(stamps, stream.spec, stream.first_ts), stream.persistence, depth)
+        bars = bars.assign(**lines)[list(bar_columns(depth, stream.footprint))]
+        bars.attrs["bar_spec"] = stream.spec.text
     bars.attrs["load_report"] = dict(scan.report)
     return bars
 

@@ -7,6 +7,8 @@
 from .candles import CumulativeDeltaCandles, CVDCandles
 from .depth import (
     OFI,
+    DepthImbalance,
+    DepthOBI,
     OrderFlowImbalance,
     PersistentImbalance,
     PersistentOBI,
@@ -64,6 +66,8 @@ __all__ = [
     "PersistentOBI",
     "WeightedMid",
     "WMid",
+    "DepthImbalance",
+    "DepthOBI",
     "PointOfControl",
     "POC",
     "FootprintImbalances",

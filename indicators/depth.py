@@ -1,7 +1,7 @@
 """Book indicators that are harder to game than the raw imbalance (lines from data/depth.py).
 
 Each reads a line :func:`data.make_bars` computes per bar (``ofi``, ``avg_depth``,
-``tw_imbalance``, ``persistent_imbalance``, ``weighted_mid``) and is built from
+``tw_imbalance``, ``persistent_imbalance``, ``weighted_mid``, ``depth_imbalance_5``/``_10``) and is built from
 Backtrader line operations, so ``runonce=True`` and ``runonce=False`` give the same
 values, and nothing after the current bar is read.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 import backtrader as bt
 
 from data.errors import OrderFlowError
+from data.schema import DEPTH_IMBALANCE_LEVELS
 
 from .orderflow import _require_lines, _smoothed, _smoothing_label
 from .warmup import WarmUpGuard
 
-__all__ = ["OrderFlowImbalance", "TimeWeightedImbalance", "PersistentImbalance", "WeightedMid"]
+__all__ = ["OrderFlowImbalance", "TimeWeightedImbalance", "PersistentImbalance", "WeightedMid", "DepthImbalance"]
 
 
 class OrderFlowImbalance(WarmUpGuard, bt.Indicator):
@@ -125,3 +126,35 @@ class WeightedMid(WarmUpGuard, bt.Indicator):
     def __init__(self) -> None:
         _require_lines(self.data, ("weighted_mid",), "WeightedMid")
         self.lines.wmid = self.data.weighted_mid
+
+
+class DepthImbalance(WarmUpGuard, bt.Indicator):
+    """Book imbalance over the first ``levels`` price levels of each side, time-weighted over the bar.
+
+    ``imbalance`` = the feed's ``depth_imbalance_<levels>`` (``levels`` 5 or 10):
+    ``sum(w_j x_j) / sum(w_j)`` over the bar's quote states, ``x_j = (B_j - A_j) / (B_j + A_j)``
+    with ``B_j``/``A_j`` the size resting on the first ``levels`` bid/ask levels and ``w_j``
+    how long the state rested in the bar (bids 10+6+4+2+3 = 25 against asks 5+5+5+5+5 = 25
+    give 0); smoothed by an SMA or EMA (``ma``) of ``period`` bars when ``period > 1``. Size
+    deeper in the book is harder to pull unseen than the top queue, and a spoof at the best
+    price moves it less. NaN unless the bars were made from a quote stream with that many
+    levels (``make_bars(ticks, spec, quotes=load_quotes(...))`` on MBP-10, LOBSTER with
+    levels, Tardis snapshots).
+    """
+
+    alias = ("DepthOBI",)
+    lines = ("imbalance",)
+    params = (("levels", 5), ("period", 1), ("ma", "sma"))
+    plotinfo = dict(plotname="Depth imbalance", plotyhlines=[0.0], plotyticks=[-1.0, 0.0, 1.0], plotymargin=0.05)
+    plotlines = dict(imbalance=dict(color="#9467bd"))
+
+    def __init__(self) -> None:
+        if self.p.levels not in DEPTH_IMBALANCE_LEVELS:
+            raise OrderFlowError(f"DepthImbalance levels must be one of {', '.join(map(str, DEPTH_IMBALANCE_LEVELS))}",
+                                 value=self.p.levels)
+        name = f"depth_imbalance_{self.p.levels}"
+        _require_lines(self.data, (name,), "DepthImbalance")
+        self.lines.imbalance = _smoothed(getattr(self.data.lines, name), self.p.period, self.p.ma, "DepthImbalance")
+
+    def _plotlabel(self) -> list:
+        return [f"{self.p.levels} levels"] + _smoothing_label(self.p)

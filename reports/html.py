@@ -35,7 +35,7 @@ from data.errors import OrderFlowError
 from .metrics import metric_rows
 from .plots import imbalance_mean, normalised_imbalance, session_gaps
 
-__all__ = ["report", "footprint_page", "sweep_heatmap", "walk_forward_panel", "save_page", "time_axis",
+__all__ = ["report", "footprint_page", "sweep_heatmap", "sweep_selectors", "walk_forward_panel", "save_page", "time_axis",
            "bar_times_ms", "PANEL_NAMES"]
 
 GREEN, RED, BLUE, GREY, ORANGE = "#2e9e44", "#d0343a", "#1f5fa8", "#8a8a8a", "#f08c00"
@@ -323,7 +323,7 @@ def report(
                       "double-click the reset tool to come back. Hover a candle, an entry or an exit for its numbers.</div>",
                  sizing_mode="stretch_width")
     sheet = InlineStyleSheet(css=TABLE_CSS)  # a Div's HTML lives in a shadow root: the page's CSS does not reach it
-    tables = row(Div(text=_metrics_html(result.metrics), stylesheets=[sheet], width=430, name="metrics"),
+    tables = row(Div(text=metrics_html(result.metrics), stylesheets=[sheet], width=430, name="metrics"),
                  Div(text=_settings_html(settings or _settings(result, tz)), stylesheets=[sheet], width=760,
                      name="settings"))
     grid = gridplot([[fig] for fig in panels.values()], merge_tools=True, toolbar_location="right",
@@ -382,10 +382,11 @@ def _settings(result: Any, tz: str) -> dict[str, Any]:
     return out
 
 
-def _metrics_html(metrics: Mapping[str, Any]) -> str:
+def metrics_html(metrics: Mapping[str, Any], heading: str = "Metrics") -> str:
+    """The metrics of a run (:func:`reports.metrics.metric_rows`) as an HTML table under ``heading``."""
     rows = "".join(f"<tr><td>{html_text.escape(k)}</td><td class='v'>{html_text.escape(v)}</td></tr>"
                    for k, v in metric_rows(dict(metrics)))
-    return f"<h2 class='of'>Metrics</h2><table class='of' id='metrics'>{rows}</table>"
+    return f"<h2 class='of'>{html_text.escape(heading)}</h2><table class='of' id='metrics'>{rows}</table>"
 
 
 def _settings_html(settings: Mapping[str, Any]) -> str:
@@ -590,34 +591,55 @@ def footprint_page(
 
 
 def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: str | None = None,
-                  higher_is_better: bool = True) -> Any:
+                  higher_is_better: bool = True, select: Sequence[str] = (),
+                  order: Mapping[str, Sequence[Any]] | None = None) -> Any:
     """A metric over two parameters as an interactive heat map (a Bokeh figure named ``sweep_heatmap``).
 
     ``frame``: one row per backtest of the sweep, with the parameter columns ``x`` and ``y`` and the
     ``metric`` column (e.g. ``sharpe``); every other column is shown in the hover too. Each
-    (``x``, ``y``) pair must appear once. Cells sit on the sorted distinct parameter values (evenly
-    spaced whatever the values' gaps), coloured from red (worst) to green (best; reversed when
-    ``higher_is_better`` is False) over the metric's range, grey where the metric is NaN (a run
-    with no trades), with the value printed in the cell when there are at most 400 cells.
+    (``x``, ``y``) pair must appear once, or once per combination of the ``select`` columns (the
+    other swept parameters). Cells sit on the distinct parameter values (sorted, or in the order
+    ``order[column]`` gives; evenly spaced whatever the values' gaps), coloured from red (worst) to
+    green (best; reversed when ``higher_is_better`` is False) over the metric's range, grey where
+    the metric is NaN (a run with no trades), with the value printed in the cell when there are at
+    most 400 cells.
+
+    With ``select``, a cell shows one row: the best by ``metric`` among the rows of that cell whose
+    ``select`` values match the chosen ones (the first in frame order on a tie), a ``BooleanFilter``
+    named ``sweep_filter`` marking it. The page starts with every ``select`` column on "best" (the
+    best over all of them, as heatmap.png draws it); :func:`sweep_selectors` adds the menus.
     """
-    from bokeh.models import ColorBar, ColumnDataSource, HoverTool, LinearColorMapper
+    from bokeh.models import BooleanFilter, CDSView, ColorBar, ColumnDataSource, HoverTool, LinearColorMapper
     from bokeh.palettes import RdYlGn11
     from bokeh.plotting import figure
 
-    for col in (x, y, metric):
+    select = list(select)
+    for col in (x, y, metric, *select):
         if col not in frame.columns:
             raise OrderFlowError(f"sweep_heatmap: no column {col!r} in the sweep frame (columns: {', '.join(map(str, frame.columns))})")
-    dup = frame.duplicated([x, y], keep=False).to_numpy()
+    dup = frame.duplicated([x, y, *select], keep=False).to_numpy()
     if dup.any():
         first = int(np.flatnonzero(dup)[0])
-        raise OrderFlowError(f"sweep_heatmap: {x}={frame[x].iloc[first]}, {y}={frame[y].iloc[first]} appears more "
-                             f"than once (row {first}); pass one row per parameter pair")
-    xs = [str(v) for v in sorted(frame[x].unique())]
-    ys = [str(v) for v in sorted(frame[y].unique())]
+        where = ", ".join(f"{c}={frame[c].iloc[first]}" for c in (x, y, *select))
+        raise OrderFlowError(f"sweep_heatmap: {where} appears more than once (row {first}); pass one row per "
+                             "parameter pair" + (" and selected values" if select else ""))
+    order = dict(order or {})
+    xs = [str(v) for v in order.get(x, sorted(frame[x].unique()))]
+    ys = [str(v) for v in order.get(y, sorted(frame[y].unique()))]
     values = pd.to_numeric(frame[metric], errors="coerce").to_numpy(np.float64)
     data: dict[str, Any] = {str(c): frame[c].tolist() for c in frame.columns}
     data.update({"_x": frame[x].astype(str).tolist(), "_y": frame[y].astype(str).tolist(), "_value": values,
                  "_label": ["" if not np.isfinite(v) else f"{v:.3g}" for v in values]})
+    view = None
+    if select:
+        key = np.where(np.isfinite(values), values if higher_is_better else -values, -np.inf)
+        data["_key"] = key
+        for j, col in enumerate(select):
+            data[f"_sel{j}"] = frame[col].astype(str).tolist()
+        best = pd.Series(key).groupby([data["_x"], data["_y"]], sort=False).idxmax().to_numpy()
+        keep = np.zeros(len(frame), dtype=bool)
+        keep[best] = True
+        view = CDSView(filter=BooleanFilter(booleans=keep.tolist(), name="sweep_filter"))
     source = ColumnDataSource(data, name="sweep_cells")
     finite = values[np.isfinite(values)]
     low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
@@ -625,14 +647,16 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: st
         low, high = low - 0.5, high + 0.5
     palette = list(RdYlGn11) if higher_is_better else list(RdYlGn11)[::-1]  # RdYlGn11 runs green -> red
     mapper = LinearColorMapper(palette=palette[::-1], low=low, high=high, nan_color="#d9d9d9")
-    fig = figure(name="sweep_heatmap", x_range=xs, y_range=ys, height=max(260, 30 * len(ys) + 120),
-                 width=max(360, 46 * len(xs) + 180), tools="hover,save,reset", toolbar_location="right",
+    fig = figure(name="sweep_heatmap", x_range=xs, y_range=ys, height=min(900, max(320, 40 * len(ys) + 120)),
+                 width=min(1400, max(480, 60 * len(xs) + 200)), tools="hover,save,reset", toolbar_location="right",
                  title=title or f"{metric} by {x} and {y}")
+    views = {"view": view} if view is not None else {}
     cells = fig.rect("_x", "_y", 1, 1, source=source, fill_color={"field": "_value", "transform": mapper},
-                     line_color="white", name="sweep_rects")
-    if len(frame) <= 400:
+                     line_color="white", name="sweep_rects", **views)
+    if len(xs) * len(ys) <= 400:
+        views = {"view": CDSView(filter=view.filter)} if view is not None else {}
         fig.text("_x", "_y", text="_label", source=source, text_align="center", text_baseline="middle",
-                 text_font_size="11px", text_color="#222222", name="sweep_labels")
+                 text_font_size="11px", text_color="#222222", name="sweep_labels", **views)
     extra = [c for c in frame.columns if c not in (x, y, metric)]
     hover = fig.select_one(HoverTool)
     hover.renderers = [cells]
@@ -646,6 +670,41 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: st
     return fig
 
 
+BEST_CHOICE = "best"
+
+# Show, in each cell, the best row among those matching the menus (BEST_CHOICE: any value); see sweep_heatmap.
+_SELECT_JS = """
+const d = source.data, n = d._x.length, chosen = menus.map((m) => m.value);
+const best = new Map();
+for (let i = 0; i < n; i++) {
+  let ok = true;
+  for (let j = 0; j < chosen.length; j++) if (chosen[j] != any && d["_sel" + j][i] != chosen[j]) { ok = false; break; }
+  if (!ok) continue;
+  const cell = d._x[i] + "\u0000" + d._y[i], k = best.get(cell);
+  if (k === undefined || d._key[i] > d._key[k]) best.set(cell, i);
+}
+const keep = new Array(n).fill(false);
+for (const i of best.values()) keep[i] = true;
+filter.booleans = keep;
+source.change.emit();
+"""
+
+
+def sweep_selectors(fig: Any, select: Sequence[str], values: Mapping[str, Sequence[Any]]) -> list[Any]:
+    """One menu per ``select`` column of a :func:`sweep_heatmap` figure (named ``select_<column>``):
+    ``"best"`` (the best row over that column's values, the start) or one of ``values[column]``."""
+    from bokeh.models import CustomJS, Select
+
+    rects = fig.select_one({"name": "sweep_rects"})
+    menus = [Select(title=f"{col}:", value=BEST_CHOICE, options=[BEST_CHOICE] + [str(v) for v in values[col]],
+                    name=f"select_{col}", width=160) for col in select]
+    callback = CustomJS(args={"source": rects.data_source, "filter": rects.view.filter, "menus": menus,
+                              "any": BEST_CHOICE}, code=_SELECT_JS)
+    for menu in menus:
+        menu.js_on_change("value", callback)
+    return menus
+
+
 def walk_forward_panel(equity: pd.DataFrame, windows: pd.DataFrame, *, tz: str = "UTC",
                        title: str = "Walk-forward: out-of-sample equity") -> Any:
     """The walk-forward equity with its windows: a Bokeh column of two figures on one time axis.
@@ -653,11 +712,13 @@ def walk_forward_panel(equity: pd.DataFrame, windows: pd.DataFrame, *, tz: str =
     ``equity``: indexed by time (UTC, or zone-less meaning UTC), column ``value`` (the equity of
     the out-of-sample segments chained together). ``windows``: one row per window with
     ``train_start``, ``train_end``, ``test_start``, ``test_end`` (times); any other column (the
-    chosen ``params``, the test ``metric`` ...) appears in the hover. The upper figure
-    (``walk_forward_equity``) draws the equity, the test windows shaded in turn and a line at
-    each test start; the lower (``walk_forward_windows``) one row per window, training grey and
-    testing blue (the classic walk-forward diagram). Times are bar numbers of ``equity`` as in
-    :func:`report` (a window edge sits on the first equity row at or after it), labelled in ``tz``.
+    chosen ``params``, the test ``metric`` ...) appears in the hover, ``window`` as the window's
+    number (else 1, 2, ...). The upper figure (``walk_forward_equity``) draws the equity, the test
+    windows shaded in turn (hover: the window's columns) and a line at each test start; the lower
+    (``walk_forward_windows``) one row per window, training grey and testing blue (the classic
+    walk-forward diagram). Times are bar numbers of ``equity`` as in :func:`report` (a window edge
+    sits on the first equity row at or after it), labelled in ``tz``: training that lies before the
+    first equity row (the first window's, all of it) starts at the left edge.
     """
     from bokeh.layouts import column
     from bokeh.models import ColumnDataSource, HoverTool, Range1d
@@ -683,19 +744,22 @@ def walk_forward_panel(equity: pd.DataFrame, windows: pd.DataFrame, *, tz: str =
 
     k = len(windows)
     data: dict[str, Any] = {str(c): [str(v) for v in windows[c]] for c in windows.columns}
-    data.update({"window": np.arange(1, k + 1), "row": np.arange(k, 0, -1, dtype=np.float64),
+    data.update({"window": windows["window"].tolist() if "window" in windows.columns else np.arange(1, k + 1),
+                 "row": np.arange(k, 0, -1, dtype=np.float64),
                  "train_l": position("train_start", False), "train_r": position("train_end", True),
                  "test_l": position("test_start", False), "test_r": position("test_end", True)})
+    data["test_mid"] = (data["test_l"] + data["test_r"]) / 2
+    data["test_width"] = data["test_r"] - data["test_l"]
+    data["shade"] = [BLUE if i % 2 == 0 else "#7fa7d6" for i in range(k)]
     for col in need:
         data[col] = [f"{t:%Y-%m-%d %H:%M}" for t in _in_tz(windows[col], tz)]
     wins = ColumnDataSource(data, name="walk_forward_windows_source")
     x_range = Range1d(-1, max(n, 1), bounds=(-1, max(n, 1)), name="walk_forward_x")
     fig = figure(name="walk_forward_equity", height=300, sizing_mode="stretch_width", x_range=x_range,
                  tools="xpan,xwheel_zoom,box_zoom,reset,save", active_scroll="xwheel_zoom", title=title)
-    shade = fig.vbar(x=[(a + b) / 2 for a, b in zip(data["test_l"], data["test_r"])],
-                     width=[b - a for a, b in zip(data["test_l"], data["test_r"])],
+    shade = fig.vbar(x="test_mid", width="test_width", source=wins, fill_color="shade", fill_alpha=0.08, line_alpha=0,
                      top=float(np.nanmax(equity["value"])) if n else 1.0, bottom=float(np.nanmin(equity["value"])) if n else 0.0,
-                     fill_color=[BLUE if i % 2 == 0 else "#7fa7d6" for i in range(k)], fill_alpha=0.08, line_alpha=0)
+                     name="test_shade")
     shade.level = "underlay"
     fig.vspan(x=data["test_l"], line_color=BLUE, line_alpha=0.5, line_dash="dashed")
     fig.line("x", "value", source=times, color=BLUE, line_width=1.5, name="walk_forward_line")
@@ -703,17 +767,18 @@ def walk_forward_panel(equity: pd.DataFrame, windows: pd.DataFrame, *, tz: str =
     fig.yaxis.formatter.use_scientific = False
     time_axis(fig, times, tz)
     fig.xaxis.visible = False
-    lower = figure(name="walk_forward_windows", height=max(120, 18 * k + 70), sizing_mode="stretch_width",
+    lower = figure(name="walk_forward_windows", height=max(160, 24 * k + 100), sizing_mode="stretch_width",
                    x_range=x_range, y_range=Range1d(0.4, k + 0.6), tools="xpan,xwheel_zoom,reset",
                    active_scroll="xwheel_zoom")
     train = lower.hbar(y="row", left="train_l", right="train_r", height=0.6, source=wins, fill_color="#bbbbbb",
                        line_color="#999999", name="train_bars", legend_label="training")
     test = lower.hbar(y="row", left="test_l", right="test_r", height=0.6, source=wins, fill_color=BLUE,
                       line_color=BLUE, name="test_bars", legend_label="testing (out of sample)")
-    extra = [c for c in windows.columns if c not in need]
-    lower.add_tools(HoverTool(renderers=[train, test], tooltips=[
-        ("window", "@window"), ("training", "@train_start to @train_end"), ("testing", "@test_start to @test_end")]
-        + [(str(c), f"@{{{c}}}") for c in extra]))
+    extra = [c for c in windows.columns if c not in (*need, "window")]
+    tooltips = [("window", "@window"), ("training", "@train_start to @train_end"), ("testing", "@test_start to @test_end")] \
+        + [(str(c), f"@{{{c}}}") for c in extra]
+    lower.add_tools(HoverTool(renderers=[train, test], tooltips=tooltips))
+    fig.add_tools(HoverTool(renderers=[shade], tooltips=tooltips, name="walk_forward_hover"))
     lower.yaxis.visible = False
     legend_above(lower)
     time_axis(lower, times, tz)

@@ -6,7 +6,8 @@ Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` marker
 ``make-run`` is the output of ``run_backtest.py`` with no arguments; ``es-run`` the same
 strategy as one ES contract with costs; ``strategies`` the
 rules of every registered strategy (their docstrings); ``accuracy`` the trade-side
-classifier table of ``data.classify_accuracy``; ``bench`` the output of ``make bench``
+classifier table of ``data.classify_accuracy``; ``real-books`` the study on the real books of
+``../shared/realdata`` (``reports.real_books``); ``bench`` the output of ``make bench``
 (slow: minutes).
 """
 from __future__ import annotations
@@ -96,6 +97,12 @@ def accuracy_block() -> str:
     return _captured(lambda: classify_accuracy.main([]))
 
 
+def real_books_block() -> str:
+    from reports import real_books
+
+    return real_books.report()
+
+
 def bench_block() -> str:
     from tests.benchmarks import run
 
@@ -104,7 +111,7 @@ def bench_block() -> str:
 
 
 BLOCKS = {"make-run": make_run_block, "es-run": es_run_block, "strategies": strategies_block,
-          "accuracy": accuracy_block, "bench": bench_block}
+          "accuracy": accuracy_block, "real-books": real_books_block, "bench": bench_block}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,8 @@ TABLE_METRICS = [("return %", "total_return_pct"), ("Sharpe", "sharpe"), ("max D
                  ("net profit", "net_pnl")]
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A table cell: whole numbers with thousands separators, floats by :func:`reports.output.fmt`, ``n/a`` for None/NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
@@ -46,7 +47,7 @@ def ranking_table(result: Any, top: int = 10) -> str:
     metrics = TABLE_METRICS if any(k == result.rank_by for _, k in TABLE_METRICS) else \
         [(result.rank_by, result.rank_by), *TABLE_METRICS]
     header = ["set", "parameters"] + [f"{label} *" if key == result.rank_by else label for label, key in metrics]
-    rows = [[str(n), str(table.at[n, "label"])] + [_cell(table.at[n, key]) for _, key in metrics] for n in order]
+    rows = [[str(n), str(table.at[n, "label"])] + [cell_text(table.at[n, key]) for _, key in metrics] for n in order]
     return _align(header, rows)
 
 
@@ -66,17 +67,29 @@ def sweep_report(result: Any, base: Any, top: int = 10) -> str:
     if len(result.table) > top:
         lines.append(f"({len(result.table) - top} more sets in sweep.csv)")
     if result.best is not None:
-        best = result.table.loc[result.best]
-        lines += ["", f"Best by {result.rank_by}: set {result.best} ({best['label']}), "
-                      f"{result.rank_by} {_cell(best[result.rank_by])}"]
+        lines += ["", best_line(result)]
     return "\n".join(lines + ["", "Overfitting checks", statistics_text(result)])
 
 
-def write_sweep_outputs(result: Any, out: Path, base: Any) -> list[Path]:
-    """The plots of a sweep (heatmap.png, pbo_logits.png) in ``out``; returns every file the sweep wrote."""
+def best_line(result: Any) -> str:
+    """``Best by sharpe: set 3 (slope_period=10,min_slope=0.5), sharpe 1.23``; "no set ranks" without a best."""
+    if result.best is None:
+        return f"No set has a {result.rank_by} to rank by."
+    best = result.table.loc[result.best]
+    return f"Best by {result.rank_by}: set {result.best} ({best['label']}), {result.rank_by} {cell_text(best[result.rank_by])}"
+
+
+def write_sweep_outputs(result: Any, out: Path, base: Any, html: bool = False) -> list[Path]:
+    """The plots of a sweep (heatmap.png, pbo_logits.png) in ``out``, and with ``html`` the interactive
+    sweep.html (:func:`reports.html_sweep.sweep_page`); returns every file the sweep wrote."""
     title = f"{base.strategy_name} on {base.data_name}, {base.bars} bars"
     written = [out / n for n in ("sweep.csv", "returns.parquet", "sweep.json")]
-    return written + list(write_sweep_plots(result, out, title).values())
+    written += list(write_sweep_plots(result, out, title).values())
+    if html:
+        from .html_sweep import sweep_page
+
+        written.append(sweep_page(result, out / "sweep.html", base))
+    return written
 
 
 def statistics_text(result: Any) -> str:
@@ -91,8 +104,8 @@ def statistics_text(result: Any) -> str:
     else:
         lines.append(f"  Deflated Sharpe ratio of the best set by Sharpe ({dsr['best']}): {dsr['dsr']:.3f}  "
                      f"(per-day Sharpe {dsr['sharpe']:.3f} against {dsr['benchmark']:.3f} expected from the best of "
-                     f"{dsr['n_trials']} trials of luck; {dsr['n_obs']} days, skewness {_cell(dsr['skewness'])}, "
-                     f"kurtosis {_cell(dsr['kurtosis'])})")
+                     f"{dsr['n_trials']} trials of luck; {dsr['n_obs']} days, skewness {cell_text(dsr['skewness'])}, "
+                     f"kurtosis {cell_text(dsr['kurtosis'])})")
     pbo = stats.get("pbo", {})
     if "error" in pbo:
         lines.append(f"  Probability of backtest overfitting (CSCV, S={pbo.get('n_splits')}): n/a ({pbo['error']})")
@@ -160,6 +173,16 @@ def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
     return path
 
 
+def pbo_logits(pbo: dict[str, Any]) -> np.ndarray:
+    """The CSCV logits of a PBO statistic (``statistics["pbo"]``), one per combination (None dropped)."""
+    return np.array([v for v in pbo.get("logits", []) if v is not None], dtype=np.float64)
+
+
+def logit_bins(logits: np.ndarray) -> int:
+    """Histogram bins for the logit distribution: one per distinct value, at least 5, at most 40."""
+    return min(40, max(5, len(np.unique(logits))))
+
+
 def pbo_plot(result: Any, path: Path) -> Path | None:
     """The CSCV logit distribution (histogram), the PBO being the share at or below 0. None without a PBO."""
     pbo = result.statistics.get("pbo", {})
@@ -170,9 +193,9 @@ def pbo_plot(result: Any, path: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    logits = np.array([v for v in pbo["logits"] if v is not None], dtype=np.float64)
+    logits = pbo_logits(pbo)
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    ax.hist(logits, bins=min(40, max(5, len(np.unique(logits)))), color="#4c72b0", alpha=0.85)
+    ax.hist(logits, bins=logit_bins(logits), color="#4c72b0", alpha=0.85)
     ax.axvline(0.0, color="#c44e52", lw=1.5, label=f"PBO = share at or below 0 = {pbo['pbo']:.3f}")
     ax.set_xlabel("logit of the in-sample best set's out-of-sample relative rank")
     ax.set_ylabel("combinations")
@@ -200,6 +223,11 @@ def write_sweep_plots(result: Any, out: Path, title: str = "") -> dict[str, Path
 
 def walk_forward_table(result: Any, tz: str) -> str:
     """One row per window: test dates, the chosen set, in-sample and out-of-sample ranking metric and return."""
+    return _align(*walk_forward_table_rows(result, tz))
+
+
+def walk_forward_table_rows(result: Any, tz: str) -> tuple[list[str], list[list[str]]]:
+    """The header and rows (text) of :func:`walk_forward_table`."""
     key = result.rank_by
     header = ["window", "test from", "to", "chosen set", f"IS {key}", f"OOS {key}", "OOS return %", "OOS trades"]
     rows = []
@@ -207,9 +235,9 @@ def walk_forward_table(result: Any, tz: str) -> str:
         d = r._asdict()
         rows.append([str(d["window"]), f"{pd.Timestamp(d['test_start']).tz_convert(tz):%Y-%m-%d %H:%M}",
                      f"{pd.Timestamp(d['test_end']).tz_convert(tz):%Y-%m-%d %H:%M}", str(d["set"]),
-                     _cell(d[f"is_{key}"]), _cell(d[f"oos_{key}"]), _cell(d["oos_total_return_pct"]),
-                     _cell(d["oos_trades"])])
-    return _align(header, rows)
+                     cell_text(d[f"is_{key}"]), cell_text(d[f"oos_{key}"]), cell_text(d["oos_total_return_pct"]),
+                     cell_text(d["oos_trades"])])
+    return header, rows
 
 
 def walk_forward_report(result: Any, base: Any) -> str:
@@ -221,8 +249,9 @@ def walk_forward_report(result: Any, base: Any) -> str:
                       metrics_table(result.metrics)])
 
 
-def write_walk_forward(result: Any, out: Path, base: Any) -> list[Path]:
-    """walk_forward.csv, oos_equity.csv, oos_trades.csv, walk_forward.json and walk_forward.png in ``out``."""
+def write_walk_forward(result: Any, out: Path, base: Any, html: bool = False) -> list[Path]:
+    """walk_forward.csv, oos_equity.csv, oos_trades.csv, walk_forward.json and walk_forward.png in ``out``,
+    and with ``html`` the interactive walk_forward.html (:func:`reports.html_sweep.walk_forward_page`)."""
     import json
 
     from . import metrics as perf
@@ -245,7 +274,12 @@ def write_walk_forward(result: Any, out: Path, base: Any) -> list[Path]:
                 "chosen": [jsonable(v) for v in result.windows["set"]]}
     paths["walk_forward.json"].write_text(json.dumps(document, indent=2, default=str) + "\n")
     title = f"{base.strategy_name} on {base.data_name}, {base.bars} bars"
-    return [*paths.values(), walk_forward_plot(result, out / "walk_forward.png", tz, title)]
+    written = [*paths.values(), walk_forward_plot(result, out / "walk_forward.png", tz, title)]
+    if html:
+        from .html_sweep import walk_forward_page
+
+        written.append(walk_forward_page(result, out / "walk_forward.html", base))
+    return written
 
 
 def walk_forward_plot(result: Any, path: Path, tz: str, title: str = "") -> Path:

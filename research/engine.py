@@ -25,8 +25,11 @@ from data import (
     OrderFlowFeed,
     bulk_volume_classification,
     cached_bars,
+    carried_quotes,
     classify,
+    holds_book,
     join_quotes,
+    lagged,
     load_quotes,
     load_ticks,
     make_bars,
@@ -79,10 +82,11 @@ class Result:
 
 def needs_ticks(config: RunConfig) -> bool:
     """Whether a run must hold the ticks in memory: to keep them (footprints, HTML), to join
-    quotes or classify trades one by one, or when the data is a DataFrame already. Else the
+    quotes or classify trades one by one, when the data is a DataFrame already, or a file that
+    holds its book beside the trades (the book lines come from its quote stream). Else the
     bars are streamed from the source in bounded memory, through the bar cache."""
     return bool(config.keep_ticks or config.quotes is not None or config.classify in CLASSIFIERS
-                or isinstance(config.data, pd.DataFrame))
+                or isinstance(config.data, pd.DataFrame) or holds_book(config.data, config.format))
 
 
 def load(config: RunConfig) -> Loaded:
@@ -106,7 +110,7 @@ def load(config: RunConfig) -> Loaded:
             report = {k: v for k, v in files[0].items() if k != "rows_in_window"}
         return Loaded(bars=bars, load_report=report, ticks_in_range=int(bars["trades"].sum()), cache=info)
     ticks = load_ticks(config.data, format=config.format, tz=config.input_tz, on_bad_rows=on_bad_rows, **source)
-    ticks = _quotes_and_sides(ticks, config)
+    ticks, quotes = _quotes_and_sides(ticks, config)
     report = dict(ticks.attrs.get("load_report", {}))
     if config.start is not None or config.end is not None:
         ts = ticks["timestamp"]
@@ -116,7 +120,7 @@ def load(config: RunConfig) -> Loaded:
         if config.end is not None:
             keep &= (ts < config.end).to_numpy()
         ticks = ticks.loc[keep].reset_index(drop=True)
-    bars = _checked_bars(make_bars(ticks, config.bars), config)
+    bars = _checked_bars(make_bars(ticks, config.bars, quotes=quotes), config)
     return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None)
 
 
@@ -131,12 +135,29 @@ def _checked_bars(bars: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     return bars
 
 
-def _quotes_and_sides(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
-    """Quotes joined strictly before each trade, then the unknown sides classified."""
+def _quotes_and_sides(ticks: pd.DataFrame, config: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Quotes joined strictly before each trade, then the unknown sides classified; and the
+    quote stream the bars' book lines come from (every update, not only those at trades):
+    ``config.quotes`` moved by ``config.quote_lag``, or, without it, the book of a tick file
+    that holds both (:func:`data.quotes.carried_quotes`: LOBSTER, Databento MBO ...), or None."""
+    quotes = None
     if config.quotes is not None:
         quotes = load_quotes(config.quotes, tz=config.input_tz,
                              on_bad_rows="drop" if config.drop_bad_rows else "raise")
         ticks = join_quotes(ticks, quotes, lag=config.quote_lag)
+        quotes = lagged(quotes, config.quote_lag)
+    else:
+        quotes = carried_quotes(config.data, config.format)
+        if quotes is not None:
+            report = dict(ticks.attrs.get("load_report", {}))
+            report["notes"] = [*report.get("notes", []), f"book lines from the file's {len(quotes):,} quote updates"]
+            ticks.attrs["load_report"] = report
+    ticks = _classified(ticks, config)
+    return ticks, quotes
+
+
+def _classified(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
+    """The unknown sides filled by ``config.classify`` (a note in the load report)."""
     report = dict(ticks.attrs.get("load_report", {}))
     if config.classify in CLASSIFIERS:
         unknown = int((ticks["side"] == 0).sum())

@@ -31,10 +31,12 @@ def make_result(ticks: pd.DataFrame, spec: str = "1min", tz: str = "America/Chic
     close = bars["close"].to_numpy()
     rows = [
         {"entry_bar": 5, "exit_bar": 15, "direction": "long", "size": 2.0, "entry_price": close[5],
-         "exit_price": close[15], "points": close[15] - close[5], "pnl": 2 * (close[15] - close[5]) + 10, "pnl_net": 2 * (close[15] - close[5]) + 10,
+         "exit_price": close[15], "points": close[15] - close[5],
+         "pnl": 2 * (close[15] - close[5]) + 10, "pnl_net": 2 * (close[15] - close[5]) + 10,
          "commission": 0.0, "closed": True},
         {"entry_bar": n - 20, "exit_bar": n - 1, "direction": "short", "size": 1.0, "entry_price": close[n - 20],
-         "exit_price": close[n - 1], "points": close[n - 20] - close[n - 1], "pnl": close[n - 20] - close[n - 1], "pnl_net": close[n - 20] - close[n - 1],
+         "exit_price": close[n - 1], "points": close[n - 20] - close[n - 1],
+         "pnl": close[n - 20] - close[n - 1], "pnl_net": close[n - 20] - close[n - 1],
          "commission": 0.0, "closed": False},
     ]
     trades = trades_frame(rows, bars.index)

@@ -47,6 +47,9 @@ EXPECTED_1MIN = pd.DataFrame(
         "persistent_ask_size": [5.0, 9.0, 3.0],
         "persistent_imbalance": [4 / 14, -4 / 14, 7 / 13],
         "weighted_mid": [np.nan] * 3,
+        # the ticks carry the best quotes only: no multi-level imbalance
+        "depth_imbalance_5": [np.nan] * 3,
+        "depth_imbalance_10": [np.nan] * 3,
         # footprints at the inferred tick 0.25 (data/footprint.py; ratio 3, no minimum volume):
         # 09:31 sell x buy: 100.25 0x3, 100.00 5x2, 99.75 1.5x0 | 09:32: 100.50 0x6, 100.25 0x2,
         # 100.00 unknown 4 | 09:33: 100.25 3x2.5, 100.00 1x0

@@ -19,6 +19,7 @@ from reports.footprint_chart import fmt_volume  # noqa: E402
 from tests.conftest import need_sample  # noqa: E402
 from tests.html_fixtures import console_errors, make_result, need_browser, open_page, settle, start_browser  # noqa: E402
 from tests.test_html import month_of_bars, month_result  # noqa: E402
+from tests.test_html_sweep import run_cli_sweep, run_cli_walk_forward  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -182,3 +183,100 @@ def test_a_month_of_minute_bars_becomes_interactive(driver, tmp_path):
     assert k > 1 and len(data(driver, "candles", "x")) == math.ceil(len(bars) / k)
     zoom(driver, "x_range", 15_000, 15_100)
     assert (np.asarray(data(driver, "candles", "bars")) == 1).all()
+
+
+# -- sweep.html and walk_forward.html, written by the command line with --html
+
+
+@pytest.fixture(scope="module")
+def cli_sweep(tmp_path_factory):
+    return run_cli_sweep(tmp_path_factory.mktemp("sweep"))
+
+
+@pytest.fixture(scope="module")
+def cli_walk_forward(tmp_path_factory):
+    return run_cli_walk_forward(tmp_path_factory.mktemp("wf"))
+
+
+_FIND_VIEW = """
+const find = (v) => { if (v.model.name == arguments[0]) return v;
+  for (const c of (v.child_views || [])) { const f = find(c); if (f) return f; } return null; };
+let view = null;
+for (const r of Bokeh.index.roots) view = view || find(r);
+const box = (view.canvas_view || view.canvas).el.getBoundingClientRect();
+return [box.left + view.frame.x_scale.compute(arguments[1]), box.top + view.frame.y_scale.compute(arguments[2])];
+"""
+
+_TOOLTIPS = """
+const texts = [];
+const walk = (root) => { for (const e of root.querySelectorAll("*")) {
+  if (e.classList && [...e.classList].some((c) => c.toLowerCase().includes("tooltip")) && e.offsetParent) texts.push(e.innerText);
+  if (e.shadowRoot) walk(e.shadowRoot); } };
+walk(document);
+return texts.join("\\n");
+"""
+
+
+def hover_at(driver, figure_name: str, x: float, y: float) -> str:
+    """Move the real mouse to data point (x, y) of a figure; returns the text of the tooltips shown."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    px, py = driver.execute_script(_FIND_VIEW, figure_name, x, y)
+    action = ActionBuilder(driver)
+    action.pointer_action.move_to_location(int(px), int(py))
+    action.perform()
+    settle(driver, 0.5)
+    return driver.execute_script(_TOOLTIPS)
+
+
+def test_sweep_page_in_the_browser(driver, cli_sweep):
+    import json
+
+    table = pd.read_csv(cli_sweep / "sweep.csv").set_index("set")
+    open_page(driver, cli_sweep / "sweep.html")
+    settle(driver, 0.8)
+    assert console_errors(driver) == []
+    assert driver.execute_script("return Bokeh.documents[0].roots().map((r) => r.name)") == ["sweep_page"]
+    # every set is in the cells' source; 2 x 2 cells shown (best over bars), the table lists every set
+    assert driver.execute_script(MODEL + ".data_source.get_length()", "sweep_rects") == len(table)
+    shown = driver.execute_script("return Bokeh.documents[0].get_model_by_name('sweep_filter').booleans")
+    assert sum(shown) == 4
+    assert driver.execute_script(MODEL + ".get_length()", "sweep_table_source") == len(table)
+    combos = json.loads((cli_sweep / "sweep.json").read_text())["statistics"]["pbo"]["n_combinations"]
+    assert sum(data(driver, "pbo_bins_source", "count")) == combos
+    # choosing bars=5min shows the 5min sets
+    driver.execute_script("Bokeh.documents[0].get_model_by_name('select_bars').value = '5min'")
+    settle(driver)
+    shown = driver.execute_script("return Bokeh.documents[0].get_model_by_name('sweep_filter').booleans")
+    assert sorted(table.index[np.asarray(shown)]) == sorted(table.index[table["param:bars"] == "5min"])
+    # hovering a cell shows the metrics of the set drawn there
+    best = table[np.asarray(shown)].iloc[0]
+    factors = driver.execute_script("const f = Bokeh.documents[0].get_model_by_name('sweep_heatmap');"
+                                    " return [f.x_range.factors, f.y_range.factors]")
+    x = factors[0].index(str(best["param:slope_period"])) + 0.5
+    y = factors[1].index(str(best["param:min_slope"])) + 0.5
+    tip = hover_at(driver, "sweep_heatmap", x, y)
+    assert "profit_factor" in tip and "win_rate_pct" in tip and "5min" in tip
+    assert console_errors(driver) == []
+
+
+def test_walk_forward_page_in_the_browser(driver, cli_walk_forward):
+    windows = pd.read_csv(cli_walk_forward / "walk_forward.csv")
+    open_page(driver, cli_walk_forward / "walk_forward.html")
+    settle(driver, 0.8)
+    assert console_errors(driver) == []
+    assert driver.execute_script("return Bokeh.documents[0].roots().map((r) => r.name)") == ["walk_forward_page"]
+    for name, count in (("test_bars", len(windows)), ("train_bars", len(windows)), ("test_shade", len(windows))):
+        assert driver.execute_script(MODEL + ".data_source.get_length()", name) == count, name
+    n = len(data(driver, "walk_forward_equity_source", "value"))
+    assert driver.execute_script(MODEL + ".get_length()", "walk_forward_table_source") == len(windows)
+    zoom(driver, "walk_forward_x", 10, n / 2)
+    assert driver.execute_script(MODEL + ".end", "walk_forward_x") == n / 2
+    # hovering the middle of the second test window shows its chosen set and its metrics
+    mid = float(np.asarray(data(driver, "walk_forward_windows_source", "test_mid"))[1])
+    zoom(driver, "walk_forward_x", -1, n)
+    y = driver.execute_script("const r = Bokeh.documents[0].get_model_by_name('walk_forward_equity').y_range;"
+                              " return (r.start + r.end) / 2")
+    tip = hover_at(driver, "walk_forward_equity", mid, y)
+    assert windows["set"][1] in tip and "in sample" in tip and "out of sample" in tip
+    assert console_errors(driver) == []

@@ -396,6 +396,7 @@ SHORT_DATA_INDICATORS: dict[str, tuple[Callable, dict[str, int]]] = {
     "PersistentImbalance": (lambda d: indicators_package.PersistentOBI(d, period=WARM_UP, ma="ema"),
                             {"imbalance": WARM_UP}),
     "WeightedMid": (lambda d: indicators_package.WMid(d), {}),
+    "DepthImbalance": (lambda d: indicators_package.DepthOBI(d, levels=10, period=WARM_UP), {"imbalance": WARM_UP}),
     "PointOfControl": (lambda d: indicators_package.POC(d), {}),
     "FootprintImbalances": (lambda d: indicators_package.FPImbalances(d), {}),
     "StackedImbalance": (lambda d: indicators_package.Stacked(d, min_stack=2), {}),
