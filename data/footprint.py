@@ -894,6 +894,7 @@ def footprint_lines(
     ids: np.ndarray | None = None,
     carry: "LargeTradeCarry | None" = None,
     order_carry: "LargeTradeCarry | None" = None,
+    with_large: bool = True,
 ) -> dict[str, np.ndarray]:
     """All :data:`FOOTPRINT_LINES` for bars given by first-tick indices (used by ``make_bars``;
     ``price_range``: each bar's low and high price, if known, see :func:`grid_from_arrays`).
@@ -901,7 +902,8 @@ def footprint_lines(
     threshold as the large trades) need the ticks' ``times`` (and ``ids`` where the
     source has aggressor ids); without ``times`` they are left out. ``carry`` and
     ``order_carry``: the large-trade and large-order blocks of earlier ticks, for a
-    stream (see :class:`LargeTradeCarry`).
+    stream (see :class:`LargeTradeCarry`). ``with_large=False`` leaves out the large
+    trade and order lines, for a caller that computes them apart (:func:`large_lines`).
 
     With ``tick_size=None`` the tick is inferred (:func:`infer_tick_size`) and, should
     that grid be too fine for the price range, coarsened by powers of ten until the
@@ -912,6 +914,28 @@ def footprint_lines(
     grid = fitted_grid(price, size, side, starts, stamps, tick, coarsen=inferred, price_range=price_range)
     lines = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction,
                        imbalance=imbalance)
+    if with_large:
+        lines.update(large_lines(size, side, starts, large, large_window, times=times, ids=ids, carry=carry,
+                                 order_carry=order_carry))
+    return lines
+
+
+def large_lines(
+    size: np.ndarray,
+    side: np.ndarray,
+    starts: np.ndarray,
+    large: "float | str" = DEFAULT_LARGE,
+    large_window: int = DEFAULT_LARGE_WINDOW,
+    *,
+    times: np.ndarray | None = None,
+    ids: np.ndarray | None = None,
+    carry: "LargeTradeCarry | None" = None,
+    order_carry: "LargeTradeCarry | None" = None,
+) -> dict[str, np.ndarray]:
+    """The large-trade lines of :func:`footprint_lines`: ``large_buy_volume``/``large_sell_volume``
+    (:func:`large_trade_volume`) and, given ``times``, ``large_buy_orders``/``large_sell_orders``
+    (:func:`large_order_volume`)."""
+    lines = {}
     lines["large_buy_volume"], lines["large_sell_volume"] = large_trade_volume(size, side, starts, large, large_window,
                                                                                 carry=carry)
     if times is not None:

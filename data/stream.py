@@ -24,10 +24,10 @@ batches exactly what those functions need from earlier ticks:
   waits for the first whole block of large-trade sizes).
 
 Work is split three ways, so that two cores overlap it: a tick store's batches are
-decoded by a reader thread (:func:`data.sources.read_ahead`), the depth lines of each
-chunk are computed by a depth thread (which alone carries the quote states), and the
-core and footprint lines here; each does its part in order, so the results are those
-of one pass.
+decoded by a reader thread (:func:`data.sources.read_ahead`); the depth lines and the
+large-trade lines of each chunk are computed by a side thread (which alone carries the
+quote states and the large-trade blocks); the core lines and the footprint grid's lines
+here. Each thread takes the chunks in order, so the results are those of one pass.
 
 Floating-point sums (``volume``, ``buy/sell/unknown_volume``, ``delta``, ``vwap``,
 ``inferred_volume``, ``ofi``, ``avg_depth``, ``tw_imbalance``) add the same values in the
@@ -74,6 +74,7 @@ from .footprint import (
     fitted_grid,
     footprint_lines,
     infer_tick_size,
+    large_lines,
 )
 from .orders import order_ids, order_starts
 from .schema import TICK_QUOTES, TICK_REQUIRED
@@ -128,8 +129,8 @@ class BarStream:
         self._large = LargeTradeCarry()
         self._large_orders = LargeTradeCarry()
         self._chunks: list[dict[str, np.ndarray]] = []
-        self._depth_jobs: list[Future] = []  # per chunk: its depth lines, computed by the depth thread
-        self._depth_thread: ThreadPoolExecutor | None = None
+        self._side_jobs: list[Future] = []  # per chunk: its depth and large-trade lines, from the side thread
+        self._side_thread: ThreadPoolExecutor | None = None
         self._stamps: list[np.ndarray] = []
         self.ticks = 0
 
@@ -199,15 +200,15 @@ class BarStream:
         self._process(final=True)
         has_prices = self._seen_bid and self._seen_ask
         try:
-            for chunk, job in zip(self._chunks, self._depth_jobs):
+            for chunk, job in zip(self._chunks, self._side_jobs):
                 lines, alternative = job.result()
                 chunk.update(lines)
                 if has_prices and alternative is not None:
                     chunk.update(alternative)
         finally:
-            if self._depth_thread is not None:
-                self._depth_thread.shutdown()
-                self._depth_thread = None
+            if self._side_thread is not None:
+                self._side_thread.shutdown()
+                self._side_thread = None
         columns = bar_columns(self.depth, self.footprint)
         if not self._chunks:
             return empty_bars(self.spec, columns)
@@ -249,7 +250,7 @@ class BarStream:
                 return
             cut = int(starts[keep])
             starts, stamps = starts[:keep], stamps[:keep]
-            if cut < need:
+            if cut < need or (need and self._too_few_orders(pending, cut)):
                 return
         if self.footprint and self._tick is None:
             self._tick = self._decide_tick(price, size, side, starts, stamps, cut)
@@ -258,19 +259,26 @@ class BarStream:
         frame = TickColumns(chunk)
         columns, self._delta_before = core_columns(frame, price[:cut], size[:cut], side[:cut], starts,
                                                    self._delta_before)
-        if self.depth:
-            self._submit_depth(chunk, starts, stamps, int(ts[cut]) if cut < n else None)
+        self._submit_side(chunk, starts, stamps, int(ts[cut]) if cut < n else None)
         if self.footprint:
             columns.update(footprint_lines(price[:cut], size[:cut], side[:cut], starts, stamps, self._tick,
-                                           price_range=(columns["low"], columns["high"]), carry=self._large,
-                                           times=ts[:cut], ids=pending.get(ORDER_ID)[:cut] if ORDER_ID in pending else None,
-                                           order_carry=self._large_orders,
+                                           price_range=(columns["low"], columns["high"]), with_large=False,
                                            **self.params))
         self._chunks.append(columns)
         self._stamps.append(np.asarray(stamps, dtype=np.int64))
         if self.spec.kind == "volume":
             self._size_before = float(np.cumsum(np.concatenate(([self._size_before], size[:cut])))[-1])
         self._pending = {k: v[cut:] for k, v in pending.items()}
+
+    def _too_few_orders(self, pending: dict[str, np.ndarray], cut: int) -> bool:
+        """Whether the first ``cut`` ticks hold fewer than a block of large-order sizes:
+        the first block of aggressor orders is judged against itself, so the first chunk
+        must hold it whole, as it holds the first block of trades (an order of several
+        trades makes fewer orders than trades)."""
+        if not (self.footprint and isinstance(self.params["large"], str)):
+            return False
+        ids = pending[ORDER_ID][:cut] if ORDER_ID in pending else None
+        return len(order_starts(pending["timestamp"][:cut], pending["side"][:cut], ids)) < int(self.params["large_window"])
 
     def _order_safe_bars(self, pending: dict[str, np.ndarray], starts: np.ndarray) -> int:
         """How many whole bars to process now: those before the last bar start that also
@@ -300,26 +308,34 @@ class BarStream:
                            price_range=(low, high))
         return grid.tick_size
 
-    def _submit_depth(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray,
-                      first_held: int | None) -> None:
-        """Hand the chunk's depth lines to the depth thread, which computes them while this
-        thread goes on with the core and footprint lines (numpy releases the GIL: on two
-        cores they overlap). One thread, chunks in order: the quote context it carries
-        (:meth:`_keep_context`) is only its own. At most two chunks wait for it (memory
-        stays bounded); an error there is raised here or by :meth:`finish`."""
-        if self._depth_thread is None:
-            self._depth_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orderflow-depth")
-        if len(self._depth_jobs) >= 2:
-            self._depth_jobs[-2].result()
-        self._depth_jobs.append(self._depth_thread.submit(self._depth_job, chunk, starts, stamps,
-                                                          self._seen_bid and self._seen_ask, first_held))
+    def _submit_side(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray,
+                     first_held: int | None) -> None:
+        """Hand the chunk's depth lines and large-trade lines (:func:`data.footprint.large_lines`)
+        to the side thread, which computes them while this thread goes on with the core
+        and footprint grid lines (numpy releases the GIL: on two cores they overlap). One
+        thread, chunks in order: the states they carry (the quote context, the large-trade
+        blocks) are only its own. At most two chunks wait for it (memory stays bounded);
+        an error there is raised here or by :meth:`finish`."""
+        if self._side_thread is None:
+            self._side_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orderflow-bars")
+        if len(self._side_jobs) >= 2:
+            self._side_jobs[-2].result()
+        self._side_jobs.append(self._side_thread.submit(self._side_job, chunk, starts, stamps,
+                                                        self._seen_bid and self._seen_ask, first_held))
 
-    def _depth_job(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray, seen_prices: bool,
-                   first_held: int | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
-        out = self._depth(chunk, starts, stamps, seen_prices)
-        if first_held is not None:
-            self._keep_context(chunk, first_held)
-        return out
+    def _side_job(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray, seen_prices: bool,
+                  first_held: int | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+        lines: dict[str, np.ndarray] = {}
+        alternative = None
+        if self.depth:
+            lines, alternative = self._depth(chunk, starts, stamps, seen_prices)
+            if first_held is not None:
+                self._keep_context(chunk, first_held)
+        if self.footprint:
+            lines.update(large_lines(chunk["size"], chunk["side"], starts, self.params["large"],
+                                     self.params["large_window"], times=chunk["timestamp"], ids=chunk.get(ORDER_ID),
+                                     carry=self._large, order_carry=self._large_orders))
+        return lines, alternative
 
     def _depth(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray,
                seen_prices: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:

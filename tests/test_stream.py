@@ -173,3 +173,15 @@ def test_batches_out_of_order_raise():
     stream.add(ticks.iloc[25:])
     with pytest.raises(ValueError, match="not in time order"):
         stream.add(ticks.iloc[:25])
+
+
+def test_first_chunk_holds_a_whole_block_of_orders() -> None:
+    """The first block of aggressor orders is judged against itself, so the stream's first
+    chunk must hold a block of orders, not just of trades: here the first 6 trades make
+    2 orders (5 trades at one time stamp, then one), and the order of 5.2 is large against
+    those 2 alone but not against the first 6 orders (found by the property above)."""
+    ticks = random_ticks(238379, 112, "none", 0.0)
+    assert ticks["timestamp"].iloc[:5].nunique() == 1 and ticks["size"].iloc[:5].sum() == pytest.approx(5.2)
+    want = in_memory(ticks, "tick", "1s")
+    assert want["large_buy_orders"].iloc[4] == 0.0
+    assert_same_bars(streamed(ticks, "tick", "1s", [7]), want)
