@@ -809,6 +809,8 @@ def large_order_volume(
     first = order_starts(times, side, ids)
     if len(first) == 0:
         return np.zeros(len(starts)), np.zeros(len(starts))
+    if len(first) == len(size):  # every trade is an order of its own: the orders are the trades (no copies)
+        return large_trade_volume(size, side, starts, threshold, window, carry=carry)
     last = np.append(first[1:], len(size)) - 1
     return large_trade_volume(np.add.reduceat(size, first), np.asarray(side)[first], starts, threshold, window,
                               positions=last, carry=carry)

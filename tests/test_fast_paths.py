@@ -329,3 +329,30 @@ def test_order_statistic_equals_one_partition(q: float, m: int, kind: str) -> No
     blocks = values.reshape(rows, m)
     got, want = _order_statistic(blocks, q), reference_order_statistic(blocks, q)
     assert np.array_equal(got, want, equal_nan=True)  # -0.0 == 0.0: either zero is the same threshold
+
+
+@pytest.mark.parametrize("threshold", ["p99", "p90", 3.0])
+def test_large_orders_of_single_trades_equal_the_grouped_formula(threshold) -> None:
+    """When every trade is an order of its own, large_order_volume skips the grouping;
+    the result is the grouped formula's: order sizes by np.add.reduceat over the order
+    starts, each counted in the bar of its last trade (and with carried blocks)."""
+    from data.footprint import LargeTradeCarry, large_order_volume, large_trade_volume
+
+    rng = np.random.default_rng(21)
+    n = 25_000
+    times = np.cumsum(rng.integers(1, 1_000, n))  # distinct times: no two trades in one order
+    size, side = rng.geometric(0.4, n).astype(np.float64), rng.choice(np.array([-1, 0, 1], dtype=np.int8), n)
+    starts = np.unique(np.concatenate(([0], rng.integers(1, n, 400))))
+    first = np.arange(n)
+    for cut in (n, 12_345):
+        plain_carry, fast_carry = LargeTradeCarry(), LargeTradeCarry()
+        for lo, hi in ((0, cut), (cut, n)):
+            if lo == hi:
+                continue
+            local = starts[(starts >= lo) & (starts < hi)] - lo
+            local = np.unique(np.concatenate(([0], local)))
+            want = large_trade_volume(np.add.reduceat(size[lo:hi], first[: hi - lo]), side[lo:hi][first[: hi - lo]],
+                                      local, threshold, 1_000, positions=first[: hi - lo], carry=plain_carry)
+            got = large_order_volume(times[lo:hi], size[lo:hi], side[lo:hi], local, threshold, 1_000, carry=fast_carry)
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        assert np.array_equal(plain_carry.sizes, fast_carry.sizes) and plain_carry.threshold == fast_carry.threshold
