@@ -1,184 +1,36 @@
 """Backtest an order-flow strategy on tick data: parse the options, run the engine, print and write.
 
-    python run_backtest.py [DATA] --strategy cvd_trend --bars 1min [options]
+    python run_backtest.py [DATA ...] --strategy cvd_trend --bars 1min [options]
 
 With no DATA it runs ``cvd_trend`` on 1-minute bars of the bundled sample
 (``data/sample/sample_ticks.parquet``). It prints what it loaded and a metrics
 table, and writes ``metrics.json``, ``trades.csv``, ``equity.csv`` and
 ``report.png`` into ``--out`` (default ``results/``). ``python run_backtest.py
---help`` lists every option. Bad input prints one ``error: ...`` line on stderr
-and exits with status 2. The backtest itself is :func:`research.run`.
+--help`` lists every option (``research.options``). Bad input prints one
+``error: ...`` line on stderr and exits with status 2. The backtest itself is
+:func:`research.run`; sweeps and walk-forward are :mod:`research.sweep` and
+:mod:`research.walkforward`.
 """
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import math
 import sys
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import pandas as pd
 
 import strategies as strategy_registry
-from data import CLASSIFIERS, OrderFlowError, parse_bar_spec
-from data.classify import BAR_METHOD
-from data.loader import FORMATS
+from data import OrderFlowError
 from reports import output
 from research import RunConfig, engine
-from research.config import (
-    DEFAULT_BARS,
-    DEFAULT_DATA,
-    DEFAULT_STRATEGY,
-    FRACTIONAL_PARAM,
-    LAST_TIME,
-    check_zone,
-    parse_clock,
-    parse_params,
-    parse_size,
-    parse_slippage,
-    parse_time,
-    resolve_strategy,
-    session_params,
-    strategy_session,
-)
-from research.instruments import instrument_from_options
+from research.options import Outputs, build_parser, make_config
 from strategies import strategy_params
 
-DEFAULT_OUT = Path("results")
 MAX_FOOTPRINT_BARS = 80
 
-
-class UsageError(OrderFlowError):
-    """A command-line usage error (argparse's own complaints, turned into one line)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would print usage + message and exit
-        raise UsageError(f"{message} (see --help)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``run_backtest.py`` (its ``--help`` documents every option)."""
-    p = _Parser(
-        prog="run_backtest.py",
-        description="Backtest an order-flow strategy on tick data and write metrics, trades, "
-        "equity and plots. With no DATA: cvd_trend on 1min bars of the bundled sample.",
-        epilog="Writes metrics.json, trades.csv, equity.csv and report.png (and bt_plot.png) into --out. "
-        "Exit status: 0 done, 2 bad input (one 'error: ...' line on stderr).",
-    )
-    p.add_argument("data", nargs="*", default=[], metavar="DATA",
-                   help="tick data: a file (.csv[.gz], .parquet, .json, vendor formats), several files, a folder, "
-                   "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import); "
-                   "read in time order as one stream; default: the bundled sample data/sample/sample_ticks.parquet")
-    p.add_argument("--strategy", default=DEFAULT_STRATEGY,
-                   help="strategy: a registered name (see --list-strategies) or module:Class; default cvd_trend")
-    p.add_argument("--bars", default=DEFAULT_BARS,
-                   help="bar spec: a time offset (30s, 1min, 5min, 1h), N trades (500t), N units of "
-                   "volume (1000v) or 'tick' (one bar per trade); default 1min")
-    p.add_argument("--symbol", default=None,
-                   help="the instrument to use from data that holds several (a store, Databento, ccxt files)")
-    p.add_argument("--allow-overlap", action="store_true",
-                   help="accept files whose time ranges overlap when the trades carry no ids to drop duplicates by")
-    p.add_argument("--no-cache", action="store_true",
-                   help="build the bars from the ticks even when the bar cache holds them (and do not cache them)")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="bar cache folder; default $ORDERFLOW_CACHE_DIR or ~/.cache/orderflow-bt/bars")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--cash", type=float, default=100_000.0, help="starting cash; default 100000")
-    p.add_argument("--commission", type=float, default=0.0,
-                   help="commission per fill as a fraction of the traded value (0.0001 = 1 basis point, "
-                   "charged on entry and on exit); default 0")
-    p.add_argument("--slippage", default="0",
-                   help="slippage against you on every fill: a price amount per unit (0.25 = one E-mini "
-                   "tick, Backtrader's set_slippage_fixed) or a percent of the price ('0.01%%', "
-                   "set_slippage_perc); never beyond the bar's high/low; default 0")
-    p.add_argument("--size", default=None,
-                   help="position size: units (contracts) per trade ('2') or a percent of equity ('10%%', of the "
-                   "notional price x multiplier); default: 1 contract with a futures instrument, else 100%% of "
-                   "equity (whole units), so that returns compare with buy and hold")
-    p.add_argument("--risk", type=float, default=None, metavar="CASH",
-                   help="size each trade so that its stop risks at most CASH (floor(CASH / (stop distance x "
-                   "multiplier)) contracts); needs a strategy stop")
-    m = p.add_argument_group("futures contract maths (README: Money as the exchange counts it)")
-    m.add_argument("--instrument", default=None, metavar="SYMBOL",
-                   help="contract preset: ES MES NQ MNQ YM RTY CL GC ZN 6E BTC-PERP (multiplier, tick size, margin); "
-                   "P&L, equity and metrics in the contract's currency")
-    m.add_argument("--multiplier", type=float, default=None, help="currency per point of price (ES: 50)")
-    m.add_argument("--tick-size", type=float, default=None, help="smallest price step (ES: 0.25)")
-    m.add_argument("--margin", type=float, default=None, help="initial margin per contract, in currency")
-    m.add_argument("--commission-per-contract", type=float, default=0.0, metavar="CASH",
-                   help="commission per contract and side (charged on entry and on exit); default 0")
-    m.add_argument("--slippage-ticks", type=float, default=0.0, metavar="N",
-                   help="slippage against you on every fill, in ticks of --tick-size; default 0")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="set a strategy parameter (repeatable); values take the parameter's type "
-                   "(int, float, bool: true/false, none)")
-    p.add_argument("--start", default=None,
-                   help="first time to use (ISO date or time, e.g. 2024-04-15 or '2024-04-15 08:30'); "
-                   "in --tz when it has no zone; ticks outside --start/--end are left out before bars are built")
-    p.add_argument("--end", default=None,
-                   help="last time (a bare date includes that whole day); in --tz when it has no zone")
-    p.add_argument("--tz", default=None,
-                   help="time zone of zone-less timestamps in DATA and of --start/--end; also the zone "
-                   "in which outputs and plots show times; default UTC")
-    p.add_argument("--session-start", default=None, metavar="HH:MM",
-                   help="session start: sets the strategy's session_start (CVD session reset, session "
-                   "VWAP; e.g. 17:00 for CME futures, 00:00 for crypto) and where trading days start for "
-                   "daily returns (default: the strategy's own session_start/tz if it has them, else "
-                   "midnight in --tz)")
-    p.add_argument("--session-tz", default=None,
-                   help="time zone of --session-start, set as the strategy's tz parameter "
-                   "(e.g. America/Chicago); default: --tz or UTC")
-    p.add_argument("--format", default=None,
-                   help=f"force the input format (one of {', '.join(sorted(FORMATS))}); "
-                   "default: detected from the file's header, line shapes or extension")
-    p.add_argument("--classify", default=None, metavar="METHOD",
-                   help=f"fill unknown trade sides: {', '.join(CLASSIFIERS)} (per trade) or "
-                   f"{BAR_METHOD} (bulk volume classification of each bar's volume)")
-    p.add_argument("--quotes", type=Path, default=None, metavar="FILE",
-                   help="quote file (time, bid, ask[, bid size, ask size]) joined onto the trades "
-                   "as of the last quote strictly before each trade")
-    p.add_argument("--quote-lag", default=None, metavar="DURATION",
-                   help="a quote counts only this long after its time (e.g. 50ms); needs --quotes")
-    p.add_argument("--drop-bad-rows", action="store_true",
-                   help="reject unreadable rows and count them by reason instead of stopping")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder; default results/")
-    p.add_argument("--no-plot", action="store_true", help="do not draw report.png")
-    p.add_argument("--bt-plot", action="store_true", help="also save Backtrader's own plot as bt_plot.png")
-    p.add_argument("--list-strategies", action="store_true", help="list the strategies and their parameters")
-    p.add_argument("--footprint", nargs=2, default=None, metavar=("START", "END"),
-                   help="also draw footprint.png: the footprint of the bars stamped from START to END "
-                   "(in --tz when they have no zone; the first 80 bars if there are more), with the trades marked")
-    p.add_argument("--html", action="store_true",
-                   help="also write report.html: an interactive report (Bokeh, opens offline) with linked panels, "
-                   "the trades, the metrics and a footprint explorer; with --sweep: sweep.html, with --walk-forward: "
-                   "walk_forward.html")
-    p.add_argument("--html-footprint", nargs=2, default=None, metavar=("START", "END"),
-                   help="also write footprint.html: the interactive footprint of the bars stamped from START to END")
-    p.add_argument("--trade-footprints", type=int, default=0, metavar="N",
-                   help="also draw the footprint around each of the first N trades into footprints/; default 0")
-    p.add_argument("--compare", default=None, metavar="NAME[,NAME...]",
-                   help="run several strategies on the same data and print one table (compare.csv; each "
-                   "strategy's metrics, trades and equity in OUT/NAME/); --param KEY=VALUE goes to the "
-                   "strategies that have KEY; --strategy is ignored")
-    g = p.add_argument_group("research: sweeps, walk-forward, overfitting checks (README: Research at scale)")
-    g.add_argument("--sweep", action="append", default=[], metavar="NAME=V1,V2|START:STOP:STEP",
-                   help="sweep a strategy parameter (or bars=1min,5min) over values or an inclusive range; "
-                   "repeatable: every combination runs. Writes sweep.csv, returns.parquet, sweep.json, heatmap.png")
-    g.add_argument("--jobs", type=int, default=None, help="local worker processes; default: all cores")
-    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of local processes")
-    g.add_argument("--rank-by", default="sharpe", metavar="METRIC",
-                   help="metric that picks the best set (a metrics.json key); default sharpe")
-    g.add_argument("--resume", action="store_true", help="run only the sets not yet in --out/sweep.csv")
-    g.add_argument("--walk-forward", default=None, metavar="train=10D,test=2D[,anchored]",
-                   help="walk-forward over the --sweep grid: lengths in trading days (D) or bars (b)")
-    g.add_argument("--pbo-splits", type=int, default=16, metavar="S",
-                   help="blocks S of the probability of backtest overfitting (even); default 16")
-    return p
+__all__ = ["main", "build_parser", "make_config"]
 
 
 def research(args: argparse.Namespace, config: RunConfig, out: Path) -> None:
@@ -201,137 +53,6 @@ def research(args: argparse.Namespace, config: RunConfig, out: Path) -> None:
             print(show.walk_forward_report(result, config))
             written = show.write_walk_forward(result, out, config, html=args.html)
     print("\nWrote " + ", ".join(str(p) for p in written))
-
-
-@dataclass
-class Outputs:
-    """Where and what to write, besides the run itself."""
-
-    out: Path
-    plot: bool = True
-    bt_plot: bool = False
-    footprint: tuple[pd.Timestamp, pd.Timestamp] | None = None  # --footprint START END
-    trade_footprints: int = 0
-    html: bool = False
-    html_footprint: tuple[pd.Timestamp, pd.Timestamp] | None = None  # --html-footprint START END
-
-    @property
-    def needs_ticks(self) -> bool:
-        return bool(self.footprint or self.trade_footprints or self.html or self.html_footprint)
-
-
-def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
-    """Check every option and resolve the strategy; raises OrderFlowError on bad input."""
-    data = data_source(args.data)
-    outputs = Outputs(out=output.check_out_dir(args.out), plot=not args.no_plot, bt_plot=args.bt_plot,
-                      trade_footprints=args.trade_footprints, html=args.html)
-    parse_bar_spec(args.bars)
-    cls = resolve_strategy(args.strategy)
-    known = strategy_params(cls)
-    params = parse_params(args.param, cls, args.strategy)
-    instrument = instrument_from_options(args.instrument, multiplier=args.multiplier, tick_size=args.tick_size,
-                                         margin=args.margin)
-    params = {**money_params(args, cls, instrument, fractional=bool(params.get(FRACTIONAL_PARAM, False))), **params}
-    tz = check_zone(args.tz, "--tz") if args.tz else "UTC"
-    start = parse_time(args.start, tz, "--start") if args.start else None
-    end = parse_time(args.end, tz, "--end", end=True) if args.end else None
-    if start is not None and end is not None and start >= end:
-        raise OrderFlowError(f"--start {args.start} is not before --end {args.end}")
-    if not math.isfinite(args.cash) or args.cash <= 0:
-        raise OrderFlowError(f"bad --cash {args.cash}: must be > 0")
-    if not math.isfinite(args.commission) or not 0 <= args.commission < 1:
-        raise OrderFlowError(f"bad --commission {args.commission}: a fraction of traded value in [0, 1)")
-    if args.classify is not None and args.classify not in (*CLASSIFIERS, BAR_METHOD):
-        raise OrderFlowError(f"unknown --classify {args.classify!r}; use one of {', '.join([*CLASSIFIERS, BAR_METHOD])}")
-    if args.quote_lag is not None and args.quotes is None:
-        raise OrderFlowError("--quote-lag needs --quotes FILE")
-    outputs.footprint = parse_window(args.footprint, tz, "--footprint")
-    outputs.html_footprint = parse_window(args.html_footprint, tz, "--html-footprint")
-    if args.trade_footprints < 0:
-        raise OrderFlowError(f"bad --trade-footprints {args.trade_footprints}: a number of trades >= 0")
-    if args.session_start is not None or args.session_tz is not None:
-        zone = check_zone(args.session_tz or tz, "--session-tz")
-        own = strategy_session({**known, **params})
-        clock = parse_clock(args.session_start) if args.session_start is not None else (own[0] if own else dt.time(0, 0))
-        session = (clock, zone)
-        mapped = session_params(known, clock if args.session_start is not None else None, zone)
-        if not mapped:
-            print(f"note: strategy {args.strategy} has no session reset; --session-start/--session-tz only "
-                  "cut the daily returns", file=sys.stderr)
-        params.update(mapped)
-    else:
-        session = strategy_session({**known, **params})
-    config = RunConfig(
-        data=data, strategy=args.strategy if ":" not in args.strategy else cls, params=params, bars=args.bars,
-        cash=float(args.cash), commission=float(args.commission), slippage=parse_slippage(args.slippage),
-        start=start, end=end, tz=tz, session=session, format=args.format, drop_bad_rows=args.drop_bad_rows,
-        input_tz=args.tz, classify=args.classify, quotes=args.quotes, quote_lag=args.quote_lag,
-        observers=args.bt_plot, keep_ticks=outputs.needs_ticks, symbol=args.symbol, allow_overlap=args.allow_overlap,
-        cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
-        instrument=instrument, commission_per_contract=args.commission_per_contract, slippage_ticks=args.slippage_ticks,
-    )
-    return config, outputs
-
-
-def data_source(texts: Sequence[str]) -> "Path | str | list[Path]":
-    """DATA: the bundled sample, one path (file, folder, store) or glob, or a list of files."""
-    if not texts:
-        if not DEFAULT_DATA.exists():
-            raise OrderFlowError(f"bundled sample not found: {DEFAULT_DATA}")
-        return DEFAULT_DATA
-    paths = [Path(t) for t in texts]
-    for text, path in zip(texts, paths):
-        if not path.exists() and not any(c in text for c in "*?["):
-            raise OrderFlowError(f"data file not found: {path}")
-    if len(paths) == 1:
-        return paths[0] if paths[0].exists() else texts[0]  # a glob is expanded by data.scan_ticks
-    return paths
-
-
-def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractional: bool) -> dict[str, Any]:
-    """Sizing and the cost options checked together: --size (default 1 contract with an instrument),
-    --risk, and the futures costs that need a contract."""
-    if instrument is None and (args.commission_per_contract or args.slippage_ticks):
-        raise OrderFlowError("--commission-per-contract and --slippage-ticks need a contract: --instrument, "
-                             "or --multiplier and --tick-size")
-    if instrument is not None and args.commission:
-        raise OrderFlowError("--commission is a fraction of traded value; with a futures contract use "
-                             "--commission-per-contract")
-    for option in ("commission_per_contract", "slippage_ticks"):
-        value = getattr(args, option)
-        if not math.isfinite(value) or value < 0:
-            raise OrderFlowError(f"bad --{option.replace('_', '-')} {value}: must be >= 0")
-    sizable = {"stake", "pct_equity"} <= set(strategy_params(cls))
-    size = "1" if args.size is None and instrument is not None and sizable else args.size
-    params = parse_size(size, cls, fractional=fractional)
-    if args.risk is not None:
-        if not math.isfinite(args.risk) or args.risk <= 0:
-            raise OrderFlowError(f"bad --risk {args.risk}: an amount of money > 0")
-        if "risk" not in strategy_params(cls):
-            raise OrderFlowError("the strategy has no risk parameter; --risk does not apply")
-        params = {**params, "risk": args.risk}
-    return params
-
-
-def parse_window(texts: Sequence[str] | None, tz: str, option: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """``START END`` of a chart window -> UTC bounds ``[start, end)`` (a bare END date covers its day)."""
-    if not texts:
-        return None
-    start = parse_time(texts[0], tz, f"{option} START")
-    end = parse_time(texts[1], tz, f"{option} END", end=True)
-    if start is None or (end is not None and start >= end):
-        raise OrderFlowError(f"{option} {texts[0]} is not before {texts[1]}")
-    return start, end if end is not None else LAST_TIME
-
-
-def list_strategies() -> str:
-    """One block per registered strategy: name, first docstring line, parameters with defaults."""
-    lines = []
-    for name, cls in sorted(strategy_registry.STRATEGIES.items()):
-        doc = (cls.__doc__ or "").strip().splitlines()
-        lines.append(f"{name}: {doc[0].strip() if doc else cls.__name__}")
-        lines.append("    params: " + ", ".join(f"{k}={v!r}" for k, v in strategy_params(cls).items()))
-    return "\n".join(lines)
 
 
 def load_checked(config: RunConfig, outputs: Outputs) -> engine.Loaded:
@@ -386,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.list_strategies:
-            print(list_strategies())
+            print(strategy_registry.describe_strategies())
             return 0
         if args.compare is not None:
             output.check_out_dir(args.out)

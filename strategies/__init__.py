@@ -51,6 +51,17 @@ def strategy_rules(name: "str | type[OrderFlowStrategy]") -> str:
     return inspect.cleandoc(cls.__doc__ or "")
 
 
+def describe_strategies() -> str:
+    """One block per registered strategy: name, first docstring line, parameters with defaults
+    (``run_backtest.py --list-strategies``)."""
+    lines = []
+    for name, cls in sorted(STRATEGIES.items()):
+        doc = (cls.__doc__ or "").strip().splitlines()
+        lines.append(f"{name}: {doc[0].strip() if doc else cls.__name__}")
+        lines.append("    params: " + ", ".join(f"{k}={v!r}" for k, v in strategy_params(cls).items()))
+    return "\n".join(lines)
+
+
 __all__ = [
     "OrderFlowStrategy",
     "CvdTrend",
@@ -61,4 +72,5 @@ __all__ = [
     "get_strategy",
     "strategy_params",
     "strategy_rules",
+    "describe_strategies",
 ]

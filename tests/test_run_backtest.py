@@ -168,7 +168,7 @@ def test_sample_writes_every_output(sample_run):
     png = (d / "report.png").read_bytes()
     assert png[:8] == PNG and len(png) > 50_000
     doc = sample_run["doc"]
-    assert Path(doc["data"]) == rb.DEFAULT_DATA
+    assert Path(doc["data"]) == rc.DEFAULT_DATA
     assert (doc["strategy"], doc["bars"]) == ("cvd_trend", "1min")
     assert doc["params"]["session_start"] == "17:00" and doc["params"]["tz"] == "America/Chicago"
     assert list(sample_run["trades"].columns[:10]) == ["entry_time", "exit_time", "direction", "size", "entry_price",
