@@ -68,7 +68,6 @@ from .errors import OrderFlowError
 from .footprint import (
     DEFAULT_LARGE,
     DEFAULT_LARGE_WINDOW,
-    DEFAULT_RATIO,
     DEFAULT_VALUE_AREA,
     LargeTradeCarry,
     fitted_grid,
@@ -76,6 +75,7 @@ from .footprint import (
     infer_tick_size,
     large_lines,
 )
+from .imbalance import imbalance_rule
 from .orders import order_ids, order_starts
 from .schema import TICK_QUOTES, TICK_REQUIRED
 
@@ -109,8 +109,8 @@ class BarStream:
         self.depth, self.footprint = depth, footprint
         self.persistence = persistence
         self.window = window_ns(persistence) if depth else 0
-        params = dict(ratio=DEFAULT_RATIO, min_volume=0.0, value_area_fraction=DEFAULT_VALUE_AREA,
-                      large=DEFAULT_LARGE, large_window=DEFAULT_LARGE_WINDOW)
+        params = dict(ratio=None, min_volume=None, value_area_fraction=DEFAULT_VALUE_AREA, imbalance=None,
+                      large=DEFAULT_LARGE, large_window=DEFAULT_LARGE_WINDOW)  # footprint_lines' defaults
         unknown = set(footprint_params or {}) - set(params)
         if unknown:
             raise OrderFlowError(f"unknown footprint parameter(s) {sorted(unknown)}; known: {sorted(params)}")
@@ -216,6 +216,9 @@ class BarStream:
         bars = pd.DataFrame(data, index=bar_index(np.concatenate(self._stamps)))
         bars = bars[[c for c in columns if c in bars.columns]]
         bars.attrs["bar_spec"] = self.spec.text
+        if self.footprint and self.params["imbalance"] is not None:  # as make_bars says which rule it used
+            bars.attrs["imbalance"] = imbalance_rule(self.params["imbalance"], self.params["ratio"],
+                                                     self.params["min_volume"]).describe()
         return bars
 
     # ----------------------------------------------------------------- work

@@ -185,3 +185,17 @@ def test_first_chunk_holds_a_whole_block_of_orders() -> None:
     want = in_memory(ticks, "tick", "1s")
     assert want["large_buy_orders"].iloc[4] == 0.0
     assert_same_bars(streamed(ticks, "tick", "1s", [7]), want)
+
+
+@pytest.mark.parametrize("preset", ["atas", "ninjatrader"])
+def test_streamed_bars_take_an_imbalance_preset(preset: str) -> None:
+    """footprint_params={"imbalance": preset} streams as make_bars computes it in memory
+    (the footprint lines and the rule named in attrs)."""
+    ticks = random_ticks(17, 3_000, "prices", 0.0)
+    params = {"imbalance": preset, "large_window": LARGE_WINDOW}
+    want = make_bars(ticks, "1min", tick_size=0.25, footprint_params=params)
+    got = stream_bars([ticks.iloc[:1_234], ticks.iloc[1_234:]], "1min", tick_size=0.25, footprint_params=params)
+    assert_same_bars(got, want)
+    assert got.attrs["imbalance"] == want.attrs["imbalance"]
+    default = make_bars(ticks, "1min", tick_size=0.25, footprint_params={"large_window": LARGE_WINDOW})
+    assert not np.array_equal(got["buy_imbalances"], default["buy_imbalances"])  # the preset made a difference
