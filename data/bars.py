@@ -227,7 +227,7 @@ def core_columns(
     with np.errstate(invalid="ignore", divide="ignore"):
         vwap = np.where(volume > 0, total(price * size) / volume, close)
     bid_size, ask_size = (q[last] for q in quote_columns(ticks))
-    inferred = ticks["inferred"].to_numpy(bool) if "inferred" in ticks else None
+    inferred = np.asarray(ticks["inferred"], dtype=bool) if "inferred" in ticks else None
     return {
         "open": price[starts],
         "high": np.maximum.reduceat(price, starts),

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import glob as globbing
 import hashlib
+import queue
 import re
+import threading
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -39,7 +41,9 @@ DEFAULT_BATCH_ROWS = 1 << 20
 # raw column names (compared lower-case without spaces, "_" and "-") of trade ids and instruments
 ID_KEYS = ("id", "tradeid", "aggtradeid", "sequence", "seq", "sequencenumber", "tradeseq")
 SYMBOL_KEYS = ("symbol", "instrumentid", "instrument", "ticker", "rawsymbol")
+READ_AHEAD = 2  # batches a store's reader thread decodes ahead of the consumer
 _GLOB = re.compile(r"[*?\[]")
+T = TypeVar("T")
 
 
 def _key(name: Any) -> str:
@@ -101,6 +105,19 @@ class TickSource:
             yield from self._frame_batches()
         else:
             yield from self._file_batches()
+
+    def array_batches(self) -> Iterator[dict[str, np.ndarray]]:
+        """The batches of :meth:`batches` as canonical tick arrays (:func:`data.stream.tick_arrays`),
+        what :class:`data.stream.BarStream` works on. A store's come straight from Arrow record
+        batches, without pandas, decoded by a thread :data:`READ_AHEAD` batches ahead
+        (:func:`read_ahead`), so reading overlaps the consumer's work."""
+        if self.kind == "store":
+            yield from read_ahead(self.store.array_batches(self), READ_AHEAD)
+            return
+        from .stream import tick_arrays  # the stream builds on the sources
+
+        for frame in self.batches():
+            yield tick_arrays(frame)
 
     def load(self) -> pd.DataFrame:
         """All the ticks as one canonical frame, with ``attrs["load_report"]``."""
@@ -234,6 +251,54 @@ class TickSource:
                 rejected[reason] = rejected.get(reason, 0) + count
         report["unknown_side"] = sum(f.get("unknown_side", 0) for f in files_report)
         report["reordered"] = sum(f.get("reordered", 0) for f in files_report)
+
+
+def read_ahead(items: Iterable[T], depth: int = READ_AHEAD) -> Iterator[T]:
+    """The items of ``items`` in order, produced by a background thread at most ``depth``
+    items ahead of the consumer (a bounded queue: memory holds ``depth + 2`` items), so
+    that producing them (Parquet decoding, which releases the GIL) runs on another core
+    while the consumer works. An exception in the thread is raised here, at its place in
+    the sequence; closing the iterator early stops the thread."""
+    slots: queue.Queue = queue.Queue(maxsize=max(int(depth), 1))
+    stop = threading.Event()
+    done = object()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not put((True, item)):
+                    return
+            put((True, done))
+        except BaseException as err:  # handed to the consumer, raised there
+            put((False, err))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="orderflow-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = slots.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def read_tick_file(
