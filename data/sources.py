@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import OrderFlowError
-from .loader import ReadResult, _format_for, normalise_ticks, resolve_columns
+from .loader import ReadResult, _format_for, check_file, normalise_ticks, resolve_columns
 from .progress import progress_bar
 
 DEFAULT_BATCH_ROWS = 1 << 20
@@ -44,6 +44,20 @@ SYMBOL_KEYS = ("symbol", "instrumentid", "instrument", "ticker", "rawsymbol")
 READ_AHEAD = 2  # batches a store's reader thread decodes ahead of the consumer
 _GLOB = re.compile(r"[*?\[]")
 T = TypeVar("T")
+
+
+def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``timestamp`` lies in ``[start, end)`` (either bound may
+    be None); the frame itself when all do."""
+    if start is None and end is None:
+        return frame
+    ts = frame["timestamp"]
+    keep = np.ones(len(frame), dtype=bool)
+    if start is not None:
+        keep &= (ts >= start).to_numpy()
+    if end is not None:
+        keep &= (ts < end).to_numpy()
+    return frame if keep.all() else frame[keep]
 
 
 def _key(name: Any) -> str:
@@ -148,15 +162,7 @@ class TickSource:
         return f" between {self.start or '-'} and {self.end or '-'}"
 
     def _in_window(self, frame: pd.DataFrame) -> pd.DataFrame:
-        if self.start is None and self.end is None:
-            return frame
-        ts = frame["timestamp"]
-        keep = np.ones(len(frame), dtype=bool)
-        if self.start is not None:
-            keep &= (ts >= self.start).to_numpy()
-        if self.end is not None:
-            keep &= (ts < self.end).to_numpy()
-        return frame if keep.all() else frame[keep]
+        return in_window(frame, self.start, self.end)
 
     def _split(self, frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
         for i in range(0, len(frame), self.batch_rows):
@@ -317,8 +323,7 @@ def read_tick_file(
     ``seen_ids`` rejected as ``duplicate_across_files``. Returns ``(ticks, the file's
     trade ids or None, its load report)``."""
     path = Path(path)
-    if not path.is_file():
-        raise OrderFlowError("file not found" if not path.exists() else "not a file", source=path)
+    check_file(path)
     if path.stat().st_size == 0:
         raise OrderFlowError("empty file (no rows)", source=path)
     fmt = _format_for(path, format)
@@ -392,8 +397,7 @@ def source_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
     if isinstance(source, (list, tuple)):
         files = [Path(s) for s in source]
         for f in files:
-            if not f.is_file():
-                raise OrderFlowError("file not found" if not f.exists() else "not a file", source=f)
+            check_file(f)
         if not files:
             raise OrderFlowError("empty list of tick files")
         return files

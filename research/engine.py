@@ -35,6 +35,7 @@ from data import (
     make_bars,
 )
 from data.classify import BAR_METHOD
+from data.sources import in_window
 from reports import metrics as perf
 from reports.trades import TradeRecorder, trades_frame
 
@@ -113,14 +114,7 @@ def load(config: RunConfig) -> Loaded:
     ticks = load_ticks(config.data, format=config.format, tz=config.input_tz, on_bad_rows=on_bad_rows, **source)
     ticks, quotes = _quotes_and_sides(ticks, config)
     report = dict(ticks.attrs.get("load_report", {}))
-    if config.start is not None or config.end is not None:
-        ts = ticks["timestamp"]
-        keep = np.ones(len(ticks), dtype=bool)
-        if config.start is not None:
-            keep &= (ts >= config.start).to_numpy()
-        if config.end is not None:
-            keep &= (ts < config.end).to_numpy()
-        ticks = ticks.loc[keep].reset_index(drop=True)
+    ticks = in_window(ticks, config.start, config.end).reset_index(drop=True)
     bars = _checked_bars(make_bars(ticks, config.bars, quotes=quotes, footprint_params=config.footprint_params), config)
     return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None)
 
