@@ -14,7 +14,7 @@ from .barspec import BarSpec, parse_bar_spec
 from .depth import DEFAULT_PERSISTENCE, depth_lines, quote_depth_lines
 from .errors import OrderFlowError
 from .flow import book_imbalance, quote_columns, tick_flow
-from .footprint import footprint_lines
+from .footprint import describe_rule, footprint_lines
 from .orders import order_ids
 from .schema import CORE_BAR_COLUMNS, DEPTH_LINES, FOOTPRINT_LINES, TICK_REQUIRED
 
@@ -80,6 +80,7 @@ def make_bars(
     depth: bool = True,
     footprint: bool = True,
     quotes: pd.DataFrame | None = None,
+    footprint_params: "dict[str, Any] | None" = None,
 ) -> pd.DataFrame:
     """Aggregate canonical ticks into order-flow bars indexed by bar time (UTC).
 
@@ -107,8 +108,11 @@ def make_bars(
     buy_stack_high sell_stack sell_stack_low sell_stack_high large_buy_volume
     large_sell_volume large_buy_orders large_sell_orders`` (large orders: trades grouped
     into aggressor orders by ``data.orders``), on a grid of ``tick_size`` (default
-    ``ticks.attrs["tick_size"]``, else inferred from the prices). Recompute them
-    with other parameters with ``data.footprint.add_footprint_lines``.
+    ``ticks.attrs["tick_size"]``, else inferred from the prices). ``footprint_params``
+    passes other parameters to them (``imbalance="atas"`` or another platform preset of
+    :mod:`data.imbalance`, ``ratio``, ``min_volume``, ``large``, ...: see
+    ``data.footprint.footprint_lines``); ``data.footprint.add_footprint_lines``
+    recomputes them on bars already built.
 
     ``quotes``: a quote stream (:func:`data.load_quotes`, every book update, in exchange
     time like the ticks). Then the book measures and the closing ``bid_size ask_size
@@ -130,7 +134,7 @@ def make_bars(
         from .stream import bars_from_source  # the stream builds on this module
 
         return bars_from_source(ticks, spec, tick_size=tick_size, persistence=persistence, depth=depth,
-                                footprint=footprint, quotes=quotes)
+                                footprint=footprint, quotes=quotes, footprint_params=footprint_params)
     spec = parse_bar_spec(spec)
     ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
@@ -148,9 +152,12 @@ def make_bars(
         if tick_size is None:
             tick_size = ticks.attrs.get("tick_size")
         columns.update(footprint_lines(price, size, side, starts, stamps, tick_size,
-                                       price_range=(columns["low"], columns["high"]), times=ts, ids=order_ids(ticks)))
+                                       price_range=(columns["low"], columns["high"]), times=ts, ids=order_ids(ticks),
+                                       **(footprint_params or {})))
     bars = pd.DataFrame(columns, index=bar_index(stamps))
     bars.attrs["bar_spec"] = spec.text
+    if footprint and describe_rule(footprint_params):
+        bars.attrs["imbalance"] = describe_rule(footprint_params)
     return bars
 
 
@@ -220,7 +227,7 @@ def core_columns(
     with np.errstate(invalid="ignore", divide="ignore"):
         vwap = np.where(volume > 0, total(price * size) / volume, close)
     bid_size, ask_size = (q[last] for q in quote_columns(ticks))
-    inferred = ticks["inferred"].to_numpy(bool) if "inferred" in ticks else None
+    inferred = np.asarray(ticks["inferred"], dtype=bool) if "inferred" in ticks else None
     return {
         "open": price[starts],
         "high": np.maximum.reduceat(price, starts),

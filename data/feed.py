@@ -54,10 +54,13 @@ class OrderFlowFeed(bt.feed.DataBase):
 
     @classmethod
     def from_ticks(cls, ticks: pd.DataFrame, bars: "str | BarSpec | None" = None, *,
-                   quotes: pd.DataFrame | None = None, **kwargs: Any) -> "OrderFlowFeed":
-        """A feed of order-flow bars made from ticks by ``make_bars(ticks, bars, quotes=quotes)``
-        (``quotes``: a quote stream from :func:`data.load_quotes`, whose every update makes
-        the book lines; None: the quotes carried on the ticks).
+                   quotes: pd.DataFrame | None = None, footprint_params: dict[str, Any] | None = None,
+                   **kwargs: Any) -> "OrderFlowFeed":
+        """A feed of order-flow bars made from ticks by ``make_bars(ticks, bars, quotes=quotes,
+        footprint_params=footprint_params)`` (``quotes``: a quote stream from
+        :func:`data.load_quotes`, whose every update makes the book lines; None: the quotes
+        carried on the ticks; ``footprint_params``: e.g. ``{"imbalance": "ninjatrader"}``, a
+        platform's imbalance rule for the footprint lines).
 
         ``bars=None`` (or ``"tick"``) gives one tick per bar with timeframe Ticks;
         a time spec sets Backtrader's timeframe and compression from it (``"5min"``
@@ -72,7 +75,7 @@ class OrderFlowFeed(bt.feed.DataBase):
                 "DataFrame; for bars you already have, use OrderFlowFeed.from_bars(bars)"
             )
         spec = parse_bar_spec(bars)
-        return cls.from_bars(make_bars(ticks, spec, quotes=quotes), spec, **kwargs)
+        return cls.from_bars(make_bars(ticks, spec, quotes=quotes, footprint_params=footprint_params), spec, **kwargs)
 
     @classmethod
     def from_bars(cls, bars: pd.DataFrame, spec: "str | BarSpec | None" = None, **kwargs: Any) -> "OrderFlowFeed":

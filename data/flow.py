@@ -53,8 +53,13 @@ def book_imbalance(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
 
 
 def column_or_nan(ticks: pd.DataFrame, name: str) -> np.ndarray:
-    """The ticks' column ``name`` as float64 (missing values NaN), or all NaN when there is no such column."""
-    return ticks[name].to_numpy(np.float64, na_value=np.nan) if name in ticks else np.full(len(ticks), np.nan)
+    """The ticks' column ``name`` as float64 (missing values NaN), or all NaN when there is no such column.
+    ``ticks`` may also be a stream's view of numpy columns (:class:`data.stream.TickColumns`)."""
+    if name not in ticks:
+        return np.full(len(ticks), np.nan)
+    values = ticks[name]
+    return np.asarray(values, dtype=np.float64) if isinstance(values, np.ndarray) else \
+        values.to_numpy(np.float64, na_value=np.nan)
 
 
 def quote_columns(ticks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

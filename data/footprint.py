@@ -724,10 +724,33 @@ def _block_thresholds(size: np.ndarray, threshold: "float | str", window: int) -
 
 def _order_statistic(blocks: np.ndarray, q: float) -> np.ndarray:
     """Per row, the smallest value with at least q% of the row at or below it
-    (the ``ceil(q / 100 * m)``-th smallest of m; one ``np.partition``)."""
+    (the ``ceil(q / 100 * m)``-th smallest of m: ``np.partition(row, k)[k]``, k 0-based).
+
+    Near the top of a row (the large-trade percentiles) only a few values are ranked:
+    cut the row into ``m - k`` groups; the smallest group maximum ``c`` has at least
+    ``m - k`` values at or above it, so the answer (the value with ``m - k`` values at
+    or above it in sorted order) is ``>= c`` and is the ``(k - #{v < c})``-th smallest
+    of the values ``>= c`` (a few percent of the row for p99). A row holding NaN
+    (which ``np.partition`` sorts last), or a percentile below the top eighth, takes
+    one ``np.partition`` of the whole row (tied to it in tests/test_fast_paths.py)."""
     m = blocks.shape[1]
     k = min(max(int(np.ceil(q / 100.0 * m)) - 1, 0), m - 1)
-    return np.partition(blocks, k, axis=1)[:, k]
+    top = m - k
+    if 8 * top > m:
+        return np.partition(blocks, k, axis=1)[:, k]
+    bound = np.maximum.reduceat(blocks, (np.arange(top) * m) // top, axis=1).min(axis=1)
+    with np.errstate(invalid="ignore"):
+        above = blocks >= bound[:, None]
+    candidates = blocks[above]
+    ends = np.cumsum(np.count_nonzero(above, axis=1))
+    out = np.empty(len(blocks))
+    for i, (lo, hi) in enumerate(zip(np.concatenate(([0], ends[:-1])), ends)):
+        if np.isnan(bound[i]):
+            out[i] = np.partition(blocks[i], k)[k]
+        else:
+            j = k - (m - (hi - lo))  # minus the values below the bound
+            out[i] = np.partition(candidates[lo:hi], j)[j]
+    return out
 
 
 def large_trade_volume(
@@ -786,6 +809,8 @@ def large_order_volume(
     first = order_starts(times, side, ids)
     if len(first) == 0:
         return np.zeros(len(starts)), np.zeros(len(starts))
+    if len(first) == len(size):  # every trade is an order of its own: the orders are the trades (no copies)
+        return large_trade_volume(size, side, starts, threshold, window, carry=carry)
     last = np.append(first[1:], len(size)) - 1
     return large_trade_volume(np.add.reduceat(size, first), np.asarray(side)[first], starts, threshold, window,
                               positions=last, carry=carry)
@@ -871,6 +896,7 @@ def footprint_lines(
     ids: np.ndarray | None = None,
     carry: "LargeTradeCarry | None" = None,
     order_carry: "LargeTradeCarry | None" = None,
+    with_large: bool = True,
 ) -> dict[str, np.ndarray]:
     """All :data:`FOOTPRINT_LINES` for bars given by first-tick indices (used by ``make_bars``;
     ``price_range``: each bar's low and high price, if known, see :func:`grid_from_arrays`).
@@ -878,7 +904,8 @@ def footprint_lines(
     threshold as the large trades) need the ticks' ``times`` (and ``ids`` where the
     source has aggressor ids); without ``times`` they are left out. ``carry`` and
     ``order_carry``: the large-trade and large-order blocks of earlier ticks, for a
-    stream (see :class:`LargeTradeCarry`).
+    stream (see :class:`LargeTradeCarry`). ``with_large=False`` leaves out the large
+    trade and order lines, for a caller that computes them apart (:func:`large_lines`).
 
     With ``tick_size=None`` the tick is inferred (:func:`infer_tick_size`) and, should
     that grid be too fine for the price range, coarsened by powers of ten until the
@@ -889,12 +916,42 @@ def footprint_lines(
     grid = fitted_grid(price, size, side, starts, stamps, tick, coarsen=inferred, price_range=price_range)
     lines = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction,
                        imbalance=imbalance)
+    if with_large:
+        lines.update(large_lines(size, side, starts, large, large_window, times=times, ids=ids, carry=carry,
+                                 order_carry=order_carry))
+    return lines
+
+
+def large_lines(
+    size: np.ndarray,
+    side: np.ndarray,
+    starts: np.ndarray,
+    large: "float | str" = DEFAULT_LARGE,
+    large_window: int = DEFAULT_LARGE_WINDOW,
+    *,
+    times: np.ndarray | None = None,
+    ids: np.ndarray | None = None,
+    carry: "LargeTradeCarry | None" = None,
+    order_carry: "LargeTradeCarry | None" = None,
+) -> dict[str, np.ndarray]:
+    """The large-trade lines of :func:`footprint_lines`: ``large_buy_volume``/``large_sell_volume``
+    (:func:`large_trade_volume`) and, given ``times``, ``large_buy_orders``/``large_sell_orders``
+    (:func:`large_order_volume`)."""
+    lines = {}
     lines["large_buy_volume"], lines["large_sell_volume"] = large_trade_volume(size, side, starts, large, large_window,
                                                                                 carry=carry)
     if times is not None:
         lines["large_buy_orders"], lines["large_sell_orders"] = large_order_volume(
             times, size, side, starts, large, large_window, ids, carry=order_carry)
     return lines
+
+
+def describe_rule(params: "dict | None") -> str | None:
+    """``bars.attrs["imbalance"]``: the imbalance rule that footprint ``params`` name
+    (:meth:`data.imbalance.ImbalanceRule.describe`), None for the default rule."""
+    if not params or params.get("imbalance") is None:
+        return None
+    return imbalance_rule(params["imbalance"], params.get("ratio"), params.get("min_volume")).describe()
 
 
 def add_footprint_lines(

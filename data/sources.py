@@ -23,23 +23,41 @@ from __future__ import annotations
 
 import glob as globbing
 import hashlib
+import queue
 import re
+import threading
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from .errors import OrderFlowError
-from .loader import ReadResult, _format_for, normalise_ticks, resolve_columns
+from .loader import ReadResult, _format_for, check_file, normalise_ticks, resolve_columns
 from .progress import progress_bar
 
 DEFAULT_BATCH_ROWS = 1 << 20
 # raw column names (compared lower-case without spaces, "_" and "-") of trade ids and instruments
 ID_KEYS = ("id", "tradeid", "aggtradeid", "sequence", "seq", "sequencenumber", "tradeseq")
 SYMBOL_KEYS = ("symbol", "instrumentid", "instrument", "ticker", "rawsymbol")
+READ_AHEAD = 2  # batches a store's reader thread decodes ahead of the consumer
 _GLOB = re.compile(r"[*?\[]")
+T = TypeVar("T")
+
+
+def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``timestamp`` lies in ``[start, end)`` (either bound may
+    be None); the frame itself when all do."""
+    if start is None and end is None:
+        return frame
+    ts = frame["timestamp"]
+    keep = np.ones(len(frame), dtype=bool)
+    if start is not None:
+        keep &= (ts >= start).to_numpy()
+    if end is not None:
+        keep &= (ts < end).to_numpy()
+    return frame if keep.all() else frame[keep]
 
 
 def _key(name: Any) -> str:
@@ -102,6 +120,19 @@ class TickSource:
         else:
             yield from self._file_batches()
 
+    def array_batches(self) -> Iterator[dict[str, np.ndarray]]:
+        """The batches of :meth:`batches` as canonical tick arrays (:func:`data.stream.tick_arrays`),
+        what :class:`data.stream.BarStream` works on. A store's come straight from Arrow record
+        batches, without pandas, decoded by a thread :data:`READ_AHEAD` batches ahead
+        (:func:`read_ahead`), so reading overlaps the consumer's work."""
+        if self.kind == "store":
+            yield from read_ahead(self.store.array_batches(self), READ_AHEAD)
+            return
+        from .stream import tick_arrays  # the stream builds on the sources
+
+        for frame in self.batches():
+            yield tick_arrays(frame)
+
     def load(self) -> pd.DataFrame:
         """All the ticks as one canonical frame, with ``attrs["load_report"]``."""
         parts = list(self.batches())
@@ -131,15 +162,7 @@ class TickSource:
         return f" between {self.start or '-'} and {self.end or '-'}"
 
     def _in_window(self, frame: pd.DataFrame) -> pd.DataFrame:
-        if self.start is None and self.end is None:
-            return frame
-        ts = frame["timestamp"]
-        keep = np.ones(len(frame), dtype=bool)
-        if self.start is not None:
-            keep &= (ts >= self.start).to_numpy()
-        if self.end is not None:
-            keep &= (ts < self.end).to_numpy()
-        return frame if keep.all() else frame[keep]
+        return in_window(frame, self.start, self.end)
 
     def _split(self, frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
         for i in range(0, len(frame), self.batch_rows):
@@ -236,6 +259,54 @@ class TickSource:
         report["reordered"] = sum(f.get("reordered", 0) for f in files_report)
 
 
+def read_ahead(items: Iterable[T], depth: int = READ_AHEAD) -> Iterator[T]:
+    """The items of ``items`` in order, produced by a background thread at most ``depth``
+    items ahead of the consumer (a bounded queue: memory holds ``depth + 2`` items), so
+    that producing them (Parquet decoding, which releases the GIL) runs on another core
+    while the consumer works. An exception in the thread is raised here, at its place in
+    the sequence; closing the iterator early stops the thread."""
+    slots: queue.Queue = queue.Queue(maxsize=max(int(depth), 1))
+    stop = threading.Event()
+    done = object()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not put((True, item)):
+                    return
+            put((True, done))
+        except BaseException as err:  # handed to the consumer, raised there
+            put((False, err))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="orderflow-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = slots.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def read_tick_file(
     path: Path,
     *,
@@ -252,8 +323,7 @@ def read_tick_file(
     ``seen_ids`` rejected as ``duplicate_across_files``. Returns ``(ticks, the file's
     trade ids or None, its load report)``."""
     path = Path(path)
-    if not path.is_file():
-        raise OrderFlowError("file not found" if not path.exists() else "not a file", source=path)
+    check_file(path)
     if path.stat().st_size == 0:
         raise OrderFlowError("empty file (no rows)", source=path)
     fmt = _format_for(path, format)
@@ -327,8 +397,7 @@ def source_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
     if isinstance(source, (list, tuple)):
         files = [Path(s) for s in source]
         for f in files:
-            if not f.is_file():
-                raise OrderFlowError("file not found" if not f.exists() else "not a file", source=f)
+            check_file(f)
         if not files:
             raise OrderFlowError("empty list of tick files")
         return files

@@ -4,7 +4,8 @@
     python -m data.store info STORE [--dates]
 
 Layout: ``STORE/symbol=ES/date=2024-03-01/ticks.parquet`` (the symbol URI-encoded, the
-date the UTC calendar date of the trades), each file sorted by time, zstd-compressed,
+date the UTC calendar date of the trades), each file sorted by time, zstd-compressed
+(times delta-encoded, other columns dictionary-encoded),
 in row groups of :data:`ROW_GROUP_ROWS` rows with statistics, so that a reader takes
 one row group at a time and skips those outside its time window. ``STORE/_store.json``
 marks the folder as a store.
@@ -53,6 +54,10 @@ SCHEMA = pa.schema([
     ("bid_size", pa.float64()),
     ("ask_size", pa.float64()),
 ])
+# Times are sorted: delta-encoded they take a third less room and decode three times faster than
+# dictionary-then-plain; the other columns repeat few values (prices on a grid, small sizes): dictionaries.
+ENCODING = dict(use_dictionary=[f.name for f in SCHEMA if f.name != "timestamp"],
+                column_encoding={"timestamp": "DELTA_BINARY_PACKED"})
 PARTITIONING = ds.partitioning(pa.schema([("symbol", pa.string()), ("date", pa.string())]), flavor="hive")
 # Test hook: kill the importing process between writing a day aside and renaming it.
 CRASH_ENV = "ORDERFLOW_STORE_CRASH_BEFORE_RENAME"
@@ -93,7 +98,8 @@ class TickStore:
         aside = directory / f".{DATA_FILE}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
         table = canonical_table(ticks)
         try:
-            pq.write_table(table, aside, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+            pq.write_table(table, aside, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True,
+                           **ENCODING)
             with open(aside, "rb") as fh:
                 os.fsync(fh.fileno())
             if os.environ.get(CRASH_ENV):
@@ -219,9 +225,18 @@ class TickStore:
         return fragments, total, symbol
 
     def batches(self, scan: Any) -> Iterator[pd.DataFrame]:
-        """Canonical tick frames of the scan's symbol and time window, in time order: only
-        the day files of its dates and, in them, the row groups whose time statistics
-        meet the window (pyarrow dataset filters); ``scan.report`` counts both."""
+        """Canonical tick frames of the scan's symbol and time window, in time order
+        (:meth:`array_batches` as DataFrames)."""
+        for arrays in self.array_batches(scan):
+            yield arrays_frame(arrays)
+
+    def array_batches(self, scan: Any) -> Iterator[dict[str, np.ndarray]]:
+        """The scan's ticks as numpy arrays (:func:`tick_arrays` of each record batch of at
+        most ``scan.batch_rows`` rows and at most a row group: arrays of a few MB, which a
+        stream's allocator reuses batch after batch), in time order: only the day files of its dates and,
+        in them, the row groups whose time statistics meet the window (pyarrow dataset
+        filters); ``scan.report`` counts both. No pandas: the store's columns are already
+        the arrays' types (see :data:`SCHEMA`), so most convert without a copy."""
         fragments, total_files, symbol = self.selected(scan)
         _, rows_filter, _ = self._filters(scan)
         report = {"source": str(self.root), "format": "store", "symbol": symbol, "files_total": total_files,
@@ -239,14 +254,15 @@ class TickStore:
                 if ids:
                     report["files_read"] += 1
                     report["row_groups_read"] += len(ids)
-                    table = pq.ParquetFile(fragment.path).read_row_groups(ids, columns=columns, use_threads=True)
-                    report["rows_read"] += table.num_rows
-                    if rows_filter is not None:
-                        table = table.filter(rows_filter)
-                    for start in range(0, table.num_rows, scan.batch_rows):
-                        part = table.slice(start, scan.batch_rows)
-                        report["rows_kept"] += part.num_rows
-                        yield ticks_frame(part)
+                    reader = pq.ParquetFile(fragment.path)
+                    for batch in reader.iter_batches(batch_size=min(scan.batch_rows, ROW_GROUP_ROWS), row_groups=ids,
+                                                     columns=columns, use_threads=False):
+                        report["rows_read"] += batch.num_rows
+                        if rows_filter is not None:
+                            batch = batch.filter(rows_filter)
+                        if batch.num_rows:
+                            report["rows_kept"] += batch.num_rows
+                            yield tick_arrays(batch)
                 bar.update(1)
 
     def fingerprint(self, scan: Any) -> list[list[Any]]:
@@ -292,19 +308,30 @@ def canonical_table(ticks: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
-def ticks_frame(table: pa.Table) -> pd.DataFrame:
-    """A store table as canonical ticks (nulls NaN; quote columns that are all null left out)."""
-    data: dict[str, Any] = {}
-    for name in table.column_names:
-        column = table.column(name)
+def tick_arrays(batch: "pa.RecordBatch | pa.Table") -> dict[str, np.ndarray]:
+    """Store rows as canonical tick arrays: ``timestamp`` int64 UTC ns (a view of the
+    Arrow buffer), ``price``/``size`` float64 and ``side`` int8 (views where there are
+    no nulls), quote columns float64 with NaN for nulls, left out when all null."""
+    out: dict[str, np.ndarray] = {}
+    for name in batch.column_names:
+        column = batch.column(name)
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
         if name in ("bid", "ask", "bid_size", "ask_size") and column.null_count == len(column):
             continue
         if name == "timestamp":
-            ns = column.cast(pa.int64()).to_numpy()
-            data[name] = pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC")
+            out[name] = column.view(pa.int64()).to_numpy()
         else:
-            data[name] = column.to_numpy(zero_copy_only=False)
-    return pd.DataFrame(data, copy=False)
+            out[name] = column.to_numpy(zero_copy_only=False)
+    return out
+
+
+def arrays_frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Tick arrays (:func:`tick_arrays`) as a canonical tick frame (writable: the arrays
+    may be read-only views of Arrow buffers, the frame's columns are copies)."""
+    data: dict[str, Any] = dict(arrays)
+    data["timestamp"] = pd.DatetimeIndex(arrays["timestamp"].view("M8[ns]")).tz_localize("UTC")
+    return pd.DataFrame(data, copy=True)
 
 
 def _utc_dates(batch: pd.DataFrame) -> np.ndarray:

@@ -23,6 +23,12 @@ batches exactly what those functions need from earlier ticks:
   :data:`data.footprint.INFER_SAMPLE` trades (the stream waits until it has them, as it
   waits for the first whole block of large-trade sizes).
 
+Work is split three ways, so that two cores overlap it: a tick store's batches are
+decoded by a reader thread (:func:`data.sources.read_ahead`); the depth lines and the
+large-trade lines of each chunk are computed by a side thread (which alone carries the
+quote states and the large-trade blocks); the core lines and the footprint grid's lines
+here. Each thread takes the chunks in order, so the results are those of one pass.
+
 Floating-point sums (``volume``, ``buy/sell/unknown_volume``, ``delta``, ``vwap``,
 ``inferred_volume``, ``ofi``, ``avg_depth``, ``tw_imbalance``) add the same values in the
 same order, but numpy's vectorised reductions may group the additions by the memory
@@ -35,7 +41,12 @@ trades, a stream judging its first chunk (a million trades or more); pass ``tick
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib
+import os
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Iterable
 
 import numpy as np
@@ -57,12 +68,13 @@ from .errors import OrderFlowError
 from .footprint import (
     DEFAULT_LARGE,
     DEFAULT_LARGE_WINDOW,
-    DEFAULT_RATIO,
     DEFAULT_VALUE_AREA,
     LargeTradeCarry,
+    describe_rule,
     fitted_grid,
     footprint_lines,
     infer_tick_size,
+    large_lines,
 )
 from .orders import order_ids, order_starts
 from .schema import TICK_QUOTES, TICK_REQUIRED
@@ -97,8 +109,8 @@ class BarStream:
         self.depth, self.footprint = depth, footprint
         self.persistence = persistence
         self.window = window_ns(persistence) if depth else 0
-        params = dict(ratio=DEFAULT_RATIO, min_volume=0.0, value_area_fraction=DEFAULT_VALUE_AREA,
-                      large=DEFAULT_LARGE, large_window=DEFAULT_LARGE_WINDOW)
+        params = dict(ratio=None, min_volume=None, imbalance=None, value_area_fraction=DEFAULT_VALUE_AREA,
+                      large=DEFAULT_LARGE, large_window=DEFAULT_LARGE_WINDOW)  # None: footprint_lines' defaults
         unknown = set(footprint_params or {}) - set(params)
         if unknown:
             raise OrderFlowError(f"unknown footprint parameter(s) {sorted(unknown)}; known: {sorted(params)}")
@@ -112,11 +124,13 @@ class BarStream:
         self._delta_before = 0.0
         self._size_before = 0.0
         self._last_ts: int | None = None
+        self.first_ts: int | None = None  # the first tick's time (UTC ns), once one came
         self._seen_bid = self._seen_ask = False
         self._large = LargeTradeCarry()
         self._large_orders = LargeTradeCarry()
         self._chunks: list[dict[str, np.ndarray]] = []
-        self._alternatives: list[dict[str, np.ndarray] | None] = []
+        self._side_jobs: list[Future] = []  # per chunk: its depth and large-trade lines, from the side thread
+        self._side_thread: ThreadPoolExecutor | None = None
         self._stamps: list[np.ndarray] = []
         self.ticks = 0
 
@@ -133,8 +147,15 @@ class BarStream:
             return
         if self.tick_size is None and not self._started and self._pending is None:
             self.tick_size = ticks.attrs.get("tick_size")
-        batch = _arrays(ticks)
+        self.add_arrays(tick_arrays(ticks))
+
+    def add_arrays(self, batch: dict[str, np.ndarray]) -> None:
+        """:meth:`add` for a batch already in arrays (:func:`tick_arrays`: times as int64
+        UTC ns, ``side`` int8, sizes and quotes float64, NaN where missing), as a tick
+        store reads them (:meth:`data.store.TickStore.array_batches`): no DataFrame."""
         ts = batch["timestamp"]
+        if len(ts) == 0:
+            return
         back = ts[1:] < ts[:-1]
         if back.any():
             raise OrderFlowError("tick batch is not sorted by time", column="timestamp", row=int(np.argmax(back)) + 2)
@@ -144,6 +165,8 @@ class BarStream:
                 f"before the previous batch's last tick {pd.Timestamp(self._last_ts, tz='UTC')}",
                 column="timestamp",
             )
+        if self.first_ts is None:
+            self.first_ts = int(ts[0])
         self._last_ts = int(ts[-1])
         self.ticks += len(ts)
         if "bid" in batch and not self._seen_bid:
@@ -175,18 +198,26 @@ class BarStream:
     def finish(self) -> pd.DataFrame:
         """Process the ticks held back and return all the bars (as ``make_bars`` would)."""
         self._process(final=True)
+        has_prices = self._seen_bid and self._seen_ask
+        try:
+            for chunk, job in zip(self._chunks, self._side_jobs):
+                lines, alternative = job.result()
+                chunk.update(lines)
+                if has_prices and alternative is not None:
+                    chunk.update(alternative)
+        finally:
+            if self._side_thread is not None:
+                self._side_thread.shutdown()
+                self._side_thread = None
         columns = bar_columns(self.depth, self.footprint)
         if not self._chunks:
             return empty_bars(self.spec, columns)
-        has_prices = self._seen_bid and self._seen_ask
-        if has_prices:
-            for chunk, alternative in zip(self._chunks, self._alternatives):
-                if alternative is not None:
-                    chunk.update(alternative)
         data = {name: np.concatenate([c[name] for c in self._chunks]) for name in self._chunks[0]}
         bars = pd.DataFrame(data, index=bar_index(np.concatenate(self._stamps)))
         bars = bars[[c for c in columns if c in bars.columns]]
         bars.attrs["bar_spec"] = self.spec.text
+        if self.footprint and describe_rule(self.params):
+            bars.attrs["imbalance"] = describe_rule(self.params)
         return bars
 
     # ----------------------------------------------------------------- work
@@ -221,33 +252,35 @@ class BarStream:
                 return
             cut = int(starts[keep])
             starts, stamps = starts[:keep], stamps[:keep]
-            if cut < need:
+            if cut < need or (need and self._too_few_orders(pending, cut)):
                 return
         if self.footprint and self._tick is None:
             self._tick = self._decide_tick(price, size, side, starts, stamps, cut)
         self._started = True
         chunk = {k: v[:cut] for k, v in pending.items()}
-        frame = _frame(chunk)
+        frame = TickColumns(chunk)
         columns, self._delta_before = core_columns(frame, price[:cut], size[:cut], side[:cut], starts,
                                                    self._delta_before)
-        alternative = None
-        if self.depth:
-            lines, alternative = self._depth(chunk, starts, stamps)
-            columns.update(lines)
+        self._submit_side(chunk, starts, stamps, int(ts[cut]) if cut < n else None)
         if self.footprint:
             columns.update(footprint_lines(price[:cut], size[:cut], side[:cut], starts, stamps, self._tick,
-                                           price_range=(columns["low"], columns["high"]), carry=self._large,
-                                           times=ts[:cut], ids=pending.get(ORDER_ID)[:cut] if ORDER_ID in pending else None,
-                                           order_carry=self._large_orders,
+                                           price_range=(columns["low"], columns["high"]), with_large=False,
                                            **self.params))
         self._chunks.append(columns)
-        self._alternatives.append(alternative)
         self._stamps.append(np.asarray(stamps, dtype=np.int64))
         if self.spec.kind == "volume":
             self._size_before = float(np.cumsum(np.concatenate(([self._size_before], size[:cut])))[-1])
-        if self.depth and cut < n:
-            self._keep_context(chunk, int(ts[cut]))
         self._pending = {k: v[cut:] for k, v in pending.items()}
+
+    def _too_few_orders(self, pending: dict[str, np.ndarray], cut: int) -> bool:
+        """Whether the first ``cut`` ticks hold fewer than a block of large-order sizes:
+        the first block of aggressor orders is judged against itself, so the first chunk
+        must hold it whole, as it holds the first block of trades (an order of several
+        trades makes fewer orders than trades)."""
+        if not (self.footprint and isinstance(self.params["large"], str)):
+            return False
+        ids = pending[ORDER_ID][:cut] if ORDER_ID in pending else None
+        return len(order_starts(pending["timestamp"][:cut], pending["side"][:cut], ids)) < int(self.params["large_window"])
 
     def _order_safe_bars(self, pending: dict[str, np.ndarray], starts: np.ndarray) -> int:
         """How many whole bars to process now: those before the last bar start that also
@@ -257,6 +290,8 @@ class BarStream:
         the cut back to the bar where it begins."""
         if not self.footprint or len(starts) < 2:
             return len(starts) - 1
+        if self.spec.kind == "time" and ORDER_ID not in pending:
+            return len(starts) - 1  # ticks of one time stamp share a time bar: a bar start is a new time, a new order
         first = order_starts(pending["timestamp"], pending["side"], pending.get(ORDER_ID))
         opens = np.zeros(len(pending["timestamp"]), dtype=bool)
         opens[first] = True
@@ -275,8 +310,37 @@ class BarStream:
                            price_range=(low, high))
         return grid.tick_size
 
-    def _depth(self, chunk: dict[str, np.ndarray], starts: np.ndarray,
-               stamps: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+    def _submit_side(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray,
+                     first_held: int | None) -> None:
+        """Hand the chunk's depth lines and large-trade lines (:func:`data.footprint.large_lines`)
+        to the side thread, which computes them while this thread goes on with the core
+        and footprint grid lines (numpy releases the GIL: on two cores they overlap). One
+        thread, chunks in order: the states they carry (the quote context, the large-trade
+        blocks) are only its own. At most two chunks wait for it (memory stays bounded);
+        an error there is raised here or by :meth:`finish`."""
+        if self._side_thread is None:
+            self._side_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orderflow-bars")
+        if len(self._side_jobs) >= 2:
+            self._side_jobs[-2].result()
+        self._side_jobs.append(self._side_thread.submit(self._side_job, chunk, starts, stamps,
+                                                        self._seen_bid and self._seen_ask, first_held))
+
+    def _side_job(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray, seen_prices: bool,
+                  first_held: int | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+        lines: dict[str, np.ndarray] = {}
+        alternative = None
+        if self.depth:
+            lines, alternative = self._depth(chunk, starts, stamps, seen_prices)
+            if first_held is not None:
+                self._keep_context(chunk, first_held)
+        if self.footprint:
+            lines.update(large_lines(chunk["size"], chunk["side"], starts, self.params["large"],
+                                     self.params["large_window"], times=chunk["timestamp"], ids=chunk.get(ORDER_ID),
+                                     carry=self._large, order_carry=self._large_orders))
+        return lines, alternative
+
+    def _depth(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray,
+               seen_prices: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
         """Depth lines of the chunk's bars; and, while no tick has shown both quote prices
         yet, the price-dependent lines as they would be if a later tick does.
 
@@ -288,7 +352,7 @@ class BarStream:
         n = len(ts)
         context = self._context
         if context is None or len(context["timestamp"]) == 0:
-            return self._depth_of([(chunk, starts, stamps, 0)])
+            return self._depth_of([(chunk, starts, stamps, 0)], seen_prices)
         last = np.append(starts[1:], n) - 1
         anchor = np.searchsorted(ts, ts[last] - self.window, side="right") - 1
         inside = (anchor >= 0) & (starts >= 1)
@@ -306,20 +370,21 @@ class BarStream:
             tail = {k: v[a:] for k, v in chunk.items()}
             groups.append((tail, np.concatenate(([0], starts[b:] - a)),
                            np.concatenate(([ts[starts[b] - 1]], stamps[b:])), 1))
-        return self._depth_of(groups)
+        return self._depth_of(groups, seen_prices)
 
-    def _depth_of(self, groups: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, int]]
+    def _depth_of(self, groups: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, int]], seen_prices: bool
                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
-        """Depth lines over ``(ticks, starts, stamps, extra bars in front)`` groups, end to end."""
+        """Depth lines over ``(ticks, starts, stamps, extra bars in front)`` groups, end to end
+        (``seen_prices``: some earlier tick showed both quote prices)."""
         def lines(has_prices: bool) -> dict[str, np.ndarray]:
             parts = []
             for ticks, starts, stamps, drop in groups:
-                out = depth_lines(_frame(ticks), ticks["timestamp"], starts, stamps, self.persistence,
+                out = depth_lines(TickColumns(ticks), ticks["timestamp"], starts, stamps, self.persistence,
                                   has_prices=has_prices)
                 parts.append({k: v[drop:] for k, v in out.items()})
             return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
-        if self._seen_bid and self._seen_ask:
+        if seen_prices:
             return lines(True), None
         with_prices = lines(True)
         return lines(False), {k: with_prices[k] for k in _PRICE_DEPENDENT}
@@ -329,11 +394,11 @@ class BarStream:
         tick (the anchor of its persistence window; also the tick before it, for OFI)."""
         keep = ["timestamp"] + [k for k in _QUOTES if k in chunk]
         part = {k: chunk[k] for k in keep}
-        joined = part if self._context is None else _concat({k: self._context[k] for k in keep if k in self._context},
-                                                            part)
-        ts = joined["timestamp"]
-        k = int(np.searchsorted(ts, first_held - self.window, side="right")) - 1
-        self._context = {name: values[max(k, 0):].copy() for name, values in joined.items()}
+        k = int(np.searchsorted(chunk["timestamp"], first_held - self.window, side="right")) - 1
+        if k < 0 and self._context is not None:  # the anchor is before the chunk: continue the carried states
+            part = _concat({name: self._context[name] for name in keep if name in self._context}, part)
+            k = int(np.searchsorted(part["timestamp"], first_held - self.window, side="right")) - 1
+        self._context = {name: values[max(k, 0):].copy() for name, values in part.items()}
 
 
 def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = "1min", **options: Any) -> pd.DataFrame:
@@ -358,35 +423,70 @@ def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, prog
     from .progress import progress_bar
     from .sources import scan_ticks
 
+    retain_freed_memory()
     scan = scan_ticks(source)
     depth = options.get("depth", True)
     if quotes is not None:
         options["depth"] = False  # the depth lines come from the quote stream below
     stream = BarStream(spec, **options)
-    first_ns = None
+    # a store's batches as arrays straight from Arrow (no pandas); other sources' as frames
+    batches, add = (scan.array_batches(), stream.add_arrays) if scan.kind == "store" else (scan.batches(), stream.add)
     with progress_bar(desc="bars", progress=scan.progress if progress is None else progress) as bar:
-        for batch in scan.batches():
-            if first_ns is None and len(batch):
-                first_ns = int(timestamps_ns(batch["timestamp"][:1])[0])
-            stream.add(batch)
-            bar.update(len(batch))
+        for batch in batches:
+            add(batch)
+            bar.update(len(batch["timestamp"]))
     bars = stream.finish()
     if quotes is not None and not len(bars):
         bars = empty_bars(stream.spec, bar_columns(depth, stream.footprint))
     elif quotes is not None:
         stamps = timestamps_ns(bars.index)
-        lines = stream_depth_columns(quotes, stamps, bar_opens(stamps, stream.spec, first_ns), stream.persistence, depth)
+        lines = stream_depth_columns(quotes, stamps, bar_opens(stamps, stream.spec, stream.first_ts), stream.persistence, depth)
         bars = bars.assign(**lines)[list(bar_columns(depth, stream.footprint))]
         bars.attrs["bar_spec"] = stream.spec.text
     bars.attrs["load_report"] = dict(scan.report)
     return bars
 
 
+# glibc's mallopt parameters (malloc.h) and the values set by retain_freed_memory
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD = 32 << 20  # glibc's largest: blocks below it come from the reusable heap
+TRIM_THRESHOLD = 256 << 20  # free heap kept for reuse instead of handed back to the system
+_retained = False
+
+
+def retain_freed_memory() -> bool:
+    """Let glibc's allocator keep freed memory for reuse (once per process; True if set).
+
+    A stream allocates and frees the same few-MB arrays for every batch. By default
+    glibc serves such blocks with fresh ``mmap`` pages or trims them off the heap when
+    freed, so every batch pays a page fault per 4 KB touched again: on a virtual
+    machine that alone can cost more than the bar arithmetic. Here blocks up to
+    :data:`MMAP_THRESHOLD` come from the heap and up to :data:`TRIM_THRESHOLD` of free
+    heap is kept (``mallopt``; process-wide, as ``MALLOC_MMAP_THRESHOLD_`` and
+    ``MALLOC_TRIM_THRESHOLD_`` would set it). Memory stays bounded: at most that much
+    more stays resident. Nothing is done off glibc, or when the environment sets
+    either variable itself."""
+    global _retained
+    if _retained:
+        return True
+    if not sys.platform.startswith("linux") or any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_",
+                                                                             "MALLOC_TRIM_THRESHOLD_")):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    _retained = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    return _retained
+
+
 # --------------------------------------------------------------------------- arrays
 
 
-def _arrays(ticks: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The canonical columns of a frame as numpy arrays (times as int64 UTC ns)."""
+def tick_arrays(ticks: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The canonical columns of a frame as numpy arrays (times as int64 UTC ns), what
+    :meth:`BarStream.add_arrays` takes."""
     out = {"timestamp": timestamps_ns(ticks["timestamp"])}
     out["price"] = ticks["price"].to_numpy(np.float64)
     out["size"] = ticks["size"].to_numpy(np.float64)
@@ -417,6 +517,22 @@ def _concat(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> dict
     return out
 
 
-def _frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The tick columns the bar functions read by name (quotes, ``inferred``), without a copy."""
-    return pd.DataFrame({k: v for k, v in arrays.items() if k != "timestamp"}, copy=False)
+class TickColumns:
+    """Tick arrays seen as the bar functions read a tick frame (``name in ticks``,
+    ``ticks[name]`` a numpy array, ``len(ticks)`` the rows), without building a
+    DataFrame for each chunk (about a millisecond each)."""
+
+    __slots__ = ("arrays", "rows")
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+        self.rows = len(arrays["timestamp"])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.arrays
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    def __len__(self) -> int:
+        return self.rows

@@ -238,11 +238,13 @@ def draw_footprints(result: Any, out: Path, window: "tuple[pd.Timestamp, pd.Time
                   for t in trades.itertuples() if t.closed]
         paths["footprint.png"] = footprint_chart(
             result.ticks, window[0], window[1], spec=c.bars, path=out / "footprint.png", tz=c.tz,
-            marks=marks, max_bars=max_bars, title=f"{c.data_name}: footprint, {c.bars} bars ({c.tz})")
+            marks=marks, max_bars=max_bars, title=f"{c.data_name}: footprint, {c.bars} bars ({c.tz})",
+            imbalance=c.imbalance)
     if trade_count:
         closed = trades[trades["closed"]]
         for k, path in enumerate(trade_footprints(result.ticks, closed, out / "footprints", spec=c.bars,
-                                                  max_trades=trade_count, tz=c.tz), start=1):
+                                                  max_trades=trade_count, tz=c.tz, imbalance=c.imbalance),
+                           start=1):
             paths[f"footprints/trade_{k:03d}.png"] = path
     return paths
 

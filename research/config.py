@@ -59,6 +59,8 @@ class RunConfig:
     ``cache_dir``) and reads them from there when nothing that changes a bar changed;
     ``progress`` shows progress bars on stderr (None: when stderr is a terminal).
 
+    ``imbalance`` names the platform rule of the footprint imbalance lines (and charts).
+
     Money: ``instrument`` (:class:`research.instruments.Instrument`, e.g.
     ``get_instrument("ES")``) counts in the instrument's currency through Backtrader's
     futures commission scheme (multiplier, margin, ``commission_per_contract`` per
@@ -91,6 +93,7 @@ class RunConfig:
     cache: bool = False
     cache_dir: Path | None = None
     progress: bool | None = None
+    imbalance: str | None = None  # a footprint imbalance preset of data.imbalance ("atas", "ninjatrader", "sierra")
     instrument: Any = None  # research.instruments.Instrument
     commission_per_contract: float = 0.0
     slippage_ticks: float = 0.0
@@ -130,6 +133,11 @@ class RunConfig:
         if self.end is not None:
             parts.append(f"before {self.end.tz_convert(self.tz):%Y-%m-%d %H:%M %Z}")
         return " ".join(parts)
+
+    @property
+    def footprint_params(self) -> dict[str, Any] | None:
+        """What goes to ``make_bars(footprint_params=)``: the imbalance preset, if any."""
+        return {"imbalance": self.imbalance} if self.imbalance else None
 
     def with_params(self, **params: Any) -> "RunConfig":
         """A copy with these strategy parameters set (a sweep's point)."""

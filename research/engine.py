@@ -35,6 +35,7 @@ from data import (
     make_bars,
 )
 from data.classify import BAR_METHOD
+from data.sources import in_window
 from reports import metrics as perf
 from reports.trades import TradeRecorder, trades_frame
 
@@ -101,6 +102,7 @@ def load(config: RunConfig) -> Loaded:
     source = {"symbol": config.symbol, "allow_overlap": config.allow_overlap, "progress": config.progress}
     if not needs_ticks(config):
         bars, info = cached_bars(config.data, config.bars, cache_dir=config.cache_dir, use_cache=config.cache,
+                                 footprint_params=config.footprint_params,
                                  start=config.start, end=config.end, format=config.format, tz=config.input_tz,
                                  on_bad_rows=on_bad_rows, **source)
         bars = _checked_bars(bars, config)
@@ -112,15 +114,8 @@ def load(config: RunConfig) -> Loaded:
     ticks = load_ticks(config.data, format=config.format, tz=config.input_tz, on_bad_rows=on_bad_rows, **source)
     ticks, quotes = _quotes_and_sides(ticks, config)
     report = dict(ticks.attrs.get("load_report", {}))
-    if config.start is not None or config.end is not None:
-        ts = ticks["timestamp"]
-        keep = np.ones(len(ticks), dtype=bool)
-        if config.start is not None:
-            keep &= (ts >= config.start).to_numpy()
-        if config.end is not None:
-            keep &= (ts < config.end).to_numpy()
-        ticks = ticks.loc[keep].reset_index(drop=True)
-    bars = _checked_bars(make_bars(ticks, config.bars, quotes=quotes), config)
+    ticks = in_window(ticks, config.start, config.end).reset_index(drop=True)
+    bars = _checked_bars(make_bars(ticks, config.bars, quotes=quotes, footprint_params=config.footprint_params), config)
     return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from data import CLASSIFIERS, OrderFlowError, parse_bar_spec
+from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
 from data.classify import BAR_METHOD
 from data.loader import FORMATS
 from reports import output
@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "walk_forward.html")
     p.add_argument("--html-footprint", nargs=2, default=None, metavar=("START", "END"),
                    help="also write footprint.html: the interactive footprint of the bars stamped from START to END")
+    p.add_argument("--imbalance", default=None, choices=sorted(IMBALANCE_PRESETS),
+                   help="footprint imbalance rule of a platform (feed lines, indicators, footprint charts); "
+                   "default: ratio 3, no minimum volume")
     p.add_argument("--trade-footprints", type=int, default=0, metavar="N",
                    help="also draw the footprint around each of the first N trades into footprints/; default 0")
     p.add_argument("--compare", default=None, metavar="NAME[,NAME...]",
@@ -239,7 +242,8 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         input_tz=args.tz, classify=args.classify, quotes=args.quotes, quote_lag=args.quote_lag,
         observers=args.bt_plot, keep_ticks=outputs.needs_ticks, symbol=args.symbol, allow_overlap=args.allow_overlap,
         cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
-        instrument=instrument, commission_per_contract=args.commission_per_contract, slippage_ticks=args.slippage_ticks,
+        imbalance=args.imbalance, instrument=instrument, commission_per_contract=args.commission_per_contract,
+        slippage_ticks=args.slippage_ticks,
     )
     return config, outputs
 

@@ -294,3 +294,65 @@ def test_grid_with_odd_prices_or_sides_takes_the_plain_path() -> None:
     assert odd_side.unknown.tolist() == [0.0, 0.0, 1.0, 0.0]
     with np.errstate(invalid="ignore"), pytest.raises(OverflowError):  # a NaN price has no level, as before
         grid_from_arrays(np.array([10.0, np.nan, 10.5]), np.ones(3), np.ones(3, np.int8), starts[:1], starts[:1], 0.25)
+
+
+# --------------------------------------------------------------------------- large-trade percentiles
+
+
+def reference_order_statistic(blocks: np.ndarray, q: float) -> np.ndarray:
+    """The ceil(q% * m)-th smallest of each row: one np.partition of the whole row (the plain formula)."""
+    m = blocks.shape[1]
+    k = min(max(int(np.ceil(q / 100.0 * m)) - 1, 0), m - 1)
+    return np.partition(blocks, k, axis=1)[:, k]
+
+
+@pytest.mark.parametrize("q", [0.0, 50.0, 87.5, 90.0, 99.0, 99.5, 99.99, 100.0])
+@pytest.mark.parametrize("m", [1, 7, 16, 100, 997, 10_000])
+@pytest.mark.parametrize("kind", ["geometric", "exponential", "constant", "sorted", "reversed", "special"])
+def test_order_statistic_equals_one_partition(q: float, m: int, kind: str) -> None:
+    """The bounded ranking (only the values at or above the smallest group maximum)
+    picks the very value np.partition picks: ties, constant rows, sorted rows, and
+    rows with NaN (sorted last), infinities and signed zeros."""
+    from data.footprint import _order_statistic
+
+    rng = np.random.default_rng(int(q * 100) + m)
+    rows = 6
+    values = {
+        "geometric": lambda: rng.geometric(0.4, rows * m).astype(np.float64),
+        "exponential": lambda: rng.exponential(3.0, rows * m),
+        "constant": lambda: np.full(rows * m, 2.0),
+        "sorted": lambda: np.sort(rng.integers(0, 50, rows * m)).astype(np.float64),
+        "reversed": lambda: np.sort(rng.exponential(3.0, rows * m))[::-1].copy(),
+        "special": lambda: rng.choice(np.array([0.0, -0.0, 1.0, 5.0, np.inf, np.nan]), rows * m,
+                                      p=[0.3, 0.2, 0.3, 0.17, 0.02, 0.01]),
+    }[kind]()
+    blocks = values.reshape(rows, m)
+    got, want = _order_statistic(blocks, q), reference_order_statistic(blocks, q)
+    assert np.array_equal(got, want, equal_nan=True)  # -0.0 == 0.0: either zero is the same threshold
+
+
+@pytest.mark.parametrize("threshold", ["p99", "p90", 3.0])
+def test_large_orders_of_single_trades_equal_the_grouped_formula(threshold) -> None:
+    """When every trade is an order of its own, large_order_volume skips the grouping;
+    the result is the grouped formula's: order sizes by np.add.reduceat over the order
+    starts, each counted in the bar of its last trade (and with carried blocks)."""
+    from data.footprint import LargeTradeCarry, large_order_volume, large_trade_volume
+
+    rng = np.random.default_rng(21)
+    n = 25_000
+    times = np.cumsum(rng.integers(1, 1_000, n))  # distinct times: no two trades in one order
+    size, side = rng.geometric(0.4, n).astype(np.float64), rng.choice(np.array([-1, 0, 1], dtype=np.int8), n)
+    starts = np.unique(np.concatenate(([0], rng.integers(1, n, 400))))
+    first = np.arange(n)
+    for cut in (n, 12_345):
+        plain_carry, fast_carry = LargeTradeCarry(), LargeTradeCarry()
+        for lo, hi in ((0, cut), (cut, n)):
+            if lo == hi:
+                continue
+            local = starts[(starts >= lo) & (starts < hi)] - lo
+            local = np.unique(np.concatenate(([0], local)))
+            want = large_trade_volume(np.add.reduceat(size[lo:hi], first[: hi - lo]), side[lo:hi][first[: hi - lo]],
+                                      local, threshold, 1_000, positions=first[: hi - lo], carry=plain_carry)
+            got = large_order_volume(times[lo:hi], size[lo:hi], side[lo:hi], local, threshold, 1_000, carry=fast_carry)
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        assert np.array_equal(plain_carry.sizes, fast_carry.sizes) and plain_carry.threshold == fast_carry.threshold

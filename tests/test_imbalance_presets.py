@@ -26,10 +26,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data import OrderFlowFeed, make_bars
 from data.errors import OrderFlowError
 from data.footprint import add_footprint_lines, diagonal_imbalances, footprint_grid, footprint_stats
 from data.imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
+from indicators import FootprintImbalances
 from tests.conftest import canonical_ticks
+from tests.test_indicators import run_indicators
 
 CELLS = {  # level: (sell, buy)
     101.25: (0, 12),
@@ -132,3 +135,28 @@ def test_bad_rules_raise(bad):
 def test_custom_checks_its_numbers(args):
     with pytest.raises(OrderFlowError):
         custom(*args)
+
+
+@pytest.mark.parametrize("preset", ["atas", "ninjatrader", "sierra"])
+def test_make_bars_and_the_feed_take_a_preset(preset):
+    ticks = random_preset_ticks()
+    direct = make_bars(ticks, "1min", tick_size=0.25, footprint_params={"imbalance": preset})
+    recomputed = add_footprint_lines(make_bars(ticks, "1min", tick_size=0.25), ticks, 0.25, imbalance=preset)
+    pd.testing.assert_frame_equal(direct, recomputed, check_like=False)
+    assert direct.attrs["imbalance"] == recomputed.attrs["imbalance"]
+    default = make_bars(ticks, "1min", tick_size=0.25)
+    same = all(np.array_equal(default[c], direct[c]) for c in ("buy_imbalances", "sell_imbalances"))
+    assert same == (preset == "sierra")  # Sierra's rule as read here (300%, zero counts) is the default's
+    feed = OrderFlowFeed.from_ticks(ticks, "1min", footprint_params={"imbalance": preset})
+    out = run_indicators(feed, {"fp": lambda d: FootprintImbalances(d)}, True)
+    np.testing.assert_array_equal(out["fp"]["buy"], make_bars(ticks, "1min", footprint_params={"imbalance": preset})
+                                  ["buy_imbalances"])
+
+
+def random_preset_ticks() -> pd.DataFrame:
+    """Ticks whose footprints have imbalances under some presets and not others (ratios 1.5-4, small volumes)."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    ts = pd.Timestamp("2024-03-04 14:30", tz="UTC") + pd.to_timedelta(np.sort(rng.uniform(0, 1800, n)), unit="s")
+    return pd.DataFrame({"timestamp": ts.as_unit("ns"), "price": 100 + 0.25 * rng.integers(0, 12, n),
+                         "size": rng.choice([1.0, 2.0, 5.0, 40.0], n), "side": rng.choice([-1, 1], n).astype(np.int8)})

@@ -18,7 +18,7 @@ import run_backtest as rb
 import strategies
 from reports import metrics as perf
 from research import config as rc
-from research import run
+from research import load, run
 from research.engine import make_cerebro
 from tests.conftest import FIXTURES, need_sample
 
@@ -371,6 +371,7 @@ BAD = [
     (["--footprint", "2030-01-01", "2030-01-02"], "--footprint: no bars"),
     (["--html-footprint", "2030-01-01", "2030-01-02"], "--html-footprint: no bars"),
     (["--html-footprint", "2024-03-02", "2024-03-01"], "not before"),
+    (["--imbalance", "bookmap"], "invalid choice"),
 ]
 
 
@@ -418,6 +419,13 @@ def test_footprint_over_too_many_bars_says_it_is_cut(tmp_path):
     assert code == 0, err
     assert "note: --footprint covers 90 bars; footprint.png draws the first 80" in err
     assert (tmp_path / "footprint.png").exists()
+
+
+def test_imbalance_preset_reaches_the_bars():
+    config, _ = rb.make_config(rb.build_parser().parse_args([str(SMALL_CSV), "--imbalance", "ninjatrader"]))
+    assert config.footprint_params == {"imbalance": "ninjatrader"}
+    loaded = load(config)
+    assert loaded.bars.attrs["imbalance"].startswith("ninjatrader")
 
 
 def test_html_report_and_footprint_page_are_written(tmp_path):

@@ -173,3 +173,29 @@ def test_batches_out_of_order_raise():
     stream.add(ticks.iloc[25:])
     with pytest.raises(ValueError, match="not in time order"):
         stream.add(ticks.iloc[:25])
+
+
+def test_first_chunk_holds_a_whole_block_of_orders() -> None:
+    """The first block of aggressor orders is judged against itself, so the stream's first
+    chunk must hold a block of orders, not just of trades: here the first 6 trades make
+    2 orders (5 trades at one time stamp, then one), and the order of 5.2 is large against
+    those 2 alone but not against the first 6 orders (found by the property above)."""
+    ticks = random_ticks(238379, 112, "none", 0.0)
+    assert ticks["timestamp"].iloc[:5].nunique() == 1 and ticks["size"].iloc[:5].sum() == pytest.approx(5.2)
+    want = in_memory(ticks, "tick", "1s")
+    assert want["large_buy_orders"].iloc[4] == 0.0
+    assert_same_bars(streamed(ticks, "tick", "1s", [7]), want)
+
+
+@pytest.mark.parametrize("preset", ["atas", "ninjatrader"])
+def test_streamed_bars_take_an_imbalance_preset(preset: str) -> None:
+    """footprint_params={"imbalance": preset} streams as make_bars computes it in memory
+    (the footprint lines and the rule named in attrs)."""
+    ticks = random_ticks(17, 3_000, "prices", 0.0)
+    params = {"imbalance": preset, "large_window": LARGE_WINDOW}
+    want = make_bars(ticks, "1min", tick_size=0.25, footprint_params=params)
+    got = stream_bars([ticks.iloc[:1_234], ticks.iloc[1_234:]], "1min", tick_size=0.25, footprint_params=params)
+    assert_same_bars(got, want)
+    assert got.attrs["imbalance"] == want.attrs["imbalance"]
+    default = make_bars(ticks, "1min", tick_size=0.25, footprint_params={"large_window": LARGE_WINDOW})
+    assert not np.array_equal(got["buy_imbalances"], default["buy_imbalances"])  # the preset made a difference

@@ -5,8 +5,10 @@
 For each size, synthetic ticks (tests.benchmarks.common, one million a day) are written
 into a store day by day (never all in memory), then a fresh subprocess streams them into
 1-minute bars with every line (``make_bars(scan_ticks(store))``) and reports its peak
-resident memory (``ru_maxrss``) and its throughput. Also: ``load_ticks`` of one Parquet
-file against ``pyarrow.parquet.read_table(...).to_pandas()`` of the same file, and the
+resident memory (``ru_maxrss``), its throughput (wall clock) and its CPU time (all its
+threads: the reader, the side thread and the main one), with the load average, since on
+a shared machine the wall clock says as much about the neighbours as about the code.
+Also: ``load_ticks`` of one Parquet file against ``pyarrow.parquet.read_table(...).to_pandas()`` of the same file, and the
 time a run on cached bars of a month of 1-minute bars takes to reach the first
 strategy bar (a fresh process: cached_bars -> OrderFlowFeed -> Cerebro -> first next()).
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,14 +38,18 @@ PER_DAY = 1_000_000
 DAY0 = pd.Timestamp("2024-01-02", tz="UTC")
 
 _STREAM = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 from data import make_bars, scan_ticks
-start = time.perf_counter()
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+cpu0, start = cpu(), time.perf_counter()
 bars = make_bars(scan_ticks(sys.argv[1], progress=False), "1min", tick_size=0.25)
-seconds = time.perf_counter() - start
+seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu0
 report = bars.attrs["load_report"]
-print(json.dumps({"seconds": seconds, "bars": len(bars), "ticks": report["rows_kept"],
-                  "columns": bars.shape[1], "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "load": os.getloadavg()[0], "bars": len(bars),
+                  "ticks": report["rows_kept"], "columns": bars.shape[1],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 _FIRST_BAR = """
@@ -133,7 +140,9 @@ def run(n_ticks: int = 1_000_000, sizes: list[int] | None = None, directory: str
             r = stream_figures(n, work)
             streams.append(r)
             print(f"store -> 1min bars, every line: {n:>12,} ticks ({r['store_mb']:,.0f} MB on disk) -> {r['bars']:,} bars "
-                  f"in {r['seconds']:.1f} s = {r['ticks_per_s'] / 1e6:.1f}M ticks/s, peak RSS {r['peak_rss_mb']:,.0f} MB")
+                  f"in {r['seconds']:.1f} s = {r['ticks_per_s'] / 1e6:.1f}M ticks/s, peak RSS {r['peak_rss_mb']:,.0f} MB "
+                  f"(CPU {r['cpu_seconds']:.1f} s = {n / r['cpu_seconds'] / 1e6:.1f}M ticks per CPU-second; "
+                  f"load average {r['load']:.1f} on {os.cpu_count()} cores)")
             for path in (work / f"store_{n}").rglob("*.parquet"):
                 path.unlink()
         growth = streams[-1]["peak_rss_mb"] / streams[0]["peak_rss_mb"]
