@@ -284,7 +284,8 @@ def _schema(fields: dict[str, pa.DataType]) -> pa.Schema:
 def _read_json(buffer: pa.Buffer, fields: dict[str, pa.DataType], path: Path, rows: int) -> dict[str, pa.ChunkedArray]:
     """``fields`` of each of the ``rows`` non-blank JSON lines in ``buffer``, wrapped messages' ``data`` first."""
     try:
-        table = pajson.read_json(pa.BufferReader(buffer), read_options=pajson.ReadOptions(block_size=1 << 24),
+        block = min(max(buffer.size // 64, 1 << 16), 1 << 24)  # small blocks spread a small file over the threads
+        table = pajson.read_json(pa.BufferReader(buffer), read_options=pajson.ReadOptions(block_size=block),
                                  parse_options=pajson.ParseOptions(explicit_schema=_schema(fields),
                                                                    unexpected_field_behavior="ignore"))
     except pa.ArrowInvalid as exc:
