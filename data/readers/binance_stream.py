@@ -21,9 +21,11 @@ stamped with the exchange's transaction time ``T`` (ms; ``E`` when ``T`` is abse
 the receive time: the recorder's clock may be far off (about 1.3 s in the shared
 samples). :func:`read_binance_stream` also gives the receive times, to study that skew.
 Other messages (depth diffs, REST snapshots) are counted as ``book_update`` and skipped.
-The receive-time prefixes are found and blanked out with numpy over the whole byte buffer
-and the messages parsed by pyarrow's JSON reader (:func:`read_binance_stream`): no Python
-loop or ``json.loads`` per message.
+Speed (see :func:`read_binance_stream`): lines, receive-time prefixes, event types and
+symbols are found with numpy over the whole decompressed buffer; only the lines a caller
+needs (trades, or bookTicker quotes) are parsed, by pyarrow's JSON reader. No Python loop
+or ``json.loads`` per message; the file is held in memory whole (twice: the text and a
+writable copy).
 """
 from __future__ import annotations
 
