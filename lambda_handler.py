@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data.bars.metrics import order_flow_metrics
 from data.errors import OrderFlowError
-from data.metrics import order_flow_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class BadRequest(ValueError):
 def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Compute the original order-flow metrics for the trades in ``event``.
 
-    Per trade (see :func:`data.metrics.order_flow_metrics`):
+    Per trade (see :func:`data.bars.metrics.order_flow_metrics`):
     ``Volume_Delta = Aggressive_Buy - Aggressive_Sell``, ``CVD`` its running
     sum, ``Imbalance = BidSize - AskSize``; ``latest_cvd`` is the last trade's
     CVD. ``context`` is unused (AWS passes it).

@@ -4,29 +4,39 @@
     ticks = load_ticks("my_ticks.csv")
     bars = make_bars(ticks, "1min")
     feed = OrderFlowFeed.from_ticks(ticks, bars="1min")
+
+The package's parts (the public names below are importable from ``data`` itself):
+
+- :mod:`data.reading`: files, vendor formats, quotes, many files as one source;
+- :mod:`data.sides`: aggressor sides and the classifiers that infer them;
+- :mod:`data.bars`: ``make_bars`` and the measures on bars (delta, depth, footprints), streamed or in memory;
+- :mod:`data.feed`: the Backtrader feed over the bars;
+- :mod:`data.store`: the partitioned tick store and the bar cache;
+- :mod:`data.schema`, :mod:`data.errors`: the column names and the one error type;
+  :mod:`data.make_sample`: the generator of the bundled synthetic sample.
 """
-from . import formats as _formats  # noqa: F401  (registers the vendor formats with load_ticks)
-from . import readers as _readers  # noqa: F401  (registers the book and store readers of data/readers)
-from .bars import make_bars
-from .barspec import BarSpec, parse_bar_spec
-from .cache import cached_bars
-from .classify import CLASSIFIERS, bulk_volume_classification, classify
-from .errors import OrderFlowError
-from .footprint import absorption, add_footprint_lines, footprint, footprint_stats
-from .imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
-from .loader import load_ticks
-from .metrics import order_flow_metrics
-from .orders import aggressor_orders, large_orders
-from .quotes import carried_quotes, holds_book, join_quotes, lagged, load_quotes
-from .sources import TickSource, scan_ticks
-from .stream import BarStream, stream_bars
+from data.bars.footprint import absorption, add_footprint_lines, footprint, footprint_stats
+from data.bars.imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
+from data.bars.make import make_bars
+from data.bars.metrics import order_flow_metrics
+from data.bars.orders import aggressor_orders, large_orders
+from data.bars.spec import BarSpec, parse_bar_spec
+from data.bars.stream import BarStream, stream_bars
+from data.errors import OrderFlowError
+from data.reading import formats as _formats  # noqa: F401  (registers the vendor formats with load_ticks)
+from data.reading import readers as _readers  # noqa: F401  (registers the book and store readers of data/reading/readers)
+from data.reading.loader import load_ticks
+from data.reading.quotes import carried_quotes, holds_book, join_quotes, lagged, load_quotes
+from data.reading.sources import TickSource, scan_ticks
+from data.sides.classify import CLASSIFIERS, bulk_volume_classification, classify
+from data.store.cache import cached_bars
 
 
 def __getattr__(name: str):
     # The feed pulls in Backtrader; import it on first use so that the metrics
     # function and the serverless handler start without it.
     if name == "OrderFlowFeed":
-        from .feed import OrderFlowFeed
+        from data.feed import OrderFlowFeed
 
         return OrderFlowFeed
     raise AttributeError(f"module 'data' has no attribute {name!r}")

@@ -8,18 +8,18 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from .bars import _DAY_NS, make_bars, timestamps_ns
-from .barspec import BarSpec, parse_bar_spec
-from .errors import OrderFlowError
-from .schema import BAR_COLUMNS, CORE_BAR_COLUMNS, ORDER_FLOW_LINES
+from data.bars.make import DAY_NS, make_bars, timestamps_ns
+from data.bars.spec import BarSpec, parse_bar_spec
+from data.errors import OrderFlowError
+from data.schema import BAR_COLUMNS, CORE_BAR_COLUMNS, ORDER_FLOW_LINES
 
-_EPOCH_ORDINAL = 719_163  # datetime.date(1970, 1, 1).toordinal(), Backtrader's day count
+EPOCH_ORDINAL = 719_163  # datetime.date(1970, 1, 1).toordinal(), Backtrader's day count
 
 
 def date2num_ns(ts_ns: np.ndarray) -> np.ndarray:
     """UTC epoch nanoseconds -> Backtrader's float day numbers, as ``bt.date2num`` computes them."""
-    days, rest = np.divmod(np.asarray(ts_ns, dtype=np.int64), _DAY_NS)
-    return (days + _EPOCH_ORDINAL).astype(np.float64) + rest / _DAY_NS
+    days, rest = np.divmod(np.asarray(ts_ns, dtype=np.int64), DAY_NS)
+    return (days + EPOCH_ORDINAL).astype(np.float64) + rest / DAY_NS
 
 
 class _Zone(zoneinfo.ZoneInfo):

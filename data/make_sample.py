@@ -63,7 +63,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .flow import tick_flow
+from data.bars.flow import tick_flow
 
 TICK_SIZE = 0.25
 CHICAGO = "America/Chicago"

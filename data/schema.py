@@ -38,8 +38,8 @@ CORE_LINES = (
     "imbalance",
     "inferred_volume",
 )
-# Book measures harder to game than `imbalance` (data/depth.py) and the per-bar
-# numbers of the footprint (data/footprint.py); make_bars computes them unless
+# Book measures harder to game than `imbalance` (data/bars/depth.py) and the per-bar
+# numbers of the footprint (data/bars/footprint.py); make_bars computes them unless
 # told not to (depth=False, footprint=False), and a feed shows NaN for a group
 # its bars lack.
 DEPTH_LINES = (

@@ -17,7 +17,7 @@ from __future__ import annotations
 import backtrader as bt
 import numpy as np
 
-from .orderflow import _GREEN, CumulativeVolumeDelta, _require_lines
+from .orderflow import PLOT_GREEN, CumulativeVolumeDelta, require_lines
 from .warmup import WarmUpGuard
 
 __all__ = ["CumulativeDeltaCandles", "cvd_candles"]
@@ -50,14 +50,14 @@ class CumulativeDeltaCandles(WarmUpGuard, bt.Indicator):
     plotinfo = dict(plotname="CVD candles", plotyhlines=[0.0])
     plotlines = dict(
         cvd_open=dict(_plotskip=True),
-        cvd_high=dict(color=_GREEN, linewidth=0.5, alpha=0.6, _fill_gt=("cvd_low", "#c6dbef")),
+        cvd_high=dict(color=PLOT_GREEN, linewidth=0.5, alpha=0.6, _fill_gt=("cvd_low", "#c6dbef")),
         cvd_low=dict(color="#d62728", linewidth=0.5, alpha=0.6),
         cvd_close=dict(color="#1f77b4", linewidth=1.2),
     )
 
     def __init__(self) -> None:
         d = self.data
-        _require_lines(d, ("delta", "delta_high", "delta_low"), "CumulativeDeltaCandles")
+        require_lines(d, ("delta", "delta_high", "delta_low"), "CumulativeDeltaCandles")
         self.cvd = CumulativeVolumeDelta(d, reset=self.p.reset, session_start=self.p.session_start, tz=self.p.tz,
                                          window=self.p.window, plot=False)
         self.lines.cvd_close = self.cvd.lines.cvd

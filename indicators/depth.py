@@ -1,4 +1,4 @@
-"""Book indicators that are harder to game than the raw imbalance (lines from data/depth.py).
+"""Book indicators that are harder to game than the raw imbalance (lines from data/bars/depth.py).
 
 Each reads a line :func:`data.make_bars` computes per bar (``ofi``, ``avg_depth``,
 ``tw_imbalance``, ``persistent_imbalance``, ``weighted_mid``, ``depth_imbalance_5``/``_10``) and is built from
@@ -12,7 +12,7 @@ import backtrader as bt
 from data.errors import OrderFlowError
 from data.schema import DEPTH_IMBALANCE_LEVELS
 
-from .orderflow import _require_lines, _smoothed, _smoothing_label
+from .orderflow import require_lines, smoothed_line, smoothing_label
 from .warmup import WarmUpGuard
 
 __all__ = ["OrderFlowImbalance", "TimeWeightedImbalance", "PersistentImbalance", "WeightedMid", "DepthImbalance"]
@@ -40,7 +40,7 @@ class OrderFlowImbalance(WarmUpGuard, bt.Indicator):
     plotlines = dict(ofi=dict(_method="bar", color="#17becf", width=1.0))
 
     def __init__(self) -> None:
-        _require_lines(self.data, ("ofi", "avg_depth"), "OrderFlowImbalance")
+        require_lines(self.data, ("ofi", "avg_depth"), "OrderFlowImbalance")
         period = int(self.p.period)
         if period < 1:
             raise OrderFlowError("OrderFlowImbalance period must be a whole number of bars >= 1", value=self.p.period)
@@ -73,11 +73,11 @@ class TimeWeightedImbalance(WarmUpGuard, bt.Indicator):
     plotlines = dict(imbalance=dict(color="#8c564b"))
 
     def __init__(self) -> None:
-        _require_lines(self.data, ("tw_imbalance",), "TimeWeightedImbalance")
-        self.lines.imbalance = _smoothed(self.data.tw_imbalance, self.p.period, self.p.ma, "TimeWeightedImbalance")
+        require_lines(self.data, ("tw_imbalance",), "TimeWeightedImbalance")
+        self.lines.imbalance = smoothed_line(self.data.tw_imbalance, self.p.period, self.p.ma, "TimeWeightedImbalance")
 
     def _plotlabel(self) -> list:
-        return _smoothing_label(self.p)
+        return smoothing_label(self.p)
 
 
 class PersistentImbalance(WarmUpGuard, bt.Indicator):
@@ -99,15 +99,15 @@ class PersistentImbalance(WarmUpGuard, bt.Indicator):
     plotlines = dict(imbalance=dict(color="#e377c2"), bid=dict(_plotskip=True), ask=dict(_plotskip=True))
 
     def __init__(self) -> None:
-        _require_lines(self.data, ("persistent_imbalance", "persistent_bid_size", "persistent_ask_size"),
+        require_lines(self.data, ("persistent_imbalance", "persistent_bid_size", "persistent_ask_size"),
                        "PersistentImbalance")
-        self.lines.imbalance = _smoothed(self.data.persistent_imbalance, self.p.period, self.p.ma,
+        self.lines.imbalance = smoothed_line(self.data.persistent_imbalance, self.p.period, self.p.ma,
                                          "PersistentImbalance")
         self.lines.bid = self.data.persistent_bid_size
         self.lines.ask = self.data.persistent_ask_size
 
     def _plotlabel(self) -> list:
-        return _smoothing_label(self.p)
+        return smoothing_label(self.p)
 
 
 class WeightedMid(WarmUpGuard, bt.Indicator):
@@ -124,7 +124,7 @@ class WeightedMid(WarmUpGuard, bt.Indicator):
     plotlines = dict(wmid=dict(color="#ff7f0e", ls="--", linewidth=0.9))
 
     def __init__(self) -> None:
-        _require_lines(self.data, ("weighted_mid",), "WeightedMid")
+        require_lines(self.data, ("weighted_mid",), "WeightedMid")
         self.lines.wmid = self.data.weighted_mid
 
 
@@ -153,8 +153,8 @@ class DepthImbalance(WarmUpGuard, bt.Indicator):
             raise OrderFlowError(f"DepthImbalance levels must be one of {', '.join(map(str, DEPTH_IMBALANCE_LEVELS))}",
                                  value=self.p.levels)
         name = f"depth_imbalance_{self.p.levels}"
-        _require_lines(self.data, (name,), "DepthImbalance")
-        self.lines.imbalance = _smoothed(getattr(self.data.lines, name), self.p.period, self.p.ma, "DepthImbalance")
+        require_lines(self.data, (name,), "DepthImbalance")
+        self.lines.imbalance = smoothed_line(getattr(self.data.lines, name), self.p.period, self.p.ma, "DepthImbalance")
 
     def _plotlabel(self) -> list:
-        return [f"{self.p.levels} levels"] + _smoothing_label(self.p)
+        return [f"{self.p.levels} levels"] + smoothing_label(self.p)

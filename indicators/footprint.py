@@ -1,7 +1,7 @@
 """Footprint indicators: POC and value area, diagonal and stacked imbalances, large trades, absorption.
 
 They read the per-bar footprint lines :func:`data.make_bars` computes (see
-``data/footprint.py`` for the exact rules), are built from Backtrader line
+``data/bars/footprint.py`` for the exact rules), are built from Backtrader line
 operations (same values with ``runonce=True`` and ``False``) and read nothing
 after the current bar.
 """
@@ -13,7 +13,7 @@ import backtrader as bt
 
 from data.errors import OrderFlowError
 
-from .orderflow import _GREEN, _RED, _require_lines
+from .orderflow import PLOT_GREEN, PLOT_RED, require_lines
 from .warmup import WarmUpGuard
 
 __all__ = ["PointOfControl", "FootprintImbalances", "StackedImbalance", "LargeTrades", "LargeOrders", "Absorption"]
@@ -39,7 +39,7 @@ class PointOfControl(WarmUpGuard, bt.Indicator):
     )
 
     def __init__(self) -> None:
-        _require_lines(self.data, ("poc", "vah", "val"), "PointOfControl")
+        require_lines(self.data, ("poc", "vah", "val"), "PointOfControl")
         self.lines.poc = self.data.poc
         self.lines.vah = self.data.vah
         self.lines.val = self.data.val
@@ -57,14 +57,14 @@ class _UpDownHistogram(WarmUpGuard, bt.Indicator):
     _feed_lines: tuple[str, str]
     plotinfo = dict(plotyhlines=[0.0])
     plotlines = dict(
-        buy=dict(_method="bar", color=_GREEN, width=1.0),
-        sell_down=dict(_method="bar", color=_RED, width=1.0),
+        buy=dict(_method="bar", color=PLOT_GREEN, width=1.0),
+        sell_down=dict(_method="bar", color=PLOT_RED, width=1.0),
         sell=dict(_plotskip=True),
         net=dict(_plotskip=True),
     )
 
     def __init__(self) -> None:
-        _require_lines(self.data, self._feed_lines, self.aliased or type(self).__name__)
+        require_lines(self.data, self._feed_lines, self.aliased or type(self).__name__)
         buy, sell = (getattr(self.data.lines, name) for name in self._feed_lines)
         self.lines.buy = buy
         self.lines.sell = sell
@@ -78,7 +78,7 @@ class FootprintImbalances(_UpDownHistogram):
     A buy imbalance at price p: buy volume at p >= ratio x sell volume one tick
     below; a sell imbalance: sell volume at p >= ratio x buy volume one tick above
     (``make_bars`` defaults: ratio 3, no minimum volume; recompute with
-    ``data.footprint.add_footprint_lines``). ``buy`` and ``sell`` are the counts,
+    ``data.bars.footprint.add_footprint_lines``). ``buy`` and ``sell`` are the counts,
     ``net = buy - sell``; the histogram draws ``buy`` up and ``-sell`` down.
     """
 
@@ -106,13 +106,13 @@ class StackedImbalance(WarmUpGuard, bt.Indicator):
         signal=dict(_plotskip=True),
         stack_low=dict(_plotskip=True),
         stack_high=dict(_plotskip=True),
-        bull_mark=dict(marker="^", markersize=7.0, color=_GREEN, fillstyle="full", ls="", _name="buy stack"),
-        bear_mark=dict(marker="v", markersize=7.0, color=_RED, fillstyle="full", ls="", _name="sell stack"),
+        bull_mark=dict(marker="^", markersize=7.0, color=PLOT_GREEN, fillstyle="full", ls="", _name="buy stack"),
+        bear_mark=dict(marker="v", markersize=7.0, color=PLOT_RED, fillstyle="full", ls="", _name="sell stack"),
     )
 
     def __init__(self) -> None:
         d = self.data
-        _require_lines(d, ("buy_stack", "sell_stack", "buy_stack_low", "buy_stack_high", "sell_stack_low",
+        require_lines(d, ("buy_stack", "sell_stack", "buy_stack_low", "buy_stack_high", "sell_stack_low",
                            "sell_stack_high"), "StackedImbalance")
         need = int(self.p.min_stack)
         if need < 1:
@@ -163,7 +163,7 @@ class LargeOrders(_UpDownHistogram):
 class Absorption(WarmUpGuard, bt.Indicator):
     """Absorption: heavy one-sided aggression that fails to move price, at the bar's extreme.
 
-    Exactly :func:`data.footprint.absorption`: ``signal`` is +1 (sellers absorbed at
+    Exactly :func:`data.bars.footprint.absorption`: ``signal`` is +1 (sellers absorbed at
     the low) when ``volume >= volume_factor * mean(volume of the previous lookback
     bars)``, ``delta <= -delta_fraction * volume``, ``open - close <= max_progress *
     (high - low)`` and ``poc - low <= extreme * (high - low)``; -1 (buyers absorbed
@@ -182,13 +182,13 @@ class Absorption(WarmUpGuard, bt.Indicator):
     plotinfo = dict(plotname="Absorption", subplot=False)
     plotlines = dict(
         signal=dict(_plotskip=True),
-        bull_mark=dict(marker="o", markersize=6.0, color=_GREEN, fillstyle="none", ls="", _name="absorbed sellers"),
-        bear_mark=dict(marker="o", markersize=6.0, color=_RED, fillstyle="none", ls="", _name="absorbed buyers"),
+        bull_mark=dict(marker="o", markersize=6.0, color=PLOT_GREEN, fillstyle="none", ls="", _name="absorbed sellers"),
+        bear_mark=dict(marker="o", markersize=6.0, color=PLOT_RED, fillstyle="none", ls="", _name="absorbed buyers"),
     )
 
     def __init__(self) -> None:
         d = self.data
-        _require_lines(d, ("volume", "delta", "poc"), "Absorption")
+        require_lines(d, ("volume", "delta", "poc"), "Absorption")
         lookback = int(self.p.lookback)
         if lookback < 1:
             raise OrderFlowError("Absorption lookback must be a whole number of bars >= 1", value=self.p.lookback)

@@ -24,25 +24,25 @@ __all__ = [
     "SessionVWAP",
 ]
 
-_GREEN = "#2ca02c"
-_RED = "#d62728"
+PLOT_GREEN = "#2ca02c"
+PLOT_RED = "#d62728"
 
 
 # --- array helpers for the vectorised ``once`` -------------------------------------------------
 
 
-def _values(line: bt.LineBuffer, start: int, end: int) -> np.ndarray:
+def line_values(line: bt.LineBuffer, start: int, end: int) -> np.ndarray:
     """A float copy of ``line``'s absolute bar positions ``start..end-1`` (runonce arrays)."""
     return np.array(line.array[start:end], dtype=np.float64)
 
 
-def _store(line: bt.LineBuffer, start: int, values: np.ndarray) -> None:
+def store_line(line: bt.LineBuffer, start: int, values: np.ndarray) -> None:
     """Write ``values`` into ``line`` at absolute positions ``start..start+len(values)-1``."""
     if len(values):
         np.frombuffer(line.array, dtype=np.float64)[start : start + len(values)] = values
 
 
-def _require_lines(data: bt.LineSeries, names: tuple[str, ...], who: str) -> None:
+def require_lines(data: bt.LineSeries, names: tuple[str, ...], who: str) -> None:
     """Fail clearly when ``data`` is not an order-flow feed (e.g. a plain OHLCV feed)."""
     missing = [n for n in names if not hasattr(data.lines, n)]
     if missing:
@@ -52,7 +52,7 @@ def _require_lines(data: bt.LineSeries, names: tuple[str, ...], who: str) -> Non
         )
 
 
-def _smoothed(line, period, ma, who: str):
+def smoothed_line(line, period, ma, who: str):
     """``line`` itself (period 1) or its SMA/EMA (``ma``) over ``period`` bars; OrderFlowError
     naming ``who`` for a period below 1 or another ``ma``."""
     n = int(period)
@@ -66,12 +66,12 @@ def _smoothed(line, period, ma, who: str):
     return (bt.indicators.EMA if kind == "ema" else bt.indicators.SMA)(line, period=n, plot=False)
 
 
-def _smoothing_label(p) -> list:
+def smoothing_label(p) -> list:
     """Plot label of an indicator with ``period``/``ma`` params: ``["SMA 4"]``, nothing unsmoothed."""
     return [f"{p.ma.upper()} {p.period}"] if int(p.period) > 1 else []
 
 
-def _segment_cumsum(values: np.ndarray, new: np.ndarray, carry: float) -> np.ndarray:
+def segment_cumsum(values: np.ndarray, new: np.ndarray, carry: float) -> np.ndarray:
     """Running sum of ``values`` that restarts (from the value itself) where ``new`` is True.
 
     Before the first restart the sum continues from ``carry``. Each segment is one
@@ -113,7 +113,7 @@ class _SessionMixin:
             new[0] = True
         if self._calendar is not None and end > max(start, 1):
             first = max(start - 1, 0)
-            ids = self._calendar.ids(_values(self.data.datetime, first, end))
+            ids = self._calendar.ids(line_values(self.data.datetime, first, end))
             changed = ids[1:] != ids[:-1]  # changed[k] is about position first + k + 1
             new[first + 1 - start :] |= changed
         return new
@@ -134,12 +134,12 @@ class VolumeDelta(WarmUpGuard, bt.Indicator):
     plotinfo = dict(plotname="Volume delta", plotyhlines=[0.0])
     plotlines = dict(
         delta=dict(_plotskip=True),
-        delta_up=dict(_method="bar", color=_GREEN, width=1.0, _name="buy delta", _plotvaluetag=False),
-        delta_down=dict(_method="bar", color=_RED, width=1.0, _name="sell delta", _plotvaluetag=False),
+        delta_up=dict(_method="bar", color=PLOT_GREEN, width=1.0, _name="buy delta", _plotvaluetag=False),
+        delta_down=dict(_method="bar", color=PLOT_RED, width=1.0, _name="sell delta", _plotvaluetag=False),
     )
 
     def __init__(self) -> None:
-        _require_lines(self.data, ("delta",), "VolumeDelta")
+        require_lines(self.data, ("delta",), "VolumeDelta")
 
     def next(self) -> None:
         d = self.data.delta[0]
@@ -148,10 +148,10 @@ class VolumeDelta(WarmUpGuard, bt.Indicator):
         self.lines.delta_down[0] = d if d < 0 else 0.0
 
     def once(self, start: int, end: int) -> None:
-        d = _values(self.data.delta, start, end)
-        _store(self.lines.delta, start, d)
-        _store(self.lines.delta_up, start, np.where(d > 0, d, 0.0))
-        _store(self.lines.delta_down, start, np.where(d < 0, d, 0.0))
+        d = line_values(self.data.delta, start, end)
+        store_line(self.lines.delta, start, d)
+        store_line(self.lines.delta_up, start, np.where(d > 0, d, 0.0))
+        store_line(self.lines.delta_down, start, np.where(d < 0, d, 0.0))
 
     def _plotlabel(self) -> list:
         return []
@@ -189,7 +189,7 @@ class CumulativeVolumeDelta(WarmUpGuard, bt.Indicator, _SessionMixin):
     plotlines = dict(cvd=dict(color="#1f77b4", linewidth=1.2))
 
     def __init__(self) -> None:
-        _require_lines(self.data, ("delta",), "CumulativeVolumeDelta")
+        require_lines(self.data, ("delta",), "CumulativeVolumeDelta")
         self._init_sessions(self.p.reset)
         if self._mode == "rolling":
             window = int(self.p.window)
@@ -207,9 +207,9 @@ class CumulativeVolumeDelta(WarmUpGuard, bt.Indicator, _SessionMixin):
     def once(self, start: int, end: int) -> None:
         if self._mode == "rolling" or end <= start:
             return
-        d = np.nan_to_num(_values(self.data.delta, start, end), nan=0.0)
+        d = np.nan_to_num(line_values(self.data.delta, start, end), nan=0.0)
         carry = self.lines.cvd.array[start - 1] if start > 0 else 0.0
-        _store(self.lines.cvd, start, _segment_cumsum(d, self._session_starts(start, end), carry))
+        store_line(self.lines.cvd, start, segment_cumsum(d, self._session_starts(start, end), carry))
 
     def _plotlabel(self) -> list:
         if self._mode == "session":
@@ -238,14 +238,14 @@ class OrderBookImbalance(WarmUpGuard, bt.Indicator):
     plotlines = dict(raw=dict(_plotskip=True), normalized=dict(color="#9467bd"))
 
     def __init__(self) -> None:
-        _require_lines(self.data, ("bid_size", "ask_size"), "OrderBookImbalance")
+        require_lines(self.data, ("bid_size", "ask_size"), "OrderBookImbalance")
         bid, ask = self.data.bid_size, self.data.ask_size
         self.lines.raw = bid - ask
-        self.lines.normalized = _smoothed(bt.DivByZero(bid - ask, bid + ask, zero=0.0), self.p.period, self.p.ma,
+        self.lines.normalized = smoothed_line(bt.DivByZero(bid - ask, bid + ask, zero=0.0), self.p.period, self.p.ma,
                                           "OrderBookImbalance")
 
     def _plotlabel(self) -> list:
-        return _smoothing_label(self.p)
+        return smoothing_label(self.p)
 
 
 class DeltaDivergence(WarmUpGuard, bt.Indicator):
@@ -282,12 +282,12 @@ class DeltaDivergence(WarmUpGuard, bt.Indicator):
     plotinfo = dict(plotname="Delta divergence", subplot=False)
     plotlines = dict(
         divergence=dict(_plotskip=True),
-        bull_mark=dict(marker="^", markersize=8.0, color=_GREEN, fillstyle="full", ls="", _name="bullish div."),
-        bear_mark=dict(marker="v", markersize=8.0, color=_RED, fillstyle="full", ls="", _name="bearish div."),
+        bull_mark=dict(marker="^", markersize=8.0, color=PLOT_GREEN, fillstyle="full", ls="", _name="bullish div."),
+        bear_mark=dict(marker="v", markersize=8.0, color=PLOT_RED, fillstyle="full", ls="", _name="bearish div."),
     )
 
     def __init__(self) -> None:
-        _require_lines(self.data, ("delta", "high", "low"), "DeltaDivergence")
+        require_lines(self.data, ("delta", "high", "low"), "DeltaDivergence")
         self.n = int(self.p.period)
         if self.n < 1:
             raise OrderFlowError("DeltaDivergence period must be >= 1", value=self.p.period)
@@ -332,15 +332,15 @@ class DeltaDivergence(WarmUpGuard, bt.Indicator):
         n = self.n
 
         def current(line: bt.LineBuffer) -> np.ndarray:
-            return _values(line, start, end)
+            return line_values(line, start, end)
 
         def windows(line: bt.LineBuffer) -> np.ndarray:  # row r: positions start+r-n .. start+r-1
-            return sliding_window_view(_values(line, start - n, end - 1), n)
+            return sliding_window_view(line_values(line, start - n, end - 1), n)
 
         low, high, cvd = self.data.low, self.data.high, self.cvd.lines.cvd
         out = self._signal(current(low), current(high), current(cvd), windows(low), windows(high), windows(cvd))
         for line, values in zip(self.lines, out):
-            _store(line, start, values)
+            store_line(line, start, values)
 
     def _plotlabel(self) -> list:
         return [self.n, self.p.reset]
@@ -366,7 +366,7 @@ class SessionVWAP(WarmUpGuard, bt.Indicator, _SessionMixin):
     )
 
     def __init__(self) -> None:
-        _require_lines(self.data, ("vwap", "volume"), "SessionVWAP")
+        require_lines(self.data, ("vwap", "volume"), "SessionVWAP")
         if check_reset(self.p.reset) == "rolling":
             raise OrderFlowError("SessionVWAP reset must be 'session' or 'never'", value=self.p.reset)
         self._init_sessions(self.p.reset)
@@ -385,18 +385,18 @@ class SessionVWAP(WarmUpGuard, bt.Indicator, _SessionMixin):
     def once(self, start: int, end: int) -> None:
         if end <= start:
             return
-        volume = _values(self.data.volume, start, end)
-        pv = _values(self.data.vwap, start, end) * volume
+        volume = line_values(self.data.volume, start, end)
+        pv = line_values(self.data.vwap, start, end) * volume
         new = self._session_starts(start, end)
         carry_pv = self.lines.cum_pv.array[start - 1] if start > 0 else 0.0
         carry_volume = self.lines.cum_volume.array[start - 1] if start > 0 else 0.0
-        cum_pv = _segment_cumsum(pv, new, carry_pv)
-        cum_volume = _segment_cumsum(volume, new, carry_volume)
+        cum_pv = segment_cumsum(pv, new, carry_pv)
+        cum_volume = segment_cumsum(volume, new, carry_volume)
         with np.errstate(invalid="ignore", divide="ignore"):
-            vwap = np.where(cum_volume > 0, cum_pv / cum_volume, _values(self.data.close, start, end))
-        _store(self.lines.cum_pv, start, cum_pv)
-        _store(self.lines.cum_volume, start, cum_volume)
-        _store(self.lines.vwap, start, vwap)
+            vwap = np.where(cum_volume > 0, cum_pv / cum_volume, line_values(self.data.close, start, end))
+        store_line(self.lines.cum_pv, start, cum_pv)
+        store_line(self.lines.cum_volume, start, cum_volume)
+        store_line(self.lines.vwap, start, vwap)
 
     def _plotlabel(self) -> list:
         return [f"{self.p.session_start} {self.p.tz}"] if self._mode == "session" else ["anchored"]

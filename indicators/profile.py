@@ -1,11 +1,11 @@
 """Session volume profile: volume at each price level over the session, its POC and value area.
 
-The profile of bar ``t`` adds up the footprint cells (:func:`data.footprint`: bar x
+The profile of bar ``t`` adds up the footprint cells (:func:`data.bars.footprint`: bar x
 price level) of every bar of the current session up to and including ``t`` (and of
 the ``sessions - 1`` sessions before it: a composite profile); sessions are the
 CVD's (:class:`indicators.sessions.SessionCalendar`: ``session_start`` local time in
 ``tz``, right-closed). From that profile, with the very rules of the per-bar
-footprint (:func:`data.footprint.point_of_control`, :func:`data.footprint.value_area`):
+footprint (:func:`data.bars.footprint.point_of_control`, :func:`data.bars.footprint.value_area`):
 
 - ``poc``: the level with the most volume (ties: nearest the middle of the range, then lower);
 - ``vah``/``val``: the value area, grown from the POC one level at a time towards
@@ -23,11 +23,11 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from data.bars.footprint import FootprintGrid, level_prices, point_of_control, price_levels, value_area
 from data.errors import OrderFlowError
 from data.feed import date2num_ns
-from data.footprint import FootprintGrid, level_prices, point_of_control, price_levels, value_area
 
-from .orderflow import _store, _values
+from .orderflow import line_values, store_line
 from .sessions import SessionCalendar
 from .warmup import WarmUpGuard
 
@@ -42,7 +42,7 @@ def _table_arrays(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
         raise OrderFlowError("the session profile needs a footprint table from data.footprint(ticks, spec, tick_size)")
     tick = table.attrs.get("tick_size")
     if not tick:
-        raise OrderFlowError("the footprint table has no attrs['tick_size'] (make it with data.footprint)")
+        raise OrderFlowError("the footprint table has no attrs['tick_size'] (make it with data.bars.footprint)")
     stamps = pd.DatetimeIndex(table.index.get_level_values(0))
     stamps = stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
     nums = date2num_ns(stamps.as_unit("ns").asi8)
@@ -142,7 +142,7 @@ def session_profile(table: pd.DataFrame, *, session_start: str = "17:00", tz: st
     table's last bar): one row per price level (ascending) with ``volume``,
     ``buy_volume``, ``sell_volume``; ``attrs``: ``poc``, ``vah``, ``val`` (the rules of
     :class:`SessionVolumeProfile`), ``first``/``last`` bar times and ``sessions``.
-    ``table``: :func:`data.footprint` of the bars."""
+    ``table``: :func:`data.bars.footprint` of the bars."""
     nums, levels, volume, tick = _table_arrays(table)
     stamps = pd.DatetimeIndex(table.index.get_level_values(0))
     if until is not None:
@@ -218,14 +218,14 @@ class SessionVolumeProfile(WarmUpGuard, bt.Indicator):
     def once(self, start: int, end: int) -> None:
         if end <= start:
             return
-        nums = _values(self.data.datetime, 0, end)  # the profile of bar t needs the session's earlier bars
+        nums = line_values(self.data.datetime, 0, end)  # the profile of bar t needs the session's earlier bars
         bar, level, volume = self._cells(0, end, nums)
         rank = _session_rank(self._calendar.ids(nums))
         poc, vah, val = developing_profile(nums, bar, level, volume, rank, self._tick, sessions=int(self.p.sessions),
                                            fraction=float(self.p.value_area))
         poc, vah, val = (_carry_forward(x) for x in (poc, vah, val))
         for line, values in zip((self.lines.poc, self.lines.vah, self.lines.val), (poc, vah, val)):
-            _store(line, start, values[start:end])
+            store_line(line, start, values[start:end])
 
     def next(self) -> None:
         num = self.data.datetime[0]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import OrderFlowError
-from data.feed import _DAY_NS, _EPOCH_ORDINAL, date2num_ns  # _EPOCH_ORDINAL: Backtrader's day number of the epoch
+from data.feed import DAY_NS, EPOCH_ORDINAL, date2num_ns  # EPOCH_ORDINAL: Backtrader's day number of the epoch
 
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
@@ -77,16 +77,16 @@ class SessionCalendar:
     def boundaries(self, first_day: int, last_day: int) -> np.ndarray:
         """``B(D)`` as Backtrader day numbers for the local date ordinals ``first_day..last_day``."""
         days = np.arange(first_day, last_day + 1, dtype=np.int64)
-        walls = pd.DatetimeIndex((days - _EPOCH_ORDINAL) * _DAY_NS + self.start_ns)
+        walls = pd.DatetimeIndex((days - EPOCH_ORDINAL) * DAY_NS + self.start_ns)
         utc = walls.tz_localize(self.tz, ambiguous=np.ones(len(days), dtype=bool), nonexistent="shift_forward")
         return date2num_ns(utc.as_unit("ns").asi8)
 
     def local_days(self, nums: np.ndarray) -> np.ndarray:
         """Local calendar date ordinal of each Backtrader day number (UTC) in ``tz``."""
         nums = np.asarray(nums, dtype=np.float64)
-        ns = np.round((nums - _EPOCH_ORDINAL) * _DAY_NS).astype(np.int64)
+        ns = np.round((nums - EPOCH_ORDINAL) * DAY_NS).astype(np.int64)
         wall = pd.DatetimeIndex(ns, tz="UTC").tz_convert(self.tz).tz_localize(None)
-        return wall.as_unit("ns").asi8 // _DAY_NS + _EPOCH_ORDINAL
+        return wall.as_unit("ns").asi8 // DAY_NS + EPOCH_ORDINAL
 
     def ids(self, nums: np.ndarray) -> np.ndarray:
         """Session id of every bar time ``nums`` (Backtrader day numbers, UTC), vectorised.
@@ -124,4 +124,4 @@ class SessionCalendar:
         index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
         ids = self.ids(date2num_ns(index.as_unit("ns").asi8))
         ids = ids + (1 if self.start_ns >= 12 * 3600 * 1_000_000_000 else 0)
-        return pd.DatetimeIndex((ids - _EPOCH_ORDINAL) * _DAY_NS)
+        return pd.DatetimeIndex((ids - EPOCH_ORDINAL) * DAY_NS)

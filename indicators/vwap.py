@@ -22,7 +22,7 @@ import numpy as np
 
 from data.errors import OrderFlowError
 
-from .orderflow import SessionVWAP, _segment_cumsum, _store, _values
+from .orderflow import SessionVWAP, line_values, segment_cumsum, store_line
 
 __all__ = ["VWAPBands"]
 
@@ -97,7 +97,7 @@ class VWAPBands(SessionVWAP):
     def _session_starts(self, start: int, end: int) -> np.ndarray:
         new = super()._session_starts(start, end)
         if self._anchor is not None and end > start:
-            nums = _values(self.data.datetime, max(start - 1, 0), end)
+            nums = line_values(self.data.datetime, max(start - 1, 0), end)
             after = nums >= self._anchor
             first = after[1:] & ~after[:-1] if start > 0 else np.concatenate(([after[0]], after[1:] & ~after[:-1]))
             new |= first
@@ -138,13 +138,13 @@ class VWAPBands(SessionVWAP):
         if end <= start:
             return
         ref = self._reference()
-        volume = _values(self.data.volume, start, end)
-        x = _values(self.data.vwap, start, end) - ref
+        volume = line_values(self.data.volume, start, end)
+        x = line_values(self.data.vwap, start, end) - ref
         pv2 = x * x * volume
         carry = self.lines.cum_pv2.array[start - 1] if start > 0 else 0.0
-        cum = _segment_cumsum(pv2, self._session_starts(start, end), carry)
-        cum_volume = _values(self.lines.cum_volume, start, end)
-        vwap = _values(self.lines.vwap, start, end)
+        cum = segment_cumsum(pv2, self._session_starts(start, end), carry)
+        cum_volume = line_values(self.lines.cum_volume, start, end)
+        vwap = line_values(self.lines.vwap, start, end)
         m = vwap - ref
         with np.errstate(invalid="ignore", divide="ignore"):
             var = np.where(cum_volume > 0, cum / np.where(cum_volume > 0, cum_volume, 1.0) - m * m, 0.0)
@@ -153,13 +153,13 @@ class VWAPBands(SessionVWAP):
         for k in _BANDS:
             columns[f"upper{k}"] = vwap + k * sd
             columns[f"lower{k}"] = vwap - k * sd
-        before = self._before_anchor(_values(self.data.datetime, start, end))
+        before = self._before_anchor(line_values(self.data.datetime, start, end))
         if before.any():
             for name in self.lines.getlinealiases():
-                values = columns.get(name, _values(getattr(self.lines, name), start, end))
+                values = columns.get(name, line_values(getattr(self.lines, name), start, end))
                 columns[name] = np.where(before, np.nan, values)
         for name, values in columns.items():
-            _store(getattr(self.lines, name), start, values)
+            store_line(getattr(self.lines, name), start, values)
 
     def _plotlabel(self) -> list:
         return ["anchored"] if self._anchor is not None else super()._plotlabel()

@@ -26,10 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from data.bars import assign_bars, timestamps_ns
-from data.barspec import parse_bar_spec
-from data.errors import OrderFlowError
-from data.footprint import (
+from data.bars.footprint import (
     FootprintGrid,
     diagonal_imbalances,
     grid_from_arrays,
@@ -39,8 +36,11 @@ from data.footprint import (
     point_of_control,
     value_area,
 )
-from data.imbalance import ImbalanceRule, imbalance_rule
-from data.orders import large_orders
+from data.bars.imbalance import ImbalanceRule, imbalance_rule
+from data.bars.make import assign_bars, timestamps_ns
+from data.bars.orders import large_orders
+from data.bars.spec import parse_bar_spec
+from data.errors import OrderFlowError
 
 __all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers", "cell_shades", "fmt_volume"]
 
@@ -217,7 +217,7 @@ def footprint_chart(
     Cells read ``sell x buy`` (volume hitting the bid x volume lifting the offer at
     that price). A buy imbalance (default: buy at p >= ``ratio`` x sell at p - 1 row, at least
     ``min_volume``; or the rule ``imbalance``, a platform preset ``"atas"``,
-    ``"ninjatrader"``, ``"sierra"`` or :func:`data.imbalance.custom`) prints the buy number
+    ``"ninjatrader"``, ``"sierra"`` or :func:`data.bars.imbalance.custom`) prints the buy number
     bold green, a sell imbalance (sell at p >= ``ratio`` x buy at p + 1 row) the sell number bold red; runs of at least
     ``min_stack`` such levels get a solid strip along their right edge (stacked imbalance). The cell
     with the most volume (POC) is boxed in orange; the background shade grows with

@@ -1,9 +1,9 @@
 """The footprint explorer in Bokeh: price levels x bars, ``sell x buy`` in each cell once zoomed in.
 
 The HTML twin of :mod:`reports.footprint_chart` (the PNG): the grid comes from
-:func:`reports.footprint_chart.window_grid`, the marks from :mod:`data.footprint`
-(:func:`~data.footprint.diagonal_imbalances`, :func:`~data.footprint.point_of_control`,
-:func:`~data.footprint.value_area`, :func:`~data.footprint.longest_runs`) and the cell shading
+:func:`reports.footprint_chart.window_grid`, the marks from :mod:`data.bars.footprint`
+(:func:`~data.bars.footprint.diagonal_imbalances`, :func:`~data.bars.footprint.point_of_control`,
+:func:`~data.bars.footprint.value_area`, :func:`~data.bars.footprint.longest_runs`) and the cell shading
 from :func:`reports.footprint_chart.cell_shades`, so both pictures mark the same cells.
 Used by :func:`reports.html.report` (under the report, on its time axis) and
 :func:`reports.html.footprint_page` (a page of its own).
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.footprint import (
+from data.bars.footprint import (
     DEFAULT_RATIO,
     diagonal_imbalances,
     level_prices,

@@ -48,7 +48,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from data.bars import make_bars, timestamps_ns
+from data.bars.make import make_bars, timestamps_ns
 from data.errors import OrderFlowError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.loader import format_load_report
+from data.reading.loader import format_load_report
 
 from . import metrics as perf
 
@@ -39,7 +39,7 @@ def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
 
 
 def describe_source(report: dict[str, Any]) -> list[str]:
-    """The load report of one file (:func:`data.loader.format_load_report`), or of many
+    """The load report of one file (:func:`data.reading.loader.format_load_report`), or of many
     files or a tick store: what was read, kept in the window, rejected, overlapping."""
     if report.get("format") not in ("files", "store"):
         return [format_load_report(report)]

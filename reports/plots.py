@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from data.depth import normalised_imbalance as depth_imbalance
+from data.bars.depth import normalised_imbalance as depth_imbalance
 from indicators.candles import cvd_candles
 
 __all__ = ["plot_report", "save_backtrader_plot", "time_ticks", "session_gaps", "normalised_imbalance",
@@ -95,7 +95,7 @@ def session_gaps(times: pd.DatetimeIndex, factor: float = 5.0, minimum: str = "3
 
 
 def normalised_imbalance(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
-    """``(bid - ask) / (bid + ask)`` in [-1, 1] (:func:`data.depth.normalised_imbalance`), drawn as 0
+    """``(bid - ask) / (bid + ask)`` in [-1, 1] (:func:`data.bars.depth.normalised_imbalance`), drawn as 0
     where both sizes are 0 (a flat line, not a gap); NaN when a size is missing."""
     imbalance = depth_imbalance(bid_size, ask_size)
     total = np.asarray(bid_size, dtype=np.float64) + np.asarray(ask_size, dtype=np.float64)

@@ -6,7 +6,7 @@ Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` marker
 ``make-run`` is the output of ``run_backtest.py`` with no arguments; ``es-run`` the same
 strategy as one ES contract with costs; ``strategies`` the
 rules of every registered strategy (their docstrings); ``accuracy`` the trade-side
-classifier table of ``data.classify_accuracy``; ``real-books`` the study on the real books of
+classifier table of ``data.sides.accuracy``; ``real-books`` the study on the real books of
 ``../shared/realdata`` (``reports.real_books``); ``bench`` the output of ``make bench``
 (slow: minutes).
 """
@@ -38,7 +38,7 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 def _captured(fn: Callable[[], int]) -> str:
     """What ``fn`` prints, run with an empty bar cache (as a first run on a fresh clone)."""
-    from data.cache import CACHE_ENV
+    from data.store.cache import CACHE_ENV
 
     out = io.StringIO()
     with tempfile.TemporaryDirectory() as cache, contextlib.redirect_stdout(out):
@@ -92,7 +92,7 @@ def strategies_block() -> str:
 
 
 def accuracy_block() -> str:
-    from data import classify_accuracy
+    from data.sides import accuracy as classify_accuracy
 
     return _captured(lambda: classify_accuracy.main([]))
 

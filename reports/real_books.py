@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.bars import make_bars, timestamps_ns
-from data.depth import timestamps_of
+from data.bars.depth import timestamps_of
+from data.bars.make import make_bars, timestamps_ns
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

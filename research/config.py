@@ -93,7 +93,7 @@ class RunConfig:
     cache: bool = False
     cache_dir: Path | None = None
     progress: bool | None = None
-    imbalance: str | None = None  # a footprint imbalance preset of data.imbalance ("atas", "ninjatrader", "sierra")
+    imbalance: str | None = None  # a footprint imbalance preset of data.bars.imbalance ("atas", "ninjatrader", "sierra")
     instrument: Any = None  # research.instruments.Instrument
     commission_per_contract: float = 0.0
     slippage_ticks: float = 0.0

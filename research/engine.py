@@ -34,8 +34,8 @@ from data import (
     load_ticks,
     make_bars,
 )
-from data.classify import BAR_METHOD
-from data.sources import in_window
+from data.reading.sources import in_window
+from data.sides.classify import BAR_METHOD
 from reports import metrics as perf
 from reports.trades import TradeRecorder, trades_frame
 
@@ -96,7 +96,7 @@ def load(config: RunConfig) -> Loaded:
     Streamed from the source through the bar cache (:func:`data.cached_bars`: a folder,
     glob, list of files or store is read batch by batch), unless :func:`needs_ticks`:
     then the ticks are loaded, quotes joined and sides classified, and kept on the result
-    if ``keep_ticks``. Both give the same bars (``data.stream``: equal to ``make_bars``).
+    if ``keep_ticks``. Both give the same bars (``data.bars.stream``: equal to ``make_bars``).
     """
     on_bad_rows = "drop" if config.drop_bad_rows else "raise"
     source = {"symbol": config.symbol, "allow_overlap": config.allow_overlap, "progress": config.progress}
@@ -134,7 +134,7 @@ def _quotes_and_sides(ticks: pd.DataFrame, config: RunConfig) -> tuple[pd.DataFr
     """Quotes joined strictly before each trade, then the unknown sides classified; and the
     quote stream the bars' book lines come from (every update, not only those at trades):
     ``config.quotes`` moved by ``config.quote_lag``, or, without it, the book of a tick file
-    that holds both (:func:`data.quotes.carried_quotes`: LOBSTER, Databento MBO ...), or None."""
+    that holds both (:func:`data.reading.quotes.carried_quotes`: LOBSTER, Databento MBO ...), or None."""
     quotes = None
     if config.quotes is not None:
         quotes = load_quotes(config.quotes, tz=config.input_tz,

@@ -17,8 +17,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
-from data.classify import BAR_METHOD
-from data.loader import FORMATS
+from data.reading.loader import FORMATS
+from data.sides.classify import BAR_METHOD
 from reports import output
 from strategies import strategy_params
 

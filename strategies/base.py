@@ -11,7 +11,7 @@ from data.errors import OrderFlowError
 from .sizing import size_for_risk
 
 
-def _positive_or_none(value: Any, name: str) -> float | None:
+def positive_or_none(value: Any, name: str) -> float | None:
     """``None`` stays ``None``; anything else must be a number > 0."""
     if value is None:
         return None
@@ -69,11 +69,11 @@ class OrderFlowStrategy(bt.Strategy):
     )
 
     def __init__(self) -> None:
-        self._stake = _positive_or_none(self.p.stake, "stake")
-        self._pct = _positive_or_none(self.p.pct_equity, "pct_equity")
-        self._risk = _positive_or_none(self.p.risk, "risk")
-        _positive_or_none(self.p.stop, "stop")
-        _positive_or_none(self.p.target, "target")
+        self._stake = positive_or_none(self.p.stake, "stake")
+        self._pct = positive_or_none(self.p.pct_equity, "pct_equity")
+        self._risk = positive_or_none(self.p.risk, "risk")
+        positive_or_none(self.p.stop, "stop")
+        positive_or_none(self.p.target, "target")
         self._entry_order: bt.Order | None = None
         self._exit_order: bt.Order | None = None
         self._children: list[bt.Order] = []
@@ -104,8 +104,8 @@ class OrderFlowStrategy(bt.Strategy):
 
     def bracket_prices(self, direction: int, price: float) -> tuple[float | None, float | None]:
         """(stop price, target price) for an entry at ``price``: ``price -/+ stop`` and ``price +/- target``."""
-        stop = _positive_or_none(self.p.stop, "stop")
-        target = _positive_or_none(self.p.target, "target")
+        stop = positive_or_none(self.p.stop, "stop")
+        target = positive_or_none(self.p.target, "target")
         return (
             None if stop is None else price - direction * stop,
             None if target is None else price + direction * target,
@@ -229,7 +229,7 @@ class RiskMultipleStrategy(OrderFlowStrategy):
         offset = float(self.p.stop_offset)
         if not offset >= 0:
             raise OrderFlowError("stop_offset must be a price distance >= 0", value=self.p.stop_offset)
-        _positive_or_none(self.p.max_hold, "max_hold")
+        positive_or_none(self.p.max_hold, "max_hold")
 
     def extreme(self, direction: int) -> float:
         """The price the stop sits beyond: below it for a long (+1), above it for a short (-1)."""
@@ -238,7 +238,7 @@ class RiskMultipleStrategy(OrderFlowStrategy):
     def bracket_prices(self, direction: int, price: float) -> tuple[float | None, float | None]:
         """(stop, target): ``extreme - direction * stop_offset`` and ``price + direction * target * |price - stop|``."""
         stop = self.extreme(direction) - direction * float(self.p.stop_offset)
-        multiple = _positive_or_none(self.p.target, "target")
+        multiple = positive_or_none(self.p.target, "target")
         target = None if multiple is None else price + direction * multiple * abs(price - stop)
         return stop, target
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from data.errors import OrderFlowError
 from indicators import OrderFlowImbalance
 
-from .base import OrderFlowStrategy, _positive_or_none
+from .base import OrderFlowStrategy, positive_or_none
 
 
 class OfiMomentum(OrderFlowStrategy):
@@ -34,7 +34,7 @@ class OfiMomentum(OrderFlowStrategy):
             raise OrderFlowError("period must be a whole number of bars >= 1", value=self.p.period)
         if not float(self.p.threshold) >= 0:
             raise OrderFlowError("threshold must be a number >= 0", value=self.p.threshold)
-        _positive_or_none(self.p.max_hold, "max_hold")
+        positive_or_none(self.p.max_hold, "max_hold")
         self.ofi = OrderFlowImbalance(self.data, period=int(self.p.period), normalise=True)
 
     def entry_signal(self) -> int:

@@ -68,7 +68,7 @@ def _bar_cache_in_a_temporary_folder(tmp_path_factory):
     """The command line caches bars (data.cached_bars): keep the tests' entries out of ~/.cache."""
     import os
 
-    from data.cache import CACHE_ENV
+    from data.store.cache import CACHE_ENV
 
     old = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("bar-cache"))

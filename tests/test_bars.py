@@ -35,7 +35,7 @@ EXPECTED_1MIN = pd.DataFrame(
         "ask_size": [5.0, 14.0, 6.0],
         "imbalance": [15.0, -9.0, 4.0],
         "inferred_volume": [0.0, 0.0, 0.0],
-        # book measures (data/depth.py); the fixture has quote sizes but no quote prices
+        # book measures (data/bars/depth.py); the fixture has quote sizes but no quote prices
         "ofi": [np.nan] * 3,  # needs bid/ask prices
         "avg_depth": [45 / 4, 24 / 3, 23 / 3],  # mean of (bid_size + ask_size) / 2
         # (b - a) / (b + a) weighted by seconds to the next tick or the bar's end
@@ -50,7 +50,7 @@ EXPECTED_1MIN = pd.DataFrame(
         # the ticks carry the best quotes only: no multi-level imbalance
         "depth_imbalance_5": [np.nan] * 3,
         "depth_imbalance_10": [np.nan] * 3,
-        # footprints at the inferred tick 0.25 (data/footprint.py; ratio 3, no minimum volume):
+        # footprints at the inferred tick 0.25 (data/bars/footprint.py; ratio 3, no minimum volume):
         # 09:31 sell x buy: 100.25 0x3, 100.00 5x2, 99.75 1.5x0 | 09:32: 100.50 0x6, 100.25 0x2,
         # 100.00 unknown 4 | 09:33: 100.25 3x2.5, 100.00 1x0
         "poc": [100.00, 100.50, 100.25],

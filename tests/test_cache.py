@@ -1,4 +1,4 @@
-"""The bar cache (data.cache): hits, misses, invalidation by data and by every setting,
+"""The bar cache (data.store.cache): hits, misses, invalidation by data and by every setting,
 no cache, and half-written or corrupt entries never used."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from data import cached_bars, make_bars
-from data.store import TickStore
+from data.store.dataset import TickStore
 from tests.benchmarks.common import synthetic_ticks
 
 

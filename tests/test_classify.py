@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data.classify import (
+from data.errors import OrderFlowError
+from data.sides.classify import (
     CLASSIFIERS,
     bulk_volume_classification,
     classify,
@@ -20,7 +21,6 @@ from data.classify import (
     reverse_tick_rule,
     tick_rule,
 )
-from data.errors import OrderFlowError
 
 ISSUE_PRICES = [10.00, 10.01, 10.01, 10.00, 10.00, 10.02]
 
@@ -340,7 +340,7 @@ def test_bvc_flat_window_and_bad_parameters():
 
 
 def test_accuracy_scores_hand_worked():
-    from data.classify_accuracy import score_method
+    from data.sides.accuracy import score_method
 
     truth = ticks(ISSUE_PRICES, side=[1, 1, -1, -1, -1, 1], size=[1, 2, 3, 4, 5, 6])
     s = score_method("hand", "tick", truth, "3t")  # tick rule: 0, +1, +1, -1, -1, +1
@@ -354,7 +354,7 @@ def test_accuracy_scores_hand_worked():
 
 
 def test_tick_rule_accuracy_on_real_binance_trades():
-    from data.classify_accuracy import load_samples, score_method
+    from data.sides.accuracy import load_samples, score_method
     from tests.conftest import need_shared
 
     samples, _ = load_samples(need_shared())

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from data import OrderFlowError, make_bars
-from data.depth import (
+from data.bars.depth import (
     bar_ofi,
     imbalance_ratio,
     normalised_imbalance,

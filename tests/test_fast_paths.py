@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data.bars import _fixed_time_bars, _time_labels, assign_bars
-from data.barspec import parse_bar_spec
+from data.bars.make import _fixed_time_bars, _time_labels, assign_bars
+from data.bars.spec import parse_bar_spec
 
 
 def labels_reference(ts: np.ndarray, spec: str) -> tuple[np.ndarray, np.ndarray]:
@@ -67,8 +67,8 @@ def random_quotes(n: int, seed: int, bad: float | None = None) -> tuple[np.ndarr
 @pytest.mark.filterwarnings("ignore:invalid value encountered in multiply")  # inf * 0, as the formula has it
 @pytest.mark.parametrize("bad", [None, np.nan, np.inf, -3.0, -0.0, 0.0])
 def test_ofi_events_equal_the_formula_bit_for_bit(bad: float | None) -> None:
-    from data.blocks import bar_blocks
-    from data.depth import _block_ofi, ofi_events
+    from data.bars.blocks import bar_blocks
+    from data.bars.depth import _block_ofi, ofi_events
 
     quotes = random_quotes(3_000, 5, bad)
     want = reference_ofi(*quotes)
@@ -81,7 +81,7 @@ def test_ofi_events_equal_the_formula_bit_for_bit(bad: float | None) -> None:
 
 def reference_weighted_mean(v, ts, starts, stamps):
     """time_weighted_mean as first written (weights, then finite values only)."""
-    from data.depth import _weighted_bar_mean
+    from data.bars.depth import _weighted_bar_mean
 
     n = len(v)
     last = np.append(starts[1:], n) - 1
@@ -93,7 +93,7 @@ def reference_weighted_mean(v, ts, starts, stamps):
 
 @pytest.mark.parametrize("bad", [None, np.nan, np.inf])
 def test_time_weighted_and_plain_bar_means_equal_the_masked_formulas(bad: float | None) -> None:
-    from data.depth import _nan_bar_mean, time_weighted_mean
+    from data.bars.depth import _nan_bar_mean, time_weighted_mean
 
     rng = np.random.default_rng(8)
     v = rng.normal(size=2_000)
@@ -112,7 +112,7 @@ def test_time_weighted_and_plain_bar_means_equal_the_masked_formulas(bad: float 
 
 @pytest.mark.parametrize("every", [1, 40])
 def test_persistent_size_from_gathered_windows_equals_the_pass_over_all_states(every: int) -> None:
-    from data import depth
+    from data.bars import depth
 
     pb, qb, _, _ = random_quotes(4_000, 2, np.nan)
     ts = np.cumsum(np.random.default_rng(4).choice([0, 10**7, 10**8, 10**9], 4_000)).astype(np.int64)
@@ -157,7 +157,7 @@ def reference_infer_tick_size(price: np.ndarray) -> float:
     [0.0, 0.0, 1e-12], list(100 + 0.01 * np.cumsum(np.random.default_rng(1).integers(-3, 4, 5_000))),
 ])
 def test_infer_tick_size_equals_the_filtered_gaps(prices: list[float]) -> None:
-    from data.footprint import infer_tick_size
+    from data.bars.footprint import infer_tick_size
 
     with np.errstate(invalid="ignore"):
         assert infer_tick_size(np.array(prices)) == reference_infer_tick_size(np.array(prices))
@@ -165,7 +165,7 @@ def test_infer_tick_size_equals_the_filtered_gaps(prices: list[float]) -> None:
 
 @pytest.mark.parametrize("tick", [0.25, 0.01, 0.3, 1e-5, 7.0])
 def test_price_levels_in_one_buffer_equal_rint_astype(tick: float) -> None:
-    from data.footprint import price_levels
+    from data.bars.footprint import price_levels
 
     price = np.random.default_rng(2).uniform(-50, 5_000, 20_000)
     price[:3] = [0.125, 2.5, -2.5]  # halves round to even either way
@@ -176,7 +176,7 @@ def test_price_levels_in_one_buffer_equal_rint_astype(tick: float) -> None:
 
 def tie_heavy_grid(seed: int, nan: bool = False):
     """A grid of many bars whose cells share a few small volumes (ties everywhere)."""
-    from data.footprint import grid_from_arrays
+    from data.bars.footprint import grid_from_arrays
 
     rng = np.random.default_rng(seed)
     n = 6_000
@@ -191,7 +191,7 @@ def tie_heavy_grid(seed: int, nan: bool = False):
 
 @pytest.mark.parametrize("nan", [False, True])
 def test_point_of_control_without_a_sort_equals_the_lexsort(nan: bool) -> None:
-    from data.footprint import point_of_control
+    from data.bars.footprint import point_of_control
 
     grid = tie_heavy_grid(4, nan)[0]
     bar = grid.bar
@@ -203,7 +203,7 @@ def test_point_of_control_without_a_sort_equals_the_lexsort(nan: bool) -> None:
 
 @pytest.mark.parametrize("threshold,window", [("p99", 10_000), ("p90", 700), ("p50", 1), (2.0, 10_000)])
 def test_large_trades_compared_per_block_equal_the_per_trade_thresholds(threshold, window) -> None:
-    from data.footprint import large_trade_threshold, large_trade_volume
+    from data.bars.footprint import large_trade_threshold, large_trade_volume
 
     _, _, size, side, starts = tie_heavy_grid(6)
     size = size * np.random.default_rng(1).exponential(1.0, len(size))
@@ -221,7 +221,7 @@ def test_large_trades_compared_per_block_equal_the_per_trade_thresholds(threshol
 
 
 def test_bar_blocks_cover_every_bar_once_in_whole_bars() -> None:
-    from data.blocks import bar_blocks
+    from data.bars.blocks import bar_blocks
 
     assert bar_blocks(np.array([0, 3, 5, 9, 20]), 25, 4) == [(0, 2, 0, 5), (2, 3, 5, 9), (3, 4, 9, 20), (4, 5, 20, 25)]
     assert bar_blocks(np.array([0]), 25, 4) == [(0, 1, 0, 25)]  # one long bar: one block
@@ -232,7 +232,8 @@ def test_bar_blocks_cover_every_bar_once_in_whole_bars() -> None:
 def test_bars_are_the_same_whatever_the_block_size(monkeypatch, spec: str) -> None:
     import pandas as pd
 
-    from data import blocks, make_bars
+    from data import make_bars
+    from data.bars import blocks
     from tests.benchmarks.common import synthetic_ticks
 
     ticks = synthetic_ticks(30_000, seed=2)
@@ -246,7 +247,7 @@ def test_bars_are_the_same_whatever_the_block_size(monkeypatch, spec: str) -> No
 
 def reference_cells(price, size, side, starts, tick):
     """grid_from_arrays as first written: every tick's level, one bincount over all keys."""
-    from data.footprint import price_levels
+    from data.bars.footprint import price_levels
 
     n = len(price)
     level = price_levels(price, tick)
@@ -260,8 +261,8 @@ def reference_cells(price, size, side, starts, tick):
 @pytest.mark.parametrize("tick", [0.25, 0.3, 0.01])
 @pytest.mark.parametrize("block", [None, 97])
 def test_grid_binned_by_block_equals_one_bincount(monkeypatch, tick: float, block: int | None) -> None:
-    from data import blocks
-    from data.footprint import grid_from_arrays
+    from data.bars import blocks
+    from data.bars.footprint import grid_from_arrays
 
     if block:
         monkeypatch.setattr(blocks, "BLOCK_TICKS", block)
@@ -283,7 +284,7 @@ def test_grid_binned_by_block_equals_one_bincount(monkeypatch, tick: float, bloc
 
 
 def test_grid_with_odd_prices_or_sides_takes_the_plain_path() -> None:
-    from data.footprint import grid_from_arrays
+    from data.bars.footprint import grid_from_arrays
 
     price = np.array([10.0, 10.25, 10.5, 10.25])
     starts = np.array([0, 2])
@@ -313,7 +314,7 @@ def test_order_statistic_equals_one_partition(q: float, m: int, kind: str) -> No
     """The bounded ranking (only the values at or above the smallest group maximum)
     picks the very value np.partition picks: ties, constant rows, sorted rows, and
     rows with NaN (sorted last), infinities and signed zeros."""
-    from data.footprint import _order_statistic
+    from data.bars.footprint import _order_statistic
 
     rng = np.random.default_rng(int(q * 100) + m)
     rows = 6
@@ -336,7 +337,7 @@ def test_large_orders_of_single_trades_equal_the_grouped_formula(threshold) -> N
     """When every trade is an order of its own, large_order_volume skips the grouping;
     the result is the grouped formula's: order sizes by np.add.reduceat over the order
     starts, each counted in the bar of its last trade (and with carried blocks)."""
-    from data.footprint import LargeTradeCarry, large_order_volume, large_trade_volume
+    from data.bars.footprint import LargeTradeCarry, large_order_volume, large_trade_volume
 
     rng = np.random.default_rng(21)
     n = 25_000

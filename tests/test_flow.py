@@ -1,10 +1,10 @@
-"""data.flow.tick_flow: hand-checked splits, and the fast path equals the np.where definition bit for bit."""
+"""data.bars.flow.tick_flow: hand-checked splits, and the fast path equals the np.where definition bit for bit."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from data.flow import tick_flow
+from data.bars.flow import tick_flow
 
 
 def reference_flow(size: np.ndarray, side: np.ndarray) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from data import OrderFlowError, absorption, add_footprint_lines, footprint, footprint_stats, make_bars
-from data.footprint import (
+from data.bars.footprint import (
     FootprintGrid,
     diagonal_imbalances,
     footprint_grid,

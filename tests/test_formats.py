@@ -1,4 +1,4 @@
-"""Vendor tick formats (data/formats.py): Binance trades/aggTrades, Databento DBN, ccxt,
+"""Vendor tick formats (data/reading/formats.py): Binance trades/aggTrades, Databento DBN, ccxt,
 NinjaTrader; detection, forced formats and the no-format error.
 
 Files are written in tmp_path in the vendor's exact layout; expected values are worked
@@ -20,8 +20,8 @@ import pytest
 
 from data import load_ticks
 from data.errors import OrderFlowError
-from data.formats import detect_binance
-from data.loader import FORMATS, format_load_report
+from data.reading.formats import detect_binance
+from data.reading.loader import FORMATS, format_load_report
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HAS_DATABENTO = importlib.util.find_spec("databento") is not None

@@ -120,7 +120,7 @@ def test_report_footprint_numbers_appear_when_zoomed_in(driver, report_page, tic
     assert driver.execute_script(visible) is False  # the whole run in view: a heat map
     zoom(driver, "x_range", 109.4, 124.6)
     assert driver.execute_script(visible) is True
-    # the cells are data.footprint's for the window's bars: same count, same numbers
+    # the cells are data.bars.footprint's for the window's bars: same count, same numbers
     table = footprint(ticks, "1min", 0.25)
     stamps = result.bars.index[100:160]
     window = table[table.index.get_level_values("timestamp").isin(stamps)]

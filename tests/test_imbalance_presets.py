@@ -1,4 +1,4 @@
-"""Imbalance presets (data.imbalance): each platform's rule on one hand-worked bar.
+"""Imbalance presets (data.bars.imbalance): each platform's rule on one hand-worked bar.
 
 The bar (tick 0.25), sell x buy per level, and the diagonal pairs worked by hand:
 
@@ -27,9 +27,9 @@ import pandas as pd
 import pytest
 
 from data import OrderFlowFeed, make_bars
+from data.bars.footprint import add_footprint_lines, diagonal_imbalances, footprint_grid, footprint_stats
+from data.bars.imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
 from data.errors import OrderFlowError
-from data.footprint import add_footprint_lines, diagonal_imbalances, footprint_grid, footprint_stats
-from data.imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
 from indicators import FootprintImbalances
 from tests.conftest import canonical_ticks
 from tests.test_indicators import run_indicators
@@ -114,7 +114,7 @@ def test_presets_are_the_documented_numbers():
 
 
 def test_feed_lines_with_a_preset():
-    from data.bars import make_bars
+    from data.bars.make import make_bars
 
     ticks = preset_ticks()
     bars = make_bars(ticks, "1min", tick_size=0.25)

@@ -137,7 +137,7 @@ def assert_same(a: dict[str, dict[str, np.ndarray]], b: dict[str, dict[str, np.n
 
 @pytest.fixture(scope="module")
 def random_bars() -> pd.DataFrame:
-    from data.bars import make_bars
+    from data.bars.make import make_bars
 
     return make_bars(random_ticks(), "15min")
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from data.errors import OrderFlowError
-from data.loader import FORMATS, format_load_report, load_ticks, read_csv, register_format
+from data.reading.loader import FORMATS, format_load_report, load_ticks, read_csv, register_format
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ticks_small.csv"
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from data.bars.metrics import order_flow_metrics
 from data.errors import OrderFlowError
-from data.metrics import order_flow_metrics
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "ticks_small.csv"
 METRICS = ["Aggressive_Buy", "Aggressive_Sell", "Volume_Delta", "CVD", "Imbalance"]

@@ -1,4 +1,4 @@
-"""Trades grouped into aggressor orders (data.orders) and the large-order lines: hand-worked and on real data."""
+"""Trades grouped into aggressor orders (data.bars.orders) and the large-order lines: hand-worked and on real data."""
 from __future__ import annotations
 
 import io
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from data import aggressor_orders, large_orders, make_bars
+from data.bars.footprint import add_footprint_lines, large_order_volume
 from data.errors import OrderFlowError
-from data.footprint import add_footprint_lines, large_order_volume
 from tests.conftest import canonical_ticks, need_shared
 
 # (time, price, size, side): orders worked by hand

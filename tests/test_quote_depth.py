@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data import OrderFlowError, OrderFlowFeed, join_quotes, load_quotes, make_bars, scan_ticks
-from data.bars import bar_opens
-from data.quotes import level_columns
+from data.bars.make import bar_opens
+from data.reading.quotes import level_columns
 from data.schema import DEPTH_LINES
 from indicators import DepthImbalance
 
@@ -91,7 +91,7 @@ def test_time_weighted_imbalance_depth_and_closing_sizes_by_hand():
 
 def test_sum_of_bar_ofi_is_the_stream_ofi_when_windows_cover_it():
     # tick bars cover (first trade - 1 ns, last trade]: every update after the first trade's time
-    from data.depth import ofi_events
+    from data.bars.depth import ofi_events
 
     q = hand_quotes()
     events = ofi_events(q["bid"], q["bid_size"], q["ask"], q["ask_size"])

@@ -1,4 +1,4 @@
-"""Quotes from a separate file joined onto trades (data/quotes.py), worked by hand.
+"""Quotes from a separate file joined onto trades (data/reading/quotes.py), worked by hand.
 
 Trades at 10.0, 10.5, 11.0 and 12.0 s (and one at 8.0 s, before any quote); quotes
 (bid/ask) at 9.0 s 99/101, 10.5 s 100/102, 10.9 s 101/103, 12.0 s 102/104.
@@ -23,7 +23,7 @@ import pytest
 
 from data import join_quotes, load_quotes, load_ticks
 from data.errors import OrderFlowError
-from data.loader import format_load_report
+from data.reading.loader import format_load_report
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE = pd.Timestamp("2024-03-01 14:30:00", tz="UTC")

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from data import OrderFlowError, load_quotes, load_ticks
-from data.loader import FORMATS, read_csv
-from data.readers.binance_stream import NO_PREFIX, read_binance_stream, split_capture
+from data.reading.loader import FORMATS, read_csv
+from data.reading.readers.binance_stream import NO_PREFIX, read_binance_stream, split_capture
 from tests.benchmarks.synthetic_files import write_binance_capture, write_tardis_trades
 
 PREFIX = re.compile(r"^\s*(\d{10,20})\s+")

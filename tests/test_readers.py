@@ -1,4 +1,4 @@
-"""data.readers: vendor books and trade stores, each checked by hand on a tiny fixture and,
+"""data.reading.readers: vendor books and trade stores, each checked by hand on a tiny fixture and,
 where ../shared is present, against the counts in its SOURCES.md and a slow reference."""
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from data import OrderFlowError, classify, load_quotes, load_ticks
-from data.quotes import level_columns, quote_levels
-from data.readers.book import mbo_level_updates, stab_max, top_of_book
-from data.readers.tardis import l2_top_of_book
+from data.reading.quotes import level_columns, quote_levels
+from data.reading.readers.book import mbo_level_updates, stab_max, top_of_book
+from data.reading.readers.tardis import l2_top_of_book
 from tests.conftest import FIXTURES, need_shared
 from tests.fixtures import make_reader_fixtures as mk
 
@@ -258,7 +258,7 @@ def test_lobster_real_samples(name, executions, hidden, buys):
     ticks = load_ticks(path)
     assert len(ticks) == executions
     assert ticks["timestamp"].iloc[0] >= utc("2012-06-21 13:30") and ticks["timestamp"].iloc[-1] <= utc("2012-06-21 20:00")
-    from data.readers.lobster import read_lobster_messages
+    from data.reading.readers.lobster import read_lobster_messages
     messages = read_lobster_messages(path)
     assert int((messages["type"] == 5).sum()) == hidden
     quotes = load_quotes(path)
@@ -392,7 +392,7 @@ def test_binance_capture_by_hand(tmp_path, prefix):
     quotes = load_quotes(path)
     assert quotes[["bid", "ask", "bid_size", "ask_size"]].values.tolist() == [[100.0, 100.5, 2.5, 1.5]]
     assert quotes["timestamp"].iloc[0] == utc("1970-01-01 00:00:02.305")  # T, not the receive time
-    from data.readers.binance_stream import read_binance_stream
+    from data.reading.readers.binance_stream import read_binance_stream
 
     raw = read_binance_stream(path)["trades"]
     if prefix:

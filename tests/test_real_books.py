@@ -97,7 +97,7 @@ def test_spoofs_on_a_real_book_move_the_book_measures_not_the_trades(books):
 
 
 def test_accuracy_on_hidden_executions_and_clock_alignment():
-    from data.classify_accuracy import load_samples, score_method
+    from data.sides.accuracy import load_samples, score_method
 
     samples, skipped = load_samples(need_shared())
     amzn = samples["LOBSTER AMZN"]

@@ -3,7 +3,7 @@
 Two sets: the real samples copied into tests/fixtures (always run; see
 tests/fixtures/SOURCES.md), and every file under ../shared/realdata (skipped with a
 reason on a clone without ../shared). Each data file is read by the reader its head
-names (data.readers, data.formats); a file that holds no trade (Databento mbp-1 and
+names (data.reading.readers, data.reading.formats); a file that holds no trade (Databento mbp-1 and
 mbp-10 samples of book updates only, Tardis quotes and books) must fail with the clear
 error and load as quotes instead. Files that are not data (licences, read-mes) are
 skipped by name.

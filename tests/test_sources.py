@@ -1,4 +1,4 @@
-"""Many files as one source (data.sources): folders, globs, lists, mixed formats, overlaps,
+"""Many files as one source (data.reading.sources): folders, globs, lists, mixed formats, overlaps,
 duplicate trade ids, symbols, time windows; make_bars and the feed on such a source."""
 from __future__ import annotations
 

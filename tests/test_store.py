@@ -1,4 +1,4 @@
-"""The tick store (data.store): import, info, pruned reads, re-import, an import killed
+"""The tick store (data.store.dataset): import, info, pruned reads, re-import, an import killed
 between write and rename, a corrupt source file, symbols, and bars streamed from it."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from data import OrderFlowError, load_ticks, make_bars, scan_ticks
-from data import store as store_module
-from data.store import CRASH_ENV, TickStore, main
+from data.store import dataset as store_module
+from data.store.dataset import CRASH_ENV, TickStore, main
 from tests.benchmarks.common import synthetic_ticks
 
 REPO = Path(__file__).resolve().parents[1]

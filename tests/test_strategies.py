@@ -5,7 +5,7 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
-from data.bars import make_bars
+from data.bars.make import make_bars
 from data.errors import OrderFlowError
 from data.feed import OrderFlowFeed
 from reports.trades import TradeRecorder, trades_frame

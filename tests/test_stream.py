@@ -1,4 +1,4 @@
-"""Streamed bars (data.stream) equal make_bars over all the ticks: a property over random
+"""Streamed bars (data.bars.stream) equal make_bars over all the ticks: a property over random
 ticks, random batch splits and every bar kind, plus the carried states one by one."""
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data.bars import make_bars
-from data.footprint import add_footprint_lines
+from data.bars.footprint import add_footprint_lines
+from data.bars.make import make_bars
+from data.bars.stream import BarStream, stream_bars
 from data.schema import BAR_COLUMNS, CORE_BAR_COLUMNS
-from data.stream import BarStream, stream_bars
 
-# Floating sums may differ in the last bits (see data.stream): compared to this tolerance.
+# Floating sums may differ in the last bits (see data.bars.stream): compared to this tolerance.
 SUMS = ("volume", "buy_volume", "sell_volume", "unknown_volume", "delta", "vwap", "inferred_volume",
         "ofi", "avg_depth", "tw_imbalance", "large_buy_volume", "large_sell_volume")
 RTOL = 1e-12
 
-footprint_module = importlib.import_module("data.footprint")
+footprint_module = importlib.import_module("data.bars.footprint")
 
 SPECS = ("tick", "3t", "7t", "4v", "7.5v", "1s", "3s", "1min", "1D")
 LARGE_WINDOW = 6

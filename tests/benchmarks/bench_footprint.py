@@ -3,7 +3,7 @@
     python -m tests.benchmarks.bench_footprint [n_ticks]
 
 ``run(n_ticks)`` builds synthetic E-mini-like ticks (tick 0.25, about 50 trades a
-second), then times :func:`data.footprint.footprint` (table), the per-bar
+second), then times :func:`data.bars.footprint.footprint` (table), the per-bar
 footprint statistics, and ``make_bars`` with all its lines. It returns the figures
 as a dict for the lead's benchmark runner.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sys
 
-from data.bars import make_bars
-from data.footprint import footprint, footprint_grid, grid_stats
+from data.bars.footprint import footprint, footprint_grid, grid_stats
+from data.bars.make import make_bars
 from tests.benchmarks.common import TICK, best_of, synthetic_ticks
 
 

@@ -1,8 +1,8 @@
-"""Benchmark: the vendor readers of data.readers, and the MBO book rebuild.
+"""Benchmark: the vendor readers of data.reading.readers, and the MBO book rebuild.
 
     python -m tests.benchmarks.bench_readers [n_events]
 
-``run(n)`` times :func:`data.readers.book` on ``n`` synthetic order events (adds, partial
+``run(n)`` times :func:`data.reading.readers.book` on ``n`` synthetic order events (adds, partial
 and full cancels, modifies: events/s, target >= 1M/s), then ``load_ticks`` / ``load_quotes``
 on the largest shared file of each kind (trades/s and records/s; skipped without
 ../shared), then on large files in the same layouts that it writes itself
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from data import load_quotes, load_ticks
-from data.readers.book import mbo_level_updates, top_of_book
+from data.reading.readers.book import mbo_level_updates, top_of_book
 from tests.benchmarks import synthetic_files as synth
 from tests.benchmarks.common import best_of
 from tests.conftest import SHARED

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.store import TickStore
+from data.store.dataset import TickStore
 from tests.benchmarks.common import best_of, synthetic_ticks
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from data.readers.sierra import SCID_HEADER_SIZE, SCID_RECORD
+from data.reading.readers.sierra import SCID_HEADER_SIZE, SCID_RECORD
 
 __all__ = ["write_tardis_trades", "write_tardis_l2", "write_lobster", "write_scid", "write_binance_capture"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .errors import OrderFlowError
+from data.errors import OrderFlowError
 
 _COUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([tv])\s*$", re.IGNORECASE)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import OrderFlowError
+from data.errors import OrderFlowError
 
 ORDER_ID_COLUMNS = ("aggressor_id", "taker_order_id", "order_id")
 
@@ -69,7 +69,7 @@ def aggressor_orders(ticks: pd.DataFrame, *, by: str | None = None) -> pd.DataFr
     first and last trade in ``ticks``. Sizes are conserved: ``orders.size.sum() ==
     ticks.size.sum()``. ``attrs["trades_per_order"]`` = trades / orders.
     """
-    from .bars import check_ticks
+    from data.bars.make import check_ticks
 
     ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
@@ -117,11 +117,11 @@ def large_orders(ticks: pd.DataFrame, threshold: "float | str" = "p99", window: 
                  by: str | None = None) -> pd.DataFrame:
     """The aggressor orders (:func:`aggressor_orders`) of size at or above ``threshold``:
     a size, or ``"pQ"`` the Q-th percentile of the previous block of ``window`` orders
-    (:func:`data.footprint.large_trade_threshold`, applied to orders). One row per
+    (:func:`data.bars.footprint.large_trade_threshold`, applied to orders). One row per
     large order with the columns of :func:`aggressor_orders` plus ``threshold``: the
     "big trades" markers a chart draws at (``last_timestamp``, ``vwap``) with a size
     growing with ``size``."""
-    from .footprint import large_trade_threshold
+    from data.bars.footprint import large_trade_threshold
 
     orders = aggressor_orders(ticks, by=by)
     cut = large_trade_threshold(orders["size"].to_numpy(np.float64), threshold, window)

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .errors import OrderFlowError
-from .loader import ReadResult, _format_for, check_file, normalise_ticks, resolve_columns
-from .progress import progress_bar
+from data.errors import OrderFlowError
+from data.reading.loader import ReadResult, check_file, format_for, normalise_ticks, resolve_columns
+from data.reading.progress import progress_bar
 
 DEFAULT_BATCH_ROWS = 1 << 20
 # raw column names (compared lower-case without spaces, "_" and "-") of trade ids and instruments
@@ -121,14 +121,14 @@ class TickSource:
             yield from self._file_batches()
 
     def array_batches(self) -> Iterator[dict[str, np.ndarray]]:
-        """The batches of :meth:`batches` as canonical tick arrays (:func:`data.stream.tick_arrays`),
-        what :class:`data.stream.BarStream` works on. A store's come straight from Arrow record
+        """The batches of :meth:`batches` as canonical tick arrays (:func:`data.bars.stream.tick_arrays`),
+        what :class:`data.bars.stream.BarStream` works on. A store's come straight from Arrow record
         batches, without pandas, decoded by a thread :data:`READ_AHEAD` batches ahead
         (:func:`read_ahead`), so reading overlaps the consumer's work."""
         if self.kind == "store":
             yield from read_ahead(self.store.array_batches(self), READ_AHEAD)
             return
-        from .stream import tick_arrays  # the stream builds on the sources
+        from data.bars.stream import tick_arrays  # the stream builds on the sources
 
         for frame in self.batches():
             yield tick_arrays(frame)
@@ -169,7 +169,7 @@ class TickSource:
             yield frame.iloc[i:i + self.batch_rows]
 
     def _frame_batches(self) -> Iterator[pd.DataFrame]:
-        from .loader import load_ticks
+        from data.reading.loader import load_ticks
 
         ticks = self.frame
         if "load_report" not in ticks.attrs or "price" not in ticks.columns:
@@ -326,7 +326,7 @@ def read_tick_file(
     check_file(path)
     if path.stat().st_size == 0:
         raise OrderFlowError("empty file (no rows)", source=path)
-    fmt = _format_for(path, format)
+    fmt = format_for(path, format)
     mapping = dict(columns=columns, defaults=fmt.columns)
     extras: dict[Any, str] = {}
 
@@ -442,7 +442,7 @@ def scan_ticks(
     on_bad_rows: str = "raise",
 ) -> TickSource:
     """A lazy tick source over a file, folder, glob, list of files, tick store
-    (:mod:`data.store`) or DataFrame: ``batches()`` yields canonical tick frames of at
+    (:mod:`data.store.dataset`) or DataFrame: ``batches()`` yields canonical tick frames of at
     most ``batch_rows`` rows in time order, with times in ``[start, end)`` (a date-only
     ``end`` includes that day), of ``symbol`` only. ``make_bars`` streams from it.
     ``columns``/``format``/``tz``/``on_bad_rows`` go to the loader for each file."""
@@ -454,7 +454,7 @@ def scan_ticks(
     if isinstance(source, pd.DataFrame):
         options = {k: v for k, v in common["options"].items() if k != "format"}
         return TickSource("frame", frame=source, name="<DataFrame>", **{**common, "options": options})
-    from .store import TickStore  # the store reads through this module
+    from data.store.dataset import TickStore  # the store reads through this module
 
     if isinstance(source, (str, Path)) and TickStore.is_store(source):
         return TickSource("store", store=TickStore(source), name=str(source), **common)

@@ -10,15 +10,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .barspec import BarSpec, parse_bar_spec
-from .depth import DEFAULT_PERSISTENCE, depth_lines, quote_depth_lines
-from .errors import OrderFlowError
-from .flow import book_imbalance, quote_columns, tick_flow
-from .footprint import describe_rule, footprint_lines
-from .orders import order_ids
-from .schema import CORE_BAR_COLUMNS, DEPTH_LINES, FOOTPRINT_LINES, TICK_REQUIRED
+from data.bars.depth import DEFAULT_PERSISTENCE, depth_lines, quote_depth_lines
+from data.bars.flow import book_imbalance, quote_columns, tick_flow
+from data.bars.footprint import describe_rule, footprint_lines
+from data.bars.orders import order_ids
+from data.bars.spec import BarSpec, parse_bar_spec
+from data.errors import OrderFlowError
+from data.schema import CORE_BAR_COLUMNS, DEPTH_LINES, FOOTPRINT_LINES, TICK_REQUIRED
 
-_DAY_NS = 86_400_000_000_000
+DAY_NS = 86_400_000_000_000
 
 
 def timestamps_ns(timestamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
@@ -94,31 +94,31 @@ def make_bars(
     close when volume is 0); ``bid_size``/``ask_size`` at the last tick and
     ``imbalance = bid_size - ask_size`` there (NaN without quotes);
     ``inferred_volume`` the size of trades whose side was inferred by
-    :func:`data.classify` (column ``inferred``; 0 when absent).
+    :func:`data.sides.classify` (column ``inferred``; 0 when absent).
 
     Conservation: ``sum(volume)`` equals the ticks' total size and ``sum(delta)``
     the ticks' final CVD, up to float rounding.
 
-    Book measures (``data.depth.depth_lines``, window ``persistence``): ``ofi
+    Book measures (``data.bars.depth.depth_lines``, window ``persistence``): ``ofi
     avg_depth tw_imbalance persistent_bid_size persistent_ask_size
     persistent_imbalance weighted_mid``. Footprint numbers
-    (``data.footprint.footprint_lines`` with its defaults: ratio 3, no minimum
+    (``data.bars.footprint.footprint_lines`` with its defaults: ratio 3, no minimum
     volume, 70% value area, large trades at the 99th percentile of the previous
     10,000): ``poc vah val buy_imbalances sell_imbalances buy_stack buy_stack_low
     buy_stack_high sell_stack sell_stack_low sell_stack_high large_buy_volume
     large_sell_volume large_buy_orders large_sell_orders`` (large orders: trades grouped
-    into aggressor orders by ``data.orders``), on a grid of ``tick_size`` (default
+    into aggressor orders by ``data.bars.orders``), on a grid of ``tick_size`` (default
     ``ticks.attrs["tick_size"]``, else inferred from the prices). ``footprint_params``
     passes other parameters to them (``imbalance="atas"`` or another platform preset of
-    :mod:`data.imbalance`, ``ratio``, ``min_volume``, ``large``, ...: see
-    ``data.footprint.footprint_lines``); ``data.footprint.add_footprint_lines``
+    :mod:`data.bars.imbalance`, ``ratio``, ``min_volume``, ``large``, ...: see
+    ``data.bars.footprint.footprint_lines``); ``data.bars.footprint.add_footprint_lines``
     recomputes them on bars already built.
 
     ``quotes``: a quote stream (:func:`data.load_quotes`, every book update, in exchange
     time like the ticks). Then the book measures and the closing ``bid_size ask_size
     imbalance`` come from every update of the stream, bar ``b`` covering the window
     ``(open_b, stamp_b]`` of :func:`bar_opens` (formulas in
-    :func:`data.depth.quote_depth_lines`; ``depth_imbalance_5``/``_10`` where the stream
+    :func:`data.bars.depth.quote_depth_lines`; ``depth_imbalance_5``/``_10`` where the stream
     has that many levels), not from the quotes carried on the trades, which stay on the
     ticks (trade-side classification uses them). Without ``quotes`` they come from the
     ticks' own quotes, and ``depth_imbalance_*`` are NaN.
@@ -128,10 +128,10 @@ def make_bars(
 
     ``ticks`` may also be a tick source (a :func:`data.scan_ticks` source, a folder, a
     glob, a list of files or a tick store): the bars are then built batch by batch in
-    bounded memory (:mod:`data.stream`), equal to the bars of all the ticks at once.
+    bounded memory (:mod:`data.bars.stream`), equal to the bars of all the ticks at once.
     """
     if not isinstance(ticks, pd.DataFrame):
-        from .stream import bars_from_source  # the stream builds on this module
+        from data.bars.stream import bars_from_source  # the stream builds on this module
 
         return bars_from_source(ticks, spec, tick_size=tick_size, persistence=persistence, depth=depth,
                                 footprint=footprint, quotes=quotes, footprint_params=footprint_params)
@@ -163,7 +163,7 @@ def make_bars(
 
 def bar_opens(stamps: np.ndarray, spec: "BarSpec | str | None", first_ns: int) -> np.ndarray:
     """Where each bar's quote window ``(open_b, stamp_b]`` begins (UTC ns), for depth from a
-    quote stream (:func:`data.depth.quote_depth_lines`).
+    quote stream (:func:`data.bars.depth.quote_depth_lines`).
 
     Fixed-length time bars: ``open_b = stamp_b - length`` (the bar's own interval: quote
     updates in an interval without trades, which makes no bar, belong to no bar). Tick,
@@ -180,7 +180,7 @@ def bar_opens(stamps: np.ndarray, spec: "BarSpec | str | None", first_ns: int) -
 
 def stream_depth_columns(quotes: pd.DataFrame, stamps: np.ndarray, opens: np.ndarray,
                          persistence: "str | pd.Timedelta | float", depth: bool) -> dict[str, np.ndarray]:
-    """The bar columns a quote stream gives (:func:`data.depth.quote_depth_lines`): the
+    """The bar columns a quote stream gives (:func:`data.bars.depth.quote_depth_lines`): the
     closing ``bid_size ask_size imbalance`` always, the :data:`DEPTH_LINES` when ``depth``."""
     if not isinstance(quotes, pd.DataFrame) or not {"timestamp", "bid", "ask"} <= set(quotes.columns):
         raise OrderFlowError("quotes= takes a quote stream DataFrame with timestamp, bid, ask (and bid_size, "
@@ -203,7 +203,7 @@ def core_columns(
     the last tick.
 
     ``delta_before``: the running delta (cumulative sum of the signed sizes) of the
-    ticks before ``ticks``, so that a stream of batches (:mod:`data.stream`) continues
+    ticks before ``ticks``, so that a stream of batches (:mod:`data.bars.stream`) continues
     the one running sum of the whole data, value for value (``np.cumsum`` adds in
     order: the same floats as one pass over everything).
     """
@@ -302,12 +302,12 @@ def _time_labels(ts_ns: np.ndarray, spec: BarSpec) -> np.ndarray:
         return -(-ts_ns // step) * step  # ceil to a multiple of the step, anchored at the epoch
     # Calendar offsets (weeks, months ...): whole UTC days, each in the period whose
     # last day is the first anchor on or after it; stamped at that day's end.
-    days = ts_ns - ts_ns % _DAY_NS
+    days = ts_ns - ts_ns % DAY_NS
     first, last = pd.Timestamp(days[0], tz="UTC"), pd.Timestamp(days[-1], tz="UTC")
     edges = pd.date_range(spec.offset.rollback(first) - spec.offset, spec.offset.rollforward(last) + spec.offset,
                           freq=spec.offset).normalize()
     edges_ns = timestamps_ns(edges)
-    return edges_ns[np.searchsorted(edges_ns, days, side="left")] + _DAY_NS
+    return edges_ns[np.searchsorted(edges_ns, days, side="left")] + DAY_NS
 
 
 def volume_bar_starts(size: np.ndarray, threshold: float, size_before: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -318,7 +318,7 @@ def volume_bar_starts(size: np.ndarray, threshold: float, size_before: float = 0
     relative 1e-9 for float sums of fractional sizes), ``base`` the total at the
     previous bar's close. ``size_before`` continues the running total of earlier
     ticks that ended on a bar's close: ``np.cumsum`` adds in order, so a stream
-    (:mod:`data.stream`) finds the same closes, float for float, as one pass.
+    (:mod:`data.bars.stream`) finds the same closes, float for float, as one pass.
     """
     if size_before == 0.0:
         cumulative = np.cumsum(size)

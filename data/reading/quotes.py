@@ -13,7 +13,7 @@ A quote file holds a time and ``bid``, ``ask`` (required) and ``bid_size``,
 ``ask_size`` (optional) under any of the loader's known names (``bid_price``,
 ``BestAsk``, ``bid_qty`` ...); CSV, Parquet, JSON, feather, or a Databento ``mbp-1``
 or ``tbbo`` DBN file (the top-of-book fields of every record). Vendor book formats
-(:mod:`data.readers`) register their own quote readers (:func:`register_quote_reader`):
+(:mod:`data.reading.readers`) register their own quote readers (:func:`register_quote_reader`):
 Databento MBO (the book rebuilt from the orders) and MBP-10, LOBSTER orderbook files,
 Tardis quotes, book snapshots and incremental L2, Binance bookTicker dumps and
 WebSocket captures.
@@ -49,9 +49,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import OrderFlowError
-from .loader import ReadResult, _format_for, _normalise, check_file, count_crossed, resolve_columns
-from .schema import TICK_COLUMNS, TICK_QUOTES
+from data.errors import OrderFlowError
+from data.reading.loader import ReadResult, check_file, count_crossed, format_for, normalise_frame, resolve_columns
+from data.schema import TICK_COLUMNS, TICK_QUOTES
 
 __all__ = [
     "load_quotes", "normalise_quotes", "join_quotes", "QUOTE_REQUIRED", "QUOTE_READERS",
@@ -125,7 +125,7 @@ def normalise_quotes(
     """Raw quotes with any known column names -> ``timestamp, bid, ask[, bid_size, ask_size]``.
 
     Times and numbers are parsed, and bad rows raised or rejected by reason, exactly
-    as for ticks (:func:`data.loader.normalise_ticks`): an unparseable time, bid,
+    as for ticks (:func:`data.reading.loader.normalise_ticks`): an unparseable time, bid,
     ask or size, a bid or ask <= 0 or a negative size is a bad row. A missing bid or
     ask (one side of the book empty) is kept as NaN. Rows are stable-sorted by time.
     The report is in ``attrs["load_report"]`` (``source, format, rows_read, rows_kept,
@@ -134,7 +134,7 @@ def normalise_quotes(
     order after the top-of-book columns; the report's ``levels`` says how many.
     """
     levels = _checked_levels(raw, source)
-    quotes = _normalise(
+    quotes = normalise_frame(
         raw, _QUOTE_TARGETS, required=QUOTE_REQUIRED, kind="quote ", columns=columns,
         defaults=defaults, tz=tz, on_bad_rows=on_bad_rows, source=source, format=format,
         carry=levels,
@@ -144,10 +144,10 @@ def normalise_quotes(
 
 
 def _read_dbn_quotes(path: Path) -> ReadResult:
-    from .formats import _DATABENTO_COLUMNS, read_databento_frame
+    from data.reading.formats import DATABENTO_COLUMNS, read_databento_frame
 
     frame, _ = read_databento_frame(path, schemas=("mbp-1", "tbbo"))
-    return ReadResult(frame[[c for c in _DATABENTO_COLUMNS if c in frame]])
+    return ReadResult(frame[[c for c in DATABENTO_COLUMNS if c in frame]])
 
 
 register_quote_reader("databento", _read_dbn_quotes)
@@ -176,7 +176,7 @@ def load_quotes(
         raise OrderFlowError(f"quotes must be a path or a DataFrame, not {type(source).__name__}")
     path = Path(source)
     check_file(path, "quote file")
-    fmt = _format_for(path, format)
+    fmt = format_for(path, format)
     if fmt.name in QUOTE_READERS:
         raw = QUOTE_READERS[fmt.name](path)
     else:
@@ -198,7 +198,7 @@ def holds_book(source: Any, format: str | None = None) -> bool:
     if not isinstance(source, (str, Path)) or not Path(source).is_file():
         return False
     try:
-        return _format_for(Path(source), format).name in QUOTE_READERS
+        return format_for(Path(source), format).name in QUOTE_READERS
     except OrderFlowError:
         return False
 
@@ -214,7 +214,7 @@ def carried_quotes(source: Any, format: str | None = None) -> pd.DataFrame | Non
     if not holds_book(source, format):
         return None
     try:
-        return load_quotes(source, format=_format_for(Path(source), format).name)
+        return load_quotes(source, format=format_for(Path(source), format).name)
     except OrderFlowError:  # e.g. a Databento trades file: trades with no book
         return None
 

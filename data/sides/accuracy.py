@@ -1,9 +1,9 @@
 """Measure how well each trade-side classifier recovers the true aggressor flag.
 
-    python -m data.classify_accuracy [--bars 10t] [--window 20] [--shared PATH]
+    python -m data.sides.accuracy [--bars 10t] [--window 20] [--shared PATH]
 
 For every sample that carries the true aggressor side, the side is hidden
-(set to 0), each method of :data:`data.classify.CLASSIFIERS` fills it, and the
+(set to 0), each method of :data:`data.sides.classify.CLASSIFIERS` fills it, and the
 result is compared with the truth. Trades whose true side is itself unknown
 are left out of the scoring. Printed as a markdown table:
 
@@ -23,7 +23,7 @@ the freqtrade Binance ETH/USDT trades (no quotes, so the quote-based methods red
 the tick rule and ``quote`` signs nothing); the Databento ``tbbo`` files (3-4 trades);
 LOBSTER AMZN and GOOG (the book before each execution; also scored on the executions of
 hidden orders alone, which print inside the spread: column ``hidden`` of the ticks, from
-``data.readers.lobster.read_lobster_messages``); the Binance BTCUSDT and ETHUSDT perpetual
+``data.reading.readers.lobster.read_lobster_messages``); the Binance BTCUSDT and ETHUSDT perpetual
 captures with their ``@bookTicker`` quotes joined three ways (:func:`binance_alignments`):
 both on the exchange's time, both on the recorder's receive time, and trades on the
 exchange's time against quotes on the receive time (the ~1.3 s clock skew of these
@@ -43,9 +43,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .bars import make_bars
-from .classify import CLASSIFIERS, bulk_volume_classification, classify
-from .loader import load_ticks
+from data.bars.make import make_bars
+from data.reading.loader import load_ticks
+from data.sides.classify import CLASSIFIERS, bulk_volume_classification, classify
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -134,8 +134,8 @@ def binance_alignments(path: Path) -> dict[str, pd.DataFrame]:
     before each trade, :func:`data.join_quotes`) three ways: ``"exchange time"`` (both on
     the exchange's ``T``), ``"receive time"`` (both on the recorder's clock) and
     ``"trades exchange, quotes receive"`` (the recorder's clock skew left in)."""
-    from .quotes import join_quotes
-    from .readers.binance_stream import read_binance_stream
+    from data.reading.quotes import join_quotes
+    from data.reading.readers.binance_stream import read_binance_stream
 
     streams = read_binance_stream(path)
     trades, quotes = streams["trades"], streams["quotes"]
@@ -160,7 +160,7 @@ def binance_alignments(path: Path) -> dict[str, pd.DataFrame]:
 def lobster_ticks(path: Path) -> pd.DataFrame:
     """A LOBSTER day's executions (:func:`load_ticks`) with a ``hidden`` column: True for the
     executions of hidden orders (message type 5)."""
-    from .readers.lobster import HIDDEN_EXECUTION, TRADE_TYPES, read_lobster_messages
+    from data.reading.readers.lobster import HIDDEN_EXECUTION, TRADE_TYPES, read_lobster_messages
 
     ticks = load_ticks(path)
     kind = read_lobster_messages(path)["type"].to_numpy()

@@ -20,7 +20,7 @@ data type                          columns after the four above           read a
 ``incremental_book_L2``: each row sets one level's size (``amount`` 0 removes it); a run of
 ``is_snapshot`` rows is a fresh book (it replaces every level), rows with one
 ``timestamp`` are one message. The book is rebuilt without a loop per row
-(:func:`data.readers.book.top_of_book`) and one quote is kept at the end of each
+(:func:`data.reading.readers.book.top_of_book`) and one quote is kept at the end of each
 message where the best bid/ask or a size changed. Quote and book files hold no trades:
 ``load_ticks`` refuses them with an error saying to load them as quotes.
 """
@@ -33,10 +33,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ..errors import OrderFlowError
-from ..loader import ColumnPicker, ReadResult, _header, read_csv, register_format
-from ..quotes import level_columns, register_quote_reader
-from .book import LevelUpdates, top_of_book
+from data.errors import OrderFlowError
+from data.reading.loader import ColumnPicker, ReadResult, read_csv, read_header, register_format
+from data.reading.quotes import level_columns, register_quote_reader
+from data.reading.readers.book import LevelUpdates, top_of_book
 
 __all__ = ["tardis_kind", "read_tardis_trades", "read_tardis_quotes", "read_tardis_snapshot", "read_tardis_l2",
            "TARDIS_KINDS"]
@@ -52,7 +52,7 @@ TARDIS_KINDS = {
 def tardis_kind(path: Path) -> str | None:
     """``"trades"``, ``"quotes"``, ``"book_snapshot"``, ``"incremental_book_L2"`` or None, from the header."""
     try:
-        names, delimiter = _header(path)
+        names, delimiter = read_header(path)
     except (OSError, pa.ArrowException, UnicodeDecodeError, OrderFlowError):  # not a text file: not Tardis
         return None
     if delimiter != "," or [n.strip() for n in names[:4]] != _PREFIX:
@@ -91,8 +91,8 @@ def read_tardis_trades(path: Path, pick: ColumnPicker) -> pd.DataFrame:
 
     Speed: one pyarrow read of only the used columns with their types stated (``symbol`` and
     ``side`` dictionary-encoded); a file whose values do not convert is read again by the
-    loader's CSV reader (:func:`data.loader.read_csv`), which names the first bad row."""
-    used = pick([n.strip() for n in _header(path)[0]])
+    loader's CSV reader (:func:`data.reading.loader.read_csv`), which names the first bad row."""
+    used = pick([n.strip() for n in read_header(path)[0]])
     types = {"symbol": pa.dictionary(pa.int32(), pa.string())}
     for name, target in used.items():
         types[name] = {"timestamp": pa.int64(), "price": pa.float64(), "size": pa.float64()}.get(
@@ -145,7 +145,7 @@ def read_tardis_quotes(path: Path) -> pd.DataFrame:
 
 def read_tardis_snapshot(path: Path) -> pd.DataFrame:
     """Tardis ``book_snapshot_k``: one quote per row with its k levels (missing levels NaN / 0)."""
-    names = [n.strip() for n in _header(path)[0]]
+    names = [n.strip() for n in read_header(path)[0]]
     k = (len(names) - 4) // 4
     source = {}  # canonical level column -> Tardis column
     for i in range(1, k + 1):

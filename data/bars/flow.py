@@ -54,7 +54,7 @@ def book_imbalance(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
 
 def column_or_nan(ticks: pd.DataFrame, name: str) -> np.ndarray:
     """The ticks' column ``name`` as float64 (missing values NaN), or all NaN when there is no such column.
-    ``ticks`` may also be a stream's view of numpy columns (:class:`data.stream.TickColumns`)."""
+    ``ticks`` may also be a stream's view of numpy columns (:class:`data.bars.stream.TickColumns`)."""
     if name not in ticks:
         return np.full(len(ticks), np.nan)
     values = ticks[name]

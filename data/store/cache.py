@@ -26,9 +26,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .barspec import BarSpec, parse_bar_spec
-from .depth import DEFAULT_PERSISTENCE
-from .sources import TickSource, scan_ticks
+from data.bars.depth import DEFAULT_PERSISTENCE
+from data.bars.spec import BarSpec, parse_bar_spec
+from data.reading.sources import TickSource, scan_ticks
 
 CACHE_FORMAT = 2  # 2: depth_imbalance_5/_10 lines
 CACHE_ENV = "ORDERFLOW_CACHE_DIR"
@@ -86,7 +86,7 @@ def cached_bars(
     ``info``: ``hit`` (loaded from the cache), ``key``, ``path`` of the entry (None
     with ``use_cache=False``), ``source``. ``use_cache=False`` builds and does not write.
     """
-    from .stream import bars_from_source  # the stream imports this package's bar modules
+    from data.bars.stream import bars_from_source  # the stream imports this package's bar modules
 
     scan = scan_ticks(source, start=start, end=end, symbol=symbol, allow_overlap=allow_overlap, progress=progress,
                       **load_options)

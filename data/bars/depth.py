@@ -20,11 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .blocks import bar_blocks, longest
-from .errors import OrderFlowError
-from .flow import book_imbalance, column_or_nan
-from .quotes import quote_levels
-from .schema import DEPTH_IMBALANCE_LEVELS, DEPTH_LINES
+from data.bars.blocks import bar_blocks, longest
+from data.bars.flow import book_imbalance, column_or_nan
+from data.errors import OrderFlowError
+from data.reading.quotes import quote_levels
+from data.schema import DEPTH_IMBALANCE_LEVELS, DEPTH_LINES
 
 DEFAULT_PERSISTENCE = "1s"
 
@@ -364,7 +364,7 @@ def _per_tick_lines(ts: np.ndarray, quotes: dict[str, np.ndarray], starts: np.nd
                     has_prices: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per bar: OFI (NaN without quote prices), mean of ``(bid_size + ask_size) / 2``
     and the time-weighted normalised imbalance, computed block by block
-    (:func:`data.blocks.bar_blocks`) in three block-sized buffers."""
+    (:func:`data.bars.blocks.bar_blocks`) in three block-sized buffers."""
     n_bars = len(starts)
     ofi, avg_depth, tw_imbalance = np.full(n_bars, np.nan), np.empty(n_bars), np.empty(n_bars)
     blocks = bar_blocks(starts, len(ts))
@@ -445,7 +445,7 @@ def depth_lines(
 
 def level_imbalance(quotes: pd.DataFrame, k: int) -> np.ndarray | None:
     """``(sum_{i<=k} bid_size_i - sum_{i<=k} ask_size_i) / (sum + sum)`` per quote state, over
-    the first ``k`` levels of a quote stream (:func:`data.quotes.level_columns`); NaN where
+    the first ``k`` levels of a quote stream (:func:`data.reading.quotes.level_columns`); NaN where
     both sums are 0; None when the stream has fewer than ``k`` levels."""
     if quote_levels(quotes) < k:
         return None
@@ -478,11 +478,11 @@ def quote_depth_lines(
     persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
 ) -> dict[str, np.ndarray]:
     """The :data:`DEPTH_LINES` and the closing ``bid_size ask_size imbalance`` of bars from
-    every update of a quote stream (:func:`data.quotes.load_quotes`: ``timestamp, bid, ask,
+    every update of a quote stream (:func:`data.reading.quotes.load_quotes`: ``timestamp, bid, ask,
     bid_size, ask_size`` and optional levels), not only from the quotes seen at trades.
 
     Bar ``b`` covers the window ``(open_b, stamp_b]`` (``opens`` from
-    :func:`data.bars.bar_opens`). The states in force during it are the one in force at
+    :func:`data.bars.make.bar_opens`). The states in force during it are the one in force at
     ``open_b`` and the updates inside (see :func:`quote_windows`); state ``j`` rests
     ``w_j = min(t_{j+1}, stamp_b) - max(t_j, open_b)``. Per bar:
 

@@ -4,7 +4,7 @@
 ``update_id, best_bid_price, best_bid_qty, best_ask_price, best_ask_qty,
 transaction_time, event_time``: quotes stamped with ``transaction_time`` (ms). They
 hold no trades (load the ``trades``/``aggTrades`` dump of the same day as ticks, see
-:mod:`data.formats`, and these with ``load_quotes`` / ``--quotes``).
+:mod:`data.reading.formats`, and these with ``load_quotes`` / ``--quotes``).
 
 ``binance_stream``: a recorder's capture, one message per line (gzip or plain), each
 optionally prefixed by a local receive time and a space, as common recorders write
@@ -42,9 +42,9 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..errors import OrderFlowError
-from ..loader import ColumnPicker, ReadResult, _head_text, _header, read_csv, read_problem, register_format
-from ..quotes import register_quote_reader
+from data.errors import OrderFlowError
+from data.reading.loader import ColumnPicker, ReadResult, head_text, read_csv, read_header, read_problem, register_format
+from data.reading.quotes import register_quote_reader
 
 __all__ = ["BOOKTICKER_COLUMNS", "CaptureLines", "NO_PREFIX", "byte_rows", "split_capture", "string_field",
            "read_binance_stream", "read_stream_ticks", "read_stream_quotes"]
@@ -56,7 +56,7 @@ _LINE = re.compile(r'^\s*(\d{10,20}\s+)?\{.*"e"\s*:\s*"(trade|aggTrade|bookTicke
 
 def _is_bookticker(path: Path) -> bool:
     try:
-        names = [n.strip().lower() for n in _header(path)[0]]
+        names = [n.strip().lower() for n in read_header(path)[0]]
     except (OSError, pa.ArrowException, OrderFlowError):  # not a text file (Parquet, binary): not this format
         return False
     return names[:len(BOOKTICKER_COLUMNS) - 1] == list(BOOKTICKER_COLUMNS[:-1])
@@ -64,7 +64,7 @@ def _is_bookticker(path: Path) -> bool:
 
 def _is_stream(path: Path) -> bool:
     try:
-        lines = [line for line in _head_text(path).splitlines()[:20] if line.strip()]
+        lines = [line for line in head_text(path).splitlines()[:20] if line.strip()]
     except (OSError, pa.ArrowException):
         return False
     return bool(lines) and any(_LINE.match(line) for line in lines) and all(

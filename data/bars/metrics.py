@@ -15,9 +15,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .errors import OrderFlowError
-from .flow import book_imbalance, tick_flow
-from .sides import parse_side
+from data.bars.flow import book_imbalance, tick_flow
+from data.errors import OrderFlowError
+from data.sides.codes import parse_side
 
 ORIGINAL_COLUMNS = ("Volume", "TradeType", "BidSize", "AskSize")
 CANONICAL_COLUMNS = ("size", "side", "bid_size", "ask_size")
@@ -52,7 +52,7 @@ def order_flow_metrics(frame: pd.DataFrame, *, source: str | None = None) -> pd.
     - ``CVD             = running sum of Volume_Delta`` (from the first row)
     - ``Imbalance       = BidSize - AskSize`` (NaN where a book size is absent)
 
-    The side comes from :func:`data.sides.parse_side`: ``TradeType`` 1 is +1
+    The side comes from :func:`data.sides.codes.parse_side`: ``TradeType`` 1 is +1
     (bought on the ask), 2 is -1 (sold on the bid), as in the original; the
     canonical -1 and the text codes (``buy``/``sell`` ...) are understood too;
     anything else is 0 and counts in neither column, as in the original.

@@ -37,9 +37,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from .errors import OrderFlowError
-from .progress import progress_bar
-from .schema import TICK_COLUMNS
+from data.errors import OrderFlowError
+from data.reading.progress import progress_bar
+from data.schema import TICK_COLUMNS
 
 MARKER = "_store.json"
 DATA_FILE = "ticks.parquet"
@@ -127,7 +127,7 @@ class TickStore:
 
         Returns the report: the source's load report (files, rows per file, rejected,
         overlaps), ``failed`` (``{file: error}``) and ``days`` written (``[symbol, date, rows]``)."""
-        from .sources import TickSource, source_files
+        from data.reading.sources import TickSource, source_files
 
         self.remove_leftovers()
         files: list[Path] = []

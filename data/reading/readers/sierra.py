@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import OrderFlowError
-from ..loader import ColumnPicker, ReadResult, register_format
+from data.errors import OrderFlowError
+from data.reading.loader import ColumnPicker, ReadResult, register_format
 
 __all__ = ["SCID_RECORD", "SCID_HEADER_SIZE", "FIRST_SUB_TRADE", "LAST_SUB_TRADE", "read_scid_records", "read_scid"]
 

@@ -64,7 +64,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import OrderFlowError
+from data.errors import OrderFlowError
 
 ZERO_RULES = ("imbalance", "ignore")
 DEFAULT_RATIO = 3.0  # the project's rule when no preset is named
@@ -138,7 +138,7 @@ def imbalance_rule(imbalance: "str | ImbalanceRule | None" = None, ratio: float 
     key = {"nt8": "ninjatrader", "ninja": "ninjatrader", "sierrachart": "sierra"}.get(key, key)
     if key not in IMBALANCE_PRESETS:
         raise OrderFlowError(f"unknown imbalance preset {imbalance!r}; use one of {', '.join(IMBALANCE_PRESETS)} "
-                             "or data.imbalance.custom(ratio, min_volume, zero_rule, diagonal)")
+                             "or data.bars.imbalance.custom(ratio, min_volume, zero_rule, diagonal)")
     return IMBALANCE_PRESETS[key]
 
 

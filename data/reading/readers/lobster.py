@@ -18,7 +18,7 @@ deletions, halts) are rejected as ``book_update``. :func:`read_lobster_messages`
 every message (with its type, so hidden executions can be told apart) for studies.
 
 Quotes: every orderbook row, at its message's time, with all its levels when it has
-more than one (``bid_1..bid_k`` ..., see :mod:`data.quotes`). LOBSTER's dummy prices for
+more than one (``bid_1..bid_k`` ..., see :mod:`data.reading.quotes`). LOBSTER's dummy prices for
 an unoccupied level (-9999999999 bid, 9999999999 ask, size 0) become NaN, 0.
 """
 from __future__ import annotations
@@ -34,9 +34,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ..errors import OrderFlowError
-from ..loader import ColumnPicker, ReadResult, register_format
-from ..quotes import level_columns, register_quote_reader
+from data.errors import OrderFlowError
+from data.reading.loader import ColumnPicker, ReadResult, register_format
+from data.reading.quotes import level_columns, register_quote_reader
 
 __all__ = ["LOBSTER_NAME", "MESSAGE_COLUMNS", "read_lobster_messages", "read_lobster_book", "read_lobster",
            "read_lobster_quotes", "TRADE_TYPES", "HIDDEN_EXECUTION"]

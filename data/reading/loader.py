@@ -29,9 +29,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .errors import OrderFlowError
-from .schema import TICK_COLUMNS, TICK_QUOTES
-from .sides import parse_side, side_from_buyer_maker
+from data.errors import OrderFlowError
+from data.schema import TICK_COLUMNS, TICK_QUOTES
+from data.sides.codes import parse_side, side_from_buyer_maker
 
 __all__ = [
     "load_ticks",
@@ -220,14 +220,14 @@ def resolve_columns(
 _COMPRESSION = (".gz", ".bz2", ".zst")
 
 
-def _suffix(path: Path) -> str:
+def file_suffix(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in _COMPRESSION:
         suffixes = suffixes[:-1]
     return suffixes[-1] if suffixes else ""
 
 
-_HEAD_BYTES = 1 << 16
+HEAD_BYTES = 1 << 16
 
 
 _MAGIC = {  # first bytes -> what the file is
@@ -273,13 +273,13 @@ def read_problem(path: Path, exc: BaseException) -> OrderFlowError:
 def _cached_head(path: str, mtime_ns: int, size: int) -> str:
     try:
         with pa.input_stream(path, compression="detect") as stream:
-            return stream.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+            return stream.read(HEAD_BYTES).decode("utf-8-sig", errors="replace")
     except (OSError, pa.ArrowException) as exc:
         raise read_problem(Path(path), exc) from None
 
 
-def _head_text(path: Path) -> str:
-    """The file's first :data:`_HEAD_BYTES` bytes, decompressed and decoded, cached per
+def head_text(path: Path) -> str:
+    """The file's first :data:`HEAD_BYTES` bytes, decompressed and decoded, cached per
     file version (path, mtime, size): the format detectors and the CSV header share one read."""
     stat = path.stat()
     return _cached_head(str(path), stat.st_mtime_ns, stat.st_size)
@@ -291,7 +291,7 @@ def check_text(path: Path) -> None:
     Binary means a NUL byte, or more than 5% of the first 4096 characters being
     undecodable or control characters; the message says what the file looks like
     (gzip named ``.csv``, Parquet, zip ...) instead of echoing the bytes."""
-    head = _head_text(path)[:4096]
+    head = head_text(path)[:4096]
     odd = sum(head.count(c) for c in "\ufffd") + sum(1 for c in head if c < " " and c not in "\t\r\n\f")
     if "\x00" not in head and odd <= 0.05 * len(head):
         return
@@ -307,17 +307,17 @@ def check_text(path: Path) -> None:
     raise OrderFlowError(f"not a text file ({hint})", source=path)
 
 
-def _header(path: Path) -> tuple[list[str], str]:
+def read_header(path: Path) -> tuple[list[str], str]:
     """The first line's column names and the delimiter (``,`` ``;`` tab or ``|``)."""
     check_text(path)
-    head = _head_text(path)
+    head = head_text(path)
     line = head.splitlines()[0] if head.strip() else ""
     delimiter = max([",", ";", "\t", "|"], key=line.count) if line else ","
     names = next(csv.reader([line], delimiter=delimiter)) if line else []
     return names, delimiter
 
 
-def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     """Arrow -> pandas; integers become nullable Int64 so epoch ns survive missing values."""
     ints = {pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32()}
     return table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if t in ints else None)
@@ -337,7 +337,7 @@ def read_csv(
     as text so that the loader can name the bad row. ``names`` reads a file without a
     header under these column names; ``delimiter`` overrides the sniffed one.
     """
-    header, sniffed = _header(path)
+    header, sniffed = read_header(path)
     if not header:
         raise OrderFlowError("empty file (no header, no rows)", source=path)
     given = list(names) if names is not None else None
@@ -366,7 +366,7 @@ def read_csv(
         raise OrderFlowError(f"cannot read CSV: {exc}", source=path) from None
     except OSError as exc:  # a compressed stream that fails part way (truncated, corrupt)
         raise read_problem(path, exc) from None
-    return _arrow_to_pandas(table)
+    return arrow_to_pandas(table)
 
 
 def read_parquet(path: Path, pick: ColumnPicker) -> pd.DataFrame:
@@ -377,7 +377,7 @@ def read_parquet(path: Path, pick: ColumnPicker) -> pd.DataFrame:
         table = pq.read_table(str(path), columns=[n for n in names if n in used])
     except pa.ArrowException as exc:
         raise OrderFlowError(f"cannot read Parquet: {exc}", source=path) from None
-    return _arrow_to_pandas(table)
+    return arrow_to_pandas(table)
 
 
 def read_json(path: Path, pick: ColumnPicker) -> pd.DataFrame:
@@ -417,7 +417,7 @@ register_format("json", read_json, (".json",))
 def _columns_found(path: Path) -> list[str]:
     """The first line's fields, for error messages (``[]`` when unreadable)."""
     try:
-        return _header(path)[0]
+        return read_header(path)[0]
     except (OSError, pa.ArrowException):
         return []
 
@@ -431,7 +431,7 @@ def _claims(fmt: TickFormat, path: Path) -> bool:
         return False
 
 
-def _format_for(path: Path, name: str | None) -> TickFormat:
+def format_for(path: Path, name: str | None) -> TickFormat:
     """``format=`` if given, else the first detector that claims the file, else the extension."""
     if name is not None:
         if name not in FORMATS:
@@ -440,7 +440,7 @@ def _format_for(path: Path, name: str | None) -> TickFormat:
     for fmt in FORMATS.values():
         if fmt.detect is not None and _claims(fmt, path):
             return fmt
-    ext = _suffix(path)
+    ext = file_suffix(path)
     for fmt in FORMATS.values():
         if ext in fmt.extensions:
             return fmt
@@ -645,7 +645,7 @@ def _to_ns(s: pd.Series, tz: str | None) -> _Times:
 
 
 def _parse_side(s: pd.Series, buyer_maker: bool) -> np.ndarray:
-    """Side codes through data.sides, parsing each distinct text code once."""
+    """Side codes through data.sides.codes, parsing each distinct text code once."""
     convert = side_from_buyer_maker if buyer_maker else parse_side
     if not _is_text(s):
         return convert(s)
@@ -756,7 +756,7 @@ def _row_order(ns: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray | None, int
     return (order if kept is None else kept[order]), reordered
 
 
-def _normalise(
+def normalise_frame(
     raw: pd.DataFrame,
     targets: Sequence[str],
     *,
@@ -772,7 +772,7 @@ def _normalise(
     rejects: Mapping[str, np.ndarray] | None = None,
     carry: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """The steps :func:`normalise_ticks` and :func:`data.quotes.normalise_quotes` share.
+    """The steps :func:`normalise_ticks` and :func:`data.reading.quotes.normalise_quotes` share.
 
     Keeps the raw columns that map to ``targets`` (``required`` must be there; time may
     be the frame's DatetimeIndex), parses and checks each (``side`` from the side or
@@ -884,8 +884,8 @@ def normalise_ticks(
 
     Times become ``datetime64[ns, UTC]`` (ISO text with or without zone, epoch
     s/ms/us/ns by magnitude, datetimes; zone-less values are wall times in ``tz``,
-    UTC when None). ``side`` is :func:`data.sides.parse_side` of the side column, or
-    :func:`data.sides.side_from_buyer_maker` of ``is_buyer_maker``, or 0 when neither
+    UTC when None). ``side`` is :func:`data.sides.codes.parse_side` of the side column, or
+    :func:`data.sides.codes.side_from_buyer_maker` of ``is_buyer_maker``, or 0 when neither
     exists. Rows with a missing/unparseable time, a time outside :data:`TIME_RANGE`,
     an epoch of unclear unit (see :func:`_epoch_to_ns`), a missing/unparseable/non-positive
     price, a missing/unparseable/negative size, an unparseable or non-positive bid/ask
@@ -897,7 +897,7 @@ def normalise_ticks(
     ``rejects`` (``{reason: row mask}``, see :class:`ReadResult`) rejects rows by the
     format's own rules, counted first and never raised; ``notes`` go into the report.
     """
-    result = _normalise(
+    result = normalise_frame(
         raw, _TARGETS, required=("price", "size", "timestamp"), columns=columns,
         defaults=defaults, tz=tz, on_bad_rows=on_bad_rows, source=source, format=format,
         copy=copy, rejects=rejects,
@@ -925,7 +925,7 @@ def load_ticks(
 
     ``source``: a path (``.csv``/``.txt``, optionally ``.gz``; ``.parquet``/``.pq``;
     ``.json`` holding ``{"trades": [...]}`` or a list) or a DataFrame. Vendor layouts
-    (Binance trades/aggTrades, Databento DBN, ccxt, NinjaTrader: see :mod:`data.formats`)
+    (Binance trades/aggTrades, Databento DBN, ccxt, NinjaTrader: see :mod:`data.reading.formats`)
     are detected from the file's header or line shapes, then the extension decides;
     ``format`` forces a registered format (``"csv"``, ``"binance_trades"`` ..., the keys
     of :data:`FORMATS`). A file no format matches raises, listing the formats and the
@@ -940,13 +940,13 @@ def load_ticks(
     columns and, unless dropped, bad rows (see :func:`normalise_ticks`).
 
     Many files as one source: ``source`` may also be a folder, a glob, a list of files, a
-    tick store (:mod:`data.store`) or a :func:`data.scan_ticks` source, read in time order
-    (see :mod:`data.sources`: overlaps, duplicate trade ids, ``allow_overlap``); ``start``/
+    tick store (:mod:`data.store.dataset`) or a :func:`data.scan_ticks` source, read in time order
+    (see :mod:`data.reading.sources`: overlaps, duplicate trade ids, ``allow_overlap``); ``start``/
     ``end`` keep times in ``[start, end)`` and ``symbol`` one instrument. The report then
     lists the files read with rows and rejected rows per file (a store: files and row
     groups read out of the total). ``progress``: a bar on stderr (None: when a terminal).
     """
-    from .sources import is_many, scan_ticks  # the many-file sources read each file through this module
+    from data.reading.sources import is_many, scan_ticks  # the many-file sources read each file through this module
 
     if is_many(source) or start is not None or end is not None or symbol is not None:
         return scan_ticks(source, start=start, end=end, symbol=symbol, allow_overlap=allow_overlap,
@@ -958,7 +958,7 @@ def load_ticks(
         raise OrderFlowError(f"source must be a path or a DataFrame, not {type(source).__name__}")
     path = Path(source)
     check_file(path)
-    fmt = _format_for(path, format)
+    fmt = format_for(path, format)
     if path.stat().st_size == 0:
         raise OrderFlowError("empty file (no rows)", source=path)
     mapping = dict(columns=columns, defaults=fmt.columns)

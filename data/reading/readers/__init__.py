@@ -1,8 +1,8 @@
 """Readers of vendor and exchange books and trade stores, registered with the loader.
 
-Importing this package registers each format with :data:`data.loader.FORMATS` (so
+Importing this package registers each format with :data:`data.reading.loader.FORMATS` (so
 ``load_ticks`` detects and reads it) and, where the format has quotes, a quote reader
-with :data:`data.quotes.QUOTE_READERS` (so ``load_quotes`` does too):
+with :data:`data.reading.quotes.QUOTE_READERS` (so ``load_quotes`` does too):
 
 =====================  ===============================================  =================
 format                 what                                             module
@@ -23,8 +23,8 @@ Detection: each format is claimed from the file's head (DBN metadata schema, ``S
 magic, LOBSTER file names, Tardis and bookTicker headers, the capture's line shape);
 ``format=NAME`` names one. Quote-only formats refuse ``load_ticks`` with an error that
 says to use ``load_quotes``. The quote stream's columns (and book levels) are described
-in :mod:`data.quotes`.
+in :mod:`data.reading.quotes`.
 """
-from . import binance_stream, databento_mbo, lobster, sierra, tardis  # noqa: F401
+from data.reading.readers import binance_stream, databento_mbo, lobster, sierra, tardis  # noqa: F401
 
 __all__ = ["binance_stream", "databento_mbo", "lobster", "sierra", "tardis"]

@@ -3,7 +3,7 @@
 ``mbo``: every order event. Trades are the ``T`` records (the aggressor's side:
 ``B`` -> +1, ``A`` -> -1, ``N`` -> 0); the book is rebuilt from the add / cancel /
 modify / clear events, starting from the snapshot the file begins with
-(:func:`data.readers.book.mbo_level_updates`, no Python loop per event), and each
+(:func:`data.reading.readers.book.mbo_level_updates`, no Python loop per event), and each
 trade carries the best bid/ask and sizes in force just before it (the book after the
 record before the trade; ``T`` and ``F`` records do not change the book: every fill is
 followed by the cancel or modify that does). The quote stream is the book after each
@@ -12,7 +12,7 @@ the book is consistent) outside the snapshot, one row per change of the top of b
 
 ``mbp-10``: trades are the ``T`` records with level 0 as their quote (as for
 ``mbp-1``); the quote stream is every record with its 10 levels (canonical level
-columns ``bid_1..bid_10`` ..., see :mod:`data.quotes`).
+columns ``bid_1..bid_10`` ..., see :mod:`data.reading.quotes`).
 
 Both are read with the ``databento`` package (``pip install .[databento]``) into its
 raw record arrays (``to_ndarray``), stamped with ``ts_event`` (exchange time). Prices
@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import OrderFlowError
-from ..loader import ColumnPicker, ReadResult, register_format
-from ..quotes import level_columns, register_quote_reader
-from .book import TopOfBook, mbo_level_updates, top_of_book
+from data.errors import OrderFlowError
+from data.reading.loader import ColumnPicker, ReadResult, register_format
+from data.reading.quotes import level_columns, register_quote_reader
+from data.reading.readers.book import TopOfBook, mbo_level_updates, top_of_book
 
 __all__ = ["dbn_schema", "read_dbn_records", "mbo_top_of_book", "read_mbo", "read_mbo_quotes",
            "read_mbp10", "read_mbp10_quotes", "F_LAST", "F_SNAPSHOT"]
@@ -107,7 +107,7 @@ def _times(ns: np.ndarray) -> pd.DatetimeIndex:
 
 def mbo_top_of_book(records: np.ndarray) -> TopOfBook:
     """Best bid/ask (prices as floats) and sizes after each MBO record, rebuilt from the
-    order events (see :mod:`data.readers.book`)."""
+    order events (see :mod:`data.reading.readers.book`)."""
     updates, _ = mbo_level_updates(records["action"], records["side"], records["price"],
                                    records["size"], records["order_id"])
     top = top_of_book(updates, len(records))

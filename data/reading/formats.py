@@ -1,10 +1,10 @@
 """Exchange and vendor tick formats, registered with the loader's format registry.
 
-Each format is a reader (file -> raw frame, see :func:`data.loader.register_format`)
+Each format is a reader (file -> raw frame, see :func:`data.reading.loader.register_format`)
 plus, where the file itself says which format it is, a detector. ``load_ticks(path)``
 runs the detectors first, then falls back to the extension; ``load_ticks(path,
 format=NAME)`` forces one. Everything after reading (column names, times, sides,
-validation, the load report) is the loader's shared :func:`data.loader.normalise_ticks`.
+validation, the load report) is the loader's shared :func:`data.reading.loader.normalise_ticks`.
 
 =====================  =========================================================  ===========
 name                   layout                                                     detected by
@@ -26,7 +26,7 @@ name                   layout                                                   
 Sides: Binance ``is_buyer_maker`` true -> -1 (the seller hit the bid), false -> +1;
 Databento ``side`` B -> +1, A -> -1, N -> 0; ccxt ``side`` is the taker's (buy -> +1);
 NinjaTrader exports carry no aggressor flag: every side is 0, to be classified
-(``data.classify``). Binance times are epoch ms, or µs in 2025+ spot dumps (told
+(``data.sides.classify``). Binance times are epoch ms, or µs in 2025+ spot dumps (told
 apart by magnitude). Databento ticks are stamped with ``ts_event`` (exchange time).
 NinjaTrader times are wall times of the exporting machine's zone (NinjaTrader's
 "Time zone" setting): they are read in ``tz=``, UTC when not given, and the load
@@ -47,15 +47,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
 
-from .errors import OrderFlowError
-from .loader import (
-    _HEAD_BYTES,
+from data.errors import OrderFlowError
+from data.reading.loader import (
     BUYER_MAKER,
+    HEAD_BYTES,
     ColumnPicker,
     ReadResult,
-    _arrow_to_pandas,
-    _head_text,
-    _suffix,
+    arrow_to_pandas,
+    file_suffix,
+    head_text,
     read_csv,
     read_json,
     register_format,
@@ -87,14 +87,14 @@ _SAMPLE_LINES = 20
 
 
 def _lines(path: Path) -> tuple[str, ...]:
-    """The first non-blank lines of :func:`data.loader._head_text` (``()`` when unreadable)."""
+    """The first non-blank lines of :func:`data.reading.loader.head_text` (``()`` when unreadable)."""
     path.stat()  # a missing file raises, as it always did; only an unreadable one gives ()
     try:
-        head = _head_text(path)
+        head = head_text(path)
     except (OSError, pa.ArrowException):
         return ()
     lines = head.splitlines()
-    if len(head) == _HEAD_BYTES and lines:
+    if len(head) == HEAD_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
     return tuple(islice((line for line in lines if line.strip()), _SAMPLE_LINES))
 
@@ -150,7 +150,7 @@ def detect_binance(path: Path) -> str | None:
     aggTrades (``int, number, number, int, int, epoch, bool[, bool]``) differ in the
     column holding the first boolean (6th vs 7th), so the two never both match.
     """
-    if _suffix(path) not in _TEXT_EXTENSIONS:
+    if file_suffix(path) not in _TEXT_EXTENSIONS:
         return None
     lines = _lines(path)
     if not lines:
@@ -205,7 +205,7 @@ def _detect_ccxt(path: Path) -> bool:
     """CSV whose header has all ccxt trade columns; JSON that is a list of lists (the
     freqtrade layout) or whose first objects have the ccxt keys; feather whose schema
     has the ccxt columns."""
-    ext = _suffix(path)
+    ext = file_suffix(path)
     if ext in (".feather", ".arrow"):
         try:
             return _has_ccxt_columns(_feather_names(path))
@@ -221,7 +221,7 @@ def _detect_ccxt(path: Path) -> bool:
 
 
 def _ccxt_frame(path: Path, pick: ColumnPicker) -> pd.DataFrame:
-    ext = _suffix(path)
+    ext = file_suffix(path)
 
     def with_id(names: Sequence[str]) -> dict:
         """The loader's columns plus ``id`` (needed to find repeated trades)."""
@@ -276,13 +276,13 @@ _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 def _detect_ninjatrader(path: Path) -> bool:
     """Every sampled line is ``yyyyMMdd HHmmss fffffff;last;bid;ask;volume``."""
-    lines = _lines(path) if _suffix(path) in _TEXT_EXTENSIONS else ()
+    lines = _lines(path) if file_suffix(path) in _TEXT_EXTENSIONS else ()
     return bool(lines) and all(_NT_LINE.match(line.strip()) for line in lines)
 
 
 def _valid_nt_fields(arr: pa.Array) -> bool:
     """Whether every ``yyyyMMdd HHmmss`` of ``arr`` (digits, checked by :data:`_NT_TIME`) is
-    a real date and time of day inside :data:`data.loader.TIME_RANGE`: month 1-12, day
+    a real date and time of day inside :data:`data.reading.loader.TIME_RANGE`: month 1-12, day
     within its month (leap years included), hour < 24, minute and second < 60."""
     def number(start: int, stop: int) -> np.ndarray:
         return pc.cast(pc.utf8_slice_codeunits(arr, start, stop), pa.int64()).to_numpy(zero_copy_only=False)
@@ -304,7 +304,7 @@ def _ninjatrader_times(text: pd.Series) -> pd.Series:
     ``strptime`` rolls impossible dates over (``20240231`` -> March 2) and fails the
     whole column on one impossible time (``093099``), so the fields are checked first
     (:func:`_valid_nt_fields`). If any time has another shape, an impossible field or
-    lies outside :data:`data.loader.TIME_RANGE`, all become ISO text instead, so that
+    lies outside :data:`data.reading.loader.TIME_RANGE`, all become ISO text instead, so that
     the loader names (or rejects and counts) each bad row.
     """
     arr = pa.array(text.astype("string").str.strip(), type=pa.string())
@@ -327,14 +327,14 @@ def read_ninjatrader(path: Path, pick: ColumnPicker) -> ReadResult:
         frame["time"] = _ninjatrader_times(frame["time"])
     return ReadResult(
         frame,
-        notes=["NinjaTrader exports carry no aggressor flag: classify the sides (data.classify, --classify)"],
+        notes=["NinjaTrader exports carry no aggressor flag: classify the sides (data.sides.classify, --classify)"],
         zoneless=True,
     )
 
 
 # --------------------------------------------------------------------------- Databento
 
-_DATABENTO_COLUMNS = {
+DATABENTO_COLUMNS = {
     "ts_event": "timestamp",
     "bid_px_00": "bid",
     "ask_px_00": "ask",
@@ -394,10 +394,10 @@ def read_databento(path: Path, pick: ColumnPicker) -> ReadResult:
     fields are the top of book in force at the trade, kept as its quotes. The other
     records (book updates) are rejected as ``book_update``, so the report accounts for
     every record; a file without any trade raises (use it as quotes:
-    :func:`data.quotes.load_quotes`).
+    :func:`data.reading.quotes.load_quotes`).
     """
     frame, schema = read_databento_frame(path)
-    keep = [c for c in ("ts_event", "price", "size", "side", *_DATABENTO_COLUMNS) if c in frame]
+    keep = [c for c in ("ts_event", "price", "size", "side", *DATABENTO_COLUMNS) if c in frame]
     rejects: dict[str, np.ndarray] = {}
     notes: list[str] = []
     if schema == "mbp-1" and len(frame):
@@ -436,7 +436,7 @@ def read_feather(path: Path, pick: ColumnPicker) -> pd.DataFrame:
         table = feather.read_table(str(path), columns=[n for n in names if n in used])
     except (OSError, pa.ArrowException) as exc:
         raise OrderFlowError(f"cannot read feather: {exc}", source=path) from None
-    return _arrow_to_pandas(table)
+    return arrow_to_pandas(table)
 
 
 # --------------------------------------------------------------------------- registry
@@ -461,5 +461,5 @@ register_format(
     columns={"timestamp": "timestamp", "amount": "size", "side": "side"},
     detect=_detect_ccxt,
 )
-register_format("databento", read_databento, (".dbn",), columns=_DATABENTO_COLUMNS)
+register_format("databento", read_databento, (".dbn",), columns=DATABENTO_COLUMNS)
 register_format("feather", read_feather, (".feather", ".arrow"))

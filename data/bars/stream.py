@@ -17,14 +17,14 @@ batches exactly what those functions need from earlier ticks:
 - whether some tick carries bid and ask prices (decided over *all* ticks in one pass;
   until both are seen a stream computes OFI and persistence both ways and keeps the
   right one at the end);
-- the large-trade and large-order blocks (:class:`data.footprint.LargeTradeCarry`; a
+- the large-trade and large-order blocks (:class:`data.bars.footprint.LargeTradeCarry`; a
   chunk also ends where an aggressor order ends, so that orders are whole) and the tick size of
   the footprint grid: given, or inferred from the first
-  :data:`data.footprint.INFER_SAMPLE` trades (the stream waits until it has them, as it
+  :data:`data.bars.footprint.INFER_SAMPLE` trades (the stream waits until it has them, as it
   waits for the first whole block of large-trade sizes).
 
 Work is split three ways, so that two cores overlap it: a tick store's batches are
-decoded by a reader thread (:func:`data.sources.read_ahead`); the depth lines and the
+decoded by a reader thread (:func:`data.reading.sources.read_ahead`); the depth lines and the
 large-trade lines of each chunk are computed by a side thread (which alone carries the
 quote states and the large-trade blocks); the core lines and the footprint grid's lines
 here. Each thread takes the chunks in order, so the results are those of one pass.
@@ -52,20 +52,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .bars import (
-    assign_bars,
-    bar_columns,
-    bar_index,
-    bar_opens,
-    core_columns,
-    empty_bars,
-    stream_depth_columns,
-    timestamps_ns,
-)
-from .barspec import BarSpec, parse_bar_spec
-from .depth import DEFAULT_PERSISTENCE, depth_lines, quotes_have_prices, window_ns
-from .errors import OrderFlowError
-from .footprint import (
+from data.bars.depth import DEFAULT_PERSISTENCE, depth_lines, quotes_have_prices, window_ns
+from data.bars.footprint import (
     DEFAULT_LARGE,
     DEFAULT_LARGE_WINDOW,
     DEFAULT_VALUE_AREA,
@@ -76,13 +64,25 @@ from .footprint import (
     infer_tick_size,
     large_lines,
 )
-from .orders import order_ids, order_starts
-from .schema import TICK_QUOTES, TICK_REQUIRED
+from data.bars.make import (
+    assign_bars,
+    bar_columns,
+    bar_index,
+    bar_opens,
+    core_columns,
+    empty_bars,
+    stream_depth_columns,
+    timestamps_ns,
+)
+from data.bars.orders import order_ids, order_starts
+from data.bars.spec import BarSpec, parse_bar_spec
+from data.errors import OrderFlowError
+from data.schema import TICK_QUOTES, TICK_REQUIRED
 
 ORDER_ID = "order_id"  # the pending arrays' name for the ticks' aggressor/order id column, if any
 
-# the module, not the function data.footprint that the package exports under its name
-footprint_module = importlib.import_module(".footprint", __package__)
+# the module, not the function data.bars.footprint that the package exports under its name
+footprint_module = importlib.import_module("data.bars.footprint")
 _QUOTES = TICK_QUOTES  # bid, ask, bid_size, ask_size
 _PRICE_DEPENDENT = ("ofi", "persistent_bid_size", "persistent_ask_size", "persistent_imbalance")
 
@@ -92,7 +92,7 @@ class BarStream:
 
     ``tick_size``, ``persistence``, ``depth``, ``footprint`` as in :func:`data.make_bars`;
     ``footprint_params`` (``ratio``, ``min_volume``, ``value_area_fraction``, ``large``,
-    ``large_window``) as in :func:`data.footprint.footprint_lines`.
+    ``large_window``) as in :func:`data.bars.footprint.footprint_lines`.
     """
 
     def __init__(
@@ -152,7 +152,7 @@ class BarStream:
     def add_arrays(self, batch: dict[str, np.ndarray]) -> None:
         """:meth:`add` for a batch already in arrays (:func:`tick_arrays`: times as int64
         UTC ns, ``side`` int8, sizes and quotes float64, NaN where missing), as a tick
-        store reads them (:meth:`data.store.TickStore.array_batches`): no DataFrame."""
+        store reads them (:meth:`data.store.dataset.TickStore.array_batches`): no DataFrame."""
         ts = batch["timestamp"]
         if len(ts) == 0:
             return
@@ -284,7 +284,7 @@ class BarStream:
 
     def _order_safe_bars(self, pending: dict[str, np.ndarray], starts: np.ndarray) -> int:
         """How many whole bars to process now: those before the last bar start that also
-        starts an aggressor order (:func:`data.orders.order_starts`), so that no order is
+        starts an aggressor order (:func:`data.bars.orders.order_starts`), so that no order is
         cut between two chunks (the large-order lines count whole orders). Time bars
         always qualify at their last start; an order spanning tick or volume bars moves
         the cut back to the bar where it begins."""
@@ -312,7 +312,7 @@ class BarStream:
 
     def _submit_side(self, chunk: dict[str, np.ndarray], starts: np.ndarray, stamps: np.ndarray,
                      first_held: int | None) -> None:
-        """Hand the chunk's depth lines and large-trade lines (:func:`data.footprint.large_lines`)
+        """Hand the chunk's depth lines and large-trade lines (:func:`data.bars.footprint.large_lines`)
         to the side thread, which computes them while this thread goes on with the core
         and footprint grid lines (numpy releases the GIL: on two cores they overlap). One
         thread, chunks in order: the states they carry (the quote context, the large-trade
@@ -412,16 +412,16 @@ def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = 
 def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, progress: bool | None = None,
                      quotes: pd.DataFrame | None = None, **options: Any) -> pd.DataFrame:
     """``make_bars`` streamed from a tick source (anything :func:`data.scan_ticks` takes),
-    with a progress bar in ticks on stderr (``progress`` as in :mod:`data.progress`;
+    with a progress bar in ticks on stderr (``progress`` as in :mod:`data.reading.progress`;
     default: the source's setting). ``bars.attrs["load_report"]`` is the source's report.
 
     ``quotes`` (a quote stream DataFrame, held in memory) is supported exactly: the
     depth lines from a quote stream depend only on the bars' times and the first
-    trade's time (:func:`data.bars.bar_opens`), so they are computed once the stream has
+    trade's time (:func:`data.bars.make.bar_opens`), so they are computed once the stream has
     made its bars, equal to ``make_bars(all_ticks, spec, quotes=quotes)``'s (tested as a
     property). :class:`BarStream` itself takes no quotes."""
-    from .progress import progress_bar
-    from .sources import scan_ticks
+    from data.reading.progress import progress_bar
+    from data.reading.sources import scan_ticks
 
     retain_freed_memory()
     scan = scan_ticks(source)

@@ -14,7 +14,7 @@ Public functions:
 - :func:`footprint_stats` — per bar: point of control, value area, diagonal
   imbalance counts and the longest stacked imbalance per side;
 - :func:`large_trade_volume` — per bar buy/sell volume of trades at or above a size threshold;
-- :func:`large_order_volume` — the same for aggressor orders (trades grouped by :mod:`data.orders`);
+- :func:`large_order_volume` — the same for aggressor orders (trades grouped by :mod:`data.bars.orders`);
 - :func:`absorption` — the absorption signal (+1 sellers absorbed at the low, -1 buyers
   absorbed at the high);
 - :func:`add_footprint_lines` — recompute the footprint lines of a bars frame with
@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .barspec import BarSpec, parse_bar_spec
-from .blocks import bar_blocks, longest
-from .errors import OrderFlowError
-from .imbalance import DEFAULT_RATIO, ImbalanceRule, custom, flag_imbalances, imbalance_rule
-from .orders import order_ids, order_starts
-from .schema import FOOTPRINT_LINES
+from data.bars.blocks import bar_blocks, longest
+from data.bars.imbalance import DEFAULT_RATIO, ImbalanceRule, custom, flag_imbalances, imbalance_rule
+from data.bars.orders import order_ids, order_starts
+from data.bars.spec import BarSpec, parse_bar_spec
+from data.errors import OrderFlowError
+from data.schema import FOOTPRINT_LINES
 
 DEFAULT_VALUE_AREA = 0.70
 DEFAULT_LARGE = "p99"  # 99th percentile of the previous block of trades
@@ -212,7 +212,7 @@ def grid_from_arrays(
     A bar's lowest and highest level are the levels of its lowest and highest
     price (rounding ``price * (1 / tick)`` never reverses an order), so the cells
     are laid out before any tick is binned, and the ticks are binned block by block
-    (:func:`data.blocks.bar_blocks`: each block's keys and cells stay in cache;
+    (:func:`data.bars.blocks.bar_blocks`: each block's keys and cells stay in cache;
     ``np.bincount`` adds a cell's trades in the same order). Prices that are not
     finite, or sides other than -1/0/+1, take the plain path: every tick's level first.
     """
@@ -342,7 +342,7 @@ def fitted_grid(
 def footprint_grid(ticks: pd.DataFrame, spec: "BarSpec | str | None", tick_size: float | None = None) -> FootprintGrid:
     """The dense footprint grid of canonical ticks for bars of ``spec`` (the same
     bars as ``make_bars(ticks, spec)``); ``tick_size`` inferred when None."""
-    from .bars import assign_bars, check_ticks  # bars imports this module
+    from data.bars.make import assign_bars, check_ticks  # bars imports this module
 
     ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
@@ -357,7 +357,7 @@ def grid_from_table(table: pd.DataFrame, tick_size: float | None = None) -> Foot
     frame = table.reset_index() if isinstance(table.index, pd.MultiIndex) else table
     tick = _check_tick_size(tick_size if tick_size is not None else table.attrs.get("tick_size")
                             or infer_tick_size(np.unique(frame["price"].to_numpy(np.float64))))
-    from .bars import timestamps_ns
+    from data.bars.make import timestamps_ns
 
     ts = timestamps_ns(frame["timestamp"])
     order = np.lexsort((frame["price"].to_numpy(np.float64), ts))
@@ -448,8 +448,8 @@ def diagonal_imbalances(grid: FootprintGrid, ratio: float = DEFAULT_RATIO, min_v
     the bar's top and bottom levels from flagging on one or two lots.
 
     ``rule``: a platform preset (``"atas"``, ``"ninjatrader"``, ``"sierra"``) or
-    :func:`data.imbalance.custom` rule instead of ``ratio``/``min_volume`` (see
-    :mod:`data.imbalance` for each platform's definition).
+    :func:`data.bars.imbalance.custom` rule instead of ``ratio``/``min_volume`` (see
+    :mod:`data.bars.imbalance` for each platform's definition).
     """
     if rule is None:
         rule = custom(ratio, min_volume)
@@ -593,7 +593,7 @@ def footprint_stats(
     - ``buy_imbalances``/``sell_imbalances``: counts of diagonal imbalances
       (:func:`diagonal_imbalances` with ``ratio`` and ``min_volume``, or the rule
       ``imbalance``: a preset ``"atas"``/``"ninjatrader"``/``"sierra"`` or
-      :func:`data.imbalance.custom`; the default stays ratio 3, no minimum);
+      :func:`data.bars.imbalance.custom`; the default stays ratio 3, no minimum);
     - ``buy_stack``/``sell_stack``: the longest run of adjacent same-side
       imbalances (a stacked imbalance; 0 when none) and ``*_stack_low``/``*_stack_high``
       its lowest and highest price (NaN when none).
@@ -660,7 +660,7 @@ def large_trade_threshold(size: np.ndarray, threshold: "float | str" = DEFAULT_L
 
 @dataclass
 class LargeTradeCarry:
-    """What a stream of batches (:mod:`data.stream`) carries from one call of
+    """What a stream of batches (:mod:`data.bars.stream`) carries from one call of
     :func:`large_trade_volume` to the next, so that trades are cut into the same
     blocks of ``window`` as in one pass: the sizes of the block in progress and its
     threshold (the percentile of the block before it; None while in the first
@@ -800,11 +800,11 @@ def large_order_volume(
     carry: LargeTradeCarry | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per bar, (buy volume, sell volume) of large aggressor *orders*: trades grouped
-    by :func:`data.orders.order_starts` (same side and time stamp, or same id), an
+    by :func:`data.bars.orders.order_starts` (same side and time stamp, or same id), an
     order's size the sum of its trades, judged as :func:`large_trade_volume` judges
     trades (the percentile over the previous block of ``window`` orders) and counted
     in the bar of its last trade. ``carry``: the order blocks of earlier ticks, for a
-    stream whose batches end at an order's end (:mod:`data.stream`)."""
+    stream whose batches end at an order's end (:mod:`data.bars.stream`)."""
     size = np.asarray(size, dtype=np.float64)
     first = order_starts(times, side, ids)
     if len(first) == 0:
@@ -948,7 +948,7 @@ def large_lines(
 
 def describe_rule(params: "dict | None") -> str | None:
     """``bars.attrs["imbalance"]``: the imbalance rule that footprint ``params`` name
-    (:meth:`data.imbalance.ImbalanceRule.describe`), None for the default rule."""
+    (:meth:`data.bars.imbalance.ImbalanceRule.describe`), None for the default rule."""
     if not params or params.get("imbalance") is None:
         return None
     return imbalance_rule(params["imbalance"], params.get("ratio"), params.get("min_volume")).describe()
@@ -962,10 +962,10 @@ def add_footprint_lines(
 ) -> pd.DataFrame:
     """A copy of ``bars`` (from ``make_bars(ticks, spec)``) with the footprint lines
     recomputed with other parameters (``tick_size``, ``ratio``, ``min_volume``,
-    ``imbalance`` (a platform preset such as ``"atas"``, see :mod:`data.imbalance`),
+    ``imbalance`` (a platform preset such as ``"atas"``, see :mod:`data.bars.imbalance`),
     ``value_area_fraction``, ``large``, ``large_window``; see :func:`footprint_lines`).
     ``attrs["imbalance"]`` records the rule used."""
-    from .bars import assign_bars, check_ticks, timestamps_ns
+    from data.bars.make import assign_bars, check_ticks, timestamps_ns
 
     ts = check_ticks(ticks)
     spec = parse_bar_spec(bars.attrs.get("bar_spec"))
