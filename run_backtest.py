@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         written = output.write_outputs(result, outputs.out)
         written.update(output.draw(result, outputs.out, plot=outputs.plot, bt_plot=outputs.bt_plot,
                                    footprint=outputs.footprint, trade_footprints=outputs.trade_footprints,
-                                   max_footprint_bars=MAX_FOOTPRINT_BARS))
+                                   max_footprint_bars=MAX_FOOTPRINT_BARS, profile=outputs.profile))
         written.update(output.write_html(result, outputs.out, report=outputs.html, footprint=outputs.html_footprint))
         print()
         print("Wrote " + ", ".join(str(p) for p in written.values()))

@@ -331,6 +331,7 @@ def report(
     parts = [header, note, grid, tables]
     on_load = [callback]
     if ticks is not None:
+        _big_trades_layer(panels["price"], ticks, bars, getattr(config, "bars", "1min"), tz)
         from .html_footprint import footprint_figures, run_window
 
         window = footprint_window or run_window(bars.index, trades, footprint_bars)
@@ -342,6 +343,39 @@ def report(
         on_load.extend(fp_load)
     layout = column(*parts, name="report", sizing_mode="stretch_width")
     return save_page(layout, path, heading, on_load=on_load)
+
+
+def _big_trades_layer(fig: Any, ticks: pd.DataFrame, bars: pd.DataFrame, spec: str, tz: str,
+                      threshold: "float | str" = "p99.9") -> None:
+    """Large aggressor orders (:func:`reports.footprint_chart.big_trade_markers`: trades grouped into
+    orders, at or above the 99.9th percentile of the previous orders) as circles at their average
+    price on the bar they completed in, sized by the square root of their size, green for buyers and
+    red for sellers; hover: time, size, side, trades, levels swept, price range. A click on its
+    legend entry hides the layer (as any other)."""
+    from bokeh.models import ColumnDataSource, HoverTool
+
+    from .footprint_chart import big_trade_markers
+
+    marks = big_trade_markers(ticks, spec=spec, threshold=threshold)
+    x = bars.index.get_indexer(pd.DatetimeIndex(marks["bar_time"]))
+    marks, x = marks[x >= 0], x[x >= 0]
+    if not len(marks):
+        return
+    source = ColumnDataSource(name="big_trades", data={
+        "x": x.astype(np.int32), "price": marks["price"].to_numpy(np.float64),
+        "size": marks["size"].to_numpy(np.float64), "r": 4.0 + 3.0 * marks["radius"].to_numpy(np.float64),
+        "side": np.where(marks["side"].to_numpy() > 0, "buy", "sell"),
+        "color": np.where(marks["side"].to_numpy() > 0, GREEN, RED),
+        "trades": marks["trades"].to_numpy(), "levels": marks["levels"].to_numpy(),
+        "low": marks["low"].to_numpy(np.float64), "high": marks["high"].to_numpy(np.float64),
+        "time": pd.DatetimeIndex(marks["time"]).tz_convert(tz).strftime("%Y-%m-%d %H:%M:%S.%f").str[:-3].tolist(),
+    })
+    glyph = fig.scatter("x", "price", size="r", source=source, fill_color="color", fill_alpha=0.25, line_color="color",
+                        line_width=1.2, legend_label=f"large order ({threshold})", name="big_trades")
+    fig.legend.click_policy = "hide"
+    fig.add_tools(HoverTool(renderers=[glyph], tooltips=[
+        ("large order", "@side @size{0,0.[00]} at @price{0,0.00[00]}"), ("time", "@time"),
+        ("trades", "@trades, @levels level(s), @low{0,0.00[00]} to @high{0,0.00[00]}")]))
 
 
 def _title(result: Any, tz: str) -> str:

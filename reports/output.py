@@ -196,10 +196,26 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def run_profile(result: Any) -> "pd.DataFrame | None":
+    """The composite volume profile of every session of the run (:func:`indicators.session_profile`
+    over the footprint of its ticks, sessions cut by the run's session calendar); None without ticks."""
+    if result.ticks is None:
+        return None
+    from data import footprint
+    from indicators import session_profile
+
+    c = result.config
+    clock, zone = c.session or (dt.time(0, 0), c.tz)
+    table = footprint(result.ticks, c.bars, c.instrument.tick_size if c.instrument is not None else None)
+    sessions = int(len(np.unique(c.calendar.trade_dates(result.bars.index))))
+    return session_profile(table, session_start=clock.strftime("%H:%M:%S"), tz=zone, sessions=max(sessions, 1))
+
+
 def draw(result: Any, out: Path, *, plot: bool = True, bt_plot: bool = False,
          footprint: "tuple[pd.Timestamp, pd.Timestamp] | None" = None, trade_footprints: int = 0,
-         max_footprint_bars: int = 80) -> dict[str, Path]:
-    """report.png, bt_plot.png (``bt_plot``), footprint.png (``footprint`` window), footprints/trade_NNN.png."""
+         max_footprint_bars: int = 80, profile: bool = False) -> dict[str, Path]:
+    """report.png (with the session volume profile beside the price panel when ``profile``), bt_plot.png
+    (``bt_plot``), footprint.png (``footprint`` window), footprints/trade_NNN.png."""
     from reports.plots import plot_report, save_backtrader_plot
 
     c, m = result.config, result.metrics
@@ -216,7 +232,8 @@ def draw(result: Any, out: Path, *, plot: bool = True, bt_plot: bool = False,
         ])
         paths["report.png"] = plot_report(
             result.bars, result.equity, result.trades, out / "report.png", title=title, cvd=result.cvd,
-            cvd_label=result.cvd_label, cvd_resets=result.cvd_resets, tz=c.tz, summary=summary)
+            cvd_label=result.cvd_label, cvd_resets=result.cvd_resets, tz=c.tz, summary=summary,
+            profile=run_profile(result) if profile else None)
     if bt_plot:
         paths["bt_plot.png"] = save_backtrader_plot(result.cerebro, out / "bt_plot.png")
     paths.update(draw_footprints(result, out, footprint, trade_footprints, max_footprint_bars))

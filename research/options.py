@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "walk_forward.html")
     p.add_argument("--html-footprint", nargs=2, default=None, metavar=("START", "END"),
                    help="also write footprint.html: the interactive footprint of the bars stamped from START to END")
+    p.add_argument("--profile", action="store_true",
+                   help="draw the volume profile of the run's sessions (POC, value area) beside the price panel of "
+                   "report.png (reads the ticks into memory)")
     p.add_argument("--imbalance", default=None, choices=sorted(IMBALANCE_PRESETS),
                    help="footprint imbalance rule of a platform (feed lines, indicators, footprint charts); "
                    "default: ratio 3, no minimum volume")
@@ -188,17 +191,19 @@ class Outputs:
     trade_footprints: int = 0
     html: bool = False
     html_footprint: tuple[pd.Timestamp, pd.Timestamp] | None = None  # --html-footprint START END
+    profile: bool = False  # --profile: the session volume profile beside the price panel
 
     @property
     def needs_ticks(self) -> bool:
-        return bool(self.footprint or self.trade_footprints or self.html or self.html_footprint)
+        return bool(self.footprint or self.trade_footprints or self.html or self.html_footprint or self.profile)
 
 
 def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
     """Check every option and resolve the strategy; raises OrderFlowError on bad input."""
     data = data_source(args.data)
     outputs = Outputs(out=output.check_out_dir(args.out), plot=not args.no_plot, bt_plot=args.bt_plot,
-                      trade_footprints=args.trade_footprints, html=args.html)
+                      trade_footprints=args.trade_footprints, html=args.html,
+                      profile=args.profile)
     parse_bar_spec(args.bars)
     cls = resolve_strategy(args.strategy)
     known = strategy_params(cls)

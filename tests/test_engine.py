@@ -178,3 +178,18 @@ def test_folder_of_files_streams_and_the_cache_serves_the_second_run(tmp_path, c
     pd.read_parquet(first_file).iloc[:-1].to_parquet(first_file)
     assert rb.main([*argv, "--out", str(tmp_path / "d")]) == 0
     assert "bar cache" not in capsys.readouterr().out
+
+
+def test_profile_of_the_run_holds_all_its_volume(tmp_path):
+    from reports.output import run_profile
+
+    config = RunConfig(start=pd.Timestamp("2024-04-16 13:00", tz="UTC"), end=pd.Timestamp("2024-04-16 23:00", tz="UTC"),
+                       keep_ticks=True, session=(dt.time(17, 0), "America/Chicago"))
+    result = run(config)
+    profile = run_profile(result)
+    assert profile["volume"].sum() == pytest.approx(result.ticks["size"].sum())
+    assert profile.attrs["val"] <= profile.attrs["poc"] <= profile.attrs["vah"]
+    assert profile.attrs["sessions"] == 2  # the run crosses the 17:00 Chicago open
+    code = rb.main(["--start", "2024-04-16 08:00", "--end", "2024-04-16 12:00", "--tz", "America/Chicago", "--profile",
+                    "--out", str(tmp_path)])
+    assert code == 0 and (tmp_path / "report.png").stat().st_size > 50_000

@@ -121,3 +121,22 @@ def test_walk_forward_window_edges_on_equity_rows():
     np.testing.assert_array_equal(source.data["train_l"], [-0.5, 1.5])
     with pytest.raises(OrderFlowError, match="missing test_end"):
         html.walk_forward_panel(equity, windows.drop(columns=["test_end"]))
+
+
+def test_report_draws_the_large_orders_with_the_ticks(tmp_path, sample_ticks):
+    from bokeh.models import ColumnDataSource
+
+    from reports.footprint_chart import big_trade_markers
+    from tests.test_html_sweep import read_document
+
+    result = make_result(sample_ticks)
+    out = html.report(result, tmp_path / "r.html", ticks=sample_ticks, tick_size=0.25)
+    source = read_document(out).select_one({"name": "big_trades", "type": ColumnDataSource})
+    marks = big_trade_markers(sample_ticks, spec="1min", threshold="p99.9")
+    assert len(marks) > 0
+    np.testing.assert_array_equal(source.data["size"], marks["size"].to_numpy())
+    np.testing.assert_array_equal(source.data["x"], result.bars.index.get_indexer(pd.DatetimeIndex(marks["bar_time"])))
+    assert set(source.data["side"]) <= {"buy", "sell"}
+    # without the ticks there is no layer
+    plain = html.report(result, tmp_path / "p.html")
+    assert not list(read_document(plain).select({"name": "big_trades"}))
