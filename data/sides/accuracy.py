@@ -47,7 +47,7 @@ from data.bars.make import make_bars
 from data.reading.loader import load_ticks
 from data.sides.classify import CLASSIFIERS, bulk_volume_classification, classify
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # data/sides/accuracy.py -> the repository
 SHARED = REPO.parent / "shared"
 
 
