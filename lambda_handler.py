@@ -134,8 +134,14 @@ def _is_base64(flag: Any) -> bool:
 
 
 def trades_frame(trades: list[dict[str, Any]]) -> pd.DataFrame:
-    """The trades as a DataFrame, one row per trade, one column per field."""
-    return pd.DataFrame.from_records(trades)
+    """The trades as a DataFrame, one row per trade, one column per field.
+
+    An integer too large for a float (pandas 2.2 fails converting it) leaves the columns as
+    Python objects, so that the metrics' own checks name the bad value (a 400)."""
+    try:
+        return pd.DataFrame.from_records(trades)
+    except OverflowError:
+        return pd.DataFrame(trades, dtype=object)
 
 
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -337,7 +337,8 @@ class SweepStore:
 
     def read(self, labels: dict[int, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The table (sorted by set number) and the returns matrix of every finished set."""
-        table = pd.read_csv(self.csv, keep_default_na=False, na_values=[""]).set_index("set").sort_index()
+        table = pd.read_csv(self.csv, keep_default_na=False, na_values=[""], float_precision="round_trip")
+        table = table.set_index("set").sort_index()
         table = table.astype({c: object for c in table.columns if c.startswith("param:")})
         table = table.replace({np.nan: None})
         returns = pd.concat([pd.read_parquet(self.sets / f"{n:04d}.parquet").iloc[:, 0].rename(labels[n])

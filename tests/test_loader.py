@@ -391,7 +391,7 @@ def test_time_out_of_range_in_parquet_epochs_and_frames(tmp_path):
         frame = pd.DataFrame({"ts": times, "price": [10.0, 11.0], "size": [1.0, 2.0]})
         assert error_of(frame).row == 2 and "time out of range" in str(error_of(frame))
         assert load_ticks(frame, on_bad_rows="drop")["timestamp"].tolist() == utc("2024-03-01 09:30:05")
-    frame = pd.DataFrame({"ts": pd.Series(pd.to_datetime(["2024-03-01 09:30:05", "2500-01-01 00:00:00"]).as_unit("s")),
+    frame = pd.DataFrame({"ts": pd.Series(np.array(["2024-03-01T09:30:05", "2500-01-01T00:00:00"], "datetime64[s]")),
                           "price": [10.0, 11.0], "size": [1.0, 2.0]})
     assert frame["ts"].dtype == "datetime64[s]"
     assert error_of(frame).row == 2 and "time out of range" in str(error_of(frame))

@@ -123,8 +123,12 @@ def _checked_sizes(
     else:
         try:
             numbers = pd.to_numeric(series, errors="coerce")
-        except OverflowError:  # a Python int beyond float64: as text it parses to inf ("not finite")
-            numbers = pd.to_numeric(series.astype("string"), errors="coerce")
+        except OverflowError:  # a Python int beyond float64: +-inf ("not finite"), on pandas 2.2 as on 3.x
+            text = series.astype("string")
+            numbers = pd.to_numeric(text, errors="coerce").astype(np.float64)
+            whole = text.str.fullmatch(r"[+-]?\d+").fillna(False).to_numpy(dtype=bool) & numbers.isna().to_numpy()
+            sign = np.where(text.str.startswith("-").fillna(False).to_numpy(dtype=bool), -np.inf, np.inf)
+            numbers = numbers.mask(whole, pd.Series(sign, index=numbers.index))
         not_number = (series.notna() & numbers.isna()).to_numpy(dtype=bool)
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     nan = np.isnan(values)

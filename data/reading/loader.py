@@ -589,10 +589,13 @@ def _iso_to_ns(text: pd.Series, missing: np.ndarray, tz: str | None) -> tuple[np
     """ISO-8601 text -> (int64 ns, out-of-range mask); NaT where unparseable or out of
     range; zone-less text is in ``tz``.
 
-    pandas picks one unit per parse (ns when any value has nanoseconds), in which a time
-    outside :data:`TIME_RANGE` is NaT. The NaT rows are parsed again with fractions cut
-    to microseconds, where pandas keeps such times, to tell a valid time out of range
-    from bad text.
+    A time outside :data:`TIME_RANGE` comes out of the parse as NaT, like bad text. The NaT
+    rows of years up to 1677 or from 2262 are parsed again with their year moved into range
+    by a multiple of 400 years
+    (``1800 + (year - 1800) mod 400``: the Gregorian calendar repeats every 400 years, so a
+    date is valid exactly when the moved one is): those that parse then are valid times
+    out of range, the others bad text. The same on pandas 2.2 (which parses text to ns
+    only) and 3.x.
     """
     ns = np.full(len(text), _NAT, dtype=np.int64)
     out_of_range = np.zeros(len(text), dtype=bool)
@@ -616,8 +619,14 @@ def _iso_to_ns(text: pd.Series, missing: np.ndarray, tz: str | None) -> tuple[np
         ns[present], out_of_range[present] = parse(text.iloc[present])
         retry = present[ns[present] == _NAT]
         if len(retry):
-            micro = text.iloc[retry].str.replace(r"(\.\d{6})\d+", r"\1", regex=True)
-            out_of_range[retry] = parse(micro)[1]
+            again = text.iloc[retry]
+            year = pd.to_numeric(again.str.extract(r"^(\d{4})-", expand=False), errors="coerce")
+            # only years at the edges of the range: a bad local time (a DST gap) is bad, not out of range
+            dated = (year.notna() & ((year <= 1677) | (year >= 2262))).to_numpy()
+            if dated.any():
+                moved = (1800 + (year[dated].astype(np.int64) - 1800) % 400).astype(str)
+                shifted = moved + again[dated].str.slice(4)
+                out_of_range[retry[dated]] = parse(shifted)[0] != _NAT
     return ns, out_of_range
 
 
