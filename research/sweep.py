@@ -40,6 +40,10 @@ DEFAULT_RANK = "sharpe"
 DEFAULT_SPLITS = 16
 MAX_SETS = 100_000
 
+# read_csv reads back exactly the floats written with repr precision: pandas 3 does by default,
+# pandas 2.2 needs float_precision="round_trip" (deprecated in 3)
+EXACT_FLOATS: dict[str, str] = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
 
 @dataclass(frozen=True)
 class Axis:
@@ -337,7 +341,7 @@ class SweepStore:
 
     def read(self, labels: dict[int, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The table (sorted by set number) and the returns matrix of every finished set."""
-        table = pd.read_csv(self.csv, keep_default_na=False, na_values=[""], float_precision="round_trip")
+        table = pd.read_csv(self.csv, keep_default_na=False, na_values=[""], **EXACT_FLOATS)
         table = table.set_index("set").sort_index()
         table = table.astype({c: object for c in table.columns if c.startswith("param:")})
         table = table.replace({np.nan: None})

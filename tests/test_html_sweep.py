@@ -18,7 +18,7 @@ import run_backtest  # noqa: E402
 from reports.sweep import cell_text  # noqa: E402
 from research import RunConfig  # noqa: E402
 from research.executors import SerialExecutor  # noqa: E402
-from research.sweep import metric_names, parse_grid, sweep  # noqa: E402
+from research.sweep import EXACT_FLOATS, metric_names, parse_grid, sweep  # noqa: E402
 from tests.conftest import need_sample  # noqa: E402
 
 # Four days of the bundled sample (enough for a PBO with S = 2): each set runs in ~0.1-0.3 s.
@@ -85,7 +85,7 @@ def test_cli_sweep_writes_sweep_html(cli_sweep):
     text = assert_self_contained(path)
     assert "Deflated Sharpe ratio" in text and "Probability of backtest overfitting" in text
     doc = read_document(path)
-    table = pd.read_csv(cli_sweep / "sweep.csv", float_precision="round_trip").set_index("set")
+    table = pd.read_csv(cli_sweep / "sweep.csv", **EXACT_FLOATS).set_index("set")
     cells = doc.select_one({"name": "sweep_cells"}).data
     # one cell row per set, in set order, with its parameters and its metric
     assert [int(s) for s in cells["set"]] == table.index.tolist()
@@ -155,8 +155,8 @@ def test_cli_walk_forward_writes_walk_forward_html(cli_walk_forward):
     text = assert_self_contained(path)
     assert "Out of sample (the test windows stitched)" in text
     doc = read_document(path)
-    windows = pd.read_csv(cli_walk_forward / "walk_forward.csv", float_precision="round_trip")
-    equity = pd.read_csv(cli_walk_forward / "oos_equity.csv", float_precision="round_trip")
+    windows = pd.read_csv(cli_walk_forward / "walk_forward.csv", **EXACT_FLOATS)
+    equity = pd.read_csv(cli_walk_forward / "oos_equity.csv", **EXACT_FLOATS)
     np.testing.assert_allclose(doc.select_one({"name": "walk_forward_equity_source"}).data["value"], equity["value"],
                                rtol=1e-9)  # the csv keeps 10 significant digits
     wins = doc.select_one({"name": "walk_forward_windows_source"}).data

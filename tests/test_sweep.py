@@ -13,6 +13,7 @@ from data import OrderFlowError
 from research import RunConfig, engine
 from research.executors import ProcessExecutor, SerialExecutor
 from research.sweep import (
+    EXACT_FLOATS,
     Axis,
     Task,
     grid_points,
@@ -197,7 +198,7 @@ def test_sweep_and_walk_forward_from_the_command_line(tmp_path) -> None:
     out = tmp_path / "cli"
     argv = ["--bars", "15min", "--start", "2024-04-15", "--end", "2024-04-16", "--out", str(out), "--no-plot"]
     assert run_backtest.main([*argv, "--sweep", "slope_period=5,10", "--jobs", "1", "--pbo-splits", "2"]) == 0
-    table = pd.read_csv(out / "sweep.csv", float_precision="round_trip")  # exact floats on pandas 2.2 too
+    table = pd.read_csv(out / "sweep.csv", **EXACT_FLOATS)
     assert list(table["param:slope_period"]) == [5, 10]
     config, _ = run_backtest.make_config(run_backtest.build_parser().parse_args([*argv, "--param", "slope_period=10"]))
     assert table.loc[1, "final_value"] == engine.run(config).metrics["final_value"]
