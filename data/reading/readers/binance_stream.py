@@ -57,7 +57,7 @@ _LINE = re.compile(r'^\s*(\d{10,20}\s+)?\{.*"e"\s*:\s*"(trade|aggTrade|bookTicke
 def _is_bookticker(path: Path) -> bool:
     try:
         names = [n.strip().lower() for n in read_header(path)[0]]
-    except (OSError, pa.ArrowException, OrderFlowError):  # not a text file (Parquet, binary): not this format
+    except (OSError, pa.ArrowException):  # unreadable: not this format (binary files: loader.format_for)
         return False
     return names[:len(BOOKTICKER_COLUMNS) - 1] == list(BOOKTICKER_COLUMNS[:-1])
 

@@ -53,7 +53,7 @@ def tardis_kind(path: Path) -> str | None:
     """``"trades"``, ``"quotes"``, ``"book_snapshot"``, ``"incremental_book_L2"`` or None, from the header."""
     try:
         names, delimiter = read_header(path)
-    except (OSError, pa.ArrowException, UnicodeDecodeError, OrderFlowError):  # not a text file: not Tardis
+    except (OSError, pa.ArrowException, UnicodeDecodeError):  # unreadable: not Tardis (binary files: loader.format_for)
         return None
     if delimiter != "," or [n.strip() for n in names[:4]] != _PREFIX:
         return None
