@@ -232,14 +232,21 @@ def rank_key(value: Any, rank_by: str) -> float:
     return -number if rank_by in LOWER_IS_BETTER else number
 
 
+def best_index(values: Sequence[Any], rank_by: str) -> int | None:
+    """The position of the best value of ``rank_by`` (:func:`rank_key`; the first on a tie); None when
+    no value ranks (all missing or undefined)."""
+    keys = [rank_key(v, rank_by) for v in values]
+    if not keys or max(keys) == -math.inf:
+        return None
+    return int(np.argmax(keys))
+
+
 def best_set(table: pd.DataFrame, rank_by: str) -> int | None:
     """The number of the set with the best ``rank_by`` (the first in grid order on a tie); None if none ranks."""
     if rank_by not in table.columns:
         raise OrderFlowError(f"unknown --rank-by {rank_by!r}; use one of {', '.join(metric_names(table))}")
-    keys = [rank_key(v, rank_by) for v in table[rank_by]]
-    if not keys or max(keys) == -math.inf:
-        return None
-    return int(table.index[int(np.argmax(keys))])
+    best = best_index(list(table[rank_by]), rank_by)
+    return None if best is None else int(table.index[best])
 
 
 def metric_names(table: pd.DataFrame) -> list[str]:

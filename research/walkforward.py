@@ -44,12 +44,12 @@ from .sweep import (
     Axis,
     SetResult,
     Task,
+    best_index,
     check_rank_by,
     execute,
     grid_points,
     load_bars,
     point_config,
-    rank_key,
     set_label,
     task_config,
 )
@@ -191,9 +191,12 @@ def walk_forward(base: RunConfig, axes: Sequence[Axis], spec: WalkSpec, *, jobs:
         in_sample: dict[int, SetResult] = {r.number: r for r in execute(executor, train, loaded, "walk-forward: train")}
         chosen: dict[int, int] = {}
         for w in windows:
-            keys = [rank_key(in_sample[w.number * len(points) + n].metrics.get(rank_by), rank_by)
-                    for n in range(len(points))]
-            chosen[w.number] = int(np.argmax(keys))
+            best = best_index([in_sample[w.number * len(points) + n].metrics.get(rank_by) for n in range(len(points))],
+                              rank_by)
+            if best is None:
+                raise OrderFlowError(f"walk-forward window {w.number}: no set has a {rank_by} in sample (no trades, or "
+                                     "too few days for it); use a longer train window or another --rank-by")
+            chosen[w.number] = best
         test = []
         for w in windows:
             n = chosen[w.number]

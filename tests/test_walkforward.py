@@ -108,3 +108,12 @@ def test_walk_forward_against_single_runs(bars: pd.DataFrame) -> None:
     assert result.equity["value"].iloc[-1] == pytest.approx(expected, rel=1e-12)
     assert result.metrics["final_value"] == result.equity["value"].iloc[-1]
     assert len(result.trades) == result.metrics["trades"] + result.metrics["open_trades_at_end"]
+
+
+def test_a_window_where_no_set_ranks_is_an_error_not_set_zero() -> None:
+    # one-day train windows: a daily Sharpe needs two days, so no set has one in sample
+    base = RunConfig(data=need_sample(), strategy=DieOnce, bars="5min", start=pd.Timestamp("2024-04-15", tz="UTC"),
+                     end=pd.Timestamp("2024-04-18", tz="UTC"), cash=10_000.0)
+    with pytest.raises(OrderFlowError, match="no set has a sharpe in sample"):
+        walk_forward(base, [Axis("period", (3, 8))], parse_walk_forward("train=1D,test=1D"), executor=SerialExecutor(),
+                     rank_by="sharpe")
