@@ -286,3 +286,15 @@ def test_engine_reads_the_book_of_a_file_that_holds_both():
     pd.testing.assert_frame_equal(loaded.bars, make_bars(loaded.ticks, "1min", quotes=quotes))
     at_trades = make_bars(loaded.ticks, "1min")
     assert not np.allclose(loaded.bars["ofi"], at_trades["ofi"])  # most book updates happen between trades
+
+
+def test_which_files_carry_a_book():
+    from data.reading.quotes import book_format, carried_quotes
+    from tests.conftest import FIXTURES, SHARED
+
+    assert book_format(FIXTURES / "GLBX.MDP3.tbbo.dbn.zst") == "databento"
+    assert book_format(FIXTURES / "ticks_small.csv") is None and carried_quotes(FIXTURES / "ticks_small.csv") is None
+    assert len(carried_quotes(FIXTURES / "GLBX.MDP3.tbbo.dbn.zst")) > 0
+    trades_only = SHARED / "realdata" / "databento" / "GLBX.MDP3.trades.dbn.zst"
+    if trades_only.is_file():  # a DBN trades file holds no book: no stream, and no error
+        assert book_format(trades_only) is None and carried_quotes(trades_only) is None

@@ -192,31 +192,44 @@ def load_quotes(
     return quotes
 
 
-def holds_book(source: Any, format: str | None = None) -> bool:
-    """Whether ``source`` is one file of a format that holds quotes beside its trades (it has
-    a registered quote reader, :data:`QUOTE_READERS`); judged by the format alone."""
+def book_format(source: Any, format: str | None = None) -> str | None:
+    """The format of ``source`` if it is one file that holds quotes beside its trades (a format with
+    a registered quote reader, :data:`QUOTE_READERS`; for Databento DBN, the schemas with the book:
+    tbbo and mbp-1), else None."""
     if not isinstance(source, (str, Path)) or not Path(source).is_file():
-        return False
+        return None
     try:
-        return format_for(Path(source), format).name in QUOTE_READERS
-    except OrderFlowError:
-        return False
+        name = format_for(Path(source), format).name
+    except OrderFlowError:  # no format claims it: the tick loader will say so
+        return None
+    if name not in QUOTE_READERS:
+        return None
+    if name == "databento":  # the generic DBN reader: trades-only files hold no book
+        from .readers.databento_mbo import dbn_schema
+
+        return name if dbn_schema(Path(source)) in DBN_BOOK_SCHEMAS else None
+    return name
+
+
+DBN_BOOK_SCHEMAS = ("tbbo", "mbp-1")
+
+
+def holds_book(source: Any, format: str | None = None) -> bool:
+    """Whether ``source`` is one file that holds quotes beside its trades (:func:`book_format`)."""
+    return book_format(source, format) is not None
 
 
 def carried_quotes(source: Any, format: str | None = None) -> pd.DataFrame | None:
     """The whole quote stream of a tick file whose format holds the book beside the trades
     (LOBSTER, Databento MBO, MBP-10, mbp-1 and tbbo, Binance WebSocket captures), read with
     :func:`load_quotes`; None for anything else (a DataFrame, a folder, a trades-only file).
+    A book that cannot be read raises, as any bad input does.
 
     Such a reader puts on each trade only the quote in force at it; this stream gives
     ``make_bars(ticks, spec, quotes=...)`` every book update between trades too.
     """
-    if not holds_book(source, format):
-        return None
-    try:
-        return load_quotes(source, format=format_for(Path(source), format).name)
-    except OrderFlowError:  # e.g. a Databento trades file: trades with no book
-        return None
+    name = book_format(source, format)
+    return None if name is None else load_quotes(source, format=name)
 
 
 def lagged(quotes: pd.DataFrame, lag: str | timedelta | pd.Timedelta | None) -> pd.DataFrame:
