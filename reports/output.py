@@ -299,9 +299,14 @@ def compare_table(table: pd.DataFrame) -> str:
 
     rows = [[str(name)] + [cell(row[label], fmt_) for label, _, fmt_ in COMPARE_COLUMNS]
             for name, row in table.iterrows()]
-    header = ["strategy"] + [label for label, _, _ in COMPARE_COLUMNS]
+    return align_table(["strategy"] + [label for label, _, _ in COMPARE_COLUMNS], rows)
+
+
+def align_table(header: list[str], rows: list[list[str]]) -> str:
+    """Text cells as a table: the first column left-aligned, the others right-aligned, two spaces apart."""
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
-    lines += ["  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
-              for r in rows]
-    return "\n".join(lines)
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    return "\n".join([line(header)] + [line(r) for r in rows])

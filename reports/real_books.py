@@ -236,14 +236,6 @@ def spoof_table(book: Book, seed: int = 7, per_bar: float = 2.0, size_factor: fl
     return table
 
 
-def _fmt(value: float, digits: int) -> str:
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    return f"{value:+.{digits}f}" if digits == 3 else f"{value:.{digits}f}"
-
-
 def relation_markdown(book: Book) -> str:
     """One table per book: measures down, for each bar length R² now (t) and corr next ± SE."""
     tables = {spec: relation_table(book, spec) for spec in book.specs}

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .output import fmt
+from .output import align_table, fmt
 
 TABLE_METRICS = [("return %", "total_return_pct"), ("Sharpe", "sharpe"), ("max DD %", "max_drawdown_pct"),
                  ("trades", "trades"), ("win %", "win_rate_pct"), ("profit factor", "profit_factor"),
@@ -31,13 +31,6 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _align(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
-                                   for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([line(header)] + [line(r) for r in rows])
-
-
 def ranking_table(result: Any, top: int = 10) -> str:
     """The ``top`` sets by the ranking metric: set, parameters, the ranking metric and the main metrics."""
     from research.sweep import rank_key
@@ -48,7 +41,7 @@ def ranking_table(result: Any, top: int = 10) -> str:
         [(result.rank_by, result.rank_by), *TABLE_METRICS]
     header = ["set", "parameters"] + [f"{label} *" if key == result.rank_by else label for label, key in metrics]
     rows = [[str(n), str(table.at[n, "label"])] + [cell_text(table.at[n, key]) for _, key in metrics] for n in order]
-    return _align(header, rows)
+    return align_table(header, rows)
 
 
 def describe_sweep(result: Any, base: Any) -> str:
@@ -223,7 +216,7 @@ def write_sweep_plots(result: Any, out: Path, title: str = "") -> dict[str, Path
 
 def walk_forward_table(result: Any, tz: str) -> str:
     """One row per window: test dates, the chosen set, in-sample and out-of-sample ranking metric and return."""
-    return _align(*walk_forward_table_rows(result, tz))
+    return align_table(*walk_forward_table_rows(result, tz))
 
 
 def walk_forward_table_rows(result: Any, tz: str) -> tuple[list[str], list[list[str]]]:

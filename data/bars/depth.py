@@ -53,7 +53,7 @@ def _ofi_events_into(pb: np.ndarray, qb: np.ndarray, pa: np.ndarray, qa: np.ndar
     """:func:`ofi_events` written into ``out`` (length n), ``scratch`` (length >= n - 1)
     as working space: no temporary array per term. Terms are added in the order of
     the formula, starting from 0, so every value is the same bit for bit.
-    ``clean=False`` leaves non-finite values in place (see :func:`_bar_ofi`)."""
+    ``clean=False`` leaves non-finite values in place (see :func:`bar_ofi`)."""
     n = len(pb)
     out[:1] = 0.0
     if n < 2:

@@ -136,7 +136,8 @@ def register_format(
 # --------------------------------------------------------------------------- columns
 
 
-def _key(name: Any) -> str:
+def column_key(name: Any) -> str:
+    """A column name as matched: case, spaces, ``_`` and ``-`` ignored (``Bid Size`` = ``bid_size``)."""
     return re.sub(r"[\s_\-]+", "", str(name)).lower()
 
 
@@ -162,10 +163,10 @@ def resolve_columns(
     names = list(names)
     by_key: dict[str, Any] = {}
     for raw in names:
-        by_key.setdefault(_key(raw), raw)
+        by_key.setdefault(column_key(raw), raw)
     found = [str(n) for n in names]
     def find(theirs: Any) -> Any:
-        return theirs if theirs in names else by_key.get(_key(theirs))
+        return theirs if theirs in names else by_key.get(column_key(theirs))
 
     explicit: dict[str, Any] = {}
     for theirs, target in (columns or {}).items():

@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from data.errors import OrderFlowError
-from data.reading.loader import ReadResult, check_file, format_for, normalise_ticks, resolve_columns
+from data.reading.loader import ReadResult, check_file, column_key, format_for, normalise_ticks, resolve_columns
 from data.reading.progress import progress_bar
 
 DEFAULT_BATCH_ROWS = 1 << 20
@@ -58,10 +58,6 @@ def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.Dat
     if end is not None:
         keep &= (ts < end).to_numpy()
     return frame if keep.all() else frame[keep]
-
-
-def _key(name: Any) -> str:
-    return re.sub(r"[\s_\-]+", "", str(name)).lower()
 
 
 def utc_time(value: Any, name: str, *, end: bool = False) -> pd.Timestamp | None:
@@ -333,7 +329,7 @@ def read_tick_file(
     def pick(names: Sequence[Any]) -> dict[Any, str]:
         used = resolve_columns(names, **mapping, source=path)
         for name in names:
-            key = _key(name)
+            key = column_key(name)
             if name not in used and (key in ID_KEYS or key in SYMBOL_KEYS):
                 extras.setdefault(name, "symbol" if key in SYMBOL_KEYS else "id")
         return {**used, **extras}
@@ -386,7 +382,7 @@ def read_tick_file(
 
 def _first_column(frame: pd.DataFrame, keys: Sequence[str], extras: Mapping[Any, str]) -> Any:
     for name in frame.columns:
-        if name in extras and _key(name) in keys:
+        if name in extras and column_key(name) in keys:
             return name
     return None
 

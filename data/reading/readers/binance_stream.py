@@ -55,18 +55,12 @@ _LINE = re.compile(r'^\s*(\d{10,20}\s+)?\{.*"e"\s*:\s*"(trade|aggTrade|bookTicke
 
 
 def _is_bookticker(path: Path) -> bool:
-    try:
-        names = [n.strip().lower() for n in read_header(path)[0]]
-    except (OSError, pa.ArrowException):  # unreadable: not this format (binary files: loader.format_for)
-        return False
+    names = [n.strip().lower() for n in read_header(path)[0]]  # unreadable: OrderFlowError, "not mine" to format_for
     return names[:len(BOOKTICKER_COLUMNS) - 1] == list(BOOKTICKER_COLUMNS[:-1])
 
 
 def _is_stream(path: Path) -> bool:
-    try:
-        lines = [line for line in head_text(path).splitlines()[:20] if line.strip()]
-    except (OSError, pa.ArrowException):
-        return False
+    lines = [line for line in head_text(path).splitlines()[:20] if line.strip()]
     return bool(lines) and any(_LINE.match(line) for line in lines) and all(
         re.match(r"^\s*(\d{10,20}\s+)?\{", line) for line in lines[:-1])
 

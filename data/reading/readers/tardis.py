@@ -51,10 +51,7 @@ TARDIS_KINDS = {
 
 def tardis_kind(path: Path) -> str | None:
     """``"trades"``, ``"quotes"``, ``"book_snapshot"``, ``"incremental_book_L2"`` or None, from the header."""
-    try:
-        names, delimiter = read_header(path)
-    except (OSError, pa.ArrowException, UnicodeDecodeError):  # unreadable: not Tardis (binary files: loader.format_for)
-        return None
+    names, delimiter = read_header(path)  # unreadable: OrderFlowError, "not mine" to loader.format_for
     if delimiter != "," or [n.strip() for n in names[:4]] != _PREFIX:
         return None
     rest = [n.strip() for n in names[4:]]
