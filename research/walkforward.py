@@ -141,13 +141,16 @@ def trading_days(frames: Sequence[pd.DataFrame], calendar: Any) -> pd.DatetimeIn
     return days[0].append(days[1:]).unique().sort_values() if len(days) > 1 else days[0].sort_values()
 
 
-def window_rows(window: Window, bars: pd.DataFrame, spec: WalkSpec, calendar: Any,
-                days: pd.DatetimeIndex) -> tuple[int, int, int]:
-    """Bar rows ``(train_first, test_first, test_end)`` of ``window`` in ``bars`` (end exclusive);
-    ``days`` are the trading days the window's day positions refer to."""
+def day_numbers(bars: pd.DataFrame, calendar: Any, days: pd.DatetimeIndex) -> np.ndarray:
+    """Per bar, the position of its trading day (``calendar.trade_dates``) among ``days``."""
+    return days.get_indexer(calendar.trade_dates(bars.index))
+
+
+def window_rows(window: Window, spec: WalkSpec, numbers: np.ndarray) -> tuple[int, int, int]:
+    """Bar rows ``(train_first, test_first, test_end)`` of ``window`` (end exclusive) in bars whose
+    trading days are at positions ``numbers`` (:func:`day_numbers`) of the days the window counts."""
     if spec.unit == "bars":
         return window.train_start, window.test_start, window.test_end
-    numbers = days.get_indexer(calendar.trade_dates(bars.index))
     first, test, end = np.searchsorted(numbers, [window.train_start, window.test_start, window.test_end], side="left")
     return int(first), int(test), int(end)
 
@@ -179,7 +182,8 @@ def walk_forward(base: RunConfig, axes: Sequence[Axis], spec: WalkSpec, *, jobs:
     calendar = base.calendar
     days = trading_days([v.bars for v in loaded.values()], calendar)
     windows = make_windows(len(loaded[specs[0]].bars) if spec.unit == "bars" else len(days), spec)
-    rows = {(w.number, s): window_rows(w, loaded[s].bars, spec, calendar, days) for w in windows for s in loaded}
+    numbers = {s: day_numbers(loaded[s].bars, calendar, days) for s in loaded}  # once per bar spec, not per window
+    rows = {(w.number, s): window_rows(w, spec, numbers[s]) for w in windows for s in loaded}
     for (number, s), (a, b, c) in rows.items():
         if not a < b < c:
             raise OrderFlowError(f"walk-forward window {number}: no {s} bars in its train or test days")

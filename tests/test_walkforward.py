@@ -12,7 +12,7 @@ from data import OrderFlowError
 from research import RunConfig, engine
 from research.executors import SerialExecutor
 from research.sweep import Axis, grid_points, point_config, rank_key
-from research.walkforward import WalkSpec, Window, make_windows, parse_walk_forward, trading_days, walk_forward, window_rows
+from research.walkforward import WalkSpec, Window, day_numbers, make_windows, parse_walk_forward, trading_days, walk_forward, window_rows
 from tests.conftest import need_sample
 from tests.sweep_helpers import Alternate, DieOnce
 
@@ -87,7 +87,7 @@ def test_walk_forward_against_single_runs(bars: pd.DataFrame) -> None:
     loaded = engine.Loaded(bars=bars, load_report={}, ticks_in_range=0)
     finals = []
     for w, row in zip(make_windows(len(days), spec), result.windows.itertuples()):
-        a, b, c = window_rows(w, bars, spec, base.calendar, days)
+        a, b, c = window_rows(w, spec, day_numbers(bars, base.calendar, days))
         assert row.train_end < row.test_start and (row.train_bars, row.test_bars) == (b - a, c - b)
         assert set(base.calendar.trade_dates(bars.index[b:c])) == {days[w.test_start]}  # one whole day, not the train's
         # the chosen set is the best of the grid run on the train bars alone
