@@ -231,7 +231,7 @@ class TickStore:
             yield arrays_frame(arrays)
 
     def array_batches(self, scan: Any) -> Iterator[dict[str, np.ndarray]]:
-        """The scan's ticks as numpy arrays (:func:`tick_arrays` of each record batch of at
+        """The scan's ticks as numpy arrays (:func:`record_batch_arrays` of each record batch of at
         most ``scan.batch_rows`` rows and at most a row group: arrays of a few MB, which a
         stream's allocator reuses batch after batch), in time order: only the day files of its dates and,
         in them, the row groups whose time statistics meet the window (pyarrow dataset
@@ -262,7 +262,7 @@ class TickStore:
                             batch = batch.filter(rows_filter)
                         if batch.num_rows:
                             report["rows_kept"] += batch.num_rows
-                            yield tick_arrays(batch)
+                            yield record_batch_arrays(batch)
                 bar.update(1)
 
     def fingerprint(self, scan: Any) -> list[list[Any]]:
@@ -308,7 +308,7 @@ def canonical_table(ticks: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
-def tick_arrays(batch: "pa.RecordBatch | pa.Table") -> dict[str, np.ndarray]:
+def record_batch_arrays(batch: "pa.RecordBatch | pa.Table") -> dict[str, np.ndarray]:
     """Store rows as canonical tick arrays: ``timestamp`` int64 UTC ns (a view of the
     Arrow buffer), ``price``/``size`` float64 and ``side`` int8 (views where there are
     no nulls), quote columns float64 with NaN for nulls, left out when all null."""
@@ -327,7 +327,7 @@ def tick_arrays(batch: "pa.RecordBatch | pa.Table") -> dict[str, np.ndarray]:
 
 
 def arrays_frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Tick arrays (:func:`tick_arrays`) as a canonical tick frame (writable: the arrays
+    """Tick arrays (:func:`record_batch_arrays`) as a canonical tick frame (writable: the arrays
     may be read-only views of Arrow buffers, the frame's columns are copies)."""
     data: dict[str, Any] = dict(arrays)
     data["timestamp"] = pd.DatetimeIndex(arrays["timestamp"].view("M8[ns]")).tz_localize("UTC")
