@@ -84,11 +84,13 @@ def assert_same_bars(got: pd.DataFrame, want: pd.DataFrame) -> None:
     nan_rate=st.sampled_from([0.0, 0.1, 0.6]),
     persistence=st.sampled_from(["1s", "2500ms"]),
     cuts=st.lists(st.integers(0, 160), max_size=12),
+    side_thread=st.booleans(),
 )
-def test_streamed_bars_equal_in_memory_bars(seed, n, spec, quotes, nan_rate, persistence, cuts):
+def test_streamed_bars_equal_in_memory_bars(seed, n, spec, quotes, nan_rate, persistence, cuts, side_thread):
     ticks = random_ticks(seed, n, quotes, nan_rate)
     cuts = [c for c in cuts if c <= n]
-    assert_same_bars(streamed(ticks, spec, persistence, cuts), in_memory(ticks, spec, persistence))
+    got = streamed(ticks, spec, persistence, cuts, side_thread=side_thread)
+    assert_same_bars(got, in_memory(ticks, spec, persistence))
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -199,3 +201,12 @@ def test_streamed_bars_take_an_imbalance_preset(preset: str) -> None:
     assert got.attrs["imbalance"] == want.attrs["imbalance"]
     default = make_bars(ticks, "1min", tick_size=0.25, footprint_params={"large_window": LARGE_WINDOW})
     assert not np.array_equal(got["buy_imbalances"], default["buy_imbalances"])  # the preset made a difference
+
+
+@pytest.mark.parametrize("cores, reader, expected", [(1, False, False), (2, False, True), (2, True, False),
+                                                     (3, True, True), (8, True, True)])
+def test_side_thread_only_where_a_core_is_free(monkeypatch, cores, reader, expected):
+    """Main thread + reader thread fill two cores: a side thread then only contends for them."""
+    stream_module = importlib.import_module("data.bars.stream")
+    monkeypatch.setattr(stream_module, "usable_cores", lambda: cores)
+    assert stream_module.side_thread_helps(reader_thread=reader) is expected

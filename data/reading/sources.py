@@ -107,6 +107,11 @@ class TickSource:
 
     # ----------------------------------------------------------------- reading
 
+    @property
+    def reads_ahead(self) -> bool:
+        """Whether :meth:`array_batches` decodes on a thread of its own (a store's do)."""
+        return self.kind == "store"
+
     def batches(self) -> Iterator[pd.DataFrame]:
         """Canonical tick frames (``batch_rows`` rows or fewer) in time order."""
         if self.kind == "store":
@@ -121,7 +126,7 @@ class TickSource:
         what :class:`data.bars.stream.BarStream` works on. A store's come straight from Arrow record
         batches, without pandas, decoded by a thread :data:`READ_AHEAD` batches ahead
         (:func:`read_ahead`), so reading overlaps the consumer's work."""
-        if self.kind == "store":
+        if self.reads_ahead:
             yield from read_ahead(self.store.array_batches(self), READ_AHEAD)
             return
         from data.bars.stream import tick_arrays  # the stream builds on the sources
