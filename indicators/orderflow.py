@@ -113,9 +113,8 @@ class _SessionMixin:
             new[0] = True
         if self._calendar is not None and end > max(start, 1):
             first = max(start - 1, 0)
-            ids = self._calendar.ids(line_values(self.data.datetime, first, end))
-            changed = ids[1:] != ids[:-1]  # changed[k] is about position first + k + 1
-            new[first + 1 - start :] |= changed
+            opens = self._calendar.opens(line_values(self.data.datetime, first, end))  # opens[k]: position first + k
+            new[first + 1 - start :] |= opens[1:]
         return new
 
 

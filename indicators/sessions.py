@@ -52,6 +52,13 @@ def check_reset(reset: str) -> str:
     return mode
 
 
+def bar_nums(times: "pd.DatetimeIndex | np.ndarray") -> np.ndarray:
+    """Datetimes (naive ones are UTC) as Backtrader day numbers (UTC)."""
+    index = pd.DatetimeIndex(times)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    return date2num_ns(index.as_unit("ns").asi8)
+
+
 class SessionCalendar:
     """Sessions opening each day at ``start`` local time in ``tz``.
 
@@ -102,6 +109,16 @@ class SessionCalendar:
         bounds = self.boundaries(first, int(days.max()) + 2)
         return first + np.searchsorted(bounds, nums, side="left") - 1
 
+    def opens(self, nums: np.ndarray) -> np.ndarray:
+        """Per bar time, whether it opens a session: its session id (:meth:`ids`) differs
+        from the bar before it (False for the first bar, which has none before it)."""
+        ids = self.ids(nums)
+        return np.concatenate(([False], ids[1:] != ids[:-1])) if len(ids) else np.zeros(0, dtype=bool)
+
+    def bar_opens(self, times: "pd.DatetimeIndex | np.ndarray") -> np.ndarray:
+        """:meth:`opens` of bar times given as datetimes (naive ones are UTC)."""
+        return self.opens(bar_nums(times))
+
     def id_of(self, num: float) -> int:
         """Session id of one bar time; the same rule as :meth:`ids`, cached per session."""
         if self._lo < num <= self._hi:
@@ -120,8 +137,6 @@ class SessionCalendar:
         id of :meth:`ids` (right-closed: a bar stamped exactly at an opening belongs to the
         session that closes there). Daily returns are cut by this rule.
         """
-        index = pd.DatetimeIndex(times)
-        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
-        ids = self.ids(date2num_ns(index.as_unit("ns").asi8))
+        ids = self.ids(bar_nums(times))
         ids = ids + (1 if self.start_ns >= 12 * 3600 * 1_000_000_000 else 0)
         return pd.DatetimeIndex((ids - EPOCH_ORDINAL) * DAY_NS)

@@ -268,17 +268,14 @@ def _indicators(owner: Any, depth: int = 3) -> list[Any]:
 def strategy_cvd(strat: Any, bars: pd.DataFrame) -> tuple[np.ndarray | None, str, np.ndarray | None]:
     """The strategy's first CVD indicator values per bar, its label and session-reset bars (if any)."""
     from indicators import CumulativeVolumeDelta
+    from indicators.sessions import SessionCalendar
 
     for ind in _indicators(strat):
         if isinstance(ind, CumulativeVolumeDelta):
             values = np.asarray(ind.lines[0].array[: len(bars)], dtype=np.float64)
             reset = str(getattr(ind.p, "reset", ""))
             resets = None
-            if reset == "session":
-                delta = bars["delta"].to_numpy(np.float64)
-                steps = np.diff(values, prepend=0.0)
-                tol = 1e-9 * np.maximum(1.0, np.abs(values))
-                restarted = (np.abs(values - delta) <= tol) & (np.abs(steps - delta) > tol)
-                resets = np.flatnonzero(restarted)
+            if reset == "session":  # the bars where the indicator's own calendar opens a session
+                resets = np.flatnonzero(SessionCalendar(ind.p.session_start, ind.p.tz).bar_opens(bars.index))
             return values, f"CVD (reset: {reset or 'never'})", resets
     return None, "CVD (running sum of delta)", None

@@ -193,3 +193,22 @@ def test_profile_of_the_run_holds_all_its_volume(tmp_path):
     code = rb.main(["--start", "2024-04-16 08:00", "--end", "2024-04-16 12:00", "--tz", "America/Chicago", "--profile",
                     "--out", str(tmp_path)])
     assert code == 0 and (tmp_path / "report.png").stat().st_size > 50_000
+
+
+def test_cvd_resets_are_where_the_session_cvd_restarts():
+    """The reset marks of a session-reset CVD are the bars where the indicator restarts its sum:
+    there (and on the first bar) cvd equals the bar's delta; elsewhere it is the previous cvd plus delta."""
+    result = run(RunConfig(data=need_sample(), strategy="cvd_trend", params={"reset": "session"}, bars="5min"))
+    cvd, delta = result.cvd, np.nan_to_num(result.bars["delta"].to_numpy(np.float64))
+    resets = result.cvd_resets
+    assert len(resets) >= 3  # the bundled sample spans several CME sessions
+    restart = np.zeros(len(cvd), dtype=bool)
+    restart[resets] = True
+    restart[0] = True
+    np.testing.assert_allclose(cvd[restart], delta[restart])
+    np.testing.assert_allclose(cvd[1:][~restart[1:]], (cvd[:-1] + delta[1:])[~restart[1:]])
+    local = result.bars.index.tz_convert("America/Chicago")
+    opened = local[resets]  # the first bar of a session: after 17:00, its previous bar at or before 17:00
+    before = local[resets - 1]
+    assert all((o - pd.Timedelta(hours=17, microseconds=1)).date() > (b - pd.Timedelta(hours=17, microseconds=1)).date()
+               for o, b in zip(opened, before))

@@ -451,3 +451,14 @@ def test_data_shorter_than_the_warm_up_gives_nan_in_both_run_modes(n: int) -> No
     if n >= WARM_UP:
         np.testing.assert_allclose(vectorised["CumulativeVolumeDelta"]["cvd"][WARM_UP - 1:],
                                    np.convolve(frame["delta"], np.ones(WARM_UP), "valid"), rtol=1e-12)
+
+
+def test_bar_opens_are_right_closed_and_follow_dst() -> None:
+    cal = SessionCalendar("17:00", "America/Chicago")
+    # 17:00 CST = 23:00 UTC (before 2024-03-10), 17:00 CDT = 22:00 UTC (after): a bar stamped at the
+    # opening still belongs to the session that closes there; the next bar opens the new one
+    times = pd.DatetimeIndex(["2024-03-08 22:59", "2024-03-08 23:00", "2024-03-08 23:01", "2024-03-09 23:30",
+                              "2024-03-10 22:00", "2024-03-10 22:01"], tz="UTC")
+    assert cal.bar_opens(times).tolist() == [False, False, True, True, False, True]
+    assert cal.bar_opens(times.tz_localize(None)).tolist() == cal.bar_opens(times).tolist()  # naive = UTC
+    assert cal.bar_opens(times[:0]).tolist() == []

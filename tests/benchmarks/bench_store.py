@@ -6,7 +6,7 @@ For each size, synthetic ticks (tests.benchmarks.common, one million a day) are 
 into a store day by day (never all in memory), then a fresh subprocess streams them into
 1-minute bars with every line (``make_bars(scan_ticks(store))``) and reports its peak
 resident memory (``VmHWM``), its throughput (wall clock) and its CPU time (all its
-threads: the reader, the side thread and the main one), with the load average, since on
+threads: the store's reader and the bars; see data.bars.stream), with the load average, since on
 a shared machine the wall clock says as much about the neighbours as about the code.
 Also: ``load_ticks`` of one Parquet file against ``pyarrow.parquet.read_table(...).to_pandas()`` of the same file, and the
 time a run on cached bars of a month of 1-minute bars takes to reach the first
