@@ -34,8 +34,9 @@ from data import (
     load_ticks,
     make_bars,
 )
-from data.reading.sources import in_window
+from data.reading.sources import file_stamp, in_window, scan_ticks
 from data.sides.classify import BAR_METHOD
+from data.store.cache import through_cache
 from reports import metrics as perf
 from reports.trades import TradeRecorder, trades_frame
 
@@ -82,10 +83,11 @@ class Result:
 
 
 def needs_ticks(config: RunConfig) -> bool:
-    """Whether a run must hold the ticks in memory: to keep them (footprints, HTML), to join
+    """Whether a run must read the ticks into memory: to keep them (footprints, HTML), to join
     quotes or classify trades one by one, when the data is a DataFrame already, or a file that
     holds its book beside the trades (the book lines come from its quote stream). Else the
-    bars are streamed from the source in bounded memory, through the bar cache."""
+    bars are streamed from the source in bounded memory. Either way the bars go through the
+    bar cache, unless the ticks are kept (they are read anyway) or are a DataFrame."""
     return bool(config.keep_ticks or config.quotes is not None or config.classify in CLASSIFIERS
                 or isinstance(config.data, pd.DataFrame) or holds_book(config.data, config.format))
 
@@ -96,7 +98,9 @@ def load(config: RunConfig) -> Loaded:
     Streamed from the source through the bar cache (:func:`data.cached_bars`: a folder,
     glob, list of files or store is read batch by batch), unless :func:`needs_ticks`:
     then the ticks are loaded, quotes joined and sides classified, and kept on the result
-    if ``keep_ticks``. Both give the same bars (``data.bars.stream``: equal to ``make_bars``).
+    if ``keep_ticks``; such bars go through the cache too, keyed also by the quote file,
+    its lag and the classifier (:func:`data.store.cache.through_cache`). Both give the same
+    bars (``data.bars.stream``: equal to ``make_bars``).
     """
     on_bad_rows = "drop" if config.drop_bad_rows else "raise"
     source = {"symbol": config.symbol, "allow_overlap": config.allow_overlap, "progress": config.progress}
@@ -105,17 +109,36 @@ def load(config: RunConfig) -> Loaded:
                                  footprint_params=config.footprint_params,
                                  start=config.start, end=config.end, format=config.format, tz=config.input_tz,
                                  on_bad_rows=on_bad_rows, **source)
-        bars = _checked_bars(bars, config)
-        report = dict(bars.attrs.get("load_report") or {})
-        files = report.get("files") or []
-        if len(files) == 1 and not report.get("overlaps"):  # one file: its own report, as load_ticks gives
-            report = {k: v for k, v in files[0].items() if k != "rows_in_window"}
-        return Loaded(bars=bars, load_report=report, ticks_in_range=int(bars["trades"].sum()), cache=info)
+    elif config.keep_ticks or isinstance(config.data, pd.DataFrame):
+        return _from_ticks(config, on_bad_rows, source)
+    else:
+        scan = scan_ticks(config.data, start=config.start, end=config.end, format=config.format, tz=config.input_tz,
+                          on_bad_rows=on_bad_rows, **source)
+        settings = {"in_memory": True, "footprint_params": config.footprint_params, "classify": config.classify,
+                    "quotes": None if config.quotes is None else file_stamp(config.quotes),
+                    "quote_lag": config.quote_lag}
+        bars, info = through_cache(scan, config.bars, {k: str(v) for k, v in settings.items()},
+                                   lambda: _from_ticks(config, on_bad_rows, source, checked=False).bars,
+                                   cache_dir=config.cache_dir, use_cache=config.cache)
+    bars = _checked_bars(bars, config)
+    report = dict(bars.attrs.get("load_report") or {})
+    files = report.get("files") or []
+    if len(files) == 1 and not report.get("overlaps"):  # one file: its own report, as load_ticks gives
+        report = {k: v for k, v in files[0].items() if k != "rows_in_window"}
+    return Loaded(bars=bars, load_report=report, ticks_in_range=int(bars["trades"].sum()), cache=info)
+
+
+def _from_ticks(config: RunConfig, on_bad_rows: str, source: dict[str, Any], checked: bool = True) -> Loaded:
+    """:func:`load` with the ticks in memory: quotes joined, sides classified, bars made
+    (with ``bars.attrs["load_report"]``), then checked (:func:`_checked_bars`) unless not ``checked``."""
     ticks = load_ticks(config.data, format=config.format, tz=config.input_tz, on_bad_rows=on_bad_rows, **source)
     ticks, quotes = _quotes_and_sides(ticks, config)
     report = dict(ticks.attrs.get("load_report", {}))
     ticks = in_window(ticks, config.start, config.end).reset_index(drop=True)
-    bars = _checked_bars(make_bars(ticks, config.bars, quotes=quotes, footprint_params=config.footprint_params), config)
+    bars = make_bars(ticks, config.bars, quotes=quotes, footprint_params=config.footprint_params)
+    bars.attrs["load_report"] = report
+    if checked:
+        bars = _checked_bars(bars, config)
     return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None)
 
 

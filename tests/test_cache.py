@@ -89,3 +89,40 @@ def test_half_written_or_corrupt_entries_are_never_used(files, tmp_path):
     other.rename(entry.parent / f"{info['key']}.parquet")
     assert cached_bars(files, "1min", cache_dir=tmp_path / "c")[1]["hit"] is False
     assert list((tmp_path / "c").glob(".*.tmp")) == []
+
+
+def test_runs_with_quotes_or_a_classifier_go_through_the_cache(tmp_path):
+    """Runs that read the ticks into memory (a quote file joined, trades classified one by one)
+    are cached too, keyed also by the quote file, its lag and the classifier."""
+    from research import RunConfig, load
+
+    ticks = synthetic_ticks(4_000, seed=3)
+    quotes = ticks[["timestamp", "bid", "ask", "bid_size", "ask_size"]].copy()
+    ticks = ticks.drop(columns=["bid", "ask", "bid_size", "ask_size"]).assign(side=0)
+    data, quote_file = tmp_path / "t.parquet", tmp_path / "q.parquet"
+    ticks.to_parquet(data, index=False)
+    quotes.to_parquet(quote_file, index=False)
+    base = RunConfig(data=data, bars="1min", quotes=quote_file, classify="lee_ready", cache=True, cache_dir=tmp_path / "c",
+                     progress=False)
+    built = load(base)
+    assert built.cache["hit"] is False and built.cache["path"].is_file()
+    again = load(base)
+    assert again.cache["hit"] is True
+    pd.testing.assert_frame_equal(again.bars, built.bars, check_freq=False)
+    assert again.ticks_in_range == built.ticks_in_range == 4_000
+    assert again.load_report["rows_kept"] == built.load_report["rows_kept"] == 4_000
+    fresh = load(RunConfig(**{**base.__dict__, "cache": False}))
+    assert fresh.cache["path"] is None
+    pd.testing.assert_frame_equal(fresh.bars, built.bars, check_freq=False)
+    assert built.bars["unknown_volume"].sum() < ticks["size"].sum()  # the classifier did fill sides
+
+    keys = {built.cache["key"]}
+    for change in ({"quote_lag": "1ms"}, {"classify": "tick"}, {"quotes": None}):
+        other = load(RunConfig(**{**base.__dict__, **change}))
+        assert other.cache["hit"] is False and other.cache["key"] not in keys
+        keys.add(other.cache["key"])
+    stat = quote_file.stat()
+    os.utime(quote_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a new quote file
+    assert load(base).cache["hit"] is False
+    kept = load(RunConfig(**{**base.__dict__, "keep_ticks": True}))  # the ticks are read anyway: not cached
+    assert kept.cache is None and len(kept.ticks) == 4_000

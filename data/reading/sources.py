@@ -152,7 +152,7 @@ class TickSource:
             hashed = pd.util.hash_pandas_object(self.frame, index=False).to_numpy()
             data = hashlib.sha256(hashed.tobytes() + str(list(self.frame.columns)).encode()).hexdigest()
         else:
-            data = [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in self.files]
+            data = [file_stamp(p) for p in self.files]
         return {"kind": self.kind, "data": data, "start": str(self.start), "end": str(self.end),
                 "symbol": self.symbol, "allow_overlap": self.allow_overlap,
                 "options": {k: str(v) for k, v in sorted(self.options.items())}}
@@ -258,6 +258,13 @@ class TickSource:
                 rejected[reason] = rejected.get(reason, 0) + count
         report["unknown_side"] = sum(f.get("unknown_side", 0) for f in files_report)
         report["reordered"] = sum(f.get("reordered", 0) for f in files_report)
+
+
+def file_stamp(path: str | Path) -> list[Any]:
+    """What identifies a file's contents in a cache key: its resolved path, size and modification time."""
+    path = Path(path)
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
 def read_ahead(items: Iterable[T], depth: int = READ_AHEAD) -> Iterator[T]:

@@ -20,7 +20,7 @@ import os
 import uuid
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 import pyarrow as pa
@@ -93,18 +93,33 @@ def cached_bars(
     options = dict(tick_size=tick_size, persistence=persistence, depth=depth, footprint=footprint)
     if footprint_params:
         options["footprint_params"] = dict(footprint_params)
+    return through_cache(scan, spec, {**{k: str(v) for k, v in options.items()}, "extra": dict(settings or {})},
+                         lambda: bars_from_source(scan, spec, **options), cache_dir=cache_dir, use_cache=use_cache)
+
+
+def through_cache(
+    scan: TickSource,
+    spec: "BarSpec | str | None",
+    settings: Mapping[str, Any],
+    build: Callable[[], pd.DataFrame],
+    *,
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The bars ``build()`` makes from ``scan``'s data, through the cache: the entry of the key
+    of ``scan``'s fingerprint, ``spec`` and ``settings`` (:func:`cache_key`) if there is one,
+    else ``build()``'s, written as an entry. ``(bars, info)`` as :func:`cached_bars` returns."""
     info: dict[str, Any] = {"hit": False, "key": None, "path": None, "source": scan.name}
     if not use_cache:
-        return bars_from_source(scan, spec, **options), info
-    key = cache_key(scan, spec, {**{k: str(v) for k, v in options.items()}, "extra": dict(settings or {})})
-    path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    entry = path / f"{key}.parquet"
+        return build(), info
+    key = cache_key(scan, spec, settings)
+    entry = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / f"{key}.parquet"
     info.update(key=key, path=entry)
     bars = read_entry(entry, key)
     if bars is not None:
         info["hit"] = True
         return bars, info
-    bars = bars_from_source(scan, spec, **options)
+    bars = build()
     write_entry(entry, key, bars)
     return bars, info
 
