@@ -44,6 +44,7 @@ from data.schema import TICK_COLUMNS
 MARKER = "_store.json"
 DATA_FILE = "ticks.parquet"
 ROW_GROUP_ROWS = 1 << 18
+_I64_MIN, _I64_MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 SCHEMA = pa.schema([
     ("timestamp", pa.timestamp("ns", tz="UTC")),
     ("price", pa.float64()),
@@ -246,6 +247,8 @@ class TickStore:
         for fragment in fragments:
             report["row_groups_total"] += fragment.metadata.num_row_groups
         columns = list(TICK_COLUMNS)
+        window = np.array([_I64_MIN if scan.start is None else scan.start.value,
+                           _I64_MAX if scan.end is None else scan.end.value], dtype=np.int64)
         with progress_bar(len(fragments), desc="reading store", unit="days", progress=scan.progress) as bar:
             for fragment in fragments:
                 groups = fragment.split_by_row_group(filter=rows_filter) if rows_filter is not None \
@@ -258,8 +261,10 @@ class TickStore:
                     for batch in reader.iter_batches(batch_size=min(scan.batch_rows, ROW_GROUP_ROWS), row_groups=ids,
                                                      columns=columns, use_threads=False):
                         report["rows_read"] += batch.num_rows
-                        if rows_filter is not None:
-                            batch = batch.filter(rows_filter)
+                        if rows_filter is not None:  # a day file is sorted by time: the window is a slice
+                            ts = batch.column("timestamp").view(pa.int64()).to_numpy()
+                            lo, hi = np.searchsorted(ts, window, side="left")
+                            batch = batch.slice(lo, hi - lo)
                         if batch.num_rows:
                             report["rows_kept"] += batch.num_rows
                             yield record_batch_arrays(batch)
