@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-browser lint test-pandas22 bench accuracy readme setup clean
+.PHONY: run test test-browser lint test-oldest bench accuracy readme setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,12 +29,13 @@ test-browser: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-# The same tests on the oldest pandas the project supports (CI runs both).
-COMPAT := .venv-pandas22
-test-pandas22:
+# The same tests on the oldest versions the project supports (pyproject's floors; CI runs both).
+COMPAT := .venv-oldest
+OLDEST := "pandas==2.2.*" "numpy==1.26.*" "pyarrow==14.*" "bokeh==3.6.*" "matplotlib==3.7.*" "scipy==1.10.*" "tqdm==4.60.*"
+test-oldest:
 	test -x $(COMPAT)/bin/python || $(PYTHON) -m venv $(COMPAT)
 	$(COMPAT)/bin/python -m pip install --quiet --upgrade pip
-	$(COMPAT)/bin/python -m pip install --quiet -e ".[test]" "pandas==2.2.*"
+	$(COMPAT)/bin/python -m pip install --quiet -e ".[test]" $(OLDEST)
 	$(COMPAT)/bin/python -m pytest
 
 bench: $(STAMP)

@@ -49,6 +49,11 @@ __all__ = [
 BUYER_MAKER = "is_buyer_maker"
 _TARGETS = TICK_COLUMNS + (BUYER_MAKER,)
 _NUMERIC = ("price", "size") + TICK_QUOTES
+# pyarrow's CSV reader before 23 infers an ISO time past 2262 as a timestamp[ns] wrapped
+# around (2999-04-14 -> 1830-03-06), silently; from 23 it leaves such a column as text.
+# Before 23 a time column that pyarrow read as timestamps is read again as text, so that
+# the loader's own parsing checks it.
+ARROW_INFERS_TIMES_SAFELY = int(pa.__version__.split(".")[0]) >= 23
 
 # Known names per canonical column, compared after lower-casing and removing
 # spaces, "_" and "-". Earlier names win when a file has several (freqtrade has both
@@ -354,13 +359,19 @@ def read_csv(
         )
         return pacsv.read_csv(str(path), read_options=read, parse_options=parse, convert_options=convert)
 
-    try:
+    def typed(given: dict[str, pa.DataType]) -> pa.Table:
         try:
-            table = attempt({n: pa.float64() for n in include if used[n] in _NUMERIC})
+            return attempt({**given, **{n: pa.float64() for n in include if used[n] in _NUMERIC}})
         except pa.ArrowInvalid as exc:
             if "conversion error" not in str(exc):
                 raise
-            table = attempt({})
+            return attempt(given)
+
+    try:
+        table = typed({})
+        inferred = [n for n in include if used[n] == "timestamp" and pa.types.is_timestamp(table.schema.field(n).type)]
+        if inferred and not ARROW_INFERS_TIMES_SAFELY:  # read again with the times as text (see the flag)
+            table = typed({n: pa.string() for n in inferred})
     except pa.ArrowInvalid as exc:
         if path.suffix.lower() in _COMPRESSION and "conversion error" not in str(exc) and "CSV parse" not in str(exc):
             raise read_problem(path, exc) from None
