@@ -322,10 +322,14 @@ def read_header(path: Path) -> tuple[list[str], str]:
     return names, delimiter
 
 
+_NULLABLE_INTS = {pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32()}
+
+
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow -> pandas; integers become nullable Int64 so epoch ns survive missing values."""
-    ints = {pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32()}
-    return table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if t in ints else None)
+    """Arrow -> pandas; integers of a type that has missing values in the table become nullable
+    Int64 (so epoch ns survive them; pandas would make them float64), the others stay numpy integers."""
+    with_nulls = {col.type for col in table.columns if col.type in _NULLABLE_INTS and col.null_count}
+    return table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if t in with_nulls else None)
 
 
 def read_csv(
