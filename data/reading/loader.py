@@ -658,11 +658,10 @@ def _to_ns(s: pd.Series, tz: str | None) -> _Times:
     """Any time column -> :class:`_Times` (int64 ns UTC and the rows that failed, by why)."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         ns, out_of_range = _ns(_localise(s, tz))
-        nat = ns == _NAT  # missing, bad and out-of-range times
-        if not nat.any():
+        if ns.min() > _NAT:  # no NaT (int64 min) at all: nothing missing, bad or out of range
             return _Times(ns, np.zeros(len(ns), dtype=bool), np.zeros(len(ns), dtype=bool), out_of_range)
         missing = s.isna().to_numpy()
-        return _Times(ns, missing, ~missing & ~out_of_range & nat, out_of_range)
+        return _Times(ns, missing, ~missing & ~out_of_range & (ns == _NAT), out_of_range)
     if pd.api.types.is_bool_dtype(s.dtype):
         missing = s.isna().to_numpy()
         return _Times(np.zeros(len(s), np.int64), missing, ~missing, np.zeros(len(s), bool))
