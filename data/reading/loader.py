@@ -19,7 +19,7 @@ import json
 import re
 import stat
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -291,15 +291,19 @@ def head_text(path: Path) -> str:
     return _cached_head(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+# what makes text look binary: undecodable bytes and control characters other than tab, line feed, form feed
+# and carriage return
+_ODD_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffd]")
+
+
 def check_text(path: Path) -> None:
     """Raise :class:`OrderFlowError` unless the (decompressed) start of the file is text.
 
     Binary means a NUL byte, or more than 5% of the first 4096 characters being
-    undecodable or control characters; the message says what the file looks like
-    (gzip named ``.csv``, Parquet, zip ...) instead of echoing the bytes."""
+    undecodable or control characters (:data:`_ODD_CHARACTERS`); the message says what the
+    file looks like (gzip named ``.csv``, Parquet, zip ...) instead of echoing the bytes."""
     head = head_text(path)[:4096]
-    odd = sum(head.count(c) for c in "\ufffd") + sum(1 for c in head if c < " " and c not in "\t\r\n\f")
-    if "\x00" not in head and odd <= 0.05 * len(head):
+    if "\x00" not in head and len(_ODD_CHARACTERS.findall(head)) <= 0.05 * len(head):
         return
     kind = _content_kind(path)
     if kind is not None and kind.endswith("-compressed"):
@@ -323,10 +327,14 @@ def read_header(path: Path) -> tuple[list[str], str]:
     return names, delimiter
 
 
+_NULLABLE_INTS = {pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32()}
+
+
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow -> pandas; integers become nullable Int64 so epoch ns survive missing values."""
-    ints = {pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32()}
-    return table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if t in ints else None)
+    """Arrow -> pandas; integers of a type that has missing values in the table become nullable
+    Int64 (so epoch ns survive them; pandas would make them float64), the others stay numpy integers."""
+    with_nulls = {col.type for col in table.columns if col.type in _NULLABLE_INTS and col.null_count}
+    return table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if t in with_nulls else None)
 
 
 def read_csv(
@@ -476,6 +484,11 @@ class _Check:
     mask: np.ndarray
     data: pd.Series
 
+    @cached_property
+    def fails(self) -> bool:
+        """Whether any row fails the rule."""
+        return bool(self.mask.any())
+
 
 def _is_text(s: pd.Series) -> bool:
     return not (
@@ -494,6 +507,12 @@ def _to_float(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """float64 values, missing mask, unparseable mask (text that is not a finite number)."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        # the usual case, every value finite, in one pass without a mask: a NaN or an infinity makes
+        # the sum NaN or infinite (a sum that overflows only takes the longer way)
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = v.sum()
+        if np.isfinite(total):
+            return v, np.zeros(len(v), dtype=bool), np.zeros(len(v), dtype=bool)
         missing = np.isnan(v)
         return v, missing, np.isinf(v)
     text, missing = _stripped(s)
@@ -502,6 +521,7 @@ def _to_float(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return v, missing, ~missing & ~np.isfinite(v)
 
 
+_UTC = pd.DatetimeTZDtype("ns", "UTC")
 _I64_MAX = np.iinfo(np.int64).max
 _NAT = np.iinfo(np.int64).min
 _NS_MAX = float(_I64_MAX)
@@ -585,10 +605,13 @@ def _ns(dt: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
     Decided per value in the column's own unit, so one time in the year 3000 does not
     stop the others (pandas would raise ``OutOfBoundsDatetime`` for the whole column).
+    The ns may share memory with ``dt``.
     """
-    index = pd.DatetimeIndex(dt)
+    index = pd.DatetimeIndex(dt, copy=False)
     raw = index.asi8  # in the index's own unit, UTC for zoned times
     factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[index.unit]
+    if factor == 1:  # already ns: every value is in range and NaT is already int64 min
+        return raw, np.zeros(len(raw), dtype=bool)
     nat = raw == _NAT
     limit = _I64_MAX // factor
     out_of_range = ~nat & ((raw > limit) | (raw < -limit))
@@ -646,6 +669,8 @@ def _to_ns(s: pd.Series, tz: str | None) -> _Times:
     """Any time column -> :class:`_Times` (int64 ns UTC and the rows that failed, by why)."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         ns, out_of_range = _ns(_localise(s, tz))
+        if ns.min() > _NAT:  # no NaT (int64 min) at all: nothing missing, bad or out of range
+            return _Times(ns, np.zeros(len(ns), dtype=bool), np.zeros(len(ns), dtype=bool), out_of_range)
         missing = s.isna().to_numpy()
         return _Times(ns, missing, ~missing & ~out_of_range & (ns == _NAT), out_of_range)
     if pd.api.types.is_bool_dtype(s.dtype):
@@ -701,18 +726,28 @@ def _checks_for(target: str, raw: str, s: pd.Series, tz: str | None) -> tuple[np
             notes.append(f"column {raw!r} mixes epoch units ({counts}): each value read in the unit its size says")
         return t.ns, checks, notes
     v, missing, bad = _to_float(s)
+
+    def sign_rule(compare: np.ufunc) -> np.ndarray:
+        """The rows holding a number ``x`` with ``compare(x, 0)``. Missing rows are NaN, which compares
+        false, so only unparseable ones (NaN or infinite) are taken out, if any; a minimum above 0
+        (not NaN) says that no row holds, without building the mask."""
+        if v.min() > 0:
+            return np.zeros(len(v), dtype=bool)
+        rows = compare(v, 0)
+        return rows & ~bad if bad.any() else rows
+
     checks = [_Check(f"bad_{target}", raw, "unparseable number", bad, s)]
     if target == "price":
         checks += [
             _Check("missing_price", raw, "missing price", missing, s),
-            _Check("non_positive_price", raw, "price must be > 0", ~missing & ~bad & (v <= 0), s),
+            _Check("non_positive_price", raw, "price must be > 0", sign_rule(np.less_equal), s),
         ]
     elif target in ("size", "bid_size", "ask_size"):
         if target == "size":
             checks.append(_Check("missing_size", raw, "missing size", missing, s))
-        checks.append(_Check(f"negative_{target}", raw, f"negative {target}", ~bad & (v < 0), s))
+        checks.append(_Check(f"negative_{target}", raw, f"negative {target}", sign_rule(np.less), s))
     elif target in ("bid", "ask"):  # a missing quote is an empty side of the book; 0 or less is no price
-        checks.append(_Check(f"non_positive_{target}", raw, f"{target} price must be > 0", ~missing & ~bad & (v <= 0), s))
+        checks.append(_Check(f"non_positive_{target}", raw, f"{target} price must be > 0", sign_rule(np.less_equal), s))
     return v, checks, []
 
 
@@ -720,7 +755,7 @@ def _first_bad(checks: list[_Check]) -> tuple[_Check, int] | None:
     """The earliest failing row over all rules (ties: the rule listed first)."""
     best: tuple[_Check, int] | None = None
     for check in checks:
-        if check.mask.any():
+        if check.fails:
             row = int(np.argmax(check.mask))
             if best is None or row < best[1]:
                 best = (check, row)
@@ -731,7 +766,7 @@ def _reject_counts(checks: list[_Check], n: int) -> tuple[np.ndarray, dict[str, 
     """Keep mask and ``{reason: rows}``; a row failing several rules counts once, first rule."""
     rejected = np.zeros(n, dtype=bool)
     counts: dict[str, int] = {}
-    for check in checks:
+    for check in (c for c in checks if c.fails):
         new = check.mask & ~rejected
         if new.any():
             counts[check.reason] = counts.get(check.reason, 0) + int(new.sum())
@@ -862,7 +897,7 @@ def normalise_frame(
     for name in carry:
         arr = raw[name].to_numpy()
         out[name] = arr if take is None else arr[take]
-    out["timestamp"] = pd.DatetimeIndex(out["timestamp"].view("M8[ns]")).tz_localize("UTC")
+    out["timestamp"] = pd.DatetimeIndex(out["timestamp"].view("M8[ns]"), dtype=_UTC)
     result = pd.DataFrame(out, copy=False)
     report: dict[str, Any] = {
         "source": str(source),

@@ -10,6 +10,8 @@ _TEXT_SIDES = {
     "buy": 1, "b": 1, "+1": 1, "1": 1, "1.0": 1,
     "sell": -1, "s": -1, "a": -1, "-1": -1, "-1.0": -1, "2": -1, "2.0": -1,
 }
+# The sides of the integer codes -1, 0, 1 and 2, looked up by code + 1.
+_SMALL_INT_SIDES = np.array([-1, 0, 1, -1], dtype=np.int8)
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
 
@@ -26,6 +28,13 @@ def parse_side(values: pd.Series | np.ndarray) -> np.ndarray:
     s = pd.Series(values, copy=False)
     if pd.api.types.is_bool_dtype(s.dtype):
         raise TypeError("a boolean side column needs side_from_buyer_maker()")
+    if pd.api.types.is_integer_dtype(s.dtype) and len(s):  # the usual codes -1..2 without a float pass
+        codes = s.to_numpy(dtype=getattr(s.dtype, "numpy_dtype", s.dtype), na_value=0)  # missing: 0, unknown
+        low, high = codes.min(), codes.max()
+        if low >= -1 and high <= 1:  # already +1/-1/0
+            return codes.astype(np.int8)
+        if low >= -1 and high <= 2:
+            return _SMALL_INT_SIDES[codes + 1]
     if pd.api.types.is_numeric_dtype(s.dtype):
         v = s.to_numpy(dtype=np.float64, na_value=np.nan)
         out = np.zeros(len(v), dtype=np.int8)

@@ -103,14 +103,12 @@ def read_tardis_trades(path: Path, pick: ColumnPicker) -> pd.DataFrame:
         _single_symbol(_read(path, ["symbol"], {"symbol": pa.string()}), path)
         return read_csv(path, pick)
     _single_symbol(table, path)
-    return pd.DataFrame({name: _column(table[name], used[name]) for name in used}, copy=False)
+    return pd.DataFrame({name: _column(table[name]) for name in used}, copy=False)
 
 
-def _column(values: pa.ChunkedArray, target: str) -> np.ndarray | pd.Series:
-    """A column for the loader: epochs as nullable Int64 (as its CSV reader gives them), text as a
-    categorical (the loader parses each distinct side once either way)."""
-    if target == "timestamp":
-        return pd.array(values.to_numpy(), dtype=pd.Int64Dtype())
+def _column(values: pa.ChunkedArray) -> np.ndarray | pd.Series:
+    """A column for the loader: numbers (epochs included, no missing values here) as numpy arrays, as
+    its CSV reader gives them, text as a categorical (the loader parses each distinct side once either way)."""
     if pa.types.is_dictionary(values.type):
         return values.to_pandas()
     return values.to_numpy()
