@@ -1,11 +1,14 @@
 """The readers' speed tricks, each tied to the plain formula it replaces (as in test_fast_paths.py):
 the Binance capture's byte-matrix prefix scan and JSON parse against a regular expression and
-``json.loads`` per line, and the Tardis trades single read against the loader's CSV reader."""
+``json.loads`` per line, the Tardis trades single read against the loader's CSV reader, and the
+LOBSTER day read at once (both files on two threads, streamed from the zip in blocks) against
+pandas' CSV parser and the plain formulas."""
 from __future__ import annotations
 
 import gzip
 import json
 import re
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -13,8 +16,11 @@ import pytest
 
 from data import OrderFlowError, load_quotes, load_ticks
 from data.reading.loader import FORMATS, read_csv
+from data.reading.readers import lobster
 from data.reading.readers.binance_stream import NO_PREFIX, read_binance_stream, split_capture
-from tests.benchmarks.synthetic_files import write_binance_capture, write_tardis_trades
+from tests.benchmarks.synthetic_files import write_binance_capture, write_lobster, write_tardis_trades
+from tests.conftest import FIXTURES
+from tests.fixtures.make_reader_fixtures import LOBSTER_NAME
 
 PREFIX = re.compile(r"^\s*(\d{10,20})\s+")
 
@@ -145,3 +151,64 @@ def test_tardis_trades_with_a_bad_value_name_the_row(tmp_path):
         load_ticks(path)
     assert err.value.column == "price"
     assert FORMATS["tardis_trades"].read is not read_csv
+
+
+# --------------------------------------------------------------------------- LOBSTER
+
+
+def reference_lobster(path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ticks and quotes of a one-level LOBSTER zip by pandas' own CSV parser and the plain formulas:
+    a message's time is New York midnight + Time seconds (to the ns, from the decimal text), an
+    execution (Type 4, 5 or 6) is a tick at Price / 10,000 with side -Direction (0 for a cross),
+    quoted by the orderbook row before it; the quotes are every orderbook row at its message's
+    time, LOBSTER's dummy prices NaN."""
+    with zipfile.ZipFile(path) as zf:
+        name = {kind: next(n for n in zf.namelist() if f"_{kind}_" in n) for kind in ("message", "orderbook")}
+        messages = pd.read_csv(zf.open(name["message"]), header=None, dtype={"time": str},
+                               names=["time", "type", "order_id", "size", "price", "direction"])
+        book = pd.read_csv(zf.open(name["orderbook"]), header=None, names=["ask", "ask_size", "bid", "bid_size"])
+    seconds = messages["time"].str.split(".", expand=True).fillna("")
+    ns = seconds[0].astype(np.int64) * 10**9 + seconds[1].str.ljust(9, "0").astype(np.int64)
+    midnight = pd.Timestamp(name["message"].split("_")[1], tz="America/New_York")
+    times = (midnight + pd.to_timedelta(ns.to_numpy(), "ns")).tz_convert("UTC")
+    for column in ("bid", "ask"):
+        book[column] = book[column].where(book[column].abs() < 9_999_999_999) / 10_000
+    quotes = pd.DataFrame({"timestamp": times, **{c: book[c].astype(float) for c in ("bid", "ask", "bid_size", "ask_size")}})
+    before = book.shift(1).fillna({"bid_size": 0.0, "ask_size": 0.0})
+    trade = messages["type"].isin([4, 5, 6]).to_numpy()
+    ticks = pd.DataFrame({
+        "timestamp": times, "price": messages["price"] / 10_000, "size": messages["size"].astype(float),
+        "side": np.where(messages["type"] == 6, 0, -messages["direction"]).astype(np.int8),
+        **{c: before[c].astype(float) for c in ("bid", "ask", "bid_size", "ask_size")},
+    })[trade]
+    return ticks.reset_index(drop=True), quotes
+
+
+def test_lobster_day_read_at_once_equals_pandas_and_the_plain_formulas(tmp_path, monkeypatch):
+    """read_lobster reads the orderbook on a second thread while this one reads the message file,
+    each member streamed from the zip into pyarrow in blocks parsed on its threads: with blocks much
+    smaller than the files, the ticks and quotes are those of pandas' parser and the plain formulas."""
+    monkeypatch.setattr(lobster, "_BLOCK", 1 << 16)
+    path = write_lobster(tmp_path, 5_000)
+    ticks, quotes = reference_lobster(path)
+    got = load_ticks(path)
+    pd.testing.assert_frame_equal(got, ticks, check_exact=True)
+    report = got.attrs["load_report"]
+    assert report["rows_read"] == 20_000 and report["rejected"] == {"book_update": 20_000 - len(ticks)}
+    pd.testing.assert_frame_equal(load_quotes(path), quotes, check_exact=True)
+
+
+def test_lobster_day_reports_the_message_file_first(tmp_path):
+    """The two files are read at once, but a day with both files bad is reported as when they are
+    read one after the other: the message file's error first."""
+    day = {kind: (FIXTURES / LOBSTER_NAME.format(kind)).read_text().splitlines() for kind in ("message", "orderbook")}
+    bad_message = [*day["message"][:2], day["message"][2].replace(",20,", ",x,"), *day["message"][3:]]
+    bad_book = [*day["orderbook"][:3], day["orderbook"][3].replace("5851000", "y", 1), *day["orderbook"][4:]]
+    for message, book, culprit in ((bad_message, bad_book, "message"), (day["message"], bad_book, "orderbook")):
+        archive = tmp_path / f"{culprit}.zip"
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr(LOBSTER_NAME.format("message"), "\n".join(message) + "\n")
+            zf.writestr(LOBSTER_NAME.format("orderbook"), "\n".join(book) + "\n")
+        for load in (load_ticks, load_quotes):
+            with pytest.raises(OrderFlowError, match=f"cannot read LOBSTER file {LOBSTER_NAME.format(culprit)}"):
+                load(archive)

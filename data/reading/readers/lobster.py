@@ -23,9 +23,11 @@ an unoccupied level (-9999999999 bid, 9999999999 ask, size 0) become NaN, 0.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +62,7 @@ class _Pair:
     archive: Path | None
     folder: Path
     date: str
+    given: Path  # the path as given (either file, or the zip)
 
 
 def _pair_in_zip(path: Path) -> _Pair:
@@ -77,7 +80,7 @@ def _pair_in_zip(path: Path) -> _Pair:
     orderbook = message.replace("_message_", "_orderbook_")
     if orderbook not in members:
         raise OrderFlowError(f"no orderbook file {orderbook!r} beside {message!r} in the zip", source=path)
-    return _Pair(members[message], members[orderbook], path, path.parent, LOBSTER_NAME.match(message)["date"])
+    return _Pair(members[message], members[orderbook], path, path.parent, LOBSTER_NAME.match(message)["date"], path)
 
 
 def _pair(path: Path) -> _Pair:
@@ -92,7 +95,7 @@ def _pair(path: Path) -> _Pair:
     for name in (message, orderbook):
         if not (path.parent / name).is_file():
             raise OrderFlowError(f"LOBSTER needs both files of the day: {name!r} is not beside it", source=path)
-    return _Pair(message, orderbook, None, path.parent, match["date"])
+    return _Pair(message, orderbook, None, path.parent, match["date"], path)
 
 
 def _is_lobster(path: Path) -> bool:
@@ -107,19 +110,58 @@ def _is_lobster(path: Path) -> bool:
         return False
 
 
-def _read_table(pair: _Pair, name: str, names: list[str], types: dict[str, pa.DataType]) -> pa.Table:
-    """One CSV of the pair with these column names and types. From a zip the member is streamed into
-    pyarrow's reader (inflating overlaps parsing: about twice as fast as inflating it whole first)."""
+_MESSAGE_TYPES = {"time": pa.float64(), "type": pa.int8(), "order_id": pa.int64(), "size": pa.float64(),
+                  "price": pa.float64(), "direction": pa.int8()}
+# pyarrow parses blocks of this size on its CPU threads while its IO thread reads (from a zip: inflates) the
+# next ones; 1 MB spreads even a sample day's 2 MB message file over both cores (4 MB left it one block)
+_BLOCK = 1 << 20
+
+
+def _first_line(pair: _Pair, name: str, zf: zipfile.ZipFile | None) -> str:
+    with zf.open(name) if zf is not None else open(pair.folder / name, "rb") as fh:
+        return fh.readline().decode("ascii", errors="replace").strip()
+
+
+def _read_table(pair: _Pair, name: str, types: dict[str, pa.DataType] | None = None) -> pa.Table:
+    """One CSV of the pair: the message file under :data:`MESSAGE_COLUMNS` (``types`` given), or the
+    orderbook (``types`` None) under level names from its first line, all float64. From a zip the
+    member is streamed into pyarrow's reader: its IO thread inflates (zlib releases the GIL) while
+    its CPU threads parse the blocks read before."""
     source = pair.archive or pair.folder / name
-    read = pacsv.ReadOptions(column_names=names, block_size=1 << 22)
-    convert = pacsv.ConvertOptions(column_types=types)
     try:
-        if pair.archive is None:
-            return pacsv.read_csv(str(pair.folder / name), read_options=read, convert_options=convert)
-        with zipfile.ZipFile(pair.archive) as zf, zf.open(name) as member:
-            return pacsv.read_csv(member, read_options=read, convert_options=convert)
+        with zipfile.ZipFile(pair.archive) if pair.archive else contextlib.nullcontext() as zf:
+            if types is None:
+                first = _first_line(pair, name, zf)
+                types = dict.fromkeys(_book_names(first.count(",") + 1, pair.given), pa.float64())
+            read = pacsv.ReadOptions(column_names=list(types), block_size=_BLOCK)
+            convert = pacsv.ConvertOptions(column_types=types)
+            if zf is None:
+                return pacsv.read_csv(str(source), read_options=read, convert_options=convert)
+            with zf.open(name) as member:
+                return pacsv.read_csv(member, read_options=read, convert_options=convert)
     except (OSError, pa.ArrowInvalid, zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise OrderFlowError(f"cannot read LOBSTER file {name}: {exc}", source=source) from None
+
+
+def _book_names(n_cols: int, source: Path) -> list[str]:
+    if n_cols % 4:
+        raise OrderFlowError(f"a LOBSTER orderbook has 4 columns per level; found {n_cols}", source=source)
+    return [f"{kind}_{i}" for i in range(1, n_cols // 4 + 1) for kind in ("ask", "ask_size", "bid", "bid_size")]
+
+
+def _read_day(path: Path) -> tuple[_Pair, pa.Table, pa.Table]:
+    """Both files of the day as pyarrow tables, checked to match row for row. The orderbook is read on
+    a second thread while this one reads the message file (each inflates and parses outside the GIL);
+    a bad message file is reported first, as when they are read one after the other."""
+    pair = _pair(path)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        book = pool.submit(_read_table, pair, pair.orderbook)
+        messages = _read_table(pair, pair.message, _MESSAGE_TYPES)
+        book = book.result()
+    if book.num_rows != messages.num_rows:
+        raise OrderFlowError(f"the orderbook has {book.num_rows:,} rows and the message file "
+                             f"{messages.num_rows:,}: they must match row for row", source=path)
+    return pair, messages, book
 
 
 def _utc_ns(seconds: np.ndarray, date: str) -> np.ndarray:
@@ -130,35 +172,17 @@ def _utc_ns(seconds: np.ndarray, date: str) -> np.ndarray:
     return midnight_utc + np.rint(seconds * 1e9).astype(np.int64)
 
 
-def read_lobster_messages(path: str | Path) -> pd.DataFrame:
-    """Every message: ``timestamp`` (UTC), ``type``, ``order_id``, ``size``, ``price`` (dollars),
-    ``direction`` (side of the resting order), in file order."""
-    path = Path(path)
-    pair = _pair(path)
-    table = _read_table(pair, pair.message, list(MESSAGE_COLUMNS), {
-        "time": pa.float64(), "type": pa.int8(), "order_id": pa.int64(), "size": pa.float64(),
-        "price": pa.float64(), "direction": pa.int8()})
-    cols = {c: table[c].to_numpy() for c in MESSAGE_COLUMNS}
-    ns = _utc_ns(cols.pop("time"), pair.date)
-    return pd.DataFrame({"timestamp": pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"),
-                         **cols, "price": cols["price"] / _PRICE_SCALE}, copy=False)
+def _timestamps(messages: pa.Table, date: str) -> pd.DatetimeIndex:
+    ns = _utc_ns(messages["time"].to_numpy(), date)
+    return pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC")
 
 
-def read_lobster_book(path: str | Path) -> dict[str, np.ndarray]:
-    """The orderbook file as canonical level arrays ``bid_1, bid_size_1, ask_1, ...`` (prices in
-    dollars, unoccupied levels NaN / 0), one row per message."""
-    path = Path(path)
-    pair = _pair(path)
-    first = _first_line(pair)
-    n_cols = first.count(",") + 1
-    if n_cols % 4:
-        raise OrderFlowError(f"a LOBSTER orderbook has 4 columns per level; found {n_cols}", source=path)
-    k = n_cols // 4
-    names = [f"{kind}_{i}" for i in range(1, k + 1) for kind in ("ask", "ask_size", "bid", "bid_size")]
-    table = _read_table(pair, pair.orderbook, names, {n: pa.float64() for n in names})
+def _levels(book: pa.Table, k: int) -> dict[str, np.ndarray]:
+    """The first ``k`` levels as canonical arrays (:func:`data.reading.quotes.level_columns`): prices
+    in dollars, LOBSTER's dummy prices of an unoccupied level NaN (their size is 0)."""
     out: dict[str, np.ndarray] = {}
     for name in level_columns(k):
-        values = table[name].to_numpy()
+        values = book[name].to_numpy()
         if name.startswith(("bid_size", "ask_size")):
             out[name] = values
         else:
@@ -166,25 +190,28 @@ def read_lobster_book(path: str | Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _first_line(pair: _Pair) -> str:
-    if pair.archive is not None:
-        with zipfile.ZipFile(pair.archive) as zf, zf.open(pair.orderbook) as fh:
-            return fh.readline().decode("ascii", errors="replace").strip()
-    with open(pair.folder / pair.orderbook, "rb") as fh:
-        return fh.readline().decode("ascii", errors="replace").strip()
+def read_lobster_messages(path: str | Path) -> pd.DataFrame:
+    """Every message: ``timestamp`` (UTC), ``type``, ``order_id``, ``size``, ``price`` (dollars),
+    ``direction`` (side of the resting order), in file order."""
+    pair = _pair(Path(path))
+    table = _read_table(pair, pair.message, _MESSAGE_TYPES)
+    cols = {c: table[c].to_numpy() for c in MESSAGE_COLUMNS[1:]}
+    return pd.DataFrame({"timestamp": _timestamps(table, pair.date), **cols, "price": cols["price"] / _PRICE_SCALE},
+                        copy=False)
 
 
-def _checked(messages: pd.DataFrame, book: dict[str, np.ndarray], path: Path) -> None:
-    if len(book["bid_1"]) != len(messages):
-        raise OrderFlowError(f"the orderbook has {len(book['bid_1']):,} rows and the message file "
-                             f"{len(messages):,}: they must match row for row", source=path)
+def read_lobster_book(path: str | Path) -> dict[str, np.ndarray]:
+    """The orderbook file as canonical level arrays ``bid_1, bid_size_1, ask_1, ...`` (prices in
+    dollars, unoccupied levels NaN / 0), one row per message."""
+    pair = _pair(Path(path))
+    table = _read_table(pair, pair.orderbook)
+    return _levels(table, table.num_columns // 4)
 
 
 def read_lobster(path: Path, pick: ColumnPicker | None = None) -> ReadResult:
     """LOBSTER day -> ticks: executions with side ``-Direction`` and the book before each."""
-    messages = read_lobster_messages(path)
-    book = read_lobster_book(path)
-    _checked(messages, book, path)
+    pair, messages, book = _read_day(path)
+    top = _levels(book, 1)
     kind = messages["type"].to_numpy()
     trade = np.isin(kind, TRADE_TYPES)
     side = np.where(kind == 6, 0, -messages["direction"].to_numpy()).astype(np.int8)
@@ -193,9 +220,10 @@ def read_lobster(path: Path, pick: ColumnPicker | None = None) -> ReadResult:
         return np.concatenate([[fill], values[:-1]])
 
     frame = pd.DataFrame({
-        "timestamp": messages["timestamp"], "price": messages["price"], "size": messages["size"], "side": side,
-        "bid": before(book["bid_1"], np.nan), "ask": before(book["ask_1"], np.nan),
-        "bid_size": before(book["bid_size_1"], 0.0), "ask_size": before(book["ask_size_1"], 0.0),
+        "timestamp": _timestamps(messages, pair.date), "price": messages["price"].to_numpy() / _PRICE_SCALE,
+        "size": messages["size"].to_numpy(), "side": side,
+        "bid": before(top["bid_1"], np.nan), "ask": before(top["ask_1"], np.nan),
+        "bid_size": before(top["bid_size_1"], 0.0), "ask_size": before(top["ask_size_1"], 0.0),
     }, copy=False)
     hidden = int(np.count_nonzero(kind == HIDDEN_EXECUTION))
     notes = [f"LOBSTER: executions are the ticks ({hidden:,} of hidden orders); side = -Direction; "
@@ -205,13 +233,12 @@ def read_lobster(path: Path, pick: ColumnPicker | None = None) -> ReadResult:
 
 def read_lobster_quotes(path: Path) -> pd.DataFrame:
     """LOBSTER day -> one quote per orderbook row at its message's time (levels when > 1)."""
-    messages = read_lobster_messages(path)
-    book = read_lobster_book(path)
-    _checked(messages, book, path)
-    levels = book if len(book) > 4 else {}
+    pair, messages, book = _read_day(path)
+    k = book.num_columns // 4
+    levels = _levels(book, k)
     return pd.DataFrame({
-        "timestamp": messages["timestamp"], "bid": book["bid_1"], "ask": book["ask_1"],
-        "bid_size": book["bid_size_1"], "ask_size": book["ask_size_1"], **levels,
+        "timestamp": _timestamps(messages, pair.date), "bid": levels["bid_1"], "ask": levels["ask_1"],
+        "bid_size": levels["bid_size_1"], "ask_size": levels["ask_size_1"], **(levels if k > 1 else {}),
     }, copy=False)
 
 
