@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from data.bars.make import _fixed_time_bars, _time_labels, assign_bars
 from data.bars.spec import parse_bar_spec
+from data.sides.codes import parse_side
 
 
 def labels_reference(ts: np.ndarray, spec: str) -> tuple[np.ndarray, np.ndarray]:
@@ -36,6 +38,30 @@ def test_sparse_ticks_over_a_long_span_use_per_tick_labels() -> None:
     assert _fixed_time_bars(ts, 10**9) is None
     starts, stamps = assign_bars(ts, np.ones(3), "1s")
     assert starts.tolist() == [0, 1, 2] and stamps.tolist() == [0, 10**9, 400 * 86_400 * 10**9]
+
+
+# --------------------------------------------------------------------------- sides
+
+
+def reference_text_side(value) -> int:
+    """A side code by the documented table, one value at a time (stray spaces and case ignored)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return 0
+    codes = {"buy": 1, "b": 1, "+1": 1, "1": 1, "1.0": 1, "sell": -1, "s": -1, "a": -1, "-1": -1, "-1.0": -1, "2": -1, "2.0": -1}
+    return codes.get(str(value).strip().lower(), 0)
+
+
+@pytest.mark.parametrize("dtype", [object, "string[python]", "string[pyarrow]", "category"])
+def test_text_sides_equal_the_code_table_per_value(dtype) -> None:
+    """parse_side looks text codes up with pyarrow's index_in instead of pandas' map: the codes of
+    the table, one value at a time."""
+    rng = np.random.default_rng(8)
+    spellings = np.array(["buy", " Sell", "SELL ", "b", "B", "s", "A", "a ", "1", "+1", "1.0", "-1", "-1.0", "2", "2.0",
+                          "0", "unknown", "", "  ", "\tbuy", "bu y", "Kauf", None], dtype=object)
+    values = spellings[rng.integers(0, len(spellings), 2_000)]
+    column = pd.Series(values, dtype=dtype)
+    assert parse_side(column).tolist() == [reference_text_side(v) for v in values]
+    assert parse_side(column.iloc[:0]).tolist() == []
 
 
 # --------------------------------------------------------------------------- depth

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Text codes, compared after stripping spaces and lower-casing.
 # "b"/"a" are Databento's aggressor codes (B = buy aggressor, A = sell aggressor).
@@ -12,6 +14,8 @@ _TEXT_SIDES = {
 }
 # The sides of the integer codes -1, 0, 1 and 2, looked up by code + 1.
 _SMALL_INT_SIDES = np.array([-1, 0, 1, -1], dtype=np.int8)
+_TEXT_CODES = pa.array(list(_TEXT_SIDES), pa.string())
+_TEXT_CODE_SIDES = np.array([*_TEXT_SIDES.values(), 0], dtype=np.int8)  # by position in _TEXT_CODES; the last: none
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
 
@@ -42,7 +46,9 @@ def parse_side(values: pd.Series | np.ndarray) -> np.ndarray:
         out[(v == -1) | (v == 2)] = -1
         return out
     text = s.astype("string").str.strip().str.lower()
-    return text.map(_TEXT_SIDES).fillna(0).to_numpy(dtype=np.int8)
+    # = text.map(_TEXT_SIDES).fillna(0), without pandas' map (over 0.2 ms on a column of two codes)
+    at = pc.index_in(pa.array(text, type=pa.string()), value_set=_TEXT_CODES).fill_null(len(_TEXT_CODES))
+    return _TEXT_CODE_SIDES[at.to_numpy()]
 
 
 def side_from_buyer_maker(values: pd.Series | np.ndarray) -> np.ndarray:
