@@ -1,8 +1,9 @@
 """The readers' speed tricks, each tied to the plain formula it replaces (as in test_fast_paths.py):
 the Binance capture's byte-matrix prefix scan and JSON parse against a regular expression and
-``json.loads`` per line, the Tardis trades single read against the loader's CSV reader, and the
-LOBSTER day read at once (both files on two threads, streamed from the zip in blocks) against
-pandas' CSV parser and the plain formulas."""
+``json.loads`` per line, the Tardis trades single read against the loader's CSV reader (and its
+sides, parsed once per distinct text, against parse_side of every row), and the LOBSTER day read
+at once (both files on two threads, streamed from the zip in blocks) against pandas' CSV parser
+and the plain formulas."""
 from __future__ import annotations
 
 import gzip
@@ -12,12 +13,15 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 
 from data import OrderFlowError, load_quotes, load_ticks
 from data.reading.loader import FORMATS, read_csv
-from data.reading.readers import lobster
+from data.reading.readers import lobster, tardis
 from data.reading.readers.binance_stream import NO_PREFIX, read_binance_stream, split_capture
+from data.sides.codes import parse_side
 from tests.benchmarks.synthetic_files import write_binance_capture, write_lobster, write_tardis_trades
 from tests.conftest import FIXTURES
 from tests.fixtures.make_reader_fixtures import LOBSTER_NAME
@@ -151,6 +155,27 @@ def test_tardis_trades_with_a_bad_value_name_the_row(tmp_path):
         load_ticks(path)
     assert err.value.column == "price"
     assert FORMATS["tardis_trades"].read is not read_csv
+
+
+def test_tardis_sides_equal_parse_side_of_each_row(tmp_path, monkeypatch):
+    """tardis_sides parses each block's dictionary of side texts once: the sides are parse_side of
+    every row, whatever the spelling, with blocks small enough that their dictionaries differ."""
+    monkeypatch.setattr(tardis, "_BLOCK", 1 << 12)
+    rng = np.random.default_rng(5)
+    spellings = np.array(["buy", "sell", " Buy", "SELL", "unknown", "b", "s ", "A", "", "+1", "2"])
+    side = spellings[rng.integers(0, len(spellings), 3_000)]
+    side[:1_500] = np.where(side[:1_500] == "SELL", "sell", side[:1_500])  # the first blocks lack a spelling
+    lines = [f"bitmex,XBTUSD,{1_585_699_200_000_000 + i * 1_000},{1_585_699_200_100_000 + i * 1_000},{i},{s},6421.5,{i % 7 + 1}"
+             for i, s in enumerate(side)]
+    path = tmp_path / "bitmex_trades_XBTUSD.csv"
+    path.write_text("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n" + "\n".join(lines) + "\n")
+    table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 12),
+                           convert_options=pacsv.ConvertOptions(column_types={"side": pa.dictionary(pa.int32(), pa.string())}))
+    assert table["side"].num_chunks > 3
+    assert np.array_equal(tardis.tardis_sides(table["side"]), parse_side(pd.Series(side, dtype=object)))
+    fast = load_ticks(path)
+    assert fast.attrs["load_report"]["format"] == "tardis_trades"
+    pd.testing.assert_frame_equal(fast, load_ticks(path, format="csv", columns={"amount": "size"}), check_exact=True)
 
 
 # --------------------------------------------------------------------------- LOBSTER
