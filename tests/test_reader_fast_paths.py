@@ -160,7 +160,7 @@ def test_tardis_trades_with_a_bad_value_name_the_row(tmp_path):
 def test_tardis_sides_equal_parse_side_of_each_row(tmp_path, monkeypatch):
     """tardis_sides parses each block's dictionary of side texts once: the sides are parse_side of
     every row, whatever the spelling, with blocks small enough that their dictionaries differ."""
-    monkeypatch.setattr(tardis, "_BLOCK", 1 << 12)
+    monkeypatch.setattr(tardis, "_block_size", lambda path: 1 << 12)
     rng = np.random.default_rng(5)
     spellings = np.array(["buy", "sell", " Buy", "SELL", "unknown", "b", "s ", "A", "", "+1", "2"])
     side = spellings[rng.integers(0, len(spellings), 3_000)]

@@ -42,9 +42,6 @@ from data.sides.codes import parse_side
 __all__ = ["tardis_kind", "read_tardis_trades", "tardis_sides", "read_tardis_quotes", "read_tardis_snapshot",
            "read_tardis_l2", "TARDIS_KINDS"]
 
-# pyarrow parses a trades file in blocks of this size on its threads: 512 KB splits even a 10,000-trade
-# file (850 KB) over both cores; larger files read as fast as with pyarrow's 1 MB or 4 MB blocks
-_BLOCK = 1 << 19
 _PREFIX = ["exchange", "symbol", "timestamp", "local_timestamp"]
 TARDIS_KINDS = {
     "trades": ["id", "side", "price", "amount"],
@@ -75,6 +72,13 @@ def _read(path: Path, columns: list[str], types: dict[str, pa.DataType]) -> pa.T
         raise OrderFlowError(f"cannot read Tardis CSV: {exc}", source=path) from None
 
 
+def _block_size(path: Path) -> int:
+    """The size of the blocks pyarrow parses a trades file in, on its threads: two blocks at least, so
+    that a 10,000-trade file (850 KB) is parsed on both cores, 4 MB at most (a large file in smaller
+    blocks took up to a quarter longer)."""
+    return min(1 << 22, max(1 << 16, path.stat().st_size // 2 + 1))
+
+
 def _single_symbol(table: pa.Table, path: Path) -> None:
     symbols = pa.compute.unique(table["symbol"]).to_pylist()
     if len(symbols) > 1:
@@ -91,16 +95,16 @@ def read_tardis_trades(path: Path, pick: ColumnPicker) -> pd.DataFrame:
     aggressor) as the side, the symbol checked to be one, all from one read of the file.
 
     Speed: one pyarrow read of only the used columns with their types stated (``symbol`` and
-    ``side`` dictionary-encoded, the sides parsed once per distinct text: :func:`tardis_sides`); a
-    file whose values do not convert is read again by the loader's CSV reader
-    (:func:`data.reading.loader.read_csv`), which names the first bad row."""
+    ``side`` dictionary-encoded, the sides parsed once per distinct text: :func:`tardis_sides`), in
+    two blocks at least (:func:`_block_size`); a file whose values do not convert is read again
+    by the loader's CSV reader (:func:`data.reading.loader.read_csv`), which names the first bad row."""
     used = pick([n.strip() for n in read_header(path)[0]])
     types = {"symbol": pa.dictionary(pa.int32(), pa.string())}
     for name, target in used.items():
         types[name] = {"timestamp": pa.int64(), "price": pa.float64(), "size": pa.float64()}.get(
             target, pa.dictionary(pa.int32(), pa.string()))
     try:
-        table = pacsv.read_csv(str(path), read_options=pacsv.ReadOptions(block_size=_BLOCK),
+        table = pacsv.read_csv(str(path), read_options=pacsv.ReadOptions(block_size=_block_size(path)),
                                convert_options=pacsv.ConvertOptions(include_columns=list(types), column_types=types))
     except (OSError, pa.ArrowInvalid):
         table = None
