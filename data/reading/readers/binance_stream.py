@@ -178,13 +178,13 @@ def _equals(buf: np.ndarray, at: np.ndarray, text: bytes, mask: bytes | None = N
 
 def _may_start_with(words: np.ndarray, text: bytes) -> np.ndarray:
     """Which messages may begin with ``text``: the first and the last of its eight-byte words (within
-    the first ``len(words)``) compared with theirs (``words[j]``: every message's word j); a quick
-    filter before :meth:`MessageLayout.match`, which compares all."""
-    text = text[:len(words) * 8]
+    the first ``words.shape[1]``) compared with theirs (``words``: the messages' first bytes as
+    uint64 words, one row each); a quick filter before :meth:`MessageLayout.match`, which compares all."""
+    text = text[:words.shape[1] * 8]
     last = -(-len(text) // 8) - 1
     want = np.frombuffer(text.ljust(last * 8 + 8, b"\0"), np.uint64)
     mask = np.frombuffer((b"\xff" * len(text)).ljust(last * 8 + 8, b"\0"), np.uint64)
-    return (((words[0] ^ want[0]) & mask[0]) == 0) & (((words[last] ^ want[last]) & mask[last]) == 0)
+    return (((words[:, 0] ^ want[0]) & mask[0]) == 0) & (((words[:, last] ^ want[last]) & mask[last]) == 0)
 
 
 def _prefixes(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -290,6 +290,7 @@ _INT, _STR, _BOOL = 0, 1, 2
 _VALUE_WIDTH = (19, 64, 6)  # bytes a value may take, plus one: ints of 1-18 digits (int64), strings up to 63 bytes, false
 _STR_FIRST_READ = 24  # bytes first read for a string value (most are short); the rare longer ones are read again
 _BLOCK_BYTES = 1 << 21  # messages matched together (see _blocks)
+_HEAD = 128  # bytes of each message read to classify it (the usual layouts' event type and symbol lie within)
 _MAX_SHAPES = 64  # messages of more value-length combinations than this are matched part by part
 _TRUE, _FALSE = (np.frombuffer(word.ljust(8, b"\0"), np.uint64)[0] for word in (b"true", b"false"))
 _ARROW_TYPE = (pa.int64(), pa.string(), pa.bool_())
@@ -536,7 +537,7 @@ class MessageLayout:
 def _blocks(n: int, width: int) -> list[slice]:
     """``n`` messages of ``width`` bytes in blocks of about :data:`_BLOCK_BYTES`: a block's windows stay
     in the CPU's cache while each part of a layout is matched (four times faster than all at once)."""
-    rows = max(_BLOCK_BYTES // max(width, 1), 256)
+    rows = max(_BLOCK_BYTES // max(width, 1), 1)
     return [slice(lo, lo + rows) for lo in range(0, n, rows)]
 
 
@@ -649,6 +650,23 @@ def _stamps(ms: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex((ms.astype(np.int64) * 1_000_000).view("M8[ns]")).tz_localize("UTC")
 
 
+class _Heads:
+    """A block of messages ``buf[at[i]:at[i] + size[i]]`` and their first :data:`_HEAD` bytes (one
+    gather: the :func:`windows` the usual layouts' event type and symbol are matched in)."""
+
+    def __init__(self, buf: np.ndarray, at: np.ndarray, size: np.ndarray):
+        self.buf, self.at, self.size = buf, at, size
+        self.window, self.start, self.stop = windows(buf, at, size, _HEAD, _HEAD + 8)
+        self.words = self.window[:len(at) * _HEAD].reshape(len(at), _HEAD)[:, :64].view(np.uint64)
+
+    def matching(self, layout: MessageLayout, left: np.ndarray) -> np.ndarray:
+        """Which of the messages where ``left`` holds begin with ``layout``'s event type and symbol."""
+        found = np.flatnonzero(left & _may_start_with(self.words, layout.parts[0]))
+        if layout.width(layout.classify_end) <= _HEAD:
+            return found[layout.match(self.window, self.start[found], self.stop[found], layout.classify_end)[0]]
+        return found[layout.classifies(self.buf, self.at[found], self.size[found])]
+
+
 class _Capture:
     """A capture's bytes, lines and each line's event type and symbol (:meth:`classify`)."""
 
@@ -670,36 +688,40 @@ class _Capture:
         one) and ``layouts`` (each learned :class:`MessageLayout` and its lines); raises when the
         capture holds several symbols.
 
-        Each layout is learned from the first line that no earlier layout matched, and matched
-        against all the lines left (a loop per layout, a handful per capture); lines that teach
-        none, and all lines left after :data:`_MAX_LAYOUTS` layouts, are read by :func:`string_field`."""
+        The lines are taken in blocks (their first :data:`_HEAD` bytes gathered once, a cache-sized
+        block at a time); each layout is learned from the first line that no earlier layout
+        matched and matched against all the block's lines left (a loop per layout, a handful per
+        capture); lines that teach none, and all lines left after :data:`_MAX_LAYOUTS` layouts or
+        :data:`_MAX_MISSES` lines that taught none, are read by :func:`string_field`."""
         buf, lines, n = self.buf, self.lines, len(self.lines.start)
         rows = np.flatnonzero(lines.is_json)
         length = lines.end[rows] - self.begin[rows]
-        words = byte_rows(buf, self.begin[rows], 64).view(np.uint64).T.copy()  # the messages' first 64 bytes, gathered once
-        left = np.ones(len(rows), bool)
-        self.layouts: list[tuple[MessageLayout, np.ndarray]] = []
-        general = []
-        while left.any() and len(self.layouts) < _MAX_LAYOUTS and len(general) < _MAX_MISSES:
-            first = int(left.argmax())
-            layout = MessageLayout.learn(buf[self.begin[rows[first]]:lines.end[rows[first]]].tobytes())
-            found = np.zeros(0, np.int64)
-            if layout is not None:
-                found = np.flatnonzero(left & _may_start_with(words, layout.parts[0]))
-                found = found[layout.classifies(buf, self.begin[rows[found]], length[found])]
-            if not len(found) or found[0] != first:  # no layout (or, were it possible, one its own line does not follow)
-                general.append(rows[first])
-                left[first] = False
-                continue
-            self.layouts.append((layout, rows[found]))
-            left[found] = False
-        todo = rows[left]
+        follows = np.full(len(rows), -1)  # the layout each JSON line follows
+        layouts: list[MessageLayout] = []
+        misses = 0
+        for block in _blocks(len(rows), _HEAD):
+            heads = _Heads(buf, self.begin[rows[block]], length[block])
+            left = np.ones(len(heads.at), bool)
+            for k, layout in enumerate(layouts):
+                found = heads.matching(layout, left)
+                follows[block.start + found], left[found] = k, False
+            while left.any() and len(layouts) < _MAX_LAYOUTS and misses < _MAX_MISSES:
+                first = int(left.argmax())
+                layout = MessageLayout.learn(buf[heads.at[first]:heads.at[first] + heads.size[first]].tobytes())
+                found = heads.matching(layout, left) if layout is not None else np.zeros(0, np.int64)
+                if not len(found) or found[0] != first:  # no layout (or, were it possible, one its own line does not follow)
+                    misses += 1
+                    left[first] = False
+                    continue
+                follows[block.start + found], left[found] = len(layouts), False
+                layouts.append(layout)
+        self.layouts = [(layout, rows[follows == k]) for k, layout in enumerate(layouts)]
+        rest = rows[follows < 0]
         names: dict[bytes, int] = {b"": 0}
         code = np.zeros(n, np.int64)
         symbols = [(rows[0], layout.symbol) for layout, rows in self.layouts if layout.symbol]
         for layout, rows in self.layouts:
             code[rows] = names.setdefault(layout.kind, len(names))
-        rest = np.union1d(np.asarray(general, np.int64), todo)
         if len(rest):
             text = self.text.take(pa.array(rest))
             kind = string_field(buf, text, lines.start[rest], lines.stop[rest], "e")
