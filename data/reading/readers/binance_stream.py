@@ -509,14 +509,16 @@ class MessageLayout:
         """Which of the messages ``buf[at[i]:at[i] + length[i]]`` follow the whole layout, and the
         ``fields`` of those that do (found where :meth:`sources` says)."""
         width = min(self.width(), int(length.max(initial=0)))
-        oks, values = [np.zeros(0, bool)], [{name: pa.array([], kind) for name, kind in fields.items()}]
+        oks, values = [np.zeros(0, bool)], []
         for rows in _blocks(len(at), width):
             window, start, stop = windows(buf, at[rows], length[rows], width, self.reach)
             ok, end, spans = self.match(window, start, stop)
             ok &= end == start + length[rows]
             oks.append(ok)
-            values.append(_layout_values(window, spans, ok, sources, fields))
-        return np.concatenate(oks), {name: pa.concat_arrays([v[name] for v in values]) for name in fields}
+            values.append(_layout_values(window, spans, ok, sources))
+        ok = np.concatenate(oks)
+        n = int(ok.sum())
+        return ok, {name: _arrow_values([got[name] for got in values if name in got], kind, n) for name, kind in fields.items()}
 
     def sources(self, fields: dict[str, pa.DataType]) -> dict[str, Value | None] | None:
         """Where each field is (``data``'s first, then the top level's, as the JSON reader's
@@ -567,32 +569,33 @@ def _ints(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
     return value
 
 
-def _strings(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> pa.Array:
-    """``buf[start[i]:start[i] + length[i]]`` (printable ASCII) as an Arrow string array."""
-    width = int(length.max()) if len(length) else 0
-    rows = _gather(buf, start, width)
-    data = rows[np.arange(width) < length[:, None]]  # row by row: the strings one after another
-    offsets = np.r_[0, np.cumsum(length)].astype(np.int32)
-    return pa.StringArray.from_buffers(len(start), pa.py_buffer(offsets), pa.py_buffer(data))
-
-
-def _layout_values(buf: np.ndarray, spans: dict, ok: np.ndarray, sources: dict[str, Value | None],
-                   fields: dict[str, pa.DataType]) -> dict[str, pa.Array]:
-    """Each field of the lines where ``ok`` holds, from their values' spans."""
+def _layout_values(buf: np.ndarray, spans: dict, ok: np.ndarray, sources: dict[str, Value | None]) -> dict[str, tuple]:
+    """Each field of the lines where ``ok`` holds, from their values' spans: integers, booleans, or
+    strings as their lengths and bytes one after another (absent fields: nothing)."""
     out = {}
     for name, value in sources.items():
         if value is None:
-            out[name] = pa.nulls(int(ok.sum()), fields[name])
             continue
         start, length = spans[value.path]
         start, length = start[ok], length[ok]
         if value.kind == _INT:
-            out[name] = pa.array(_ints(buf, start, length))
+            out[name] = (_ints(buf, start, length),)
         elif value.kind == _STR:
-            out[name] = _strings(buf, start, length)
+            out[name] = (length, _gather(buf, start, int(length.max(initial=0)))[np.arange(int(length.max(initial=0))) < length[:, None]])
         else:
-            out[name] = pa.array(buf[start] == ord("t"))
+            out[name] = (buf[start] == ord("t"),)
     return out
+
+
+def _arrow_values(pieces: list[tuple], kind: pa.DataType, n: int) -> pa.Array:
+    """The pieces of one field from :func:`_layout_values` (none: all null) as one Arrow array."""
+    if not pieces:
+        return pa.nulls(n, kind)
+    if len(pieces[0]) == 1:
+        return pa.array(np.concatenate([piece[0] for piece in pieces]), kind)
+    offsets = np.r_[0, np.cumsum(np.concatenate([length for length, _ in pieces]))]
+    data = np.concatenate([data for _, data in pieces])
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _merged(pieces: list[tuple[np.ndarray, pa.Array]], n: int) -> pa.Array:
@@ -602,7 +605,10 @@ def _merged(pieces: list[tuple[np.ndarray, pa.Array]], n: int) -> pa.Array:
         if np.array_equal(at, np.arange(n)):
             return values
     at = np.concatenate([at for at, _ in pieces])
-    return pa.concat_arrays([values for _, values in pieces]).take(pa.array(np.argsort(at, kind="stable")))
+    kinds = {values.type for _, values in pieces}
+    kind = pa.large_string() if pa.large_string() in kinds else kinds.pop()  # strings cut from the bytes, or read as JSON
+    values = pa.concat_arrays([values.cast(kind) for _, values in pieces])
+    return values.take(pa.array(np.argsort(at, kind="stable")))
 
 
 def _first_failing(n: int, attempt) -> int:
@@ -745,8 +751,9 @@ class _Capture:
         ``line``) and their ``fields`` and ``stream``, in file order. Lines that follow a complete
         layout are read from their bytes (:meth:`MessageLayout.match`), the others by pyarrow's JSON
         reader (:meth:`json_fields`)."""
-        codes = [c for c, kind in enumerate(self.kinds) if kind in kinds]
-        line = np.flatnonzero(np.isin(self.code, codes))
+        line = np.flatnonzero(np.isin(np.array(self.kinds, object), kinds)[self.code])
+        index = np.zeros(len(self.code), np.int64)
+        index[line] = np.arange(len(line))  # a line's place among these
         fields = {**_TIME_FIELDS, **fields}
         pieces: list[tuple[np.ndarray, dict[str, pa.Array]]] = []
         done = np.zeros(len(line), bool)
@@ -755,7 +762,7 @@ class _Capture:
             if sources is None:
                 continue
             ok, got = layout.read(self.buf, self.begin[rows], self.lines.end[rows] - self.begin[rows], sources, fields)
-            at = np.searchsorted(line, rows[ok])
+            at = index[rows[ok]]
             pieces.append((at, got))
             done[at] = True
         rest = np.flatnonzero(~done)
