@@ -35,7 +35,7 @@ import gzip
 import json
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -105,22 +105,60 @@ class CaptureLines:
     """The lines of a capture, located in one byte buffer without a loop per line.
 
     ``start[i]``/``stop[i]``: line ``i``'s bytes (``stop`` excludes the newline); ``number``:
-    its 1-based line number in the file (empty lines are skipped); ``receive``: the receive-time
-    prefix in ns (:data:`NO_PREFIX` where absent); ``json_at``: where the message starts (after
-    the prefix and spaces); ``end``: one past its last non-space byte; ``is_json``: the message
-    starts with ``{`` and ends with ``}``.
+    its 1-based line number in the file (empty lines are skipped); ``json_at``: where the message
+    starts (after the prefix and spaces); ``end``: one past its last non-space byte; ``is_json``:
+    the message starts with ``{`` and ends with ``}``; ``receive``: the receive-time prefix in ns
+    (:data:`NO_PREFIX` where absent), read when first asked for (:meth:`receive_of` reads only
+    some lines': the usual prefixes are checked for every line but read for those asked for).
     """
 
     start: np.ndarray
     stop: np.ndarray
     number: np.ndarray
-    receive: np.ndarray
     json_at: np.ndarray
     end: np.ndarray
     is_json: np.ndarray
+    buf: np.ndarray = field(repr=False)
+    usual: np.ndarray = field(repr=False)  # the line's prefix is the usual one: ``digits`` digits and a space
+    digits: int = field(repr=False)
+    odd: np.ndarray = field(repr=False)  # the receive times of the other lines (NO_PREFIX where none)
+
+    def receive_of(self, rows: np.ndarray) -> np.ndarray:
+        """The receive times of these lines."""
+        out = self.odd[rows]
+        usual = self.usual[rows]
+        if usual.any():
+            out[usual] = _decimals(self.buf, self.start[rows[usual]], self.digits).astype(np.int64)
+        return out
+
+    @cached_property
+    def receive(self) -> np.ndarray:
+        return self.receive_of(np.arange(len(self.start)))
 
 
 NO_PREFIX = np.iinfo(np.int64).min
+
+
+def _decimals(buf: np.ndarray, at: np.ndarray, digits: int) -> np.ndarray:
+    """The ``digits``-digit numbers (at most 19: uint64) written at ``buf[at[i]:]``."""
+    columns = (byte_rows(buf, at, digits) - np.uint8(48)).T.copy()  # one row per digit column: contiguous passes
+    value = np.zeros(len(at), np.uint64)
+    for column in columns:  # Horner
+        value = value * np.uint64(10) + column
+    return value
+
+
+def _all_digits(words: np.ndarray, digits: int) -> np.ndarray:
+    """Per row of ``words`` (bytes as uint64 words), whether its first ``digits`` bytes are all
+    ASCII digits: eight at a time (xor "0", then a byte is a digit when, high bit aside, adding
+    0x76 leaves its high bit clear)."""
+    ok = np.ones(len(words), bool)
+    for k in range(-(-digits // 8)):
+        mask = np.frombuffer((b"\xff" * min(8, digits - 8 * k)).ljust(8, b"\0"), np.uint64)[0]
+        x = (words[:, k] ^ np.uint64(0x3030_3030_3030_3030)) & mask
+        ok &= (((x & np.uint64(0x7F7F_7F7F_7F7F_7F7F)) + (np.uint64(0x7676_7676_7676_7676) & mask)) | x) \
+            & np.uint64(0x8080_8080_8080_8080) & mask == 0
+    return ok
 
 
 def byte_rows(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
@@ -207,7 +245,7 @@ def _prefixes(buf: np.ndarray, start: np.ndarray, stop: np.ndarray) -> tuple[np.
     for j in range(int(digits[prefixed].max()) if prefixed.any() else 0):  # Horner, one digit column at a time
         d = shifted[:, j].astype(np.uint64) - np.uint64(48)
         value = np.where(j < digits, value * np.uint64(10) + d, value)
-    if np.any(value[prefixed] > np.uint64(np.iinfo(np.int64).max)):
+    if np.any(value[prefixed] > np.uint64(np.iinfo(np.int64).max)) or np.any(digits[prefixed] == 20):  # 20 digits: above uint64 too
         raise OrderFlowError("a receive-time prefix does not fit in int64 nanoseconds")
     return np.where(prefixed, value.astype(np.int64), NO_PREFIX), json_at
 
@@ -217,43 +255,42 @@ def split_capture(buf: np.ndarray) -> CaptureLines:
 
     The prefix is what the regular expression ``^\s*(\d{10,20})\s+`` matches (its digits read as
     int64 ns), found with whole-array operations, not line by line: lines of the file's usual shape
-    (``D`` digits, one space, ``{``, as in its first lines) by one gather per digit column, the
-    others by :func:`_prefixes` on a byte matrix."""
+    (``D`` digits, one space, ``{``, as in its first lines) by one gather and eight digits at a time
+    (their values read later, for the lines asked for), the others by :func:`_prefixes` on a byte
+    matrix."""
     newline = np.flatnonzero(buf == 10)
     start = np.r_[0, newline + 1]
     stop = np.r_[newline, len(buf)]
     nonempty = stop > start
     number = np.flatnonzero(nonempty) + 1
     start, stop = start[nonempty], stop[nonempty]
-    receive = np.full(len(start), NO_PREFIX)
+    odd = np.full(len(start), NO_PREFIX)
     json_at = np.zeros(len(start), np.int64)
-    rest = np.ones(len(start), bool)
+    usual = np.zeros(len(start), bool)
     sample_receive, sample_at = _prefixes(buf, start[:64], stop[:64])
-    usual = sample_at[sample_receive != NO_PREFIX]
-    width = int(np.bincount(usual).argmax()) - 1 if len(usual) else 0  # digits of the usual prefix
+    seen = sample_at[sample_receive != NO_PREFIX]
+    width = int(np.bincount(seen).argmax()) - 1 if len(seen) else 0  # digits of the usual prefix
     if 10 <= width <= 19:  # up to 19 digits fit in uint64
-        head = byte_rows(buf, start, width + 2)
-        digits = (head[:, :width] - np.uint8(48)).T.copy()  # one row per digit column: contiguous passes
-        idx = np.flatnonzero((stop - start > width + 1) & (head[:, width] == 32) & (head[:, width + 1] == ord("{"))
-                             & (digits < 10).all(axis=0))
-        value = np.zeros(len(idx), np.uint64)
-        for row in digits[:, idx]:
-            value = value * np.uint64(10) + row
-        fits = value <= np.uint64(np.iinfo(np.int64).max)  # the others raise below
-        idx = idx[fits]
-        receive[idx], json_at[idx], rest[idx] = value[fits].astype(np.int64), width + 1, False
-    rows = np.flatnonzero(rest)
-    receive[rows], json_at[rows] = _prefixes(buf, start[rows], stop[rows])
+        head = byte_rows(buf, start, 24)  # the digits, the space and the "{"
+        usual = (stop - start > width + 1) & (head[:, width] == 32) & (head[:, width + 1] == ord("{")) \
+            & _all_digits(head.view(np.uint64), width)
+        if width == 19:  # those above int64 raise below (only a 9 can lead them)
+            nine = np.flatnonzero(usual & (head[:, 0] == ord("9")))
+            usual[nine] = _decimals(buf, start[nine], width) <= np.uint64(np.iinfo(np.int64).max)
+        json_at[usual] = width + 1
+    rows = np.flatnonzero(~usual)
+    odd[rows], json_at[rows] = _prefixes(buf, start[rows], stop[rows])
     begin = start + json_at
     last = stop - 1
+    tail = buf[np.maximum(last, 0)] if len(buf) else np.zeros(0, np.uint8)
     while True:  # the last non-space byte of each line (trailing "\r" or spaces are rare: few passes)
-        trailing = (last >= begin) & _IS_SPACE[buf[np.maximum(last, 0)]]
+        trailing = (last >= begin) & _IS_SPACE[tail]
         if not trailing.any():
             break
         last = last - trailing
-    is_json = (json_at < _PREFIX_WIDTH) & (last > begin) & (buf[np.minimum(begin, len(buf) - 1)] == ord("{")) \
-        & (buf[np.maximum(last, 0)] == ord("}"))
-    return CaptureLines(start, stop, number, receive, json_at, last + 1, is_json)
+        tail = buf[np.maximum(last, 0)]
+    is_json = (json_at < _PREFIX_WIDTH) & (last > begin) & (buf[np.minimum(begin, len(buf) - 1)] == ord("{")) & (tail == ord("}"))
+    return CaptureLines(start, stop, number, json_at, last + 1, is_json, buf, usual, width, odd)
 
 
 def string_field(buf: np.ndarray, lines: pa.LargeStringArray, start: np.ndarray, stop: np.ndarray, key: str,
@@ -776,7 +813,7 @@ class _Capture:
             raise OrderFlowError("unreadable T in the capture (no T or E)", source=self.path, column="T",
                                  row=int(self.lines.number[line[bad]]))
         return {"timestamp": _stamps(ms.to_numpy()),
-                "receive_time": pd.DatetimeIndex(self.lines.receive[line].view("M8[ns]")).tz_localize("UTC"),
+                "receive_time": pd.DatetimeIndex(self.lines.receive_of(line).view("M8[ns]")).tz_localize("UTC"),
                 "line": self.lines.number[line]}, {**values, "stream": np.array(self.kinds, object)[self.code[line]]}
 
     def json_fields(self, line: np.ndarray, fields: dict[str, pa.DataType]) -> dict[str, pa.Array]:
