@@ -457,11 +457,14 @@ class MessageLayout:
         """The most bytes :meth:`match` reads at once (the padding its :func:`windows` need)."""
         return max(-(-len(part) // 8) * 8 if isinstance(part, bytes) else _VALUE_WIDTH[_STR] for part in self.parts)
 
-    def match(self, buf: np.ndarray, at: np.ndarray, stop: np.ndarray, upto: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    def match(self, buf: np.ndarray, at: np.ndarray, stop: np.ndarray, upto: int | None = None,
+              known: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
         """Which of the messages ``buf[at[i]:stop[i]]`` begin with ``parts[:upto]``: a mask, where each
         one's last part ends, and each value's ``(start, length)`` in ``buf`` (where the mask holds).
         ``buf``: the messages' :func:`windows` padded by :attr:`reach` (a small buffer: each gather hits
-        the cache, and none runs past its end).
+        the cache, and none runs past its end). ``known``: the messages are known to begin with
+        ``parts[:known]`` (they were classified by this layout): their literal bytes are not
+        compared again.
 
         Two passes: each value's length, read where the parts before it would put it (one gather per
         value); then the messages grouped by those lengths (a stream's messages have few: prices
@@ -510,28 +513,33 @@ class MessageLayout:
             bounds = np.r_[0, np.cumsum(np.bincount(group.reshape(-1), minlength=len(shapes)))]
             for g, row in enumerate(first):
                 rows = live[order[bounds[g]:bounds[g + 1]]]
-                ok[rows] = _equals(buf, at[rows], *self.template([int(length[row]) for length in lengths], upto))
+                skip, text, mask = self.template([int(length[row]) for length in lengths], upto, known)
+                ok[rows] = _equals(buf, at[rows] + skip, text, mask)
             return ok, pos, spans
         ends = iter((start + length for start, length in spans.values()))  # many shapes: each literal where it falls
         cursor = at.astype(np.int64)
-        for part in parts:
+        for index, part in enumerate(parts):
             if isinstance(part, bytes):
-                ok &= _equals(buf, cursor, part)
+                if index >= known:
+                    ok &= _equals(buf, cursor, part)
                 cursor = cursor + len(part)
             else:
                 cursor = next(ends)
         return ok, pos, spans
 
-    def template(self, lengths: list[int], upto: int | None = None) -> tuple[bytes, bytes]:
-        """``parts[:upto]`` with these value lengths: its bytes (0 for the values) and a mask of the
-        literal bytes."""
+    def template(self, lengths: list[int], upto: int | None = None, skip: int = 0) -> tuple[int, bytes, bytes]:
+        """``parts[skip:upto]`` with these value lengths (of all the values in ``parts[:upto]``): where
+        they begin, their bytes (0 for the values) and a mask of the literal bytes."""
         lengths = iter(lengths)
-        text, mask = [], []
-        for part in self.parts[:upto]:
+        text, mask, begin = [], [], 0
+        for index, part in enumerate(self.parts[:upto]):
             size = len(part) if isinstance(part, bytes) else next(lengths)
+            if index < skip:
+                begin += size
+                continue
             text.append(part if isinstance(part, bytes) else bytes(size))
             mask.append((b"\xff" if isinstance(part, bytes) else b"\0") * size)
-        return b"".join(text), b"".join(mask)
+        return begin, b"".join(text), b"".join(mask)
 
     def classifies(self, buf: np.ndarray, at: np.ndarray, length: np.ndarray) -> np.ndarray:
         """Which of the messages ``buf[at[i]:at[i] + length[i]]`` begin with the parts that hold their
@@ -543,13 +551,14 @@ class MessageLayout:
 
     def read(self, buf: np.ndarray, at: np.ndarray, length: np.ndarray, sources: dict[str, Value | None],
              fields: dict[str, pa.DataType]) -> tuple[np.ndarray, dict[str, pa.Array]]:
-        """Which of the messages ``buf[at[i]:at[i] + length[i]]`` follow the whole layout, and the
-        ``fields`` of those that do (found where :meth:`sources` says)."""
+        """Which of the messages ``buf[at[i]:at[i] + length[i]]``, classified by this layout (they begin
+        with ``parts[:classify_end]``), follow it whole, and the ``fields`` of those that do (found
+        where :meth:`sources` says)."""
         width = min(self.width(), int(length.max(initial=0)))
         oks, values = [np.zeros(0, bool)], []
         for rows in _blocks(len(at), width):
             window, start, stop = windows(buf, at[rows], length[rows], width, self.reach)
-            ok, end, spans = self.match(window, start, stop)
+            ok, end, spans = self.match(window, start, stop, known=self.classify_end)
             ok &= end == start + length[rows]
             oks.append(ok)
             values.append(_layout_values(window, spans, ok, sources))
@@ -598,11 +607,15 @@ def _string_length(rows: np.ndarray) -> np.ndarray:
 
 
 def _ints(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """The integers written in ``buf[start[i]:start[i] + length[i]]`` (1-18 digits each)."""
-    digits = _gather(buf, start, _VALUE_WIDTH[_INT]).T.copy()  # one row per digit column: contiguous passes
+    """The integers written in ``buf[start[i]:start[i] + length[i]]`` (1-18 digits each), those of
+    each length together (a stream writes its times and ids at one or two lengths)."""
     value = np.zeros(len(start), np.int64)
-    for j in range(int(length.max()) if len(length) else 0):  # Horner, one digit column at a time
-        value = np.where(j < length, value * 10 + (digits[j].astype(np.int64) - 48), value)
+    for size in np.flatnonzero(np.bincount(length)):
+        rows = np.flatnonzero(length == size) if size != length[0] or (length != size).any() else slice(None)
+        total = np.zeros(len(value[rows]), np.int64)
+        for column in _gather(buf, start[rows], size).T.copy():  # Horner, one contiguous digit column at a time
+            total = total * 10 + column
+        value[rows] = total - 48 * ((10 ** int(size) - 1) // 9)  # the "0"s of every digit taken off at once
     return value
 
 
