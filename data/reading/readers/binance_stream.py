@@ -49,8 +49,8 @@ from data.errors import OrderFlowError
 from data.reading.loader import ColumnPicker, ReadResult, head_text, read_csv, read_header, read_problem, register_format
 from data.reading.quotes import register_quote_reader
 
-__all__ = ["BOOKTICKER_COLUMNS", "CaptureLines", "MessageLayout", "NO_PREFIX", "Value", "byte_rows", "split_capture",
-           "string_field", "read_binance_stream", "read_stream_ticks", "read_stream_quotes"]
+__all__ = ["BOOKTICKER_COLUMNS", "CaptureLines", "MAX_LAYOUTS", "MessageLayout", "NO_PREFIX", "Value", "byte_rows",
+           "split_capture", "string_field", "windows", "read_binance_stream", "read_stream_ticks", "read_stream_quotes"]
 
 BOOKTICKER_COLUMNS = ("update_id", "best_bid_price", "best_bid_qty", "best_ask_price", "best_ask_qty",
                       "transaction_time", "event_time")
@@ -155,9 +155,9 @@ def _all_digits(words: np.ndarray, digits: int) -> np.ndarray:
     ok = np.ones(len(words), bool)
     for k in range(-(-digits // 8)):
         mask = np.frombuffer((b"\xff" * min(8, digits - 8 * k)).ljust(8, b"\0"), np.uint64)[0]
-        x = (words[:, k] ^ np.uint64(0x3030_3030_3030_3030)) & mask
+        x = words[:, k] ^ np.uint64(0x3030_3030_3030_3030)
         ok &= (((x & np.uint64(0x7F7F_7F7F_7F7F_7F7F)) + (np.uint64(0x7676_7676_7676_7676) & mask)) | x) \
-            & np.uint64(0x8080_8080_8080_8080) & mask == 0
+            & np.uint64(0x8080_8080_8080_8080) & mask == 0  # no carry: a byte of at most 0x7F plus 0x76
     return ok
 
 
@@ -332,7 +332,8 @@ _MAX_SHAPES = 64  # messages of more value-length combinations than this are mat
 _TRUE, _FALSE = (np.frombuffer(word.ljust(8, b"\0"), np.uint64)[0] for word in (b"true", b"false"))
 _ARROW_TYPE = (pa.int64(), pa.string(), pa.bool_())
 _LITERAL_KEYS = ("stream", "e", "s")  # values written into a layout: it stands for one stream, kind and symbol
-_MAX_LAYOUTS = 32  # distinct layouts learned; the lines of any others go through string_field and the JSON reader
+MAX_LAYOUTS = 32  # layouts learned; lines of others go the plain way: string_field and the JSON reader (0: every line,
+#                   what the layouts are tested against)
 _MAX_MISSES = 64  # lines that teach no layout (REST snapshots, odd spacing) before the rest go that way too
 _KEY_VALUE = re.compile(rb'"[es]"\s*:\s*"([^"]{0,32})"')
 
@@ -500,7 +501,7 @@ class MessageLayout:
                 length = np.where(true, 4, 5)
             spans[part.path] = (pos, length)
             pos = pos + length
-        ok &= pos <= stop
+        ok &= pos <= stop  # (a guard: no class or literal holds the newline that ends a message's bytes)
         live = np.flatnonzero(ok)
         lengths = [length[live] for _, length in spans.values()]
         if len(lengths) <= 10:  # each length < 64: six bits each in one integer
@@ -631,7 +632,8 @@ def _layout_values(buf: np.ndarray, spans: dict, ok: np.ndarray, sources: dict[s
         if value.kind == _INT:
             out[name] = (_ints(buf, start, length),)
         elif value.kind == _STR:
-            out[name] = (length, _gather(buf, start, int(length.max(initial=0)))[np.arange(int(length.max(initial=0))) < length[:, None]])
+            width = int(length.max(initial=0))
+            out[name] = (length, _gather(buf, start, width)[np.arange(width) < length[:, None]])  # row by row
         else:
             out[name] = (buf[start] == ord("t"),)
     return out
@@ -747,7 +749,7 @@ class _Capture:
         The lines are taken in blocks (their first :data:`_HEAD` bytes gathered once, a cache-sized
         block at a time); each layout is learned from the first line that no earlier layout
         matched and matched against all the block's lines left (a loop per layout, a handful per
-        capture); lines that teach none, and all lines left after :data:`_MAX_LAYOUTS` layouts or
+        capture); lines that teach none, and all lines left after :data:`MAX_LAYOUTS` layouts or
         :data:`_MAX_MISSES` lines that taught none, are read by :func:`string_field`."""
         buf, lines, n = self.buf, self.lines, len(self.lines.start)
         rows = np.flatnonzero(lines.is_json)
@@ -761,7 +763,7 @@ class _Capture:
             for k, layout in enumerate(layouts):
                 found = heads.matching(layout, left)
                 follows[block.start + found], left[found] = k, False
-            while left.any() and len(layouts) < _MAX_LAYOUTS and misses < _MAX_MISSES:
+            while left.any() and len(layouts) < MAX_LAYOUTS and misses < _MAX_MISSES:
                 first = int(left.argmax())
                 layout = MessageLayout.learn(buf[heads.at[first]:heads.at[first] + heads.size[first]].tobytes())
                 found = heads.matching(layout, left) if layout is not None else np.zeros(0, np.int64)
@@ -775,9 +777,9 @@ class _Capture:
         rest = rows[follows < 0]
         names: dict[bytes, int] = {b"": 0}
         code = np.zeros(n, np.int64)
-        symbols = [(rows[0], layout.symbol) for layout, rows in self.layouts if layout.symbol]
-        for layout, rows in self.layouts:
-            code[rows] = names.setdefault(layout.kind, len(names))
+        symbols = [(held[0], layout.symbol) for layout, held in self.layouts if layout.symbol]
+        for layout, held in self.layouts:
+            code[held] = names.setdefault(layout.kind, len(names))
         if len(rest):
             text = self.text.take(pa.array(rest))
             kind = string_field(buf, text, lines.start[rest], lines.stop[rest], "e")
@@ -834,15 +836,16 @@ class _Capture:
         allows the spaces), wrapped messages' ``data`` first; a line it cannot read is named."""
         try:
             return self._read_json(line, fields)
-        except (pa.ArrowInvalid, OrderFlowError):
-            pass
+        except (pa.ArrowInvalid, OrderFlowError) as exc:
+            failure = exc
         bad = _first_failing(len(line), lambda lo, hi: self._read_json(line[lo:hi], fields))
+        row = None
         try:
             self._read_json(line[bad:bad + 1], fields)
-        except (pa.ArrowInvalid, OrderFlowError) as exc:
-            problem = exc.problem if isinstance(exc, OrderFlowError) else f"cannot read the capture: {exc}"
-            raise OrderFlowError(problem, source=self.path, row=int(self.lines.number[line[bad]])) from None
-        raise AssertionError("the JSON reader fails on these lines together but on none alone")
+        except (pa.ArrowInvalid, OrderFlowError) as exc:  # the first line it cannot read, alone
+            failure, row = exc, int(self.lines.number[line[bad]])
+        problem = failure.problem if isinstance(failure, OrderFlowError) else f"cannot read the capture: {failure}"
+        raise OrderFlowError(problem, source=self.path, row=row) from None
 
     def _read_json(self, line: np.ndarray, fields: dict[str, pa.DataType]) -> dict[str, pa.Array]:
         picked = self.text.take(pa.array(line))
