@@ -256,8 +256,8 @@ def split_capture(buf: np.ndarray) -> CaptureLines:
     The prefix is what the regular expression ``^\s*(\d{10,20})\s+`` matches (its digits read as
     int64 ns), found with whole-array operations, not line by line: lines of the file's usual shape
     (``D`` digits, one space, ``{``, as in its first lines) by one gather and eight digits at a time
-    (their values read later, for the lines asked for), the others by :func:`_prefixes` on a byte
-    matrix."""
+    (their values read later, for the lines asked for), lines that begin with ``{`` (no prefix) by
+    their first byte, the others by :func:`_prefixes` on a byte matrix."""
     newline = np.flatnonzero(buf == 10)
     start = np.r_[0, newline + 1]
     stop = np.r_[newline, len(buf)]
@@ -270,15 +270,16 @@ def split_capture(buf: np.ndarray) -> CaptureLines:
     sample_receive, sample_at = _prefixes(buf, start[:64], stop[:64])
     seen = sample_at[sample_receive != NO_PREFIX]
     width = int(np.bincount(seen).argmax()) - 1 if len(seen) else 0  # digits of the usual prefix
+    head = byte_rows(buf, start, 24)  # the digits, the space and the "{"
+    bare = head[:, 0] == ord("{")  # no prefix: the message at once
     if 10 <= width <= 19:  # up to 19 digits fit in uint64
-        head = byte_rows(buf, start, 24)  # the digits, the space and the "{"
         usual = (stop - start > width + 1) & (head[:, width] == 32) & (head[:, width + 1] == ord("{")) \
             & _all_digits(head.view(np.uint64), width)
         if width == 19:  # those above int64 raise below (only a 9 can lead them)
             nine = np.flatnonzero(usual & (head[:, 0] == ord("9")))
             usual[nine] = _decimals(buf, start[nine], width) <= np.uint64(np.iinfo(np.int64).max)
         json_at[usual] = width + 1
-    rows = np.flatnonzero(~usual)
+    rows = np.flatnonzero(~usual & ~bare)
     odd[rows], json_at[rows] = _prefixes(buf, start[rows], stop[rows])
     begin = start + json_at
     last = stop - 1
