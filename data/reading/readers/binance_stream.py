@@ -263,7 +263,8 @@ def split_capture(buf: np.ndarray) -> CaptureLines:
     stop = np.r_[newline, len(buf)]
     nonempty = stop > start
     number = np.flatnonzero(nonempty) + 1
-    start, stop = start[nonempty], stop[nonempty]
+    if len(number) < len(start):
+        start, stop = start[nonempty], stop[nonempty]
     odd = np.full(len(start), NO_PREFIX)
     json_at = np.zeros(len(start), np.int64)
     usual = np.zeros(len(start), bool)
@@ -285,12 +286,14 @@ def split_capture(buf: np.ndarray) -> CaptureLines:
     last = stop - 1
     tail = buf[np.maximum(last, 0)] if len(buf) else np.zeros(0, np.uint8)
     while True:  # the last non-space byte of each line (trailing "\r" or spaces are rare: few passes)
-        trailing = (last >= begin) & _IS_SPACE[tail]
+        trailing = (last >= begin) & ((tail == 32) | ((tail - np.uint8(9)) < 5))  # " " or \t \n \v \f \r
         if not trailing.any():
             break
         last = last - trailing
         tail = buf[np.maximum(last, 0)]
-    is_json = (json_at < _PREFIX_WIDTH) & (last > begin) & (buf[np.minimum(begin, len(buf) - 1)] == ord("{")) & (tail == ord("}"))
+    brace = usual | bare  # known to begin with "{"; the others looked at
+    brace[rows] = buf[np.minimum(begin[rows], len(buf) - 1)] == ord("{")
+    is_json = (json_at < _PREFIX_WIDTH) & (last > begin) & brace & (tail == ord("}"))
     return CaptureLines(start, stop, number, json_at, last + 1, is_json, buf, usual, width, odd)
 
 
