@@ -1,6 +1,7 @@
 """The readers' speed tricks, each tied to the plain formula it replaces (as in test_fast_paths.py):
-the Binance capture's byte-matrix prefix scan and JSON parse against a regular expression and
-``json.loads`` per line, the Tardis trades single read against the loader's CSV reader (and its
+the Binance capture's byte-matrix prefix scan and its message layouts against a regular expression
+and ``json.loads`` per line (and against its own plain path, ``MAX_LAYOUTS = 0``: a substring search
+and pyarrow's JSON reader), the Tardis trades single read against the loader's CSV reader (and its
 sides, parsed once per distinct text, against parse_side of every row), and the LOBSTER day read
 at once (both files on two threads, streamed from the zip in blocks) against pandas' CSV parser
 and the plain formulas."""
@@ -19,8 +20,8 @@ import pytest
 
 from data import OrderFlowError, load_quotes, load_ticks
 from data.reading.loader import FORMATS, read_csv
-from data.reading.readers import lobster, tardis
-from data.reading.readers.binance_stream import NO_PREFIX, read_binance_stream, split_capture
+from data.reading.readers import binance_stream, lobster, tardis
+from data.reading.readers.binance_stream import NO_PREFIX, MessageLayout, read_binance_stream, split_capture, windows
 from data.sides.codes import parse_side
 from tests.benchmarks.synthetic_files import write_binance_capture, write_lobster, write_tardis_trades
 from tests.conftest import FIXTURES
@@ -134,6 +135,219 @@ def test_synthetic_capture_reads_back_exactly(tmp_path):
     ticks, book = load_ticks(path), load_quotes(path)
     assert ticks["price"].tolist() == [tr[3] for tr in sorted(trades, key=lambda r: r[1])]
     assert book["bid"].tolist() == [qu[3] for qu in sorted(quotes, key=lambda r: r[1])]
+
+
+# --- Binance message layouts: a line's bytes against its layout, and json.loads ------------------
+
+TRADE = ('{"stream":"btcusdt@trade","data":{"e":"trade","E":%(E)s,"T":%(T)s,"s":"%(s)s","t":%(t)s,'
+         '"p":%(p)s,"q":%(q)s,"X":%(X)s,"m":%(m)s}}')
+QUOTE = ('{"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":%(u)s,"s":"%(s)s","b":%(b)s,"B":%(B)s,'
+         '"a":%(a)s,"A":%(A)s,"T":%(T)s,"E":%(E)s}}')
+AGG = '{"e":"aggTrade","E":%(E)s,"a":%(t)s,"s":"%(s)s","p":%(p)s,"q":%(q)s,"f":1,"l":2,"T":%(T)s,"m":%(m)s}'
+DEPTH = ('{"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","E":%(E)s,"T":%(T)s,"s":"%(s)s","U":1,"u":2,'
+         '"pu":0,"b":[["61800.20","1.5"]],"a":[]}}')
+SNAPSHOT = '{"lastUpdateId":5,"E":1723161255030,"T":1723161255029,"bids":[["61800.20","1.5"]],"asks":[]}'
+USUAL = {"E": "1723161255030", "T": "1723161255029", "s": "BTCUSDT", "t": "5170838052", "u": "400900217",
+         "p": '"61800.30"', "q": '"0.006"', "X": '"MARKET"', "m": "false",
+         "b": '"61800.20"', "B": '"2.5"', "a": '"61800.30"', "A": '"0.125"'}
+
+
+def message(template: str, **values: str) -> str:
+    return template % {**USUAL, **values}
+
+
+# a trade line with these values: does it follow the layout of the usual trade line (by hand)?
+LAYOUT_CASES = [
+    ({}, True),
+    ({"T": "5", "E": "0", "t": "123456789012345678"}, True),  # other lengths, a lone 0, 18 digits
+    ({"p": '"1"', "q": '""', "X": '"LIQUIDATION"', "m": "true"}, True),  # an empty string
+    ({"X": '"' + "x" * 63 + '"'}, True),  # the longest string a layout reads
+    ({"X": '"' + "x" * 64 + '"'}, False),  # longer: left to the JSON reader
+    ({"T": "1234567890123456789"}, False),  # 19 digits may not fit int64
+    ({"T": "-5"}, False), ({"T": "1.5"}, False), ({"T": '"5"'}, False), ({"T": "null"}, False), ({"T": "05"}, False),
+    ({"p": "61800.3"}, False),  # a number where the layout has a string
+    ({"p": '"61800\\u002e30"'}, False), ({"X": '"MAR\\"KET"'}, False), ({"X": '"\u00e9"'}, False),  # escapes, not ASCII
+    ({"m": "null"}, False), ({"m": '"true"'}, False), ({"m": "TRUE"}, False),
+    ({"s": "ETHUSDT"}, False), ({"s": "BTCUSDTX"}, False),  # the symbol is part of the layout
+]
+
+
+def test_layout_reads_what_json_loads_reads():
+    """A line follows the usual trade line's layout exactly when its values differ only in their
+    digits and letters, and the bytes the layout gives for each value are its JSON text."""
+    layout = MessageLayout.learn(message(TRADE).encode())
+    assert (layout.kind, layout.symbol, layout.complete) == (b"trade", b"BTCUSDT", True)
+    lines = [message(TRADE, **values) for values, _ in LAYOUT_CASES]
+    lines += [message(TRADE).replace(",", ", "), message(TRADE).replace('"p"', '"P"'),  # spacing, another key
+              message(TRADE)[:-2] + ',"x":1}}', message(TRADE)[:-1], message(QUOTE)]  # one key more, cut short, a quote
+    expected = [follows for _, follows in LAYOUT_CASES] + [False] * 5
+    buf = np.frombuffer("\n".join(lines).encode(), np.uint8)
+    length = np.array([len(line.encode()) for line in lines])
+    at = np.r_[0, np.cumsum(length + 1)[:-1]]
+    window, start, stop = windows(buf, at, length, layout.width(), layout.reach)
+    ok, end, spans = layout.match(window, start, stop)
+    assert (ok & (end == start + length)).tolist() == expected
+    assert layout.match(window, start, stop, layout.classify_end)[0].tolist()[:2] == [True, True]
+    for i in np.flatnonzero(expected):
+        data = json.loads(lines[i])["data"]
+        for path, (begin, size) in spans.items():
+            assert bytes(window[begin[i]:begin[i] + size[i]]).decode() == json.dumps(data[path[-1]]).strip('"')
+
+
+def usual_capture(kinds: tuple[str, ...], prefix: bool = True, n: int = 120, seed: int = 0) -> bytes:
+    """Lines as a recorder writes them: these kinds in random order, values of several lengths."""
+    rng = np.random.default_rng(seed)
+    templates = {"trade": TRADE, "bookTicker": QUOTE, "aggTrade": AGG, "depthUpdate": DEPTH}
+    lines = []
+    for i in range(n):
+        kind = kinds[rng.integers(len(kinds))]
+        number = lambda: f'"{rng.integers(1, 10**rng.integers(1, 7)) / 1000:.3f}"'  # noqa: E731
+        values = {"T": str(1723161255029 + i), "E": str(1723161255030 + i), "t": str(rng.integers(1, 10**12)),
+                  "p": number(), "q": number(), "b": number(), "B": number(), "a": number(), "A": number(),
+                  "m": ["true", "false"][rng.integers(2)], "X": ['"MARKET"', '"LIQUIDATION"'][rng.integers(2)]}
+        body = SNAPSHOT if kind == "snapshot" else message(templates[kind], **values)
+        lines.append((f"{1723161256300000000 + i * 1_000_003} " if prefix else "") + body)
+    return ("\n".join(lines) + "\n").encode()
+
+
+CAPTURES = {
+    "mixed": (("trade", "bookTicker", "bookTicker", "depthUpdate", "snapshot"), True),
+    "mixed, no prefix": (("trade", "aggTrade", "bookTicker", "depthUpdate"), False),
+    "trades only": (("trade",), True),
+    "bookTicker only": (("bookTicker",), True),
+    "aggTrade only, bare": (("aggTrade",), False),
+}
+
+
+@pytest.mark.parametrize("name", list(CAPTURES))
+def test_layouts_read_what_json_loads_and_the_plain_path_read(tmp_path, monkeypatch, name):
+    kinds, prefix = CAPTURES[name]
+    text = usual_capture(kinds, prefix)
+    path = tmp_path / "capture.gz"
+    path.write_bytes(gzip.compress(text))
+    trades, quotes, counts = reference_capture(text)
+
+    def no_json(*args, **kwargs):
+        raise AssertionError("a line of the usual layouts reached the JSON reader")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(binance_stream.pajson, "read_json", no_json)
+        fast = read_binance_stream(path)
+    t, q = fast["trades"], fast["quotes"]
+    ms, receive = stamps(t)
+    assert list(zip(t["line"], ms, receive, t["price"], t["size"], t["side"], t["stream"])) == trades
+    ms, receive = stamps(q)
+    assert list(zip(q["line"], ms, receive, q["bid"], q["ask"], q["bid_size"], q["ask_size"])) == quotes
+    assert t.attrs["counts"] == counts
+    monkeypatch.setattr(binance_stream, "MAX_LAYOUTS", 0)  # every line the plain way
+    plain = read_binance_stream(path)
+    for key in ("trades", "quotes"):
+        pd.testing.assert_frame_equal(fast[key], plain[key], check_exact=True)
+    assert list(t.attrs["counts"].items()) == list(plain["trades"].attrs["counts"].items())
+
+
+def test_layouts_learned_late_and_across_blocks(tmp_path):
+    """A capture of several blocks whose aggregate trades only begin in its last block, and lines that
+    part from their kind's layout after their event type and symbol (other spacing, an escaped
+    quote, two keys swapped: read the plain way) among them: all as json.loads reads them."""
+    path = write_binance_capture(tmp_path / "usdm.gz", 6_000)
+    text = gzip.decompress(path.read_bytes())
+    odd = [message(TRADE).replace(",", ", "), message(TRADE, X='"MAR\\"KET"'),
+           message(TRADE).replace('"p":"61800.30","q":"0.006"', '"q":"0.006","p":"61800.30"')]
+    text += usual_capture(("aggTrade", "trade"), n=50, seed=3) + "\n".join(odd).encode() + b"\n"
+    path.write_bytes(gzip.compress(text))
+    trades, quotes, counts = reference_capture(text)
+    got = read_binance_stream(path)
+    t, q = got["trades"], got["quotes"]
+    ms, receive = stamps(t)
+    assert list(zip(t["line"], ms, receive, t["price"], t["size"], t["side"], t["stream"])) == trades
+    assert q["bid"].tolist() == [quote[3] for quote in quotes] and q["line"].tolist() == [quote[0] for quote in quotes]
+    assert t.attrs["counts"] == counts and counts["bookTicker"] == 18_000
+
+
+@pytest.mark.parametrize("layouts", [True, False])
+def test_unreadable_lines_are_named(tmp_path, monkeypatch, layouts):
+    if not layouts:
+        monkeypatch.setattr(binance_stream, "MAX_LAYOUTS", 0)
+    good = [message(TRADE, T=str(1000 + i)) for i in range(6)]
+    path = tmp_path / "capture.txt"
+    path.write_text("\n".join(good[:2] + ["", message(TRADE, T="05")] + good[2:]))  # not JSON, on line 4
+    with pytest.raises(OrderFlowError, match="cannot read the capture") as err:
+        read_binance_stream(path)
+    assert err.value.row == 4
+    path.write_text("\n".join(good[:3] + [message(TRADE) + "}"] + good[3:]))  # the layout, then a "}" too many
+    with pytest.raises(OrderFlowError, match="cannot read the capture") as err:
+        read_binance_stream(path)
+    assert err.value.row == 4
+    path.write_text("\n".join(good[:4] + [message(TRADE, q='"0.0O6"')] + good[4:]))  # a letter O, on line 5
+    with pytest.raises(OrderFlowError, match="unreadable q") as err:
+        read_binance_stream(path)
+    assert (err.value.row, err.value.column, err.value.value) == (5, "q", "0.0O6")
+    path.write_text("\n".join(good[:1] + [message(TRADE, s="ETHUSDT"), message(QUOTE, s="XRPUSDT")] + good[1:]))
+    with pytest.raises(OrderFlowError, match=r"3 symbols \(\['BTCUSDT', 'ETHUSDT', 'XRPUSDT'\]\)"):
+        read_binance_stream(path)
+
+
+def test_a_value_e_before_the_event_type(tmp_path):
+    """The event type is the first "e" in the line (as string_field reads it): a string value "e"
+    before it leaves the line without one, in the layout's way as in the plain way."""
+    line = '{"x":"%s","e":"trade","T":1,"s":"X","p":"1.5","q":"2","m":true}'
+    path = tmp_path / "capture.txt"
+    path.write_text("\n".join([line % "a", line % "e", line % "b", line % "s"]) + "\n")
+    fast = read_binance_stream(path, quotes=False)["trades"]
+    assert fast["line"].tolist() == [1, 3, 4] and fast.attrs["counts"] == {"trade": 3, "other": 1}
+
+
+@pytest.mark.parametrize("name", ["capture.gz", "capture.txt"])
+def test_empty_capture(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(b"") if name.endswith(".gz") else b"")
+    got = read_binance_stream(path)
+    assert got["trades"].empty and got["quotes"].empty and got["trades"].attrs["counts"] == {}
+    assert list(got["trades"].columns) == ["timestamp", "receive_time", "line", "price", "size", "side", "stream"]
+    assert str(got["quotes"]["timestamp"].dtype) == "datetime64[ns, UTC]"
+    with pytest.raises(OrderFlowError, match="empty file|no @trade or @aggTrade messages among the 0 lines"):
+        load_ticks(path, format="binance_stream")  # the loader's own check, or (gzip) the reader's
+
+
+def test_captures_of_one_kind(tmp_path):
+    """Trades only: no quotes (not the JSON reader's "Empty JSON file"); bookTicker only: load_ticks
+    says to use load_quotes."""
+    trades = tmp_path / "trades.gz"
+    trades.write_bytes(gzip.compress(usual_capture(("trade",))))
+    assert len(load_ticks(trades)) == 120 and read_binance_stream(trades)["quotes"].empty
+    with pytest.raises(OrderFlowError, match="empty quote file"):
+        load_quotes(trades)
+    book = tmp_path / "book.gz"
+    book.write_bytes(gzip.compress(usual_capture(("bookTicker",))))
+    assert len(load_quotes(book)) == 120
+    with pytest.raises(OrderFlowError, match="book streams only is quotes"):
+        load_ticks(book)
+
+
+def test_usual_prefixes_checked_eight_bytes_at_a_time():
+    """Each byte value in each digit of the usual prefix, and in its space: the lines with a prefix are
+    those the regular expression (on bytes: ASCII digits and spaces) finds one in."""
+    usual = b"1723161255088176367 "
+    lines = [usual + b'{"e":"x"}'] * 64
+    for at in (0, 7, 8, 15, 16, 18, 19):
+        lines += [usual[:at] + bytes([value]) + usual[at + 1:] + b"{}" for value in range(256)
+                  if value != 10 and (at, value) != (0, ord("9"))]  # a 9 first: above int64 (tested below)
+    text = b"\n".join(lines)
+    got = split_capture(np.frombuffer(text, np.uint8))
+    want = [re.match(rb"^\s*(\d{10,20})\s+", line) for line in lines]
+    assert got.receive.tolist() == [int(w.group(1)) if w else NO_PREFIX for w in want]
+    assert got.json_at.tolist() == [w.end() if w else len(line) - len(line.lstrip(b" \t\r\f\v")) for w, line in zip(want, lines)]
+
+
+def test_receive_prefixes_at_the_int64_limit():
+    usual = [b'1723161255088176367 {"e":"x"}'] * 70
+    lines = split_capture(np.frombuffer(b"\n".join(usual + [b"9223372036854775807 {}"]), np.uint8))
+    assert lines.receive[-2:].tolist() == [1723161255088176367, 2**63 - 1]
+    assert lines.receive_of(np.array([70, 3])).tolist() == [2**63 - 1, 1723161255088176367]
+    for prefix in (b"9223372036854775808", b"18446744073709551617", b"99999999999999999999"):
+        with pytest.raises(OrderFlowError, match="does not fit in int64"):
+            split_capture(np.frombuffer(b"\n".join(usual + [prefix + b" {}"]), np.uint8))
 
 
 def test_tardis_trades_single_read_equals_the_loader_csv_reader(tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -61,13 +62,19 @@ def _flag(per_s: float) -> str:
     return "" if per_s >= TARGET_TRADES else f"  below target {TARGET_TRADES:,.0f}/s"
 
 
-def _inflate_floor(path: Path, trades: int) -> str:
-    """For a zip (LOBSTER's): the trades/s of only inflating its CSVs one after the other, a bound
-    for any reader of it on one core."""
-    with zipfile.ZipFile(path) as zf:
-        members = [n for n in zf.namelist() if n.endswith(".csv")]
-        s = best_of(lambda: [zf.read(n) for n in members])
-    return f"; inflating its CSVs alone {s * 1e3:,.0f} ms = {trades / s:,.0f} trades/s"
+def inflate_floor(path: Path, trades: int, seconds: float, result: dict, key: str) -> str:
+    """A compressed file's floor: trades per second of only inflating it (a gzip file, or a zip's CSVs
+    one after the other, as LOBSTER ships them; no reader of it on one core can beat that), and the
+    reader's ``seconds`` as a multiple of the inflate time (same run, same timer)."""
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            members = [n for n in zf.namelist() if n.endswith(".csv")]
+            inflate = best_of(lambda: [zf.read(n) for n in members])
+    else:
+        data = path.read_bytes()
+        inflate = best_of(lambda: zlib.decompress(data, 31))
+    result[key] = trades / inflate
+    return f"inflating alone {inflate * 1e3:.0f} ms = {trades / inflate:,.0f} trades/s (the floor: reader {seconds / inflate:.1f}x)"
 
 
 def synthetic(n_trades: int = 1_000_000) -> dict:
@@ -99,7 +106,9 @@ def synthetic(n_trades: int = 1_000_000) -> dict:
             result[f"{name}_synthetic_trades_per_s"] = len(ticks) / s
             print(f"{name:>15}: {len(ticks):,} trades of {rows:,} records, {megabytes:,.0f} MB: {s:.2f} s = "
                   f"{len(ticks) / s:,.0f} trades/s, {rows / s:,.0f} records/s, {megabytes / s:,.0f} MB/s"
-                  f"{_flag(len(ticks) / s)}{_inflate_floor(path, len(ticks)) if name == 'lobster' else ''}")
+                  f"{_flag(len(ticks) / s)}")
+            if name in ("binance_stream", "lobster"):
+                print(f"{'':>15}  {inflate_floor(path, len(ticks), s, result, f'{name}_synthetic_inflate_trades_per_s')}")
             path.unlink()
     return result
 
@@ -119,8 +128,8 @@ def shared_files() -> dict:
         if name in ("databento_mbo", "lobster", "binance_stream"):
             q = best_of(lambda p=path: load_quotes(p))
             line += f"; load_quotes {q * 1e3:.0f} ms"
-        if name == "lobster":
-            line += _inflate_floor(path, len(ticks))
+        if name in ("binance_stream", "lobster"):
+            line += "; " + inflate_floor(path, len(ticks), s, result, f"{name}_inflate_trades_per_s")
         print(line)
     return result
 
