@@ -71,13 +71,20 @@ def sweep_figures(base: RunConfig) -> dict[str, float]:
         from distributed import Client, LocalCluster
     except ImportError:
         return out
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
-                      silence_logs=40) as cluster, Client(cluster) as client:
-        client.run(lambda: __import__("research.engine"))  # import once, outside the timing (as a warm cluster)
-        executor = DaskExecutor(client)
-        out["dask_s"] = timed_sweep(base, executor)
-        rss = client.run(lambda: psutil.Process().memory_info().rss)
-        out["dask_worker_rss_mb"] = max(rss.values()) / 2**20
+    environ = dict(os.environ)
+    try:
+        with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+                          silence_logs=40) as cluster, Client(cluster) as client:
+            client.run(lambda: __import__("research.engine"))  # import once, outside the timing (as a warm cluster)
+            executor = DaskExecutor(client)
+            out["dask_s"] = timed_sweep(base, executor)
+            rss = client.run(lambda: psutil.Process().memory_info().rss)
+            out["dask_worker_rss_mb"] = max(rss.values()) / 2**20
+    finally:
+        # the cluster sets its workers' environment in this process's (MALLOC_TRIM_THRESHOLD_,
+        # OMP_NUM_THREADS ...): the benchmarks run after this one, and their child processes, must not inherit it
+        os.environ.clear()
+        os.environ.update(environ)
     return out
 
 
