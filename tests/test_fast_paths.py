@@ -64,6 +64,13 @@ def test_text_sides_equal_the_code_table_per_value(dtype) -> None:
     assert parse_side(column.iloc[:0]).tolist() == []
 
 
+def test_text_sides_of_mixed_objects_go_by_their_text() -> None:
+    """An object column mixing text and numbers (not Arrow strings): each value's ``str``."""
+    values = ["buy", 1, -1.0, 2, " S ", None, 1.5, "sell"]
+    column = pd.Series(values, dtype=object)
+    assert parse_side(column).tolist() == [reference_text_side(v) for v in values] == [1, 1, -1, -1, -1, 0, 0, -1]
+
+
 # --------------------------------------------------------------------------- depth
 
 

@@ -55,6 +55,7 @@ from data.reading.loader import (
     ReadResult,
     arrow_to_pandas,
     file_suffix,
+    head_lines,
     head_text,
     read_csv,
     read_json,
@@ -90,10 +91,9 @@ def _lines(path: Path) -> tuple[str, ...]:
     """The first non-blank lines of :func:`data.reading.loader.head_text` (``()`` when unreadable)."""
     path.stat()  # a missing file raises, as it always did; only an unreadable one gives ()
     try:
-        head = head_text(path)
+        head, lines = head_text(path), head_lines(path)
     except (OSError, pa.ArrowException):
         return ()
-    lines = head.splitlines()
     if len(head) == HEAD_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
     return tuple(islice((line for line in lines if line.strip()), _SAMPLE_LINES))

@@ -291,6 +291,18 @@ def head_text(path: Path) -> str:
     return _cached_head(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+@lru_cache(maxsize=16)
+def _cached_lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    return tuple(_cached_head(path, mtime_ns, size).splitlines())
+
+
+def head_lines(path: Path) -> tuple[str, ...]:
+    """``head_text(path).splitlines()``, split once per file version (a dozen format detectors
+    look at the lines of each file loaded)."""
+    stat = path.stat()
+    return _cached_lines(str(path), stat.st_mtime_ns, stat.st_size)
+
+
 # what makes text look binary: undecodable bytes and control characters other than tab, line feed, form feed
 # and carriage return
 _ODD_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffd]")
@@ -320,8 +332,8 @@ def check_text(path: Path) -> None:
 def read_header(path: Path) -> tuple[list[str], str]:
     """The first line's column names and the delimiter (``,`` ``;`` tab or ``|``)."""
     check_text(path)
-    head = head_text(path)
-    line = head.splitlines()[0] if head.strip() else ""
+    lines = head_lines(path)
+    line = lines[0] if any(text.strip() for text in lines) else ""
     delimiter = max([",", ";", "\t", "|"], key=line.count) if line else ","
     names = next(csv.reader([line], delimiter=delimiter)) if line else []
     return names, delimiter

@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from data.errors import OrderFlowError
-from data.reading.loader import ColumnPicker, ReadResult, head_text, read_csv, read_header, read_problem, register_format
+from data.reading.loader import ColumnPicker, ReadResult, head_lines, read_csv, read_header, read_problem, register_format
 from data.reading.quotes import register_quote_reader
 
 __all__ = ["BOOKTICKER_COLUMNS", "CaptureLines", "MAX_LAYOUTS", "MessageLayout", "NO_PREFIX", "Value", "byte_rows",
@@ -63,7 +63,7 @@ def _is_bookticker(path: Path) -> bool:
 
 
 def _is_stream(path: Path) -> bool:
-    lines = [line for line in head_text(path).splitlines()[:20] if line.strip()]
+    lines = [line for line in head_lines(path)[:20] if line.strip()]
     return bool(lines) and any(_LINE.match(line) for line in lines) and all(
         re.match(r"^\s*(\d{10,20}\s+)?\{", line) for line in lines[:-1])
 
