@@ -10,8 +10,9 @@ are run too.
 from __future__ import annotations
 
 import argparse
-import importlib
 import pkgutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -86,11 +87,18 @@ def feed_ratio(n_ticks: int = 1_000_000) -> dict[str, float]:
 
 
 def other_benchmarks(n: int) -> None:
-    """Run every ``bench_*.py`` module beside this one (each prints its own figures)."""
+    """Run every ``bench_*.py`` module beside this one, each in a fresh process (each prints its
+    own figures): none measures in a process that the others have filled with their data, threads
+    and environment (forking worker processes from a heap of gigabytes, or inheriting the
+    environment a Dask cluster writes into its parent's, changed their figures)."""
     here = Path(__file__).parent
     for module in pkgutil.iter_modules([str(here)]):
         if module.name.startswith("bench_"):
-            importlib.import_module(f"tests.benchmarks.{module.name}").run(n)
+            code = f"from tests.benchmarks.{module.name} import run; run({int(n)})"
+            done = subprocess.run([sys.executable, "-c", code], cwd=here.parents[1], capture_output=True, text=True)
+            print(done.stdout, end="", flush=True)
+            if done.returncode:
+                raise RuntimeError(f"{module.name} failed:\n{done.stderr}")
 
 
 def main(argv: list[str] | None = None) -> int:
