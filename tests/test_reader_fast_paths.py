@@ -102,6 +102,16 @@ def stamps(frame: pd.DataFrame) -> tuple[list, list]:
     return ms, receive
 
 
+def assert_as_reference(got: dict, trades: list, quotes: list, counts: dict) -> None:
+    """A capture read (``read_binance_stream``) equals the per-line reference (``reference_capture``)."""
+    t, q = got["trades"], got["quotes"]
+    ms, receive = stamps(t)
+    assert list(zip(t["line"], ms, receive, t["price"], t["size"], t["side"], t["stream"])) == trades
+    ms, receive = stamps(q)
+    assert list(zip(q["line"], ms, receive, q["bid"], q["ask"], q["bid_size"], q["ask_size"])) == quotes
+    assert t.attrs["counts"] == counts
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_capture_read_equals_json_loads_per_line(tmp_path, seed):
     text = b"\n".join(line for line in odd_capture(seed).split(b"\n")
@@ -110,12 +120,7 @@ def test_capture_read_equals_json_loads_per_line(tmp_path, seed):
     path.write_bytes(gzip.compress(text))
     trades, quotes, counts = reference_capture(text)
     got = read_binance_stream(path)
-    t, q = got["trades"], got["quotes"]
-    ms, receive = stamps(t)
-    assert list(zip(t["line"], ms, receive, t["price"], t["size"], t["side"], t["stream"])) == trades
-    ms, receive = stamps(q)
-    assert list(zip(q["line"], ms, receive, q["bid"], q["ask"], q["bid_size"], q["ask_size"])) == quotes
-    assert t.attrs["counts"] == counts
+    assert_as_reference(got, trades, quotes, counts)
 
 
 def test_capture_with_bad_lines_counts_them_as_other(tmp_path):
@@ -233,17 +238,12 @@ def test_layouts_read_what_json_loads_and_the_plain_path_read(tmp_path, monkeypa
     with monkeypatch.context() as patch:
         patch.setattr(binance_stream.pajson, "read_json", no_json)
         fast = read_binance_stream(path)
-    t, q = fast["trades"], fast["quotes"]
-    ms, receive = stamps(t)
-    assert list(zip(t["line"], ms, receive, t["price"], t["size"], t["side"], t["stream"])) == trades
-    ms, receive = stamps(q)
-    assert list(zip(q["line"], ms, receive, q["bid"], q["ask"], q["bid_size"], q["ask_size"])) == quotes
-    assert t.attrs["counts"] == counts
+    assert_as_reference(fast, trades, quotes, counts)
     monkeypatch.setattr(binance_stream, "MAX_LAYOUTS", 0)  # every line the plain way
     plain = read_binance_stream(path)
     for key in ("trades", "quotes"):
         pd.testing.assert_frame_equal(fast[key], plain[key], check_exact=True)
-    assert list(t.attrs["counts"].items()) == list(plain["trades"].attrs["counts"].items())
+    assert list(fast["trades"].attrs["counts"].items()) == list(plain["trades"].attrs["counts"].items())
 
 
 def test_layouts_learned_late_and_across_blocks(tmp_path):
