@@ -1,6 +1,6 @@
 """Measure how well each trade-side classifier recovers the true aggressor flag.
 
-    python -m data.sides.accuracy [--bars 10t] [--window 20] [--shared PATH]
+    python -m tools.accuracy [--bars 10t] [--window 20] [--shared PATH]
 
 For every sample that carries the true aggressor side, the side is hidden
 (set to 0), each method of :data:`data.sides.classify.CLASSIFIERS` fills it, and the
@@ -47,7 +47,7 @@ from data.bars.make import make_bars
 from data.reading.loader import load_ticks
 from data.sides.classify import CLASSIFIERS, bulk_volume_classification, classify
 
-REPO = Path(__file__).resolve().parents[2]  # data/sides/accuracy.py -> the repository
+REPO = Path(__file__).resolve().parents[1]  # tools/accuracy.py -> the repository
 SHARED = REPO.parent / "shared"
 
 

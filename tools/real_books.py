@@ -1,6 +1,6 @@
 """The order-flow study on real books: how each imbalance measure relates to the mid-price.
 
-    python -m reports.real_books [--shared ../shared] [--out real.md]   # also part of python -m reports.imbalance_study
+    python -m tools.real_books [--shared ../shared] [--out real.md]   # also part of python -m tools.imbalance_study
 
 Books (``../shared/realdata``, skipped with a reason when absent): LOBSTER AMZN and GOOG
 (NASDAQ, 2012-06-21, 09:30-16:00, level 1), the Binance BTCUSDT and ETHUSDT perpetual
@@ -213,7 +213,7 @@ def spoof_episodes(bars: pd.DataFrame, quotes: pd.DataFrame, kind: str, per_bar:
 
 def spoof_table(book: Book, seed: int = 7, per_bar: float = 2.0, size_factor: float = 5.0) -> pd.DataFrame:
     """Per measure and spoofer: share of bars changed, mean |change| / std, next-bar corr after."""
-    from reports.imbalance_study import shift_table
+    from tools.imbalance_study import shift_table
 
     bars = book_bars(book, book.spoof_spec)
     clean = measure_frame(bars)

@@ -1,13 +1,13 @@
 """Regenerate the README's measured blocks, so that no figure in it is hand-edited.
 
-    python -m reports.readme make-run es-run strategies accuracy   # `make readme`
+    python -m tools.readme make-run es-run strategies accuracy   # `make readme`
 
 Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers:
 ``make-run`` is the output of ``run_backtest.py`` with no arguments; ``es-run`` the same
 strategy as one ES contract with costs; ``strategies`` the
 rules of every registered strategy (their docstrings); ``accuracy`` the trade-side
-classifier table of ``data.sides.accuracy``; ``real-books`` the study on the real books of
-``../shared/realdata`` (``reports.real_books``); ``bench`` the output of ``make bench``
+classifier table of ``tools.accuracy``; ``real-books`` the study on the real books of
+``../shared/realdata`` (``tools.real_books``); ``bench`` the output of ``make bench``
 (slow: minutes).
 """
 from __future__ import annotations
@@ -92,13 +92,13 @@ def strategies_block() -> str:
 
 
 def accuracy_block() -> str:
-    from data.sides import accuracy as classify_accuracy
+    from tools import accuracy as classify_accuracy
 
     return _captured(lambda: classify_accuracy.main([]))
 
 
 def real_books_block() -> str:
-    from reports import real_books
+    from tools import real_books
 
     return real_books.report()
 

@@ -1,0 +1,12 @@
+"""The project's tools, apart from the library: each runs as ``python -m tools.NAME``.
+
+- :mod:`tools.make_sample`: the generator of the bundled synthetic sample ``data/sample/sample_ticks.parquet``;
+- :mod:`tools.accuracy`: how well each trade-side classifier recovers the true side (``make accuracy``);
+- :mod:`tools.imbalance_study`: which imbalance measure predicts and which resists spoofing;
+- :mod:`tools.real_books`: the same measures against the mid-price on the real books of ``../shared/realdata``;
+- :mod:`tools.readme`: regenerates the README's measured blocks (``make readme``).
+
+The library (``data``, ``indicators``, ``strategies``, ``research``, ``reports``, ``run_backtest``,
+``lambda_handler``) never imports from here (``tests/test_tools.py``), and ``pip install`` does not
+ship this folder.
+"""
