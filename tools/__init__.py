@@ -10,3 +10,16 @@ The library (``data``, ``indicators``, ``strategies``, ``research``, ``reports``
 ``lambda_handler``) never imports from here (``tests/test_tools.py``), and ``pip install`` does not
 ship this folder.
 """
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def unrooted(text: str, *roots: Path) -> str:
+    """``text`` with the paths under each of ``roots`` written relative to it (``realdata/lobster/...``):
+    the notes of a study name no machine's absolute path, in a file or a README block."""
+    for root in roots:
+        for form in {str(root), str(Path(root).resolve())}:
+            text = text.replace(form.rstrip(os.sep) + os.sep, "")
+    return text

@@ -50,6 +50,7 @@ import pandas as pd
 
 from data.bars.make import make_bars, timestamps_ns
 from data.errors import OrderFlowError
+from tools import unrooted
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample" / "sample_ticks.parquet"
@@ -213,7 +214,7 @@ def study_real(spec_trades: str = "5s") -> dict[str, pd.DataFrame]:
             try:
                 ticks = load_ticks(path)
             except Exception as exc:  # the reader is optional (another format module)
-                out[f"{label}: not read ({exc})"] = pd.DataFrame()
+                out[f"{label}: not read ({unrooted(str(exc), SHARED.parent)})"] = pd.DataFrame()
                 continue
             bars = make_bars(ticks, None)  # one bar per trade: there are only a few
             out[f"{label}, one bar per trade"] = prediction_table(measures(bars), next_returns(bars, "1D"))
