@@ -12,8 +12,9 @@ The package's parts (the public names below are importable from ``data`` itself)
 - :mod:`data.bars`: ``make_bars`` and the measures on bars (delta, depth, footprints), streamed or in memory;
 - :mod:`data.feed`: the Backtrader feed over the bars;
 - :mod:`data.store`: the partitioned tick store and the bar cache;
-- :mod:`data.schema`, :mod:`data.errors`: the column names and the one error type;
-  :mod:`data.make_sample`: the generator of the bundled synthetic sample.
+- :mod:`data.schema`, :mod:`data.errors`: the column names and the one error type.
+
+The bundled synthetic sample ``data/sample/`` is made by ``python -m tools.make_sample``.
 """
 from data.bars.footprint import absorption, add_footprint_lines, footprint, footprint_stats
 from data.bars.imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
