@@ -313,6 +313,42 @@ def test_mbp10_levels_and_no_trades():
     assert np.all(np.diff(quotes.loc[0, [f"ask_{i}" for i in range(1, 11)]].to_numpy(float)) > 0)
 
 
+DBN_REAL = {  # file -> what a whole read gives (load_ticks rows, and whether it has a book for load_quotes)
+    "ESU4.GLBX.MDP3.trades.20240701.dbn.zst": (120, False),
+    "ESU4.GLBX.MDP3.mbp-1.20240701.dbn.zst": (120, True),
+    "esh4-glbx-mdp3-20231225.mbo.dbn.zst": (2_973, True),
+}
+
+
+@needs_databento
+@pytest.mark.parametrize("name", sorted(DBN_REAL))
+def test_truncated_real_databento_files_are_errors(tmp_path, name):
+    whole = need_shared() / "realdata" / "databento" / name
+    rows, book = DBN_REAL[name]
+    assert len(load_ticks(whole)) == rows
+    data = whole.read_bytes()
+    for fraction in (0.37, 0.60, 0.83):
+        cut = int(len(data) * fraction)
+        path = tmp_path / f"{fraction}_{name}"
+        path.write_bytes(data[:cut])
+        for read in (load_ticks, load_quotes) if book else (load_ticks,):
+            error = pytest.raises(OrderFlowError, read, path).value
+            assert error.source == path, (fraction, read.__name__)
+            assert f"truncated zstd file (the compressed data ends early: the file ends at byte {cut:,}" in str(error)
+
+
+@needs_databento
+@pytest.mark.parametrize("name", sorted(DBN_REAL))
+def test_damaged_real_databento_files_are_errors(tmp_path, name):
+    data = bytearray((need_shared() / "realdata" / "databento" / name).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the records' frame: its checksum no longer matches
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    message = str(pytest.raises(OrderFlowError, load_ticks, path).value)
+    assert message.startswith(f"{path}: cannot decompress this zstd file: ")
+    assert "checksum" in message
+
+
 # --------------------------------------------------------------------------- Tardis
 
 

@@ -256,21 +256,32 @@ def _content_kind(path: Path) -> str | None:
     return next((kind for magic, kind in _MAGIC.items() if start.startswith(magic)), None)
 
 
-def read_problem(path: Path, exc: BaseException) -> OrderFlowError:
+def compressed_with(path: Path) -> str | None:
+    """``"gzip"``, ``"bzip2"`` or ``"zstd"`` when the file's first bytes say it is compressed so, else None."""
+    kind = _content_kind(path)
+    return kind.split("-")[0] if kind is not None and kind.endswith("-compressed") else None
+
+
+def read_problem(path: Path, exc: BaseException, codec: str | None = None) -> OrderFlowError:
     """The error for a file that fails to read or decompress (named ``.gz`` but not gzip,
-    truncated, ...), in words instead of the codec's."""
-    suffix = path.suffix.lower()
-    codec = _COMPRESSION_NAMES.get(suffix)
+    truncated, damaged ...), in words instead of the codec's; a truncated file's message
+    says the byte where it ends. ``codec``: the compression the content was read with
+    (found from the first bytes, :func:`compressed_with`), else the name's extension decides."""
+    if codec is None:
+        suffix = path.suffix.lower()
+        codec = _COMPRESSION_NAMES.get(suffix)
+        if codec is not None:
+            with open(path, "rb") as fh:
+                compressed = fh.read(4).startswith(_COMPRESSED_AS[suffix])
+            if not compressed:
+                return OrderFlowError(f"not a valid {codec} file (named {suffix}, but its content is not "
+                                      f"{codec}-compressed)", source=path)
     if codec is not None:
-        with open(path, "rb") as fh:
-            compressed = fh.read(4).startswith(_COMPRESSED_AS[suffix])
-        if not compressed:
-            return OrderFlowError(f"not a valid {codec} file (named {suffix}, but its content is not "
-                                  f"{codec}-compressed)", source=path)
         text = str(exc).lower()
         if isinstance(exc, EOFError) or "truncated" in text or "end of" in text or "ended" in text:
-            return OrderFlowError(f"truncated {codec} file (the compressed data ends early: "
-                                  "an incomplete download or copy?)", source=path)
+            return OrderFlowError(f"truncated {codec} file (the compressed data ends early: the file ends at byte "
+                                  f"{path.stat().st_size:,}, inside the compressed data; an incomplete download "
+                                  "or copy?)", source=path)
         return OrderFlowError(f"cannot decompress this {codec} file: {exc}", source=path)
     return OrderFlowError(f"cannot read: {exc}", source=path)
 
