@@ -376,6 +376,35 @@ def test_tardis_l2_by_hand(tmp_path):
         [100.5, 2, 101, 3], [100, 7, 100.75, 1], [100, 7, 100.75, 4]]
 
 
+TARDIS_TRADES = (b"exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"  # 63 bytes
+                 b"binance-futures,BTCUSDT,1000000,1000100,1,buy,100.5,2\n"  # 54
+                 b"binance-futures,BTCUSDT,2000000,2000100,2,sell,100,1\n"  # 53
+                 b"binance-futures,BTCUSDT,3000000,3000100,3,buy,101,3\n")
+
+
+@pytest.mark.parametrize("column, good, bad", [("side", b",buy,101", b",b\xffuy,101"),
+                                               ("symbol", b"BTCUSDT,3", b"BTC\xffUSDT,3")])
+def test_tardis_bytes_that_are_not_utf8_name_the_line_and_byte(tmp_path, column, good, bad):
+    path = tmp_path / "binance-futures_trades_BTCUSDT.csv"
+    path.write_bytes(TARDIS_TRADES)
+    assert load_ticks(path)["side"].tolist() == [1, -1, 1]
+    data = TARDIS_TRADES.replace(good, bad)
+    # line 4 starts at 63 + 54 + 53 = 170; "binance-futures,BTCUSDT,3000000,3000100,3,b" is 43 bytes, "binance-futures,BTC" 19
+    at = 170 + (43 if column == "side" else 19)
+    assert data.index(b"\xff") == at
+    path.write_bytes(data)
+    error = pytest.raises(OrderFlowError, load_ticks, path).value
+    assert error.source == path
+    assert error.problem == f"not UTF-8 text: byte 0xff at byte {at:,} (line 4) is not UTF-8 (save the file as UTF-8)"
+    # a quotes file the same
+    quotes = tmp_path / "binance-futures_quotes_BTCUSDT.csv"
+    quotes.write_bytes(b"exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+                       b"binance-futures,BTCUSDT,1000000,1000100,2,101,100,3\n"
+                       b"binance-futures,BTC\xe9USDT,2000000,2000100,2,101,100,3\n")
+    error = pytest.raises(OrderFlowError, load_quotes, quotes).value
+    assert error.source == quotes and "byte 0xe9 at byte 155 (line 3)" in error.problem  # 84 + 52 + 19
+
+
 def test_tardis_real_files():
     folder = need_shared() / "realdata" / "tardis"
     trades = load_ticks(folder / "binance-futures_trades_2020-02-22_BTCUSDT.head10k.csv")
