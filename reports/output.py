@@ -40,7 +40,8 @@ def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
 
 def describe_source(report: dict[str, Any]) -> list[str]:
     """The load report of one file (:func:`data.reading.loader.format_load_report`), or of many
-    files or a tick store: what was read, kept in the window, rejected, overlapping."""
+    files or a tick store: what was read, kept in the window, rejected, overlapping, and its notes
+    (what a folder skipped ...)."""
     if report.get("format") not in ("files", "store"):
         return [format_load_report(report)]
     read, kept = report.get("rows_read", 0), report.get("rows_kept", 0)
@@ -61,6 +62,7 @@ def describe_source(report: dict[str, Any]) -> list[str]:
         lines.append(f"Overlap: {overlap}.")
     for name, error in (report.get("failed") or {}).items():
         lines.append(f"Failed: {name}: {error}.")
+    lines += [f"Note: {note}." for note in report.get("notes") or ()]
     return lines
 
 

@@ -13,6 +13,7 @@ The result carries ``attrs["load_report"]`` (see :func:`format_load_report`).
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import json
@@ -256,23 +257,72 @@ def _content_kind(path: Path) -> str | None:
     return next((kind for magic, kind in _MAGIC.items() if start.startswith(magic)), None)
 
 
-def read_problem(path: Path, exc: BaseException) -> OrderFlowError:
+def compressed_with(path: Path) -> str | None:
+    """``"gzip"``, ``"bzip2"`` or ``"zstd"`` when the file's first bytes say it is compressed so, else None."""
+    kind = _content_kind(path)
+    return kind.split("-")[0] if kind is not None and kind.endswith("-compressed") else None
+
+
+def read_problem(path: Path, exc: BaseException, codec: str | None = None) -> OrderFlowError:
     """The error for a file that fails to read or decompress (named ``.gz`` but not gzip,
-    truncated, ...), in words instead of the codec's."""
-    suffix = path.suffix.lower()
-    codec = _COMPRESSION_NAMES.get(suffix)
+    truncated, damaged ...), in words instead of the codec's; a truncated file's message
+    says the byte where it ends. ``codec``: the compression the content was read with
+    (found from the first bytes, :func:`compressed_with`), else the name's extension decides."""
+    if codec is None:
+        suffix = path.suffix.lower()
+        codec = _COMPRESSION_NAMES.get(suffix)
+        if codec is not None:
+            with open(path, "rb") as fh:
+                compressed = fh.read(4).startswith(_COMPRESSED_AS[suffix])
+            if not compressed:
+                return OrderFlowError(f"not a valid {codec} file (named {suffix}, but its content is not "
+                                      f"{codec}-compressed)", source=path)
     if codec is not None:
-        with open(path, "rb") as fh:
-            compressed = fh.read(4).startswith(_COMPRESSED_AS[suffix])
-        if not compressed:
-            return OrderFlowError(f"not a valid {codec} file (named {suffix}, but its content is not "
-                                  f"{codec}-compressed)", source=path)
         text = str(exc).lower()
         if isinstance(exc, EOFError) or "truncated" in text or "end of" in text or "ended" in text:
-            return OrderFlowError(f"truncated {codec} file (the compressed data ends early: "
-                                  "an incomplete download or copy?)", source=path)
+            return OrderFlowError(f"truncated {codec} file (the compressed data ends early: the file ends at byte "
+                                  f"{path.stat().st_size:,}, inside the compressed data; an incomplete download "
+                                  "or copy?)", source=path)
         return OrderFlowError(f"cannot decompress this {codec} file: {exc}", source=path)
     return OrderFlowError(f"cannot read: {exc}", source=path)
+
+
+def not_utf8(path: Path) -> OrderFlowError:
+    """The error for a text file holding bytes that are not UTF-8, naming the first such byte,
+    its offset (in the decompressed text when the file is compressed) and its line. Read in
+    chunks: only when a reader found such bytes (pyarrow's "invalid UTF8", a text column it
+    left as bytes: :func:`check_utf8`)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, line = 0, 1
+    where = " of the decompressed text" if compressed_with(path) else ""
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            while True:
+                chunk = stream.read(1 << 22)
+                pending = decoder.getstate()[0]
+                try:
+                    decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as exc:
+                    text = pending + chunk
+                    line += text[:exc.start].count(b"\n")
+                    return OrderFlowError(
+                        f"not UTF-8 text: byte 0x{text[exc.start]:02x} at byte {offset - len(pending) + exc.start:,}"
+                        f"{where} (line {line:,}) is not UTF-8 (save the file as UTF-8)", source=path)
+                if not chunk:
+                    break
+                offset += len(chunk)
+                line += chunk.count(b"\n")
+    except (OSError, pa.ArrowException) as exc:
+        return read_problem(path, exc)
+    return OrderFlowError("not UTF-8 text (save the file as UTF-8)", source=path)
+
+
+def check_utf8(table: pa.Table, path: Path) -> pa.Table:
+    """``table`` as read from the text file ``path``, unless a column came out as bytes (what pyarrow's
+    CSV reader makes of text that is not UTF-8): then :func:`not_utf8`'s error."""
+    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
+        raise not_utf8(path)
+    return table
 
 
 @lru_cache(maxsize=16)
@@ -393,12 +443,14 @@ def read_csv(
         if inferred and not ARROW_INFERS_TIMES_SAFELY:  # read again with the times as text (see the flag)
             table = typed({n: pa.string() for n in inferred})
     except pa.ArrowInvalid as exc:
+        if "invalid utf8" in str(exc).lower():
+            raise not_utf8(path) from None
         if path.suffix.lower() in _COMPRESSION and "conversion error" not in str(exc) and "CSV parse" not in str(exc):
             raise read_problem(path, exc) from None
         raise OrderFlowError(f"cannot read CSV: {exc}", source=path) from None
     except OSError as exc:  # a compressed stream that fails part way (truncated, corrupt)
         raise read_problem(path, exc) from None
-    return arrow_to_pandas(table)
+    return arrow_to_pandas(check_utf8(table, path))
 
 
 def read_parquet(path: Path, pick: ColumnPicker) -> pd.DataFrame:
