@@ -38,6 +38,7 @@ __all__ = [
     "load_ticks",
     "normalise_ticks",
     "format_load_report",
+    "describe_source",
     "register_format",
     "resolve_columns",
     "TickFormat",
@@ -515,12 +516,17 @@ def _claims(fmt: TickFormat, path: Path) -> bool:
         return False
 
 
+def format_named(name: str, source: Any = None) -> TickFormat:
+    """The registered format ``name``, or :class:`OrderFlowError` listing the known ones."""
+    if name not in FORMATS:
+        raise OrderFlowError(f"unknown format {name!r}; known: {sorted(FORMATS)}", source=source)
+    return FORMATS[name]
+
+
 def format_for(path: Path, name: str | None) -> TickFormat:
     """``format=`` if given, else the first detector that claims the file, else the extension."""
     if name is not None:
-        if name not in FORMATS:
-            raise OrderFlowError(f"unknown format {name!r}; known: {sorted(FORMATS)}", source=path)
-        return FORMATS[name]
+        return format_named(name, path)
     for fmt in FORMATS.values():
         if fmt.detect is not None and _claims(fmt, path):
             return fmt
@@ -838,7 +844,8 @@ def _reject_counts(checks: list[_Check], n: int) -> tuple[np.ndarray, dict[str, 
     return ~rejected, counts
 
 
-def _check_tz(tz: str | None, source: Any) -> None:
+def check_tz(tz: str | None, source: Any = None) -> None:
+    """Raise :class:`OrderFlowError` unless ``tz`` (the zone of zone-less times) is None or a known zone."""
     if tz is None:
         return
     try:
@@ -907,7 +914,7 @@ def normalise_frame(
         raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
     if len(raw) == 0:
         raise OrderFlowError(f"empty {kind}file (no rows)", source=source)
-    _check_tz(tz, source)
+    check_tz(tz, source)
     time_index = isinstance(raw.index, pd.DatetimeIndex)
     used = resolve_columns(
         raw.columns, columns, defaults=defaults, source=source,
@@ -1144,3 +1151,33 @@ def format_load_report(report: Mapping[str, Any]) -> str:
     for note in report.get("notes") or ():
         text += f" Note: {note}."
     return text
+
+
+def describe_source(report: Mapping[str, Any]) -> list[str]:
+    """The load report of one file (:func:`format_load_report`), or of many files (an import
+    into the tick store too) or a tick store: what was read, kept in the window, rejected,
+    overlapping; the lines the command lines print."""
+    if report.get("format") not in ("files", "store"):
+        return [format_load_report(report)]
+    read, kept = report.get("rows_read", 0), report.get("rows_kept", 0)
+    if report["format"] == "store":
+        lines = [f"Read {read:,} rows of {report.get('symbol') or 'the store'} from {report['source']}: "
+                 f"{report.get('files_read', 0)} of {report.get('files_total', 0)} day files, "
+                 f"{report.get('row_groups_read', 0)} of {report.get('row_groups_total', 0)} row groups; "
+                 f"{kept:,} rows in the window."]
+    else:
+        files = report.get("files") or []
+        lines = [f"Read {len(files)} files ({report['source']}): {read:,} rows, {kept:,} kept in the window."]
+        lines += [f"  {Path(f['source']).name}: {f['rows_read']:,} read, {f.get('rows_in_window', f['rows_kept']):,} kept"
+                  + (f", rejected {sum(f['rejected'].values()):,}" if f.get("rejected") else "") for f in files]
+    rejected = report.get("rejected") or {}
+    if rejected:
+        lines.append("Rejected: " + ", ".join(f"{n:,} {reason.replace('_', ' ')}" for reason, n in rejected.items()) + ".")
+    for overlap in report.get("overlaps") or ():
+        first, second = (Path(f).name for f in overlap["files"])
+        kept = "rows of the same trade id dropped" if overlap.get("ids") else "the rows of both kept"
+        lines.append(f"Overlap: {first} and {second} from {overlap['from']} to {overlap['to']} ({kept}).")
+    for name, error in (report.get("failed") or {}).items():
+        lines.append(f"Failed: {name}: {error}.")
+    lines += [f"Note: {note}." for note in report.get("notes") or ()]
+    return lines

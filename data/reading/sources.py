@@ -279,7 +279,7 @@ class TickSource:
         if self.symbol is not None and files_report and report["rows_read"] == 0:  # the symbol picked nothing
             held_rows: dict[str, int] = {}
             for f in files_report:
-                for name, rows in (f.get("symbols_held") or {}).items():
+                for name, rows in (f.get("symbols") or {}).items():
                     held_rows[name] = held_rows.get(name, 0) + rows
             check_symbol(self.symbol, held_rows, self.name)
         if held is not None and len(held):
@@ -362,7 +362,8 @@ def read_tick_file(
     source needs: its rows of ``symbol`` only (a file with several symbols and no
     ``symbol`` raises, listing them with their row counts), rows whose trade id is in
     ``seen_ids`` rejected as ``duplicate_across_files``. Returns ``(ticks, the file's
-    trade ids or None, its load report)``."""
+    trade ids or None, its load report)``; the report's ``symbols`` counts the rows of each
+    symbol of the file's symbol column (None without one)."""
     path = Path(path)
     check_file(path)
     if path.stat().st_size == 0:
@@ -385,11 +386,12 @@ def read_tick_file(
     symbol_column = _first_column(frame, SYMBOL_KEYS, extras)
     id_column = _first_column(frame, ID_KEYS, extras)
     file_symbol = symbol
-    held: dict[str, int] | None = None
+    held: dict[str, int] | None = None  # the file's symbols and their rows
     if symbol_column is not None:
         symbols = frame[symbol_column].astype("string")
+        counts = symbols.value_counts(dropna=False)
+        held = {str(k): int(v) for k, v in counts.items()}
         if symbol is None:
-            counts = symbols.value_counts(dropna=False)
             if len(counts) > 1:
                 listed = ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items())
                 raise OrderFlowError(f"the file holds {len(counts)} symbols: {listed}; pick one with symbol= / "
@@ -415,12 +417,9 @@ def read_tick_file(
         empty = pd.DataFrame({"timestamp": pd.DatetimeIndex([], tz="UTC"), "price": np.zeros(0),
                               "size": np.zeros(0), "side": np.zeros(0, np.int8)})
         counts = {k: int(np.count_nonzero(v)) for k, v in rejects.items() if np.any(v)} if len(frame) else {}
-        report = {"source": str(path), "format": fmt.name, "rows_read": len(frame), "rows_kept": 0,
-                  "rejected": counts, "symbol": file_symbol,
-                  "notes": [] if len(frame) else [f"no rows of symbol {symbol!r}"]}
-        if held is not None:
-            report["symbols_held"] = held
-        return empty, ids, report
+        return empty, ids, {"source": str(path), "format": fmt.name, "rows_read": len(frame), "rows_kept": 0,
+                            "rejected": counts, "symbol": file_symbol, "symbols": held,
+                            "notes": [] if len(frame) else [f"no rows of symbol {symbol!r}"]}
     notes = list(result.notes)
     if result.zoneless and tz is None:
         notes.append(f"{fmt.name} times carry no zone: read as UTC (pass tz= / --tz to change)")
@@ -428,6 +427,7 @@ def read_tick_file(
                             rejects=rejects, notes=notes, tz=tz, on_bad_rows=on_bad_rows)
     report = dict(ticks.attrs["load_report"])
     report["symbol"] = file_symbol
+    report["symbols"] = held
     return ticks, ids, report
 
 
