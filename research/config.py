@@ -22,6 +22,7 @@ import pandas as pd
 
 import strategies as strategy_registry
 from data import OrderFlowError
+from data.reading.sources import LAST_TIME, utc_time  # noqa: F401  (LAST_TIME: the options' open end)
 from indicators.sessions import SessionCalendar, check_tz, parse_session_start
 from strategies import strategy_params
 
@@ -44,7 +45,9 @@ class RunConfig:
     ``data`` is a tick source (a path, or anything ``data.load_ticks`` reads);
     ``strategy`` a registered name (``cvd_trend``), ``"module:Class"`` or a class;
     ``slippage`` is ``("fixed", price amount per unit)`` or ``("perc", fraction)``;
-    ``start``/``end`` are UTC, ``end`` exclusive; ``session`` is where trading days
+    ``start``/``end`` are instants (``end`` exclusive) or text in ``tz``
+    read by :func:`data.reading.sources.utc_time` (``end="2024-03"`` keeps all of March;
+    kept as UTC timestamps); ``session`` is where trading days
     start (``(time, zone)``; daily returns are cut there); ``tz`` is the zone in which
     outputs show times; ``observers`` adds Backtrader's Value/Trades/BuySell observers
     (for ``cerebro.plot``); ``keep_ticks`` keeps the ticks on the result (footprints);
@@ -97,6 +100,10 @@ class RunConfig:
     instrument: Any = None  # research.instruments.Instrument
     commission_per_contract: float = 0.0
     slippage_ticks: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.start = utc_time(self.start, "start", tz=self.tz)
+        self.end = utc_time(self.end, "end", end=True, tz=self.tz)
 
     @property
     def strategy_class(self) -> type:
@@ -288,36 +295,12 @@ def check_zone(name: str, option: str) -> str:
         raise OrderFlowError(f"unknown time zone {name!r} for {option} (use e.g. UTC or America/Chicago)") from None
 
 
-_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
-LAST_TIME = pd.Timestamp.max.tz_localize("UTC").floor("D")
-
-
 def parse_time(text: str, tz: str, option: str, end: bool = False) -> pd.Timestamp | None:
-    """An ISO date/time in ``tz`` (unless it has a zone) -> UTC; a bare ``end`` date covers its whole day.
-
-    Times are nanosecond timestamps (years 1677-2262): an ``end`` beyond that is no bound
-    (None), a start beyond it an error.
-    """
-    try:
-        ts = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError):
-        raise OrderFlowError(f"bad {option} {text!r}: use an ISO date or time, e.g. 2024-04-15 08:30") from None
-    if ts is pd.NaT:
-        raise OrderFlowError(f"bad {option} {text!r}")
-    try:
-        ts = ts.as_unit("ns")
-        if ts.tz is None:
-            ts = ts.tz_localize(tz)
-        if end:
-            ts = ts + (pd.Timedelta(days=1) if _DATE_ONLY.match(text) else pd.Timedelta(1, "ns"))
-        ts = ts.tz_convert("UTC")
-    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-        if end and ts.year > 2000:
-            return None
-        raise OrderFlowError(f"bad {option} {text!r}: times must fall between 1677 and 2262") from None
-    if end and ts > LAST_TIME:
-        return None
-    return ts
+    """A command-line date or time (``--start``, ``--end``, a chart window) in ``tz`` (unless it has
+    a zone) -> UTC, by the one window parser :func:`data.reading.sources.utc_time`: a year, month
+    or day covers its whole period (``--end 2024-03`` keeps all of March), a time is an instant
+    (as an ``end``, the last one kept), a time alone is refused; an ``end`` past 2262 is None."""
+    return utc_time(text, option, end=end, tz=tz)
 
 
 def parse_clock(text: str) -> dt.time:

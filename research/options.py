@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first time to use (ISO date or time, e.g. 2024-04-15 or '2024-04-15 08:30'); "
                    "in --tz when it has no zone; ticks outside --start/--end are left out before bars are built")
     p.add_argument("--end", default=None,
-                   help="last time (a bare date includes that whole day); in --tz when it has no zone")
+                   help="last time kept: a date, month or year includes the whole period (2024-03: all of March), "
+                   "a date and time that instant; in --tz when it has no zone; a time alone is refused")
     p.add_argument("--tz", default=None,
                    help="time zone of zone-less timestamps in DATA and of --start/--end; also the zone "
                    "in which outputs and plots show times; default UTC")
@@ -294,7 +295,7 @@ def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractiona
 
 
 def parse_window(texts: Sequence[str] | None, tz: str, option: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """``START END`` of a chart window -> UTC bounds ``[start, end)`` (a bare END date covers its day)."""
+    """``START END`` of a chart window -> UTC bounds ``[start, end)`` (a date END covers its whole day)."""
     if not texts:
         return None
     start = parse_time(texts[0], tz, f"{option} START")
