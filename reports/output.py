@@ -76,7 +76,7 @@ def describe_load(result: Any) -> str:
         lines.append(f"Range {c.range_text()}: {result.ticks_in_range:,} ticks in range "
                      f"({kept - result.ticks_in_range:,} outside).")
     first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)
-    clock, zone = c.session or (dt.time(0, 0), c.tz)
+    clock, zone = c.trading_session
     lines.append(f"Built {len(bars):,} bars of {c.bars} from {result.ticks_in_range:,} ticks, "
                  f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {len(result.daily)} trading days "
                  f"(days start at {clock:%H:%M} {zone}).")
@@ -205,7 +205,7 @@ def run_profile(result: Any) -> "pd.DataFrame | None":
     from indicators import session_profile
 
     c = result.config
-    clock, zone = c.session or (dt.time(0, 0), c.tz)
+    clock, zone = c.trading_session
     table = footprint(result.ticks, c.bars, c.instrument.tick_size if c.instrument is not None else None)
     sessions = int(len(np.unique(c.calendar.trade_dates(result.bars.index))))
     return session_profile(table, session_start=clock.strftime("%H:%M:%S"), tz=zone, sessions=max(sessions, 1))

@@ -23,7 +23,13 @@ import pandas as pd
 import strategies as strategy_registry
 from data import OrderFlowError
 from data.reading.sources import LAST_TIME, utc_time  # noqa: F401  (LAST_TIME: the options' open end)
-from indicators.sessions import SessionCalendar, check_tz, parse_session_start
+from indicators.sessions import (
+    DEFAULT_SESSION_START,
+    DEFAULT_SESSION_TZ,
+    SessionCalendar,
+    check_tz,
+    parse_session_start,
+)
 from strategies import strategy_params
 
 HERE = Path(__file__).resolve().parent.parent
@@ -31,6 +37,9 @@ DEFAULT_DATA = HERE / "data" / "sample" / "sample_ticks.parquet"
 DEFAULT_STRATEGY = "cvd_trend"
 DEFAULT_BARS = "1min"
 DEFAULT_SIZE = "100%"
+
+# Where trading days start when neither the options nor the strategy say: the CME session, 17:00 Chicago.
+DEFAULT_SESSION = (dt.time.fromisoformat(DEFAULT_SESSION_START), DEFAULT_SESSION_TZ)
 
 # Strategy parameters that the configuration fills from its own settings.
 SESSION_START_PARAMS = ("session_start",)
@@ -48,9 +57,11 @@ class RunConfig:
     ``start``/``end`` are instants (``end`` exclusive) or text in ``tz``
     read by :func:`data.reading.sources.utc_time` (``end="2024-03"`` keeps all of March;
     kept as UTC timestamps); ``session`` is where trading days
-    start (``(time, zone)``; daily returns are cut there); ``tz`` is the zone in which
-    outputs show times; ``observers`` adds Backtrader's Value/Trades/BuySell observers
-    (for ``cerebro.plot``); ``keep_ticks`` keeps the ticks on the result (footprints);
+    start (``(time, zone)``; daily returns, trading days and so every daily metric are cut
+    there; None: :data:`DEFAULT_SESSION`, 17:00 America/Chicago); ``tz`` is the zone in
+    which outputs show times (and zone-less ``start``/``end`` text), never where a day
+    ends; ``observers`` adds Backtrader's Value/Trades/BuySell observers (for
+    ``cerebro.plot``); ``keep_ticks`` keeps the ticks on the result (footprints);
     ``warmup_bars`` = N makes the first N bars a warm-up (walk-forward): the indicators
     run on them, but orders placed on them are rejected and equity, trades, daily
     returns and metrics count from bar N on.
@@ -127,10 +138,14 @@ class RunConfig:
         return type(self.data).__name__
 
     @property
+    def trading_session(self) -> tuple[dt.time, str]:
+        """Where trading days start: ``session``, else :data:`DEFAULT_SESSION` (never ``tz``)."""
+        return self.session or DEFAULT_SESSION
+
+    @property
     def calendar(self) -> SessionCalendar:
-        """The session calendar that cuts trading days (midnight in ``tz`` when no session is set)."""
-        clock, zone = self.session or (dt.time(0, 0), self.tz)
-        return SessionCalendar(clock, zone)
+        """The session calendar that cuts trading days (:attr:`trading_session`), for every strategy."""
+        return SessionCalendar(*self.trading_session)
 
     def range_text(self) -> str:
         """``from 2024-04-15 08:30 CDT before 2024-04-16 00:00 CDT``: ``start``/``end`` in ``tz``."""
@@ -312,12 +327,15 @@ def parse_clock(text: str) -> dt.time:
 
 
 def strategy_session(values: dict[str, Any]) -> tuple[dt.time, str] | None:
-    """The strategy's own session start and zone (its ``session_start``/``tz`` values), if it has both,
-    read by the parsers the strategy's indicators use (``indicators.sessions``)."""
-    start = next((values[n] for n in SESSION_START_PARAMS if n in values), None)
-    zone = next((values[n] for n in SESSION_TZ_PARAMS if n in values), None)
-    if start is None or zone is None:
+    """The strategy's own session start and zone (its ``session_start``/``tz`` values; one it lacks
+    is :data:`DEFAULT_SESSION`'s), None when it has neither; read by the parsers the strategy's
+    indicators use (``indicators.sessions``)."""
+    start = next((values[n] for n in SESSION_START_PARAMS if values.get(n) is not None), None)
+    zone = next((values[n] for n in SESSION_TZ_PARAMS if values.get(n) is not None), None)
+    if start is None and zone is None:
         return None
+    start = DEFAULT_SESSION[0] if start is None else start
+    zone = DEFAULT_SESSION[1] if zone is None else zone
     try:
         if not isinstance(start, dt.time):
             seconds = parse_session_start(start) // 1_000_000_000

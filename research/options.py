@@ -7,7 +7,6 @@ Everything here parses text; nothing runs a backtest. Bad input raises
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import math
 import sys
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from strategies import strategy_params
 from .config import (
     DEFAULT_BARS,
     DEFAULT_DATA,
+    DEFAULT_SESSION,
     DEFAULT_STRATEGY,
     FRACTIONAL_PARAM,
     LAST_TIME,
@@ -117,15 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "a date and time that instant; in --tz when it has no zone; a time alone is refused")
     p.add_argument("--tz", default=None,
                    help="time zone of zone-less timestamps in DATA and of --start/--end; also the zone "
-                   "in which outputs and plots show times; default UTC")
+                   "in which outputs and plots show times (trading days are cut by --session-start); default UTC")
     p.add_argument("--session-start", default=None, metavar="HH:MM",
                    help="session start: sets the strategy's session_start (CVD session reset, session "
                    "VWAP; e.g. 17:00 for CME futures, 00:00 for crypto) and where trading days start for "
-                   "daily returns (default: the strategy's own session_start/tz if it has them, else "
-                   "midnight in --tz)")
+                   "daily returns and every daily metric, whatever the strategy (default: the strategy's own "
+                   "session_start if it has one, else 17:00)")
     p.add_argument("--session-tz", default=None,
                    help="time zone of --session-start, set as the strategy's tz parameter "
-                   "(e.g. America/Chicago); default: --tz or UTC")
+                   "(e.g. UTC for crypto); default: the strategy's own tz if it has one, else America/Chicago")
     p.add_argument("--format", default=None,
                    help=f"force the input format (one of {', '.join(sorted(FORMATS))}); "
                    "default: detected from the file's header, line shapes or extension")
@@ -229,10 +229,10 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
     outputs.html_footprint = parse_window(args.html_footprint, tz, "--html-footprint")
     if args.trade_footprints < 0:
         raise OrderFlowError(f"bad --trade-footprints {args.trade_footprints}: a number of trades >= 0")
+    own = strategy_session({**known, **params})
     if args.session_start is not None or args.session_tz is not None:
-        zone = check_zone(args.session_tz or tz, "--session-tz")
-        own = strategy_session({**known, **params})
-        clock = parse_clock(args.session_start) if args.session_start is not None else (own[0] if own else dt.time(0, 0))
+        zone = check_zone(args.session_tz, "--session-tz") if args.session_tz else (own or DEFAULT_SESSION)[1]
+        clock = parse_clock(args.session_start) if args.session_start is not None else (own or DEFAULT_SESSION)[0]
         session = (clock, zone)
         mapped = session_params(known, clock if args.session_start is not None else None, zone)
         if not mapped:
@@ -240,7 +240,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
                   "cut the daily returns", file=sys.stderr)
         params.update(mapped)
     else:
-        session = strategy_session({**known, **params})
+        session = own
     config = RunConfig(
         data=data, strategy=args.strategy if ":" not in args.strategy else cls, params=params, bars=args.bars,
         cash=float(args.cash), commission=float(args.commission), slippage=parse_slippage(args.slippage),

@@ -13,7 +13,7 @@ import pytest
 import run_backtest as rb
 from data import OrderFlowError
 from reports.metrics import to_json_ready
-from research import RunConfig, load, resolve_strategy, run
+from research import RunConfig, engine, load, resolve_strategy, run
 from research.instruments import get_instrument
 from tests.conftest import FIXTURES, need_sample
 
@@ -32,6 +32,14 @@ class BuyFirstSellThird(bt.Strategy):
             self.close()
 
 
+class FlipEveryHour(bt.Strategy):
+    """A user's own strategy with no session parameters: 1 unit long, then short, flipped every 60 bars."""
+
+    def next(self) -> None:
+        if len(self) % 60 == 0:
+            self.order_target_size(target=1 if len(self) // 60 % 2 else -1)
+
+
 def test_run_by_hand_on_the_small_fixture():
     # 1-trade bars of the fixture: the buy fills at bar 2's open (100.25), the close at bar 4's open (99.75)
     result = run(RunConfig(data=SMALL_CSV, strategy=BuyFirstSellThird, bars="1t", cash=1000.0))
@@ -41,7 +49,7 @@ def test_run_by_hand_on_the_small_fixture():
     assert closed["pnl"].iloc[0] == pytest.approx(2 * (99.75 - 100.25))
     assert result.metrics["final_value"] == pytest.approx(1000.0 - 1.0)
     assert result.equity["value"].iloc[-1] == pytest.approx(999.0)
-    # one trade date (UTC midnight cut): its return is the whole run's
+    # one trade date (the default 17:00 Chicago cut): its return is the whole run's
     assert result.daily.to_numpy() == pytest.approx([-1.0 / 1000.0])
 
 
@@ -212,3 +220,76 @@ def test_cvd_resets_are_where_the_session_cvd_restarts():
     before = local[resets - 1]
     assert all((o - pd.Timedelta(hours=17, microseconds=1)).date() > (b - pd.Timedelta(hours=17, microseconds=1)).date()
                for o, b in zip(opened, before))
+
+
+# --- trading days: the session calendar, whatever zone times are shown in ---------------------------------
+
+DAY_METRICS = ("sharpe", "sortino", "days", "trades", "final_value")
+
+
+def test_display_zone_changes_no_metric_of_any_strategy(tmp_path):
+    # the sample's five CME sessions (Sunday 17:00 to Friday 16:00 Chicago): 5 trading days for every strategy,
+    # its own (no session parameters) included, and the same Sharpe whether times are shown in UTC, Chicago or Tokyo
+    sample = need_sample()
+    names = ["cvd_trend", "stacked_imbalance", "ofi_momentum", "delta_divergence"]
+    seen: dict[str, dict[str, dict]] = {}
+    for tz in ("UTC", "America/Chicago", "Asia/Tokyo"):
+        out = tmp_path / tz.replace("/", "-")
+        common = ["--tz", tz, "--no-plot", "--quiet", "--cache-dir", str(tmp_path / "cache")]
+        assert rb.main([str(sample), "--compare", ",".join(names), *common, "--out", str(out)]) == 0
+        assert rb.main([str(sample), "--strategy", "tests.test_engine:FlipEveryHour", *common,
+                        "--out", str(out / "own")]) == 0
+        seen[tz] = {name: json.loads((out / name / "metrics.json").read_text())["metrics"] for name in [*names, "own"]}
+    for name in [*names, "own"]:
+        first = {k: seen["UTC"][name][k] for k in DAY_METRICS}
+        assert first["days"] == 5, name
+        for tz in ("America/Chicago", "Asia/Tokyo"):
+            assert {k: seen[tz][name][k] for k in DAY_METRICS} == first, (name, tz)
+    assert seen["UTC"]["stacked_imbalance"]["trades"] == 248 and seen["UTC"]["own"]["trades"] > 100
+
+
+def in_run_mode(monkeypatch, runonce: bool) -> None:
+    """Make the engine's cerebro run in Backtrader's vectorised (``runonce``) or bar-by-bar mode."""
+    original = engine.make_cerebro
+
+    def cerebro_in_mode(config, bars):
+        cerebro = original(config, bars)
+        cerebro.p.runonce = runonce
+        return cerebro
+
+    monkeypatch.setattr(engine, "make_cerebro", cerebro_in_mode)
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_engine_metrics_do_not_depend_on_the_display_zone(monkeypatch, runonce):
+    in_run_mode(monkeypatch, runonce)
+    loaded = load(RunConfig(data=need_sample(), bars="5min"))
+    for strategy in ("stacked_imbalance", "ofi_momentum", FlipEveryHour):
+        metrics = [run(RunConfig(data=need_sample(), strategy=strategy, bars="5min", tz=tz), loaded).metrics
+                   for tz in ("UTC", "America/Chicago", "Asia/Tokyo")]
+        assert metrics[0]["days"] == 5
+        assert all(m == metrics[0] for m in metrics[1:]), strategy
+
+
+def test_days_are_cut_by_the_session_calendar_not_the_display_zone():
+    # two bars either side of 17:00 Chicago on Monday 15 April 2024 (22:00 UTC): two trading days,
+    # Monday and Tuesday, in every display zone; midnight UTC or Tokyo would cut elsewhere
+    times = pd.DatetimeIndex(["2024-04-15 21:59", "2024-04-15 22:01", "2024-04-15 23:59", "2024-04-16 00:01"], tz="UTC")
+    for tz in ("UTC", "Asia/Tokyo", "America/Chicago"):
+        calendar = RunConfig(tz=tz).calendar
+        assert calendar.trade_dates(times).strftime("%Y-%m-%d").tolist() == [
+            "2024-04-15", "2024-04-16", "2024-04-16", "2024-04-16"], tz
+    # a session given: its start and zone, not --tz
+    assert RunConfig(tz="Asia/Tokyo", session=(dt.time(0, 0), "UTC")).calendar.trade_dates(times).strftime(
+        "%Y-%m-%d").tolist() == ["2024-04-15", "2024-04-15", "2024-04-15", "2024-04-16"]
+
+
+def test_session_start_alone_keeps_the_session_zone_not_the_display_zone():
+    args = rb.build_parser().parse_args([str(SMALL_CSV), "--strategy", "stacked_imbalance", "--tz", "Asia/Tokyo",
+                                         "--session-start", "18:00"])
+    config, _ = rb.make_config(args)
+    assert config.session == (dt.time(18, 0), "America/Chicago")
+    config, _ = rb.make_config(rb.build_parser().parse_args([str(SMALL_CSV), "--tz", "Asia/Tokyo",
+                                                             "--session-start", "18:00"]))
+    assert config.session == (dt.time(18, 0), "America/Chicago")  # cvd_trend's own zone
+    assert config.params["session_start"] == "18:00" and config.params["tz"] == "America/Chicago"

@@ -38,8 +38,9 @@ def test_windows_by_hand() -> None:
 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
-    config = RunConfig(data=need_sample(), bars="5min", start=pd.Timestamp("2024-04-15", tz="UTC"),
-                       end=pd.Timestamp("2024-04-18", tz="UTC"))
+    """Three CME sessions of 5min bars (17:00 Chicago Sunday to 17:00 Wednesday): trade dates 15-17 April."""
+    config = RunConfig(data=need_sample(), bars="5min", start=pd.Timestamp("2024-04-14 22:00", tz="UTC"),
+                       end=pd.Timestamp("2024-04-17 22:00", tz="UTC"))
     return engine.load(config).bars
 
 
@@ -77,8 +78,8 @@ def test_warmup_bars_trade_nothing_and_count_nowhere(bars: pd.DataFrame, runonce
 
 
 def test_walk_forward_against_single_runs(bars: pd.DataFrame) -> None:
-    base = RunConfig(data=need_sample(), strategy=DieOnce, bars="5min", start=pd.Timestamp("2024-04-15", tz="UTC"),
-                     end=pd.Timestamp("2024-04-18", tz="UTC"), cash=10_000.0)
+    base = RunConfig(data=need_sample(), strategy=DieOnce, bars="5min", start=pd.Timestamp("2024-04-14 22:00", tz="UTC"),
+                     end=pd.Timestamp("2024-04-17 22:00", tz="UTC"), cash=10_000.0)
     axes = [Axis("period", (3, 8, 20))]
     spec = parse_walk_forward("train=1D,test=1D")
     result = walk_forward(base, axes, spec, executor=SerialExecutor(), rank_by="total_return_pct")
@@ -112,8 +113,8 @@ def test_walk_forward_against_single_runs(bars: pd.DataFrame) -> None:
 
 def test_a_window_where_no_set_ranks_is_an_error_not_set_zero() -> None:
     # one-day train windows: a daily Sharpe needs two days, so no set has one in sample
-    base = RunConfig(data=need_sample(), strategy=DieOnce, bars="5min", start=pd.Timestamp("2024-04-15", tz="UTC"),
-                     end=pd.Timestamp("2024-04-18", tz="UTC"), cash=10_000.0)
+    base = RunConfig(data=need_sample(), strategy=DieOnce, bars="5min", start=pd.Timestamp("2024-04-14 22:00", tz="UTC"),
+                     end=pd.Timestamp("2024-04-17 22:00", tz="UTC"), cash=10_000.0)
     with pytest.raises(OrderFlowError, match="no set has a sharpe in sample"):
         walk_forward(base, [Axis("period", (3, 8))], parse_walk_forward("train=1D,test=1D"), executor=SerialExecutor(),
                      rank_by="sharpe")
