@@ -31,6 +31,7 @@ from indicators.sessions import (
     parse_session_start,
 )
 from strategies import strategy_params
+from strategies.sizing import is_real_number
 
 HERE = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = HERE / "data" / "sample" / "sample_ticks.parquet"
@@ -115,6 +116,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         self.start = utc_time(self.start, "start", tz=self.tz)
         self.end = utc_time(self.end, "end", end=True, tz=self.tz)
+        check_money(self)
 
     @property
     def strategy_class(self) -> type:
@@ -164,6 +166,22 @@ class RunConfig:
     def with_params(self, **params: Any) -> "RunConfig":
         """A copy with these strategy parameters set (a sweep's point)."""
         return replace(self, params={**self.params, **params})
+
+
+def check_money(config: RunConfig) -> None:
+    """Refuse money that is no finite number (OrderFlowError): ``cash`` > 0, ``commission`` in
+    [0, 1), ``commission_per_contract``, ``slippage_ticks`` and the slippage amount >= 0 (the
+    instrument checks its own terms). The engine checks the run's values too (non-finite
+    equity is an error, :func:`research.engine.run`)."""
+    checks = [("cash", "--cash", config.cash, lambda v: v > 0, "an amount > 0"),
+              ("commission", "--commission", config.commission, lambda v: 0 <= v < 1, "a fraction of traded value in [0, 1)"),
+              ("commission_per_contract", "--commission-per-contract", config.commission_per_contract,
+               lambda v: v >= 0, "an amount >= 0"),
+              ("slippage_ticks", "--slippage-ticks", config.slippage_ticks, lambda v: v >= 0, "a number of ticks >= 0"),
+              ("slippage", "--slippage", config.slippage[1], lambda v: v >= 0, "an amount or fraction >= 0")]
+    for name, option, value, ok, what in checks:
+        if not (is_real_number(value) and ok(value)):
+            raise OrderFlowError(f"bad {option} {value!r}: {name} must be {what} (a finite number)")
 
 
 def resolve_strategy(spec: Any) -> type:

@@ -257,6 +257,7 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     bars = loaded.bars.iloc[warmup:] if warmup else loaded.bars
     times = bars.index
     values = pd.Series(recorded["values"][warmup:], index=times, dtype=np.float64)
+    check_finite(values, config)
     equity = pd.DataFrame({"value": values, "drawdown": perf.drawdown(values),
                            "position": np.asarray(recorded["positions"][warmup:], dtype=np.float64)})
     rows = recorded["trades"]
@@ -277,6 +278,21 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
                              for name in ("drawdown", "trades", "transactions")},
                   cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks,
                   cache=loaded.cache)
+
+
+def check_finite(values: pd.Series, config: RunConfig) -> None:
+    """OrderFlowError when the portfolio value leaves the floats (inf or NaN): money that overflows
+    (a multiplier of 1e308, a cash of 1e308 ...) would otherwise give NaN metrics."""
+    bad = ~np.isfinite(values.to_numpy())
+    if not bad.any():
+        return
+    first = int(np.argmax(bad))
+    terms = f"cash {config.cash:g}"
+    if config.instrument is not None:
+        terms += f", multiplier {config.instrument.multiplier:g}"
+    raise OrderFlowError(f"the portfolio value is not finite from {values.index[first].tz_convert(config.tz):%Y-%m-%d %H:%M %Z}"
+                         f" on ({values.iloc[first]}): the money of this run overflows a float ({terms}); "
+                         "use realistic contract terms")
 
 
 def _indicators(owner: Any, depth: int = 3) -> list[Any]:

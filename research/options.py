@@ -217,10 +217,6 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
     end = parse_time(args.end, tz, "--end", end=True) if args.end else None
     if start is not None and end is not None and start >= end:
         raise OrderFlowError(f"--start {args.start} is not before --end {args.end}")
-    if not math.isfinite(args.cash) or args.cash <= 0:
-        raise OrderFlowError(f"bad --cash {args.cash}: must be > 0")
-    if not math.isfinite(args.commission) or not 0 <= args.commission < 1:
-        raise OrderFlowError(f"bad --commission {args.commission}: a fraction of traded value in [0, 1)")
     if args.classify is not None and args.classify not in (*CLASSIFIERS, BAR_METHOD):
         raise OrderFlowError(f"unknown --classify {args.classify!r}; use one of {', '.join([*CLASSIFIERS, BAR_METHOD])}")
     if args.quote_lag is not None and args.quotes is None:
@@ -278,10 +274,6 @@ def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractiona
     if instrument is not None and args.commission:
         raise OrderFlowError("--commission is a fraction of traded value; with a futures contract use "
                              "--commission-per-contract")
-    for option in ("commission_per_contract", "slippage_ticks"):
-        value = getattr(args, option)
-        if not math.isfinite(value) or value < 0:
-            raise OrderFlowError(f"bad --{option.replace('_', '-')} {value}: must be >= 0")
     sizable = {"stake", "pct_equity"} <= set(strategy_params(cls))
     size = "1" if args.size is None and instrument is not None and sizable else args.size
     params = parse_size(size, cls, fractional=fractional)

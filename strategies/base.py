@@ -142,7 +142,11 @@ class OrderFlowStrategy(bt.Strategy):
             return self._stake
         if not price > 0:
             return 0
-        size = self.broker.getvalue() * self._pct / 100.0 / (price * self.multiplier)
+        value = self.broker.getvalue()
+        size = value * (self._pct / 100.0) / (price * self.multiplier)
+        if not math.isfinite(size):
+            raise OrderFlowError(f"the position size is not finite: value {value:g} x {self._pct:g}% / (price {price:g} "
+                                 f"x multiplier {self.multiplier:g}) overflows a float; use realistic cash and contract terms")
         return size if self.p.fractional else math.floor(size)
 
     def next(self) -> None:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import pickle
+from dataclasses import replace
 
 import backtrader as bt
 import numpy as np
@@ -293,3 +295,59 @@ def test_session_start_alone_keeps_the_session_zone_not_the_display_zone():
                                                              "--session-start", "18:00"]))
     assert config.session == (dt.time(18, 0), "America/Chicago")  # cvd_trend's own zone
     assert config.params["session_start"] == "18:00" and config.params["tz"] == "America/Chicago"
+
+
+# --- money must stay finite ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_money_that_overflows_a_float_is_an_error_not_nan_metrics(tmp_path, monkeypatch, runonce):
+    # long 10 points of a contract worth 1e308 per point: the profit, 1e309, is no float (inf)
+    in_run_mode(monkeypatch, runonce)
+    config = RunConfig(data=es_ticks(tmp_path), strategy=BuyFirstSellThird, params={"stake": 1}, bars="1min",
+                       instrument=get_instrument("ES").with_overrides(multiplier=1e308))
+    with pytest.raises(OrderFlowError, match=r"portfolio value is not finite from 2024-03-01 14:33.*multiplier 1e\+308"):
+        run(config)
+    # the same contract at 1e300 per point is large but finite: it runs
+    result = run(replace(config, instrument=get_instrument("ES").with_overrides(multiplier=1e300)))
+    assert result.metrics["final_value"] == pytest.approx(100_000 + 10 * 1e300)
+
+
+def test_cli_multiplier_that_overflows_is_one_error_line(tmp_path, capsys):
+    code = rb.main([str(es_ticks(tmp_path)), "--strategy", "tests.test_engine:BuyFirstSellThird", "--bars", "1min",
+                    "--instrument", "ES", "--multiplier", "1e308", "--no-plot", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: the portfolio value is not finite"), err
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"cash": math.inf}, "cash"), ({"cash": math.nan}, "cash"), ({"cash": 0.0}, "cash"),
+    ({"commission": math.nan}, "commission"), ({"commission": 1.0}, "commission"),
+    ({"commission_per_contract": math.inf}, "commission_per_contract"),
+    ({"slippage_ticks": math.nan}, "slippage_ticks"), ({"slippage": ("fixed", math.inf)}, "slippage"),
+])
+def test_non_finite_money_in_a_config_is_refused(changes, words):
+    with pytest.raises(OrderFlowError, match=words):
+        RunConfig(data=SMALL_CSV, **changes)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--cash", "inf"], "--cash"), (["--cash", "nan"], "--cash"), (["--commission", "nan"], "--commission"),
+    (["--instrument", "ES", "--margin", "inf"], "margin"), (["--instrument", "ES", "--multiplier", "nan"], "multiplier"),
+    (["--instrument", "ES", "--commission-per-contract", "inf"], "--commission-per-contract"),
+])
+def test_cli_non_finite_money_is_one_error_line(tmp_path, capsys, argv, words):
+    code = rb.main([str(SMALL_CSV), *argv, "--no-plot", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and words in err, err
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_cash_that_overflows_when_sized_by_percent_is_an_error(monkeypatch, runonce):
+    # 100% of 1e308 in units of ~100: the value leaves the floats (inf) and so would the next order's size
+    in_run_mode(monkeypatch, runonce)
+    config = RunConfig(data=SMALL_CSV, bars="1t", params={"slope_period": 2, "pct_equity": 100, "stake": None},
+                       cash=1e308)
+    with pytest.raises(OrderFlowError, match="not finite"):
+        run(config)
