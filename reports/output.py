@@ -121,9 +121,33 @@ def metrics_table(m: dict[str, Any]) -> str:
         ("Time in market", fmt(m["time_in_market_pct"], " %", 1)),
         ("Buy and hold return", fmt(m["buy_hold_return_pct"], " %")),
         ("Trading days", fmt(m["days"])),
+        ("Orders rejected (margin)", f"{fmt(m.get('orders_rejected'))} ({fmt(m.get('orders_margin'))})"),
+        ("Entries skipped (size 0)", fmt(m.get("entries_skipped"))),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v:>24}" for k, v in rows)
+
+
+def order_notes(result: Any) -> list[str]:
+    """Plain notes when the broker refused orders (Backtrader's ``Margin``/``Rejected`` statuses)
+    or entry signals were skipped because their size rounded down to 0 units; empty otherwise."""
+    m, notes = result.metrics, []
+    rejected, margin = m.get("orders_rejected") or 0, m.get("orders_margin") or 0
+    if rejected:
+        why = f"{margin} for lack of cash or margin (Backtrader's Margin status)"
+        if not m.get("fills"):
+            notes.append(f"Note: the broker rejected every order ({rejected}), {why}, so the run made no trade; "
+                         "use more cash, a smaller size or a smaller margin.")
+        else:
+            notes.append(f"Note: the broker rejected {rejected} orders, {why}; the run traded only the others.")
+    skipped = m.get("entries_skipped") or 0
+    if skipped:
+        pct, risk = result.params.get("pct_equity"), result.params.get("risk")
+        reason = (f"the risk of {risk:g} covers less than one unit at the stop" if risk is not None
+                  else f"{pct:g}% of the equity buys less than one unit" if pct is not None else "the stake is 0")
+        notes.append(f"Note: {skipped} entry signals were skipped: their size rounded down to 0 units ({reason}); "
+                     "use more cash or a size in units (--size 1).")
+    return notes
 
 
 def _local(times: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:

@@ -204,6 +204,7 @@ class WarmupBroker(bt.brokers.BackBroker):
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if len(order.data) <= self.p.warmup:
+            order.addinfo(warmup=True)  # refused by design: not counted as a rejected order
             order.reject(self)
             self.notify(order)
             return order
@@ -267,6 +268,7 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     daily = perf.daily_returns(values, config.cash, config.calendar)
     metrics = perf.performance(values, trades, daily, bars, equity["position"], config.cash)
     metrics["fills"] = sum(len(v) for v in strat.analyzers.transactions.get_analysis().values())
+    metrics.update(order_counts(recorded["refused"], getattr(strat, "unsized_entries", None), warmup))
     cvd, label, resets = strategy_cvd(strat, loaded.bars)
     if warmup and cvd is not None:
         cvd = cvd[warmup:]
@@ -278,6 +280,20 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
                              for name in ("drawdown", "trades", "transactions")},
                   cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks,
                   cache=loaded.cache)
+
+
+ORDER_METRICS = ("fills", "orders_rejected", "orders_margin", "entries_skipped")
+"""The metrics the engine adds to ``reports.metrics.performance``'s."""
+
+
+def order_counts(refused: list[str], unsized: list[int] | None, warmup: int = 0) -> dict[str, Any]:
+    """``orders_rejected``: orders the broker refused (their statuses ``refused``, Backtrader's
+    ``Margin`` or ``Rejected``; :class:`reports.trades.TradeRecorder` leaves out those of warm-up
+    bars), ``orders_margin`` those of them for lack of cash or margin; ``entries_skipped``: entry
+    signals of an :class:`strategies.base.OrderFlowStrategy` whose size rounded to 0 units, past
+    the ``warmup`` bars (None for another strategy)."""
+    return {"orders_rejected": len(refused), "orders_margin": refused.count("Margin"),
+            "entries_skipped": None if unsized is None else sum(bars > warmup for bars in unsized)}
 
 
 def check_finite(values: pd.Series, config: RunConfig) -> None:

@@ -255,14 +255,15 @@ def metric_names(table: pd.DataFrame) -> list[str]:
 
 
 def rankable_metrics() -> list[str]:
-    """The numeric metrics of a run (the keys of ``reports.metrics.performance`` and ``fills``)."""
+    """The numeric metrics of a run (the keys of ``reports.metrics.performance`` and the engine's
+    :data:`research.engine.ORDER_METRICS`)."""
     from reports import metrics as perf
 
     values = pd.Series([1.0, 1.0], index=pd.DatetimeIndex(["2024-01-01", "2024-01-02"], tz="UTC"))
     frame = pd.DataFrame({"open": [1.0, 1.0], "close": [1.0, 1.0]}, index=values.index)
     sample = perf.performance(values, pd.DataFrame({"pnl_net": [], "closed": []}), values.pct_change().dropna(),
                               frame, values * 0, 1.0)
-    return [k for k, v in sample.items() if not isinstance(v, (str, bool))] + ["fills"]
+    return [k for k, v in sample.items() if not isinstance(v, (str, bool))] + list(engine.ORDER_METRICS)
 
 
 def check_rank_by(rank_by: str) -> str:

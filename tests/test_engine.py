@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import math
 import pickle
+import re
 from dataclasses import replace
 
 import backtrader as bt
@@ -17,6 +18,7 @@ from data import OrderFlowError
 from reports.metrics import to_json_ready
 from research import RunConfig, engine, load, resolve_strategy, run
 from research.instruments import get_instrument
+from strategies.base import OrderFlowStrategy
 from tests.conftest import FIXTURES, need_sample
 
 SMALL_CSV = FIXTURES / "ticks_small.csv"
@@ -351,3 +353,66 @@ def test_cash_that_overflows_when_sized_by_percent_is_an_error(monkeypatch, runo
                        cash=1e308)
     with pytest.raises(OrderFlowError, match="not finite"):
         run(config)
+
+
+# --- orders the broker refused, entries too small to place ---------------------------------------------------
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_orders_refused_for_lack_of_margin_are_counted(tmp_path, monkeypatch, runonce):
+    # ES holds 12,650 of margin per contract: with 10,000 of cash the buy of bar 1 is refused (Backtrader's Margin
+    # status), so the close of bar 3 has nothing to close: 0 trades, 1 order refused
+    in_run_mode(monkeypatch, runonce)
+    config = RunConfig(data=es_ticks(tmp_path), strategy=BuyFirstSellThird, params={"stake": 1}, bars="1min",
+                       instrument=get_instrument("ES"), cash=10_000.0)
+    result = run(config)
+    assert result.metrics["trades"] == 0 and result.metrics["final_value"] == 10_000.0
+    assert (result.metrics["orders_rejected"], result.metrics["orders_margin"]) == (1, 1)
+    enough = run(replace(config, cash=12_650.0))  # exactly the margin: the order is taken
+    assert (enough.metrics["trades"], enough.metrics["orders_rejected"], enough.metrics["orders_margin"]) == (1, 0, 0)
+    # orders of warm-up bars are refused by design and not counted: the buy of bar 1 is one of them
+    warm = run(replace(config, warmup_bars=2))
+    assert warm.metrics["orders_rejected"] == 0
+
+
+def test_cli_says_plainly_that_every_order_was_refused(tmp_path, capsys):
+    code = rb.main([str(es_ticks(tmp_path)), "--strategy", "tests.test_engine:BuyFirstSellThird", "--bars", "1min",
+                    "--instrument", "ES", "--margin", "200000", "--no-plot", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert re.search(r"Orders rejected \(margin\)\s+1 \(1\)\n", out)
+    assert ("Note: the broker rejected every order (1), 1 for lack of cash or margin (Backtrader's Margin status), "
+            "so the run made no trade") in out
+    doc = json.loads((tmp_path / "out" / "metrics.json").read_text())["metrics"]
+    assert (doc["orders_rejected"], doc["orders_margin"], doc["trades"]) == (1, 1, 0)
+
+
+class AlwaysLong(OrderFlowStrategy):
+    """Enter long on every bar it is flat; never exit."""
+
+    def entry_signal(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_entries_whose_size_rounds_to_zero_are_counted(monkeypatch, runonce):
+    # 100% of 1 of cash buys 0 whole units at ~100: each of the 10 one-trade bars signals an entry and skips it;
+    # 50% of 1,000 buys floor(500 / 100.00) = 5 units on the first signal and no entry is skipped
+    in_run_mode(monkeypatch, runonce)
+    config = RunConfig(data=SMALL_CSV, strategy=AlwaysLong, bars="1t", params={"pct_equity": 100}, cash=1.0)
+    poor = run(config)
+    assert (poor.metrics["entries_skipped"], poor.metrics["trades"], poor.metrics["open_trades_at_end"]) == (10, 0, 0)
+    rich = run(replace(config, cash=1000.0, params={"pct_equity": 50}))
+    assert rich.metrics["entries_skipped"] == 0 and rich.trades["size"].tolist() == [5]
+    assert run(replace(config, strategy=BuyFirstSellThird, params={})).metrics["entries_skipped"] is None
+
+
+def test_cli_says_plainly_that_entries_were_too_small(tmp_path, capsys):
+    code = rb.main([str(SMALL_CSV), "--bars", "1t", "--param", "slope_period=2", "--cash", "1", "--no-plot",
+                    "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    skipped = json.loads((tmp_path / "metrics.json").read_text())["metrics"]["entries_skipped"]
+    assert skipped > 0
+    assert (f"Note: {skipped} entry signals were skipped: their size rounded down to 0 units "
+            "(100% of the equity buys less than one unit)") in out

@@ -74,6 +74,7 @@ def test_warmup_bars_trade_nothing_and_count_nowhere(bars: pd.DataFrame, runonce
     pnl = sum((bars["open"].iloc[k + 1] - bars["open"].iloc[k]) for k in range(6, 19, 2))
     assert warm.equity["value"].iloc[-1] == pytest.approx(1e6 + pnl, abs=1e-9)
     assert warm.metrics["trades"] == 7 and warm.metrics["fills"] == 14
+    assert warm.metrics["orders_rejected"] == 0  # the 5 orders of the warm-up bars are refused by design, not counted
     assert list(warm.daily.index) == sorted(set(warm.daily.index))
 
 
@@ -86,7 +87,7 @@ def test_walk_forward_against_single_runs(bars: pd.DataFrame) -> None:
     days = trading_days([bars], base.calendar)
     assert len(days) == 3 and len(result.windows) == 2
     loaded = engine.Loaded(bars=bars, load_report={}, ticks_in_range=0)
-    finals = []
+    finals, fills = [], []
     for w, row in zip(make_windows(len(days), spec), result.windows.itertuples()):
         a, b, c = window_rows(w, spec, day_numbers(bars, base.calendar, days))
         assert row.train_end < row.test_start and (row.train_bars, row.test_bars) == (b - a, c - b)
@@ -104,10 +105,12 @@ def test_walk_forward_against_single_runs(bars: pd.DataFrame) -> None:
         window_equity = result.equity.loc[result.equity["window"] == w.number]
         pd.testing.assert_index_equal(window_equity.index, bars.index[b:c])
         finals.append(oos.metrics["final_value"])
+        fills.append(oos.metrics["fills"])
     # stitched: each window's returns compounded from the cash
     expected = base.cash * np.prod([f / base.cash for f in finals])
     assert result.equity["value"].iloc[-1] == pytest.approx(expected, rel=1e-12)
     assert result.metrics["final_value"] == result.equity["value"].iloc[-1]
+    assert result.metrics["fills"] == sum(fills) and result.metrics["orders_rejected"] == 0
     assert len(result.trades) == result.metrics["trades"] + result.metrics["open_trades_at_end"]
 
 
