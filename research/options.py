@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of local processes")
     g.add_argument("--rank-by", default="sharpe", metavar="METRIC",
                    help="metric that picks the best set (a metrics.json key); default sharpe")
-    g.add_argument("--resume", action="store_true", help="run only the sets not yet in --out/sweep.csv")
+    g.add_argument("--resume", action="store_true", help="run only the sets not yet in --out/sweep.csv, of the "
+                   "same sweep (its fingerprint in --out/sweep.json)")
     g.add_argument("--walk-forward", default=None, metavar="train=10D,test=2D[,anchored]",
                    help="walk-forward over the --sweep grid: lengths in trading days (D) or bars (b)")
     g.add_argument("--pbo-splits", type=int, default=16, metavar="S",
