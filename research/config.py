@@ -114,6 +114,7 @@ class RunConfig:
     slippage_ticks: float = 0.0
 
     def __post_init__(self) -> None:
+        self.tz = check_zone(self.tz, "tz")
         self.start = utc_time(self.start, "start", tz=self.tz)
         self.end = utc_time(self.end, "end", end=True, tz=self.tz)
         check_money(self)

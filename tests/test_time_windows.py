@@ -47,6 +47,11 @@ def test_periods_are_cut_in_the_zone_and_a_time_is_the_last_instant_kept():
     assert utc_time("9999-12-31", "end", end=True) is None and utc_time("2262", "end", end=True) is None
     with pytest.raises(OrderFlowError, match="1677 and 2262"):
         utc_time("3000", "start")
+    # 02:30 on 10 March 2024 never happened in Chicago, 01:30 on 3 November happened twice
+    for text in ("2024-03-10 02:30", "2024-11-03 01:30"):
+        with pytest.raises(OrderFlowError, match="skips or repeats that time"):
+            utc_time(text, "start", tz="America/Chicago")
+    assert utc_time("2024-11-03 01:30-05:00", "start", tz="America/Chicago") == utc("2024-11-03 06:30")
 
 
 @pytest.mark.parametrize("text, words", [

@@ -98,10 +98,12 @@ def utc_time(value: Any, name: str, *, end: bool = False, tz: str = "UTC") -> pd
             if ts is pd.NaT:
                 raise ValueError("not a time")
             ts = ts.as_unit("ns")
-            ts = ts.tz_localize(tz) if ts.tz is None else ts
+            ts = _localized(ts, tz, name, value) if ts.tz is None else ts
             if end and isinstance(value, str):
                 ts += pd.Timedelta(1, "ns")
         ts = ts.tz_convert("UTC")
+    except OrderFlowError:
+        raise
     except (OverflowError, pd.errors.OutOfBoundsDatetime):
         year = period.year if period is not None else _year(value)
         if end and year is not None and year > 2000:
@@ -112,6 +114,15 @@ def utc_time(value: Any, name: str, *, end: bool = False, tz: str = "UTC") -> pd
     if end and ts > LAST_TIME:
         return None
     return ts
+
+
+def _localized(ts: pd.Timestamp, tz: str, name: str, value: Any) -> pd.Timestamp:
+    """``ts`` (a wall time) in ``tz``; OrderFlowError for a time a daylight saving change skips or repeats."""
+    local = ts.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    if local is pd.NaT:
+        raise OrderFlowError(f"bad {name} {value!r}: {tz} skips or repeats that time (a daylight saving change); "
+                             f"give its UTC offset, e.g. {ts:%Y-%m-%d %H:%M}-05:00")
+    return local
 
 
 def _period(text: str, name: str) -> "pd.Period | None":
