@@ -50,7 +50,7 @@ def describe_load(result: Any) -> str:
         lines.append(f"Range {c.range_text()}: {result.ticks_in_range:,} ticks in range "
                      f"({kept - result.ticks_in_range:,} outside).")
     first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)
-    clock, zone = c.session or (dt.time(0, 0), c.tz)
+    clock, zone = c.trading_session
     lines.append(f"Built {len(bars):,} bars of {c.bars} from {result.ticks_in_range:,} ticks, "
                  f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {len(result.daily)} trading days "
                  f"(days start at {clock:%H:%M} {zone}).")
@@ -95,9 +95,33 @@ def metrics_table(m: dict[str, Any]) -> str:
         ("Time in market", fmt(m["time_in_market_pct"], " %", 1)),
         ("Buy and hold return", fmt(m["buy_hold_return_pct"], " %")),
         ("Trading days", fmt(m["days"])),
+        ("Orders rejected (margin)", f"{fmt(m.get('orders_rejected'))} ({fmt(m.get('orders_margin'))})"),
+        ("Entries skipped (size 0)", fmt(m.get("entries_skipped"))),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v:>24}" for k, v in rows)
+
+
+def order_notes(result: Any) -> list[str]:
+    """Plain notes when the broker refused orders (Backtrader's ``Margin``/``Rejected`` statuses)
+    or entry signals were skipped because their size rounded down to 0 units; empty otherwise."""
+    m, notes = result.metrics, []
+    rejected, margin = m.get("orders_rejected") or 0, m.get("orders_margin") or 0
+    if rejected:
+        why = f"{margin} for lack of cash or margin (Backtrader's Margin status)"
+        if not m.get("fills"):
+            notes.append(f"Note: the broker rejected every order ({rejected}), {why}, so the run made no trade; "
+                         "use more cash, a smaller size or a smaller margin.")
+        else:
+            notes.append(f"Note: the broker rejected {rejected} orders, {why}; the run traded only the others.")
+    skipped = m.get("entries_skipped") or 0
+    if skipped:
+        pct, risk = result.params.get("pct_equity"), result.params.get("risk")
+        reason = (f"the risk of {risk:g} covers less than one unit at the stop" if risk is not None
+                  else f"{pct:g}% of the equity buys less than one unit" if pct is not None else "the stake is 0")
+        notes.append(f"Note: {skipped} entry signals were skipped: their size rounded down to 0 units ({reason}); "
+                     "use more cash or a size in units (--size 1).")
+    return notes
 
 
 def _local(times: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
@@ -179,7 +203,7 @@ def run_profile(result: Any) -> "pd.DataFrame | None":
     from indicators import session_profile
 
     c = result.config
-    clock, zone = c.session or (dt.time(0, 0), c.tz)
+    clock, zone = c.trading_session
     table = footprint(result.ticks, c.bars, c.instrument.tick_size if c.instrument is not None else None)
     sessions = int(len(np.unique(c.calendar.trade_dates(result.bars.index))))
     return session_profile(table, session_start=clock.strftime("%H:%M:%S"), tz=zone, sessions=max(sessions, 1))

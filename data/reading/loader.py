@@ -1069,7 +1069,8 @@ def load_ticks(
     Many files as one source: ``source`` may also be a folder, a glob, a list of files, a
     tick store (:mod:`data.store.dataset`) or a :func:`data.scan_ticks` source, read in time order
     (see :mod:`data.reading.sources`: overlaps, duplicate trade ids, ``allow_overlap``); ``start``/
-    ``end`` keep times in ``[start, end)`` and ``symbol`` one instrument. The report then
+    ``end`` keep times in the window :func:`data.reading.sources.utc_time` reads (a year, month
+    or day covers its whole period) and ``symbol`` one instrument. The report then
     lists the files read with rows and rejected rows per file (a store: files and row
     groups read out of the total). ``progress``: a bar on stderr (None: when a terminal).
     """

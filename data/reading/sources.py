@@ -24,6 +24,7 @@ row groups read out of the total.
 """
 from __future__ import annotations
 
+import datetime as dt
 import glob as globbing
 import hashlib
 import queue
@@ -63,18 +64,58 @@ def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.Dat
     return frame if keep.all() else frame[keep]
 
 
-def utc_time(value: Any, name: str, *, end: bool = False) -> pd.Timestamp | None:
-    """``start=``/``end=`` as a UTC timestamp (zone-less values are UTC). A date without a
-    time as ``end`` means the end of that day: ``end="2024-03-31"`` includes March 31."""
+LAST_TIME = pd.Timestamp.max.tz_localize("UTC").floor("D")
+"""The last whole day of nanosecond timestamps: an ``end`` beyond it is no bound."""
+_PERIOD_TEXT = "an ISO date, month or year, or a date and time: 2024-03-31, 2024-03, 2024 or 2024-03-31 14:30"
+
+
+def utc_time(value: Any, name: str, *, end: bool = False, tz: str = "UTC") -> pd.Timestamp | None:
+    """A window bound (``start=``/``end=``) as a UTC timestamp: the one parser of every time
+    window (:func:`scan_ticks` and the store, ``research.RunConfig``, the command line).
+
+    - Text naming a period -- a year ``"2024"``, a month ``"2024-03"`` or ``"March 2024"``, a
+      day ``"2024-03-31"`` -- covers the whole period, as pandas' partial string indexing
+      does: as ``start`` its first instant, as ``end`` the instant after it, so
+      ``start="2024", end="2024"`` is all of 2024 and ``end="2024-03"`` keeps March 31.
+    - Text with a time of day (``"2024-03-31 14:30"``) is that instant; as ``end`` it is the
+      last instant kept (the exclusive bound is 1 ns later).
+    - A time alone (``"10:00"``) or a date without a year is refused (it would mean today,
+      or year 1).
+    - A Timestamp, datetime or datetime64 is an instant; as ``end`` the exclusive bound.
+      A ``datetime.date`` is its day.
+
+    Zone-less values are in ``tz``. Times are nanosecond timestamps (1677-2262): an ``end``
+    beyond them is no bound (None), a ``start`` beyond them an error.
+    """
     if value is None:
         return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = value.isoformat()
+    period = _period(value, name) if isinstance(value, str) else None
     try:
-        ts = pd.Timestamp(value)
+        if period is not None:
+            wall = (period + 1 if end else period).start_time.as_unit("ns")
+            ts = wall.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+        else:
+            ts = pd.Timestamp(value)
+            if ts is pd.NaT:
+                raise ValueError("not a time")
+            ts = ts.as_unit("ns")
+            ts = _localized(ts, tz, name, value) if ts.tz is None else ts
+            if end and isinstance(value, str):
+                ts += pd.Timedelta(1, "ns")
+        ts = ts.tz_convert("UTC")
+    except OrderFlowError:
+        raise
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        year = period.year if period is not None else _year(value)
+        if end and year is not None and year > 2000:
+            return None
+        raise OrderFlowError(f"bad {name} {value!r}: times must fall between 1677 and 2262") from None
     except (ValueError, TypeError):
-        raise OrderFlowError(f"bad {name} {value!r}: use a date or time such as 2024-03-01 or 2024-03-01T14:30") from None
-    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
-    if end and isinstance(value, str) and len(value.strip()) <= 10:
-        ts += pd.Timedelta(days=1)
+        raise OrderFlowError(f"bad {name} {value!r}: use {_PERIOD_TEXT}") from None
+    if end and ts > LAST_TIME:
+        return None
     return ts
 
 
@@ -99,6 +140,40 @@ def check_symbol(symbol: str, held: Mapping[str, int], source: Any) -> None:
         raise OrderFlowError(f"no ticks of symbol {symbol!r}: it holds no ticks", source=source)
     raise OrderFlowError(f"no ticks of symbol {symbol!r}: it holds {listed}; pick one of those with symbol= / --symbol",
                          source=source)
+
+
+def _localized(ts: pd.Timestamp, tz: str, name: str, value: Any) -> pd.Timestamp:
+    """``ts`` (a wall time) in ``tz``; OrderFlowError for a time a daylight saving change skips or repeats."""
+    local = ts.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    if local is pd.NaT:
+        raise OrderFlowError(f"bad {name} {value!r}: {tz} skips or repeats that time (a daylight saving change); "
+                             f"give its UTC offset, e.g. {ts:%Y-%m-%d %H:%M}-05:00")
+    return local
+
+
+def _period(text: str, name: str) -> "pd.Period | None":
+    """The period a text names when it has no time of day (year, quarter, month, day), else None
+    (an instant); OrderFlowError for text that is no date, a time alone or a date without a year."""
+    try:
+        period = pd.Period(text.strip())
+    except (ValueError, TypeError, OverflowError):
+        raise OrderFlowError(f"bad {name} {text!r}: use {_PERIOD_TEXT}") from None
+    if period is pd.NaT:
+        raise OrderFlowError(f"bad {name} {text!r}: use {_PERIOD_TEXT}")
+    whole_days = (period + 1).start_time - period.start_time >= pd.Timedelta(days=1)
+    if period.year == 1:  # the parser's default year: the text names none
+        if whole_days:
+            raise OrderFlowError(f"bad {name} {text!r}: a date with no year; use {_PERIOD_TEXT}")
+        raise OrderFlowError(f"bad {name} {text!r}: a time alone names no day; give the date too, "
+                             f"e.g. 2024-03-31 {text.strip()}")
+    return period if whole_days else None
+
+
+def _year(value: Any) -> int | None:
+    try:
+        return int(pd.Period(str(value)).year)
+    except (ValueError, TypeError, OverflowError):
+        return None
 
 
 class TickSource:
@@ -514,9 +589,9 @@ def scan_ticks(
 ) -> TickSource:
     """A lazy tick source over a file, folder, glob, list of files, tick store
     (:mod:`data.store.dataset`) or DataFrame: ``batches()`` yields canonical tick frames of at
-    most ``batch_rows`` rows (a whole number, at least 1) in time order, with times in
-    ``[start, end)`` (a date-only ``end`` includes that day), of ``symbol`` only (a symbol
-    the source does not hold is an error naming those it holds). ``make_bars`` streams from it.
+    most ``batch_rows`` rows (a whole number, at least 1) in time order, with times from ``start``
+    to ``end`` (:func:`utc_time`: ``end="2024-03"`` keeps all of March), of ``symbol`` only (a
+    symbol the source does not hold is an error naming those it holds). ``make_bars`` streams from it.
     ``columns``/``format``/``tz``/``on_bad_rows`` go to the loader for each file."""
     start_ts, end_ts = utc_time(start, "start"), utc_time(end, "end", end=True)
     common = dict(start=start_ts, end=end_ts, symbol=symbol, batch_rows=batch_rows, allow_overlap=allow_overlap,
