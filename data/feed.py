@@ -8,10 +8,11 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from data.bars.make import DAY_NS, make_bars, timestamps_ns
-from data.bars.spec import BarSpec, parse_bar_spec
+from data.bars.make import make_bars
+from data.bars.spec import DAY_NS, BarSpec, parse_bar_spec
 from data.errors import OrderFlowError
 from data.schema import BAR_COLUMNS, CORE_BAR_COLUMNS, ORDER_FLOW_LINES
+from data.ticks import timestamps_ns
 
 EPOCH_ORDINAL = 719_163  # datetime.date(1970, 1, 1).toordinal(), Backtrader's day count
 

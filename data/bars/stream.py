@@ -17,7 +17,7 @@ batches exactly what those functions need from earlier ticks:
 - whether some tick carries bid and ask prices (decided over *all* ticks in one pass;
   until both are seen a stream computes OFI and persistence both ways and keeps the
   right one at the end);
-- the large-trade and large-order blocks (:class:`data.bars.footprint.LargeTradeCarry`; a
+- the large-trade and large-order blocks (:class:`data.bars.large.LargeTradeCarry`; a
   chunk also ends where an aggressor order ends, so that orders are whole) and the tick size of
   the footprint grid: given, or inferred from the first
   :data:`data.bars.footprint.INFER_SAMPLE` trades (the stream waits until it has them, as it
@@ -54,33 +54,14 @@ import numpy as np
 import pandas as pd
 
 from data.bars.depth import DEFAULT_PERSISTENCE, depth_lines, quotes_have_prices, window_ns
-from data.bars.footprint import (
-    DEFAULT_LARGE,
-    DEFAULT_LARGE_WINDOW,
-    DEFAULT_VALUE_AREA,
-    LargeTradeCarry,
-    describe_rule,
-    fitted_grid,
-    footprint_lines,
-    infer_tick_size,
-    large_lines,
-)
-from data.bars.make import (
-    assign_bars,
-    bar_columns,
-    bar_index,
-    bar_opens,
-    core_columns,
-    empty_bars,
-    stream_depth_columns,
-    timestamps_ns,
-)
-from data.bars.orders import order_ids, order_starts
-from data.bars.spec import BarSpec, parse_bar_spec
+from data.bars.footprint import DEFAULT_VALUE_AREA, describe_rule, fitted_grid, footprint_lines, infer_tick_size, large_lines
+from data.bars.large import DEFAULT_LARGE, DEFAULT_LARGE_WINDOW, LargeTradeCarry
+from data.bars.make import bar_columns, core_columns, empty_bars, stream_depth_columns
+from data.bars.orders import order_starts
+from data.bars.spec import BarSpec, assign_bars, bar_index, bar_opens, parse_bar_spec
 from data.errors import OrderFlowError
 from data.schema import TICK_QUOTES, TICK_REQUIRED
-
-ORDER_ID = "order_id"  # the pending arrays' name for the ticks' aggressor/order id column, if any
+from data.ticks import ORDER_ID, TickColumns, concat_arrays, tick_arrays, timestamps_ns
 
 # the module, not the function data.bars.footprint that the package exports under its name
 footprint_module = importlib.import_module("data.bars.footprint")
@@ -155,7 +136,7 @@ class BarStream:
         self.add_arrays(tick_arrays(ticks))
 
     def add_arrays(self, batch: dict[str, np.ndarray]) -> None:
-        """:meth:`add` for a batch already in arrays (:func:`tick_arrays`: times as int64
+        """:meth:`add` for a batch already in arrays (:func:`data.ticks.tick_arrays`: times as int64
         UTC ns, ``side`` int8, sizes and quotes float64, NaN where missing), as a tick
         store reads them (:meth:`data.store.dataset.TickStore.array_batches`): no DataFrame."""
         ts = batch["timestamp"]
@@ -181,7 +162,7 @@ class BarStream:
         if self._started and self._pending is not None and len(self._pending["timestamp"]):
             self._pending = self._join_held(self._pending, batch)
         else:
-            self._pending = batch if self._pending is None else _concat(self._pending, batch)
+            self._pending = batch if self._pending is None else concat_arrays(self._pending, batch)
         self._process(final=False)
 
     def _join_held(self, held: dict[str, np.ndarray], batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -191,7 +172,7 @@ class BarStream:
         n = len(batch["timestamp"])
         k = min(n, 1 << 14)
         while True:
-            self._pending = _concat(held, {name: values[:k] for name, values in batch.items()})
+            self._pending = concat_arrays(held, {name: values[:k] for name, values in batch.items()})
             self._process(final=False)
             left = len(self._pending["timestamp"])
             if left <= k:  # what is held now lies in the batch: batch[k - left:k]
@@ -371,7 +352,7 @@ class BarStream:
         groups = []
         if first_inside > 0:
             end = int(starts[first_inside]) if first_inside < len(starts) else n
-            head = _concat(context, {k: v[:end] for k, v in chunk.items()})
+            head = concat_arrays(context, {k: v[:end] for k, v in chunk.items()})
             extra = len(context["timestamp"])
             groups.append((head, np.concatenate(([0], starts[:first_inside] + extra)),
                            np.concatenate(([context["timestamp"][-1]], stamps[:first_inside])), 1))
@@ -407,7 +388,7 @@ class BarStream:
         part = {k: chunk[k] for k in keep}
         k = int(np.searchsorted(chunk["timestamp"], first_held - self.window, side="right")) - 1
         if k < 0 and self._context is not None:  # the anchor is before the chunk: continue the carried states
-            part = _concat({name: self._context[name] for name in keep if name in self._context}, part)
+            part = concat_arrays({name: self._context[name] for name in keep if name in self._context}, part)
             k = int(np.searchsorted(part["timestamp"], first_held - self.window, side="right")) - 1
         self._context = {name: values[max(k, 0):].copy() for name, values in part.items()}
 
@@ -428,7 +409,7 @@ def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, prog
 
     ``quotes`` (a quote stream DataFrame, held in memory) is supported exactly: the
     depth lines from a quote stream depend only on the bars' times and the first
-    trade's time (:func:`data.bars.make.bar_opens`), so they are computed once the stream has
+    trade's time (:func:`data.bars.spec.bar_opens`), so they are computed once the stream has
     made its bars, equal to ``make_bars(all_ticks, spec, quotes=quotes)``'s (tested as a
     property). :class:`BarStream` itself takes no quotes."""
     from data.reading.progress import progress_bar
@@ -508,60 +489,3 @@ def retain_freed_memory() -> bool:
         return False
     _retained = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     return _retained
-
-
-# --------------------------------------------------------------------------- arrays
-
-
-def tick_arrays(ticks: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The canonical columns of a frame as numpy arrays (times as int64 UTC ns), what
-    :meth:`BarStream.add_arrays` takes."""
-    out = {"timestamp": timestamps_ns(ticks["timestamp"])}
-    out["price"] = ticks["price"].to_numpy(np.float64)
-    out["size"] = ticks["size"].to_numpy(np.float64)
-    out["side"] = ticks["side"].to_numpy()
-    for name in _QUOTES:
-        if name in ticks:
-            out[name] = ticks[name].to_numpy(np.float64, na_value=np.nan)
-    if "inferred" in ticks:
-        out["inferred"] = ticks["inferred"].to_numpy(bool)
-    ids = order_ids(ticks)
-    if ids is not None:
-        out[ORDER_ID] = ids
-    return out
-
-
-def _concat(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Two runs of tick arrays end to end; a column one lacks is NaN there (False for ``inferred``)."""
-    out = {}
-    for name in dict.fromkeys([*first, *second]):
-        parts = []
-        for part in (first, second):
-            n = len(part["timestamp"])
-            if name in part:
-                parts.append(part[name])
-            else:
-                parts.append(np.zeros(n, dtype=bool) if name == "inferred" else np.full(n, np.nan))
-        out[name] = np.concatenate(parts)
-    return out
-
-
-class TickColumns:
-    """Tick arrays seen as the bar functions read a tick frame (``name in ticks``,
-    ``ticks[name]`` a numpy array, ``len(ticks)`` the rows), without building a
-    DataFrame for each chunk (about a millisecond each)."""
-
-    __slots__ = ("arrays", "rows")
-
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
-        self.arrays = arrays
-        self.rows = len(arrays["timestamp"])
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.arrays
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name]
-
-    def __len__(self) -> int:
-        return self.rows

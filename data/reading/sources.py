@@ -36,6 +36,7 @@ import pyarrow as pa
 from data.errors import OrderFlowError
 from data.reading.loader import ReadResult, check_file, column_key, format_for, normalise_ticks, resolve_columns
 from data.reading.progress import progress_bar
+from data.ticks import tick_arrays
 
 DEFAULT_BATCH_ROWS = 1 << 20
 # raw column names (compared lower-case without spaces, "_" and "-") of trade ids and instruments
@@ -122,15 +123,13 @@ class TickSource:
             yield from self._file_batches()
 
     def array_batches(self) -> Iterator[dict[str, np.ndarray]]:
-        """The batches of :meth:`batches` as canonical tick arrays (:func:`data.bars.stream.tick_arrays`),
+        """The batches of :meth:`batches` as canonical tick arrays (:func:`data.ticks.tick_arrays`),
         what :class:`data.bars.stream.BarStream` works on. A store's come straight from Arrow record
         batches, without pandas, decoded by a thread :data:`READ_AHEAD` batches ahead
         (:func:`read_ahead`), so reading overlaps the consumer's work."""
         if self.reads_ahead:
             yield from read_ahead(self.store.array_batches(self), READ_AHEAD)
             return
-        from data.bars.stream import tick_arrays  # the stream builds on the sources
-
         for frame in self.batches():
             yield tick_arrays(frame)
 
