@@ -23,10 +23,9 @@ import pandas as pd
 from data.bars.blocks import bar_blocks, longest
 from data.bars.flow import book_imbalance
 from data.errors import OrderFlowError
+from data.options import DEFAULT_PERSISTENCE
 from data.schema import DEPTH_IMBALANCE_LEVELS, DEPTH_LINES, quote_levels
 from data.ticks import column_or_nan
-
-DEFAULT_PERSISTENCE = "1s"
 
 
 def _floats(values: np.ndarray) -> np.ndarray:

@@ -10,27 +10,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.bars.depth import DEFAULT_PERSISTENCE, depth_lines, quote_depth_lines
+from data.bars.depth import depth_lines, quote_depth_lines
 from data.bars.flow import book_imbalance, quote_columns, tick_flow
 from data.bars.footprint import describe_rule, footprint_lines
 from data.bars.spec import BarSpec, assign_bars, bar_ends, bar_index, bar_opens, parse_bar_spec
 from data.errors import OrderFlowError
+from data.options import BarOptions
 from data.schema import CORE_BAR_COLUMNS, DEPTH_LINES, FOOTPRINT_LINES
 from data.ticks import check_ticks, order_ids
 
 
 def make_bars(
-    ticks: "pd.DataFrame | Any",
+    ticks: pd.DataFrame,
     spec: "BarSpec | str | None" = "1min",
     *,
-    tick_size: float | None = None,
-    persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
-    depth: bool = True,
-    footprint: bool = True,
     quotes: pd.DataFrame | None = None,
-    footprint_params: "dict[str, Any] | None" = None,
+    options: BarOptions | None = None,
+    **keywords: Any,
 ) -> pd.DataFrame:
-    """Aggregate canonical ticks into order-flow bars indexed by bar time (UTC).
+    """Aggregate a DataFrame of canonical ticks into order-flow bars indexed by bar time (UTC).
+
+    ``options``: :class:`data.options.BarOptions`, or its fields as keywords (each described
+    below). A tick source is streamed by :func:`data.make_bars` (:mod:`data.bars.stream`),
+    with the same result.
 
     Per bar (ticks i in the bar, in order):
     ``open/close`` first/last price; ``high/low`` max/min price;
@@ -73,16 +75,10 @@ def make_bars(
 
     ``depth=False`` / ``footprint=False`` leave those groups out (about half of
     the work); a feed over such bars shows NaN in their lines.
-
-    ``ticks`` may also be a tick source (a :func:`data.scan_ticks` source, a folder, a
-    glob, a list of files or a tick store): the bars are then built batch by batch in
-    bounded memory (:mod:`data.bars.stream`), equal to the bars of all the ticks at once.
     """
-    if not isinstance(ticks, pd.DataFrame):
-        from data.bars.stream import bars_from_source  # the stream builds on this module
-
-        return bars_from_source(ticks, spec, tick_size=tick_size, persistence=persistence, depth=depth,
-                                footprint=footprint, quotes=quotes, footprint_params=footprint_params)
+    options = BarOptions.of(options, **keywords)
+    tick_size, persistence, depth, footprint = options.tick_size, options.persistence, options.depth, options.footprint
+    footprint_params = options.footprint_params
     spec = parse_bar_spec(spec)
     ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
@@ -101,7 +97,7 @@ def make_bars(
             tick_size = ticks.attrs.get("tick_size")
         columns.update(footprint_lines(price, size, side, starts, stamps, tick_size,
                                        price_range=(columns["low"], columns["high"]), times=ts, ids=order_ids(ticks),
-                                       **(footprint_params or {})))
+                                       **dict(footprint_params or {})))
     bars = pd.DataFrame(columns, index=bar_index(stamps))
     bars.attrs["bar_spec"] = spec.text
     if footprint and describe_rule(footprint_params):

@@ -48,18 +48,22 @@ import importlib
 import os
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
-from data.bars.depth import DEFAULT_PERSISTENCE, depth_lines, quotes_have_prices, window_ns
+from data.bars.depth import depth_lines, quotes_have_prices, window_ns
 from data.bars.footprint import DEFAULT_VALUE_AREA, describe_rule, fitted_grid, footprint_lines, infer_tick_size, large_lines
 from data.bars.large import DEFAULT_LARGE, DEFAULT_LARGE_WINDOW, LargeTradeCarry
 from data.bars.make import bar_columns, core_columns, empty_bars, stream_depth_columns
 from data.bars.orders import order_starts
 from data.bars.spec import BarSpec, assign_bars, bar_index, bar_opens, parse_bar_spec
 from data.errors import OrderFlowError
+from data.options import BarOptions
+from data.reading.progress import progress_bar
+from data.reading.sources import scan_ticks
 from data.schema import TICK_QUOTES, TICK_REQUIRED
 from data.ticks import ORDER_ID, TickColumns, concat_arrays, tick_arrays, timestamps_ns
 
@@ -72,29 +76,30 @@ _PRICE_DEPENDENT = ("ofi", "persistent_bid_size", "persistent_ask_size", "persis
 class BarStream:
     """Bars of ``spec`` from tick batches (see the module docstring for what is carried).
 
-    ``tick_size``, ``persistence``, ``depth``, ``footprint`` as in :func:`data.make_bars`;
-    ``footprint_params`` (``ratio``, ``min_volume``, ``value_area_fraction``, ``large``,
-    ``large_window``) as in :func:`data.bars.footprint.footprint_lines`; ``side_thread``:
-    compute the depth and large-trade lines on a thread of their own (the same bars either
-    way; see :func:`side_thread_helps` for when it is faster).
+    ``options`` (:class:`data.options.BarOptions`, or its fields as keywords) as in
+    :func:`data.make_bars`; ``footprint_params`` may hold ``ratio``, ``min_volume``,
+    ``imbalance``, ``value_area_fraction``, ``large``, ``large_window`` (see
+    :func:`data.bars.footprint.footprint_lines`). ``side_thread``: compute the depth and
+    large-trade lines on a thread of their own (the same bars either way; see
+    :func:`side_thread_helps` for when it is faster).
     """
 
     def __init__(
         self,
         spec: "BarSpec | str | None" = "1min",
         *,
-        tick_size: float | None = None,
-        persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
-        depth: bool = True,
-        footprint: bool = True,
-        footprint_params: dict[str, Any] | None = None,
+        options: BarOptions | None = None,
         side_thread: bool = True,
+        **keywords: Any,
     ) -> None:
+        options = BarOptions.of(options, **keywords)
+        footprint_params = options.footprint_params
         self.spec = parse_bar_spec(spec)
+        self.options = options
         self.side_thread = side_thread
-        self.depth, self.footprint = depth, footprint
-        self.persistence = persistence
-        self.window = window_ns(persistence) if depth else 0
+        self.depth, self.footprint = options.depth, options.footprint
+        self.persistence = options.persistence
+        self.window = window_ns(self.persistence) if self.depth else 0
         params = dict(ratio=None, min_volume=None, imbalance=None, value_area_fraction=DEFAULT_VALUE_AREA,
                       large=DEFAULT_LARGE, large_window=DEFAULT_LARGE_WINDOW)  # None: footprint_lines' defaults
         unknown = set(footprint_params or {}) - set(params)
@@ -102,7 +107,7 @@ class BarStream:
             raise OrderFlowError(f"unknown footprint parameter(s) {sorted(unknown)}; known: {sorted(params)}")
         params.update(footprint_params or {})
         self.params = params
-        self.tick_size = tick_size
+        self.tick_size = options.tick_size
         self._tick: float | None = None  # the footprint grid's tick once decided
         self._started = False
         self._pending: dict[str, np.ndarray] | None = None
@@ -393,35 +398,36 @@ class BarStream:
         self._context = {name: values[max(k, 0):].copy() for name, values in part.items()}
 
 
-def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = "1min", **options: Any) -> pd.DataFrame:
-    """``make_bars`` over tick batches in time order (see :class:`BarStream` for ``options``)."""
-    stream = BarStream(spec, **options)
+def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = "1min", **keywords: Any) -> pd.DataFrame:
+    """``make_bars`` over tick batches in time order (``keywords``: those of :class:`BarStream`)."""
+    stream = BarStream(spec, **keywords)
     for batch in batches:
         stream.add(batch)
     return stream.finish()
 
 
 def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, progress: bool | None = None,
-                     quotes: pd.DataFrame | None = None, **options: Any) -> pd.DataFrame:
+                     quotes: pd.DataFrame | None = None, options: BarOptions | None = None,
+                     side_thread: bool | None = None, **keywords: Any) -> pd.DataFrame:
     """``make_bars`` streamed from a tick source (anything :func:`data.scan_ticks` takes),
     with a progress bar in ticks on stderr (``progress`` as in :mod:`data.reading.progress`;
     default: the source's setting). ``bars.attrs["load_report"]`` is the source's report.
+    ``options``/``keywords``: the bar options (:class:`data.options.BarOptions`);
+    ``side_thread`` as in :class:`BarStream` (None: where it helps, :func:`side_thread_helps`).
 
     ``quotes`` (a quote stream DataFrame, held in memory) is supported exactly: the
     depth lines from a quote stream depend only on the bars' times and the first
     trade's time (:func:`data.bars.spec.bar_opens`), so they are computed once the stream has
     made its bars, equal to ``make_bars(all_ticks, spec, quotes=quotes)``'s (tested as a
     property). :class:`BarStream` itself takes no quotes."""
-    from data.reading.progress import progress_bar
-    from data.reading.sources import scan_ticks
-
-    retain_freed_memory()
+    options = BarOptions.of(options, **keywords)
     scan = scan_ticks(source)
-    depth = options.get("depth", True)
-    if quotes is not None:
-        options["depth"] = False  # the depth lines come from the quote stream below
-    options.setdefault("side_thread", side_thread_helps(reader_thread=scan.reads_ahead))
-    stream = BarStream(spec, **options)
+    depth = options.depth
+    if side_thread is None:
+        side_thread = side_thread_helps(reader_thread=scan.reads_ahead)
+    # with quotes, the depth lines come from the quote stream below
+    stream = BarStream(spec, options=replace(options, depth=False) if quotes is not None else options,
+                       side_thread=side_thread)
     # a store's batches as arrays straight from Arrow (no pandas); other sources' as frames
     batches, add = (scan.array_batches(), stream.add_arrays) if scan.kind == "store" else (scan.batches(), stream.add)
     with progress_bar(desc="bars", progress=scan.progress if progress is None else progress) as bar:

@@ -38,7 +38,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from data.errors import OrderFlowError
+from data.options import LoadOptions
 from data.reading.progress import progress_bar
+from data.reading.sources import TickSource, register_store, source_files
 from data.schema import TICK_COLUMNS
 
 MARKER = "_store.json"
@@ -73,6 +75,11 @@ class TickStore:
     @staticmethod
     def is_store(path: str | Path) -> bool:
         return (Path(path) / MARKER).is_file()
+
+    @classmethod
+    def open(cls, path: str | Path) -> "TickStore | None":
+        """The store at ``path``, or None when ``path`` is not a store (how :func:`data.scan_ticks` finds stores)."""
+        return cls(path) if cls.is_store(path) else None
 
     @classmethod
     def create(cls, root: str | Path) -> "TickStore":
@@ -122,14 +129,16 @@ class TickStore:
                 removed += 1
         return removed
 
-    def import_sources(self, sources: Sequence[str | Path], *, symbol: str | None = None, allow_overlap: bool = False,
-                       progress: bool | None = None, **load_options: Any) -> dict[str, Any]:
-        """Import tick files (any supported format; folders and globs expand) into the store.
+    def import_sources(self, sources: Sequence[str | Path], *, options: LoadOptions | None = None,
+                       **keywords: Any) -> dict[str, Any]:
+        """Import tick files (any supported format; folders and globs expand) into the store,
+        read with ``options`` (:class:`data.options.LoadOptions`, or its fields as keywords:
+        ``symbol``, ``allow_overlap``, ``format``, ``tz``, ``on_bad_rows``, ``progress`` ...).
 
         Returns the report: the source's load report (files, rows per file, rejected,
         overlaps), ``failed`` (``{file: error}``) and ``days`` written (``[symbol, date, rows]``)."""
-        from data.reading.sources import TickSource, source_files
-
+        options = LoadOptions.of(options, **keywords)
+        symbol, progress = options.symbol, options.progress
         self.remove_leftovers()
         files: list[Path] = []
         failed: dict[str, str] = {}
@@ -142,8 +151,7 @@ class TickStore:
         report: dict[str, Any] = {"failed": failed, "days": days}
         if not files:
             return report
-        scan = TickSource("files", files=files, name=f"{len(files)} files", symbol=symbol, allow_overlap=allow_overlap,
-                          options=load_options, progress=progress, skip_bad_files=True)
+        scan = TickSource("files", files=files, name=f"{len(files)} files", options=options, skip_bad_files=True)
         current: list[pd.DataFrame] = []
         day: str | None = None
 
@@ -292,6 +300,9 @@ class TickStore:
                          "bytes": os.path.getsize(fragment.path), "first": first, "last": last})
         frame = pd.DataFrame(rows, columns=["symbol", "date", "rows", "row_groups", "bytes", "first", "last"])
         return frame.sort_values(["symbol", "date"], ignore_index=True)
+
+
+register_store(TickStore.open)  # data.scan_ticks reads a store through it
 
 
 # --------------------------------------------------------------------------- helpers
