@@ -26,7 +26,7 @@ from data.bars.imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbala
 from data.bars.metrics import order_flow_metrics
 from data.bars.orders import aggressor_orders, large_orders
 from data.bars.spec import BarSpec, parse_bar_spec
-from data.bars.stream import BarStream, stream_bars
+from data.bars.stream import BarStream, retain_freed_memory, stream_bars
 from data.errors import OrderFlowError
 from data.options import BarOptions, LoadOptions
 from data.reading import formats as _formats  # noqa: F401  (registers the vendor formats with load_ticks)
@@ -81,4 +81,5 @@ __all__ = [
     "BarStream",
     "stream_bars",
     "cached_bars",
+    "retain_freed_memory",
 ]

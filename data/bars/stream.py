@@ -473,15 +473,20 @@ _retained = False
 def retain_freed_memory() -> bool:
     """Let glibc's allocator keep freed memory for reuse (once per process; True if set).
 
+    An application's choice, never made by a library call: the command line
+    (``run_backtest.py``) and the benchmarks call it; a program using the library calls it
+    (``data.retain_freed_memory()``) if it wants streams faster, and nothing changes
+    otherwise. ``_retained`` records whether it was applied in this process.
+
     A stream allocates and frees the same few-MB arrays for every batch. By default
     glibc serves such blocks with fresh ``mmap`` pages or trims them off the heap when
     freed, so every batch pays a page fault per 4 KB touched again: on a virtual
     machine that alone can cost more than the bar arithmetic. Here blocks up to
     :data:`MMAP_THRESHOLD` come from the heap and up to :data:`TRIM_THRESHOLD` of free
-    heap is kept (``mallopt``; process-wide, as ``MALLOC_MMAP_THRESHOLD_`` and
-    ``MALLOC_TRIM_THRESHOLD_`` would set it). Memory stays bounded: at most that much
-    more stays resident. Nothing is done off glibc, or when the environment sets
-    either variable itself."""
+    heap is kept (``mallopt``; process-wide, for the whole process and the processes it
+    forks, as ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` would set it).
+    Memory stays bounded: at most that much more stays resident. Nothing is done off
+    glibc, or when the environment sets either variable itself."""
     global _retained
     if _retained:
         return True
