@@ -77,8 +77,6 @@ def make_bars(
     the work); a feed over such bars shows NaN in their lines.
     """
     options = BarOptions.of(options, **keywords)
-    tick_size, persistence, depth, footprint = options.tick_size, options.persistence, options.depth, options.footprint
-    footprint_params = options.footprint_params
     spec = parse_bar_spec(spec)
     ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
@@ -86,22 +84,22 @@ def make_bars(
     side = ticks["side"].to_numpy()
     starts, stamps = assign_bars(ts, size, spec)
     if len(starts) == 0:
-        return empty_bars(spec, bar_columns(depth, footprint))
+        return empty_bars(spec, bar_columns(options.depth, options.footprint))
     columns, _ = core_columns(ticks, price, size, side, starts)
     if quotes is not None:
-        columns.update(stream_depth_columns(quotes, stamps, bar_opens(stamps, spec, int(ts[0])), persistence, depth))
-    elif depth:
-        columns.update(depth_lines(ticks, ts, starts, stamps, persistence))
-    if footprint:
-        if tick_size is None:
-            tick_size = ticks.attrs.get("tick_size")
+        columns.update(stream_depth_columns(quotes, stamps, bar_opens(stamps, spec, int(ts[0])), options.persistence,
+                                            options.depth))
+    elif options.depth:
+        columns.update(depth_lines(ticks, ts, starts, stamps, options.persistence))
+    if options.footprint:
+        tick_size = options.tick_size if options.tick_size is not None else ticks.attrs.get("tick_size")
         columns.update(footprint_lines(price, size, side, starts, stamps, tick_size,
                                        price_range=(columns["low"], columns["high"]), times=ts, ids=order_ids(ticks),
-                                       **dict(footprint_params or {})))
+                                       **dict(options.footprint_params or {})))
     bars = pd.DataFrame(columns, index=bar_index(stamps))
     bars.attrs["bar_spec"] = spec.text
-    if footprint and describe_rule(footprint_params):
-        bars.attrs["imbalance"] = describe_rule(footprint_params)
+    if options.footprint and describe_rule(options.footprint_params):
+        bars.attrs["imbalance"] = describe_rule(options.footprint_params)
     return bars
 
 
