@@ -42,11 +42,11 @@ bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
 
 accuracy: $(STAMP)
-	$(PY) -m reports.readme accuracy real-books
+	$(PY) -m tools.readme accuracy real-books
 
 # Regenerate the README's measured blocks (make run output, strategy rules, accuracy).
 readme: $(STAMP)
-	$(PY) -m reports.readme make-run es-run strategies accuracy real-books
+	$(PY) -m tools.readme make-run es-run strategies accuracy real-books
 
 clean:
 	rm -rf $(VENV) $(COMPAT) results .pytest_cache .hypothesis

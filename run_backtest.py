@@ -23,6 +23,7 @@ import pandas as pd
 
 import strategies as strategy_registry
 from data import OrderFlowError, retain_freed_memory
+from data.errors import print_error
 from reports import output
 from research import RunConfig, engine
 from research.options import Outputs, build_parser, make_config
@@ -146,9 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except OrderFlowError as exc:
-        message = " ".join(str(exc).split())
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+        return print_error(exc)
     return 0
 
 

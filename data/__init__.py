@@ -17,8 +17,9 @@ bottom up; a module imports only modules of its own floor and those below it
 - :mod:`data.bars`: the bars and their measures (delta, depth, footprints), streamed or in memory;
 - :mod:`data.store`: the partitioned tick store and the bar cache;
 - the entry points: :mod:`data.api` (``load_ticks`` and ``make_bars``, which take ticks in
-  memory or a source and dispatch once) and :mod:`data.feed` (the Backtrader feed);
-  :mod:`data.make_sample`: the generator of the bundled synthetic sample.
+  memory or a source and dispatch once) and :mod:`data.feed` (the Backtrader feed).
+
+The bundled synthetic sample ``data/sample/`` is made by ``python -m tools.make_sample``.
 """
 from data.api import load_ticks, make_bars
 from data.bars.footprint import absorption, add_footprint_lines, footprint, footprint_stats

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.reading.loader import format_load_report
+from data.reading.loader import describe_source
 
 from . import metrics as perf
 
@@ -36,32 +36,6 @@ def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
             return "inf"
         return f"{value:,.{digits}f}{suffix}"
     return f"{value}{suffix}"
-
-
-def describe_source(report: dict[str, Any]) -> list[str]:
-    """The load report of one file (:func:`data.reading.loader.format_load_report`), or of many
-    files or a tick store: what was read, kept in the window, rejected, overlapping."""
-    if report.get("format") not in ("files", "store"):
-        return [format_load_report(report)]
-    read, kept = report.get("rows_read", 0), report.get("rows_kept", 0)
-    if report["format"] == "store":
-        lines = [f"Read {read:,} rows of {report.get('symbol') or 'the store'} from {report['source']}: "
-                 f"{report.get('files_read', 0)} of {report.get('files_total', 0)} day files, "
-                 f"{report.get('row_groups_read', 0)} of {report.get('row_groups_total', 0)} row groups; "
-                 f"{kept:,} rows in the window."]
-    else:
-        files = report.get("files") or []
-        lines = [f"Read {len(files)} files ({report['source']}): {read:,} rows, {kept:,} kept in the window."]
-        lines += [f"  {Path(f['source']).name}: {f['rows_read']:,} read, {f.get('rows_in_window', f['rows_kept']):,} kept"
-                  + (f", rejected {sum(f['rejected'].values()):,}" if f.get("rejected") else "") for f in files]
-    rejected = report.get("rejected") or {}
-    if rejected:
-        lines.append("Rejected: " + ", ".join(f"{n:,} {reason.replace('_', ' ')}" for reason, n in rejected.items()) + ".")
-    for overlap in report.get("overlaps") or ():
-        lines.append(f"Overlap: {overlap}.")
-    for name, error in (report.get("failed") or {}).items():
-        lines.append(f"Failed: {name}: {error}.")
-    return lines
 
 
 def describe_load(result: Any) -> str:

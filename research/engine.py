@@ -119,8 +119,11 @@ def load(config: RunConfig) -> Loaded:
     bars = _checked_bars(bars, config)
     report = dict(bars.attrs.get("load_report") or {})
     files = report.get("files") or []
-    if len(files) == 1 and not report.get("overlaps"):  # one file: its own report, as load_ticks gives
+    if len(files) == 1 and not report.get("overlaps"):  # one file: its own report, as load_ticks gives, with the source's notes
+        notes = [*files[0].get("notes", []), *report.get("notes", [])]
         report = {k: v for k, v in files[0].items() if k != "rows_in_window"}
+        if notes:
+            report["notes"] = notes
     return Loaded(bars=bars, load_report=report, ticks_in_range=int(bars["trades"].sum()), cache=info)
 
 

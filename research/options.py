@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
+from data.errors import ArgumentParser
 from data.reading.loader import FORMATS
 from data.sides.classify import BAR_METHOD
 from reports import output
@@ -44,18 +45,9 @@ from .instruments import instrument_from_options
 DEFAULT_OUT = Path("results")
 
 
-class UsageError(OrderFlowError):
-    """A command-line usage error (argparse's own complaints, turned into one line)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would print usage + message and exit
-        raise UsageError(f"{message} (see --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``run_backtest.py`` (its ``--help`` documents every option)."""
-    p = _Parser(
+    p = ArgumentParser(
         prog="run_backtest.py",
         description="Backtest an order-flow strategy on tick data and write metrics, trades, "
         "equity and plots. With no DATA: cvd_trend on 1min bars of the bundled sample.",

@@ -340,7 +340,7 @@ def test_bvc_flat_window_and_bad_parameters():
 
 
 def test_accuracy_scores_hand_worked():
-    from data.sides.accuracy import score_method
+    from tools.accuracy import score_method
 
     truth = ticks(ISSUE_PRICES, side=[1, 1, -1, -1, -1, 1], size=[1, 2, 3, 4, 5, 6])
     s = score_method("hand", "tick", truth, "3t")  # tick rule: 0, +1, +1, -1, -1, +1
@@ -354,8 +354,8 @@ def test_accuracy_scores_hand_worked():
 
 
 def test_tick_rule_accuracy_on_real_binance_trades():
-    from data.sides.accuracy import load_samples, score_method
     from tests.conftest import need_shared
+    from tools.accuracy import load_samples, score_method
 
     samples, _ = load_samples(need_shared())
     s = score_method("binance", "tick", samples["freqtrade ETH/USDT"], "10t")

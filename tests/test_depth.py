@@ -277,7 +277,7 @@ def test_ofi_momentum_enters_above_the_threshold_and_exits_when_ofi_turns():
 
 # --- the imbalance study's tools --------------------------------------------------------------------------
 
-from reports.imbalance_study import inject_spoofs, next_returns, prediction_table, shift_table  # noqa: E402
+from tools.imbalance_study import inject_spoofs, next_returns, prediction_table, shift_table  # noqa: E402
 
 
 def test_inject_spoofs_pins_the_fake_size_to_its_price_and_time():
@@ -324,8 +324,8 @@ def test_next_returns_skip_gaps():
 
 
 def test_study_on_a_slice_of_the_sample(tmp_path):
-    from reports.imbalance_study import main, study_sample
     from tests.conftest import need_sample
+    from tools.imbalance_study import main, study_sample
 
     path = tmp_path / "slice.parquet"
     pd.read_parquet(need_sample()).iloc[:30_000].to_parquet(path)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.real_books import inject_quote_spoofs, mid_at, mid_changes, ols
 from tests.conftest import need_shared
+from tools.real_books import inject_quote_spoofs, mid_at, mid_changes, ols
 
 T0 = pd.Timestamp("2024-03-01 14:30", tz="UTC")
 S = 1_000_000_000
@@ -60,7 +60,7 @@ def test_mid_changes_and_ols_by_hand():
 
 @pytest.fixture(scope="module")
 def books():
-    from reports.real_books import real_books
+    from tools.real_books import real_books
 
     found, skipped = real_books(need_shared())
     assert not skipped, skipped
@@ -79,7 +79,7 @@ def test_ofi_from_the_stream_explains_the_mid_better_than_at_trades(books, name)
     """Point 2 on real books: over 10-second bars OFI from every update relates to the mid
     change more closely than OFI from the quotes seen at trades (not on GOOG, whose flickering
     quotes inflate the stream's OFI: see the README)."""
-    from reports.real_books import relation_table
+    from tools.real_books import relation_table
 
     table = relation_table(books[name], "10s")
     assert table.loc["OFI", "t now"] > 10
@@ -87,7 +87,7 @@ def test_ofi_from_the_stream_explains_the_mid_better_than_at_trades(books, name)
 
 
 def test_spoofs_on_a_real_book_move_the_book_measures_not_the_trades(books):
-    from reports.real_books import spoof_table
+    from tools.real_books import spoof_table
 
     table = spoof_table(books["CME ESH4 MBO"], seed=3)
     assert table.loc["delta", ("close", "changed %")] == 0
@@ -97,7 +97,7 @@ def test_spoofs_on_a_real_book_move_the_book_measures_not_the_trades(books):
 
 
 def test_accuracy_on_hidden_executions_and_clock_alignment():
-    from data.sides.accuracy import load_samples, score_method
+    from tools.accuracy import load_samples, score_method
 
     samples, skipped = load_samples(need_shared())
     amzn = samples["LOBSTER AMZN"]

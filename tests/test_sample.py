@@ -1,4 +1,4 @@
-"""The bundled sample data/sample/sample_ticks.parquet and its generator data/make_sample.py."""
+"""The bundled sample data/sample/sample_ticks.parquet and its generator tools/make_sample.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +8,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from data import make_sample as ms
 from data.schema import TICK_COLUMNS, TICK_DTYPES
+from tools import make_sample as ms
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "sample_ticks.parquet"
 CHICAGO = "America/Chicago"

@@ -14,10 +14,13 @@ each other; a file that starts before the previous one ended *overlaps* it:
   file order), and the overlap is reported.
 
 A source with several instruments (a ``symbol``/``instrument_id`` column, or a store)
-needs ``symbol=``; without it an error lists the symbols found with their row counts.
+needs ``symbol=``; without it an error lists the symbols found with their row counts, as
+does a ``symbol=`` the source does not hold (:func:`check_symbol`). A folder is the files
+directly in it, except hidden ones and those whose names start with ``_``: the ``_``
+files and subfolders it skips are said in a note of the load report.
 The load report (``TickSource.report`` after reading) gives the files read, rows and
-rejected rows per file, overlaps and duplicates; for a store the files and row groups
-read out of the total.
+rejected rows per file, overlaps and duplicates, and its notes; for a store the files and
+row groups read out of the total.
 
 A tick store (:mod:`data.store.dataset`) is read through the reader it registers here
 (:func:`register_store`): the store imports this module to read files into it, so this
@@ -82,6 +85,29 @@ def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.Dat
     return frame if keep.all() else frame[keep]
 
 
+def whole_rows(value: Any, name: str) -> int:
+    """``value`` as a count of rows: a whole number (an int, or a float without a fraction), at least 1."""
+    whole = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        whole = True
+    if not whole or value < 1:
+        raise OrderFlowError(f"{name} must be a whole number of rows, at least 1, not {value!r}")
+    return int(value)
+
+
+def check_symbol(symbol: str, held: Mapping[str, int], source: Any) -> None:
+    """Raise :class:`OrderFlowError` unless ``source`` holds ticks of ``symbol``, naming the symbols it
+    holds (``held``: rows per symbol). The one check of a ``symbol=`` / ``--symbol`` that picks
+    nothing, for files and tick stores alike."""
+    if held.get(str(symbol)):
+        return
+    listed = ", ".join(f"{k} ({v:,} rows)" for k, v in sorted(held.items()) if v)
+    if not listed:
+        raise OrderFlowError(f"no ticks of symbol {symbol!r}: it holds no ticks", source=source)
+    raise OrderFlowError(f"no ticks of symbol {symbol!r}: it holds {listed}; pick one of those with symbol= / --symbol",
+                         source=source)
+
+
 class TickSource:
     """A lazy tick source; ``batches()`` yields canonical tick frames in time order.
 
@@ -93,17 +119,16 @@ class TickSource:
 
     def __init__(self, kind: str, *, files: Sequence[Path] = (), frame: pd.DataFrame | None = None,
                  store: Any = None, options: LoadOptions | None = None, batch_rows: int = DEFAULT_BATCH_ROWS,
-                 name: str = "", skip_bad_files: bool = False) -> None:
+                 name: str = "", skip_bad_files: bool = False, notes: Sequence[str] = ()) -> None:
         self.kind = kind
         self.files = list(files)
         self.frame = frame
         self.store = store
         self.options = LoadOptions.of(options)
-        self.batch_rows = int(batch_rows)
-        if self.batch_rows < 1:
-            raise OrderFlowError(f"batch_rows must be at least 1, not {batch_rows!r}")
+        self.batch_rows = whole_rows(batch_rows, "batch_rows")
         self.name = name
         self.skip_bad_files = skip_bad_files
+        self.notes = list(notes)
         self.report: dict[str, Any] = {}
 
     @property
@@ -207,6 +232,8 @@ class TickSource:
         failed: dict[str, str] = {}
         self.report = report = {"source": self.name, "format": "files", "files": files_report, "overlaps": overlaps,
                                 "failed": failed, "symbol": self.symbol}
+        if self.notes:
+            report["notes"] = list(self.notes)
         symbols: dict[str, str] = {}  # symbol -> first file carrying it (when no symbol= was given)
         held: pd.DataFrame | None = None
         held_from: Path | None = None
@@ -265,9 +292,15 @@ class TickSource:
                 merged = pd.concat([held[~early], frame], ignore_index=True)
                 order = np.argsort(merged["timestamp"].to_numpy(), kind="stable")
                 held, held_from = merged.iloc[order].reset_index(drop=True), path
+        report["rows_read"] = sum(f["rows_read"] for f in files_report)
+        if self.symbol is not None and files_report and report["rows_read"] == 0:  # the symbol picked nothing
+            held_rows: dict[str, int] = {}
+            for f in files_report:
+                for name, rows in (f.get("symbols") or {}).items():
+                    held_rows[name] = held_rows.get(name, 0) + rows
+            check_symbol(self.symbol, held_rows, self.name)
         if held is not None and len(held):
             yield from self._split(held)
-        report["rows_read"] = sum(f["rows_read"] for f in files_report)
         report["rows_kept"] = sum(f["rows_in_window"] for f in files_report)
         report["rejected"] = rejected = {}
         for f in files_report:
@@ -343,7 +376,8 @@ def read_tick_file(
     ``options.symbol`` only (a file with several symbols and no ``symbol`` raises, listing
     them with their row counts), rows whose trade id is in ``seen_ids`` rejected as
     ``duplicate_across_files``. Returns ``(ticks, the file's trade ids or None, its load
-    report)``. The time window is the caller's."""
+    report)``; the report's ``symbols`` counts the rows of each symbol of the file's symbol
+    column (None without one). The time window is the caller's."""
     options = LoadOptions.of(options)
     symbol, columns, format, tz, on_bad_rows = (options.symbol, options.columns, options.format, options.tz,
                                                 options.on_bad_rows)
@@ -369,10 +403,12 @@ def read_tick_file(
     symbol_column = _first_column(frame, SYMBOL_KEYS, extras)
     id_column = _first_column(frame, ID_KEYS, extras)
     file_symbol = symbol
+    held: dict[str, int] | None = None  # the file's symbols and their rows
     if symbol_column is not None:
         symbols = frame[symbol_column].astype("string")
+        counts = symbols.value_counts(dropna=False)
+        held = {str(k): int(v) for k, v in counts.items()}
         if symbol is None:
-            counts = symbols.value_counts(dropna=False)
             if len(counts) > 1:
                 listed = ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items())
                 raise OrderFlowError(f"the file holds {len(counts)} symbols: {listed}; pick one with symbol= / "
@@ -380,6 +416,8 @@ def read_tick_file(
             file_symbol = str(counts.index[0]) if len(counts) else None
         else:
             mine = (symbols == str(symbol)).to_numpy(dtype=bool, na_value=False)
+            if not mine.any():  # what the file holds instead, for the source's error (check_symbol)
+                held = {str(k): int(v) for k, v in symbols.value_counts().items()}
             if not mine.all():
                 frame = frame[mine].reset_index(drop=True)
                 rejects = {k: np.asarray(v)[mine] for k, v in rejects.items()}
@@ -397,7 +435,7 @@ def read_tick_file(
                               "size": np.zeros(0), "side": np.zeros(0, np.int8)})
         counts = {k: int(np.count_nonzero(v)) for k, v in rejects.items() if np.any(v)} if len(frame) else {}
         return empty, ids, {"source": str(path), "format": fmt.name, "rows_read": len(frame), "rows_kept": 0,
-                            "rejected": counts, "symbol": file_symbol,
+                            "rejected": counts, "symbol": file_symbol, "symbols": held,
                             "notes": [] if len(frame) else [f"no rows of symbol {symbol!r}"]}
     notes = list(result.notes)
     if result.zoneless and tz is None:
@@ -406,6 +444,7 @@ def read_tick_file(
                             rejects=rejects, notes=notes, tz=tz, on_bad_rows=on_bad_rows)
     report = dict(ticks.attrs["load_report"])
     report["symbol"] = file_symbol
+    report["symbols"] = held
     return ticks, ids, report
 
 
@@ -416,9 +455,12 @@ def _first_column(frame: pd.DataFrame, keys: Sequence[str], extras: Mapping[Any,
     return None
 
 
-def source_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The files of a folder (its files, in name order, hidden ones skipped), a glob
-    (matches in name order) or a list (as given; each must exist)."""
+def source_files(source: str | Path | Sequence[str | Path], notes: list[str] | None = None) -> list[Path]:
+    """The files of a folder (the files directly in it, in name order, except hidden ones and
+    those whose names start with ``_``), a glob (matches in name order) or a list (as given;
+    each must exist). What a folder skips besides hidden entries (``_`` files, subfolders) is
+    said in a note appended to ``notes`` (the load report's), or in the error when it holds
+    nothing else."""
     if isinstance(source, (list, tuple)):
         files = [Path(s) for s in source]
         for f in files:
@@ -428,9 +470,16 @@ def source_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
         return files
     path = Path(source)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+        entries = [p for p in sorted(path.iterdir()) if not p.name.startswith(".")]
+        files = [p for p in entries if p.is_file() and not p.name.startswith("_")]
+        skipped = _skipped([p.name for p in entries if p.is_file() and p.name.startswith("_")],
+                           [p.name for p in entries if p.is_dir()])
+        rule = "a folder source reads the files directly in it, except hidden ones and those whose names start with '_'"
         if not files:
-            raise OrderFlowError("folder holds no files", source=path)
+            raise OrderFlowError(f"folder holds no files to read; skipped {skipped}: {rule}" if skipped
+                                 else "folder holds no files", source=path)
+        if skipped and notes is not None:
+            notes.append(f"skipped in {path}: {skipped}: {rule}")
         return files
     if _GLOB.search(str(source)):
         files = sorted(Path(p) for p in globbing.glob(str(source)) if Path(p).is_file())
@@ -440,6 +489,20 @@ def source_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
     if not path.exists():
         raise OrderFlowError("file not found", source=path)
     return [path]
+
+
+def _skipped(files: Sequence[str], folders: Sequence[str], shown: int = 5) -> str:
+    """``1 file whose name starts with '_' (_old.csv) and 2 subfolders (a, b)``: the first ``shown`` names of each."""
+    def names(items: Sequence[str]) -> str:
+        return ", ".join(items[:shown]) + (f" and {len(items) - shown:,} more" if len(items) > shown else "")
+
+    parts = []
+    if files:
+        parts.append(f"1 file whose name starts with '_' ({names(files)})" if len(files) == 1
+                     else f"{len(files):,} files whose names start with '_' ({names(files)})")
+    if folders:
+        parts.append(f"{len(folders):,} subfolder{'s' if len(folders) > 1 else ''} ({names(folders)})")
+    return " and ".join(parts)
 
 
 def is_many(source: Any) -> bool:
@@ -461,10 +524,11 @@ def scan_ticks(
 ) -> TickSource:
     """A lazy tick source over a file, folder, glob, list of files, tick store
     (:mod:`data.store.dataset`) or DataFrame: ``batches()`` yields canonical tick frames of at
-    most ``batch_rows`` rows in time order. ``options`` (:class:`data.options.LoadOptions`, or
-    its fields as keywords): times in ``[start, end)`` (a date-only ``end`` includes that
-    day), of ``symbol`` only, each file read with ``columns``/``format``/``tz``/``on_bad_rows``.
-    ``make_bars`` streams from it. A :class:`TickSource` is returned as it is."""
+    most ``batch_rows`` rows (a whole number, at least 1) in time order. ``options``
+    (:class:`data.options.LoadOptions`, or its fields as keywords): times in ``[start, end)``
+    (a date-only ``end`` includes that day), of ``symbol`` only (a symbol the source does not
+    hold is an error naming those it holds), each file read with ``columns``/``format``/``tz``/
+    ``on_bad_rows``. ``make_bars`` streams from it. A :class:`TickSource` is returned as it is."""
     options = LoadOptions.of(options, **keywords)
     if isinstance(source, TickSource):
         return source
@@ -474,6 +538,7 @@ def scan_ticks(
     store = open_store(source) if isinstance(source, (str, Path)) else None
     if store is not None:
         return TickSource("store", store=store, name=str(source), **common)
-    files = source_files(source)
+    notes: list[str] = []
+    files = source_files(source, notes)
     name = str(source) if isinstance(source, (str, Path)) else f"{len(files)} files"
-    return TickSource("files", files=files, name=name, **common)
+    return TickSource("files", files=files, name=name, notes=notes, **common)

@@ -1,6 +1,6 @@
 """Measure how well each trade-side classifier recovers the true aggressor flag.
 
-    python -m data.sides.accuracy [--bars 10t] [--window 20] [--shared PATH]
+    python -m tools.accuracy [--bars 10t] [--window 20] [--shared PATH]
 
 For every sample that carries the true aggressor side, the side is hidden
 (set to 0), each method of :data:`data.sides.classify.CLASSIFIERS` fills it, and the
@@ -46,9 +46,11 @@ import pandas as pd
 from data.bars.make import make_bars
 from data.reading.loader import load_ticks
 from data.sides.classify import CLASSIFIERS, bulk_volume_classification, classify
+from tools import unrooted
 
-REPO = Path(__file__).resolve().parents[2]  # data/sides/accuracy.py -> the repository
+REPO = Path(__file__).resolve().parents[1]  # tools/accuracy.py -> the repository
 SHARED = REPO.parent / "shared"
+BARS, WINDOW = "10t", 20  # the per-bar columns' bars and BVC's trailing window, unless told
 
 
 @dataclass(frozen=True)
@@ -171,8 +173,8 @@ def lobster_ticks(path: Path) -> pd.DataFrame:
 
 
 def load_samples(shared: Path, repo: Path = REPO) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """The samples with a true side, and a note for each one skipped. A sample with a
-    ``hidden`` column is scored on those trades too."""
+    """The samples with a true side, and a note for each one skipped (its path relative to
+    ``shared`` or ``repo``). A sample with a ``hidden`` column is scored on those trades too."""
     real = shared / "realdata"
     candidates = [("freqtrade ETH/USDT", real / "freqtrade/public_trades_list.csv", load_ticks)]
     candidates += [
@@ -190,12 +192,12 @@ def load_samples(shared: Path, repo: Path = REPO) -> tuple[dict[str, pd.DataFram
     samples, skipped = {}, []
     for name, path, read in candidates:
         if not path.exists():
-            skipped.append(f"{name}: {path} not found")
+            skipped.append(unrooted(f"{name}: {path} not found", shared, repo))
             continue
         try:
             loaded = read(path)
         except Exception as err:  # noqa: BLE001 - a skipped sample is reported, not fatal
-            skipped.append(f"{name}: not loaded ({type(err).__name__}: {err})")
+            skipped.append(unrooted(f"{name}: not loaded ({type(err).__name__}: {err})", shared, repo))
             continue
         variants = loaded if isinstance(loaded, dict) else {"": loaded}
         for variant, ticks in variants.items():
@@ -266,8 +268,8 @@ def markdown_table(scores: list[Score], sizes: dict[str, int], bars: str, window
 def main(argv: list[str] | None = None) -> int:
     """Print the accuracy table; exit status 0, or 1 when no sample could be scored."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bars", default="10t", help="bar spec for the per-bar columns and BVC")
-    parser.add_argument("--window", type=int, default=20, help="BVC trailing window in bars")
+    parser.add_argument("--bars", default=BARS, help=f"bar spec for the per-bar columns and BVC (default {BARS})")
+    parser.add_argument("--window", type=int, default=WINDOW, help=f"BVC trailing window in bars (default {WINDOW})")
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared/ folder")
     parser.add_argument("--detail", action="store_true", help="every column (signed, by volume ...) per method")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Generate the bundled synthetic tick sample: an E-mini-S&P-like future, several CME sessions.
 
-    python -m data.make_sample [--out PATH] [--seed N] [--sessions N]
+    python -m tools.make_sample [--out PATH] [--seed N] [--sessions N]
 
 The output is deterministic for a given ``--seed`` and ``--sessions``: every session draws
 from its own child of ``numpy.random.SeedSequence(seed)``, so session *k* is the same
@@ -72,7 +72,7 @@ SESSION_SECONDS = 23 * 3600  # 17:00 -> 16:00 CT
 FIRST_TRADE_DATE = "2024-04-15"  # a Monday; sessions run Sun 17:00 -> Fri 16:00 CT
 DEFAULT_SEED = 20240415
 DEFAULT_SESSIONS = 5
-DEFAULT_OUT = Path(__file__).resolve().parent / "sample" / "sample_ticks.parquet"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "sample" / "sample_ticks.parquet"
 START_LEVEL = 20000  # bid of the first quote in ticks: 5000.00
 COLUMNS = ("timestamp", "price", "size", "side", "bid", "ask", "bid_size", "ask_size")
 

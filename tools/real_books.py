@@ -1,6 +1,6 @@
 """The order-flow study on real books: how each imbalance measure relates to the mid-price.
 
-    python -m reports.real_books [--shared ../shared] [--out real.md]   # also part of python -m reports.imbalance_study
+    python -m tools.real_books [--shared ../shared] [--out real.md]   # also part of python -m tools.imbalance_study
 
 Books (``../shared/realdata``, skipped with a reason when absent): LOBSTER AMZN and GOOG
 (NASDAQ, 2012-06-21, 09:30-16:00, level 1), the Binance BTCUSDT and ETHUSDT perpetual
@@ -38,6 +38,7 @@ import pandas as pd
 from data.bars.depth import timestamps_of
 from data.bars.make import make_bars
 from data.ticks import timestamps_ns
+from tools import unrooted
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -69,7 +70,7 @@ class Book:
 
 
 def real_books(shared: Path = SHARED) -> tuple[list[Book], list[str]]:
-    """The real books found under ``shared/realdata``, and a note for each one skipped."""
+    """The real books found under ``shared/realdata``, and a note for each one skipped (its path relative to ``shared``)."""
     from data import join_quotes, load_quotes, load_ticks
 
     real = shared / "realdata"
@@ -90,14 +91,14 @@ def real_books(shared: Path = SHARED) -> tuple[list[Book], list[str]]:
     books, skipped = [], []
     for name, path, tick, specs, spoof_spec, what in candidates:
         if not path.is_file():
-            skipped.append(f"{name}: {path} not found")
+            skipped.append(unrooted(f"{name}: {path} not found", shared))
             continue
         try:
             ticks, quotes = load_ticks(path), load_quotes(path)
             if "bid" not in ticks:  # a capture's trades carry no quote: the last one strictly before each
                 ticks = join_quotes(ticks, quotes)
         except Exception as err:  # noqa: BLE001 - a skipped sample is reported, not fatal
-            skipped.append(f"{name}: not loaded ({type(err).__name__}: {err})")
+            skipped.append(unrooted(f"{name}: not loaded ({type(err).__name__}: {err})", shared))
             continue
         books.append(Book(name, ticks, quotes, tick, specs, spoof_spec, what))
     return books, skipped
@@ -214,7 +215,7 @@ def spoof_episodes(bars: pd.DataFrame, quotes: pd.DataFrame, kind: str, per_bar:
 
 def spoof_table(book: Book, seed: int = 7, per_bar: float = 2.0, size_factor: float = 5.0) -> pd.DataFrame:
     """Per measure and spoofer: share of bars changed, mean |change| / std, next-bar corr after."""
-    from reports.imbalance_study import shift_table
+    from tools.imbalance_study import shift_table
 
     bars = book_bars(book, book.spoof_spec)
     clean = measure_frame(bars)
@@ -272,29 +273,29 @@ def spoof_markdown(book: Book, seed: int = 7) -> str:
             + "\n".join(lines) + "\n")
 
 
-def strategies_markdown(shared: Path = SHARED, spec: str = "1min") -> str:
+def strategies_markdown(shared: Path = SHARED, spec: str = "1min") -> tuple[str, list[str]]:
     """Every registered strategy on the longest real samples (the LOBSTER days, 6.5 hours
     each), one backtest each with :func:`research.run` (defaults: one unit, no costs); the
-    bars' book lines come from the file's own quote stream."""
+    bars' book lines come from the file's own quote stream. With a note for each day skipped."""
     from reports.output import compare_frame, compare_table
     from research import RunConfig, run
     from strategies import STRATEGIES
 
-    parts = []
+    parts, skipped = [], []
     for ticker in ("AMZN", "GOOG"):
         path = shared / f"realdata/lobster/LOBSTER_SampleFile_{ticker}_2012-06-21_1.zip"
         if not path.is_file():
-            parts.append(f"(skipped LOBSTER {ticker}: {path} not found)\n")
+            skipped.append(unrooted(f"strategies on LOBSTER {ticker}: {path} not found", shared))
             continue
         names = list(STRATEGIES)
         results = [run(RunConfig(data=path, strategy=name, bars=spec)) for name in names]
         parts.append(f"LOBSTER {ticker}, {len(results[0].bars):,} {spec} bars, one share, no costs:\n\n```\n"
                      + compare_table(compare_frame(names, results)) + "\n```\n")
-    return "\n".join(parts)
+    return "\n".join(parts), skipped
 
 
-def report(shared: Path = SHARED, seed: int = 7) -> str:
-    """The study on every real book found, as markdown."""
+def study(shared: Path = SHARED, seed: int = 7) -> tuple[str, list[str]]:
+    """The study on every real book found, as markdown, and a note for each book (or strategy run) left out."""
     books, skipped = real_books(shared)
     parts = ["R² now: of the bar's mid change on the measure (t of the slope); corr next: with the next "
              "interval's mid change, ± one standard error.\n"]
@@ -302,9 +303,15 @@ def report(shared: Path = SHARED, seed: int = 7) -> str:
         parts.append(f"#### {book.name} ({book.what}): {len(book.ticks):,} trades, {len(book.quotes):,} quote updates\n")
         parts.append(relation_markdown(book))
         parts.append(spoof_markdown(book, seed))
-    parts += [f"(skipped {note})\n" for note in skipped]
-    parts += ["#### The strategies on the longest real samples\n", strategies_markdown(shared)]
-    return "\n".join(parts)
+    strategies, left_out = strategies_markdown(shared)
+    parts += ["#### The strategies on the longest real samples\n", strategies]
+    return "\n".join(parts), skipped + left_out
+
+
+def report(shared: Path = SHARED, seed: int = 7) -> str:
+    """:func:`study` with its notes of what was left out at the end."""
+    text, skipped = study(shared, seed)
+    return text + "".join(f"\n(skipped {note})\n" for note in skipped)
 
 
 def main(argv: list[str] | None = None) -> int:

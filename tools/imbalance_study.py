@@ -1,6 +1,6 @@
 """Which imbalance can you trust? Predictive power and spoof resistance of six order-flow measures.
 
-    python -m reports.imbalance_study [--data ticks.parquet --tick-size 0.25] [--bars 1min] [--seed 7] [--out study.md]
+    python -m tools.imbalance_study [--data ticks.parquet --tick-size 0.25] [--bars 1min] [--seed 7] [--out study.md]
 
 For every bar the measures are (all from :func:`data.make_bars`):
 
@@ -33,7 +33,7 @@ seen only at trades that happen while it rests, as in any trades-with-quotes
 file. Real data: the samples in ``../shared/realdata`` are used when present
 (ETH/USDT trades without quotes: only delta and the footprint count apply; the
 Databento files hold 4 trades each, shown with their count and not read as evidence).
-Then :mod:`reports.real_books`: the relation of every measure with the mid-price, built
+Then :mod:`tools.real_books`: the relation of every measure with the mid-price, built
 from the whole quote stream, and the spoof test, on the real books (LOBSTER, Binance
 captures, CME ES), skipped with a reason when ``../shared`` is absent.
 """
@@ -51,6 +51,7 @@ import pandas as pd
 from data.bars.make import make_bars
 from data.errors import OrderFlowError
 from data.ticks import timestamps_ns
+from tools import unrooted
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample" / "sample_ticks.parquet"
@@ -214,7 +215,7 @@ def study_real(spec_trades: str = "5s") -> dict[str, pd.DataFrame]:
             try:
                 ticks = load_ticks(path)
             except Exception as exc:  # the reader is optional (another format module)
-                out[f"{label}: not read ({exc})"] = pd.DataFrame()
+                out[f"{label}: not read ({unrooted(str(exc), SHARED.parent)})"] = pd.DataFrame()
                 continue
             bars = make_bars(ticks, None)  # one bar per trade: there are only a few
             out[f"{label}, one bar per trade"] = prediction_table(measures(bars), next_returns(bars, "1D"))
@@ -242,7 +243,7 @@ def _markdown(table: pd.DataFrame, digits: int = 3) -> str:
 def report(spec: str = "1min", seed: int = 7, per_bar: float = 2.0, size_factor: float = 5.0,
            data: Path | None = None, tick_size: float | None = None, real_books: bool = True) -> str:
     """The whole study as markdown (on ``data``, default the bundled sample, then the real samples,
-    then, with ``real_books``, :mod:`reports.real_books` on the real books found)."""
+    then, with ``real_books``, :mod:`tools.real_books` on the real books found)."""
     parts = [f"# Which imbalance can you trust? ({spec} bars, seed {seed})\n"]
     path = data if data is not None else SAMPLE
     if data is not None and not data.is_file():
@@ -261,7 +262,7 @@ def report(spec: str = "1min", seed: int = 7, per_bar: float = 2.0, size_factor:
     for label, table in study_real().items():
         parts.append(f"\n## {label}\n\n" + _markdown(table))
     if real_books:
-        from reports.real_books import report as real_report
+        from tools.real_books import report as real_report
 
         parts.append("\n## Real books\n\n" + real_report(SHARED.parent, seed))
     return "\n".join(parts)
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a tick file with quotes (default: the bundled sample)")
     parser.add_argument("--tick-size", type=float, default=None, help="tick size of --data (default: inferred)")
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
-    parser.add_argument("--no-real", action="store_true", help="leave out the real books (reports.real_books)")
+    parser.add_argument("--no-real", action="store_true", help="leave out the real books (tools.real_books)")
     args = parser.parse_args(argv)
     try:
         text = report(args.bars, args.seed, args.per_bar, args.size_factor, args.data, args.tick_size,
