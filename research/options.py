@@ -159,9 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sweep", action="append", default=[], metavar="NAME=V1,V2|START:STOP:STEP",
                    help="sweep a strategy parameter (or bars=1min,5min) over values or an inclusive range; "
                    "repeatable: every combination runs. Writes sweep.csv, returns.parquet, sweep.json, heatmap.png")
-    g.add_argument("--jobs", type=int, default=None, help="local worker processes; default: all cores")
+    g.add_argument("--jobs", type=int, default=None,
+                   help="local worker processes (never more than the sets; a warning past the cores); "
+                   "default: all cores")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of local processes")
+                   help="run on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of local processes; "
+                   "an error when no scheduler answers there within 10 s or no worker joins it within 30 s")
     g.add_argument("--rank-by", default="sharpe", metavar="METRIC",
                    help="metric that picks the best set (a metrics.json key); default sharpe")
     g.add_argument("--resume", action="store_true", help="run only the sets not yet in --out/sweep.csv")

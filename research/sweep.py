@@ -20,6 +20,7 @@ import itertools
 import json
 import math
 import sys
+import time
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from data import OrderFlowError, parse_bar_spec
+from data.reading.progress import progress_bar
 
 from . import engine
 from .config import RunConfig, parse_param, resolve_strategy
@@ -186,19 +188,28 @@ def task_config(config: RunConfig) -> RunConfig:
     return config if isinstance(config.data, (str, Path)) else replace(config, data=config.data_name)
 
 
-def progress(total: int, desc: str) -> Any:
-    """A tqdm progress bar on stderr, silent when stderr is not a terminal."""
-    from tqdm import tqdm
+def execute(executor: Executor, tasks: list[Task], loaded: dict[str, engine.Loaded], desc: str, *,
+            progress: bool | None = None, announce: bool = False) -> Iterator[SetResult]:
+    """Run the tasks on ``executor`` with the bars shared once per worker; yields results as they finish.
 
-    return tqdm(total=total, desc=desc, unit="set", file=sys.stderr, disable=None, leave=False)
-
-
-def execute(executor: Executor, tasks: list[Task], loaded: dict[str, engine.Loaded], desc: str) -> Iterator[SetResult]:
-    """Run the tasks on ``executor`` with the bars shared once per worker; yields results as they finish."""
-    bar = progress(len(tasks), desc)
+    ``progress``: a tqdm bar on stderr with the sets done and the time left (None: when stderr is a
+    terminal; False: never). ``announce`` (unless ``progress`` is False) also says on stderr how many
+    sets run and on how many workers, and, without a bar, once the first round of sets (one per
+    worker) has finished, how long the rest should take at that pace.
+    """
+    announce = announce and progress is not False
+    first_round = max(1, min(executor.workers, len(tasks)))  # the sets that run at once
+    if announce:
+        print(f"{desc}: {len(tasks):,} sets on {first_round} worker{'s' if first_round > 1 else ''}", file=sys.stderr)
+    bar = progress_bar(len(tasks), desc=desc, unit="set", progress=progress)
+    started = time.monotonic()
     try:
-        for result in executor.run(run_task, tasks, loaded):
+        for done, result in enumerate(executor.run(run_task, tasks, loaded), 1):
             bar.update(1)
+            if announce and bar.disable and done == first_round and done < len(tasks):
+                elapsed = time.monotonic() - started
+                print(f"{desc}: {done:,} of {len(tasks):,} sets done in {bar.format_interval(elapsed)}; about "
+                      f"{bar.format_interval(elapsed / done * (len(tasks) - done))} left", file=sys.stderr)
             yield result
     finally:
         bar.close()
@@ -391,7 +402,7 @@ def sweep(base: RunConfig, axes: Sequence[Axis], *, out: Path | None = None, job
         own = executor is None
         executor = executor or make_executor(jobs, scheduler)
         try:
-            for result in execute(executor, tasks, loaded, "sweep"):
+            for result in execute(executor, tasks, loaded, "sweep", progress=base.progress, announce=True):
                 results[result.number] = result
                 if store is not None:
                     store.add(result, points[result.number])
