@@ -22,7 +22,7 @@ from typing import Sequence
 import pandas as pd
 
 import strategies as strategy_registry
-from data import OrderFlowError
+from data import OrderFlowError, retain_freed_memory
 from data.errors import print_error
 from reports import output
 from research import RunConfig, engine
@@ -103,7 +103,11 @@ def compare(args: argparse.Namespace) -> tuple[pd.DataFrame, list[engine.Result]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns 0 when done, 2 on bad input (one ``error:`` line on stderr)."""
+    """Run the command line; returns 0 when done, 2 on bad input (one ``error:`` line on stderr).
+
+    As an application, it lets the allocator keep freed memory for reuse
+    (:func:`data.retain_freed_memory`: streamed bars run faster)."""
+    retain_freed_memory()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -37,10 +37,10 @@ from data.bars.footprint import (
     value_area,
 )
 from data.bars.imbalance import ImbalanceRule, imbalance_rule
-from data.bars.make import assign_bars, timestamps_ns
 from data.bars.orders import large_orders
-from data.bars.spec import parse_bar_spec
+from data.bars.spec import assign_bars, parse_bar_spec
 from data.errors import OrderFlowError
+from data.ticks import timestamps_ns
 
 __all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers", "cell_shades", "fmt_volume"]
 

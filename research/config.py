@@ -21,8 +21,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 import strategies as strategy_registry
-from data import OrderFlowError
-from data.reading.sources import LAST_TIME, utc_time  # noqa: F401  (LAST_TIME: the options' open end)
+from data import BarOptions, LoadOptions, OrderFlowError
+from data.options import LAST_TIME, utc_time  # noqa: F401  (LAST_TIME: the options' open end)
 from indicators.sessions import (
     DEFAULT_SESSION_START,
     DEFAULT_SESSION_TZ,
@@ -163,6 +163,18 @@ class RunConfig:
     def footprint_params(self) -> dict[str, Any] | None:
         """What goes to ``make_bars(footprint_params=)``: the imbalance preset, if any."""
         return {"imbalance": self.imbalance} if self.imbalance else None
+
+    @property
+    def load_options(self) -> LoadOptions:
+        """How the run reads its ticks and which it keeps (:class:`data.options.LoadOptions`)."""
+        return LoadOptions(format=self.format, tz=self.input_tz, on_bad_rows="drop" if self.drop_bad_rows else "raise",
+                           start=self.start, end=self.end, symbol=self.symbol, allow_overlap=self.allow_overlap,
+                           progress=self.progress)
+
+    @property
+    def bar_options(self) -> BarOptions:
+        """The settings of the run's bars (:class:`data.options.BarOptions`)."""
+        return BarOptions(footprint_params=self.footprint_params)
 
     def with_params(self, **params: Any) -> "RunConfig":
         """A copy with these strategy parameters set (a sweep's point)."""

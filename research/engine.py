@@ -102,23 +102,19 @@ def load(config: RunConfig) -> Loaded:
     its lag and the classifier (:func:`data.store.cache.through_cache`). Both give the same
     bars (``data.bars.stream``: equal to ``make_bars``).
     """
-    on_bad_rows = "drop" if config.drop_bad_rows else "raise"
-    source = {"symbol": config.symbol, "allow_overlap": config.allow_overlap, "progress": config.progress}
     if not needs_ticks(config):
         bars, info = cached_bars(config.data, config.bars, cache_dir=config.cache_dir, use_cache=config.cache,
-                                 footprint_params=config.footprint_params,
-                                 start=config.start, end=config.end, format=config.format, tz=config.input_tz,
-                                 on_bad_rows=on_bad_rows, **source)
+                                 load_options=config.load_options, bar_options=config.bar_options)
     elif config.keep_ticks or isinstance(config.data, pd.DataFrame):
-        return _from_ticks(config, on_bad_rows, source)
+        return _from_ticks(config)
     else:
-        scan = scan_ticks(config.data, start=config.start, end=config.end, format=config.format, tz=config.input_tz,
-                          on_bad_rows=on_bad_rows, **source)
-        settings = {"in_memory": True, "footprint_params": config.footprint_params, "classify": config.classify,
+        scan = scan_ticks(config.data, options=config.load_options)
+        settings = {"in_memory": True, "classify": config.classify,
                     "quotes": None if config.quotes is None else file_stamp(config.quotes),
                     "quote_lag": config.quote_lag}
-        bars, info = through_cache(scan, config.bars, {k: str(v) for k, v in settings.items()},
-                                   lambda: _from_ticks(config, on_bad_rows, source, checked=False).bars,
+        bars, info = through_cache(scan, config.bars,
+                                   {"bars": config.bar_options.key(), **{k: str(v) for k, v in settings.items()}},
+                                   lambda: _from_ticks(config, checked=False).bars,
                                    cache_dir=config.cache_dir, use_cache=config.cache)
     bars = _checked_bars(bars, config)
     report = dict(bars.attrs.get("load_report") or {})
@@ -131,14 +127,16 @@ def load(config: RunConfig) -> Loaded:
     return Loaded(bars=bars, load_report=report, ticks_in_range=int(bars["trades"].sum()), cache=info)
 
 
-def _from_ticks(config: RunConfig, on_bad_rows: str, source: dict[str, Any], checked: bool = True) -> Loaded:
+def _from_ticks(config: RunConfig, checked: bool = True) -> Loaded:
     """:func:`load` with the ticks in memory: quotes joined, sides classified, bars made
-    (with ``bars.attrs["load_report"]``), then checked (:func:`_checked_bars`) unless not ``checked``."""
-    ticks = load_ticks(config.data, format=config.format, tz=config.input_tz, on_bad_rows=on_bad_rows, **source)
+    (with ``bars.attrs["load_report"]``), then checked (:func:`_checked_bars`) unless not ``checked``.
+    The ticks are read whole and cut to ``start``/``end`` after the quotes are joined and the
+    sides classified (which look at the ticks before ``start``)."""
+    ticks = load_ticks(config.data, options=replace(config.load_options, start=None, end=None))
     ticks, quotes = _quotes_and_sides(ticks, config)
     report = dict(ticks.attrs.get("load_report", {}))
     ticks = in_window(ticks, config.start, config.end).reset_index(drop=True)
-    bars = make_bars(ticks, config.bars, quotes=quotes, footprint_params=config.footprint_params)
+    bars = make_bars(ticks, config.bars, quotes=quotes, options=config.bar_options)
     bars.attrs["load_report"] = report
     if checked:
         bars = _checked_bars(bars, config)
@@ -163,8 +161,7 @@ def _quotes_and_sides(ticks: pd.DataFrame, config: RunConfig) -> tuple[pd.DataFr
     that holds both (:func:`data.reading.quotes.carried_quotes`: LOBSTER, Databento MBO ...), or None."""
     quotes = None
     if config.quotes is not None:
-        quotes = load_quotes(config.quotes, tz=config.input_tz,
-                             on_bad_rows="drop" if config.drop_bad_rows else "raise")
+        quotes = load_quotes(config.quotes, tz=config.input_tz, on_bad_rows=config.load_options.on_bad_rows)
         ticks = join_quotes(ticks, quotes, lag=config.quote_lag)
         quotes = lagged(quotes, config.quote_lag)
     else:

@@ -17,13 +17,12 @@ from data.bars.footprint import (
     grid_from_table,
     grid_stats,
     infer_tick_size,
-    large_trade_threshold,
-    large_trade_volume,
     level_prices,
     point_of_control,
     price_levels,
     value_area,
 )
+from data.bars.large import large_trade_threshold, large_trade_volume
 from tests.conftest import need_sample
 
 T0 = pd.Timestamp("2024-03-01 14:30:10", tz="UTC")

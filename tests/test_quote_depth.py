@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data import OrderFlowError, OrderFlowFeed, join_quotes, load_quotes, make_bars, scan_ticks
-from data.bars.make import bar_opens
+from data.bars.spec import bar_opens
 from data.reading.quotes import level_columns
 from data.schema import DEPTH_LINES
 from indicators import DepthImbalance

@@ -9,7 +9,7 @@ import pytest
 
 import run_backtest as rb
 from data import OrderFlowError, load_ticks, scan_ticks
-from data.reading.sources import utc_time
+from data.options import utc_time
 from data.store.dataset import TickStore
 from research import RunConfig, load
 from tests.conftest import SMALL_ROWS, canonical_ticks

@@ -31,6 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from data.errors import OrderFlowError
+from data.options import LoadOptions
 from data.schema import TICK_COLUMNS, TICK_QUOTES
 from data.sides.codes import parse_side, side_from_buyer_maker
 
@@ -1036,19 +1037,17 @@ def normalise_ticks(
 
 
 def load_ticks(
-    source: str | Path | pd.DataFrame | Sequence[str | Path] | Any,
+    source: str | Path | pd.DataFrame,
     *,
-    columns: Mapping[str, str] | None = None,
-    format: str | None = None,
-    tz: str | None = None,
-    on_bad_rows: str = "raise",
-    start: Any = None,
-    end: Any = None,
-    symbol: str | None = None,
-    allow_overlap: bool = False,
-    progress: bool | None = None,
+    options: LoadOptions | None = None,
+    **keywords: Any,
 ) -> pd.DataFrame:
-    """Load ticks from a file or DataFrame into the canonical schema of DESIGN.md.
+    """Load ticks from one file or DataFrame into the canonical tick schema.
+
+    ``options`` (:class:`data.options.LoadOptions`, or its fields as keywords): this reads
+    ``columns``, ``format``, ``tz`` and ``on_bad_rows``; the selection (``start``, ``end``,
+    ``symbol``) and many-file sources are :func:`data.load_ticks`'s, which reads them
+    through :mod:`data.reading.sources` and a single file or DataFrame through here.
 
     ``source``: a path (``.csv``/``.txt``, optionally ``.gz``; ``.parquet``/``.pq``;
     ``.json`` holding ``{"trades": [...]}`` or a list) or a DataFrame. Vendor layouts
@@ -1065,23 +1064,12 @@ def load_ticks(
     {reason: rows}, unknown_side, [crossed_quotes,] reordered, columns[, notes]}``.
     Raises :class:`OrderFlowError` for a missing or empty file, missing price/size/time
     columns and, unless dropped, bad rows (see :func:`normalise_ticks`).
-
-    Many files as one source: ``source`` may also be a folder, a glob, a list of files, a
-    tick store (:mod:`data.store.dataset`) or a :func:`data.scan_ticks` source, read in time order
-    (see :mod:`data.reading.sources`: overlaps, duplicate trade ids, ``allow_overlap``); ``start``/
-    ``end`` keep times in the window :func:`data.reading.sources.utc_time` reads (a year, month
-    or day covers its whole period) and ``symbol`` one instrument. The report then
-    lists the files read with rows and rejected rows per file (a store: files and row
-    groups read out of the total). ``progress``: a bar on stderr (None: when a terminal).
     """
-    from data.reading.sources import is_many, scan_ticks  # the many-file sources read each file through this module
-
-    if is_many(source) or start is not None or end is not None or symbol is not None:
-        return scan_ticks(source, start=start, end=end, symbol=symbol, allow_overlap=allow_overlap,
-                          progress=progress, columns=columns, format=format, tz=tz, on_bad_rows=on_bad_rows).load()
-    options = dict(tz=tz, on_bad_rows=on_bad_rows)
+    options = LoadOptions.of(options, **keywords)
+    columns, format, tz = options.columns, options.format, options.tz
+    reading = dict(tz=tz, on_bad_rows=options.on_bad_rows)
     if isinstance(source, pd.DataFrame):
-        return normalise_ticks(source, columns=columns, **options)
+        return normalise_ticks(source, columns=columns, **reading)
     if not isinstance(source, (str, Path)):
         raise OrderFlowError(f"source must be a path or a DataFrame, not {type(source).__name__}")
     path = Path(source)
@@ -1105,7 +1093,7 @@ def load_ticks(
         notes.append(f"{fmt.name} times carry no zone: read as UTC (pass tz= / --tz to change)")
     return normalise_ticks(
         result.frame, **mapping, source=path, format=fmt.name, copy=False,
-        rejects=result.rejects, notes=notes, **options,
+        rejects=result.rejects, notes=notes, **reading,
     )
 
 

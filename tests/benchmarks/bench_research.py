@@ -18,7 +18,7 @@ from typing import Any
 
 import backtrader as bt
 
-from data import OrderFlowFeed
+from data import OrderFlowFeed, retain_freed_memory
 from indicators import CumulativeVolumeDelta, OrderBookImbalance, VolumeDelta
 from research import RunConfig, engine
 from research.executors import DaskExecutor, ProcessExecutor, SerialExecutor
@@ -142,6 +142,7 @@ def loop_ratios(bars: Any) -> dict[str, float]:
 
 def run(n_ticks: int = 0) -> dict[str, float]:
     """Print and return the figures (``n_ticks`` is unused: the sweep runs on the bundled sample)."""
+    retain_freed_memory()  # as the command line does (the workers fork from this process)
     base = RunConfig(bars=BARS, params={"pct_equity": 100.0, "stake": None})
     print(f"Research: 16-set sweep of cvd_trend ({' x '.join(GRID)}) on the bundled sample, {BARS} bars, "
           f"{os.cpu_count()} cores")
