@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from data.errors import OrderFlowError
+from research.metrics import metric_rows
 
-from .metrics import metric_rows
 from .plots import imbalance_mean, normalised_imbalance, session_gaps
 
 __all__ = ["report", "footprint_page", "sweep_heatmap", "sweep_selectors", "walk_forward_panel", "save_page", "time_axis",
@@ -238,8 +238,8 @@ def report(
 
     Reads ``result.bars`` (order-flow bars indexed by UTC bar time: ``open high low close volume
     delta bid_size ask_size``), ``result.equity`` (per bar: ``value``, ``drawdown`` in percent),
-    ``result.trades`` (:func:`reports.trades.trades_frame`), ``result.metrics``
-    (:func:`reports.metrics.performance`), ``result.cvd``/``result.cvd_label`` (the strategy's
+    ``result.trades`` (:func:`research.trades.trades_frame`), ``result.metrics``
+    (:func:`research.metrics.performance`), ``result.cvd``/``result.cvd_label`` (the strategy's
     CVD per bar; the running sum of ``delta`` when None), ``result.cvd_resets`` if present, and
     ``result.config`` (``tz``, ``bars``, ``strategy_name``, ``data`` ...; ``settings`` replaces
     what is derived from it). Panels: candles with entries and exits (hover: time, price, size,

@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from data.reading.loader import describe_source
-
-from . import metrics as perf
+from research import metrics as perf
 
 COMPARE_COLUMNS = [
     ("trades", "trades", "{:d}"), ("win %", "win_rate_pct", "{:.1f}"), ("profit factor", "profit_factor", "{:.2f}"),

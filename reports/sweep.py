@@ -247,7 +247,8 @@ def write_walk_forward(result: Any, out: Path, base: Any, html: bool = False) ->
     and with ``html`` the interactive walk_forward.html (:func:`reports.html_sweep.walk_forward_page`)."""
     import json
 
-    from . import metrics as perf
+    from research import metrics as perf
+
     from .output import jsonable
 
     tz = base.tz

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from data import make_bars
-from reports import metrics as perf
-from reports.trades import trades_frame
+from research import metrics as perf
+from research.trades import trades_frame
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 CHROMEDRIVER = ("chromedriver",)

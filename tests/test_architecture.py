@@ -61,11 +61,6 @@ DATA_FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Edges that break the rules today: (importer, imported). Each is to be removed by fixing
 # the code; the test fails when a listed edge is gone or breaks no rule any more.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({
-    # research takes its metrics and trade statistics from reports (to move into research)
-    ("research.engine", "reports.metrics"),
-    ("research.engine", "reports.trades"),
-    ("research.sweep", "reports.metrics"),
-    ("research.walkforward", "reports.metrics"),
     # the command line's parser lives in research
     ("research.options", "reports.output"),
     # cycles inside reports

@@ -48,7 +48,7 @@ def month_of_bars(n: int = 30_000) -> pd.DataFrame:
 def month_result(bars: pd.DataFrame):
     from types import SimpleNamespace
 
-    from reports import metrics as perf
+    from research import metrics as perf
 
     value = pd.Series(100_000 + np.cumsum(bars["delta"].to_numpy()) * 0.01, index=bars.index)
     trades = pd.DataFrame({"entry_time": bars.index[10:2000:20], "exit_time": bars.index[15:2005:20],

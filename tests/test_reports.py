@@ -1,4 +1,4 @@
-"""reports.metrics on hand-made series (values worked out by hand) and reports.plots helpers."""
+"""research.metrics on hand-made series (values worked out by hand) and reports.plots helpers."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,8 @@ import pytest
 
 from data.feed import date2num_ns
 from indicators.sessions import SessionCalendar
-from reports import metrics as m
 from reports.plots import normalised_imbalance, plot_report, session_gaps, time_ticks
+from research import metrics as m
 
 
 def minutes(n: int, start: str = "2024-03-01 14:30") -> pd.DatetimeIndex:
