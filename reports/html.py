@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from data.errors import OrderFlowError
-from research.metrics import metric_rows
 
+from .metrics import metric_rows
 from .plots import imbalance_mean, normalised_imbalance, session_gaps
 
 __all__ = ["report", "footprint_page", "sweep_heatmap", "sweep_selectors", "walk_forward_panel", "save_page", "time_axis",

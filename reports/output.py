@@ -19,22 +19,13 @@ import pandas as pd
 from data.reading.loader import describe_source
 from research import metrics as perf
 
+from .metrics import fmt, metric_rows
+
 COMPARE_COLUMNS = [
     ("trades", "trades", "{:d}"), ("win %", "win_rate_pct", "{:.1f}"), ("profit factor", "profit_factor", "{:.2f}"),
     ("net profit", "net_pnl", "{:,.2f}"), ("return %", "total_return_pct", "{:.2f}"), ("Sharpe", "sharpe", "{:.2f}"),
     ("max DD %", "max_drawdown_pct", "{:.2f}"), ("in market %", "time_in_market_pct", "{:.1f}"),
 ]
-
-
-def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
-    """A number for a table: thousands separators, ``digits`` decimals, ``n/a`` for None."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf"
-        return f"{value:,.{digits}f}{suffix}"
-    return f"{value}{suffix}"
 
 
 def describe_load(result: Any) -> str:
@@ -74,29 +65,8 @@ def describe_run(result: Any) -> str:
 
 
 def metrics_table(m: dict[str, Any]) -> str:
-    """The metrics as an aligned two-column table."""
-    rows = [
-        ("Start value", fmt(m["start_value"])),
-        ("Final value", fmt(m["final_value"])),
-        ("Total return", fmt(m["total_return_pct"], " %")),
-        ("Annualised return", fmt(m["annual_return_pct"], " %")),
-        ("Sharpe (daily, x sqrt 252)", fmt(m["sharpe"])),
-        ("Sortino (daily, x sqrt 252)", fmt(m["sortino"])),
-        ("Max drawdown", fmt(m["max_drawdown_pct"], " %")),
-        ("Longest drawdown", f"{m['max_drawdown_bars']} bars, {m['max_drawdown_duration']}"
-         + ("" if m["max_drawdown_recovered"] else " (not recovered)")),
-        ("Trades (closed)", fmt(m["trades"])),
-        ("Win rate", fmt(m["win_rate_pct"], " %", 1)),
-        ("Profit factor", fmt(m["profit_factor"])),
-        ("Average trade (net)", fmt(m["avg_trade"])),
-        ("Net profit of closed trades", fmt(m["net_pnl"])),
-        ("Open at end (marked to market)", f"{m['open_trades_at_end']} ({fmt(m['open_pnl_net'])})"),
-        ("Time in market", fmt(m["time_in_market_pct"], " %", 1)),
-        ("Buy and hold return", fmt(m["buy_hold_return_pct"], " %")),
-        ("Trading days", fmt(m["days"])),
-        ("Orders rejected (margin)", f"{fmt(m.get('orders_rejected'))} ({fmt(m.get('orders_margin'))})"),
-        ("Entries skipped (size 0)", fmt(m.get("entries_skipped"))),
-    ]
+    """The metrics as an aligned two-column table: the rows of :func:`reports.metrics.metric_rows`."""
+    rows = metric_rows(m)
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v:>24}" for k, v in rows)
 

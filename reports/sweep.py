@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .output import align_table, fmt
+from .metrics import fmt
+from .output import align_table
 
 TABLE_METRICS = [("return %", "total_return_pct"), ("Sharpe", "sharpe"), ("max DD %", "max_drawdown_pct"),
                  ("trades", "trades"), ("win %", "win_rate_pct"), ("profit factor", "profit_factor"),
@@ -21,7 +22,7 @@ TABLE_METRICS = [("return %", "total_return_pct"), ("Sharpe", "sharpe"), ("max D
 
 
 def cell_text(value: Any) -> str:
-    """A table cell: whole numbers with thousands separators, floats by :func:`reports.output.fmt`, ``n/a`` for None/NaN."""
+    """A table cell: whole numbers with thousands separators, floats by :func:`reports.metrics.fmt`, ``n/a`` for None/NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
