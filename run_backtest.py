@@ -6,7 +6,7 @@ With no DATA it runs ``cvd_trend`` on 1-minute bars of the bundled sample
 (``data/sample/sample_ticks.parquet``). It prints what it loaded and a metrics
 table, and writes ``metrics.json``, ``trades.csv``, ``equity.csv`` and
 ``report.png`` into ``--out`` (default ``results/``). ``python run_backtest.py
---help`` lists every option (``research.options``). Bad input prints one
+--help`` lists every option (``run_backtest_options``). Bad input prints one
 ``error: ...`` line on stderr and exits with status 2. The backtest itself is
 :func:`research.run`; sweeps and walk-forward are :mod:`research.sweep` and
 :mod:`research.walkforward`.
@@ -26,7 +26,7 @@ from data import OrderFlowError, retain_freed_memory
 from data.errors import print_error
 from reports import output
 from research import RunConfig, engine
-from research.options import Outputs, build_parser, make_config
+from run_backtest_options import Outputs, build_parser, make_config
 from strategies import strategy_params
 
 MAX_FOOTPRINT_BARS = 80
