@@ -37,6 +37,7 @@ __all__ = ["main", "build_parser", "make_config"]
 def research(args: argparse.Namespace, config: RunConfig, out: Path) -> None:
     """--sweep / --walk-forward: run the grid, print the ranking and the checks, write the files into ``out``."""
     from reports import sweep as show
+    from reports.sweep_output import write_sweep_outputs, write_walk_forward
     from research.executors import make_executor
     from research.sweep import parse_grid, sweep
     from research.walkforward import parse_walk_forward, walk_forward
@@ -48,11 +49,11 @@ def research(args: argparse.Namespace, config: RunConfig, out: Path) -> None:
             result = sweep(config, axes, out=out, executor=executor, rank_by=args.rank_by, resume=args.resume,
                            splits=args.pbo_splits)
             print(show.sweep_report(result, config))
-            written = show.write_sweep_outputs(result, out, config, html=args.html)
+            written = write_sweep_outputs(result, out, config, html=args.html)
         else:
             result = walk_forward(config, axes, spec, executor=executor, rank_by=args.rank_by)
             print(show.walk_forward_report(result, config))
-            written = show.write_walk_forward(result, out, config, html=args.html)
+            written = write_walk_forward(result, out, config, html=args.html)
     print("\nWrote " + ", ".join(str(p) for p in written))
 
 

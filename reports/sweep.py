@@ -73,19 +73,6 @@ def best_line(result: Any) -> str:
     return f"Best by {result.rank_by}: set {result.best} ({best['label']}), {result.rank_by} {cell_text(best[result.rank_by])}"
 
 
-def write_sweep_outputs(result: Any, out: Path, base: Any, html: bool = False) -> list[Path]:
-    """The plots of a sweep (heatmap.png, pbo_logits.png) in ``out``, and with ``html`` the interactive
-    sweep.html (:func:`reports.html_sweep.sweep_page`); returns every file the sweep wrote."""
-    title = f"{base.strategy_name} on {base.data_name}, {base.bars} bars"
-    written = [out / n for n in ("sweep.csv", "returns.parquet", "sweep.json")]
-    written += list(write_sweep_plots(result, out, title).values())
-    if html:
-        from .html_sweep import sweep_page
-
-        written.append(sweep_page(result, out / "sweep.html", base))
-    return written
-
-
 def statistics_text(result: Any) -> str:
     """The overfitting checks in words: the deflated Sharpe ratio of the best set and the PBO."""
     stats = result.statistics
@@ -241,40 +228,6 @@ def walk_forward_report(result: Any, base: Any) -> str:
     return "\n".join([f"Walk-forward {result.spec} of {base.strategy_name}, chosen in sample by {result.rank_by}:", "",
                       walk_forward_table(result, base.tz), "", "Out of sample (the test windows stitched)",
                       metrics_table(result.metrics)])
-
-
-def write_walk_forward(result: Any, out: Path, base: Any, html: bool = False) -> list[Path]:
-    """walk_forward.csv, oos_equity.csv, oos_trades.csv, walk_forward.json and walk_forward.png in ``out``,
-    and with ``html`` the interactive walk_forward.html (:func:`reports.html_sweep.walk_forward_page`)."""
-    import json
-
-    from research import metrics as perf
-
-    from .output import jsonable
-
-    tz = base.tz
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / name for name in ("walk_forward.csv", "oos_equity.csv", "oos_trades.csv", "walk_forward.json")}
-    windows = result.windows.copy()
-    for column in ("train_start", "train_end", "test_start", "test_end"):
-        windows[column] = pd.DatetimeIndex(windows[column]).tz_convert(tz)
-    windows.to_csv(paths["walk_forward.csv"], index=False, float_format="%.10g")
-    equity = result.equity.copy()
-    equity.insert(0, "time", equity.index.tz_convert(tz))
-    equity.to_csv(paths["oos_equity.csv"], index=False, float_format="%.10g")
-    result.trades.to_csv(paths["oos_trades.csv"], index=False, float_format="%.10g")
-    document = {"walk_forward": str(result.spec), "rank_by": result.rank_by, "windows": len(result.windows),
-                "out_of_sample_metrics": perf.to_json_ready(result.metrics),
-                "daily_returns": {str(k.date()): float(v) for k, v in result.daily.items()},
-                "chosen": [jsonable(v) for v in result.windows["set"]]}
-    paths["walk_forward.json"].write_text(json.dumps(document, indent=2, default=str) + "\n")
-    title = f"{base.strategy_name} on {base.data_name}, {base.bars} bars"
-    written = [*paths.values(), walk_forward_plot(result, out / "walk_forward.png", tz, title)]
-    if html:
-        from .html_sweep import walk_forward_page
-
-        written.append(walk_forward_page(result, out / "walk_forward.html", base))
-    return written
 
 
 def walk_forward_plot(result: Any, path: Path, tz: str, title: str = "") -> Path:
