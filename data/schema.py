@@ -1,4 +1,4 @@
-"""Column names of the canonical tick schema and of order-flow bars (see DESIGN.md)."""
+"""Column names of the canonical tick schema and of order-flow bars (docs/data-formats.md, docs/bars-and-indicators.md)."""
 from __future__ import annotations
 
 # Canonical tick columns, in order. The quote columns are optional.

@@ -6,10 +6,12 @@ import subprocess
 import sys
 
 from tests.conftest import REPO, need_sample
+from tools.readme import block_file
 
 
 def readme_block(name: str) -> str:
-    text = (REPO / "README.md").read_text()
+    """The code of the ``name`` block, read from the file that holds it (``tools.readme.BLOCK_FILES``)."""
+    text = block_file(name).read_text()
     block = text.split(f"<!-- {name}:start -->", 1)[1].split(f"<!-- {name}:end -->", 1)[0]
     return block.split("```python", 1)[1].rsplit("```", 1)[0]
 

@@ -989,7 +989,7 @@ def load_ticks(
     allow_overlap: bool = False,
     progress: bool | None = None,
 ) -> pd.DataFrame:
-    """Load ticks from a file or DataFrame into the canonical schema of DESIGN.md.
+    """Load ticks from a file or DataFrame into the canonical tick schema (docs/data-formats.md).
 
     ``source``: a path (``.csv``/``.txt``, optionally ``.gz``; ``.parquet``/``.pq``;
     ``.json`` holding ``{"trades": [...]}`` or a list) or a DataFrame. Vendor layouts
