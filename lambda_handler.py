@@ -7,12 +7,22 @@ null means false). Each trade has ``Price``, ``Volume``,
 ``BidSize``, ``AskSize`` and ``TradeType`` (1 = bought on the ask, 2 = sold on
 the bid). Answers:
 
-- 200, body ``{"message", "latest_cvd", "data"}``: ``data`` is the last
-  :data:`LAST_ROWS` trades with their metrics (records; missing values null);
+- 200, body ``{"message", "latest_cvd", "unknown_side", "data"}``: ``data`` is the last
+  :data:`LAST_ROWS` trades as sent (every field of theirs) with their metrics (missing
+  values null); ``unknown_side`` counts the trades whose ``TradeType`` is no buy or sell
+  code (3, 0, 1.5, missing ...), which the original's formulas count on neither side;
 - 400, body ``{"error", "message"}`` (the same text in both) saying what is wrong
-  with the request: clients of the original script read ``error``;
+  with the request (the first bad trade and field when it is one): clients of the
+  original script read ``error``. A price must be a positive number; sizes are computed
+  in float64, so an integer size of 2^53 or more, or a CVD that gets there, is refused
+  rather than rounded or wrapped; text must be valid Unicode (no lone surrogate);
+- 413, the same body, for a request too large: a body of more than :data:`MAX_BODY_BYTES`
+  bytes (decoded, when base64) or more than :data:`MAX_TRADES` trades;
 - 500, body ``{"error", "message"}`` with a generic text for anything unexpected
   (the exception is logged, never sent).
+
+Only the fields the metrics read go into a frame (:data:`data.bars.metrics.INPUT_COLUMNS`);
+other fields cost nothing beyond reading the JSON, and are echoed in ``data``.
 """
 from __future__ import annotations
 
@@ -20,13 +30,14 @@ import base64
 import binascii
 import json
 import logging
+import re
 import sys
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from data.bars.metrics import order_flow_metrics
+from data.bars.metrics import INPUT_COLUMNS, METRIC_COLUMNS, order_flow_metrics
 from data.errors import OrderFlowError
 
 logger = logging.getLogger(__name__)
@@ -36,29 +47,50 @@ OK_MESSAGE = "Order flow metrics computed"
 INTERNAL_ERROR_MESSAGE = "Internal error while computing order flow metrics"
 NO_TRADES_MESSAGE = "No trades: send a JSON object with a non-empty 'trades' list"
 HEADERS = {"Content-Type": "application/json"}
+MAX_TRADES = 100_000
+"""Most trades in one request (more answer 413)."""
+MAX_BODY_BYTES = 6 * 1024 * 1024
+"""Largest body in bytes, decoded when base64 (larger answers 413): AWS Lambda's own limit for a request."""
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+"""A JSON escape of a surrogate, or a surrogate itself: a body without one holds only valid Unicode."""
 
 
 class BadRequest(ValueError):
-    """A request the handler cannot serve; its text is the 400 message."""
+    """A request the handler cannot serve; its text is the message of a ``status`` answer."""
+
+    status = 400
 
 
-def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
+class TooLarge(BadRequest):
+    """A request beyond :data:`MAX_TRADES` or :data:`MAX_BODY_BYTES`."""
+
+    status = 413
+
+
+def lambda_handler(
+    event: Any, context: Any = None, *, max_trades: int = MAX_TRADES, max_body_bytes: int = MAX_BODY_BYTES
+) -> dict[str, Any]:
     """Compute the original order-flow metrics for the trades in ``event``.
 
     Per trade (see :func:`data.bars.metrics.order_flow_metrics`):
     ``Volume_Delta = Aggressive_Buy - Aggressive_Sell``, ``CVD`` its running
     sum, ``Imbalance = BidSize - AskSize``; ``latest_cvd`` is the last trade's
-    CVD. ``context`` is unused (AWS passes it).
+    CVD. ``context`` is unused (AWS passes it). ``max_trades`` and ``max_body_bytes``
+    bound the request (413 beyond them); AWS calls with the defaults.
     """
     try:
-        trades = trades_from_event(event)
+        trades = trades_from_event(event, max_trades=max_trades, max_body_bytes=max_body_bytes)
         metrics = order_flow_metrics(trades_frame(trades), source="trades")
         return _response(200, {
             "message": OK_MESSAGE,
             "latest_cvd": _json_value(metrics["CVD"].iloc[-1]),
-            "data": json_records(metrics.tail(LAST_ROWS)),
+            "unknown_side": metrics.attrs["unknown_side"],
+            "data": json_records(trades[-LAST_ROWS:], metrics.tail(LAST_ROWS)),
         })
-    except (BadRequest, OrderFlowError) as exc:
+    except BadRequest as exc:
+        logger.info("order-flow request rejected: %s", exc)
+        return _error(exc.status, str(exc))
+    except OrderFlowError as exc:
         logger.info("order-flow request rejected: %s", exc)
         return _error(400, str(exc))
     except Exception:  # noqa: BLE001 - the one place that turns any failure into a 500
@@ -66,19 +98,24 @@ def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
         return _error(500, INTERNAL_ERROR_MESSAGE)
 
 
-def trades_from_event(event: Any) -> list[dict[str, Any]]:
+def trades_from_event(
+    event: Any, *, max_trades: int = MAX_TRADES, max_body_bytes: int = MAX_BODY_BYTES
+) -> list[dict[str, Any]]:
     """The non-empty list of trade objects carried by ``event``; BadRequest otherwise.
 
     ``event["trades"]`` wins; else ``event["body"]``: a dict, a JSON string, or
     base64 of JSON when ``event["isBase64Encoded"]`` is true (a boolean; absent or
-    null is false, any other type is a bad request).
+    null is false, any other type is a bad request). TooLarge for a body of more than
+    ``max_body_bytes`` bytes or more than ``max_trades`` trades; BadRequest for text
+    that is not valid Unicode in a trade.
     """
     if not isinstance(event, dict):
         raise BadRequest("The event must be a JSON object")
+    text = None
     if "trades" in event:
         payload: Any = event
     elif event.get("body") is not None:
-        payload = _decode_body(event["body"], _is_base64(event.get("isBase64Encoded")))
+        payload, text = _decode_body(event["body"], _is_base64(event.get("isBase64Encoded")), max_body_bytes)
     else:
         raise BadRequest(NO_TRADES_MESSAGE)
     if not isinstance(payload, dict):
@@ -88,23 +125,56 @@ def trades_from_event(event: Any) -> list[dict[str, Any]]:
         raise BadRequest(NO_TRADES_MESSAGE)
     if not isinstance(trades, list):
         raise BadRequest("'trades' must be a list of trade objects")
+    if len(trades) > max_trades:
+        raise TooLarge(f"Too many trades: {len(trades):,} in the request, at most {max_trades:,}")
     first_bad = next((i for i, trade in enumerate(trades) if not isinstance(trade, dict)), None)
     if first_bad is not None:
         raise BadRequest(f"'trades' must be a list of trade objects: trade {first_bad + 1} is not")
+    if text is None or _SURROGATE.search(text):
+        _check_unicode(trades)
     return trades
 
 
-def _decode_body(body: Any, is_base64: bool) -> Any:
-    """An API-Gateway body: a dict as is; text (base64 first when flagged) as JSON."""
+def _check_unicode(trades: list[dict[str, Any]]) -> None:
+    """BadRequest naming the first trade and field whose text (key or value, at any depth) holds a lone
+    surrogate (``"\\ud800"`` in JSON): not Unicode, so no UTF-8 text or Arrow column can hold it.
+    One encoding of all the trades; the trades are searched only when it fails."""
+    if _is_unicode(trades):
+        return
+    for number, trade in enumerate(trades, 1):
+        for key, value in trade.items():
+            if not (_is_unicode(key) and _is_unicode(value)):
+                raise BadRequest(f"trade {number}, field {key!r}: text that is not valid Unicode (a lone surrogate)")
+
+
+def _is_unicode(value: Any) -> bool:
+    """Whether every text in ``value`` (a JSON value) encodes as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False, skipkeys=True, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except (RecursionError, ValueError):
+        raise BadRequest("A trade holds values nested too deeply") from None
+    return True
+
+
+def _decode_body(body: Any, is_base64: bool, max_bytes: int = MAX_BODY_BYTES) -> tuple[Any, str | None]:
+    """An API-Gateway body: a dict as is; text (base64 first when flagged) of at most ``max_bytes``
+    bytes as JSON (TooLarge beyond; a base64 text is measured by what it decodes to, before decoding).
+    Returns the payload and the JSON text it was read from (None for a dict)."""
     if isinstance(body, dict):
-        return body
+        return body, None
     if not isinstance(body, (str, bytes)):
         raise BadRequest("The body must be a JSON object with a 'trades' list")
     if is_base64:
+        padding = body[-2:].count("=" if isinstance(body, str) else b"=")
+        _check_size(len(body) // 4 * 3 - padding, max_bytes)
         try:
             body = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise BadRequest("The body is not valid base64") from None
+    else:
+        _check_size(len(body.encode("utf-8", "surrogatepass")) if isinstance(body, str) else len(body), max_bytes)
     if isinstance(body, bytes):
         try:
             body = body.decode("utf-8")
@@ -113,7 +183,7 @@ def _decode_body(body: Any, is_base64: bool) -> Any:
     if not body.strip():
         raise BadRequest(NO_TRADES_MESSAGE)
     try:
-        return json.loads(body)
+        return json.loads(body), body
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"Malformed JSON in the body: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -126,6 +196,11 @@ def _decode_body(body: Any, is_base64: bool) -> Any:
         ) from None
 
 
+def _check_size(size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise TooLarge(f"The body is too large: {size:,} bytes, at most {max_bytes:,}")
+
+
 def _is_base64(flag: Any) -> bool:
     """``isBase64Encoded`` as API Gateway sends it: a JSON boolean (absent/null: false)."""
     if flag is None or isinstance(flag, bool):
@@ -134,31 +209,46 @@ def _is_base64(flag: Any) -> bool:
 
 
 def trades_frame(trades: list[dict[str, Any]]) -> pd.DataFrame:
-    """The trades as a DataFrame, one row per trade, one column per field.
+    """The fields the metrics read (:data:`data.bars.metrics.INPUT_COLUMNS` that some trade has) as a
+    DataFrame, one row per trade: the other fields are never put in a frame, whatever their number.
 
     An integer too large for a float (pandas 2.2 fails converting it) leaves the columns as
     Python objects, so that the metrics' own checks name the bad value (a 400)."""
+    present = set().union(*trades)
+    columns = [c for c in INPUT_COLUMNS if c in present]
     try:
-        return pd.DataFrame.from_records(trades)
+        return pd.DataFrame.from_records(trades, columns=columns)
     except OverflowError:
-        return pd.DataFrame(trades, dtype=object)
+        return pd.DataFrame({c: pd.Series([t.get(c) for t in trades], dtype=object) for c in columns})
 
 
-def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-safe records: NaN/NA -> None, numpy numbers -> Python numbers."""
-    boxed = frame.astype(object)
-    boxed = boxed.where(boxed.notna(), None)
-    return [{str(k): _json_value(v) for k, v in row.items()} for row in boxed.to_dict("records")]
+def json_records(trades: list[dict[str, Any]], metrics: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each trade as sent with its row of ``metrics`` (the same number of rows) as a JSON-safe record:
+    the fields the metrics read are there in every record (null when a trade lacks one)."""
+    read = [c for c in metrics.columns if c in INPUT_COLUMNS]
+    records = []
+    for trade, computed in zip(trades, metrics[list(METRIC_COLUMNS)].astype(object).to_dict("records")):
+        record = {str(k): _json_value(v) for k, v in trade.items()}
+        for column in read:
+            record.setdefault(column, None)
+        record.update((k, _json_value(v)) for k, v in computed.items())
+        records.append(record)
+    return records
 
 
 def _json_value(value: Any) -> Any:
-    """One cell as a JSON-safe value (times as ISO text, non-finite numbers as None)."""
+    """One value as a JSON-safe value: numpy numbers as Python numbers, times as ISO text, non-finite
+    numbers (also inside lists and objects) and missing values as None."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):
         return None
     if isinstance(value, (pd.Timestamp, pd.Timedelta)):
         return value.isoformat()
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, (list, dict)):  # NaN and Infinity, which Python's JSON reads, become null
+        return json.loads(json.dumps(value, default=str), parse_constant=lambda _: None)
     return value
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 import strategies as strategy_registry
 from data import OrderFlowError
+from data.errors import print_error
 from reports import output
 from research import RunConfig, engine
 from research.options import Outputs, build_parser, make_config
@@ -115,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(output.describe_load(results[0]))
             print()
             print(output.compare_table(table))
+            for name, r in zip(table.index, results):
+                for note in output.order_notes(r):
+                    print(f"{name}: {note}")
             args.out.mkdir(parents=True, exist_ok=True)
             table.to_csv(args.out / "compare.csv", float_format="%.10g")
             for result, outputs in zip(results, outs):
@@ -132,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print("Metrics")
         print(output.metrics_table(result.metrics))
+        for note in output.order_notes(result):
+            print(note)
         written = output.write_outputs(result, outputs.out)
         written.update(output.draw(result, outputs.out, plot=outputs.plot, bt_plot=outputs.bt_plot,
                                    footprint=outputs.footprint, trade_footprints=outputs.trade_footprints,
@@ -142,9 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except OrderFlowError as exc:
-        message = " ".join(str(exc).split())
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+        return print_error(exc)
     return 0
 
 

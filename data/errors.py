@@ -1,7 +1,9 @@
-"""The project's one error type for bad user input."""
+"""The project's one error type for bad user input, and how the command lines show it."""
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import sys
+from typing import Any, TextIO
 
 
 class OrderFlowError(ValueError):
@@ -49,3 +51,25 @@ def shown_value(value: Any, limit: int = 60) -> str:
     except ValueError:  # an int too long for Python to print
         return f"<{type(value).__name__} too long to print>"
     return text if len(text) <= limit else f"{text[:40]}... ({len(text):,} characters)"
+
+
+class UsageError(OrderFlowError):
+    """A command-line usage error (argparse's own complaints, turned into one line)."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose errors (a missing or unknown argument, a bad choice) raise
+    :class:`UsageError` instead of printing the usage and exiting: the command lines
+    (``run_backtest.py``, ``python -m data.store``) print them as one line (:func:`print_error`).
+    Its subparsers are of this class too."""
+
+    def error(self, message: str) -> None:  # argparse would print usage + message and exit
+        raise UsageError(f"{message} (see --help)")
+
+
+def print_error(err: BaseException, stream: TextIO | None = None) -> int:
+    """Print ``err`` as ONE line ``error: ...`` (its whitespace runs joined) on ``stream``
+    (standard error); returns 2, the command lines' exit status for bad input."""
+    message = " ".join(str(err).split())
+    print(f"error: {message}", file=stream if stream is not None else sys.stderr)
+    return 2

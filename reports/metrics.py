@@ -317,5 +317,7 @@ def metric_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
         ("Time in market", _text(m.get("time_in_market_pct"), " %", 1)),
         ("Buy and hold return", _text(m.get("buy_hold_return_pct"), " %")),
         ("Trading days", _text(m.get("days"))),
+        ("Orders rejected (margin)", f"{_text(m.get('orders_rejected'))} ({_text(m.get('orders_margin'))})"),
+        ("Entries skipped (size 0)", _text(m.get("entries_skipped"))),
     ]
     return rows

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.reading.loader import format_load_report
+from data.reading.loader import describe_source
 
 from . import metrics as perf
 
@@ -38,32 +38,6 @@ def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
     return f"{value}{suffix}"
 
 
-def describe_source(report: dict[str, Any]) -> list[str]:
-    """The load report of one file (:func:`data.reading.loader.format_load_report`), or of many
-    files or a tick store: what was read, kept in the window, rejected, overlapping."""
-    if report.get("format") not in ("files", "store"):
-        return [format_load_report(report)]
-    read, kept = report.get("rows_read", 0), report.get("rows_kept", 0)
-    if report["format"] == "store":
-        lines = [f"Read {read:,} rows of {report.get('symbol') or 'the store'} from {report['source']}: "
-                 f"{report.get('files_read', 0)} of {report.get('files_total', 0)} day files, "
-                 f"{report.get('row_groups_read', 0)} of {report.get('row_groups_total', 0)} row groups; "
-                 f"{kept:,} rows in the window."]
-    else:
-        files = report.get("files") or []
-        lines = [f"Read {len(files)} files ({report['source']}): {read:,} rows, {kept:,} kept in the window."]
-        lines += [f"  {Path(f['source']).name}: {f['rows_read']:,} read, {f.get('rows_in_window', f['rows_kept']):,} kept"
-                  + (f", rejected {sum(f['rejected'].values()):,}" if f.get("rejected") else "") for f in files]
-    rejected = report.get("rejected") or {}
-    if rejected:
-        lines.append("Rejected: " + ", ".join(f"{n:,} {reason.replace('_', ' ')}" for reason, n in rejected.items()) + ".")
-    for overlap in report.get("overlaps") or ():
-        lines.append(f"Overlap: {overlap}.")
-    for name, error in (report.get("failed") or {}).items():
-        lines.append(f"Failed: {name}: {error}.")
-    return lines
-
-
 def describe_load(result: Any) -> str:
     """What was loaded: the load report (and the bar cache), the range, the bars and the period."""
     c, bars = result.config, result.bars
@@ -76,7 +50,7 @@ def describe_load(result: Any) -> str:
         lines.append(f"Range {c.range_text()}: {result.ticks_in_range:,} ticks in range "
                      f"({kept - result.ticks_in_range:,} outside).")
     first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)
-    clock, zone = c.session or (dt.time(0, 0), c.tz)
+    clock, zone = c.trading_session
     lines.append(f"Built {len(bars):,} bars of {c.bars} from {result.ticks_in_range:,} ticks, "
                  f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {len(result.daily)} trading days "
                  f"(days start at {clock:%H:%M} {zone}).")
@@ -121,9 +95,33 @@ def metrics_table(m: dict[str, Any]) -> str:
         ("Time in market", fmt(m["time_in_market_pct"], " %", 1)),
         ("Buy and hold return", fmt(m["buy_hold_return_pct"], " %")),
         ("Trading days", fmt(m["days"])),
+        ("Orders rejected (margin)", f"{fmt(m.get('orders_rejected'))} ({fmt(m.get('orders_margin'))})"),
+        ("Entries skipped (size 0)", fmt(m.get("entries_skipped"))),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v:>24}" for k, v in rows)
+
+
+def order_notes(result: Any) -> list[str]:
+    """Plain notes when the broker refused orders (Backtrader's ``Margin``/``Rejected`` statuses)
+    or entry signals were skipped because their size rounded down to 0 units; empty otherwise."""
+    m, notes = result.metrics, []
+    rejected, margin = m.get("orders_rejected") or 0, m.get("orders_margin") or 0
+    if rejected:
+        why = f"{margin} for lack of cash or margin (Backtrader's Margin status)"
+        if not m.get("fills"):
+            notes.append(f"Note: the broker rejected every order ({rejected}), {why}, so the run made no trade; "
+                         "use more cash, a smaller size or a smaller margin.")
+        else:
+            notes.append(f"Note: the broker rejected {rejected} orders, {why}; the run traded only the others.")
+    skipped = m.get("entries_skipped") or 0
+    if skipped:
+        pct, risk = result.params.get("pct_equity"), result.params.get("risk")
+        reason = (f"the risk of {risk:g} covers less than one unit at the stop" if risk is not None
+                  else f"{pct:g}% of the equity buys less than one unit" if pct is not None else "the stake is 0")
+        notes.append(f"Note: {skipped} entry signals were skipped: their size rounded down to 0 units ({reason}); "
+                     "use more cash or a size in units (--size 1).")
+    return notes
 
 
 def _local(times: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
@@ -205,7 +203,7 @@ def run_profile(result: Any) -> "pd.DataFrame | None":
     from indicators import session_profile
 
     c = result.config
-    clock, zone = c.session or (dt.time(0, 0), c.tz)
+    clock, zone = c.trading_session
     table = footprint(result.ticks, c.bars, c.instrument.tick_size if c.instrument is not None else None)
     sessions = int(len(np.unique(c.calendar.trade_dates(result.bars.index))))
     return session_profile(table, session_start=clock.strftime("%H:%M:%S"), tz=zone, sessions=max(sessions, 1))

@@ -123,8 +123,11 @@ def load(config: RunConfig) -> Loaded:
     bars = _checked_bars(bars, config)
     report = dict(bars.attrs.get("load_report") or {})
     files = report.get("files") or []
-    if len(files) == 1 and not report.get("overlaps"):  # one file: its own report, as load_ticks gives
+    if len(files) == 1 and not report.get("overlaps"):  # one file: its own report, as load_ticks gives, with the source's notes
+        notes = [*files[0].get("notes", []), *report.get("notes", [])]
         report = {k: v for k, v in files[0].items() if k != "rows_in_window"}
+        if notes:
+            report["notes"] = notes
     return Loaded(bars=bars, load_report=report, ticks_in_range=int(bars["trades"].sum()), cache=info)
 
 
@@ -204,6 +207,7 @@ class WarmupBroker(bt.brokers.BackBroker):
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if len(order.data) <= self.p.warmup:
+            order.addinfo(warmup=True)  # refused by design: not counted as a rejected order
             order.reject(self)
             self.notify(order)
             return order
@@ -257,6 +261,7 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     bars = loaded.bars.iloc[warmup:] if warmup else loaded.bars
     times = bars.index
     values = pd.Series(recorded["values"][warmup:], index=times, dtype=np.float64)
+    check_finite(values, config)
     equity = pd.DataFrame({"value": values, "drawdown": perf.drawdown(values),
                            "position": np.asarray(recorded["positions"][warmup:], dtype=np.float64)})
     rows = recorded["trades"]
@@ -266,6 +271,7 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     daily = perf.daily_returns(values, config.cash, config.calendar)
     metrics = perf.performance(values, trades, daily, bars, equity["position"], config.cash)
     metrics["fills"] = sum(len(v) for v in strat.analyzers.transactions.get_analysis().values())
+    metrics.update(order_counts(recorded["refused"], getattr(strat, "unsized_entries", None), warmup))
     cvd, label, resets = strategy_cvd(strat, loaded.bars)
     if warmup and cvd is not None:
         cvd = cvd[warmup:]
@@ -277,6 +283,35 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
                              for name in ("drawdown", "trades", "transactions")},
                   cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks,
                   cache=loaded.cache)
+
+
+ORDER_METRICS = ("fills", "orders_rejected", "orders_margin", "entries_skipped")
+"""The metrics the engine adds to ``reports.metrics.performance``'s."""
+
+
+def order_counts(refused: list[str], unsized: list[int] | None, warmup: int = 0) -> dict[str, Any]:
+    """``orders_rejected``: orders the broker refused (their statuses ``refused``, Backtrader's
+    ``Margin`` or ``Rejected``; :class:`reports.trades.TradeRecorder` leaves out those of warm-up
+    bars), ``orders_margin`` those of them for lack of cash or margin; ``entries_skipped``: entry
+    signals of an :class:`strategies.base.OrderFlowStrategy` whose size rounded to 0 units, past
+    the ``warmup`` bars (None for another strategy)."""
+    return {"orders_rejected": len(refused), "orders_margin": refused.count("Margin"),
+            "entries_skipped": None if unsized is None else sum(bars > warmup for bars in unsized)}
+
+
+def check_finite(values: pd.Series, config: RunConfig) -> None:
+    """OrderFlowError when the portfolio value leaves the floats (inf or NaN): money that overflows
+    (a multiplier of 1e308, a cash of 1e308 ...) would otherwise give NaN metrics."""
+    bad = ~np.isfinite(values.to_numpy())
+    if not bad.any():
+        return
+    first = int(np.argmax(bad))
+    terms = f"cash {config.cash:g}"
+    if config.instrument is not None:
+        terms += f", multiplier {config.instrument.multiplier:g}"
+    raise OrderFlowError(f"the portfolio value is not finite from {values.index[first].tz_convert(config.tz):%Y-%m-%d %H:%M %Z}"
+                         f" on ({values.iloc[first]}): the money of this run overflows a float ({terms}); "
+                         "use realistic contract terms")
 
 
 def _indicators(owner: Any, depth: int = 3) -> list[Any]:

@@ -7,7 +7,6 @@ Everything here parses text; nothing runs a backtest. Bad input raises
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import math
 import sys
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
+from data.errors import ArgumentParser
 from data.reading.loader import FORMATS
 from data.sides.classify import BAR_METHOD
 from reports import output
@@ -25,6 +25,7 @@ from strategies import strategy_params
 from .config import (
     DEFAULT_BARS,
     DEFAULT_DATA,
+    DEFAULT_SESSION,
     DEFAULT_STRATEGY,
     FRACTIONAL_PARAM,
     LAST_TIME,
@@ -44,18 +45,9 @@ from .instruments import instrument_from_options
 DEFAULT_OUT = Path("results")
 
 
-class UsageError(OrderFlowError):
-    """A command-line usage error (argparse's own complaints, turned into one line)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would print usage + message and exit
-        raise UsageError(f"{message} (see --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``run_backtest.py`` (its ``--help`` documents every option)."""
-    p = _Parser(
+    p = ArgumentParser(
         prog="run_backtest.py",
         description="Backtest an order-flow strategy on tick data and write metrics, trades, "
         "equity and plots. With no DATA: cvd_trend on 1min bars of the bundled sample.",
@@ -113,18 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first time to use (ISO date or time, e.g. 2024-04-15 or '2024-04-15 08:30'); "
                    "in --tz when it has no zone; ticks outside --start/--end are left out before bars are built")
     p.add_argument("--end", default=None,
-                   help="last time (a bare date includes that whole day); in --tz when it has no zone")
+                   help="last time kept: a date, month or year includes the whole period (2024-03: all of March), "
+                   "a date and time that instant; in --tz when it has no zone; a time alone is refused")
     p.add_argument("--tz", default=None,
                    help="time zone of zone-less timestamps in DATA and of --start/--end; also the zone "
-                   "in which outputs and plots show times; default UTC")
+                   "in which outputs and plots show times (trading days are cut by --session-start); default UTC")
     p.add_argument("--session-start", default=None, metavar="HH:MM",
                    help="session start: sets the strategy's session_start (CVD session reset, session "
                    "VWAP; e.g. 17:00 for CME futures, 00:00 for crypto) and where trading days start for "
-                   "daily returns (default: the strategy's own session_start/tz if it has them, else "
-                   "midnight in --tz)")
+                   "daily returns and every daily metric, whatever the strategy (default: the strategy's own "
+                   "session_start if it has one, else 17:00)")
     p.add_argument("--session-tz", default=None,
                    help="time zone of --session-start, set as the strategy's tz parameter "
-                   "(e.g. America/Chicago); default: --tz or UTC")
+                   "(e.g. UTC for crypto); default: the strategy's own tz if it has one, else America/Chicago")
     p.add_argument("--format", default=None,
                    help=f"force the input format (one of {', '.join(sorted(FORMATS))}); "
                    "default: detected from the file's header, line shapes or extension")
@@ -167,12 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sweep", action="append", default=[], metavar="NAME=V1,V2|START:STOP:STEP",
                    help="sweep a strategy parameter (or bars=1min,5min) over values or an inclusive range; "
                    "repeatable: every combination runs. Writes sweep.csv, returns.parquet, sweep.json, heatmap.png")
-    g.add_argument("--jobs", type=int, default=None, help="local worker processes; default: all cores")
+    g.add_argument("--jobs", type=int, default=None,
+                   help="local worker processes (never more than the sets; a warning past the cores); "
+                   "default: all cores")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of local processes")
+                   help="run on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of local processes; "
+                   "an error when no scheduler answers there within 10 s or no worker joins it within 30 s")
     g.add_argument("--rank-by", default="sharpe", metavar="METRIC",
                    help="metric that picks the best set (a metrics.json key); default sharpe")
-    g.add_argument("--resume", action="store_true", help="run only the sets not yet in --out/sweep.csv")
+    g.add_argument("--resume", action="store_true", help="run only the sets not yet in --out/sweep.csv, of the "
+                   "same sweep (its fingerprint in --out/sweep.json)")
     g.add_argument("--walk-forward", default=None, metavar="train=10D,test=2D[,anchored]",
                    help="walk-forward over the --sweep grid: lengths in trading days (D) or bars (b)")
     g.add_argument("--pbo-splits", type=int, default=16, metavar="S",
@@ -216,10 +213,6 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
     end = parse_time(args.end, tz, "--end", end=True) if args.end else None
     if start is not None and end is not None and start >= end:
         raise OrderFlowError(f"--start {args.start} is not before --end {args.end}")
-    if not math.isfinite(args.cash) or args.cash <= 0:
-        raise OrderFlowError(f"bad --cash {args.cash}: must be > 0")
-    if not math.isfinite(args.commission) or not 0 <= args.commission < 1:
-        raise OrderFlowError(f"bad --commission {args.commission}: a fraction of traded value in [0, 1)")
     if args.classify is not None and args.classify not in (*CLASSIFIERS, BAR_METHOD):
         raise OrderFlowError(f"unknown --classify {args.classify!r}; use one of {', '.join([*CLASSIFIERS, BAR_METHOD])}")
     if args.quote_lag is not None and args.quotes is None:
@@ -228,10 +221,10 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
     outputs.html_footprint = parse_window(args.html_footprint, tz, "--html-footprint")
     if args.trade_footprints < 0:
         raise OrderFlowError(f"bad --trade-footprints {args.trade_footprints}: a number of trades >= 0")
+    own = strategy_session({**known, **params})
     if args.session_start is not None or args.session_tz is not None:
-        zone = check_zone(args.session_tz or tz, "--session-tz")
-        own = strategy_session({**known, **params})
-        clock = parse_clock(args.session_start) if args.session_start is not None else (own[0] if own else dt.time(0, 0))
+        zone = check_zone(args.session_tz, "--session-tz") if args.session_tz else (own or DEFAULT_SESSION)[1]
+        clock = parse_clock(args.session_start) if args.session_start is not None else (own or DEFAULT_SESSION)[0]
         session = (clock, zone)
         mapped = session_params(known, clock if args.session_start is not None else None, zone)
         if not mapped:
@@ -239,7 +232,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
                   "cut the daily returns", file=sys.stderr)
         params.update(mapped)
     else:
-        session = strategy_session({**known, **params})
+        session = own
     config = RunConfig(
         data=data, strategy=args.strategy if ":" not in args.strategy else cls, params=params, bars=args.bars,
         cash=float(args.cash), commission=float(args.commission), slippage=parse_slippage(args.slippage),
@@ -277,10 +270,6 @@ def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractiona
     if instrument is not None and args.commission:
         raise OrderFlowError("--commission is a fraction of traded value; with a futures contract use "
                              "--commission-per-contract")
-    for option in ("commission_per_contract", "slippage_ticks"):
-        value = getattr(args, option)
-        if not math.isfinite(value) or value < 0:
-            raise OrderFlowError(f"bad --{option.replace('_', '-')} {value}: must be >= 0")
     sizable = {"stake", "pct_equity"} <= set(strategy_params(cls))
     size = "1" if args.size is None and instrument is not None and sizable else args.size
     params = parse_size(size, cls, fractional=fractional)
@@ -294,7 +283,7 @@ def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractiona
 
 
 def parse_window(texts: Sequence[str] | None, tz: str, option: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """``START END`` of a chart window -> UTC bounds ``[start, end)`` (a bare END date covers its day)."""
+    """``START END`` of a chart window -> UTC bounds ``[start, end)`` (a date END covers its whole day)."""
     if not texts:
         return None
     start = parse_time(texts[0], tz, f"{option} START")

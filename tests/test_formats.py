@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pytest
 
-from data import load_ticks
+from data import load_quotes, load_ticks
 from data.errors import OrderFlowError
 from data.reading.formats import detect_binance
 from data.reading.loader import FORMATS, format_load_report
@@ -346,6 +346,89 @@ def test_databento_errors(tmp_path):
     ohlcv.write_bytes(dbn_bytes("ohlcv-1m", [bar]))
     message = str(pytest.raises(OrderFlowError, load_ticks, ohlcv).value)
     assert "schema 'ohlcv-1m' is not supported" in message and "'tbbo'" in message
+
+
+def trade_records(n: int) -> list:
+    """``n`` mbp-1 trade records, one a second from T0, alternately bought and sold."""
+    return [mbp1(7, T0 + i * 1_000_000_000, 10 + i * 0.25, 1 + i % 3, "T", "BA"[i % 2], 9.75 + i * 0.25,
+                 10 + i * 0.25, 5, 6) for i in range(n)]
+
+
+def write_zstd(path: Path, *parts: bytes) -> Path:
+    """Each part as a zstd frame of its own, one after the other (Databento's files hold the
+    metadata in one frame and the records in the next)."""
+    path.write_bytes(b"".join(pa.compress(part, codec="zstd", asbytes=True) for part in parts))
+    return path
+
+
+@needs_databento
+@pytest.mark.parametrize("fraction", [0.37, 0.60, 0.83])
+def test_databento_truncated_zstd_is_an_error_naming_the_byte(tmp_path, fraction):
+    meta = dbn_bytes("mbp-1", [])
+    whole = write_zstd(tmp_path / "whole.mbp-1.dbn.zst", meta, dbn_bytes("mbp-1", trade_records(4_000))[len(meta):])
+    assert len(load_ticks(whole)) == 4_000 and len(load_quotes(whole)) == 4_000
+    data = whole.read_bytes()
+    cut = int(len(data) * fraction)
+    path = tmp_path / "cut.mbp-1.dbn.zst"
+    path.write_bytes(data[:cut])
+    for read in (load_ticks, load_quotes):
+        error = pytest.raises(OrderFlowError, read, path).value
+        assert error.source == path
+        assert f"truncated zstd file (the compressed data ends early: the file ends at byte {cut:,}" in str(error)
+    # the bundled databento-python fixture (one zstd frame of 256 bytes) cut the same way
+    fixture = FIXTURES / "GLBX.MDP3.tbbo.dbn.zst"
+    data = fixture.read_bytes()
+    cut = int(len(data) * fraction)
+    path = tmp_path / fixture.name
+    path.write_bytes(data[:cut])
+    assert f"the file ends at byte {cut:,}" in str(pytest.raises(OrderFlowError, load_ticks, path).value)
+
+
+@needs_databento
+def test_databento_cut_record_is_an_error(tmp_path):
+    stream = dbn_bytes("mbp-1", trade_records(5))
+    meta = len(dbn_bytes("mbp-1", []))
+    assert len(stream) == meta + 5 * 80  # an mbp-1 record is 80 bytes
+    end = meta + 3 * 80 + 17  # 3 whole records and 17 bytes of the 4th
+    raw = tmp_path / "cut.mbp-1.dbn"
+    raw.write_bytes(stream[:end])
+    error = pytest.raises(OrderFlowError, load_ticks, raw).value
+    assert error.source == raw
+    assert str(error) == (f"{raw}: truncated DBN data: the records end at byte {end:,} inside a record "
+                          "(3 whole records of 80 bytes, then 17 bytes of a cut one)")
+    # a whole zstd frame around the cut stream: the offset is in the decompressed data
+    packed = write_zstd(tmp_path / "cut.mbp-1.dbn.zst", stream[:end])
+    message = str(pytest.raises(OrderFlowError, load_quotes, packed).value)
+    assert f"the records end at byte {end:,} of the decompressed data inside a record" in message
+    # cut inside the metadata
+    raw.write_bytes(stream[:meta - 5])
+    message = str(pytest.raises(OrderFlowError, load_ticks, raw).value)
+    assert f"truncated DBN data: the data ends at byte {meta - 5:,} inside the metadata ({meta:,} bytes)" in message
+
+
+@needs_databento
+def test_databento_damaged_bytes_are_errors(tmp_path):
+    fixture = FIXTURES / "GLBX.MDP3.tbbo.dbn.zst"
+    data = fixture.read_bytes()
+    path = tmp_path / fixture.name
+    outcomes = set()
+    for at in range(len(data)):  # every byte flipped in turn: an error of ours or, at most, a read
+        damaged = bytearray(data)
+        damaged[at] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        try:
+            load_ticks(path)
+            outcomes.add("read")
+        except OrderFlowError as err:
+            assert err.source == path
+            outcomes.add("error")
+    assert "error" in outcomes
+    damaged = bytearray(data)
+    damaged[200] ^= 0xFF  # inside the compressed records: the frame's checksum no longer matches
+    path.write_bytes(bytes(damaged))
+    for read in (load_ticks, load_quotes):
+        message = str(pytest.raises(OrderFlowError, read, path).value)
+        assert message.startswith(f"{path}: cannot decompress this zstd file: ")
 
 
 def test_databento_missing_package_says_how_to_install(monkeypatch):

@@ -438,6 +438,20 @@ def test_a_truncated_gzip_is_named_truncated(tmp_path, keep):
     assert "truncated gzip file" in str(error_of(path))
 
 
+def test_text_that_is_not_utf8_names_the_line_and_byte(tmp_path):
+    text = "Timestamp,Price,Volume,TradeType\n2024-03-01T09:30:00Z,100,1,buy\n2024-03-01T09:30:01Z,100,1,sé\n"
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(text.encode("latin-1"))  # é is the one byte 0xe9 in Latin-1, not UTF-8
+    # 33 + 31 bytes of the first two lines, then "2024-03-01T09:30:01Z,100,1,s" (28)
+    message = f"{path}: not UTF-8 text: byte 0xe9 at byte 92 (line 3) is not UTF-8 (save the file as UTF-8)"
+    assert str(error_of(path)) == message
+    packed = tmp_path / "latin1.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode("latin-1")))
+    assert "byte 0xe9 at byte 92 of the decompressed text (line 3)" in str(error_of(packed))
+    path.write_bytes(text.encode("utf-8"))  # the same text in UTF-8 reads: "sé" is an unknown side
+    assert load_ticks(path)["side"].tolist() == [1, 0]
+
+
 def test_binary_files_say_they_are_not_text_without_echoing_the_bytes(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -223,3 +223,44 @@ def test_error_row_is_the_position_not_the_index_label() -> None:
     with pytest.raises(OrderFlowError) as info:
         order_flow_metrics(frame)
     assert info.value.row == 3
+
+
+EXACT = "an integer beyond 2^53 = 9007199254740992, which float64 does not hold exactly"
+
+
+@pytest.mark.parametrize(("frame", "message"), [
+    (trades(Volume=[1, 2**53, 3]), f"column 'Volume', row 2: trade size is {EXACT} (value 9007199254740992)"),
+    (trades(Volume=np.array([1, 2, 2**63], dtype=np.uint64)),
+     f"column 'Volume', row 3: trade size is {EXACT} (value 9223372036854775808)"),
+    (trades(BidSize=pd.Series([1, 2**70, 1], dtype=object)),
+     f"column 'BidSize', row 2: bid size is {EXACT} (value 1180591620717411303424)"),
+    (trades(Volume=[2**52, 1, 2**52]),  # buy, sell, buy: 2^52 - 1 + 2^52 = 2^53 - 1 is still exact
+     None),
+    (trades(Volume=[2**52, 0, 2**52]),
+     "column 'Volume', row 3: the CVD reaches 2^53 = 9007199254740992 here, beyond the integers float64 "
+     "holds exactly (value 4503599627370496)"),
+    (trades(Volume=[1e308, 1e308, 1e308], TradeType=[2, 1, 2]), None),
+    (trades(Volume=[1e308, 1e308, 1e308], TradeType=[2, 2, 1]),
+     "column 'Volume', row 2: the CVD overflows float64 here (value 1e+308)"),
+    (trades(Volume=[1, True, 3]), "column 'Volume', row 2: trade size is not a number (value True)"),
+    (trades(TradeType=pd.Series([1, 2, 2**70], dtype=object)),
+     "column 'TradeType', row 3: side code is an integer beyond 64 bits (value 1180591620717411303424)"),
+    (trades(Price=[100.0, 0.0, -1.0]), "column 'Price', row 2: price is not positive (value 0.0)"),
+    (trades(Price=[100.0, 100.25, "x"]), "column 'Price', row 3: price is not a number (value 'x')"),
+    (canonical_fixture().assign(price=-1.0), "column 'price', row 1: price is not positive (value -1.0)"),
+])
+def test_no_silent_overflow_and_checked_prices(frame: pd.DataFrame, message: str | None) -> None:
+    if message is None:
+        result = order_flow_metrics(frame)
+        assert result["CVD"].tolist() == np.cumsum(result["Volume_Delta"]).tolist()
+        return
+    with pytest.raises(OrderFlowError) as info:
+        order_flow_metrics(frame)
+    assert str(info.value) == message
+
+
+def test_trades_of_neither_side_are_counted_in_attrs() -> None:
+    result = order_flow_metrics(trades(TradeType=[3, 1.5, np.nan]))
+    assert result.attrs["unknown_side"] == 3
+    assert order_flow_metrics(fixture_trades()).attrs["unknown_side"] == 1  # TradeType 0 on the fifth trade
+    assert order_flow_metrics(trades()).attrs["unknown_side"] == 0

@@ -313,6 +313,42 @@ def test_mbp10_levels_and_no_trades():
     assert np.all(np.diff(quotes.loc[0, [f"ask_{i}" for i in range(1, 11)]].to_numpy(float)) > 0)
 
 
+DBN_REAL = {  # file -> what a whole read gives (load_ticks rows, and whether it has a book for load_quotes)
+    "ESU4.GLBX.MDP3.trades.20240701.dbn.zst": (120, False),
+    "ESU4.GLBX.MDP3.mbp-1.20240701.dbn.zst": (120, True),
+    "esh4-glbx-mdp3-20231225.mbo.dbn.zst": (2_973, True),
+}
+
+
+@needs_databento
+@pytest.mark.parametrize("name", sorted(DBN_REAL))
+def test_truncated_real_databento_files_are_errors(tmp_path, name):
+    whole = need_shared() / "realdata" / "databento" / name
+    rows, book = DBN_REAL[name]
+    assert len(load_ticks(whole)) == rows
+    data = whole.read_bytes()
+    for fraction in (0.37, 0.60, 0.83):
+        cut = int(len(data) * fraction)
+        path = tmp_path / f"{fraction}_{name}"
+        path.write_bytes(data[:cut])
+        for read in (load_ticks, load_quotes) if book else (load_ticks,):
+            error = pytest.raises(OrderFlowError, read, path).value
+            assert error.source == path, (fraction, read.__name__)
+            assert f"truncated zstd file (the compressed data ends early: the file ends at byte {cut:,}" in str(error)
+
+
+@needs_databento
+@pytest.mark.parametrize("name", sorted(DBN_REAL))
+def test_damaged_real_databento_files_are_errors(tmp_path, name):
+    data = bytearray((need_shared() / "realdata" / "databento" / name).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the records' frame: its checksum no longer matches
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    message = str(pytest.raises(OrderFlowError, load_ticks, path).value)
+    assert message.startswith(f"{path}: cannot decompress this zstd file: ")
+    assert "checksum" in message
+
+
 # --------------------------------------------------------------------------- Tardis
 
 
@@ -338,6 +374,35 @@ def test_tardis_l2_by_hand(tmp_path):
     assert list(quotes["timestamp"]) == [utc("1970-01-01 00:00:01"), utc("1970-01-01 00:00:02"), utc("1970-01-01 00:00:04")]
     assert quotes[["bid", "bid_size", "ask", "ask_size"]].values.tolist() == [
         [100.5, 2, 101, 3], [100, 7, 100.75, 1], [100, 7, 100.75, 4]]
+
+
+TARDIS_TRADES = (b"exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"  # 63 bytes
+                 b"binance-futures,BTCUSDT,1000000,1000100,1,buy,100.5,2\n"  # 54
+                 b"binance-futures,BTCUSDT,2000000,2000100,2,sell,100,1\n"  # 53
+                 b"binance-futures,BTCUSDT,3000000,3000100,3,buy,101,3\n")
+
+
+@pytest.mark.parametrize("column, good, bad", [("side", b",buy,101", b",b\xffuy,101"),
+                                               ("symbol", b"BTCUSDT,3", b"BTC\xffUSDT,3")])
+def test_tardis_bytes_that_are_not_utf8_name_the_line_and_byte(tmp_path, column, good, bad):
+    path = tmp_path / "binance-futures_trades_BTCUSDT.csv"
+    path.write_bytes(TARDIS_TRADES)
+    assert load_ticks(path)["side"].tolist() == [1, -1, 1]
+    data = TARDIS_TRADES.replace(good, bad)
+    # line 4 starts at 63 + 54 + 53 = 170; "binance-futures,BTCUSDT,3000000,3000100,3,b" is 43 bytes, "binance-futures,BTC" 19
+    at = 170 + (43 if column == "side" else 19)
+    assert data.index(b"\xff") == at
+    path.write_bytes(data)
+    error = pytest.raises(OrderFlowError, load_ticks, path).value
+    assert error.source == path
+    assert error.problem == f"not UTF-8 text: byte 0xff at byte {at:,} (line 4) is not UTF-8 (save the file as UTF-8)"
+    # a quotes file the same
+    quotes = tmp_path / "binance-futures_quotes_BTCUSDT.csv"
+    quotes.write_bytes(b"exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+                       b"binance-futures,BTCUSDT,1000000,1000100,2,101,100,3\n"
+                       b"binance-futures,BTC\xe9USDT,2000000,2000100,2,101,100,3\n")
+    error = pytest.raises(OrderFlowError, load_quotes, quotes).value
+    assert error.source == quotes and "byte 0xe9 at byte 155 (line 3)" in error.problem  # 84 + 52 + 19
 
 
 def test_tardis_real_files():

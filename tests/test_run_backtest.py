@@ -141,6 +141,25 @@ def test_drop_bad_rows_counts_them(tmp_path, stand_in):
     assert json.loads((tmp_path / "o" / "metrics.json").read_text())["load_report"]["rows_kept"] == 9
 
 
+def test_a_folder_source_notes_what_it_skips_and_a_missing_symbol_is_an_error(tmp_path, stand_in):
+    folder = tmp_path / "ticks"
+    folder.mkdir()
+    (folder / "es.csv").write_text(SMALL_CSV.read_text())
+    (folder / "_draft.csv").write_text(SMALL_CSV.read_text())
+    code, out, err = run_cli([str(folder), "--strategy", "buy_then_sell", "--out", str(tmp_path / "o"), "--no-plot"])
+    assert code == 0, err
+    note = (f"Note: skipped in {folder}: 1 file whose name starts with '_' (_draft.csv): a folder source reads "
+            "the files directly in it, except hidden ones and those whose names start with '_'.")
+    assert "Loaded 10 of 10 rows" in out and note in out
+    lines = SMALL_CSV.read_text().splitlines()
+    tagged = [lines[0] + ",symbol"] + [line + ",ESH4" for line in lines[1:]]
+    (folder / "es.csv").write_text("\n".join(tagged) + "\n")
+    code, out, err = run_cli([str(folder), "--strategy", "buy_then_sell", "--symbol", "NQH4", "--out",
+                              str(tmp_path / "o"), "--no-plot", "--no-cache"])
+    assert code == 2 and err == (f"error: {folder}: no ticks of symbol 'NQH4': it holds ESH4 (10 rows); pick one of "
+                                 "those with symbol= / --symbol\n")
+
+
 # --- end to end on the bundled sample ------------------------------------------------------------------
 
 SAMPLE_ARGS = ["--start", "2024-04-16", "--end", "2024-04-17 12:00", "--tz", "America/Chicago",
@@ -184,7 +203,7 @@ def test_sample_prints_load_report_and_metrics(sample_run):
                  "Buy and hold return", "report.png"):
         assert text in out, text
     table = out.split("Metrics")[1].split("Wrote")[0]
-    assert len(table.strip().splitlines()) == 17
+    assert len(table.strip().splitlines()) == 19  # 17 figures, orders rejected, entries skipped
     assert "n/a" not in table and "None" not in table and "nan" not in table.lower()
 
 

@@ -134,3 +134,73 @@ def test_make_bars_and_the_feed_stream_from_a_folder(three_days):
     assert got.attrs["load_report"]["rows_kept"] == 150
     feed = OrderFlowFeed.from_ticks(folder, bars="1min")
     assert len(feed.p.dataname) == len(want)
+
+
+@pytest.mark.parametrize("value", [float("nan"), "abc", "100", 0, -1, 2.5, None, True, float("inf")])
+def test_batch_rows_must_be_a_whole_number_of_rows(three_days, value):
+    folder, _, _ = three_days
+    error = pytest.raises(OrderFlowError, scan_ticks, folder, batch_rows=value).value
+    assert str(error) == f"batch_rows must be a whole number of rows, at least 1, not {value!r}"
+
+
+def test_batch_rows_of_whole_numbers(three_days):
+    folder, _, _ = three_days
+    for value in (7, 7.0, np.int64(7)):
+        batches = list(scan_ticks(folder, batch_rows=value).batches())
+        assert [len(b) for b in batches] == [7] * 7 + [1] + [7] * 7 + [1] + [7] * 7 + [1]  # 50 = 7 x 7 + 1 per file
+
+
+def test_a_folder_says_what_it_skips(three_days, tmp_path):
+    folder, frames, _ = three_days
+    raw_trades(5, T0 - pd.Timedelta(days=9)).to_csv(folder / "_old.csv", index=False)
+    (folder / ".partial.csv").write_text("Timestamp,Price\n")
+    (folder / "archive").mkdir()
+    raw_trades(5, T0 - pd.Timedelta(days=30)).to_csv(folder / "archive" / "feb.csv", index=False)
+    ticks = load_ticks(folder)
+    assert len(ticks) == 150  # the three days only
+    assert ticks.attrs["load_report"]["notes"] == [  # hidden files (.partial.csv) are skipped without a word
+        f"skipped in {folder}: 1 file whose name starts with '_' (_old.csv) and 1 subfolder (archive): a folder "
+        "source reads the files directly in it, except hidden ones and those whose names start with '_'"]
+    bars = make_bars(scan_ticks(folder), "1min")
+    assert bars.attrs["load_report"]["notes"] == ticks.attrs["load_report"]["notes"]
+    # the command line prints it with the other load lines
+    from reports.output import describe_source
+
+    assert f"Note: skipped in {folder}: 1 file whose" in "\n".join(describe_source(ticks.attrs["load_report"]))
+    # nothing to skip: no note
+    assert "notes" not in load_ticks(folder / "archive").attrs["load_report"]
+    # a folder of subfolders only
+    empty = tmp_path / "by_month"
+    (empty / "2024-02").mkdir(parents=True)
+    error = pytest.raises(OrderFlowError, load_ticks, empty).value
+    assert str(error) == (f"{empty}: folder holds no files to read; skipped 1 subfolder (2024-02): a folder source "
+                          "reads the files directly in it, except hidden ones and those whose names start with '_'")
+
+
+def test_a_symbol_the_source_does_not_hold_is_an_error_naming_those_it_holds(tmp_path):
+    es = raw_trades(10, seed=1)
+    es["symbol"] = "ESH4"
+    later = raw_trades(4, T0 + pd.Timedelta(days=1), seed=2, first_id=100)
+    later["symbol"] = "ESM4"
+    paths = write_days(tmp_path / "es", [es, later])
+    message = "{}: no ticks of symbol 'NQH4': it holds ESH4 (10 rows), ESM4 (4 rows); pick one of those with symbol= / --symbol"
+    scan = scan_ticks(tmp_path / "es", symbol="NQH4")
+    error = pytest.raises(OrderFlowError, list, scan.batches()).value
+    assert str(error) == message.format(tmp_path / "es")
+    error = pytest.raises(OrderFlowError, load_ticks, paths[0], symbol="NQH4").value
+    assert str(error) == message.format(paths[0]).replace(", ESM4 (4 rows)", "")
+    assert len(load_ticks(tmp_path / "es", symbol="ESM4")) == 4  # one file without the symbol is no error
+    with pytest.raises(OrderFlowError, match="no ticks of symbol 'NQH4'"):
+        make_bars(scan_ticks(tmp_path / "es", symbol="NQH4"), "1min")
+
+
+def test_the_symbol_check_is_one_function():
+    from data.reading.sources import check_symbol
+
+    check_symbol("ES", {"ES": 3, "NQ": 0}, "src")  # held: no error
+    with pytest.raises(OrderFlowError) as info:
+        check_symbol("NQ", {"ES": 1_200}, "store/")
+    assert str(info.value) == "store/: no ticks of symbol 'NQ': it holds ES (1,200 rows); pick one of those with " \
+                              "symbol= / --symbol"
+    with pytest.raises(OrderFlowError, match="no ticks of symbol 'NQ': it holds no ticks$"):
+        check_symbol("NQ", {}, "x.csv")

@@ -34,12 +34,13 @@ report says so.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import warnings
 from itertools import islice
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,11 +55,13 @@ from data.reading.loader import (
     ColumnPicker,
     ReadResult,
     arrow_to_pandas,
+    compressed_with,
     file_suffix,
     head_lines,
     head_text,
     read_csv,
     read_json,
+    read_problem,
     register_format,
 )
 
@@ -70,6 +73,7 @@ __all__ = [
     "DATABENTO_SCHEMAS",
     "detect_binance",
     "read_databento_frame",
+    "read_dbn",
 ]
 
 BINANCE_TRADES = ("id", "price", "qty", "quote_qty", "time", BUYER_MAKER, "is_best_match")
@@ -343,7 +347,54 @@ DATABENTO_COLUMNS = {
 }
 
 
-def _databento_store(path: Path):
+def _dbn_stream(path: Path) -> tuple[bytes, bool]:
+    """The file's DBN stream, read whole (decompressed when its first bytes say zstd, as the
+    databento package tells), and whether it was compressed. A zstd frame the file cuts off,
+    or one whose checksum fails, raises (:func:`data.reading.loader.read_problem`): the
+    package's own stream reader would stop there and hand back the records before it."""
+    codec = compressed_with(path)
+    try:
+        with pa.input_stream(str(path), compression="zstd" if codec == "zstd" else None) as stream:
+            return stream.read(), codec == "zstd"
+    except (OSError, pa.ArrowException) as exc:
+        raise read_problem(path, exc, codec) from None
+
+
+def _check_dbn_whole(data: bytes, compressed: bool, path: Path, *, records: bool) -> None:
+    """Raise :class:`OrderFlowError` when a DBN stream is cut, saying at which byte: inside the
+    metadata (its length is in bytes 4-8) or, with ``records`` (one schema: every record the
+    length of the first, in 4-byte words in its first byte), inside the last record."""
+    if len(data) < 8 or data[:3] != b"DBN":
+        return  # not DBN: the package says so
+    where = " of the decompressed data" if compressed else ""
+    start = 8 + int.from_bytes(data[4:8], "little")
+    if len(data) < start:
+        cut = f"the data ends at byte {len(data):,}{where} inside the metadata ({start:,} bytes)"
+    elif not records or len(data) == start:
+        return
+    elif data[start] == 0:
+        raise OrderFlowError(f"damaged DBN data: the first record (at byte {start:,}{where}) says it is 0 bytes long",
+                             source=path)
+    else:
+        size = data[start] * 4
+        whole, rest = divmod(len(data) - start, size)
+        if not rest:
+            return
+        cut = (f"the records end at byte {len(data):,}{where} inside a record ({whole:,} whole records of "
+               f"{size} bytes, then {rest} bytes of a cut one)")
+    raise OrderFlowError(f"truncated DBN data: {cut}", source=path)
+
+
+def read_dbn(path: Path, schemas: Sequence[str], *, frame: bool = False) -> tuple[Any, Any, str]:
+    """A DBN file's records with the databento package: its structured array of raw records
+    (``frame=False``) or its DataFrame (prices as floats), the package's store (metadata,
+    symbols) and the schema. Every DBN reader reads through this one function.
+
+    The file is read whole first (:func:`_dbn_stream`) and checked to end where its last
+    record does, so that a file cut short is an error naming the byte where it ends, never
+    the records before the cut. Raises :class:`OrderFlowError` when the package is missing,
+    the file is truncated, damaged or not DBN, or its schema is not one of ``schemas``.
+    """
     try:
         import databento
     except ImportError:
@@ -352,28 +403,34 @@ def _databento_store(path: Path):
             "pip install .[databento]  (or: pip install databento)",
             source=path,
         ) from None
+    data, compressed = _dbn_stream(path)
+    _check_dbn_whole(data, compressed, path, records=False)  # the metadata, before the package reads it
     try:
-        return databento.DBNStore.from_file(path)
+        store = databento.DBNStore.from_bytes(io.BytesIO(data))  # (given bytes, the package would repr them whole)
     except Exception as exc:  # noqa: BLE001 - the package raises several types for bad files
         raise OrderFlowError(f"cannot read DBN: {exc}", source=path) from None
+    schema = str(getattr(store.schema, "value", store.schema))
+    if schema not in schemas:
+        raise OrderFlowError(f"Databento schema {schema!r} is not supported here; use one of {list(schemas)}",
+                             source=path)
+    _check_dbn_whole(data, compressed, path, records=True)  # the records, all of the schema's length
+    try:
+        with warnings.catch_warnings():  # the package's own pandas deprecation notices
+            warnings.simplefilter("ignore")
+            out = store.to_df() if frame else store.to_ndarray()
+    except Exception as exc:  # noqa: BLE001
+        raise OrderFlowError(f"cannot read DBN: {exc}", source=path) from None
+    return out, store, schema
 
 
 def read_databento_frame(path: Path, schemas: Sequence[str] = DATABENTO_SCHEMAS) -> tuple[pd.DataFrame, str]:
     """A DBN file as the databento package's DataFrame (prices as floats), with its schema.
 
-    Raises :class:`OrderFlowError` when the package is missing, the schema is not one
-    of ``schemas``, or the file holds more than one instrument.
+    Raises :class:`OrderFlowError` when the package is missing, the file is truncated or
+    damaged, the schema is not one of ``schemas``, or the file holds more than one
+    instrument (see :func:`read_dbn`).
     """
-    store = _databento_store(path)
-    schema = str(getattr(store.schema, "value", store.schema))
-    if schema not in schemas:
-        raise OrderFlowError(
-            f"Databento schema {schema!r} is not supported here; use one of {list(schemas)}",
-            source=path,
-        )
-    with warnings.catch_warnings():  # the package's own pandas deprecation notices
-        warnings.filterwarnings("ignore", message=".*inplace.*")
-        frame = store.to_df()
+    frame, store, schema = read_dbn(path, schemas, frame=True)
     if len(frame) and frame["instrument_id"].nunique() > 1:
         counts = frame["instrument_id"].value_counts().to_dict()
         raise OrderFlowError(

@@ -13,6 +13,7 @@ The result carries ``attrs["load_report"]`` (see :func:`format_load_report`).
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import json
@@ -37,6 +38,7 @@ __all__ = [
     "load_ticks",
     "normalise_ticks",
     "format_load_report",
+    "describe_source",
     "register_format",
     "resolve_columns",
     "TickFormat",
@@ -256,23 +258,72 @@ def _content_kind(path: Path) -> str | None:
     return next((kind for magic, kind in _MAGIC.items() if start.startswith(magic)), None)
 
 
-def read_problem(path: Path, exc: BaseException) -> OrderFlowError:
+def compressed_with(path: Path) -> str | None:
+    """``"gzip"``, ``"bzip2"`` or ``"zstd"`` when the file's first bytes say it is compressed so, else None."""
+    kind = _content_kind(path)
+    return kind.split("-")[0] if kind is not None and kind.endswith("-compressed") else None
+
+
+def read_problem(path: Path, exc: BaseException, codec: str | None = None) -> OrderFlowError:
     """The error for a file that fails to read or decompress (named ``.gz`` but not gzip,
-    truncated, ...), in words instead of the codec's."""
-    suffix = path.suffix.lower()
-    codec = _COMPRESSION_NAMES.get(suffix)
+    truncated, damaged ...), in words instead of the codec's; a truncated file's message
+    says the byte where it ends. ``codec``: the compression the content was read with
+    (found from the first bytes, :func:`compressed_with`), else the name's extension decides."""
+    if codec is None:
+        suffix = path.suffix.lower()
+        codec = _COMPRESSION_NAMES.get(suffix)
+        if codec is not None:
+            with open(path, "rb") as fh:
+                compressed = fh.read(4).startswith(_COMPRESSED_AS[suffix])
+            if not compressed:
+                return OrderFlowError(f"not a valid {codec} file (named {suffix}, but its content is not "
+                                      f"{codec}-compressed)", source=path)
     if codec is not None:
-        with open(path, "rb") as fh:
-            compressed = fh.read(4).startswith(_COMPRESSED_AS[suffix])
-        if not compressed:
-            return OrderFlowError(f"not a valid {codec} file (named {suffix}, but its content is not "
-                                  f"{codec}-compressed)", source=path)
         text = str(exc).lower()
         if isinstance(exc, EOFError) or "truncated" in text or "end of" in text or "ended" in text:
-            return OrderFlowError(f"truncated {codec} file (the compressed data ends early: "
-                                  "an incomplete download or copy?)", source=path)
+            return OrderFlowError(f"truncated {codec} file (the compressed data ends early: the file ends at byte "
+                                  f"{path.stat().st_size:,}, inside the compressed data; an incomplete download "
+                                  "or copy?)", source=path)
         return OrderFlowError(f"cannot decompress this {codec} file: {exc}", source=path)
     return OrderFlowError(f"cannot read: {exc}", source=path)
+
+
+def not_utf8(path: Path) -> OrderFlowError:
+    """The error for a text file holding bytes that are not UTF-8, naming the first such byte,
+    its offset (in the decompressed text when the file is compressed) and its line. Read in
+    chunks: only when a reader found such bytes (pyarrow's "invalid UTF8", a text column it
+    left as bytes: :func:`check_utf8`)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, line = 0, 1
+    where = " of the decompressed text" if compressed_with(path) else ""
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            while True:
+                chunk = stream.read(1 << 22)
+                pending = decoder.getstate()[0]
+                try:
+                    decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as exc:
+                    text = pending + chunk
+                    line += text[:exc.start].count(b"\n")
+                    return OrderFlowError(
+                        f"not UTF-8 text: byte 0x{text[exc.start]:02x} at byte {offset - len(pending) + exc.start:,}"
+                        f"{where} (line {line:,}) is not UTF-8 (save the file as UTF-8)", source=path)
+                if not chunk:
+                    break
+                offset += len(chunk)
+                line += chunk.count(b"\n")
+    except (OSError, pa.ArrowException) as exc:
+        return read_problem(path, exc)
+    return OrderFlowError("not UTF-8 text (save the file as UTF-8)", source=path)
+
+
+def check_utf8(table: pa.Table, path: Path) -> pa.Table:
+    """``table`` as read from the text file ``path``, unless a column came out as bytes (what pyarrow's
+    CSV reader makes of text that is not UTF-8): then :func:`not_utf8`'s error."""
+    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
+        raise not_utf8(path)
+    return table
 
 
 @lru_cache(maxsize=16)
@@ -393,12 +444,14 @@ def read_csv(
         if inferred and not ARROW_INFERS_TIMES_SAFELY:  # read again with the times as text (see the flag)
             table = typed({n: pa.string() for n in inferred})
     except pa.ArrowInvalid as exc:
+        if "invalid utf8" in str(exc).lower():
+            raise not_utf8(path) from None
         if path.suffix.lower() in _COMPRESSION and "conversion error" not in str(exc) and "CSV parse" not in str(exc):
             raise read_problem(path, exc) from None
         raise OrderFlowError(f"cannot read CSV: {exc}", source=path) from None
     except OSError as exc:  # a compressed stream that fails part way (truncated, corrupt)
         raise read_problem(path, exc) from None
-    return arrow_to_pandas(table)
+    return arrow_to_pandas(check_utf8(table, path))
 
 
 def read_parquet(path: Path, pick: ColumnPicker) -> pd.DataFrame:
@@ -463,12 +516,17 @@ def _claims(fmt: TickFormat, path: Path) -> bool:
         return False
 
 
+def format_named(name: str, source: Any = None) -> TickFormat:
+    """The registered format ``name``, or :class:`OrderFlowError` listing the known ones."""
+    if name not in FORMATS:
+        raise OrderFlowError(f"unknown format {name!r}; known: {sorted(FORMATS)}", source=source)
+    return FORMATS[name]
+
+
 def format_for(path: Path, name: str | None) -> TickFormat:
     """``format=`` if given, else the first detector that claims the file, else the extension."""
     if name is not None:
-        if name not in FORMATS:
-            raise OrderFlowError(f"unknown format {name!r}; known: {sorted(FORMATS)}", source=path)
-        return FORMATS[name]
+        return format_named(name, path)
     for fmt in FORMATS.values():
         if fmt.detect is not None and _claims(fmt, path):
             return fmt
@@ -786,7 +844,8 @@ def _reject_counts(checks: list[_Check], n: int) -> tuple[np.ndarray, dict[str, 
     return ~rejected, counts
 
 
-def _check_tz(tz: str | None, source: Any) -> None:
+def check_tz(tz: str | None, source: Any = None) -> None:
+    """Raise :class:`OrderFlowError` unless ``tz`` (the zone of zone-less times) is None or a known zone."""
     if tz is None:
         return
     try:
@@ -855,7 +914,7 @@ def normalise_frame(
         raise OrderFlowError(f"on_bad_rows must be 'raise' or 'drop', not {on_bad_rows!r}", source=source)
     if len(raw) == 0:
         raise OrderFlowError(f"empty {kind}file (no rows)", source=source)
-    _check_tz(tz, source)
+    check_tz(tz, source)
     time_index = isinstance(raw.index, pd.DatetimeIndex)
     used = resolve_columns(
         raw.columns, columns, defaults=defaults, source=source,
@@ -1010,7 +1069,8 @@ def load_ticks(
     Many files as one source: ``source`` may also be a folder, a glob, a list of files, a
     tick store (:mod:`data.store.dataset`) or a :func:`data.scan_ticks` source, read in time order
     (see :mod:`data.reading.sources`: overlaps, duplicate trade ids, ``allow_overlap``); ``start``/
-    ``end`` keep times in ``[start, end)`` and ``symbol`` one instrument. The report then
+    ``end`` keep times in the window :func:`data.reading.sources.utc_time` reads (a year, month
+    or day covers its whole period) and ``symbol`` one instrument. The report then
     lists the files read with rows and rejected rows per file (a store: files and row
     groups read out of the total). ``progress``: a bar on stderr (None: when a terminal).
     """
@@ -1092,3 +1152,33 @@ def format_load_report(report: Mapping[str, Any]) -> str:
     for note in report.get("notes") or ():
         text += f" Note: {note}."
     return text
+
+
+def describe_source(report: Mapping[str, Any]) -> list[str]:
+    """The load report of one file (:func:`format_load_report`), or of many files (an import
+    into the tick store too) or a tick store: what was read, kept in the window, rejected,
+    overlapping; the lines the command lines print."""
+    if report.get("format") not in ("files", "store"):
+        return [format_load_report(report)]
+    read, kept = report.get("rows_read", 0), report.get("rows_kept", 0)
+    if report["format"] == "store":
+        lines = [f"Read {read:,} rows of {report.get('symbol') or 'the store'} from {report['source']}: "
+                 f"{report.get('files_read', 0)} of {report.get('files_total', 0)} day files, "
+                 f"{report.get('row_groups_read', 0)} of {report.get('row_groups_total', 0)} row groups; "
+                 f"{kept:,} rows in the window."]
+    else:
+        files = report.get("files") or []
+        lines = [f"Read {len(files)} files ({report['source']}): {read:,} rows, {kept:,} kept in the window."]
+        lines += [f"  {Path(f['source']).name}: {f['rows_read']:,} read, {f.get('rows_in_window', f['rows_kept']):,} kept"
+                  + (f", rejected {sum(f['rejected'].values()):,}" if f.get("rejected") else "") for f in files]
+    rejected = report.get("rejected") or {}
+    if rejected:
+        lines.append("Rejected: " + ", ".join(f"{n:,} {reason.replace('_', ' ')}" for reason, n in rejected.items()) + ".")
+    for overlap in report.get("overlaps") or ():
+        first, second = (Path(f).name for f in overlap["files"])
+        kept = "rows of the same trade id dropped" if overlap.get("ids") else "the rows of both kept"
+        lines.append(f"Overlap: {first} and {second} from {overlap['from']} to {overlap['to']} ({kept}).")
+    for name, error in (report.get("failed") or {}).items():
+        lines.append(f"Failed: {name}: {error}.")
+    lines += [f"Note: {note}." for note in report.get("notes") or ()]
+    return lines

@@ -14,13 +14,17 @@ each other; a file that starts before the previous one ended *overlaps* it:
   file order), and the overlap is reported.
 
 A source with several instruments (a ``symbol``/``instrument_id`` column, or a store)
-needs ``symbol=``; without it an error lists the symbols found with their row counts.
+needs ``symbol=``; without it an error lists the symbols found with their row counts, as
+does a ``symbol=`` the source does not hold (:func:`check_symbol`). A folder is the files
+directly in it, except hidden ones and those whose names start with ``_``: the ``_``
+files and subfolders it skips are said in a note of the load report.
 The load report (``TickSource.report`` after reading) gives the files read, rows and
-rejected rows per file, overlaps and duplicates; for a store the files and row groups
-read out of the total.
+rejected rows per file, overlaps and duplicates, and its notes; for a store the files and
+row groups read out of the total.
 """
 from __future__ import annotations
 
+import datetime as dt
 import glob as globbing
 import hashlib
 import queue
@@ -60,19 +64,116 @@ def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.Dat
     return frame if keep.all() else frame[keep]
 
 
-def utc_time(value: Any, name: str, *, end: bool = False) -> pd.Timestamp | None:
-    """``start=``/``end=`` as a UTC timestamp (zone-less values are UTC). A date without a
-    time as ``end`` means the end of that day: ``end="2024-03-31"`` includes March 31."""
+LAST_TIME = pd.Timestamp.max.tz_localize("UTC").floor("D")
+"""The last whole day of nanosecond timestamps: an ``end`` beyond it is no bound."""
+_PERIOD_TEXT = "an ISO date, month or year, or a date and time: 2024-03-31, 2024-03, 2024 or 2024-03-31 14:30"
+
+
+def utc_time(value: Any, name: str, *, end: bool = False, tz: str = "UTC") -> pd.Timestamp | None:
+    """A window bound (``start=``/``end=``) as a UTC timestamp: the one parser of every time
+    window (:func:`scan_ticks` and the store, ``research.RunConfig``, the command line).
+
+    - Text naming a period -- a year ``"2024"``, a month ``"2024-03"`` or ``"March 2024"``, a
+      day ``"2024-03-31"`` -- covers the whole period, as pandas' partial string indexing
+      does: as ``start`` its first instant, as ``end`` the instant after it, so
+      ``start="2024", end="2024"`` is all of 2024 and ``end="2024-03"`` keeps March 31.
+    - Text with a time of day (``"2024-03-31 14:30"``) is that instant; as ``end`` it is the
+      last instant kept (the exclusive bound is 1 ns later).
+    - A time alone (``"10:00"``) or a date without a year is refused (it would mean today,
+      or year 1).
+    - A Timestamp, datetime or datetime64 is an instant; as ``end`` the exclusive bound.
+      A ``datetime.date`` is its day.
+
+    Zone-less values are in ``tz``. Times are nanosecond timestamps (1677-2262): an ``end``
+    beyond them is no bound (None), a ``start`` beyond them an error.
+    """
     if value is None:
         return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = value.isoformat()
+    period = _period(value, name) if isinstance(value, str) else None
     try:
-        ts = pd.Timestamp(value)
+        if period is not None:
+            wall = (period + 1 if end else period).start_time.as_unit("ns")
+            ts = wall.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+        else:
+            ts = pd.Timestamp(value)
+            if ts is pd.NaT:
+                raise ValueError("not a time")
+            ts = ts.as_unit("ns")
+            ts = _localized(ts, tz, name, value) if ts.tz is None else ts
+            if end and isinstance(value, str):
+                ts += pd.Timedelta(1, "ns")
+        ts = ts.tz_convert("UTC")
+    except OrderFlowError:
+        raise
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        year = period.year if period is not None else _year(value)
+        if end and year is not None and year > 2000:
+            return None
+        raise OrderFlowError(f"bad {name} {value!r}: times must fall between 1677 and 2262") from None
     except (ValueError, TypeError):
-        raise OrderFlowError(f"bad {name} {value!r}: use a date or time such as 2024-03-01 or 2024-03-01T14:30") from None
-    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
-    if end and isinstance(value, str) and len(value.strip()) <= 10:
-        ts += pd.Timedelta(days=1)
+        raise OrderFlowError(f"bad {name} {value!r}: use {_PERIOD_TEXT}") from None
+    if end and ts > LAST_TIME:
+        return None
     return ts
+
+
+def whole_rows(value: Any, name: str) -> int:
+    """``value`` as a count of rows: a whole number (an int, or a float without a fraction), at least 1."""
+    whole = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        whole = True
+    if not whole or value < 1:
+        raise OrderFlowError(f"{name} must be a whole number of rows, at least 1, not {value!r}")
+    return int(value)
+
+
+def check_symbol(symbol: str, held: Mapping[str, int], source: Any) -> None:
+    """Raise :class:`OrderFlowError` unless ``source`` holds ticks of ``symbol``, naming the symbols it
+    holds (``held``: rows per symbol). The one check of a ``symbol=`` / ``--symbol`` that picks
+    nothing, for files and tick stores alike."""
+    if held.get(str(symbol)):
+        return
+    listed = ", ".join(f"{k} ({v:,} rows)" for k, v in sorted(held.items()) if v)
+    if not listed:
+        raise OrderFlowError(f"no ticks of symbol {symbol!r}: it holds no ticks", source=source)
+    raise OrderFlowError(f"no ticks of symbol {symbol!r}: it holds {listed}; pick one of those with symbol= / --symbol",
+                         source=source)
+
+
+def _localized(ts: pd.Timestamp, tz: str, name: str, value: Any) -> pd.Timestamp:
+    """``ts`` (a wall time) in ``tz``; OrderFlowError for a time a daylight saving change skips or repeats."""
+    local = ts.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    if local is pd.NaT:
+        raise OrderFlowError(f"bad {name} {value!r}: {tz} skips or repeats that time (a daylight saving change); "
+                             f"give its UTC offset, e.g. {ts:%Y-%m-%d %H:%M}-05:00")
+    return local
+
+
+def _period(text: str, name: str) -> "pd.Period | None":
+    """The period a text names when it has no time of day (year, quarter, month, day), else None
+    (an instant); OrderFlowError for text that is no date, a time alone or a date without a year."""
+    try:
+        period = pd.Period(text.strip())
+    except (ValueError, TypeError, OverflowError):
+        raise OrderFlowError(f"bad {name} {text!r}: use {_PERIOD_TEXT}") from None
+    if period is pd.NaT:
+        raise OrderFlowError(f"bad {name} {text!r}: use {_PERIOD_TEXT}")
+    whole_days = (period + 1).start_time - period.start_time >= pd.Timedelta(days=1)
+    if period.year == 1:  # the parser's default year: the text names none
+        if whole_days:
+            raise OrderFlowError(f"bad {name} {text!r}: a date with no year; use {_PERIOD_TEXT}")
+        raise OrderFlowError(f"bad {name} {text!r}: a time alone names no day; give the date too, "
+                             f"e.g. 2024-03-31 {text.strip()}")
+    return period if whole_days else None
+
+
+def _year(value: Any) -> int | None:
+    try:
+        return int(pd.Period(str(value)).year)
+    except (ValueError, TypeError, OverflowError):
+        return None
 
 
 class TickSource:
@@ -86,20 +187,19 @@ class TickSource:
                  store: Any = None, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None,
                  symbol: str | None = None, batch_rows: int = DEFAULT_BATCH_ROWS, allow_overlap: bool = False,
                  options: Mapping[str, Any] | None = None, progress: bool | None = None, name: str = "",
-                 skip_bad_files: bool = False) -> None:
+                 skip_bad_files: bool = False, notes: Sequence[str] = ()) -> None:
         self.kind = kind
         self.files = list(files)
         self.frame = frame
         self.store = store
         self.start, self.end, self.symbol = start, end, symbol
-        self.batch_rows = int(batch_rows)
-        if self.batch_rows < 1:
-            raise OrderFlowError(f"batch_rows must be at least 1, not {batch_rows!r}")
+        self.batch_rows = whole_rows(batch_rows, "batch_rows")
         self.allow_overlap = allow_overlap
         self.options = dict(options or {})
         self.progress = progress
         self.name = name
         self.skip_bad_files = skip_bad_files
+        self.notes = list(notes)
         self.report: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -189,6 +289,8 @@ class TickSource:
         failed: dict[str, str] = {}
         self.report = report = {"source": self.name, "format": "files", "files": files_report, "overlaps": overlaps,
                                 "failed": failed, "symbol": self.symbol}
+        if self.notes:
+            report["notes"] = list(self.notes)
         symbols: dict[str, str] = {}  # symbol -> first file carrying it (when no symbol= was given)
         held: pd.DataFrame | None = None
         held_from: Path | None = None
@@ -248,9 +350,15 @@ class TickSource:
                 merged = pd.concat([held[~early], frame], ignore_index=True)
                 order = np.argsort(merged["timestamp"].to_numpy(), kind="stable")
                 held, held_from = merged.iloc[order].reset_index(drop=True), path
+        report["rows_read"] = sum(f["rows_read"] for f in files_report)
+        if self.symbol is not None and files_report and report["rows_read"] == 0:  # the symbol picked nothing
+            held_rows: dict[str, int] = {}
+            for f in files_report:
+                for name, rows in (f.get("symbols") or {}).items():
+                    held_rows[name] = held_rows.get(name, 0) + rows
+            check_symbol(self.symbol, held_rows, self.name)
         if held is not None and len(held):
             yield from self._split(held)
-        report["rows_read"] = sum(f["rows_read"] for f in files_report)
         report["rows_kept"] = sum(f["rows_in_window"] for f in files_report)
         report["rejected"] = rejected = {}
         for f in files_report:
@@ -329,7 +437,8 @@ def read_tick_file(
     source needs: its rows of ``symbol`` only (a file with several symbols and no
     ``symbol`` raises, listing them with their row counts), rows whose trade id is in
     ``seen_ids`` rejected as ``duplicate_across_files``. Returns ``(ticks, the file's
-    trade ids or None, its load report)``."""
+    trade ids or None, its load report)``; the report's ``symbols`` counts the rows of each
+    symbol of the file's symbol column (None without one)."""
     path = Path(path)
     check_file(path)
     if path.stat().st_size == 0:
@@ -352,10 +461,12 @@ def read_tick_file(
     symbol_column = _first_column(frame, SYMBOL_KEYS, extras)
     id_column = _first_column(frame, ID_KEYS, extras)
     file_symbol = symbol
+    held: dict[str, int] | None = None  # the file's symbols and their rows
     if symbol_column is not None:
         symbols = frame[symbol_column].astype("string")
+        counts = symbols.value_counts(dropna=False)
+        held = {str(k): int(v) for k, v in counts.items()}
         if symbol is None:
-            counts = symbols.value_counts(dropna=False)
             if len(counts) > 1:
                 listed = ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items())
                 raise OrderFlowError(f"the file holds {len(counts)} symbols: {listed}; pick one with symbol= / "
@@ -363,6 +474,8 @@ def read_tick_file(
             file_symbol = str(counts.index[0]) if len(counts) else None
         else:
             mine = (symbols == str(symbol)).to_numpy(dtype=bool, na_value=False)
+            if not mine.any():  # what the file holds instead, for the source's error (check_symbol)
+                held = {str(k): int(v) for k, v in symbols.value_counts().items()}
             if not mine.all():
                 frame = frame[mine].reset_index(drop=True)
                 rejects = {k: np.asarray(v)[mine] for k, v in rejects.items()}
@@ -380,7 +493,7 @@ def read_tick_file(
                               "size": np.zeros(0), "side": np.zeros(0, np.int8)})
         counts = {k: int(np.count_nonzero(v)) for k, v in rejects.items() if np.any(v)} if len(frame) else {}
         return empty, ids, {"source": str(path), "format": fmt.name, "rows_read": len(frame), "rows_kept": 0,
-                            "rejected": counts, "symbol": file_symbol,
+                            "rejected": counts, "symbol": file_symbol, "symbols": held,
                             "notes": [] if len(frame) else [f"no rows of symbol {symbol!r}"]}
     notes = list(result.notes)
     if result.zoneless and tz is None:
@@ -389,6 +502,7 @@ def read_tick_file(
                             rejects=rejects, notes=notes, tz=tz, on_bad_rows=on_bad_rows)
     report = dict(ticks.attrs["load_report"])
     report["symbol"] = file_symbol
+    report["symbols"] = held
     return ticks, ids, report
 
 
@@ -399,9 +513,12 @@ def _first_column(frame: pd.DataFrame, keys: Sequence[str], extras: Mapping[Any,
     return None
 
 
-def source_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The files of a folder (its files, in name order, hidden ones skipped), a glob
-    (matches in name order) or a list (as given; each must exist)."""
+def source_files(source: str | Path | Sequence[str | Path], notes: list[str] | None = None) -> list[Path]:
+    """The files of a folder (the files directly in it, in name order, except hidden ones and
+    those whose names start with ``_``), a glob (matches in name order) or a list (as given;
+    each must exist). What a folder skips besides hidden entries (``_`` files, subfolders) is
+    said in a note appended to ``notes`` (the load report's), or in the error when it holds
+    nothing else."""
     if isinstance(source, (list, tuple)):
         files = [Path(s) for s in source]
         for f in files:
@@ -411,9 +528,16 @@ def source_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
         return files
     path = Path(source)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+        entries = [p for p in sorted(path.iterdir()) if not p.name.startswith(".")]
+        files = [p for p in entries if p.is_file() and not p.name.startswith("_")]
+        skipped = _skipped([p.name for p in entries if p.is_file() and p.name.startswith("_")],
+                           [p.name for p in entries if p.is_dir()])
+        rule = "a folder source reads the files directly in it, except hidden ones and those whose names start with '_'"
         if not files:
-            raise OrderFlowError("folder holds no files", source=path)
+            raise OrderFlowError(f"folder holds no files to read; skipped {skipped}: {rule}" if skipped
+                                 else "folder holds no files", source=path)
+        if skipped and notes is not None:
+            notes.append(f"skipped in {path}: {skipped}: {rule}")
         return files
     if _GLOB.search(str(source)):
         files = sorted(Path(p) for p in globbing.glob(str(source)) if Path(p).is_file())
@@ -423,6 +547,20 @@ def source_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
     if not path.exists():
         raise OrderFlowError("file not found", source=path)
     return [path]
+
+
+def _skipped(files: Sequence[str], folders: Sequence[str], shown: int = 5) -> str:
+    """``1 file whose name starts with '_' (_old.csv) and 2 subfolders (a, b)``: the first ``shown`` names of each."""
+    def names(items: Sequence[str]) -> str:
+        return ", ".join(items[:shown]) + (f" and {len(items) - shown:,} more" if len(items) > shown else "")
+
+    parts = []
+    if files:
+        parts.append(f"1 file whose name starts with '_' ({names(files)})" if len(files) == 1
+                     else f"{len(files):,} files whose names start with '_' ({names(files)})")
+    if folders:
+        parts.append(f"{len(folders):,} subfolder{'s' if len(folders) > 1 else ''} ({names(folders)})")
+    return " and ".join(parts)
 
 
 def is_many(source: Any) -> bool:
@@ -451,8 +589,9 @@ def scan_ticks(
 ) -> TickSource:
     """A lazy tick source over a file, folder, glob, list of files, tick store
     (:mod:`data.store.dataset`) or DataFrame: ``batches()`` yields canonical tick frames of at
-    most ``batch_rows`` rows in time order, with times in ``[start, end)`` (a date-only
-    ``end`` includes that day), of ``symbol`` only. ``make_bars`` streams from it.
+    most ``batch_rows`` rows (a whole number, at least 1) in time order, with times from ``start``
+    to ``end`` (:func:`utc_time`: ``end="2024-03"`` keeps all of March), of ``symbol`` only (a
+    symbol the source does not hold is an error naming those it holds). ``make_bars`` streams from it.
     ``columns``/``format``/``tz``/``on_bad_rows`` go to the loader for each file."""
     start_ts, end_ts = utc_time(start, "start"), utc_time(end, "end", end=True)
     common = dict(start=start_ts, end=end_ts, symbol=symbol, batch_rows=batch_rows, allow_overlap=allow_overlap,
@@ -466,6 +605,7 @@ def scan_ticks(
 
     if isinstance(source, (str, Path)) and TickStore.is_store(source):
         return TickSource("store", store=TickStore(source), name=str(source), **common)
-    files = source_files(source)
+    notes: list[str] = []
+    files = source_files(source, notes)
     name = str(source) if isinstance(source, (str, Path)) else f"{len(files)} files"
-    return TickSource("files", files=files, name=name, **common)
+    return TickSource("files", files=files, name=name, notes=notes, **common)

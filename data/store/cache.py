@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from data.bars.depth import DEFAULT_PERSISTENCE
 from data.bars.spec import BarSpec, parse_bar_spec
+from data.errors import OrderFlowError
 from data.reading.sources import TickSource, scan_ticks
 
 CACHE_FORMAT = 2  # 2: depth_imbalance_5/_10 lines
@@ -41,6 +42,23 @@ def default_cache_dir() -> Path:
         return Path(os.environ[CACHE_ENV])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "orderflow-bt" / "bars"
+
+
+def cache_folder(cache_dir: str | Path | None) -> Path:
+    """The bar cache folder (``cache_dir``, else :func:`default_cache_dir`), made if missing, or
+    OrderFlowError naming it when it is a file, lies below a file or cannot be written."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    problem = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = "a file is in the way" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+    if problem is None and not os.access(folder, os.W_OK | os.X_OK):
+        problem = "it is read-only"
+    if problem is not None:
+        raise OrderFlowError(f"cannot use this folder for the bar cache ({problem}); give another --cache-dir "
+                             f"(or ${CACHE_ENV}), or run with --no-cache", source=folder)
+    return folder
 
 
 def project_version() -> str:
@@ -108,19 +126,25 @@ def through_cache(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The bars ``build()`` makes from ``scan``'s data, through the cache: the entry of the key
     of ``scan``'s fingerprint, ``spec`` and ``settings`` (:func:`cache_key`) if there is one,
-    else ``build()``'s, written as an entry. ``(bars, info)`` as :func:`cached_bars` returns."""
+    else ``build()``'s, written as an entry. ``(bars, info)`` as :func:`cached_bars` returns.
+    A cache folder that cannot be used is an error before anything is built (:func:`cache_folder`)."""
     info: dict[str, Any] = {"hit": False, "key": None, "path": None, "source": scan.name}
     if not use_cache:
         return build(), info
+    folder = cache_folder(cache_dir)
     key = cache_key(scan, spec, settings)
-    entry = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / f"{key}.parquet"
+    entry = folder / f"{key}.parquet"
     info.update(key=key, path=entry)
     bars = read_entry(entry, key)
     if bars is not None:
         info["hit"] = True
         return bars, info
     bars = build()
-    write_entry(entry, key, bars)
+    try:
+        write_entry(entry, key, bars)
+    except OSError as exc:  # the folder was checked: a full disk, a folder removed meanwhile ...
+        raise OrderFlowError(f"cannot write the bar cache entry ({exc.strerror or exc}); run with --no-cache",
+                             source=entry) from None
     return bars, info
 
 

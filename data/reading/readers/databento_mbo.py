@@ -20,7 +20,6 @@ are integers in units of 1e-9; the undefined price becomes NaN.
 """
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -29,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from data.errors import OrderFlowError
+from data.reading.formats import read_dbn
 from data.reading.loader import ColumnPicker, ReadResult, register_format
 from data.reading.quotes import level_columns, register_quote_reader
 from data.reading.readers.book import TopOfBook, mbo_level_updates, top_of_book
@@ -63,29 +63,11 @@ def dbn_schema(path: Path) -> str | None:
 def read_dbn_records(path: Path, schemas: Sequence[str]) -> np.ndarray:
     """The file's records as the databento package's structured array (one instrument).
 
-    Raises :class:`OrderFlowError` when the package is missing, the file is unreadable,
-    its schema is not in ``schemas`` or it holds several instruments.
+    Raises :class:`OrderFlowError` when the package is missing, the file is truncated,
+    damaged or unreadable, its schema is not in ``schemas`` (all as
+    :func:`data.reading.formats.read_dbn`) or it holds several instruments.
     """
-    try:
-        import databento
-    except ImportError:
-        raise OrderFlowError(
-            "reading Databento DBN files needs the optional databento package: "
-            "pip install .[databento]  (or: pip install databento)", source=path,
-        ) from None
-    try:
-        store = databento.DBNStore.from_file(path)
-        schema = str(getattr(store.schema, "value", store.schema))
-        if schema not in schemas:
-            raise OrderFlowError(f"Databento schema {schema!r} is not read here; expected one of {list(schemas)}",
-                                 source=path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            records = store.to_ndarray()
-    except OrderFlowError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the package raises several types for bad files
-        raise OrderFlowError(f"cannot read DBN: {exc}", source=path) from None
+    records, _, _ = read_dbn(path, schemas)
     ids = np.unique(records["instrument_id"])
     if len(ids) > 1:
         raise OrderFlowError(

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from data.errors import OrderFlowError
-from data.reading.loader import ColumnPicker, ReadResult, read_csv, read_header, register_format
+from data.reading.loader import ColumnPicker, ReadResult, check_utf8, not_utf8, read_csv, read_header, register_format
 from data.reading.quotes import level_columns, register_quote_reader
 from data.reading.readers.book import LevelUpdates, top_of_book
 from data.sides.codes import parse_side
@@ -66,10 +66,13 @@ def tardis_kind(path: Path) -> str | None:
 
 def _read(path: Path, columns: list[str], types: dict[str, pa.DataType]) -> pa.Table:
     try:
-        return pacsv.read_csv(str(path), read_options=pacsv.ReadOptions(block_size=1 << 22),
-                              convert_options=pacsv.ConvertOptions(include_columns=columns, column_types=types))
+        table = pacsv.read_csv(str(path), read_options=pacsv.ReadOptions(block_size=1 << 22),
+                               convert_options=pacsv.ConvertOptions(include_columns=columns, column_types=types))
     except (OSError, pa.ArrowInvalid) as exc:
+        if "invalid utf8" in str(exc).lower():
+            raise not_utf8(path) from None
         raise OrderFlowError(f"cannot read Tardis CSV: {exc}", source=path) from None
+    return check_utf8(table, path)
 
 
 def _block_size(path: Path) -> int:
