@@ -44,7 +44,8 @@ bench: $(STAMP)
 accuracy: $(STAMP)
 	$(PY) -m tools.readme accuracy real-books
 
-# Regenerate the README's measured blocks (make run output, strategy rules, accuracy).
+# Regenerate the measured blocks of the README and docs/ (make run output, the ES example, strategy rules,
+# accuracy and real-book tables), each in its own file (tools/readme.py: BLOCK_FILES).
 readme: $(STAMP)
 	$(PY) -m tools.readme make-run es-run strategies accuracy real-books
 

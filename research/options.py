@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--risk", type=float, default=None, metavar="CASH",
                    help="size each trade so that its stop risks at most CASH (floor(CASH / (stop distance x "
                    "multiplier)) contracts); needs a strategy stop")
-    m = p.add_argument_group("futures contract maths (README: Money as the exchange counts it)")
+    m = p.add_argument_group("futures contract maths (docs/research.md: Money as the exchange counts it)")
     m.add_argument("--instrument", default=None, metavar="SYMBOL",
                    help="contract preset: ES MES NQ MNQ YM RTY CL GC ZN 6E BTC-PERP (multiplier, tick size, margin); "
                    "P&L, equity and metrics in the contract's currency")
@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run several strategies on the same data and print one table (compare.csv; each "
                    "strategy's metrics, trades and equity in OUT/NAME/); --param KEY=VALUE goes to the "
                    "strategies that have KEY; --strategy is ignored")
-    g = p.add_argument_group("research: sweeps, walk-forward, overfitting checks (README: Research at scale)")
+    g = p.add_argument_group("research: sweeps, walk-forward, overfitting checks (docs/research.md)")
     g.add_argument("--sweep", action="append", default=[], metavar="NAME=V1,V2|START:STOP:STEP",
                    help="sweep a strategy parameter (or bars=1min,5min) over values or an inclusive range; "
                    "repeatable: every combination runs. Writes sweep.csv, returns.parquet, sweep.json, heatmap.png")

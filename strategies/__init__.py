@@ -46,7 +46,7 @@ def strategy_params(name: "str | type[OrderFlowStrategy]") -> dict[str, Any]:
 
 
 def strategy_rules(name: "str | type[OrderFlowStrategy]") -> str:
-    """The strategy's rules: its class docstring, dedented (for ``--list-strategies`` and the README)."""
+    """The strategy's rules: its class docstring, dedented (for ``--list-strategies`` and docs/strategies.md)."""
     cls = get_strategy(name) if isinstance(name, str) else name
     return inspect.cleandoc(cls.__doc__ or "")
 

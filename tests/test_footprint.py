@@ -27,7 +27,7 @@ from tests.conftest import need_sample
 
 T0 = pd.Timestamp("2024-03-01 14:30:10", tz="UTC")
 
-# The issue's example (tick 0.25, price: sell x buy).
+# A bar worked by hand (tick 0.25, price: sell x buy).
 LADDER = [(101.00, 2, 40), (100.75, 10, 36), (100.50, 11, 33), (100.25, 9, 4), (100.00, 20, 1)]
 
 
@@ -46,7 +46,7 @@ def ladder_ticks(ladder, at=T0) -> pd.DataFrame:
     })
 
 
-def test_issue_example_imbalances_stack_delta_poc_value_area():
+def test_worked_example_imbalances_stack_delta_poc_value_area():
     ticks = ladder_ticks(LADDER)
     stats = footprint_stats(ticks, "1min", 0.25, ratio=3, min_volume=5).iloc[0]
     grid = footprint_grid(ticks, "1min", 0.25)

@@ -376,7 +376,7 @@ BAD = [
     (["--start", "2020-01-01", "--end", "2020-01-02"], "no bars"),
     (["--cash", "lots"], "--cash"),
     (["--no-such-option"], "unrecognized"),
-    # issue 8: none only where the parameter can be off; no nan/inf; slippage below 100%
+    # none only where the parameter can be off; no nan/inf; slippage below 100%
     (["--param", "slope_period=none"], "slope_period cannot be none"),
     (["--param", "min_slope=nan"], "finite"),
     (["--param", "min_slope=-inf"], "finite"),

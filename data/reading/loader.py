@@ -1042,7 +1042,7 @@ def load_ticks(
     options: LoadOptions | None = None,
     **keywords: Any,
 ) -> pd.DataFrame:
-    """Load ticks from one file or DataFrame into the canonical tick schema.
+    """Load ticks from one file or DataFrame into the canonical tick schema (docs/data-formats.md).
 
     ``options`` (:class:`data.options.LoadOptions`, or its fields as keywords): this reads
     ``columns``, ``format``, ``tz`` and ``on_bad_rows``; the selection (``start``, ``end``,
