@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import importlib
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ import strategies as strategy_registry
 from data import OrderFlowError
 from indicators.sessions import SessionCalendar, check_tz, parse_session_start
 from strategies import strategy_params
+from strategies.own import load_strategy
 
 HERE = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = HERE / "data" / "sample" / "sample_ticks.parquet"
@@ -145,23 +145,14 @@ class RunConfig:
 
 
 def resolve_strategy(spec: Any) -> type:
-    """A strategy class from a registered name, ``"package.module:ClassName"``, or a class."""
+    """A strategy class from a registered name, ``"module:ClassName"``, ``"path/to/file.py:ClassName"``
+    (:func:`strategies.own.load_strategy`: modules are also found in the current folder), or a class."""
     if isinstance(spec, type):
         return spec
     text = str(spec).strip()
     if ":" not in text:
         return strategy_registry.get_strategy(text)
-    module_name, _, attr = text.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise OrderFlowError(f"cannot import strategy module {module_name!r}: {exc}") from None
-    cls = getattr(module, attr, None)
-    import backtrader as bt
-
-    if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
-        raise OrderFlowError(f"{text!r} is not a Backtrader Strategy class in {module_name}")
-    return cls
+    return load_strategy(text)
 
 
 # ---------------------------------------------------------------------------------------------

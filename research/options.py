@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import); "
                    "read in time order as one stream; default: the bundled sample data/sample/sample_ticks.parquet")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY,
-                   help="strategy: a registered name (see --list-strategies) or module:Class; default cvd_trend")
+                   help="strategy: a registered name (see --list-strategies), or one of your own: path/to/file.py:Class or "
+                   "module:Class (modules are also found in the current folder); default cvd_trend")
     p.add_argument("--bars", default=DEFAULT_BARS,
                    help="bar spec: a time offset (30s, 1min, 5min, 1h), N trades (500t), N units of "
                    "volume (1000v) or 'tick' (one bar per trade); default 1min")

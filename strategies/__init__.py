@@ -15,6 +15,7 @@ from .base import OrderFlowStrategy
 from .cvd_trend import CvdTrend
 from .delta_divergence import DeltaDivergenceStrategy
 from .ofi_momentum import OfiMomentum
+from .own import USAGE, is_path
 from .stacked_imbalance import StackedImbalanceStrategy
 
 STRATEGIES: dict[str, type[OrderFlowStrategy]] = {
@@ -36,6 +37,8 @@ def get_strategy(name: str) -> type[OrderFlowStrategy]:
         return STRATEGIES[key]
     close = difflib.get_close_matches(key, list(STRATEGIES), n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else ""
+    if is_path(str(name).strip()):
+        hint = f"; {USAGE}, e.g. --strategy {str(name).strip()}:ClassName"
     raise OrderFlowError(f"unknown strategy {name!r}{hint} (available: {', '.join(STRATEGIES)})")
 
 
