@@ -168,6 +168,7 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
         "strategy": c.strategy_name,
         "params": {k: jsonable(v) for k, v in result.params.items()},
         "bars": c.bars,
+        "columns": c.columns,
         "bar_count": len(bars),
         "period": {"first_bar": bars.index[0].tz_convert(c.tz).isoformat(),
                    "last_bar": bars.index[-1].tz_convert(c.tz).isoformat(), "tz": c.tz},

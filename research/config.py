@@ -60,6 +60,7 @@ class RunConfig:
     ``progress`` shows progress bars on stderr (None: when stderr is a terminal).
 
     ``imbalance`` names the platform rule of the footprint imbalance lines (and charts).
+    ``columns`` maps the data's column names to canonical ones (``load_ticks(columns=)``).
 
     Money: ``instrument`` (:class:`research.instruments.Instrument`, e.g.
     ``get_instrument("ES")``) counts in the instrument's currency through Backtrader's
@@ -97,6 +98,7 @@ class RunConfig:
     instrument: Any = None  # research.instruments.Instrument
     commission_per_contract: float = 0.0
     slippage_ticks: float = 0.0
+    columns: dict[str, str] | None = None  # {"their name": "canonical name"}, as load_ticks(columns=)
 
     @property
     def strategy_class(self) -> type:

@@ -103,7 +103,8 @@ def load(config: RunConfig) -> Loaded:
     bars (``data.bars.stream``: equal to ``make_bars``).
     """
     on_bad_rows = "drop" if config.drop_bad_rows else "raise"
-    source = {"symbol": config.symbol, "allow_overlap": config.allow_overlap, "progress": config.progress}
+    source = {"symbol": config.symbol, "allow_overlap": config.allow_overlap, "progress": config.progress,
+              "columns": config.columns}
     if not needs_ticks(config):
         bars, info = cached_bars(config.data, config.bars, cache_dir=config.cache_dir, use_cache=config.cache,
                                  footprint_params=config.footprint_params,

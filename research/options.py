@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
-from data.reading.loader import FORMATS
+from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
 from reports import output
 from strategies import strategy_params
@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default=None,
                    help=f"force the input format (one of {', '.join(sorted(FORMATS))}); "
                    "default: detected from the file's header, line shapes or extension")
+    p.add_argument("--columns", default=None, metavar="THEIRS=CANONICAL,...",
+                   help="the names of your file's columns, e.g. Time=timestamp,Last=price,Qty=size,Aggressor=side "
+                   f"(canonical names: {', '.join(TARGET_COLUMNS)}); default: the known names and aliases "
+                   "(README: Loading your own data)")
     p.add_argument("--classify", default=None, metavar="METHOD",
                    help=f"fill unknown trade sides: {', '.join(CLASSIFIERS)} (per trade) or "
                    f"{BAR_METHOD} (bulk volume classification of each bar's volume)")
@@ -206,6 +210,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
                       trade_footprints=args.trade_footprints, html=args.html,
                       profile=args.profile)
     parse_bar_spec(args.bars)
+    columns = parse_columns(args.columns)
     cls = resolve_strategy(args.strategy)
     known = strategy_params(cls)
     params = parse_params(args.param, cls, args.strategy)
@@ -249,9 +254,24 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         observers=args.bt_plot, keep_ticks=outputs.needs_ticks, symbol=args.symbol, allow_overlap=args.allow_overlap,
         cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
         imbalance=args.imbalance, instrument=instrument, commission_per_contract=args.commission_per_contract,
-        slippage_ticks=args.slippage_ticks,
+        slippage_ticks=args.slippage_ticks, columns=columns,
     )
     return config, outputs
+
+
+def parse_columns(text: str | None) -> dict[str, str] | None:
+    """``--columns "Time=timestamp,Last=price"`` -> ``{"Time": "timestamp", "Last": "price"}`` (``load_ticks(columns=)``)."""
+    if text is None:
+        return None
+    columns: dict[str, str] = {}
+    for pair in text.split(","):
+        theirs, sep, target = (part.strip() for part in pair.partition("="))
+        if not sep or not theirs or not target:
+            raise OrderFlowError(f"bad --columns {text!r}: THEIRS=CANONICAL pairs separated by commas, "
+                                 "e.g. --columns Time=timestamp,Last=price,Qty=size")
+        columns[theirs] = target
+    check_column_map(columns, "--columns")
+    return columns
 
 
 def data_source(texts: Sequence[str]) -> "Path | str | list[Path]":
