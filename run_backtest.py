@@ -25,7 +25,7 @@ import strategies as strategy_registry
 from data import OrderFlowError
 from reports import output
 from research import RunConfig, engine
-from research.options import Outputs, build_parser, make_config
+from research.options import Outputs, build_parser, make_config, strategy_listing
 from strategies import strategy_params
 
 MAX_FOOTPRINT_BARS = 80
@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.list_strategies:
-            print(strategy_registry.describe_strategies())
+            print(strategy_listing())
             return 0
         if args.compare is not None:
             output.check_out_dir(args.out)

@@ -20,11 +20,12 @@ from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
 from reports import output
-from strategies import strategy_params
+from strategies import OrderFlowStrategy, describe_strategies, strategy_params
 
 from .config import (
     DEFAULT_BARS,
     DEFAULT_DATA,
+    DEFAULT_SIZE,
     DEFAULT_STRATEGY,
     FRACTIONAL_PARAM,
     LAST_TIME,
@@ -42,6 +43,7 @@ from .config import (
 from .instruments import instrument_from_options
 
 DEFAULT_OUT = Path("results")
+CONTRACT_SIZE = "1"  # --size with a futures contract when none is given
 
 
 class UsageError(OrderFlowError):
@@ -146,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder; default results/")
     p.add_argument("--no-plot", action="store_true", help="do not draw report.png")
     p.add_argument("--bt-plot", action="store_true", help="also save Backtrader's own plot as bt_plot.png")
-    p.add_argument("--list-strategies", action="store_true", help="list the strategies and their parameters")
+    p.add_argument("--list-strategies", action="store_true",
+                   help="list the strategies with the parameter values a run uses (sizing: the default --size)")
     p.add_argument("--footprint", nargs=2, default=None, metavar=("START", "END"),
                    help="also draw footprint.png: the footprint of the bars stamped from START to END "
                    "(in --tz when they have no zone; the first 80 bars if there are more), with the trades marked")
@@ -183,6 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pbo-splits", type=int, default=16, metavar="S",
                    help="blocks S of the probability of backtest overfitting (even); default 16")
     return p
+
+
+def strategy_listing() -> str:
+    """``--list-strategies``: each strategy with the parameter values a run uses (the sizing of the default
+    ``--size``, not the class default), and the sizing with ``--instrument``."""
+    text = describe_strategies(lambda cls: {**strategy_params(cls), **parse_size(None, cls)})
+
+    def shown(size: str) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in parse_size(size, OrderFlowStrategy).items())
+
+    return (f"{text}\n\nWithout --size: {shown(DEFAULT_SIZE)} ({DEFAULT_SIZE} of equity); with --instrument: "
+            f"{shown(CONTRACT_SIZE)} (one contract); --size and --param KEY=VALUE change them.")
 
 
 @dataclass
@@ -303,7 +318,7 @@ def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractiona
         if not math.isfinite(value) or value < 0:
             raise OrderFlowError(f"bad --{option.replace('_', '-')} {value}: must be >= 0")
     sizable = {"stake", "pct_equity"} <= set(strategy_params(cls))
-    size = "1" if args.size is None and instrument is not None and sizable else args.size
+    size = CONTRACT_SIZE if args.size is None and instrument is not None and sizable else args.size
     params = parse_size(size, cls, fractional=fractional)
     if args.risk is not None:
         if not math.isfinite(args.risk) or args.risk <= 0:
