@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,19 @@ COMPARE_COLUMNS = [
     ("net profit", "net_pnl", "{:,.2f}"), ("return %", "total_return_pct", "{:.2f}"), ("Sharpe", "sharpe", "{:.2f}"),
     ("max DD %", "max_drawdown_pct", "{:.2f}"), ("in market %", "time_in_market_pct", "{:.1f}"),
 ]
+
+
+RUN_FILES = ("metrics.json", "trades.csv", "equity.csv", "report.png", "bt_plot.png", "report.html", "footprint.png",
+             "footprint.html", "footprints/trade_*.png")
+"""The files a backtest writes into ``--out`` (some only with their options), as names or globs in it."""
+COMPARE_FILES = ("compare.csv",)
+"""What ``--compare`` writes into ``--out`` besides each strategy's :data:`RUN_FILES` in ``OUT/NAME/``."""
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 trading day``, ``5 trading days``, ``1,234 bars``: a count and its noun, singular for exactly 1
+    (``many``: the plural when it is not ``word + "s"``)."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
 def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
@@ -142,11 +156,57 @@ def check_out_dir(out: Path) -> Path:
         parent = parent.parent
     if not parent.is_dir():
         raise OrderFlowError(f"--out {out}: {parent} is not a folder")
-    import os
-
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OrderFlowError(f"--out {out}: {parent} is not writable")
     return out
+
+
+def run_inputs(config: Any) -> list[Path]:
+    """The files a run reads that are named one by one (DATA files, ``--quotes``): never cleared or overwritten."""
+    data = config.data if isinstance(config.data, (list, tuple)) else [config.data]
+    files = [Path(d) for d in data if isinstance(d, (str, Path))]
+    if config.quotes is not None:
+        files.append(Path(config.quotes))
+    return [f for f in files if f.is_file()]
+
+
+def owned_files(out: Path, patterns: "tuple[str, ...]", inputs: "list[Path] | tuple[Path, ...]" = ()) -> list[Path]:
+    """The files of ``out`` that ``patterns`` (names or globs, relative to ``out``) name: what a run of that kind
+    owns there. OrderFlowError when one of them is one of the run's ``inputs`` (it would be overwritten)."""
+    from data import OrderFlowError
+
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    found = sorted({p for pattern in patterns for p in out.glob(pattern) if p.is_file()})
+    for path in found:
+        source = next((f for f in inputs if os.path.samefile(f, path)), None)
+        if source is not None:
+            raise OrderFlowError(f"--out {out}: {path.relative_to(out).as_posix()} there is an input of this run "
+                                 f"({source}) and would be overwritten; choose another --out")
+    return found
+
+
+def clear_outputs(out: Path, patterns: "tuple[str, ...]", inputs: "list[Path] | tuple[Path, ...]" = ()) -> list[Path]:
+    """Remove the files of an earlier run that ``patterns`` name from ``out`` (:func:`owned_files`), and a
+    subfolder of theirs left empty; never any other file. Returns the removed files."""
+    removed = owned_files(out, patterns, inputs)
+    for path in removed:
+        path.unlink()
+    for folder in {p.parent for p in removed} - {Path(out)}:
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return removed
+
+
+def describe_cleared(removed: "list[Path]", written: Any, out: Path) -> str | None:
+    """``Removed 2 files of an earlier run ...``: the removed files this run did not write again (None if none)."""
+    again = {Path(p) for p in written}
+    stale = [p.relative_to(out).as_posix() for p in removed if p not in again]
+    if not stale:
+        return None
+    return (f"Removed {plural(len(stale), 'file')} of an earlier run from {out} that this run does not write: "
+            f"{', '.join(stale)}")
 
 
 def write_outputs(result: Any, out: Path) -> dict[str, Path]:

@@ -15,6 +15,15 @@ import pandas as pd
 
 from .output import align_table, fmt
 
+SWEEP_FILES = ("sweep.csv", "returns.parquet", "sweep.json", "sets/*.parquet", "heatmap.png", "pbo_logits.png",
+               "sweep.html")
+"""The files a sweep writes into ``--out``: the first four are :class:`research.sweep.SweepStore`'s (cleared as
+a sweep starts, kept by ``--resume``), the rest (:data:`SWEEP_PLOTS`) are cleared before they are drawn."""
+SWEEP_PLOTS = SWEEP_FILES[4:]
+WALK_FORWARD_FILES = ("walk_forward.csv", "oos_equity.csv", "oos_trades.csv", "walk_forward.json", "walk_forward.png",
+                      "walk_forward.html")
+"""The files a walk-forward writes into ``--out``, cleared before it writes them."""
+
 TABLE_METRICS = [("return %", "total_return_pct"), ("Sharpe", "sharpe"), ("max DD %", "max_drawdown_pct"),
                  ("trades", "trades"), ("win %", "win_rate_pct"), ("profit factor", "profit_factor"),
                  ("net profit", "net_pnl")]

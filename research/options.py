@@ -145,7 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a quote counts only this long after its time (e.g. 50ms); needs --quotes")
     p.add_argument("--drop-bad-rows", action="store_true",
                    help="reject unreadable rows and count them by reason instead of stopping")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder; default results/")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help="output folder; default results/. Before writing, a run removes the files of its kind that "
+                   "an earlier run left there (a backtest: metrics.json, trades.csv, equity.csv, report.png, "
+                   "bt_plot.png, report.html, footprint.png, footprint.html, footprints/trade_*.png; a sweep, a "
+                   "walk-forward, --compare: theirs), so that every file there is this run's; it never removes "
+                   "any other file")
     p.add_argument("--no-plot", action="store_true", help="do not draw report.png")
     p.add_argument("--bt-plot", action="store_true", help="also save Backtrader's own plot as bt_plot.png")
     p.add_argument("--list-strategies", action="store_true",

@@ -1,7 +1,19 @@
 """What the command line prints and leaves in --out: the strategy list, counts in words, the files a run owns."""
 from __future__ import annotations
 
-from tests.test_run_backtest import run_cli
+import json
+from pathlib import Path
+
+import pytest
+
+import strategies
+from tests.test_run_backtest import SMALL_CSV, BuyThenSell, run_cli
+
+
+@pytest.fixture
+def stand_in(monkeypatch):
+    monkeypatch.setitem(strategies.STRATEGIES, "buy_then_sell", BuyThenSell)
+    return "buy_then_sell"
 
 
 def test_list_strategies_shows_the_sizing_a_run_uses():
@@ -13,3 +25,90 @@ def test_list_strategies_shows_the_sizing_a_run_uses():
     assert "stake=1, pct_equity=100.0," in params  # what `Strategy cvd_trend(stake=1, pct_equity=100.0, ...)` runs
     assert "pct_equity=None" not in out.split("Without --size")[0]
     assert "Without --size: pct_equity=100.0 (100% of equity); with --instrument: stake=1, pct_equity=None" in out
+
+
+# --- --out holds one run: the files a run owns are cleared before it writes; any other file stays -------------
+
+RUN_LEFTOVERS = ["report.png", "bt_plot.png", "report.html", "footprint.png", "footprint.html",
+                 "footprints/trade_001.png", "footprints/trade_012.png"]
+NOT_OWNED = ["notes.txt", "footprints/mine.txt", "sweep.csv", "walk_forward.csv", "compare.csv", "report.png.bak",
+             "keep/metrics.json"]
+
+
+def leave(out: Path, names: list[str]) -> None:
+    for name in names:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("from an earlier run")
+
+
+def files(out: Path) -> set[str]:
+    return {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+
+
+def test_a_run_clears_the_files_of_an_earlier_run_and_no_other(tmp_path, stand_in):
+    out = tmp_path / "out"
+    leave(out, RUN_LEFTOVERS + NOT_OWNED + ["metrics.json", "trades.csv"])
+    code, text, err = run_cli([str(SMALL_CSV), "--strategy", stand_in, "--out", str(out), "--no-plot"])
+    assert code == 0, err
+    assert files(out) == {"metrics.json", "trades.csv", "equity.csv", *NOT_OWNED}
+    assert json.loads((out / "metrics.json").read_text())["strategy"] == stand_in
+    assert (f"Removed 7 files of an earlier run from {out} that this run does not write: bt_plot.png, footprint.html, "
+            "footprint.png, footprints/trade_001.png, footprints/trade_012.png, report.html, report.png") in text
+
+
+def test_a_run_removes_an_emptied_footprints_folder(tmp_path, stand_in):
+    out = tmp_path / "out"
+    leave(out, ["footprints/trade_001.png"])
+    code, text, err = run_cli([str(SMALL_CSV), "--strategy", stand_in, "--out", str(out), "--no-plot"])
+    assert code == 0, err
+    assert not (out / "footprints").exists()
+    assert "Removed 1 file of an earlier run from" in text
+
+
+def test_a_failed_run_leaves_the_earlier_outputs(tmp_path, stand_in):
+    out = tmp_path / "out"
+    leave(out, ["metrics.json", "report.png"])
+    code, text, err = run_cli([str(SMALL_CSV), "--strategy", stand_in, "--out", str(out), "--no-plot",
+                               "--start", "2030-01-01"])
+    assert code == 2 and "no bars" in err
+    assert files(out) == {"metrics.json", "report.png"}
+
+
+def test_an_input_in_out_is_never_cleared_nor_overwritten(tmp_path, stand_in):
+    out = tmp_path / "out"
+    out.mkdir()
+    data = out / "trades.csv"
+    data.write_bytes(SMALL_CSV.read_bytes())
+    code, text, err = run_cli([str(data), "--strategy", stand_in, "--out", str(out), "--no-plot"])
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"--out {out}: trades.csv there is an input of this run" in err
+    assert data.read_bytes() == SMALL_CSV.read_bytes() and files(out) == {"trades.csv"}
+
+
+def test_compare_clears_compare_csv_and_each_strategy_folder(tmp_path):
+    out = tmp_path / "out"
+    leave(out, ["cvd_trend/report.png", "cvd_trend/notes.txt", "metrics.json"])
+    code, text, err = run_cli([str(SMALL_CSV), "--compare", "cvd_trend,ofi_momentum", "--param", "slope_period=1",
+                               "--param", "period=1", "--out", str(out)])
+    assert code == 0, err
+    assert files(out) == {"compare.csv", "metrics.json", "cvd_trend/notes.txt",
+                          *(f"{n}/{f}" for n in ("cvd_trend", "ofi_momentum")
+                            for f in ("metrics.json", "trades.csv", "equity.csv"))}
+
+
+def test_sweep_and_walk_forward_clear_their_own_files(tmp_path, stand_in):
+    out = tmp_path / "out"
+    sweep_files = ["sweep.html", "pbo_logits.png", "heatmap.png", "sets/0007.parquet"]
+    walk_files = ["walk_forward.html", "walk_forward.png", "oos_trades.csv"]
+    leave(out, sweep_files + walk_files + ["metrics.json"])
+    code, text, err = run_cli([str(SMALL_CSV), "--strategy", stand_in, "--sweep", "sell_at=1,2", "--jobs", "1",
+                               "--out", str(out)])
+    assert code == 0, err
+    left = files(out)
+    assert {"sweep.html", "pbo_logits.png", "sets/0007.parquet"}.isdisjoint(left)  # 1 day: no PBO, no --html
+    assert {"metrics.json", *walk_files} <= left and "heatmap.png" in left
+    code, text, err = run_cli([str(SMALL_CSV), "--strategy", stand_in, "--sweep", "sell_at=1,2", "--jobs", "1",
+                               "--walk-forward", "train=1b,test=1b", "--rank-by", "total_return_pct", "--out", str(out)])
+    assert code == 0, err
+    left = files(out)
+    assert "walk_forward.html" not in left and {"walk_forward.png", "oos_trades.csv", "sweep.csv"} <= left
