@@ -10,6 +10,7 @@ returned as percent (``12.5`` means 12.5 %); a figure that cannot be computed
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -283,6 +284,17 @@ def to_json_ready(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 trading day``, ``5 trading days``, ``1,234 bars``: a count and its noun, singular for exactly 1
+    (``many``: the plural when it is not ``word + "s"``)."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def duration_text(text: str) -> str:
+    """A duration as pandas writes it (``str(Timedelta)``), with ``1 days`` said ``1 day``."""
+    return re.sub(r"^(-?)1 days\b", r"\g<1>1 day", str(text))
+
+
 def _text(value: Any, suffix: str = "", digits: int = 2) -> str:
     if value is None:
         return "n/a"
@@ -306,7 +318,8 @@ def metric_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
         ("Sharpe (daily, x sqrt 252)", _text(m.get("sharpe"))),
         ("Sortino (daily, x sqrt 252)", _text(m.get("sortino"))),
         ("Max drawdown", _text(m.get("max_drawdown_pct"), " %")),
-        ("Longest drawdown", "n/a" if m.get("max_drawdown_bars") is None else f"{m['max_drawdown_bars']} bars, {dd_time}"
+        ("Longest drawdown", "n/a" if m.get("max_drawdown_bars") is None
+         else f"{plural(m['max_drawdown_bars'], 'bar')}, {duration_text(dd_time)}"
          + ("" if m.get("max_drawdown_recovered", True) else " (not recovered)")),
         ("Trades (closed)", _text(m.get("trades"))),
         ("Win rate", _text(m.get("win_rate_pct"), " %", 1)),

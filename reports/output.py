@@ -20,6 +20,7 @@ import pandas as pd
 from data.reading.loader import format_load_report
 
 from . import metrics as perf
+from .metrics import plural
 
 COMPARE_COLUMNS = [
     ("trades", "trades", "{:d}"), ("win %", "win_rate_pct", "{:.1f}"), ("profit factor", "profit_factor", "{:.2f}"),
@@ -33,12 +34,6 @@ RUN_FILES = ("metrics.json", "trades.csv", "equity.csv", "report.png", "bt_plot.
 """The files a backtest writes into ``--out`` (some only with their options), as names or globs in it."""
 COMPARE_FILES = ("compare.csv",)
 """What ``--compare`` writes into ``--out`` besides each strategy's :data:`RUN_FILES` in ``OUT/NAME/``."""
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """``1 trading day``, ``5 trading days``, ``1,234 bars``: a count and its noun, singular for exactly 1
-    (``many``: the plural when it is not ``word + "s"``)."""
-    return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
 def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
@@ -59,13 +54,13 @@ def describe_source(report: dict[str, Any]) -> list[str]:
         return [format_load_report(report)]
     read, kept = report.get("rows_read", 0), report.get("rows_kept", 0)
     if report["format"] == "store":
-        lines = [f"Read {read:,} rows of {report.get('symbol') or 'the store'} from {report['source']}: "
-                 f"{report.get('files_read', 0)} of {report.get('files_total', 0)} day files, "
-                 f"{report.get('row_groups_read', 0)} of {report.get('row_groups_total', 0)} row groups; "
-                 f"{kept:,} rows in the window."]
+        lines = [f"Read {plural(read, 'row')} of {report.get('symbol') or 'the store'} from {report['source']}: "
+                 f"{report.get('files_read', 0)} of {plural(report.get('files_total', 0), 'day file')}, "
+                 f"{report.get('row_groups_read', 0)} of {plural(report.get('row_groups_total', 0), 'row group')}; "
+                 f"{plural(kept, 'row')} in the window."]
     else:
         files = report.get("files") or []
-        lines = [f"Read {len(files)} files ({report['source']}): {read:,} rows, {kept:,} kept in the window."]
+        lines = [f"Read {plural(len(files), 'file')} ({report['source']}): {plural(read, 'row')}, {kept:,} kept in the window."]
         lines += [f"  {Path(f['source']).name}: {f['rows_read']:,} read, {f.get('rows_in_window', f['rows_kept']):,} kept"
                   + (f", rejected {sum(f['rejected'].values()):,}" if f.get("rejected") else "") for f in files]
     rejected = report.get("rejected") or {}
@@ -87,12 +82,12 @@ def describe_load(result: Any) -> str:
         lines.append(f"Bars loaded from the bar cache ({cache['path']}), not rebuilt from the ticks.")
     kept = result.load_report.get("rows_kept", result.ticks_in_range)
     if (c.start is not None or c.end is not None) and result.load_report.get("format") not in ("files", "store"):
-        lines.append(f"Range {c.range_text()}: {result.ticks_in_range:,} ticks in range "
+        lines.append(f"Range {c.range_text()}: {plural(result.ticks_in_range, 'tick')} in range "
                      f"({kept - result.ticks_in_range:,} outside).")
     first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)
     clock, zone = c.session or (dt.time(0, 0), c.tz)
-    lines.append(f"Built {len(bars):,} bars of {c.bars} from {result.ticks_in_range:,} ticks, "
-                 f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {len(result.daily)} trading days "
+    lines.append(f"Built {plural(len(bars), 'bar')} of {c.bars} from {plural(result.ticks_in_range, 'tick')}, "
+                 f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {plural(len(result.daily), 'trading day')} "
                  f"(days start at {clock:%H:%M} {zone}).")
     return "\n".join(lines)
 
@@ -115,27 +110,8 @@ def describe_run(result: Any) -> str:
 
 
 def metrics_table(m: dict[str, Any]) -> str:
-    """The metrics as an aligned two-column table."""
-    rows = [
-        ("Start value", fmt(m["start_value"])),
-        ("Final value", fmt(m["final_value"])),
-        ("Total return", fmt(m["total_return_pct"], " %")),
-        ("Annualised return", fmt(m["annual_return_pct"], " %")),
-        ("Sharpe (daily, x sqrt 252)", fmt(m["sharpe"])),
-        ("Sortino (daily, x sqrt 252)", fmt(m["sortino"])),
-        ("Max drawdown", fmt(m["max_drawdown_pct"], " %")),
-        ("Longest drawdown", f"{m['max_drawdown_bars']} bars, {m['max_drawdown_duration']}"
-         + ("" if m["max_drawdown_recovered"] else " (not recovered)")),
-        ("Trades (closed)", fmt(m["trades"])),
-        ("Win rate", fmt(m["win_rate_pct"], " %", 1)),
-        ("Profit factor", fmt(m["profit_factor"])),
-        ("Average trade (net)", fmt(m["avg_trade"])),
-        ("Net profit of closed trades", fmt(m["net_pnl"])),
-        ("Open at end (marked to market)", f"{m['open_trades_at_end']} ({fmt(m['open_pnl_net'])})"),
-        ("Time in market", fmt(m["time_in_market_pct"], " %", 1)),
-        ("Buy and hold return", fmt(m["buy_hold_return_pct"], " %")),
-        ("Trading days", fmt(m["days"])),
-    ]
+    """The metrics as an aligned two-column table (the rows of :func:`reports.metrics.metric_rows`)."""
+    rows = perf.metric_rows(m)
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v:>24}" for k, v in rows)
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .metrics import plural
 from .output import align_table, fmt
 
 SWEEP_FILES = ("sweep.csv", "returns.parquet", "sweep.json", "sets/*.parquet", "heatmap.png", "pbo_logits.png",
@@ -58,7 +59,8 @@ def describe_sweep(result: Any, base: Any) -> str:
     grid = " x ".join(f"{a.name} ({len(a.values)})" for a in result.axes) or "no axes"
     resumed = len(result.table) - result.ran
     note = f"; {resumed} from an earlier run (--resume)" if resumed else ""
-    return (f"Sweep of {base.strategy_name}: {len(result.table)} sets over {grid}, {len(result.returns)} trading days"
+    return (f"Sweep of {base.strategy_name}: {plural(len(result.table), 'set')} over {grid}, "
+            f"{plural(len(result.returns), 'trading day')}"
             f"{note}; ranked by {result.rank_by}.")
 
 
@@ -106,7 +108,8 @@ def statistics_text(result: Any) -> str:
     else:
         lines.append(f"  Deflated Sharpe ratio of the best set by Sharpe ({dsr['best']}): {dsr['dsr']:.3f}  "
                      f"(per-day Sharpe {dsr['sharpe']:.3f} against {dsr['benchmark']:.3f} expected from the best of "
-                     f"{dsr['n_trials']} trials of luck; {dsr['n_obs']} days, skewness {cell_text(dsr['skewness'])}, "
+                     f"{plural(dsr['n_trials'], 'trial')} of luck; {plural(dsr['n_obs'], 'day')}, "
+                     f"skewness {cell_text(dsr['skewness'])}, "
                      f"kurtosis {cell_text(dsr['kurtosis'])})")
     pbo = stats.get("pbo", {})
     if "error" in pbo:
@@ -201,7 +204,8 @@ def pbo_plot(result: Any, path: Path) -> Path | None:
     ax.axvline(0.0, color="#c44e52", lw=1.5, label=f"PBO = share at or below 0 = {pbo['pbo']:.3f}")
     ax.set_xlabel("logit of the in-sample best set's out-of-sample relative rank")
     ax.set_ylabel("combinations")
-    ax.set_title(f"CSCV: S={pbo['n_splits']}, {pbo['n_combinations']:,} combinations, {pbo['n_sets']} sets", fontsize=10)
+    ax.set_title(f"CSCV: S={pbo['n_splits']}, {plural(pbo['n_combinations'], 'combination')}, "
+                 f"{plural(pbo['n_sets'], 'set')}", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -308,7 +312,7 @@ def walk_forward_plot(result: Any, path: Path, tz: str, title: str = "") -> Path
     m = result.metrics
     top.set_title((title + "\n" if title else "") + f"walk-forward {result.spec}, chosen by {result.rank_by}: "
                   f"return {fmt(m['total_return_pct'], '%')}, Sharpe {fmt(m['sharpe'])}, "
-                  f"max DD {fmt(m['max_drawdown_pct'], '%')}, {m['trades']} trades", fontsize=10)
+                  f"max DD {fmt(m['max_drawdown_pct'], '%')}, {plural(m['trades'], 'trade')}", fontsize=10)
     top.set_ylabel("value")
     top.legend(loc="lower left", fontsize=8)
     bottom.set_ylabel("drawdown %")

@@ -112,3 +112,29 @@ def test_sweep_and_walk_forward_clear_their_own_files(tmp_path, stand_in):
     assert code == 0, err
     left = files(out)
     assert "walk_forward.html" not in left and {"walk_forward.png", "oos_trades.csv", "sweep.csv"} <= left
+
+
+# --- counts in words: "1 trading day", "2 trading days" ------------------------------------------------------
+
+
+def test_plural_and_durations():
+    from reports.metrics import duration_text, plural
+
+    assert [plural(n, "trading day") for n in (0, 1, 2, 1234)] == [
+        "0 trading days", "1 trading day", "2 trading days", "1,234 trading days"]
+    assert plural(1, "day file") == "1 day file" and plural(3, "match", "matches") == "3 matches"
+    assert [duration_text(t) for t in ("1 days 03:15:00", "0 days 00:00:00", "2 days 00:01:00", "11 days 01:00:00")] \
+        == ["1 day 03:15:00", "0 days 00:00:00", "2 days 00:01:00", "11 days 01:00:00"]
+
+
+def test_one_day_and_one_bar_are_singular(tmp_path, stand_in):
+    # bars 09:31, 09:32, 09:33 (one day); long 2 units at the 09:32 open (100.00), closed at the 09:33 open (100.25),
+    # and the 09:32 close is 100.50: equity peaks at 09:32 and is below it for one bar, 09:33
+    code, text, err = run_cli([str(SMALL_CSV), "--strategy", stand_in, "--out", str(tmp_path), "--no-plot"])
+    assert code == 0, err
+    assert "Built 3 bars of 1min from 10 ticks" in text and "; 1 trading day (days start at 00:00 UTC)" in text
+    assert "1 bar, 0 days 00:01:00" in text and "1 trading days" not in text
+    code, text, err = run_cli([str(SMALL_CSV), "--strategy", stand_in, "--sweep", "sell_at=1,2", "--jobs", "1",
+                               "--out", str(tmp_path / "sweep")])
+    assert code == 0, err
+    assert "Sweep of buy_then_sell: 2 sets over sell_at (2), 1 trading day; ranked by sharpe." in text
