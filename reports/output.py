@@ -272,7 +272,7 @@ def draw(result: Any, out: Path, *, plot: bool = True, bt_plot: bool = False,
             cvd_label=result.cvd_label, cvd_resets=result.cvd_resets, tz=c.tz, summary=summary,
             profile=run_profile(result) if profile else None)
     if bt_plot:
-        paths["bt_plot.png"] = save_backtrader_plot(result.cerebro, out / "bt_plot.png")
+        paths["bt_plot.png"] = save_backtrader_plot(result.cerebro, out / "bt_plot.png", tz=c.tz)
     paths.update(draw_footprints(result, out, footprint, trade_footprints, max_footprint_bars))
     return paths
 

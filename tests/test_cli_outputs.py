@@ -138,3 +138,44 @@ def test_one_day_and_one_bar_are_singular(tmp_path, stand_in):
                                "--out", str(tmp_path / "sweep")])
     assert code == 0, err
     assert "Sweep of buy_then_sell: 2 sets over sell_at (2), 1 trading day; ranked by sharpe." in text
+
+
+# --- bt_plot.png shows times in --tz ---------------------------------------------------------------------------
+
+
+def bottom_dates(fig) -> list[str]:
+    fig.canvas.draw()
+    bottom = min(ax.get_position().y0 for ax in fig.axes)
+    ax = next(a for a in fig.axes if abs(a.get_position().y0 - bottom) < 1e-9)
+    return [t.get_text() for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+
+
+def test_backtrader_figure_writes_dates_in_the_zone():
+    import matplotlib.pyplot as plt
+
+    from reports.plots import backtrader_figure
+    from research import RunConfig, run
+
+    result = run(RunConfig(data=SMALL_CSV, strategy="cvd_trend", params={"slope_period": 1}, observers=True))
+    labels = {}
+    for tz in (None, "America/Chicago"):  # Backtrader draws into figure 0 each time: read one before the next
+        fig = backtrader_figure(result.cerebro, tz=tz)
+        try:
+            dates = bottom_dates(fig)
+            labels[tz] = (dates[0], dates[-1], fig.axes[-1].format_xdata(1.0))
+        finally:
+            plt.close(fig)
+    # bars at 09:31, 09:32, 09:33 UTC; on 2024-03-01 Chicago is on CST, UTC-6
+    assert labels[None] == ("2024-03-01 09:31", "2024-03-01 09:33", "2024-03-01 09:32")
+    assert labels["America/Chicago"] == ("2024-03-01 03:31", "2024-03-01 03:33", "2024-03-01 03:32")
+
+
+def test_bt_plot_follows_tz(tmp_path):
+    pngs = []
+    for tz in ("UTC", "America/Chicago"):
+        code, text, err = run_cli([str(SMALL_CSV), "--param", "slope_period=1", "--tz", tz, "--no-plot", "--bt-plot",
+                                   "--out", str(tmp_path / tz.replace("/", "_"))])
+        assert code == 0, err
+        pngs.append((tmp_path / tz.replace("/", "_") / "bt_plot.png").read_bytes())
+    assert pngs[0][:8] == pngs[1][:8] == b"\x89PNG\r\n\x1a\n"
+    assert pngs[0] != pngs[1]  # the same bars and trades; only the dates on the axis differ
