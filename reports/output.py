@@ -113,7 +113,8 @@ def metrics_table(m: dict[str, Any]) -> str:
     """The metrics as an aligned two-column table (the rows of :func:`reports.metrics.metric_rows`)."""
     rows = perf.metric_rows(m)
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"  {k:<{width}}  {v:>24}" for k, v in rows)
+    note = perf.metrics_note(m)
+    return "\n".join([f"  {k:<{width}}  {v:>24}" for k, v in rows] + ([note] if note else []))
 
 
 def _local(times: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:

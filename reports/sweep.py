@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import metrics as perf
 from .metrics import plural
 from .output import align_table, fmt
 
@@ -50,8 +51,28 @@ def ranking_table(result: Any, top: int = 10) -> str:
     metrics = TABLE_METRICS if any(k == result.rank_by for _, k in TABLE_METRICS) else \
         [(result.rank_by, result.rank_by), *TABLE_METRICS]
     header = ["set", "parameters"] + [f"{label} *" if key == result.rank_by else label for label, key in metrics]
-    rows = [[str(n), str(table.at[n, "label"])] + [cell_text(table.at[n, key]) for _, key in metrics] for n in order]
-    return align_table(header, rows)
+    days = table["days"] if "days" in table.columns else pd.Series(None, index=table.index, dtype=object)
+    marked: list[Any] = []
+    rows = [[str(n), str(table.at[n, "label"])] + [flagged(table.at[n, key], key, days[n], marked) for _, key in metrics]
+            for n in order]
+    return with_note(align_table(header, rows), marked)
+
+
+def flagged(value: Any, key: str, days: Any, marked: list[Any]) -> str:
+    """:func:`cell_text` of the metric ``key``, marked when it is a statistic of too few ``days``
+    (:func:`reports.metrics.flag`); the days of a marked cell are added to ``marked``."""
+    text = perf.flag(cell_text(value), key, days)
+    if text != cell_text(value):
+        marked.append(days)
+    return text
+
+
+def with_note(text: str, marked: list[Any]) -> str:
+    """A text table and, when cells of it are marked (their day counts in ``marked``), the note that says why."""
+    if not marked:
+        return text
+    counts = {int(d) for d in marked}
+    return text + "\n" + perf.short_sample_note(counts.pop() if len(counts) == 1 else None)
 
 
 def describe_sweep(result: Any, base: Any) -> str:
@@ -80,7 +101,8 @@ def best_line(result: Any) -> str:
     if result.best is None:
         return f"No set has a {result.rank_by} to rank by."
     best = result.table.loc[result.best]
-    return f"Best by {result.rank_by}: set {result.best} ({best['label']}), {result.rank_by} {cell_text(best[result.rank_by])}"
+    value = perf.flag(cell_text(best[result.rank_by]), result.rank_by, best.get("days"))
+    return f"Best by {result.rank_by}: set {result.best} ({best['label']}), {result.rank_by} {value}"
 
 
 def write_sweep_outputs(result: Any, out: Path, base: Any, html: bool = False) -> list[Path]:
@@ -228,21 +250,29 @@ def write_sweep_plots(result: Any, out: Path, title: str = "") -> dict[str, Path
 
 
 def walk_forward_table(result: Any, tz: str) -> str:
-    """One row per window: test dates, the chosen set, in-sample and out-of-sample ranking metric and return."""
-    return align_table(*walk_forward_table_rows(result, tz))
+    """One row per window: test dates, the chosen set, in-sample and out-of-sample ranking metric and return;
+    a statistic of daily returns of too few days marked (:func:`reports.metrics.flag`), with the note."""
+    marked: list[Any] = []
+    return with_note(align_table(*walk_forward_table_rows(result, tz, marked)), marked)
 
 
-def walk_forward_table_rows(result: Any, tz: str) -> tuple[list[str], list[list[str]]]:
-    """The header and rows (text) of :func:`walk_forward_table`."""
+def walk_forward_table_rows(result: Any, tz: str, marked: list[Any] | None = None) -> tuple[list[str], list[list[str]]]:
+    """The header and rows (text) of :func:`walk_forward_table`; with a list ``marked``, the in- and out-of-sample
+    values of too few days are marked (:func:`flagged`) and their day counts added to it."""
     key = result.rank_by
+
+    def value(d: dict[str, Any], side: str) -> str:
+        if marked is None:
+            return cell_text(d[f"{side}_{key}"])
+        return flagged(d[f"{side}_{key}"], key, d.get(f"{side}_days"), marked)
+
     header = ["window", "test from", "to", "chosen set", f"IS {key}", f"OOS {key}", "OOS return %", "OOS trades"]
     rows = []
     for r in result.windows.itertuples(index=False):
         d = r._asdict()
         rows.append([str(d["window"]), f"{pd.Timestamp(d['test_start']).tz_convert(tz):%Y-%m-%d %H:%M}",
                      f"{pd.Timestamp(d['test_end']).tz_convert(tz):%Y-%m-%d %H:%M}", str(d["set"]),
-                     cell_text(d[f"is_{key}"]), cell_text(d[f"oos_{key}"]), cell_text(d["oos_total_return_pct"]),
-                     cell_text(d["oos_trades"])])
+                     value(d, "is"), value(d, "oos"), cell_text(d["oos_total_return_pct"]), cell_text(d["oos_trades"])])
     return header, rows
 
 
