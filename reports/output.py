@@ -114,7 +114,10 @@ def metrics_table(m: dict[str, Any]) -> str:
     rows = perf.metric_rows(m)
     width = max(len(k) for k, _ in rows)
     note = perf.metrics_note(m)
-    return "\n".join([f"  {k:<{width}}  {v:>24}" for k, v in rows] + ([note] if note else []))
+    if note:  # the marked values end in " †": the others move left by as much, so that the numbers line up
+        pad = " " * (len(perf.SHORT_MARK) + 1)
+        rows = [(k, v if v.endswith(perf.SHORT_MARK) else v + pad) for k, v in rows]
+    return "\n".join([f"  {k:<{width}}  {v:>24}".rstrip() for k, v in rows] + ([note] if note else []))
 
 
 def _local(times: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:

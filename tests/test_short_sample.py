@@ -45,6 +45,11 @@ def test_printed_metrics_mark_the_daily_statistics_and_say_why():
     assert rows["Sortino (daily, x sqrt 252)"] == f"{m['sortino']:.2f} †"
     assert rows["Annualised return"] == f"{m['annual_return_pct']:,.2f} % †"
     assert rows["Total return"] == f"{m['total_return_pct']:.2f} %" and rows["Trading days"] == "3"
+    lines = text.splitlines()
+    point = {line[:32].strip(): line.rfind(".") for line in lines[:-1]}
+    # the marked values line up with the others
+    assert point["Sharpe (daily, x sqrt 252)"] == point["Sortino (daily, x sqrt 252)"] == point["Start value"]
+    assert point["Annualised return"] == point["Total return"] == point["Max drawdown"]
     assert text.splitlines()[-1] == ("† from 3 trading days, fewer than 20: a Sharpe ratio, Sortino ratio or "
                                      "annualised return of so few days is too noisy to rely on")
 
