@@ -28,6 +28,8 @@ MIN_DAYS = 20
 walk-forward tables. A Sharpe ratio of a few days is mostly noise: its standard error is about
 ``sqrt(252 / days)`` in annual units, 3.5 on 20 days."""
 DAY_STATISTICS = ("sharpe", "sortino", "annual_return_pct")
+COUNT_METRICS = ("trades", "wins", "losses", "days", "max_drawdown_bars", "open_trades_at_end", "fills")
+"""The metrics that count things (whole numbers); every other numeric metric is an amount or a ratio."""
 SHORT_MARK = "†"
 """The mark of a flagged value in a text table, explained by :func:`short_sample_note` under it."""
 

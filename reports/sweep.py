@@ -31,10 +31,19 @@ TABLE_METRICS = [("return %", "total_return_pct"), ("Sharpe", "sharpe"), ("max D
                  ("net profit", "net_pnl")]
 
 
-def cell_text(value: Any) -> str:
-    """A table cell: whole numbers with thousands separators, floats by :func:`reports.output.fmt`, ``n/a`` for None/NaN."""
+def cell_text(value: Any, key: str | None = None) -> str:
+    """A table cell: whole numbers with thousands separators, floats by :func:`reports.output.fmt`, ``n/a`` for None/NaN.
+
+    With the metric's ``key``, its column keeps one format whatever type a value came in as: a count
+    (:data:`reports.metrics.COUNT_METRICS`) as a whole number, any other number with two decimals.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if number and key is not None:
+        if key in perf.COUNT_METRICS and math.isfinite(value):
+            return f"{int(round(value)):,}"
+        return fmt(float(value))
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
@@ -61,8 +70,8 @@ def ranking_table(result: Any, top: int = 10) -> str:
 def flagged(value: Any, key: str, days: Any, marked: list[Any]) -> str:
     """:func:`cell_text` of the metric ``key``, marked when it is a statistic of too few ``days``
     (:func:`reports.metrics.flag`); the days of a marked cell are added to ``marked``."""
-    text = perf.flag(cell_text(value), key, days)
-    if text != cell_text(value):
+    text = perf.flag(cell_text(value, key), key, days)
+    if text != cell_text(value, key):
         marked.append(days)
     return text
 
@@ -101,7 +110,7 @@ def best_line(result: Any) -> str:
     if result.best is None:
         return f"No set has a {result.rank_by} to rank by."
     best = result.table.loc[result.best]
-    value = perf.flag(cell_text(best[result.rank_by]), result.rank_by, best.get("days"))
+    value = perf.flag(cell_text(best[result.rank_by], result.rank_by), result.rank_by, best.get("days"))
     return f"Best by {result.rank_by}: set {result.best} ({best['label']}), {result.rank_by} {value}"
 
 
@@ -263,7 +272,7 @@ def walk_forward_table_rows(result: Any, tz: str, marked: list[Any] | None = Non
 
     def value(d: dict[str, Any], side: str) -> str:
         if marked is None:
-            return cell_text(d[f"{side}_{key}"])
+            return cell_text(d[f"{side}_{key}"], key)
         return flagged(d[f"{side}_{key}"], key, d.get(f"{side}_days"), marked)
 
     header = ["window", "test from", "to", "chosen set", f"IS {key}", f"OOS {key}", "OOS return %", "OOS trades"]
@@ -272,7 +281,8 @@ def walk_forward_table_rows(result: Any, tz: str, marked: list[Any] | None = Non
         d = r._asdict()
         rows.append([str(d["window"]), f"{pd.Timestamp(d['test_start']).tz_convert(tz):%Y-%m-%d %H:%M}",
                      f"{pd.Timestamp(d['test_end']).tz_convert(tz):%Y-%m-%d %H:%M}", str(d["set"]),
-                     value(d, "is"), value(d, "oos"), cell_text(d["oos_total_return_pct"]), cell_text(d["oos_trades"])])
+                     value(d, "is"), value(d, "oos"), cell_text(d["oos_total_return_pct"], "total_return_pct"),
+                     cell_text(d["oos_trades"], "trades")])
     return header, rows
 
 

@@ -179,3 +179,27 @@ def test_bt_plot_follows_tz(tmp_path):
         pngs.append((tmp_path / tz.replace("/", "_") / "bt_plot.png").read_bytes())
     assert pngs[0][:8] == pngs[1][:8] == b"\x89PNG\r\n\x1a\n"
     assert pngs[0] != pngs[1]  # the same bars and trades; only the dates on the axis differ
+
+
+# --- sweep tables: one number format per column ----------------------------------------------------------------
+
+
+def test_sweep_table_columns_keep_one_format():
+    """A count stays a whole number and money keeps two decimals, whatever type a row's value came in as (a float
+    count after a NaN in the column, as sweep.csv reads back; a whole amount of money as a Python int)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from reports.sweep import ranking_table
+
+    table = pd.DataFrame({"label": ["a=1", "a=2", "a=3"], "sharpe": [1.25, 0.5, None],
+                          "total_return_pct": [0.07, 1.5, -0.25], "max_drawdown_pct": [0.5, 0.25, 1.0],
+                          "trades": [44.0, 1234.0, float("nan")], "win_rate_pct": [25.0, 50.0, None],
+                          "profit_factor": [1.03, float("inf"), None], "net_pnl": pd.Series([32, 1250.5, -64], dtype=object),
+                          "days": [30, 30, 30], "max_drawdown_bars": [778.0, 1097.0, 12.0]})
+    rows = [line.split() for line in ranking_table(SimpleNamespace(table=table, rank_by="max_drawdown_bars")).splitlines()]
+    assert rows[0][:4] == ["set", "parameters", "max_drawdown_bars", "*"]
+    assert rows[1] == ["2", "a=3", "12", "-0.25", "n/a", "1.00", "n/a", "n/a", "n/a", "-64.00"]
+    assert rows[2] == ["0", "a=1", "778", "0.07", "1.25", "0.50", "44", "25.00", "1.03", "32.00"]
+    assert rows[3] == ["1", "a=2", "1,097", "1.50", "0.50", "0.25", "1,234", "50.00", "inf", "1,250.50"]
