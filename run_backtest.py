@@ -5,7 +5,8 @@
 With no DATA it runs ``cvd_trend`` on 1-minute bars of the bundled sample
 (``data/sample/sample_ticks.parquet``). It prints what it loaded and a metrics
 table, and writes ``metrics.json``, ``trades.csv``, ``equity.csv`` and
-``report.png`` into ``--out`` (default ``results/``). ``python run_backtest.py
+``report.png`` into ``--out`` (default ``results/``), after removing the files an
+earlier run of its kind left there (``reports.output.RUN_FILES``). ``python run_backtest.py
 --help`` lists every option (``research.options``). Bad input prints one
 ``error: ...`` line on stderr and exits with status 2. The backtest itself is
 :func:`research.run`; sweeps and walk-forward are :mod:`research.sweep` and

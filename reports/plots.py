@@ -24,7 +24,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from data.bars.depth import normalised_imbalance as depth_imbalance
 from indicators.candles import cvd_candles
 
-__all__ = ["plot_report", "save_backtrader_plot", "time_ticks", "session_gaps", "normalised_imbalance",
+__all__ = ["plot_report", "save_backtrader_plot", "backtrader_figure", "time_ticks", "session_gaps", "normalised_imbalance",
            "imbalance_mean"]
 
 GREEN, RED, BLUE, GREY = "#2e9e44", "#d0343a", "#1f5fa8", "#8a8a8a"
