@@ -67,7 +67,7 @@ def load_strategy(spec: str) -> type:
     found = sorted(n for n, v in vars(module).items() if isinstance(v, type) and issubclass(v, bt.Strategy)
                    and v.__module__ == module.__name__)
     listed = f" (it defines {', '.join(found)})" if found else ""
-    raise OrderFlowError(f"--strategy {text}: no Backtrader Strategy class {attr!r} in {origin}{listed}")
+    raise OrderFlowError(f"--strategy {text}: {attr!r} is not a Backtrader Strategy class in {origin}{listed}")
 
 
 def from_file(path: Path) -> ModuleType:

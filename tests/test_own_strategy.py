@@ -96,7 +96,7 @@ def test_a_module_name_of_a_project_package_is_explained(folder):
 @pytest.mark.parametrize("spec, words", [
     ("nosuchmod:X", "cannot import strategy module 'nosuchmod'"),
     ("missing.py:X", "strategy file not found"),
-    ("mymod.py:Nope", "no Backtrader Strategy class 'Nope' in"),
+    ("mymod.py:Nope", "'Nope' is not a Backtrader Strategy class in"),
     ("mymod.py", "--strategy mymod.py:ClassName"),
     ("broken.py:X", "broken.py, line 2"),
 ])
