@@ -32,7 +32,7 @@ import pandas as pd
 
 from data.errors import OrderFlowError
 
-from .metrics import metric_rows
+from .metrics import metric_rows, metrics_note
 from .plots import imbalance_mean, normalised_imbalance, session_gaps
 
 __all__ = ["report", "footprint_page", "sweep_heatmap", "sweep_selectors", "walk_forward_panel", "save_page", "time_axis",
@@ -420,7 +420,9 @@ def metrics_html(metrics: Mapping[str, Any], heading: str = "Metrics") -> str:
     """The metrics of a run (:func:`reports.metrics.metric_rows`) as an HTML table under ``heading``."""
     rows = "".join(f"<tr><td>{html_text.escape(k)}</td><td class='v'>{html_text.escape(v)}</td></tr>"
                    for k, v in metric_rows(dict(metrics)))
-    return f"<h2 class='of'>{html_text.escape(heading)}</h2><table class='of' id='metrics'>{rows}</table>"
+    note = metrics_note(dict(metrics))
+    note_html = f"<div class='of-note'>{html_text.escape(note)}</div>" if note else ""
+    return f"<h2 class='of'>{html_text.escape(heading)}</h2><table class='of' id='metrics'>{rows}</table>{note_html}"
 
 
 def _settings_html(settings: Mapping[str, Any]) -> str:
