@@ -34,33 +34,6 @@ CELL_BUDGET = 60_000  # cells drawn at most; beyond it levels merge into rows of
 TEXT_MIN_PX = (58.0, 13.0)  # cell size in pixels (width, height) from which the numbers are printed
 HALF = 0.37  # half a cell's width, in bars (as in the PNG chart)
 
-# Show the numbers when a cell is big enough to hold them, the heat map otherwise; fit the price
-# axis to the bars in view.
-_FOOTPRINT_JS = """
-const w = fig.inner_width > 50 ? fig.inner_width : 1200, h = fig.inner_height > 50 ? fig.inner_height : 500;
-const b = bars.data, n = b.x.length;
-let lo = Infinity, hi = -Infinity, seen = 0;
-for (let i = 0; i < n; i++) {
-  if (b.x[i] < xr.start - 0.5 || b.x[i] > xr.end + 0.5) continue;
-  seen += 1;
-  if (b.low[i] < lo) lo = b.low[i];
-  if (b.high[i] > hi) hi = b.high[i];
-}
-if (seen > 0 && fit_y) {
-  const pad = Math.max(row, 0.04 * (hi - lo));
-  yr.start = lo - row / 2 - pad; yr.end = hi + row / 2 + pad;
-}
-const px_bar = w / Math.max(1e-9, xr.end - xr.start), px_row = h / Math.max(1e-9, (yr.end - yr.start) / row);
-const show = px_bar >= min_px[0] && px_row >= min_px[1];
-for (const r of texts) r.visible = show;
-for (const r of strip_texts) r.visible = px_bar >= min_px[0] * 0.6;
-for (const r of strip_bars) r.visible = px_bar < min_px[0] * 0.6;
-if (note) note.text = show ? "Cells read sell × buy (volume hitting the bid × volume lifting the offer)."
-  : "Zoomed out: the cells are a heat map (green where buyers led, red where sellers did, darker with more "
-    + "volume); zoom in to about " + Math.max(1, Math.floor(w / min_px[0])) + " bars to read sell × buy in each cell.";
-"""
-
-
 def run_window(index: pd.DatetimeIndex, trades: pd.DataFrame | None, max_bars: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The default footprint window of a run: from 10 bars before the first entry (the first bar
     when there is no trade), ``max_bars`` bars long (clipped to the run)."""
@@ -101,7 +74,7 @@ def footprint_figures(
     from bokeh.models import Button, ColumnDataSource, CustomJS, Div, HoverTool, Range1d
     from bokeh.plotting import figure
 
-    from .html import bar_times_ms, legend_above, time_axis
+    from .html import bar_times_ms, custom_js, legend_above, time_axis
 
     ratio = DEFAULT_RATIO if ratio is None else float(ratio)
     grid, ohlc = window_grid(ticks, start, end, spec=spec, tick_size=tick_size, row_ticks=1, max_bars=max_bars)
@@ -267,9 +240,8 @@ def footprint_figures(
         f"bracket at the left: 70% value area; strip at the right: ≥ {min_stack} stacked imbalances; "
         "▲/▼ entries, ✕ exits.</div>"), sizing_mode="stretch_width")
     note = Div(name="footprint_note", text="", styles={"color": "#555", "font-size": "12.5px"})
-    callback = CustomJS(args={"fig": fig, "xr": x_range, "yr": y_range, "bars": bars, "row": row, "texts": texts,
-                              "strip_texts": strip_texts, "strip_bars": strip_bars, "min_px": list(TEXT_MIN_PX),
-                              "note": note, "fit_y": True}, code=_FOOTPRINT_JS)
+    callback = custom_js("footprint_view", "view", fig=fig, xr=x_range, yr=y_range, bars=bars, row=row, texts=texts,
+                         strip_texts=strip_texts, strip_bars=strip_bars, min_px=list(TEXT_MIN_PX), note=note, fit_y=True)
     x_range.js_on_change("start", callback)
     x_range.js_on_change("end", callback)
     models: list[Any] = [legend, note]
