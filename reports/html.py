@@ -154,8 +154,9 @@ def report(
     P&L), delta (buy - sell), CVD, the book imbalance ``(bid - ask) / (bid + ask)``, equity with
     its running peak and the drawdown shaded, drawdown in percent. With ``ticks`` (the run's
     ticks), the footprint of the bars stamped in ``footprint_window`` (UTC unless zoned; default:
-    from 10 bars before the first entry) is drawn below on the same time axis, at most
-    ``footprint_bars`` bars. Returns the path written.
+    from 10 bars before the first entry) is drawn below on the report's bar numbers and times, at
+    most ``footprint_bars`` bars; it opens on the window's first bars, zoomed in to read each
+    cell's numbers, and a button shows the bars it shows in the charts above. Returns the path written.
     """
     from bokeh.layouts import column, gridplot, row
     from bokeh.models import ColumnDataSource, Div, InlineStyleSheet, Range1d
@@ -245,8 +246,8 @@ def report(
         window = footprint_window or run_window(bars.index, trades, footprint_bars)
         spec = getattr(config, "bars", "1min")
         fp, fp_load = footprint_figures(ticks, window[0], window[1], spec=spec, tick_size=tick_size, tz=tz,
-                                        trades=trades, max_bars=footprint_bars, run_index=bars.index, x_range=x_range,
-                                        times_source=full)
+                                        trades=trades, max_bars=footprint_bars, run_index=bars.index,
+                                        report_range=x_range, times_source=full)
         parts += [Div(text="<h2 class='of'>Footprint</h2>"), *fp]
         on_load.extend(fp_load)
     layout = column(*parts, name="report", sizing_mode="stretch_width")

@@ -27,12 +27,13 @@ from data.bars.footprint import (
 
 from .footprint_chart import cell_shades, fmt_volume, spec_has_seconds, window_grid
 
-__all__ = ["footprint_figures", "run_window", "CELL_BUDGET", "TEXT_MIN_PX"]
+__all__ = ["footprint_figures", "run_window", "CELL_BUDGET", "TEXT_MIN_PX", "FIRST_VIEW_BARS"]
 
 GREEN, RED, GREY, ORANGE, INK = "#1a9641", "#d7191c", "#8a8a8a", "#f08c00", "#333333"
 CELL_BUDGET = 60_000  # cells drawn at most; beyond it levels merge into rows of several ticks
 TEXT_MIN_PX = (58.0, 13.0)  # cell size in pixels (width, height) from which the numbers are printed
 HALF = 0.37  # half a cell's width, in bars (as in the PNG chart)
+FIRST_VIEW_BARS = 20  # bars in view when the explorer opens: wide enough cells for the numbers
 
 def run_window(index: pd.DatetimeIndex, trades: pd.DataFrame | None, max_bars: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The default footprint window of a run: from 10 bars before the first entry (the first bar
@@ -58,7 +59,7 @@ def footprint_figures(
     min_volume: float = 0.0,
     min_stack: int = 3,
     run_index: pd.DatetimeIndex | None = None,
-    x_range: Any = None,
+    report_range: Any = None,
     times_source: Any = None,
 ) -> tuple[list[Any], list[Any]]:
     """``(models, on_load)``: the Bokeh models of the footprint of the bars stamped in ``[start, end]``
@@ -66,12 +67,15 @@ def footprint_figures(
     callbacks to run when the page is ready.
 
     Rows are one tick tall unless the window would need more than :data:`CELL_BUDGET` cells (then
-    rows of several ticks, as :func:`~reports.footprint_chart.window_grid` merges them). With
-    ``run_index`` (the report's bar times), ``x_range`` and ``times_source``, cells sit on the
-    report's bar numbers and share its time axis; otherwise on the window's own bar numbers.
+    rows of several ticks, as :func:`~reports.footprint_chart.window_grid` merges them). The
+    figures open on the window's first :data:`FIRST_VIEW_BARS` bars, where the numbers read at
+    once (their x range ``footprint_x_range`` spans the window). With ``run_index`` (the report's
+    bar times), ``report_range`` (the x range of its charts) and ``times_source``, cells sit on the
+    report's bar numbers and times, and a button (``footprint_show``) shows the footprint's bars in
+    the report's charts; otherwise they sit on the window's own bar numbers.
     """
     from bokeh.layouts import gridplot
-    from bokeh.models import Button, ColumnDataSource, CustomJS, Div, HoverTool, Range1d
+    from bokeh.models import Button, ColumnDataSource, Div, HoverTool, Range1d
     from bokeh.plotting import figure
 
     from .html import bar_times_ms, custom_js, legend_above, time_axis
@@ -91,7 +95,7 @@ def footprint_figures(
     bar_text = [f"{t:%Y-%m-%d %a} {t.strftime(clock)}" for t in local]
 
     linked = False
-    if run_index is not None and x_range is not None and times_source is not None:
+    if run_index is not None and report_range is not None and times_source is not None:
         pos = np.searchsorted(run_index.asi8, stamps.asi8)
         linked = bool((pos < len(run_index)).all() and (run_index.asi8[np.minimum(pos, len(run_index) - 1)]
                                                          == stamps.asi8).all())
@@ -100,7 +104,10 @@ def footprint_figures(
     else:
         bar_x = np.arange(n_bars, dtype=np.float64)
         times_source = ColumnDataSource({"t": bar_times_ms(stamps, tz)}, name="footprint_times")
-        x_range = Range1d(-0.6, n_bars - 0.4, bounds=(-1, n_bars), name="footprint_x_range")
+    # open on the window's first bars, zoomed in far enough to read the numbers at once
+    first, last = float(bar_x[0]), float(bar_x[-1])
+    x_range = Range1d(first - 0.6, min(last, first + FIRST_VIEW_BARS - 1) + 0.6, bounds=(first - 1, last + 1),
+                      name="footprint_x_range")
 
     # per cell (traded cells only, as in the PNG chart)
     buy_imb, sell_imb = diagonal_imbalances(grid, ratio, min_volume)
@@ -246,13 +253,9 @@ def footprint_figures(
     x_range.js_on_change("end", callback)
     models: list[Any] = [legend, note]
     if linked:
-        first, last = float(bar_x[0]), float(bar_x[-1])
-        zoom = Button(label=f"Show the footprint window ({window_text})", name="footprint_zoom", button_type="light")
-        zoom.js_on_click(CustomJS(args={"xr": x_range, "a": first - 0.6, "b": min(last, first + 19) + 0.6},
-                                  code="xr.setv({start: a, end: b});"))
-        models.append(zoom)
-    else:
-        x_range.start, x_range.end = -0.6, min(n_bars, 20) - 0.4  # open zoomed in: the numbers read at once
+        show = Button(label="Show these bars in the charts above", name="footprint_show", button_type="light")
+        show.js_on_click(custom_js("footprint_view", "show_in_report", footprint_range=x_range, report_range=report_range))
+        models.append(show)
     grid_plot = gridplot([[fig], [strip]], merge_tools=True, toolbar_location="right", sizing_mode="stretch_width")
     return [*models, grid_plot], [callback]
 

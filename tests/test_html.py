@@ -140,3 +140,24 @@ def test_report_draws_the_large_orders_with_the_ticks(tmp_path, sample_ticks):
     # without the ticks there is no layer
     plain = html.report(result, tmp_path / "p.html")
     assert not list(read_document(plain).select({"name": "big_trades"}))
+
+
+def test_cli_report_footprint_is_the_requested_window_and_opens_on_it(tmp_path):
+    import run_backtest
+    from tests.test_html_sweep import read_document
+
+    code = run_backtest.main([str(need_sample()), "--tz", "UTC", "--no-plot", "--html", "--html-footprint",
+                              "2024-04-16 14:30", "2024-04-16 15:30", "--out", str(tmp_path)])
+    assert code == 0
+    doc = read_document(tmp_path / "report.html")
+    legend = doc.select_one({"name": "footprint_legend"}).text
+    assert "Footprint of 61 1min bars, 2024-04-16 Tue 14:30 to 2024-04-16 Tue 15:30 (UTC)" in legend
+    bars = doc.select_one({"name": "footprint_bars"}).data
+    first = float(bars["x"][0])
+    assert bars["time"][0] == "2024-04-16 Tue 14:30" and list(bars["x"]) == [first + i for i in range(61)]
+    # the report's charts open on the whole run, the footprint on the window's first 20 bars
+    run = doc.select_one({"name": "x_range"})
+    assert (run.start, run.end) == (-1, len(doc.select_one({"name": "bars_full"}).data["x"]))
+    view = doc.select_one({"name": "footprint_x_range"})
+    assert (view.start, view.end) == (pytest.approx(first - 0.6), pytest.approx(first + 19.6))
+    assert (view.bounds[0], view.bounds[1]) == (first - 1, first + 61)

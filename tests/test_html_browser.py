@@ -112,13 +112,27 @@ def test_report_zoom_draws_single_bars(driver, report_page):
     assert console_errors(driver) == []
 
 
-def test_report_footprint_numbers_appear_when_zoomed_in(driver, report_page, ticks):
+def click_button(driver, name: str) -> None:
+    """Click the Bokeh button named ``name`` as a user would (its element in the view's shadow root)."""
+    driver.execute_script("""
+const find = (v) => { if (v.model.name == arguments[0]) return v;
+  for (const c of (v.child_views || [])) { const f = find(c); if (f) return f; } return null; };
+let view = null;
+for (const r of Bokeh.index.roots) view = view || find(r);
+view.shadow_el.querySelector("button").click();""", name)
+    settle(driver)
+
+
+def test_report_footprint_opens_on_its_window_and_reads_at_once(driver, report_page, ticks):
     result, path = report_page
     open_page(driver, path)
     settle(driver, 0.8)
     visible = "return Bokeh.documents[0].get_model_by_name('footprint_sell_text').visible"
-    assert driver.execute_script(visible) is False  # the whole run in view: a heat map
-    zoom(driver, "x_range", 109.4, 124.6)
+    # the charts show the whole run; the footprint its window's first 20 bars (100 ... 119), numbers shown
+    assert driver.execute_script(MODEL + ".start", "x_range") == -1
+    assert driver.execute_script(MODEL + ".end", "x_range") == len(result.bars)
+    assert driver.execute_script(MODEL + ".start", "footprint_x_range") == pytest.approx(99.4)
+    assert driver.execute_script(MODEL + ".end", "footprint_x_range") == pytest.approx(119.6)
     assert driver.execute_script(visible) is True
     # the cells are data.bars.footprint's for the window's bars: same count, same numbers
     table = footprint(ticks, "1min", 0.25)
@@ -127,10 +141,18 @@ def test_report_footprint_numbers_appear_when_zoomed_in(driver, report_page, tic
     assert len(data(driver, "footprint_cells", "x")) == len(window)
     np.testing.assert_array_equal(data(driver, "footprint_cells", "sell"), window["sell_volume"].to_numpy())
     assert data(driver, "footprint_cells", "buy_text") == [fmt_volume(v) for v in window["buy_volume"]]
-    # cells sit on the report's bar numbers (linked time axis)
+    # cells sit on the report's bar numbers
     assert sorted(set(data(driver, "footprint_cells", "x"))) == list(range(100, 160))
-    zoom(driver, "x_range", 0, len(result.bars))
+    # zoomed out over the window: a heat map; in again: the numbers
+    zoom(driver, "footprint_x_range", 99, 160)
     assert driver.execute_script(visible) is False
+    zoom(driver, "footprint_x_range", 109.4, 124.6)
+    assert driver.execute_script(visible) is True
+    # the button shows those bars in the charts above
+    click_button(driver, "footprint_show")
+    assert driver.execute_script(MODEL + ".start", "x_range") == pytest.approx(109.4)
+    assert driver.execute_script(MODEL + ".end", "x_range") == pytest.approx(124.6)
+    assert (np.asarray(data(driver, "candles", "bars")) == 1).all()
     assert console_errors(driver) == []
 
 

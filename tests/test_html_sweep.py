@@ -31,12 +31,15 @@ def tiny_config(**kw) -> RunConfig:
 
 
 def read_document(path: Path):
-    """The Bokeh document embedded in a standalone HTML file, deserialised into models."""
+    """The Bokeh document embedded in a standalone HTML file, deserialised into models (the JSON is
+    HTML-escaped inside its script element; BokehJS unescapes it before parsing, as here)."""
+    from html import unescape
+
     from bokeh.document import Document
 
     text = path.read_text(encoding="utf-8")
     payload = re.search(r'<script type="application/json" id="[^"]+">\s*(.*?)\s*</script>', text, re.S).group(1)
-    (doc_json,) = json.loads(payload).values()
+    (doc_json,) = json.loads(unescape(payload)).values()
     return Document.from_json(doc_json)
 
 

@@ -2,8 +2,8 @@
 // each cell shows its numbers (sell x buy) when it is big enough to hold them, the heat map
 // otherwise; the strip below prints each bar's delta and volume when a bar is wide enough for them.
 //
-// Bokeh runs this file as the body of a CustomJS callback ending with `return view({...})`: see
-// reports.html.js_code. tests/test_html_js.py ties the functions here to Python references.
+// Bokeh runs this file as the body of a CustomJS callback ending with `return view({...})` or
+// `return show_in_report({...})`: see reports.html.js_code. tests/test_html_js.py ties the functions here to Python references.
 
 // The price range [start, end] that fits the bars whose x lies in [x_start - 0.5, x_end + 0.5]
 // (their lowest low and highest high, half a row and a pad of max(row, 4% of the range) either
@@ -43,4 +43,9 @@ function view({fig, xr, yr, bars, row, texts, strip_texts, strip_bars, min_px, n
   if (note) note.text = show.numbers ? "Cells read sell × buy (volume hitting the bid × volume lifting the offer)."
     : "Zoomed out: the cells are a heat map (green where buyers led, red where sellers did, darker with more "
       + "volume); zoom in to about " + show.readable_bars + " bars to read sell × buy in each cell.";
+}
+
+// A button's callback: the report's charts show the bars the footprint shows.
+function show_in_report({footprint_range, report_range}) {
+  report_range.setv({start: footprint_range.start, end: footprint_range.end});
 }
