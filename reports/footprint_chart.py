@@ -42,11 +42,22 @@ from data.bars.orders import large_orders
 from data.bars.spec import parse_bar_spec
 from data.errors import OrderFlowError
 
-__all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers", "cell_shades", "fmt_volume"]
+__all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers", "cell_shades", "fmt_volume",
+           "cell_text_colours", "text_colours", "relative_luminance", "contrast_ratio", "CELL_TEXT"]
 
 GREEN, RED, GREY, ORANGE = "#1a9641", "#d7191c", "#8a8a8a", "#f08c00"
 _BUY_FILL, _SELL_FILL = np.array([0.10, 0.59, 0.25]), np.array([0.84, 0.10, 0.11])
 MAX_LEVELS = 70  # rows drawn before levels are merged into rows of several ticks
+# The text on a footprint cell, by role: the colours to try in turn, and the contrast ratio (WCAG 2)
+# with the cell's background that the first reaching it must have; where none reaches it, the one of
+# highest contrast (text_colours). Plain numbers at 7:1; a number in bold green or red (an imbalance)
+# at 3:1, so that it keeps its colour on light cells and darkens on dark ones; the "x" between them at 2.5:1.
+CELL_TEXT: dict[str, tuple[tuple[str, ...], float]] = {
+    "plain": (("#333333", "#000000", "#ffffff"), 7.0),
+    "buy": ((GREEN, "#0a5c23"), 3.0),
+    "sell": ((RED, "#8c0e11"), 3.0),
+    "sign": ((GREY, "#595959"), 2.5),
+}
 
 
 def _utc(value: Any) -> pd.Timestamp | None:
@@ -192,6 +203,48 @@ def cell_shades(grid: FootprintGrid) -> np.ndarray:
     return 1 - strength[:, None] * (1 - tint)
 
 
+def relative_luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG 2's relative luminance of colours, RGB in [0, 1] (the last axis): ``0.2126 R + 0.7152 G
+    + 0.0722 B`` of the linearised sRGB channels (``c / 12.92`` up to 0.04045, else ``((c + 0.055) /
+    1.055) ** 2.4``)."""
+    c = np.asarray(rgb, dtype=np.float64)
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def contrast_ratio(a: Any, b: Any) -> Any:
+    """WCAG 2's contrast ratio of two relative luminances: ``(lighter + 0.05) / (darker + 0.05)``, 1 to 21."""
+    return (np.maximum(a, b) + 0.05) / (np.minimum(a, b) + 0.05)
+
+
+def _hex_rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+
+
+def text_colours(backgrounds: np.ndarray, role: str, minimum: float | None = None) -> np.ndarray:
+    """The colour (``#rrggbb``) of text of ``role`` (a key of :data:`CELL_TEXT`) on each background
+    (RGB in [0, 1], an ``(n, 3)`` array): the first of the role's colours whose contrast ratio with
+    the background reaches the role's minimum (or ``minimum``), else the one of highest contrast.
+    The PNG chart and the HTML explorer both colour their cell text with it."""
+    colours, floor = CELL_TEXT[role]
+    floor = floor if minimum is None else minimum
+    lum = relative_luminance(backgrounds)
+    ratios = np.stack([contrast_ratio(lum, relative_luminance(_hex_rgb(c))) for c in colours], axis=-1)
+    reaching = ratios >= floor
+    choice = np.where(reaching.any(axis=-1), reaching.argmax(axis=-1), ratios.argmax(axis=-1))
+    return np.asarray(colours)[choice]
+
+
+def cell_text_colours(shades: np.ndarray, buy_imbalance: np.ndarray, sell_imbalance: np.ndarray) -> dict[str, np.ndarray]:
+    """Per cell, the colours of its three texts on its background ``shades`` (:func:`cell_shades`):
+    ``sell`` (the sell volume: bold red's role where it is a sell imbalance, plain otherwise),
+    ``buy`` (likewise, green) and ``sign`` (the "x" between them)."""
+    plain = text_colours(shades, "plain")
+    return {"sell": np.where(sell_imbalance, text_colours(shades, "sell"), plain),
+            "buy": np.where(buy_imbalance, text_colours(shades, "buy"), plain),
+            "sign": text_colours(shades, "sign")}
+
+
 def footprint_chart(
     ticks: pd.DataFrame,
     start: Any = None,
@@ -221,8 +274,9 @@ def footprint_chart(
     bold green, a sell imbalance (sell at p >= ``ratio`` x buy at p + 1 row) the sell number bold red; runs of at least
     ``min_stack`` such levels get a solid strip along their right edge (stacked imbalance). The cell
     with the most volume (POC) is boxed in orange; the background shade grows with
-    the cell's volume and leans green or red with its delta. Under each bar: delta
-    and volume. ``marks``: trades to draw, rows with ``time``, ``price`` and
+    the cell's volume and leans green or red with its delta; on the darker shades the numbers
+    take darker colours (black, dark green, dark red: :func:`cell_text_colours`). Under each bar:
+    delta and volume. ``marks``: trades to draw, rows with ``time``, ``price`` and
     ``kind`` (``"long"``, ``"short"`` or ``"exit"``), placed in the bar that
     contains their time. ``big_trades``: a large-order threshold (a size or ``"p99"``)
     or a frame from :func:`big_trade_markers`: each large aggressor order is a circle at
@@ -265,15 +319,16 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, rule: ImbalanceRule, min_s
     stacks = {"buy": longest_runs(buy_imb, grid, prefer_high=True),
               "sell": longest_runs(sell_imb, grid, prefer_high=False)}
     shades = cell_shades(grid)
+    ink = cell_text_colours(shades, buy_imb, sell_imb)  # readable on each cell's shade
     half = 0.37  # half the cell width; the candle takes the left gap
     for c in np.flatnonzero(grid.trades > 0):
         b, y = bar[c], level[c] - lo_level
         ax.add_patch(Rectangle((b - half, y - 0.5), 2 * half, 1.0, facecolor=shades[c], edgecolor="#d9d9d9", lw=0.4))
-        sell_style = dict(color=RED, fontweight="bold") if sell_imb[c] else dict(color="#333333")
-        buy_style = dict(color=GREEN, fontweight="bold") if buy_imb[c] else dict(color="#333333")
-        ax.text(b - 0.04, y, fmt_volume(grid.sell[c]), ha="right", va="center", fontsize=font, **sell_style)
-        ax.text(b, y, "×", ha="center", va="center", fontsize=font * 0.8, color=GREY)
-        ax.text(b + 0.04, y, fmt_volume(grid.buy[c]), ha="left", va="center", fontsize=font, **buy_style)
+        ax.text(b - 0.04, y, fmt_volume(grid.sell[c]), ha="right", va="center", fontsize=font, color=ink["sell"][c],
+                fontweight="bold" if sell_imb[c] else "normal")
+        ax.text(b, y, "×", ha="center", va="center", fontsize=font * 0.8, color=ink["sign"][c])
+        ax.text(b + 0.04, y, fmt_volume(grid.buy[c]), ha="left", va="center", fontsize=font, color=ink["buy"][c],
+                fontweight="bold" if buy_imb[c] else "normal")
     for b in range(n_bars):
         c = poc[b]
         ax.add_patch(Rectangle((b - half, level[c] - lo_level - 0.5), 2 * half, 1.0, fill=False,

@@ -4,7 +4,8 @@ The HTML twin of :mod:`reports.footprint_chart` (the PNG): the grid comes from
 :func:`reports.footprint_chart.window_grid`, the marks from :mod:`data.bars.footprint`
 (:func:`~data.bars.footprint.diagonal_imbalances`, :func:`~data.bars.footprint.point_of_control`,
 :func:`~data.bars.footprint.value_area`, :func:`~data.bars.footprint.longest_runs`) and the cell shading
-from :func:`reports.footprint_chart.cell_shades`, so both pictures mark the same cells.
+from :func:`reports.footprint_chart.cell_shades` (the text on it from
+:func:`reports.footprint_chart.cell_text_colours`), so both pictures mark and colour the same cells.
 Used by :func:`reports.html.report` (under the report, on its time axis) and
 :func:`reports.html.footprint_page` (a page of its own).
 """
@@ -25,7 +26,7 @@ from data.bars.footprint import (
     value_area,
 )
 
-from .footprint_chart import cell_shades, fmt_volume, spec_has_seconds, window_grid
+from .footprint_chart import cell_shades, cell_text_colours, fmt_volume, spec_has_seconds, window_grid
 
 __all__ = ["footprint_figures", "run_window", "CELL_BUDGET", "TEXT_MIN_PX", "FIRST_VIEW_BARS"]
 
@@ -121,7 +122,9 @@ def footprint_figures(
     in_sell_stack = (sell_len[bar] >= min_stack) & (level >= sell_lo[bar]) & (level <= sell_hi[bar])
     is_poc = np.zeros(len(level), dtype=bool)
     is_poc[poc] = True
-    shades = (np.clip(cell_shades(grid), 0, 1) * 255).round().astype(int)
+    background = cell_shades(grid)
+    shades = (np.clip(background, 0, 1) * 255).round().astype(int)
+    ink = cell_text_colours(background, buy_imb, sell_imb)  # as the PNG chart colours them
     traded = np.flatnonzero(grid.trades > 0)
     cb = bar[traded]
 
@@ -140,8 +143,8 @@ def footprint_figures(
         "unknown_trades": grid.unknown_trades[traded],
         "time": [bar_text[b] for b in cb], "marks": [flags(c) for c in traded],
         "sell_text": [fmt_volume(v) for v in grid.sell[traded]], "buy_text": [fmt_volume(v) for v in grid.buy[traded]],
-        "sell_color": np.where(sell_imb[traded], RED, INK).tolist(),
-        "buy_color": np.where(buy_imb[traded], GREEN, INK).tolist(),
+        "sell_color": ink["sell"][traded].tolist(), "buy_color": ink["buy"][traded].tolist(),
+        "sign_color": ink["sign"][traded].tolist(),
         "sell_style": np.where(sell_imb[traded], "bold", "normal").tolist(),
         "buy_style": np.where(buy_imb[traded], "bold", "normal").tolist(),
         "sell_x": bar_x[cb] - 0.05, "buy_x": bar_x[cb] + 0.05,
@@ -166,7 +169,7 @@ def footprint_figures(
         fig.text("sell_x", "y", text="sell_text", source=cells, text_align="right", text_baseline="middle",
                  text_font_size="11px", text_color="sell_color", text_font_style="sell_style", name="footprint_sell_text"),
         fig.text("x", "y", text={"value": "×"}, source=cells, text_align="center", text_baseline="middle",
-                 text_font_size="9px", text_color=GREY, name="footprint_times_sign"),
+                 text_font_size="9px", text_color="sign_color", name="footprint_times_sign"),
         fig.text("buy_x", "y", text="buy_text", source=cells, text_align="left", text_baseline="middle",
                  text_font_size="11px", text_color="buy_color", text_font_style="buy_style", name="footprint_buy_text"),
     ]

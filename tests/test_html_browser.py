@@ -175,6 +175,27 @@ def test_footprint_page_opens_zoomed_in_with_the_marks(driver, tmp_path, ticks):
     assert driver.execute_script(MODEL + ".end", "footprint_y_range") != y0  # the price axis fits the bars in view
 
 
+def test_footprint_text_colours_are_the_png_charts(driver, tmp_path, ticks):
+    from tests.test_footprint import _png_cell_texts
+
+    start, end = "2024-04-16 14:30", "2024-04-16 15:00"
+    grid, traded, sell, sign, buy, _ = _png_cell_texts(ticks, start, end)
+    assert grid.tick_size == 0.25  # one tick a row, as in the explorer
+    path = html.footprint_page(ticks, start, end, "1min", 0.25, tmp_path / "fp.html")
+    open_page(driver, path)
+    settle(driver, 0.8)
+    assert len(data(driver, "footprint_cells", "x")) == len(traded)
+    # the browser colours each cell's texts as the PNG does, dark variants on the dark cells included
+    assert data(driver, "footprint_cells", "sell_color") == list(sell)
+    assert data(driver, "footprint_cells", "buy_color") == list(buy)
+    assert data(driver, "footprint_cells", "sign_color") == list(sign)
+    assert "#8c0e11" in sell and "#0a5c23" in buy
+    for glyph, column in (("footprint_sell_text", "sell_color"), ("footprint_buy_text", "buy_color"),
+                          ("footprint_times_sign", "sign_color")):
+        assert driver.execute_script(MODEL + ".glyph.text_color.field", glyph) == column
+    assert console_errors(driver) == []
+
+
 def test_sweep_page(driver, tmp_path):
     grid = pd.DataFrame([(w, s) for w in (10, 20, 40) for s in (0.0, 0.5, 1.0, 2.0)], columns=["window", "min_slope"])
     grid["sharpe"] = grid["window"] / 20 - grid["min_slope"]
