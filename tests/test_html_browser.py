@@ -323,3 +323,88 @@ def test_walk_forward_page_in_the_browser(driver, cli_walk_forward):
     tip = hover_at(driver, "walk_forward_equity", mid, y)
     assert windows["set"][1] in tip and "in sample" in tip and "out of sample" in tip
     assert console_errors(driver) == []
+
+
+# -- text from the user (parameter values, file names) is shown as text, escaped once, and never runs
+
+PAYLOAD, AMP = "<img src=x onerror=alert(1)>", "a&b"
+
+_VISIBLE_TEXTS = """
+const out = [];
+const walk = (root) => { for (const e of root.querySelectorAll("*")) {
+  if (e.shadowRoot) walk(e.shadowRoot);
+  if (!["SCRIPT", "STYLE"].includes(e.tagName) && e.children.length == 0 && e.textContent.trim()) out.push(e.textContent);
+  if (e.tagName == "IMG") out.push("<an img element>"); } };
+walk(document);
+return out;
+"""
+
+
+def _hostile_run(tmp_path, monkeypatch, *extra: str) -> None:
+    """A run of a strategy whose string parameter ``tag`` takes PAYLOAD and AMP, on data in a file
+    named after PAYLOAD too, with --html and ``extra`` (sweeps before the tag's, or a walk-forward)."""
+    import shutil
+
+    import run_backtest
+
+    (tmp_path / "tagged_strategy.py").write_text(
+        "from strategies.cvd_trend import CvdTrend\n\n\nclass Tagged(CvdTrend):\n    params = (('tag', 'plain'),)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data = tmp_path / "<img src=x onerror=alert(2)>.parquet"
+    shutil.copy(need_sample(), data)
+    code = run_backtest.main([str(data), "--strategy", "tagged_strategy:Tagged", "--bars", "15min", "--start",
+                              "2024-04-15", "--end", "2024-04-19", "--tz", "UTC", *extra, "--sweep", f"tag={PAYLOAD},{AMP}",
+                              "--jobs", "1", "--html", "--out", str(tmp_path / "out")])
+    assert code == 0
+
+
+def _open_trapped(driver, path) -> None:
+    """Open ``path`` with window.alert recording its calls instead of showing a dialog."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                           {"source": "window.__alerts = []; window.alert = (m) => window.__alerts.push(String(m));"})
+    open_page(driver, path)
+    settle(driver, 0.8)
+
+
+def _assert_shown_once_escaped(driver, texts: list[str], must_show: list[str]) -> None:
+    assert driver.execute_script("return window.__alerts") == []
+    assert "<an img element>" not in texts  # the payload made no element
+    joined = "\n".join(texts)
+    for text in must_show:
+        assert text in joined, text
+    # escaped once: the text as given, never its escaped form
+    assert "&lt;" not in joined and "&gt;" not in joined and "&amp;" not in joined
+    assert console_errors(driver) == []
+
+
+def test_sweep_page_shows_hostile_values_as_text(driver, tmp_path, monkeypatch):
+    _hostile_run(tmp_path, monkeypatch, "--sweep", "slope_period=5,20", "--sweep", "min_slope=0,2", "--pbo-splits", "2")
+    _open_trapped(driver, tmp_path / "out" / "sweep.html")
+    texts = driver.execute_script(_VISIBLE_TEXTS)
+    # the page's title, the table's cells (4 sets each), the menu of the third parameter, the best set
+    assert texts.count(PAYLOAD) >= 4 + 1 and texts.count(AMP) >= 4 + 1
+    assert driver.title == "Sweep: Tagged on <img src=x onerror=alert(2)>.parquet, 15min bars"
+    # choosing a value from the menu and hovering a cell show it as text too
+    driver.execute_script("Bokeh.documents[0].get_model_by_name('select_tag').value = arguments[0]", AMP)
+    settle(driver)
+    tips = [hover_at(driver, "sweep_heatmap", 0.5, 0.5)]
+    assert f"tag:\t{AMP}" in tips[0] and f"label:\tslope_period=5,min_slope=0.0,tag={AMP}" in tips[0]
+    driver.execute_script("Bokeh.documents[0].get_model_by_name('select_tag').value = arguments[0]", PAYLOAD)
+    settle(driver)
+    tips.append(hover_at(driver, "sweep_heatmap", 1.5, 1.5))
+    assert f"tag:\t{PAYLOAD}" in tips[1]
+    _assert_shown_once_escaped(driver, texts + tips, ["Sweep: Tagged on <img src=x onerror=alert(2)>.parquet",
+                                                       f"tag={PAYLOAD}", f"tag={AMP}"])
+
+
+def test_walk_forward_page_shows_hostile_values_as_text(driver, tmp_path, monkeypatch):
+    _hostile_run(tmp_path, monkeypatch, "--walk-forward", "train=2D,test=1D")
+    _open_trapped(driver, tmp_path / "out" / "walk_forward.html")
+    texts = driver.execute_script(_VISIBLE_TEXTS)
+    windows = pd.read_csv(tmp_path / "out" / "walk_forward.csv")
+    chosen = [t for t in texts if t.startswith("tag=")]  # the table's "chosen set" column
+    assert chosen == windows["set"].tolist() and set(chosen) <= {f"tag={PAYLOAD}", f"tag={AMP}"}
+    mid = float(np.asarray(data(driver, "walk_forward_windows_source", "test_mid"))[0])
+    tip = hover_at(driver, "walk_forward_windows", mid, len(windows))
+    assert f"chosen set:\t{windows['set'][0]}" in tip
+    _assert_shown_once_escaped(driver, texts + [tip], ["<img src=x onerror=alert(2)>.parquet"])
