@@ -42,22 +42,14 @@ from data.bars.orders import large_orders
 from data.bars.spec import parse_bar_spec
 from data.errors import OrderFlowError
 
-__all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers", "cell_shades", "fmt_volume",
-           "cell_text_colours", "text_colours", "relative_luminance", "contrast_ratio", "CELL_TEXT"]
+from .colours import GREEN, RED, text_colours
 
-GREEN, RED, GREY, ORANGE = "#1a9641", "#d7191c", "#8a8a8a", "#f08c00"
+__all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers", "cell_shades", "fmt_volume",
+           "cell_text_colours"]
+
+ORANGE = "#f08c00"
 _BUY_FILL, _SELL_FILL = np.array([0.10, 0.59, 0.25]), np.array([0.84, 0.10, 0.11])
 MAX_LEVELS = 70  # rows drawn before levels are merged into rows of several ticks
-# The text on a footprint cell, by role: the colours to try in turn, and the contrast ratio (WCAG 2)
-# with the cell's background that the first reaching it must have; where none reaches it, the one of
-# highest contrast (text_colours). Plain numbers at 7:1; a number in bold green or red (an imbalance)
-# at 3:1, so that it keeps its colour on light cells and darkens on dark ones; the "x" between them at 2.5:1.
-CELL_TEXT: dict[str, tuple[tuple[str, ...], float]] = {
-    "plain": (("#333333", "#000000", "#ffffff"), 7.0),
-    "buy": ((GREEN, "#0a5c23"), 3.0),
-    "sell": ((RED, "#8c0e11"), 3.0),
-    "sign": ((GREY, "#595959"), 2.5),
-}
 
 
 def _utc(value: Any) -> pd.Timestamp | None:
@@ -203,42 +195,11 @@ def cell_shades(grid: FootprintGrid) -> np.ndarray:
     return 1 - strength[:, None] * (1 - tint)
 
 
-def relative_luminance(rgb: np.ndarray) -> np.ndarray:
-    """WCAG 2's relative luminance of colours, RGB in [0, 1] (the last axis): ``0.2126 R + 0.7152 G
-    + 0.0722 B`` of the linearised sRGB channels (``c / 12.92`` up to 0.04045, else ``((c + 0.055) /
-    1.055) ** 2.4``)."""
-    c = np.asarray(rgb, dtype=np.float64)
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    return linear @ np.array([0.2126, 0.7152, 0.0722])
-
-
-def contrast_ratio(a: Any, b: Any) -> Any:
-    """WCAG 2's contrast ratio of two relative luminances: ``(lighter + 0.05) / (darker + 0.05)``, 1 to 21."""
-    return (np.maximum(a, b) + 0.05) / (np.minimum(a, b) + 0.05)
-
-
-def _hex_rgb(colour: str) -> np.ndarray:
-    return np.array([int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
-
-
-def text_colours(backgrounds: np.ndarray, role: str, minimum: float | None = None) -> np.ndarray:
-    """The colour (``#rrggbb``) of text of ``role`` (a key of :data:`CELL_TEXT`) on each background
-    (RGB in [0, 1], an ``(n, 3)`` array): the first of the role's colours whose contrast ratio with
-    the background reaches the role's minimum (or ``minimum``), else the one of highest contrast.
-    The PNG chart and the HTML explorer both colour their cell text with it."""
-    colours, floor = CELL_TEXT[role]
-    floor = floor if minimum is None else minimum
-    lum = relative_luminance(backgrounds)
-    ratios = np.stack([contrast_ratio(lum, relative_luminance(_hex_rgb(c))) for c in colours], axis=-1)
-    reaching = ratios >= floor
-    choice = np.where(reaching.any(axis=-1), reaching.argmax(axis=-1), ratios.argmax(axis=-1))
-    return np.asarray(colours)[choice]
-
-
 def cell_text_colours(shades: np.ndarray, buy_imbalance: np.ndarray, sell_imbalance: np.ndarray) -> dict[str, np.ndarray]:
-    """Per cell, the colours of its three texts on its background ``shades`` (:func:`cell_shades`):
-    ``sell`` (the sell volume: bold red's role where it is a sell imbalance, plain otherwise),
-    ``buy`` (likewise, green) and ``sign`` (the "x" between them)."""
+    """Per cell, the colours of its three texts on its background ``shades`` (:func:`cell_shades`), by
+    :func:`reports.colours.text_colours`: ``sell`` (the sell volume: role ``sell`` where it is a
+    sell imbalance, ``plain`` otherwise), ``buy`` (likewise) and ``sign`` (the "x" between them).
+    The PNG chart and the HTML explorer both colour their cell text with it."""
     plain = text_colours(shades, "plain")
     return {"sell": np.where(sell_imbalance, text_colours(shades, "sell"), plain),
             "buy": np.where(buy_imbalance, text_colours(shades, "buy"), plain),

@@ -38,6 +38,7 @@ import pandas as pd
 
 from data.errors import OrderFlowError
 
+from .colours import NAN_COLOUR, RED_TO_GREEN, hex_rgb, scale_colours, text_colours, value_range
 from .metrics import metric_rows
 from .plots import TIME_STEPS, imbalance_mean, normalised_imbalance, session_gaps
 
@@ -544,8 +545,9 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: st
     other swept parameters). Cells sit on the distinct parameter values (sorted, or in the order
     ``order[column]`` gives; evenly spaced whatever the values' gaps), coloured from red (worst) to
     green (best; reversed when ``higher_is_better`` is False) over the metric's range, grey where
-    the metric is NaN (a run with no trades), with the value printed in the cell when there are at
-    most 400 cells.
+    the metric is NaN (a run with no trades): :func:`reports.colours.scale_colours`, as heatmap.png.
+    With at most 400 cells, the value is printed in the cell in a colour that reads on it
+    (:func:`reports.colours.text_colours`).
 
     With ``select``, a cell shows one row: the best by ``metric`` among the rows of that cell whose
     ``select`` values match the chosen ones (the first in frame order on a tie), a ``BooleanFilter``
@@ -553,7 +555,6 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: st
     best over all of them, as heatmap.png draws it); :func:`sweep_selectors` adds the menus.
     """
     from bokeh.models import BooleanFilter, CDSView, ColorBar, ColumnDataSource, HoverTool, LinearColorMapper
-    from bokeh.palettes import RdYlGn11
     from bokeh.plotting import figure
 
     select = list(select)
@@ -581,23 +582,21 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: st
             data[f"_sel{j}"] = frame[col].astype(str).tolist()
         keep = best_in_cells(data["_x"], data["_y"], key)
         view = CDSView(filter=BooleanFilter(booleans=keep.tolist(), name="sweep_filter"))
+    low, high = value_range(values)
+    palette = RED_TO_GREEN if higher_is_better else RED_TO_GREEN[::-1]
+    fill = scale_colours(values, low, high, palette)
+    data.update({"_fill": fill.tolist(), "_ink": text_colours(hex_rgb(fill)).tolist()})
     source = ColumnDataSource(data, name="sweep_cells")
-    finite = values[np.isfinite(values)]
-    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-    if low == high:
-        low, high = low - 0.5, high + 0.5
-    palette = list(RdYlGn11) if higher_is_better else list(RdYlGn11)[::-1]  # RdYlGn11 runs green -> red
-    mapper = LinearColorMapper(palette=palette[::-1], low=low, high=high, nan_color="#d9d9d9")
+    mapper = LinearColorMapper(palette=list(palette), low=low, high=high, nan_color=NAN_COLOUR, name="sweep_colours")
     fig = figure(name="sweep_heatmap", x_range=xs, y_range=ys, height=min(900, max(320, 40 * len(ys) + 120)),
                  width=min(1400, max(480, 60 * len(xs) + 200)), tools="hover,save,reset", toolbar_location="right",
                  title=title or f"{metric} by {x} and {y}")
     views = {"view": view} if view is not None else {}
-    cells = fig.rect("_x", "_y", 1, 1, source=source, fill_color={"field": "_value", "transform": mapper},
-                     line_color="white", name="sweep_rects", **views)
+    cells = fig.rect("_x", "_y", 1, 1, source=source, fill_color="_fill", line_color="white", name="sweep_rects", **views)
     if len(xs) * len(ys) <= 400:
         views = {"view": CDSView(filter=view.filter)} if view is not None else {}
         fig.text("_x", "_y", text="_label", source=source, text_align="center", text_baseline="middle",
-                 text_font_size="11px", text_color="#222222", name="sweep_labels", **views)
+                 text_font_size="11px", text_color="_ink", name="sweep_labels", **views)
     extra = [c for c in frame.columns if c not in (x, y, metric)]
     hover = fig.select_one(HoverTool)
     hover.renderers = [cells]

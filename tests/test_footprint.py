@@ -356,17 +356,8 @@ def test_absorption_indicator_equals_the_data_function_and_poc_lines_pass_throug
 
 # --- footprint chart ------------------------------------------------------------------------------
 
-from reports.footprint_chart import (  # noqa: E402
-    CELL_TEXT,
-    cell_shades,
-    cell_text_colours,
-    contrast_ratio,
-    footprint_chart,
-    relative_luminance,
-    text_colours,
-    trade_footprints,
-    window_grid,
-)
+from reports.colours import TEXT_ROLES, contrast_ratio, relative_luminance, text_colours  # noqa: E402
+from reports.footprint_chart import cell_shades, cell_text_colours, footprint_chart, trade_footprints, window_grid  # noqa: E402
 
 
 def test_window_grid_takes_the_make_bars_bars_of_the_window():
@@ -414,7 +405,7 @@ def test_cell_text_colour_follows_the_cell_luminance():
     assert text_colours(shades, "sign").tolist() == ["#8a8a8a", "#595959", "#595959", "#8a8a8a"]
     # a colour that reaches its minimum nowhere: the one of highest contrast (white on the sell cell, 2.66)
     assert text_colours(shades[1:2], "plain", minimum=30.0).tolist() == ["#000000"]
-    assert set(CELL_TEXT) == {"plain", "buy", "sell", "sign"}
+    assert set(TEXT_ROLES) == {"plain", "buy", "sell", "sign"}
 
 
 def _png_cell_texts(ticks, start, end):

@@ -102,9 +102,15 @@ def test_sweep_heatmap_cells_and_colour_range():
     fig = html.sweep_heatmap(frame, "window", "slope", "sharpe")
     assert list(fig.x_range.factors) == ["10", "20"] and list(fig.y_range.factors) == ["0.5", "1.0"]
     rect = fig.select_one({"name": "sweep_rects"})
-    mapper = rect.glyph.fill_color.transform
+    mapper = fig.select_one({"name": "sweep_colours"})  # the colour bar's
     assert (mapper.low, mapper.high) == (-1.0, 2.0)  # the finite range; NaN drawn grey
-    assert rect.data_source.data["_label"] == ["0.5", "-1", "", "2"]
+    data = rect.data_source.data
+    assert data["_label"] == ["0.5", "-1", "", "2"]
+    # 0.5 is in class floor(1.5 / 3 x 11) = 5 of 11 (pale yellow), -1 the first (dark red), 2 the last (dark green)
+    assert data["_fill"] == ["#ffffbf", "#a50026", "#d9d9d9", "#006837"] and rect.glyph.fill_color == "_fill"
+    # the value reads on its cell: dark grey on the pale ones, white on the dark red and green (6.9:1, black 3:1)
+    assert data["_ink"] == ["#333333", "#ffffff", "#333333", "#ffffff"]
+    assert fig.select_one({"name": "sweep_labels"}).glyph.text_color == "_ink"
 
 
 def test_walk_forward_window_edges_on_equity_rows():

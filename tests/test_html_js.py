@@ -20,7 +20,7 @@ pytest.importorskip("bokeh", reason="bokeh is not installed (pip install -e '.[h
 
 from reports import html  # noqa: E402
 from reports.html_footprint import TEXT_MIN_PX  # noqa: E402
-from tests.html_fixtures import need_browser, start_browser  # noqa: E402
+from tests.html_fixtures import need_browser, open_page, start_browser  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -436,3 +436,35 @@ def test_footprint_view_matches_the_python_rule(driver):
     # 1160 px over 20 bars: 58 px a bar, the numbers' width; 40 rows in 500 px: 12.5 px, under 13
     assert want[-2] == {"numbers": False, "strip_numbers": True, "readable_bars": 20}
     assert want[-1]["numbers"] is True
+
+
+# --------------------------------------------------------------------------- the heat maps' colours
+
+
+def test_scale_colours_are_bokehs_colour_mapper(driver, tmp_path):
+    """reports.colours.scale_colours (the cells of heatmap.png and sweep.html) gives the colours of
+    BokehJS's LinearColorMapper (the colour bar of sweep.html) on every value, class edges included."""
+    from reports.colours import NAN_COLOUR, RED_TO_GREEN, scale_colours
+
+    frame = pd.DataFrame({"x": [1, 2], "y": [1, 1], "m": [0.0, 1.0]})
+    path = html.save_page([html.sweep_heatmap(frame, "x", "y", "m")], tmp_path / "map.html", "map")
+    open_page(driver, path)
+    rng = np.random.default_rng(13)
+    cases = []
+    for low, high in ((0.0, 1.0), (-1.0, 2.0), (-3.7, 9.1), (0.1, 0.3), (-2.5, -2.4), (1e-9, 3e-9), (-1e6, 7e6)):
+        edges = [low + k * (high - low) / 11 for k in range(12)]
+        near = [np.nextafter(e, -np.inf) for e in edges] + [np.nextafter(e, np.inf) for e in edges]
+        values = [*edges, *near, *rng.uniform(low - (high - low), high + (high - low), 60), math.nan, math.inf, -math.inf]
+        cases.append({"low": low, "high": high, "values": [float(v) for v in values]})
+    got = driver.execute_script("""
+const m = Bokeh.documents[0].get_model_by_name("sweep_colours");
+const revive = (k, v) => v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v;
+const hex = (b) => "#" + Array.from(b).map((x) => x.toString(16).padStart(2, "0")).join("");
+return JSON.parse(arguments[0], revive).map((c) => {
+  m.setv({low: c.low, high: c.high}); m.update_data();
+  const rgba = m.rgba_mapper.v_compute(c.values);
+  return c.values.map((v, i) => hex(rgba.slice(4 * i, 4 * i + 3)));
+});""", json.dumps(_encode(cases)))
+    want = [scale_colours(c["values"], c["low"], c["high"], RED_TO_GREEN).tolist() for c in cases]
+    assert_all_same(got, want, cases)
+    assert NAN_COLOUR in want[0] and scale_colours([(k + 0.5) / 11 for k in range(11)], 0, 1).tolist() == list(RED_TO_GREEN)
