@@ -150,7 +150,8 @@ def sweep_chart(result: Any, frame: pd.DataFrame | None = None) -> list[Any]:
 
 def sweep_table(result: Any, frame: pd.DataFrame | None = None, height: int = 320) -> Any:
     """Every set as a sortable Bokeh DataTable (named ``sweep_table``), best first by the ranking metric:
-    set, parameters, the ranking metric (marked *) and the main metrics (those the command line prints)."""
+    set, parameters, the ranking metric (marked *) and the main metrics (those the command line prints, with
+    two decimals as there; counts whole)."""
     from bokeh.models import ColumnDataSource, DataTable, NumberFormatter, StringFormatter, TableColumn
 
     from research.sweep import rank_key
@@ -170,7 +171,7 @@ def sweep_table(result: Any, frame: pd.DataFrame | None = None, height: int = 32
         data[key] = pd.to_numeric(frame[key], errors="coerce").to_numpy(np.float64)
         whole = key in ("trades", "fills", "days")
         columns.append(TableColumn(field=key, title=f"{label} *" if key == metric else label,
-                                   formatter=NumberFormatter(format="0,0" if whole else "0,0.00[00]",
+                                   formatter=NumberFormatter(format="0,0" if whole else "0,0.00",
                                                              text_align="right", nan_format="n/a")))
     return DataTable(source=ColumnDataSource(data, name="sweep_table_source"), columns=columns, name="sweep_table",
                      height=min(height, 28 * len(frame) + 32), sizing_mode="stretch_width", index_position=None)

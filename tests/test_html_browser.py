@@ -6,6 +6,7 @@ runs only these, and CI installs Chromium first (.ci/run)."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -300,7 +301,26 @@ def test_sweep_page_in_the_browser(driver, cli_sweep):
     y = factors[1].index(str(best["param:min_slope"])) + 0.5
     tip = hover_at(driver, "sweep_heatmap", x, y)
     assert "profit_factor" in tip and "win_rate_pct" in tip and "5min" in tip
+    # the table prints every metric with two decimals (counts whole), as the command line's table
+    header, rows = table_cells(driver, "sweep_table")
+    assert header[:4] == ["set", "slope_period", "min_slope", "bars"] and len(rows) == len(table)
+    for k, title in enumerate(header[4:], start=4):
+        pattern = r"-?\d{1,3}(,\d{3})*" + ("" if title in ("trades", "fills", "days") else r"\.\d\d")
+        assert all(re.fullmatch(pattern, row[k]) or row[k] == "n/a" for row in rows), (title, [r[k] for r in rows])
     assert console_errors(driver) == []
+
+
+def table_cells(driver, name: str) -> tuple[list[str], list[list[str]]]:
+    """The column titles and the cells' texts of the Bokeh DataTable named ``name``, as shown."""
+    return driver.execute_script("""
+const find = (v) => { if (v.model.name == arguments[0]) return v;
+  for (const c of (v.child_views || [])) { const f = find(c); if (f) return f; } return null; };
+let view = null;
+for (const r of Bokeh.index.roots) view = view || find(r);
+const root = view.shadow_el;
+const header = [...root.querySelectorAll(".slick-header-column")].map((e) => e.textContent.trim());
+const rows = [...root.querySelectorAll(".slick-row")].map((r) => [...r.querySelectorAll(".slick-cell")].map((c) => c.textContent.trim()));
+return [header, rows];""", name)
 
 
 def test_walk_forward_page_in_the_browser(driver, cli_walk_forward):
