@@ -6,7 +6,7 @@ The HTML twin of :mod:`reports.footprint_chart` (the PNG): the grid comes from
 :func:`~data.bars.footprint.value_area`, :func:`~data.bars.footprint.longest_runs`) and the cell shading
 from :func:`reports.footprint_chart.cell_shades` (the text on it from
 :func:`reports.footprint_chart.cell_text_colours`), so both pictures mark and colour the same cells.
-Used by :func:`reports.html.report` (under the report, on its time axis) and
+Used by :func:`reports.html.report` (under the report, on its bar numbers and times) and
 :func:`reports.html.footprint_page` (a page of its own).
 """
 from __future__ import annotations
