@@ -305,14 +305,15 @@ def draw_footprints(result: Any, out: Path, window: "tuple[pd.Timestamp, pd.Time
 
 def write_html(result: Any, out: Path, *, report: bool = False,
                footprint: "tuple[pd.Timestamp, pd.Timestamp] | None" = None) -> dict[str, Path]:
-    """report.html (``report``: the interactive report) and footprint.html (a ``footprint`` window)."""
+    """report.html (``report``: the interactive report, its footprint explorer on the ``footprint``
+    window if given) and footprint.html (a ``footprint`` window)."""
     paths: dict[str, Path] = {}
     if not report and footprint is None:
         return paths
     from reports import html
 
-    if report:
-        paths["report.html"] = html.report(result, out / "report.html", ticks=result.ticks)
+    if report:  # its footprint explorer shows the footprint window when there is one
+        paths["report.html"] = html.report(result, out / "report.html", ticks=result.ticks, footprint_window=footprint)
     if footprint is not None:
         c = result.config
         paths["footprint.html"] = html.footprint_page(

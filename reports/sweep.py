@@ -153,16 +153,30 @@ def statistics_text(result: Any) -> str:
 
 
 def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
-    """The ranking metric over the first two swept parameters (the best value over any other axes).
+    """The ranking metric over the first two swept parameters (the best value over any other axes),
+    saved as a PNG (:func:`heatmap_figure`). None without axes."""
+    fig = heatmap_figure(result, title)
+    if fig is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
 
-    With one axis the map has one row. Cells without a value are blank. None without axes.
-    """
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def heatmap_figure(result: Any, title: str = "") -> Any:
+    """The figure of :func:`heatmap`: one cell per pair of values of the first two axes (one row
+    with one axis), coloured on :data:`reports.colours.RED_TO_GREEN` over the range of every set's
+    metric (:func:`reports.colours.scale_colours`, as sweep.html colours its cells), its value
+    printed in a colour that reads on it (:func:`reports.colours.text_colours`). Cells without a
+    value are blank. None without axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.figure import Figure
 
-    from research.sweep import grid_points, rank_key
+    from research.sweep import LOWER_IS_BETTER, grid_points, rank_key
+
+    from .colours import RED_TO_GREEN, hex_rgb, scale_colours, text_colours, value_range
 
     axes = result.axes[:2]
     if not axes:
@@ -183,14 +197,17 @@ def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
         if key > best_key[i, j]:
             best_key[i, j] = key
             grid[i, j] = float(value)
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * grid.shape[1] + 2.5), max(2.6, 0.6 * grid.shape[0] + 1.8)))
-    finite = grid[np.isfinite(grid)]
-    cmap = plt.get_cmap("RdYlGn" if metric not in ("max_drawdown_pct", "max_drawdown_bars") else "RdYlGn_r")
-    image = ax.imshow(grid, cmap=cmap, aspect="auto", origin="lower",
-                      vmin=finite.min() if len(finite) else None, vmax=finite.max() if len(finite) else None)
+    fig = Figure(figsize=(max(5.0, 0.9 * grid.shape[1] + 2.5), max(2.6, 0.6 * grid.shape[0] + 1.8)))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    low, high = value_range(pd.to_numeric(table[metric], errors="coerce"))
+    palette = RED_TO_GREEN[::-1] if metric in LOWER_IS_BETTER else RED_TO_GREEN
+    fill = hex_rgb(scale_colours(grid, low, high, palette, nan_colour="#ffffff"))
+    ax.imshow(fill, aspect="auto", origin="lower")
+    ink = text_colours(fill)
     for (i, j), value in np.ndenumerate(grid):
         if np.isfinite(value):
-            ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8)
+            ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8, color=ink[i, j])
     ax.set_xticks(range(len(x_axis.values)), [str(v) for v in x_axis.values])
     ax.set_xlabel(x_axis.name)
     if y_axis:
@@ -201,12 +218,9 @@ def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
     others = [a.name for a in result.axes[2:]]
     note = f" (best over {', '.join(others)})" if others else ""
     ax.set_title((title + "\n" if title else "") + f"{metric}{note}", fontsize=10)
-    fig.colorbar(image, ax=ax, label=metric)
+    fig.colorbar(ScalarMappable(norm=Normalize(low, high), cmap=ListedColormap(list(palette))), ax=ax, label=metric)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def pbo_logits(pbo: dict[str, Any]) -> np.ndarray:
