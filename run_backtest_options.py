@@ -18,13 +18,14 @@ import pandas as pd
 
 from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
 from data.errors import ArgumentParser
-from data.reading.loader import FORMATS
+from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
 from reports import output
 from research.config import (
     DEFAULT_BARS,
     DEFAULT_DATA,
     DEFAULT_SESSION,
+    DEFAULT_SIZE,
     DEFAULT_STRATEGY,
     FRACTIONAL_PARAM,
     LAST_TIME,
@@ -40,9 +41,10 @@ from research.config import (
     strategy_session,
 )
 from research.instruments import instrument_from_options
-from strategies import strategy_params
+from strategies import OrderFlowStrategy, describe_strategies, strategy_params
 
 DEFAULT_OUT = Path("results")
+CONTRACT_SIZE = "1"  # --size with a futures contract when none is given
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import); "
                    "read in time order as one stream; default: the bundled sample data/sample/sample_ticks.parquet")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY,
-                   help="strategy: a registered name (see --list-strategies) or module:Class; default cvd_trend")
+                   help="strategy: a registered name (see --list-strategies), or one of your own: path/to/file.py:Class or "
+                   "module:Class (modules are also found in the current folder); default cvd_trend")
     p.add_argument("--bars", default=DEFAULT_BARS,
                    help="bar spec: a time offset (30s, 1min, 5min, 1h), N trades (500t), N units of "
                    "volume (1000v) or 'tick' (one bar per trade); default 1min")
@@ -87,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--risk", type=float, default=None, metavar="CASH",
                    help="size each trade so that its stop risks at most CASH (floor(CASH / (stop distance x "
                    "multiplier)) contracts); needs a strategy stop")
-    m = p.add_argument_group("futures contract maths (README: Money as the exchange counts it)")
+    m = p.add_argument_group("futures contract maths (docs/research.md: Money as the exchange counts it)")
     m.add_argument("--instrument", default=None, metavar="SYMBOL",
                    help="contract preset: ES MES NQ MNQ YM RTY CL GC ZN 6E BTC-PERP (multiplier, tick size, margin); "
                    "P&L, equity and metrics in the contract's currency")
@@ -121,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default=None,
                    help=f"force the input format (one of {', '.join(sorted(FORMATS))}); "
                    "default: detected from the file's header, line shapes or extension")
+    p.add_argument("--columns", default=None, metavar="THEIRS=CANONICAL,...",
+                   help="the names of your file's columns, e.g. Time=timestamp,Last=price,Qty=size,Aggressor=side "
+                   f"(canonical names: {', '.join(TARGET_COLUMNS)}); default: the known names and aliases "
+                   "(README: Loading your own data)")
     p.add_argument("--classify", default=None, metavar="METHOD",
                    help=f"fill unknown trade sides: {', '.join(CLASSIFIERS)} (per trade) or "
                    f"{BAR_METHOD} (bulk volume classification of each bar's volume)")
@@ -131,10 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a quote counts only this long after its time (e.g. 50ms); needs --quotes")
     p.add_argument("--drop-bad-rows", action="store_true",
                    help="reject unreadable rows and count them by reason instead of stopping")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder; default results/")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help="output folder; default results/. Before writing, a run removes the files of its kind that "
+                   "an earlier run left there (a backtest: metrics.json, trades.csv, equity.csv, report.png, "
+                   "bt_plot.png, report.html, footprint.png, footprint.html, footprints/trade_*.png; a sweep, a "
+                   "walk-forward, --compare: theirs), so that every file there is this run's; it never removes "
+                   "any other file")
     p.add_argument("--no-plot", action="store_true", help="do not draw report.png")
     p.add_argument("--bt-plot", action="store_true", help="also save Backtrader's own plot as bt_plot.png")
-    p.add_argument("--list-strategies", action="store_true", help="list the strategies and their parameters")
+    p.add_argument("--list-strategies", action="store_true",
+                   help="list the strategies with the parameter values a run uses (sizing: the default --size)")
     p.add_argument("--footprint", nargs=2, default=None, metavar=("START", "END"),
                    help="also draw footprint.png: the footprint of the bars stamped from START to END "
                    "(in --tz when they have no zone; the first 80 bars if there are more), with the trades marked")
@@ -156,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run several strategies on the same data and print one table (compare.csv; each "
                    "strategy's metrics, trades and equity in OUT/NAME/); --param KEY=VALUE goes to the "
                    "strategies that have KEY; --strategy is ignored")
-    g = p.add_argument_group("research: sweeps, walk-forward, overfitting checks (README: Research at scale)")
+    g = p.add_argument_group("research: sweeps, walk-forward, overfitting checks (docs/research.md)")
     g.add_argument("--sweep", action="append", default=[], metavar="NAME=V1,V2|START:STOP:STEP",
                    help="sweep a strategy parameter (or bars=1min,5min) over values or an inclusive range; "
                    "repeatable: every combination runs. Writes sweep.csv, returns.parquet, sweep.json, heatmap.png")
@@ -175,6 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pbo-splits", type=int, default=16, metavar="S",
                    help="blocks S of the probability of backtest overfitting (even); default 16")
     return p
+
+
+def strategy_listing() -> str:
+    """``--list-strategies``: each strategy with the parameter values a run uses (the sizing of the default
+    ``--size``, not the class default), and the sizing with ``--instrument``."""
+    text = describe_strategies(lambda cls: {**strategy_params(cls), **parse_size(None, cls)})
+
+    def shown(size: str) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in parse_size(size, OrderFlowStrategy).items())
+
+    return (f"{text}\n\nWithout --size: {shown(DEFAULT_SIZE)} ({DEFAULT_SIZE} of equity); with --instrument: "
+            f"{shown(CONTRACT_SIZE)} (one contract); --size and --param KEY=VALUE change them.")
 
 
 @dataclass
@@ -202,6 +227,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
                       trade_footprints=args.trade_footprints, html=args.html,
                       profile=args.profile)
     parse_bar_spec(args.bars)
+    columns = parse_columns(args.columns)
     cls = resolve_strategy(args.strategy)
     known = strategy_params(cls)
     params = parse_params(args.param, cls, args.strategy)
@@ -241,9 +267,24 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         observers=args.bt_plot, keep_ticks=outputs.needs_ticks, symbol=args.symbol, allow_overlap=args.allow_overlap,
         cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
         imbalance=args.imbalance, instrument=instrument, commission_per_contract=args.commission_per_contract,
-        slippage_ticks=args.slippage_ticks,
+        slippage_ticks=args.slippage_ticks, columns=columns,
     )
     return config, outputs
+
+
+def parse_columns(text: str | None) -> dict[str, str] | None:
+    """``--columns "Time=timestamp,Last=price"`` -> ``{"Time": "timestamp", "Last": "price"}`` (``load_ticks(columns=)``)."""
+    if text is None:
+        return None
+    columns: dict[str, str] = {}
+    for pair in text.split(","):
+        theirs, sep, target = (part.strip() for part in pair.partition("="))
+        if not sep or not theirs or not target:
+            raise OrderFlowError(f"bad --columns {text!r}: THEIRS=CANONICAL pairs separated by commas, "
+                                 "e.g. --columns Time=timestamp,Last=price,Qty=size")
+        columns[theirs] = target
+    check_column_map(columns, "--columns")
+    return columns
 
 
 def data_source(texts: Sequence[str]) -> "Path | str | list[Path]":
@@ -271,7 +312,7 @@ def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractiona
         raise OrderFlowError("--commission is a fraction of traded value; with a futures contract use "
                              "--commission-per-contract")
     sizable = {"stake", "pct_equity"} <= set(strategy_params(cls))
-    size = "1" if args.size is None and instrument is not None and sizable else args.size
+    size = CONTRACT_SIZE if args.size is None and instrument is not None and sizable else args.size
     params = parse_size(size, cls, fractional=fractional)
     if args.risk is not None:
         if not math.isfinite(args.risk) or args.risk <= 0:

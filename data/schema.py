@@ -1,4 +1,5 @@
-"""Column names of the canonical tick schema, of quote streams and of order-flow bars."""
+"""Column names of the canonical tick schema, of quote streams and of order-flow bars
+(docs/data-formats.md, docs/bars-and-indicators.md)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +18,22 @@ import numpy as np
 import pandas as pd
 
 from data.reading.loader import describe_source
-from research import metrics as perf
+from research.metrics import to_json_ready
 
-from .metrics import fmt, metric_rows
+from .metrics import SHORT_MARK, fmt, metric_rows, metrics_note, plural
 
 COMPARE_COLUMNS = [
     ("trades", "trades", "{:d}"), ("win %", "win_rate_pct", "{:.1f}"), ("profit factor", "profit_factor", "{:.2f}"),
     ("net profit", "net_pnl", "{:,.2f}"), ("return %", "total_return_pct", "{:.2f}"), ("Sharpe", "sharpe", "{:.2f}"),
     ("max DD %", "max_drawdown_pct", "{:.2f}"), ("in market %", "time_in_market_pct", "{:.1f}"),
 ]
+
+
+RUN_FILES = ("metrics.json", "trades.csv", "equity.csv", "report.png", "bt_plot.png", "report.html", "footprint.png",
+             "footprint.html", "footprints/trade_*.png")
+"""The files a backtest writes into ``--out`` (some only with their options), as names or globs in it."""
+COMPARE_FILES = ("compare.csv",)
+"""What ``--compare`` writes into ``--out`` besides each strategy's :data:`RUN_FILES` in ``OUT/NAME/``."""
 
 
 def describe_load(result: Any) -> str:
@@ -37,12 +45,12 @@ def describe_load(result: Any) -> str:
         lines.append(f"Bars loaded from the bar cache ({cache['path']}), not rebuilt from the ticks.")
     kept = result.load_report.get("rows_kept", result.ticks_in_range)
     if (c.start is not None or c.end is not None) and result.load_report.get("format") not in ("files", "store"):
-        lines.append(f"Range {c.range_text()}: {result.ticks_in_range:,} ticks in range "
+        lines.append(f"Range {c.range_text()}: {plural(result.ticks_in_range, 'tick')} in range "
                      f"({kept - result.ticks_in_range:,} outside).")
     first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)
     clock, zone = c.trading_session
-    lines.append(f"Built {len(bars):,} bars of {c.bars} from {result.ticks_in_range:,} ticks, "
-                 f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {len(result.daily)} trading days "
+    lines.append(f"Built {plural(len(bars), 'bar')} of {c.bars} from {plural(result.ticks_in_range, 'tick')}, "
+                 f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {plural(len(result.daily), 'trading day')} "
                  f"(days start at {clock:%H:%M} {zone}).")
     return "\n".join(lines)
 
@@ -65,10 +73,15 @@ def describe_run(result: Any) -> str:
 
 
 def metrics_table(m: dict[str, Any]) -> str:
-    """The metrics as an aligned two-column table: the rows of :func:`reports.metrics.metric_rows`."""
+    """The metrics as an aligned two-column table: the rows of :func:`reports.metrics.metric_rows`, and
+    the note under them when they mark a value (:func:`reports.metrics.metrics_note`)."""
     rows = metric_rows(m)
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"  {k:<{width}}  {v:>24}" for k, v in rows)
+    note = metrics_note(m)
+    if note:  # the marked values end in " †": the others move left by as much, so that the numbers line up
+        pad = " " * (len(SHORT_MARK) + 1)
+        rows = [(k, v if v.endswith(SHORT_MARK) else v + pad) for k, v in rows]
+    return "\n".join([f"  {k:<{width}}  {v:>24}".rstrip() for k, v in rows] + ([note] if note else []))
 
 
 def order_notes(result: Any) -> list[str]:
@@ -109,11 +122,57 @@ def check_out_dir(out: Path) -> Path:
         parent = parent.parent
     if not parent.is_dir():
         raise OrderFlowError(f"--out {out}: {parent} is not a folder")
-    import os
-
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OrderFlowError(f"--out {out}: {parent} is not writable")
     return out
+
+
+def run_inputs(config: Any) -> list[Path]:
+    """The files a run reads that are named one by one (DATA files, ``--quotes``): never cleared or overwritten."""
+    data = config.data if isinstance(config.data, (list, tuple)) else [config.data]
+    files = [Path(d) for d in data if isinstance(d, (str, Path))]
+    if config.quotes is not None:
+        files.append(Path(config.quotes))
+    return [f for f in files if f.is_file()]
+
+
+def owned_files(out: Path, patterns: "tuple[str, ...]", inputs: "list[Path] | tuple[Path, ...]" = ()) -> list[Path]:
+    """The files of ``out`` that ``patterns`` (names or globs, relative to ``out``) name: what a run of that kind
+    owns there. OrderFlowError when one of them is one of the run's ``inputs`` (it would be overwritten)."""
+    from data import OrderFlowError
+
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    found = sorted({p for pattern in patterns for p in out.glob(pattern) if p.is_file()})
+    for path in found:
+        source = next((f for f in inputs if os.path.samefile(f, path)), None)
+        if source is not None:
+            raise OrderFlowError(f"--out {out}: {path.relative_to(out).as_posix()} there is an input of this run "
+                                 f"({source}) and would be overwritten; choose another --out")
+    return found
+
+
+def clear_outputs(out: Path, patterns: "tuple[str, ...]", inputs: "list[Path] | tuple[Path, ...]" = ()) -> list[Path]:
+    """Remove the files of an earlier run that ``patterns`` name from ``out`` (:func:`owned_files`), and a
+    subfolder of theirs left empty; never any other file. Returns the removed files."""
+    removed = owned_files(out, patterns, inputs)
+    for path in removed:
+        path.unlink()
+    for folder in {p.parent for p in removed} - {Path(out)}:
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return removed
+
+
+def describe_cleared(removed: "list[Path]", written: Any, out: Path) -> str | None:
+    """``Removed 2 files of an earlier run ...``: the removed files this run did not write again (None if none)."""
+    again = {Path(p) for p in written}
+    stale = [p.relative_to(out).as_posix() for p in removed if p not in again]
+    if not stale:
+        return None
+    return (f"Removed {plural(len(stale), 'file')} of an earlier run from {out} that this run does not write: "
+            f"{', '.join(stale)}")
 
 
 def write_outputs(result: Any, out: Path) -> dict[str, Path]:
@@ -135,6 +194,7 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
         "strategy": c.strategy_name,
         "params": {k: jsonable(v) for k, v in result.params.items()},
         "bars": c.bars,
+        "columns": c.columns,
         "bar_count": len(bars),
         "period": {"first_bar": bars.index[0].tz_convert(c.tz).isoformat(),
                    "last_bar": bars.index[-1].tz_convert(c.tz).isoformat(), "tz": c.tz},
@@ -146,7 +206,7 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
             "commission_per_contract": c.commission_per_contract, "slippage_ticks": c.slippage_ticks},
         "load_report": {k: jsonable(v) for k, v in result.load_report.items()},
         "ticks_in_range": result.ticks_in_range,
-        "metrics": perf.to_json_ready(result.metrics),
+        "metrics": to_json_ready(result.metrics),
     }
     paths["metrics.json"].write_text(json.dumps(document, indent=2, default=str) + "\n")
     return paths
@@ -202,7 +262,7 @@ def draw(result: Any, out: Path, *, plot: bool = True, bt_plot: bool = False,
             cvd_label=result.cvd_label, cvd_resets=result.cvd_resets, tz=c.tz, summary=summary,
             profile=run_profile(result) if profile else None)
     if bt_plot:
-        paths["bt_plot.png"] = save_backtrader_plot(result.cerebro, out / "bt_plot.png")
+        paths["bt_plot.png"] = save_backtrader_plot(result.cerebro, out / "bt_plot.png", tz=c.tz)
     paths.update(draw_footprints(result, out, footprint, trade_footprints, max_footprint_bars))
     return paths
 
@@ -235,14 +295,15 @@ def draw_footprints(result: Any, out: Path, window: "tuple[pd.Timestamp, pd.Time
 
 def write_html(result: Any, out: Path, *, report: bool = False,
                footprint: "tuple[pd.Timestamp, pd.Timestamp] | None" = None) -> dict[str, Path]:
-    """report.html (``report``: the interactive report) and footprint.html (a ``footprint`` window)."""
+    """report.html (``report``: the interactive report, its footprint explorer on the ``footprint``
+    window if given) and footprint.html (a ``footprint`` window)."""
     paths: dict[str, Path] = {}
     if not report and footprint is None:
         return paths
     from reports import html
 
-    if report:
-        paths["report.html"] = html.report(result, out / "report.html", ticks=result.ticks)
+    if report:  # its footprint explorer shows the footprint window when there is one
+        paths["report.html"] = html.report(result, out / "report.html", ticks=result.ticks, footprint_window=footprint)
     if footprint is not None:
         c = result.config
         paths["footprint.html"] = html.footprint_page(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import importlib
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ from indicators.sessions import (
     parse_session_start,
 )
 from strategies import strategy_params
+from strategies.own import load_strategy
 from strategies.sizing import is_real_number
 
 HERE = Path(__file__).resolve().parent.parent
@@ -75,6 +75,7 @@ class RunConfig:
     ``progress`` shows progress bars on stderr (None: when stderr is a terminal).
 
     ``imbalance`` names the platform rule of the footprint imbalance lines (and charts).
+    ``columns`` maps the data's column names to canonical ones (``load_ticks(columns=)``).
 
     Money: ``instrument`` (:class:`research.instruments.Instrument`, e.g.
     ``get_instrument("ES")``) counts in the instrument's currency through Backtrader's
@@ -112,6 +113,7 @@ class RunConfig:
     instrument: Any = None  # research.instruments.Instrument
     commission_per_contract: float = 0.0
     slippage_ticks: float = 0.0
+    columns: dict[str, str] | None = None  # {"their name": "canonical name"}, as load_ticks(columns=)
 
     def __post_init__(self) -> None:
         self.tz = check_zone(self.tz, "tz")
@@ -167,9 +169,9 @@ class RunConfig:
     @property
     def load_options(self) -> LoadOptions:
         """How the run reads its ticks and which it keeps (:class:`data.options.LoadOptions`)."""
-        return LoadOptions(format=self.format, tz=self.input_tz, on_bad_rows="drop" if self.drop_bad_rows else "raise",
-                           start=self.start, end=self.end, symbol=self.symbol, allow_overlap=self.allow_overlap,
-                           progress=self.progress)
+        return LoadOptions(columns=self.columns, format=self.format, tz=self.input_tz,
+                           on_bad_rows="drop" if self.drop_bad_rows else "raise", start=self.start, end=self.end,
+                           symbol=self.symbol, allow_overlap=self.allow_overlap, progress=self.progress)
 
     @property
     def bar_options(self) -> BarOptions:
@@ -198,23 +200,14 @@ def check_money(config: RunConfig) -> None:
 
 
 def resolve_strategy(spec: Any) -> type:
-    """A strategy class from a registered name, ``"package.module:ClassName"``, or a class."""
+    """A strategy class from a registered name, ``"module:ClassName"``, ``"path/to/file.py:ClassName"``
+    (:func:`strategies.own.load_strategy`: modules are also found in the current folder), or a class."""
     if isinstance(spec, type):
         return spec
     text = str(spec).strip()
     if ":" not in text:
         return strategy_registry.get_strategy(text)
-    module_name, _, attr = text.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise OrderFlowError(f"cannot import strategy module {module_name!r}: {exc}") from None
-    cls = getattr(module, attr, None)
-    import backtrader as bt
-
-    if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
-        raise OrderFlowError(f"{text!r} is not a Backtrader Strategy class in {module_name}")
-    return cls
+    return load_strategy(text)
 
 
 # ---------------------------------------------------------------------------------------------

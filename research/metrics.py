@@ -21,6 +21,24 @@ TRADING_DAYS = 252
 
 _YEAR = pd.Timedelta(days=365.25)
 
+MIN_DAYS = 20
+"""Statistics of daily returns (:data:`DAY_STATISTICS`) from fewer trading days than this are flagged
+(:func:`short_sample`): in the metrics (``short_sample``), the printed tables and the sweep and
+walk-forward tables. A Sharpe ratio of a few days is mostly noise: its standard error is about
+``sqrt(252 / days)`` in annual units, 3.5 on 20 days."""
+DAY_STATISTICS = ("sharpe", "sortino", "annual_return_pct")
+COUNT_METRICS = ("trades", "wins", "losses", "days", "max_drawdown_bars", "open_trades_at_end", "fills")
+"""The metrics that count things (whole numbers); every other numeric metric is an amount or a ratio."""
+
+
+def short_sample(days: Any) -> bool:
+    """Whether statistics of ``days`` trading days are flagged: ``days < MIN_DAYS`` (unknown: not flagged)."""
+    try:
+        count = float(days)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(count) and count < MIN_DAYS
+
 
 def _finite(value: float) -> float | None:
     return float(value) if value is not None and np.isfinite(value) else None
@@ -259,6 +277,7 @@ def performance(
         "sharpe": sharpe_ratio(returns),
         "sortino": sortino_ratio(returns),
         "days": int(len(returns)),
+        "short_sample": short_sample(len(returns)),
         "max_drawdown_pct": dd.max_pct,
         "max_drawdown_bars": dd.length_bars,
         "max_drawdown_duration": str(dd.duration),

@@ -56,7 +56,7 @@ from .sweep import (
 )
 
 SUMMARY_METRICS = ["total_return_pct", "sharpe", "max_drawdown_pct", "trades", "win_rate_pct", "profit_factor",
-                   "net_pnl"]
+                   "net_pnl", "days"]
 
 
 @dataclass(frozen=True)

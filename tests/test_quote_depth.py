@@ -1,4 +1,4 @@
-"""Depth lines from every update of a quote stream (issue 11, point 2): make_bars(quotes=),
+"""Depth lines from every update of a quote stream: make_bars(quotes=),
 the feed, the streamed path, the multi-level imbalance and its indicator, the engine's --quotes.
 
 The hand example: five quote states between and at four trades (seconds after 14:30:00 UTC)::

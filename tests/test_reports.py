@@ -194,7 +194,7 @@ def test_fmt_numbers_for_tables():
 
 def test_the_printed_metrics_table_is_the_rows_of_the_html_table():
     """One metrics table: the command line prints the rows the HTML report shows (reports.metrics.metric_rows)."""
-    from reports.metrics import metric_rows
+    from reports.metrics import metric_rows, metrics_note
     from reports.output import metrics_table
 
     times = minutes(4)
@@ -205,11 +205,13 @@ def test_the_printed_metrics_table_is_the_rows_of_the_html_table():
     out.update(orders_rejected=0, orders_margin=0, entries_skipped=None, sortino=-math.inf)
     rows = metric_rows(out)
     assert rows[:3] == [("Start value", "1,000.00"), ("Final value", "1,020.00"), ("Total return", "2.00 %")]
-    assert ("Sortino (daily, x sqrt 252)", "-inf") in rows
+    assert ("Sortino (daily, x sqrt 252)", "-inf †") in rows  # one day: marked
     assert ("Profit factor", "4.00") in rows  # 20 / 5
-    assert ("Longest drawdown", "1 bars, 0 days 00:02:00") in rows  # peak 1010 at 14:31, back above at 14:33
+    assert ("Longest drawdown", "1 bar, 0 days 00:02:00") in rows  # peak 1010 at 14:31, back above at 14:33
     width = max(len(k) for k, _ in rows)
-    assert metrics_table(out).splitlines() == [f"  {k:<{width}}  {v:>24}" for k, v in rows]
+    lines = metrics_table(out).splitlines()
+    assert [(line[2:2 + width].rstrip(), line[2 + width:].strip()) for line in lines[:-1]] == rows
+    assert lines[-1] == metrics_note(out) and lines[-1].startswith("† from 1 trading day")
 
 
 # --- plots -----------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ memory per worker, and Backtrader's loop with our indicators against as many SMA
 
     python -m tests.benchmarks.bench_research
 
-Targets (issue 10): ``--jobs 2`` at most 0.6x the time of ``--jobs 1``; Dask within 1.2x of
+Targets: ``--jobs 2`` at most 0.6x the time of ``--jobs 1``; Dask within 1.2x of
 ``--jobs 2`` for the same work; the bars sent once per worker (a task is a few KB); our
 indicators' loop at most 1.3x the same loop with as many SMAs, in both run modes. Figures on
 a shared machine vary run to run: compare the ratios of one run.

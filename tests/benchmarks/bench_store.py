@@ -16,7 +16,7 @@ strategy bar (a fresh process: cached_bars -> OrderFlowFeed -> Cerebro -> first 
 
 Times exclude starting Python and importing the packages (reported apart for the first bar).
 
-Targets (issue 9): peak RSS <= 2 GB at 100M ticks and within 1.3x of the 10M figure;
+Targets: peak RSS <= 2 GB at 100M ticks and within 1.3x of the 10M figure;
 >= 15M ticks/s end to end; load_ticks >= 0.5x raw pyarrow; first bar < 1 s.
 """
 from __future__ import annotations
