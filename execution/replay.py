@@ -355,13 +355,13 @@ class Replay:
         missing = [c for c in need if c not in events]
         if missing:
             raise OrderFlowError(f"order events need the columns {list(need)}; missing {missing}", source=name)
-        action = events["action"].astype(str).str.lower().to_numpy()
-        known = np.isin(action, list(ORDER_ACTIONS))
-        if not known.all():
-            row = int(np.argmin(known))
+        kind, names = pd.factorize(events["action"])  # a handful of distinct names, read once each
+        lookup = np.array([ORDER_ACTIONS.get(str(a).strip().lower(), -1) for a in names] + [-1], np.int8)
+        code = lookup[kind]
+        if (code < 0).any():
+            row = int(np.argmax(code < 0))
             raise OrderFlowError(f"unknown action (one of {sorted(ORDER_ACTIONS)})", source=name, column="action",
-                                 row=row + 1, value=action[row])
-        code = np.select([action == a for a in ORDER_ACTIONS], list(ORDER_ACTIONS.values())).astype(np.int8)
+                                 row=row + 1, value=events["action"].iloc[row])
         time = _times(events["timestamp"], name)
         side = events["side"].to_numpy(np.int64)
         bad = (code != NONE) & (code != CROSS) & ~np.isin(side, (1, -1))
