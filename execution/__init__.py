@@ -24,13 +24,13 @@ orders against them; it needs no Backtrader. The rules:
   ticks worse.
 - **Limit order.** Marketable at arrival: executed as a market order capped at its price; the
   rest rests at its price. Resting, it fills when trades at its price go past the volume ahead
-  of it (``ahead``, reported at arrival). A trade that prints through its price (below a buy's,
-  above a sell's) means the level was swept: nothing is ahead any more, and that trade and
-  every later one at or through the price fill it at its price, each up to its own size (a
-  fill never uses volume that did not trade, so a small print through does not fill a large
-  order whole). Trades count at the price level of the resting side they hit (a sell
-  aggressor hits bids; a trade of unknown side counts on both sides). The queue model
-  (``queue=``):
+  of it (``ahead``, reported at arrival). Trades count at the price level of the resting side
+  they hit (a sell aggressor hits bids; a trade of unknown side counts on both sides). A trade
+  on the order's side that prints through its price (a sell below a buy's price, a buy above
+  a sell's) means the level was swept: nothing is ahead any more, and that trade and every
+  later one at or through the price fill it at its price, each up to its own size (a fill
+  never uses volume that did not trade, so a small print through does not fill a large order
+  whole). The queue model (``queue=``):
 
   - ``fifo`` (sources with order ids: Databento MBO, LOBSTER, order events): exact price-time
     priority. Ahead are the orders resting at the price at arrival; only their fills, shrinks
@@ -48,17 +48,23 @@ orders against them; it needs no Backtrader. The rules:
   - ``prob:N`` (any book): as ``risk_averse``, plus each shrink of the level that trades do not
     explain is taken from ahead of the order with probability ``f(ahead) / (f(ahead) + f(behind))``,
     ``f(x) = x**N``, applied as its expected value (deterministic).
+  - ``through`` (any source, and the only model for a source without quotes): nothing fills
+    at the order's own price; only trades through it do, as above. On a trades-only source a
+    limit order is marketable when the first trade after its arrival is at or better than its
+    price: it fills whole there (``slippage_ticks`` worse, never beyond its price).
 - **Stop order.** Triggers on the first trade at or through its price after arrival (at or
   above a buy stop, at or below a sell stop), then executes as a market order against the
   book after that trade (Databento MBO: after the exchange message that holds it), its fills
-  stamped with the trade's time; on a trades-only source, at the next trade.
+  stamped with the trade's time; on a trades-only source, at the next trade. A
+  **stop_limit** order triggers the same way, then acts as a limit order at its ``limit``
+  price from that moment (marketable: takes the book up to it; else rests in the queue).
 - Partial fills are separate rows. **Our orders never change the replayed book**: the book and
   the trades are what happened without them, so an order that takes a level does not remove
   it for later events, and a resting order does not take volume from the orders behind it.
 
 A source without the data a rule needs is an :class:`data.OrderFlowError`, never a quieter
-rule: limit orders on trades only, ``fifo`` without order ids, ``latency="feed"`` without
-receive times.
+rule: limit orders on trades only (unless ``queue="through"``), ``fifo`` without order ids,
+``latency="feed"`` without receive times.
 """
 from execution.replay import Replay, replay
 from execution.simulate import FILL_COLUMNS, ORDER_TYPES, QUEUE_MODELS, parse_queue, simulate

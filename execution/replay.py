@@ -88,13 +88,19 @@ class Trades:
     side: np.ndarray
     _by_price: dict = field(default_factory=dict, repr=False)
 
-    def first(self, start: np.ndarray, threshold: np.ndarray, above: bool, strict: bool) -> np.ndarray:
+    def first(self, start: np.ndarray, threshold: np.ndarray, above: bool, strict: bool, hitting: int = 0) -> np.ndarray:
         """Index of the first trade ``>= start`` whose price is above (``above``) or below the
-        threshold (``>=``/``<=`` when not ``strict``); ``len`` when none."""
-        if above not in self._by_price:
-            self._by_price[above] = RangeMin(-self.price if above else self.price)
+        threshold (``>=``/``<=`` when not ``strict``); ``len`` when none. ``hitting`` +1 / -1:
+        only trades that hit that resting side (bids: a sell or unknown aggressor; asks: a buy or
+        unknown aggressor); 0: every trade."""
+        key = (above, hitting)
+        if key not in self._by_price:
+            values = -self.price if above else self.price.copy()
+            if hitting:
+                values = np.where(self.side * hitting > 0, np.inf, values)
+            self._by_price[key] = RangeMin(values)
         t = np.asarray(threshold, np.float64)
-        return self._by_price[above].first_below(start, -t if above else t, strict=strict)
+        return self._by_price[key].first_below(start, -t if above else t, strict=strict)
 
 
 @dataclass
@@ -335,6 +341,12 @@ class Replay:
     @property
     def n(self) -> int:
         return len(self.time)
+
+    def __repr__(self) -> str:
+        book = "no book" if self.book is None else (
+            "full-depth book" if self.book.depth is None else f"book of {self.book.depth.k} level(s)")
+        return (f"Replay({self.name}: {self.n:,} events, {len(self.trades.seq):,} trades, {book}"
+                f"{', queue priority' if self.queue is not None else ''}, tick {self.tick_size:g})")
 
     @classmethod
     def from_order_events(cls, events: pd.DataFrame, *, name: str = "<order events>") -> "Replay":

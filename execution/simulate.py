@@ -37,19 +37,19 @@ from .replay import Replay, level_key, replay
 
 __all__ = ["simulate", "parse_queue", "ORDER_TYPES", "FILL_COLUMNS", "QUEUE_MODELS"]
 
-ORDER_TYPES = ("market", "limit", "stop")
+ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
 ORDER_COLUMNS = ("id", "time", "side", "type", "price", "size")
 FILL_COLUMNS = ("id", "time", "price", "size", "liquidity", "ahead")
-QUEUE_MODELS = ("fifo", "risk_averse", "prob:N")
-MARKET, LIMIT, STOP = 0, 1, 2
+QUEUE_MODELS = ("fifo", "risk_averse", "prob:N", "through")
+MARKET, LIMIT, STOP, STOP_LIMIT = 0, 1, 2, 3
 _NEVER = np.iinfo(np.int64).max
 _LADDER = 64  # levels of a full-depth book read per step of a market order's walk
 
 
 def parse_queue(queue: str) -> tuple[str, float]:
-    """``"fifo"`` / ``"risk_averse"`` / ``"prob:N"`` -> (model, N); N is 0 unless ``prob``."""
+    """``"fifo"`` / ``"risk_averse"`` / ``"prob:N"`` / ``"through"`` -> (model, N); N is 0 unless ``prob``."""
     text = str(queue).strip().lower()
-    if text in ("fifo", "risk_averse"):
+    if text in ("fifo", "risk_averse", "through"):
         return text, 0.0
     if text.startswith("prob:"):
         try:
@@ -58,7 +58,7 @@ def parse_queue(queue: str) -> tuple[str, float]:
             power = float("nan")
         if np.isfinite(power) and power > 0:
             return "prob", power
-    raise OrderFlowError(f"queue must be one of fifo, risk_averse, prob:N (N > 0, e.g. prob:2), not {queue!r}")
+    raise OrderFlowError(f"queue must be one of fifo, risk_averse, prob:N (N > 0, e.g. prob:2), through; not {queue!r}")
 
 
 @dataclass
@@ -70,6 +70,7 @@ class _Orders:
     price: np.ndarray
     size: np.ndarray
     cancel: np.ndarray
+    limit: np.ndarray  # the limit price of a stop_limit order (NaN for the others)
 
 
 def _ns(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -104,10 +105,16 @@ def _check_orders(orders: Any) -> _Orders:
     _bad(~np.isin(side, (1.0, -1.0)), "side must be +1 (buy) or -1 (sell)", "side", orders["side"].to_numpy())
     kind_text = orders["type"].astype(str).str.strip().str.lower().to_numpy()
     _bad(~np.isin(kind_text, ORDER_TYPES), f"type must be one of {list(ORDER_TYPES)}", "type", kind_text)
-    kind = np.select([kind_text == "market", kind_text == "limit"], [MARKET, LIMIT], STOP).astype(np.int8)
+    kind = np.select([kind_text == "market", kind_text == "limit", kind_text == "stop"], [MARKET, LIMIT, STOP],
+                     STOP_LIMIT).astype(np.int8)
     price = pd.to_numeric(orders["price"], errors="coerce").to_numpy(np.float64)
     _bad((kind == MARKET) & ~np.isnan(price), "a market order has no price (NaN)", "price", price)
     _bad((kind != MARKET) & ~np.isfinite(price), "a limit or stop order needs a price", "price", price)
+    limit = np.full(len(orders), np.nan)
+    if "limit" in orders:
+        limit = pd.to_numeric(orders["limit"], errors="coerce").to_numpy(np.float64)
+    _bad((kind == STOP_LIMIT) & ~np.isfinite(limit), "a stop_limit order needs its limit price in the column 'limit'",
+         "limit", limit)
     size = pd.to_numeric(orders["size"], errors="coerce").to_numpy(np.float64)
     _bad(~(np.isfinite(size) & (size > 0)), "size must be a number > 0", "size", size)
     cancel = np.full(len(orders), _NEVER, np.int64)
@@ -116,7 +123,7 @@ def _check_orders(orders: Any) -> _Orders:
         cancel = np.where(none, _NEVER, ns)
         _bad(~none & (ns < time), "cancel_time is before the order's time", "cancel_time",
              orders["cancel_time"].to_numpy())
-    return _Orders(ids, time, side.astype(np.int64), kind, price, size, cancel)
+    return _Orders(ids, time, side.astype(np.int64), kind, price, size, cancel, limit)
 
 
 def _arrival(times: np.ndarray, latency: Any, rp: Replay) -> np.ndarray:
@@ -250,6 +257,51 @@ class _Sim:
                 sel = sel[rem[sel] > 1e-12 * np.maximum(rem[sel], 1.0)]
                 chunk += 1
 
+    # ------------------------------------------------------------------ stops and limits
+
+    def triggered(self, idx, o: _Orders, a, c) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The stops among ``idx`` that a trade at or through their price triggers after arrival and
+        before their cancel: (those orders, the state they then act on, the trigger's time)."""
+        rp = self.rp
+        tr = rp.trades
+        if not len(idx) or not len(tr.seq):
+            return idx[:0], idx[:0], idx[:0]
+        start = np.searchsorted(tr.seq, a[idx], side="right")
+        j = np.where(o.side[idx] > 0, tr.first(start, o.price[idx], above=True, strict=False),
+                     tr.first(start, o.price[idx], above=False, strict=False))
+        ok = j < len(tr.seq)
+        ok[ok] &= tr.seq[j[ok]] <= c[idx][ok]
+        idx, trigger = idx[ok], tr.seq[j[ok]]
+        state = trigger if rp.settle is None or rp.book is None else rp.settle[trigger]
+        return idx, state, rp.time[trigger]
+
+    def limits(self, idx, side, price, size, a, when, c, model: str, power: float) -> None:
+        """Limit orders acting from the state after ``a`` (taker fills stamped ``when``): marketable
+        ones take the book up to their price, the rest rests. On a trades-only source (queue
+        ``through``), an order whose first trade after arrival is at or better than its price is
+        marketable and fills there, whole (plus the slippage, capped at its price)."""
+        rp = self.rp
+        left = np.asarray(size, np.float64).copy()
+        if rp.book is None:
+            tr = rp.trades
+            i = np.searchsorted(tr.seq, a, side="right")
+            ok = i < len(tr.seq)
+            ok[ok] &= tr.seq[i[ok]] <= c[ok]
+            at = tr.price[np.minimum(i, max(len(tr.seq) - 1, 0))] if len(tr.seq) else np.full(len(idx), np.nan)
+            mk = np.flatnonzero(ok & np.where(side > 0, at <= price, at >= price))
+            paid = np.where(side[mk] > 0, np.minimum(at[mk] + self.slippage, price[mk]),
+                            np.maximum(at[mk] - self.slippage, price[mk]))
+            self.fills.add(idx[mk], rp.time[tr.seq[i[mk]]], paid, left[mk], False, np.nan)
+            left[mk] = 0.0
+        else:
+            bid, _ = rp.book.best(1, a)
+            ask, _ = rp.book.best(-1, a)
+            mk = np.flatnonzero(np.where(side > 0, price >= ask, price <= bid))  # NaN (empty side) compares False
+            if len(mk):
+                left[mk] = self.take(idx[mk], side[mk], left[mk], price[mk], a[mk], when[mk], c[mk], wait=False)
+        resting = left > 1e-12 * np.asarray(size, np.float64)
+        self.rest(idx[resting], side[resting], price[resting], left[resting], a[resting], c[resting], model, power)
+
     # ------------------------------------------------------------------ resting in the queue
 
     def rest(self, idx, side, price, size, a, c, model: str, power: float) -> None:
@@ -257,13 +309,15 @@ class _Sim:
         rp = self.rp
         tr = rp.trades
         start = np.searchsorted(tr.seq, a, side="right")
-        j = np.where(side > 0, tr.first(start, price, above=False, strict=True),
-                     tr.first(start, price, above=True, strict=True))
+        j = np.where(side > 0, tr.first(start, price, above=False, strict=True, hitting=1),
+                     tr.first(start, price, above=True, strict=True, hitting=-1))
         through = np.where(j < len(tr.seq), tr.seq[np.minimum(j, max(len(tr.seq) - 1, 0))], _NEVER) \
             if len(tr.seq) else np.full(len(idx), _NEVER)
         end = np.minimum(c, through - 1)
-        ahead = rp.book.size_at_price(side, price, a)
-        if model == "fifo":
+        ahead = np.full(len(idx), np.nan) if rp.book is None else rp.book.size_at_price(side, price, a)
+        if model == "through":
+            filled = np.zeros(len(idx))
+        elif model == "fifo":
             filled = self._fifo(idx, side, price, size, a, end, ahead)
         else:
             filled = self._l2(idx, side, price, size, a, end, ahead, power if model == "prob" else 0.0)
@@ -283,8 +337,8 @@ class _Sim:
             take = np.minimum(tr.size[k[live]], left[live])
             self.fills.add(idx[live], rp.time[tr.seq[k[live]]], price[live], take, True, ahead[live])
             left[live] -= take
-            nxt = np.where(side[live] > 0, tr.first(k[live] + 1, price[live], above=False, strict=False),
-                           tr.first(k[live] + 1, price[live], above=True, strict=False))
+            nxt = np.where(side[live] > 0, tr.first(k[live] + 1, price[live], above=False, strict=False, hitting=1),
+                           tr.first(k[live] + 1, price[live], above=True, strict=False, hitting=-1))
             k[live] = np.minimum(nxt, len(tr.seq) - 1)
             go = (nxt < len(tr.seq)) & (left[live] > 1e-12)
             go[go] &= tr.seq[k[live[go]]] <= c[live[go]]
@@ -422,10 +476,12 @@ def simulate(
     """Execute ``orders`` against the trades and the book of ``source``; one row per fill.
 
     ``orders``: ``id`` (unique), ``time`` (when sent; naive times are UTC), ``side`` (+1 buy,
-    -1 sell), ``type`` (``market``, ``limit``, ``stop``), ``price`` (NaN for a market order; the
-    limit or the stop price), ``size`` (> 0), optional ``cancel_time`` (NaT: never).
+    -1 sell), ``type`` (``market``, ``limit``, ``stop``, ``stop_limit``), ``price`` (NaN for a
+    market order; the limit or the stop price), ``size`` (> 0), optional ``cancel_time`` (NaT:
+    never) and ``limit`` (the limit price of a ``stop_limit``).
     ``source``: anything :func:`execution.replay.replay` takes (a path, a tick DataFrame, a
-    :class:`~execution.replay.Replay`). ``queue``: ``"fifo"``, ``"risk_averse"`` or ``"prob:N"``.
+    :class:`~execution.replay.Replay`). ``queue``: ``"fifo"``, ``"risk_averse"``, ``"prob:N"``
+    or ``"through"``.
     ``latency``: None (0), a duration (``"2ms"``, a ``Timedelta``) or ``"feed"``.
     ``slippage_ticks``: added against a market order on a source without quotes, in ticks of
     ``tick_size`` (inferred from the source's prices when None).
@@ -449,11 +505,12 @@ def simulate(
         tick = float(tick_size) if np.isfinite(float(tick_size)) and float(tick_size) > 0 else float("nan")
         if not np.isfinite(tick):
             raise OrderFlowError("tick_size must be a number > 0", value=tick_size)
-    limits = o.kind == LIMIT
-    if limits.any() and rp.book is None:
+    resting = (o.kind == LIMIT) | (o.kind == STOP_LIMIT)
+    if resting.any() and rp.book is None and model != "through":
         raise OrderFlowError(f"{rp.name} has trades only (no quotes): a limit order's place in the queue needs the "
-                             "book (the displayed size at its price); give a source with quotes, or market/stop orders")
-    if limits.any() and model == "fifo" and rp.queue is None:
+                             "book (the displayed size at its price); give a source with quotes, or queue='through' "
+                             "(fills only from trades through the price)")
+    if resting.any() and model == "fifo" and rp.queue is None:
         raise OrderFlowError(f"queue='fifo' needs a source with order ids (Databento MBO, LOBSTER); {rp.name} has "
                              "none: use risk_averse or prob:N")
     arrive = _arrival(o.time, latency, rp)
@@ -468,31 +525,14 @@ def simulate(
     if len(m):
         sim.take(m, o.side[m], o.size[m], nan[m], a[m], arrive[m], c[m], wait=True)
 
-    s = np.flatnonzero(o.kind == STOP)
+    s, state, when = sim.triggered(np.flatnonzero(o.kind == STOP), o, a, c)
     if len(s):
-        tr = rp.trades
-        start = np.searchsorted(tr.seq, a[s], side="right")
-        j = np.where(o.side[s] > 0, tr.first(start, o.price[s], above=True, strict=False),
-                     tr.first(start, o.price[s], above=False, strict=False))
-        ok = j < len(tr.seq)
-        ok[ok] &= tr.seq[j[ok]] <= c[s][ok]
-        s, j = s[ok], j[ok]
-        trigger = tr.seq[j]
-        state = trigger if rp.settle is None or rp.book is None else rp.settle[trigger]
-        sim.take(s, o.side[s], o.size[s], nan[s], state, rp.time[trigger], c[s], wait=True)
+        sim.take(s, o.side[s], o.size[s], nan[s], state, when, c[s], wait=True)
 
-    limit = np.flatnonzero(limits)
+    limit = np.flatnonzero(o.kind == LIMIT)
     if len(limit):
-        side, price = o.side[limit], o.price[limit]
-        bid, _ = rp.book.best(1, a[limit])
-        ask, _ = rp.book.best(-1, a[limit])
-        marketable = np.where(side > 0, price >= ask, price <= bid)  # NaN (empty side) compares False
-        left = o.size[limit].copy()
-        mk = np.flatnonzero(marketable)
-        if len(mk):
-            k = limit[mk]
-            left[mk] = sim.take(k, side[mk], left[mk], price[mk], a[k], arrive[k], c[k], wait=False)
-        resting = left > 1e-12 * o.size[limit]
-        k = limit[resting]
-        sim.rest(k, side[resting], price[resting], left[resting], a[k], c[k], model, power)
+        sim.limits(limit, o.side[limit], o.price[limit], o.size[limit], a[limit], arrive[limit], c[limit], model, power)
+    s, state, when = sim.triggered(np.flatnonzero(o.kind == STOP_LIMIT), o, a, c)
+    if len(s):
+        sim.limits(s, o.side[s], o.limit[s], o.size[s], state, when, c[s], model, power)
     return fills.frame(o.id)

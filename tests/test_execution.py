@@ -461,3 +461,34 @@ def test_readme_example_runs_as_written(tmp_path):
     assert done.returncode == 0, done.stderr
     # the market buy takes the 224.35 offer at arrival; the sell at 224.40 rests and fills by priority later
     assert "224.35  100.0     taker" in done.stdout and "maker" in done.stdout
+
+
+def test_stop_limit_triggers_then_rests_as_a_limit():
+    events = book(*LADDER, (2, "fill", 3, -1, 101.0, 1),   # a buyer lifts 1 of the 4 at 101.00
+                  (3, "add", 6, -1, 101.25, 3),              # a new offer between 101.00 and 101.50
+                  (4, "fill", 3, -1, 101.0, 3),              # 101.00 is gone: the best offer is 101.25
+                  (5, "add", 7, 1, 100.5, 2),                # a bid joins at 100.50: 2 ahead of nobody
+                  (6, "fill", 7, 1, 100.5, 2))               # a seller hits 100.50 for 2
+    frame = orders((1, 1, 1, "stop_limit", 101.0, 6), (2, 1, 1, "stop_limit", 101.0, 5)).assign(limit=[101.25, 100.5])
+    fills = simulate(frame, events)
+    # both trigger on the 101.00 trade at 2 s. Order 1, limit 101.25: the book after the trigger offers 101.00 x 3,
+    # 3 taken there at 2 s; the other 3 rest at 101.25 (nobody bids there). At 3 s 101.25 is offered (the replay
+    # does not cross it with ours); at 4 s a BUYER takes the 3 lots at 101.00: below 101.25 but on the other side
+    # (the lots order 1 already took), so no fill. At 6 s a SELLER hits 100.50, through 101.25: 2 of its 3 rest.
+    # Order 2, limit 100.50: not marketable (best offer 101.00) and rests with nothing ahead; at 5 s a bid of 2
+    # joins behind it, at 6 s the seller's 2 at 100.50 go to order 2 (each order is simulated alone).
+    assert rows(fills) == [(1, 2.0, 101.0, 3, "taker"), (1, 6.0, 101.25, 2, "maker"), (2, 6.0, 100.5, 2, "maker")]
+    with pytest.raises(OrderFlowError, match="column 'limit', row 1: a stop_limit order needs"):
+        simulate(orders((1, 1, 1, "stop_limit", 101.0, 6)), events)
+
+
+def test_through_fills_only_from_trades_through_the_price():
+    trades = pd.DataFrame({"timestamp": [t(1), t(2), t(3), t(4), t(5)], "price": [100.0, 99.5, 99.0, 98.5, 98.0],
+                           "size": [1.0, 2.0, 1.0, 1.0, 5.0], "side": np.array([-1] * 5, np.int8)})
+    frame = orders((1, 0.5, 1, "limit", 99.0, 3), (2, 0.5, 1, "limit", 100.5, 2))
+    fills = simulate(frame, trades, queue="through", slippage_ticks=2, tick_size=0.25)
+    # order 1 (buy 99.00): the first trade after it, 100.00, is above its price: it rests. 99.50 is not through
+    # it, 99.00 is at it (no fill: "through" counts only trades through the price); 98.50 (1 lot) at 4 s and
+    # 98.00 (5) at 5 s are through it: 1, then the last 2, at 99.00.
+    # order 2 (buy 100.50): the first trade, 100.00, is at a better price: it takes it whole, 2 ticks worse = 100.50
+    assert rows(fills) == [(2, 1.0, 100.5, 2, "taker"), (1, 4.0, 99.0, 1, "maker"), (1, 5.0, 99.0, 2, "maker")]
