@@ -67,6 +67,7 @@ rule: limit orders on trades only (unless ``queue="through"``), ``fifo`` without
 ``latency="feed"`` without receive times.
 """
 from execution.replay import Replay, replay
-from execution.simulate import FILL_COLUMNS, ORDER_TYPES, QUEUE_MODELS, parse_queue, simulate
+from execution.simulate import FILL_COLUMNS, ORDER_TYPES, QUEUE_MODELS, parse_latency, parse_queue, simulate
 
-__all__ = ["simulate", "replay", "Replay", "parse_queue", "FILL_COLUMNS", "ORDER_TYPES", "QUEUE_MODELS"]
+__all__ = ["simulate", "replay", "Replay", "parse_queue", "parse_latency", "FILL_COLUMNS", "ORDER_TYPES",
+           "QUEUE_MODELS"]

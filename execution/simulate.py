@@ -35,7 +35,7 @@ from data.errors import OrderFlowError
 
 from .replay import Replay, level_key, replay
 
-__all__ = ["simulate", "parse_queue", "ORDER_TYPES", "FILL_COLUMNS", "QUEUE_MODELS"]
+__all__ = ["simulate", "parse_queue", "parse_latency", "ORDER_TYPES", "FILL_COLUMNS", "QUEUE_MODELS"]
 
 ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
 ORDER_COLUMNS = ("id", "time", "side", "type", "price", "size")
@@ -126,12 +126,26 @@ def _check_orders(orders: Any) -> _Orders:
     return _Orders(ids, time, side.astype(np.int64), kind, price, size, cancel, limit)
 
 
+def parse_latency(latency: Any) -> int | str:
+    """None -> 0; ``"feed"`` -> ``"feed"``; a duration (``"2ms"``, a Timedelta) -> its nanoseconds (>= 0)."""
+    if latency is None:
+        return 0
+    if isinstance(latency, str) and latency.strip().lower() == "feed":
+        return "feed"
+    try:
+        shift = pd.Timedelta(latency)
+    except (ValueError, TypeError):
+        raise OrderFlowError("latency must be a duration such as '2ms', or 'feed'", value=latency) from None
+    if pd.isna(shift) or shift < pd.Timedelta(0):
+        raise OrderFlowError("latency must be a duration >= 0", value=str(latency))
+    return int(shift.value)
+
+
 def _arrival(times: np.ndarray, latency: Any, rp: Replay) -> np.ndarray:
     """``times`` plus the entry latency (``_NEVER`` stays)."""
     never = times == _NEVER
-    if latency is None:
-        return times
-    if isinstance(latency, str) and latency.strip().lower() == "feed":
+    shift = parse_latency(latency)
+    if shift == "feed":
         if rp.receive_delay is None:
             raise OrderFlowError(
                 f"latency='feed' needs a source with receive times (a Databento MBO file's ts_recv); {rp.name} "
@@ -139,13 +153,7 @@ def _arrival(times: np.ndarray, latency: Any, rp: Replay) -> np.ndarray:
         state = np.searchsorted(rp.time, np.where(never, 0, times), side="right") - 1
         delay = rp.receive_delay[np.maximum(state, 0)]
         return np.where(never, _NEVER, times + delay)
-    try:
-        shift = pd.Timedelta(latency)
-    except (ValueError, TypeError):
-        raise OrderFlowError("latency must be a duration such as '2ms', or 'feed'", value=latency) from None
-    if pd.isna(shift) or shift < pd.Timedelta(0):
-        raise OrderFlowError("latency must be a duration >= 0", value=str(latency))
-    return np.where(never, _NEVER, times + np.int64(shift.value))
+    return np.where(never, _NEVER, times + np.int64(shift))
 
 
 class _Fills:
