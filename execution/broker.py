@@ -103,6 +103,7 @@ class WarmupBroker(bt.brokers.BackBroker):
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if len(order.data) <= self.p.warmup:
+            order.addinfo(warmup=True)  # refused by design: not counted as a rejected order
             order.reject(self)
             self.notify(order)
             return order

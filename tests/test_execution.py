@@ -445,17 +445,19 @@ def test_real_mbo_feed_latency_is_the_feeds_own_delay():
     assert delay.between(5e-5, 5e-3).mean() > 0.95
 
 
-def test_readme_example_runs_as_written(tmp_path):
+def test_docs_example_runs_as_written(tmp_path):
     import os
     import subprocess
     import sys
 
     from tests.conftest import REPO
-    from tests.test_readme_example import readme_block
+    from tools.readme import block_file
 
     folder = need_shared() / "realdata" / "lobster"
+    text = block_file("execution-example").read_text()
+    block = text.split("<!-- execution-example:start -->", 1)[1].split("<!-- execution-example:end -->", 1)[0]
     script = tmp_path / "example.py"
-    script.write_text(readme_block("execution-example"))
+    script.write_text(block.split("```python", 1)[1].rsplit("```", 1)[0])
     done = subprocess.run([sys.executable, str(script)], cwd=folder, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
