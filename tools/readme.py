@@ -111,11 +111,11 @@ def es_run_block(shared: Path) -> str:
 
     with tempfile.TemporaryDirectory() as tmp:
         text = _captured(lambda: run_backtest.main([*ES_ARGS, "--out", tmp]))
-        trades = (Path(tmp) / "trades.csv").read_text().splitlines()[:4]
+        trades = [",".join(line.split(",")[:12]) for line in (Path(tmp) / "trades.csv").read_text().splitlines()[:4]]
     lines = text.replace(tmp, "results").rstrip().splitlines()
     shown = [line for line in lines if not line.startswith(("Loaded", "Built"))]
     return (f"```\n$ python run_backtest.py {' '.join(ES_ARGS)}\n" + "\n".join(shown)
-            + "\n$ head -4 results/trades.csv\n" + "\n".join(trades) + "\n```")
+            + "\n$ head -4 results/trades.csv | cut -d, -f1-12\n" + "\n".join(trades) + "\n```")
 
 
 def strategies_block(shared: Path) -> str:
