@@ -10,7 +10,8 @@ file that :data:`BLOCK_FILES` names for it (``--file`` names another):
 strategy as one ES contract with costs; ``strategies`` the
 rules of every registered strategy (their docstrings); ``accuracy`` the trade-side
 classifier table of ``tools.accuracy``; ``real-books`` the study on the real books of
-``SHARED/realdata`` (``tools.real_books``); ``bench`` the output of ``make bench``
+``SHARED/realdata`` (``tools.real_books``); ``queue-truth`` the queue models scored against
+the ES MBO file (``tools.queue_truth``); ``bench`` the output of ``make bench``
 (slow: minutes).
 
 A block that cannot be computed here (a real-data file missing or unreadable under
@@ -46,6 +47,7 @@ BLOCK_FILES: dict[str, str] = {
     "recipe-report": "README.md",
     "own-strategy": "docs/strategies.md",         # hand-written: run by tests/test_own_strategy.py
     "execution-example": "docs/fills.md",         # hand-written: run by tests/test_execution.py
+    "queue-truth": "docs/fills.md",               # computed from SHARED/realdata (tools.queue_truth)
     "es-run": "docs/research.md",                 # computed: one ES contract with costs
     "strategies": "docs/strategies.md",           # computed: the strategies' docstrings
     "footprint": "docs/bars-and-indicators.md",   # hand-written: footprints, depth, charts
@@ -153,6 +155,16 @@ def real_books_block(shared: Path) -> str:
     return text
 
 
+def queue_truth_block(shared: Path) -> str:
+    from tools import queue_truth
+
+    try:
+        text = queue_truth.report(shared)
+    except FileNotFoundError as exc:
+        raise Kept(f"not computed here: {exc}") from None
+    return "```\n$ python -m tools.queue_truth\n```\n\n" + text
+
+
 def bench_block(shared: Path) -> str:
     from tests.benchmarks import run
 
@@ -162,7 +174,8 @@ def bench_block(shared: Path) -> str:
 
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "make-run": make_run_block, "es-run": es_run_block, "strategies": strategies_block,
-    "accuracy": accuracy_block, "real-books": real_books_block, "bench": bench_block}
+    "accuracy": accuracy_block, "real-books": real_books_block, "queue-truth": queue_truth_block,
+    "bench": bench_block}
 
 
 def machine_paths(shared: Path) -> list[str]:
