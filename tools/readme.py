@@ -11,7 +11,8 @@ strategy as one ES contract with costs; ``strategies`` the
 rules of every registered strategy (their docstrings); ``accuracy`` the trade-side
 classifier table of ``tools.accuracy``; ``real-books`` the study on the real books of
 ``SHARED/realdata`` (``tools.real_books``); ``queue-truth`` the queue models scored against
-the ES MBO file (``tools.queue_truth``); ``bench`` the output of ``make bench``
+the ES MBO file (``tools.queue_truth``); ``fills-study`` the strongest signals of the real books
+traded with each kind of fill (``tools.fills_study``); ``bench`` the output of ``make bench``
 (slow: minutes).
 
 A block that cannot be computed here (a real-data file missing or unreadable under
@@ -48,6 +49,7 @@ BLOCK_FILES: dict[str, str] = {
     "own-strategy": "docs/strategies.md",         # hand-written: run by tests/test_own_strategy.py
     "execution-example": "docs/fills.md",         # hand-written: run by tests/test_execution.py
     "queue-truth": "docs/fills.md",               # computed from SHARED/realdata (tools.queue_truth)
+    "fills-study": "docs/fills.md",               # computed from SHARED/realdata (tools.fills_study)
     "es-run": "docs/research.md",                 # computed: one ES contract with costs
     "strategies": "docs/strategies.md",           # computed: the strategies' docstrings
     "footprint": "docs/bars-and-indicators.md",   # hand-written: footprints, depth, charts
@@ -165,6 +167,13 @@ def queue_truth_block(shared: Path) -> str:
     return "```\n$ python -m tools.queue_truth\n```\n\n" + text
 
 
+def fills_study_block(shared: Path) -> str:
+    from tools import fills_study, real_books
+
+    _complete(real_books.real_books(shared)[1], shared)
+    return "```\n$ python -m tools.fills_study\n```\n\n" + fills_study.report(shared)
+
+
 def bench_block(shared: Path) -> str:
     from tests.benchmarks import run
 
@@ -175,7 +184,7 @@ def bench_block(shared: Path) -> str:
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "make-run": make_run_block, "es-run": es_run_block, "strategies": strategies_block,
     "accuracy": accuracy_block, "real-books": real_books_block, "queue-truth": queue_truth_block,
-    "bench": bench_block}
+    "fills-study": fills_study_block, "bench": bench_block}
 
 
 def machine_paths(shared: Path) -> list[str]:
