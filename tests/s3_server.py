@@ -64,6 +64,7 @@ class S3Server:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.recording_file = self.folder / "requests.jsonl"
         self.log = self.folder / "server.log"
         env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(self.recording_file), **CREDENTIALS}

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from data import OrderFlowError, cached_bars, load_ticks, make_bars, scan_ticks
+from data import OrderFlowError, cached_bars, load_quotes, load_ticks, make_bars, scan_ticks
 from data.storage import S3Path, as_path, current_endpoint, glob_paths, s3_endpoint
 from data.store import dataset as store_module
 from data.store.dataset import TickStore, main
@@ -135,6 +136,15 @@ def test_folders_globs_and_lists_on_s3_follow_the_rules_on_disk(s3, tmp_path):
     pd.testing.assert_frame_equal(globbed, on_disk, check_exact=True)
     listed = load_ticks([f"s3://{bucket}/src/2024-03-01a.csv", local / "2024-03-01b.csv"])  # S3 and disk in one list
     pd.testing.assert_frame_equal(listed, on_disk, check_exact=True)
+
+
+def test_a_quote_file_on_s3_loads_as_on_disk(s3):
+    bucket = s3.new_bucket()
+    uri = f"s3://{bucket}/quotes/GLBX.MDP3.mbp-1.dbn.zst"
+    s3.put(uri, (FIXTURES / "GLBX.MDP3.mbp-1.dbn.zst").read_bytes())
+    got, want = load_quotes(uri), load_quotes(FIXTURES / "GLBX.MDP3.mbp-1.dbn.zst")
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got.attrs["load_report"]["source"] == uri and len(got) == len(want) > 0
 
 
 @pytest.mark.parametrize("pattern", ["*.csv", "2024-03-01?.csv", "2024-03-01[!a].csv", "*/x.csv", "s*/*", ".h*",
@@ -258,6 +268,43 @@ def test_a_reimport_into_s3_is_refused_or_merged_as_on_disk(s3, tmp_path, capsys
     assert main(["import", uri, str(part), "--symbol", "ES", "--quiet", "--merge"]) == 0
     assert "merged 1: 0 new ticks, 100 already there" in capsys.readouterr().out
     pd.testing.assert_frame_equal(load_ticks(uri), ticks, check_exact=True)
+
+
+def test_an_upload_failing_midway_says_which_days_were_written(s3, tmp_path, monkeypatch, capsys):
+    """The second day's upload fails (the store refusing it): the error lists the day uploaded and those
+    not, the first day is in the bucket whole, nothing else is; the next import finishes the job."""
+    day_files(tmp_path / "src")
+    bucket = s3.new_bucket()
+    uri = f"s3://{bucket}/store"
+    real, calls = S3Path.upload, []
+
+    def refuse_the_second_day(path, local):
+        calls.append(path.name)
+        if path.name == "ticks.parquet" and calls.count("ticks.parquet") == 2:
+            raise OSError("When uploading part for key 'x': AWS Error ACCESS_DENIED")
+        return real(path, local)
+
+    monkeypatch.setattr(S3Path, "upload", refuse_the_second_day)
+    assert main(["import", uri, str(tmp_path / "src"), "--symbol", "ES", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {uri}/symbol=ES/date=2024-01-03: cannot upload the day written aside as ticks.parquet "
+                          "(When uploading part for key 'x': AWS Error ACCESS_DENIED): the import stopped half way; "
+                          "written: ES 2024-01-02; not written: ES 2024-01-03, ES 2024-01-04"), err
+    assert s3.keys(uri) == ["_store.json", DAY_KEYS[0]]
+    assert not list(Path(tempfile.gettempdir()).glob(f".ticks.parquet.{os.getpid()}.*.tmp"))  # no local leftover
+    monkeypatch.setattr(S3Path, "upload", real)
+    assert main(["import", uri, str(tmp_path / "src"), "--symbol", "ES", "--quiet"]) == 0
+    assert "(2 new; replaced 1)" in capsys.readouterr().out
+    assert s3.keys(uri) == ["_store.json", *DAY_KEYS]
+
+
+def test_an_import_into_s3_removes_the_local_leftovers_of_a_killed_one(s3, tmp_path):
+    day_files(tmp_path / "src", n_days=1)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = Path(tempfile.gettempdir()) / f".ticks.parquet.{int(gone.stdout)}.0badf00d.tmp"
+    leftover.write_bytes(b"half a day")
+    TickStore.create(f"s3://{s3.new_bucket()}/store").import_sources([tmp_path / "src"], symbol="ES", progress=False)
+    assert not leftover.exists()
 
 
 # --------------------------------------------------------------------------- the bar cache

@@ -170,9 +170,13 @@ class TickStore:
         return staged[0].final
 
     def remove_leftovers(self) -> int:
-        """Delete the hidden files of imports that were killed (their process is gone)."""
+        """Delete the hidden files of imports that were killed (their process is gone): beside the days
+        on disk; in the temporary folder for a store on S3 (:func:`data.storage.aside_for`)."""
         removed = 0
-        for path in self.root.glob(f"symbol=*/date=*/.{DATA_FILE}.*.tmp"):
+        hidden = f".{DATA_FILE}.*.tmp"
+        found = self.root.glob(f"symbol=*/date=*/{hidden}") if isinstance(self.root, Path) else \
+            aside_for(self.root / DATA_FILE, hidden).parent.glob(hidden)
+        for path in found:
             pid = path.name.split(".")[3] if path.name.count(".") >= 4 else ""
             if not (pid.isdigit() and _alive(int(pid))):
                 path.unlink(missing_ok=True)
