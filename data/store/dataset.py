@@ -336,6 +336,10 @@ class TickStore:
             raise _os_error(err, "read the tick store", self.root) from None
         return sorted(days)
 
+    def read_columns(self, path: Path, columns: Sequence[str]) -> pa.Table:
+        """Some columns of one of the store's day files, whole (checked: :func:`read_day`)."""
+        return read_day(path, columns)
+
     def symbol_rows(self) -> dict[str, int]:
         """Rows per symbol, from the files' footers."""
         rows: dict[str, int] = {}
