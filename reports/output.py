@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data.reading.continuous import ROLL_TABLE
 from data.reading.loader import describe_source
 
 from . import metrics as perf
@@ -29,8 +30,8 @@ COMPARE_COLUMNS = [
 ]
 
 
-RUN_FILES = ("metrics.json", "trades.csv", "equity.csv", "report.png", "bt_plot.png", "report.html", "footprint.png",
-             "footprint.html", "footprints/trade_*.png")
+RUN_FILES = ("metrics.json", "trades.csv", "equity.csv", "rolls.csv", "report.png", "bt_plot.png", "report.html",
+             "footprint.png", "footprint.html", "footprints/trade_*.png")
 """The files a backtest writes into ``--out`` (some only with their options), as names or globs in it."""
 COMPARE_FILES = ("compare.csv",)
 """What ``--compare`` writes into ``--out`` besides each strategy's :data:`RUN_FILES` in ``OUT/NAME/``."""
@@ -186,7 +187,8 @@ def describe_cleared(removed: "list[Path]", written: Any, out: Path) -> str | No
 
 
 def write_outputs(result: Any, out: Path) -> dict[str, Path]:
-    """metrics.json, trades.csv, equity.csv in ``out``; returns their paths."""
+    """metrics.json, trades.csv, equity.csv in ``out`` (and rolls.csv, the roll table of a continuous
+    contract); returns their paths."""
     c = result.config
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in ("metrics.json", "trades.csv", "equity.csv")}
@@ -198,6 +200,10 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
     equity = result.equity.copy()
     equity.insert(0, "time", _local(equity.index, c.tz))
     equity.to_csv(paths["equity.csv"], index=False, float_format="%.10g")
+    if result.load_report.get("format") == "continuous":
+        paths["rolls.csv"] = out / "rolls.csv"
+        pd.DataFrame(result.load_report.get("rolls") or [], columns=list(ROLL_TABLE)).to_csv(
+            paths["rolls.csv"], index=False, float_format="%.10g")
     bars = result.bars
     document = {
         "data": str(c.data) if not isinstance(c.data, pd.DataFrame) else c.data_name,
@@ -215,6 +221,7 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
             **{k: jsonable(v) for k, v in dataclasses.asdict(c.instrument).items()},
             "commission_per_contract": c.commission_per_contract, "slippage_ticks": c.slippage_ticks},
         "load_report": {k: jsonable(v) for k, v in result.load_report.items()},
+        **({"roll_positions": c.roll_positions} if c.continuous else {}),
         "ticks_in_range": result.ticks_in_range,
         "metrics": perf.to_json_ready(result.metrics),
     }

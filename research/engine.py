@@ -38,10 +38,11 @@ from data.reading.sources import file_stamp, in_window, scan_ticks
 from data.sides.classify import BAR_METHOD
 from data.store.cache import through_cache
 from reports import metrics as perf
-from reports.trades import TradeRecorder, trades_frame
+from reports.trades import TRADE_COLUMNS, TradeRecorder, trades_frame
 
 from .config import RunConfig
 from .instruments import configure_broker
+from .rolls import Roller, trade_contracts
 
 
 @dataclass
@@ -192,7 +193,8 @@ def _classified(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
 
 
 class WarmupBroker(bt.brokers.BackBroker):
-    """Backtrader's broker that rejects every order placed on the first ``warmup`` bars.
+    """Backtrader's broker that rejects every order placed on the first ``warmup`` bars, and
+    rolls the position at the rolls of a continuous contract (``roller``, :mod:`research.rolls`).
 
     An order submitted while ``len(data) <= warmup`` (bars 0 .. warmup-1, counted
     from 0) is rejected at once and the strategy is notified (``Order.Rejected``),
@@ -200,7 +202,13 @@ class WarmupBroker(bt.brokers.BackBroker):
     The children of a rejected bracket parent are rejected by Backtrader itself.
     """
 
-    params = (("warmup", 0),)
+    params = (("warmup", 0), ("roller", None))
+
+    def next(self) -> None:
+        """A continuous contract's rolls first (``roller``: :class:`research.rolls.Roller`), then the bar's orders."""
+        if self.p.roller is not None:
+            self.p.roller.apply(self)
+        super().next()
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if len(order.data) <= self.p.warmup:
@@ -214,13 +222,16 @@ class WarmupBroker(bt.brokers.BackBroker):
 def make_cerebro(config: RunConfig, bars: pd.DataFrame) -> bt.Cerebro:
     """Cerebro with the bars' feed, the strategy, the broker's money settings and the analyzers."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
-    if config.warmup_bars:
-        cerebro.broker = WarmupBroker(warmup=int(config.warmup_bars))
+    feed = OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name)
+    rolls = (bars.attrs.get("load_report") or {}).get("rolls") if config.continuous else None
+    if config.warmup_bars or rolls:
+        cerebro.broker = WarmupBroker(warmup=int(config.warmup_bars),
+                                      roller=Roller(feed, rolls, config.roll_positions) if rolls else None)
     if config.observers:  # what stdstats would add, with buy/sell marks at the fill price
         cerebro.addobserver(bt.observers.Value)
         cerebro.addobserver(bt.observers.Trades)
         cerebro.addobserver(bt.observers.BuySell, barplot=False)
-    cerebro.adddata(OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name))
+    cerebro.adddata(feed)
     cerebro.addstrategy(config.strategy_class, **config.params)
     cerebro.broker.setcash(config.cash)
     if config.instrument is not None:
@@ -265,6 +276,8 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     if warmup:
         rows = [{**r, "entry_bar": r["entry_bar"] - warmup, "exit_bar": r["exit_bar"] - warmup} for r in rows]
     trades = trades_frame(rows, times)
+    if config.continuous:
+        trades.insert(len(TRADE_COLUMNS), "contract", trade_contracts(trades, loaded.load_report))
     daily = perf.daily_returns(values, config.cash, config.calendar)
     metrics = perf.performance(values, trades, daily, bars, equity["position"], config.cash)
     metrics["fills"] = sum(len(v) for v in strat.analyzers.transactions.get_analysis().values())
@@ -276,10 +289,16 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     return Result(config=config, load_report=loaded.load_report, ticks_in_range=loaded.ticks_in_range, bars=bars,
                   equity=equity, trades=trades, daily=daily, metrics=metrics,
                   params={k: getattr(strat.p, k) for k in strat.params._getkeys()},
-                  analyzers={name: strat.analyzers.getbyname(name).get_analysis()
-                             for name in ("drawdown", "trades", "transactions")},
+                  analyzers={**{name: strat.analyzers.getbyname(name).get_analysis()
+                                for name in ("drawdown", "trades", "transactions")},
+                             **({"rolls": cerebro.broker.p.roller.done} if rolled(cerebro) else {})},
                   cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks,
                   cache=loaded.cache)
+
+
+def rolled(cerebro: bt.Cerebro) -> bool:
+    """Whether the run's broker rolls a continuous contract's positions."""
+    return isinstance(cerebro.broker, WarmupBroker) and cerebro.broker.p.roller is not None
 
 
 ORDER_METRICS = ("fills", "orders_rejected", "orders_margin", "entries_skipped")

@@ -58,6 +58,7 @@ import pyarrow.parquet as pq
 
 from data.contracts import (
     DAY_NS,
+    MONTH_CODES,
     Contract,
     ContractRule,
     RollRule,
@@ -76,6 +77,9 @@ from data.reading.sources import TickSource, file_stamp, open_store, read_symbol
 from data.ticks import price_grid
 
 _OPEN = np.iinfo(np.int64).max // DAY_NS  # a day number past any data: no roll
+ROLL_TABLE = ("date", "time", "from", "to", "from_price", "to_price", "gap", "from_time", "to_time", "series_from",
+              "series_to")
+"""The columns of the roll table (:func:`roll_row`), as the load report and ``rolls.csv`` give them."""
 _PRICE_COLUMNS = ("price", "bid", "ask")
 
 
@@ -189,7 +193,7 @@ class _StoreContracts:
     def _trade(self, held: Held, k: int, row: int) -> tuple[int, float]:
         table = self._read(held.day_files[int(held.days[k])], ["timestamp", "price"])
         price = table.column("price").to_numpy()
-        self.grids.append(price_grid(np.unique(price)))
+        self.grids.append(price_grid(price))
         times = table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy()
         return int(times[row]), float(price[row])
 
@@ -250,7 +254,7 @@ class _FileContracts:
                 h.spans.append((int(ts[0]), int(ts[-1])))
                 h.stats = _merged(h.stats, _day_stats(ts, ticks["price"].to_numpy(np.float64),
                                                       ticks["size"].to_numpy(np.float64)))
-                self.grids.append(price_grid(np.unique(ticks["price"].to_numpy(np.float64))))
+                self.grids.append(price_grid(ticks["price"].to_numpy(np.float64)))
         if not held:
             raise OrderFlowError(f"the files hold no contract of {self.root}: no symbol column or file name reads as "
                                  f"one (e.g. {self.root}H4, {self.root}H24, {self.root}M2024, {self.root}M23.scid)",
@@ -342,6 +346,10 @@ def make_plan(reader: Any, rule: ContractRule, roll: RollRule, adjust: str) -> P
     rolls = []
     for a, b, (_, day) in zip(kept, kept[1:], _turns(kept, ends)):
         old, new = held[a], held[b]
+        between = _between(old.contract, new.contract, rule)
+        if between:
+            notes.append(f"{old.contract.code} rolls to {new.contract.code}: the source holds no tick of "
+                         f"{', '.join(between)} in its turn")
         old_trade = reader.trade_before(old, day)
         new_trade = reader.trade_before(new, day) or reader.trade_from(new, day)
         rolls.append(Roll(day * DAY_NS, old, new, old_trade, new_trade))
@@ -353,6 +361,20 @@ def make_plan(reader: Any, rule: ContractRule, roll: RollRule, adjust: str) -> P
                                 shift=float(round(sum(r.gap for r in later), 10)) if adjust == "add" else 0.0,
                                 factor=float(np.prod([r.ratio for r in later])) if adjust == "ratio" else 1.0))
     return Plan(segments, rolls, tick, notes)
+
+
+def _between(old: Contract, new: Contract, rule: ContractRule, most: int = 4) -> list[str]:
+    """The names of the root's contracts that expire between ``old`` and ``new`` (at most ``most``)."""
+    months = [MONTH_CODES.index(m) + 1 for m in rule.months]
+    out = []
+    year, month = old.year, old.month
+    while len(out) < most:
+        later = [m for m in months if m > month]
+        year, month = (year, later[0]) if later else (year + 1, months[0])
+        if (year, month) >= (new.year, new.month):
+            break
+        out.append(f"{old.root}{MONTH_CODES[month - 1]}{year % 100 if len(old.code) > len(old.root) + 2 else year % 10}")
+    return out
 
 
 def _turns(kept: list[int], ends: list[int]) -> list[tuple[int, int]]:
