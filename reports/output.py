@@ -56,7 +56,8 @@ def describe_load(result: Any) -> str:
     if cache and cache.get("hit"):
         lines.append(f"Bars loaded from the bar cache ({cache['path']}), not rebuilt from the ticks.")
     kept = result.load_report.get("rows_kept", result.ticks_in_range)
-    if (c.start is not None or c.end is not None) and result.load_report.get("format") not in ("files", "store"):
+    if (c.start is not None or c.end is not None) and result.load_report.get("format") not in ("files", "store",
+                                                                                               "continuous"):
         lines.append(f"Range {c.range_text()}: {plural(result.ticks_in_range, 'tick')} in range "
                      f"({kept - result.ticks_in_range:,} outside).")
     first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)

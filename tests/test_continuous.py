@@ -188,6 +188,7 @@ def test_days_roll_ratio_rounds_to_the_tick(store):
     assert ticks["price"].tolist() == want
     # 4000 x (5051.25 / 5001) x (5350.50 / 5300) = 4000 x 1.0196721 = 4078.69, on the grid 4078.75 (add: 4100.75)
     assert want[0] == 4078.75
+    assert want[1] == 5098.25  # 5000 x 1.0196721 = 5098.36 (add: 5100.75)
     assert ticks.attrs["load_report"]["tick"] == 0.25
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import backtrader as bt
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -140,23 +139,18 @@ def test_cvd_reset_at_the_roll(store):
     # deltas per bar: +1, +2, -1 (ESH4), then +3, -2, +4 (ESM4)
     assert bars["delta"].tolist() == [1.0, 2.0, -1.0, 3.0, -2.0, 4.0]
     for runonce in (True, False):
-        seen = {}
-
-        class Watch(bt.Strategy):
-            def __init__(self):
-                self.never = CumulativeVolumeDelta(self.data)
-                self.roll = CumulativeVolumeDelta(self.data, reset="roll")
-
-            def stop(self):
-                seen["never"] = list(self.never.array)
-                seen["roll"] = list(self.roll.array)
-
         cerebro = bt.Cerebro(stdstats=False)
         cerebro.adddata(OrderFlowFeed.from_bars(bars))
-        cerebro.addstrategy(Watch)
-        cerebro.run(runonce=runonce)
-        assert seen["never"] == [1.0, 3.0, 2.0, 5.0, 3.0, 7.0]
-        assert seen["roll"] == [1.0, 3.0, 2.0, 3.0, 1.0, 5.0]
+        cerebro.addstrategy(WatchCVD)
+        strategy = cerebro.run(runonce=runonce)[0]
+        assert list(strategy.never.array) == [1.0, 3.0, 2.0, 5.0, 3.0, 7.0]
+        assert list(strategy.roll.array) == [1.0, 3.0, 2.0, 3.0, 1.0, 5.0]
+
+
+class WatchCVD(bt.Strategy):
+    def __init__(self):
+        self.never = CumulativeVolumeDelta(self.data)
+        self.roll = CumulativeVolumeDelta(self.data, reset="roll")
 
 
 def test_the_command_line_rolls_and_writes_the_roll_table(store, tmp_path, capsys):

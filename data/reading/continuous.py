@@ -54,7 +54,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from data.contracts import (
     DAY_NS,
@@ -176,7 +175,7 @@ class _StoreContracts:
     def volumes(self, held: Held) -> np.ndarray:
         out = np.zeros(len(held.days))
         for i, day in enumerate(held.days):
-            table = self._read(held.day_files[int(day)], ["size"])
+            table = self.store.read_columns(held.day_files[int(day)], ["size"])
             out[i] = float(pc.sum(table.column("size")).as_py() or 0.0)
         return out
 
@@ -191,14 +190,13 @@ class _StoreContracts:
         return self._trade(held, k, 0) if k < len(held.days) else None
 
     def _trade(self, held: Held, k: int, row: int) -> tuple[int, float]:
-        table = self._read(held.day_files[int(held.days[k])], ["timestamp", "price"])
+        """The first (``row`` 0) or last (-1) trade of the contract's ``k``-th day: its first or
+        last row group only (the day's file is sorted by time); the tick grid from its prices."""
+        table = self.store.read_columns(held.day_files[int(held.days[k])], ["timestamp", "price"], row_group=row)
         price = table.column("price").to_numpy()
         self.grids.append(price_grid(price))
         times = table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy()
         return int(times[row]), float(price[row])
-
-    def _read(self, path: Path, columns: list[str]) -> pa.Table:
-        return self.store.read_columns(path, columns)
 
     def part(self, held: Held, options: LoadOptions, batch_rows: int, name: str) -> TickSource:
         return TickSource("store", store=self.store, name=name, options=replace(options, symbol=held.contract.code),
