@@ -8,7 +8,7 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
-from data import OrderFlowError, OrderFlowFeed, make_bars, scan_ticks
+from data import LoadOptions, OrderFlowError, OrderFlowFeed, make_bars, scan_ticks
 from indicators import CumulativeVolumeDelta
 from reports.trades import trades_frame
 from research import RunConfig, engine, run
@@ -180,6 +180,11 @@ def test_bad_continuous_options_are_one_line(store, tmp_path, capsys, argv, mess
     assert main([str(store), *argv, "--out", str(tmp_path / "o"), "--no-plot", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_config_gives_its_continuous_options():
+    cfg = RunConfig(continuous="ES", roll="volume", adjust="ratio", expiry="HMUZ:3fri:5")
+    assert cfg.load_options == LoadOptions(continuous="ES", roll="volume", adjust="ratio", expiry="HMUZ:3fri:5")
 
 
 def test_roll_positions_is_checked():

@@ -15,19 +15,21 @@ N calendar days before its expiry (ESH4 -> ESM4 on 2024-03-07), by ``volume`` af
 day the next contract traded more (:mod:`data.contracts`). A roll switches at 00:00 UTC of its
 date: the ticks of a contract are those in ``[its start, its roll)``, so every tick of the series
 is a tick of its front contract as traded, its size and side untouched. A contract with no tick
-in its turn is passed over: its predecessor rolls straight to its successor, and the roll table
-says so. A window (``start``/``end``) takes the same series, cut.
+in its turn is passed over: its predecessor rolls straight to its successor, and a note of the
+load report says so. A window (``start``/``end``) takes the same series, cut: the turns, gaps
+and price moves come from the whole source, the roll table lists the rolls inside the window.
 
 **Prices.** The price gap at a roll is the new contract's last trade before the roll (or its
-first one after it when it has none before) minus the old contract's last trade before it: a
-whole number of ticks (the grid the trades show, :func:`data.ticks.price_grid`). ``adjust``:
+first one after it when it has none before) minus the old contract's last trade before it: two
+traded prices, so a whole number of ticks (rounded to 1e-10 against float noise). ``adjust``:
 
 - ``none``: the traded prices; the series jumps by the gap at each roll (the roll table and
   the feed's roll times mark where);
 - ``add``: every earlier contract shifted by the sum of the later gaps, in whole ticks, so that
   the last contract of the source is as traded and the series has no jump at a roll;
 - ``ratio``: every earlier contract multiplied by the product of the later ratios (new price /
-  old price at each roll), then rounded to the tick grid.
+  old price at each roll), then rounded to the tick grid (the finest step of the prices read
+  around the rolls, :func:`data.ticks.price_grid`; the report's ``tick``).
 
 Bid and ask move with the prices. Bars built from the series (:func:`data.make_bars`, streamed
 or in memory) are those of these ticks: volume and delta as traded, the running sums (CVD, the
@@ -35,7 +37,8 @@ large-trade blocks) carried across the roll, and a footprint's levels moved by t
 whole ticks, each level whole (``ratio`` rounds each price to the nearest tick first).
 
 **Reading.** A store reads only the day files of each contract's turn (and, to find the gaps,
-the days around each roll; the ``volume`` rule also sums the sizes of every day of the root).
+one row group of each contract's day around each roll; the ``volume`` rule also sums the sizes
+of every day of the root).
 Files are read once to find their contracts, days and prices at the rolls, and again for the
 series (a store is faster: ``python -m data.store import``, one symbol per contract).
 
