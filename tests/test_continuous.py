@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data import OrderFlowError, cached_bars, load_ticks, make_bars, scan_ticks
+from data import OrderFlowError, cached_bars, footprint, load_ticks, make_bars, scan_ticks
 from data.contracts import ROOT_RULES, ContractRule, contract_rule, parse_contract, parse_roll, volume_schedule
 from data.reading.loader import describe_source
 from data.store.dataset import TickStore
@@ -237,12 +237,25 @@ def test_files_by_name_and_by_symbol_column_give_the_store_series(tmp_path, stor
     got = load_ticks(named, continuous="ES", adjust="add")
     pd.testing.assert_frame_equal(got[want.columns], want)
     assert got.attrs["load_report"]["rolls"] == want.attrs["load_report"]["rolls"]
+    by_volume = load_ticks(named, continuous="ES", roll="volume")
+    assert by_volume.attrs["load_report"]["rolls"] == load_ticks(store, continuous="ES", roll="volume").attrs[
+        "load_report"]["rolls"]
     both = pd.concat([t.assign(symbol=s) for s, t in CONTRACTS.items()]).sort_values("timestamp", kind="stable")
     one = tmp_path / "one.csv"
     both.to_csv(one, index=False)
     got = load_ticks(one, continuous="ES", adjust="add")
     pd.testing.assert_frame_equal(got[want.columns], want)
     assert [c["contract"] for c in got.attrs["load_report"]["contracts"]] == ["ESH4", "ESM4", "ESU4"]
+
+
+def test_footprint_levels_move_by_whole_ticks(store):
+    # ESH4's ticks in the series: its footprint as traded, each level moved by 100.75 = 403 ticks
+    series = load_ticks(store, continuous="ES", adjust="add")
+    esh4 = CONTRACTS["ESH4"][CONTRACTS["ESH4"]["timestamp"] < "2024-03-07"]
+    traded = footprint(esh4, "1D", tick_size=0.25).reset_index()
+    moved = footprint(series[series["timestamp"] < "2024-03-07"], "1D", tick_size=0.25).reset_index()
+    assert moved["price"].tolist() == [p + 403 * 0.25 for p in traded["price"]]
+    pd.testing.assert_frame_equal(moved.drop(columns="price"), traded.drop(columns="price"))
 
 
 def test_streamed_bars_equal_in_memory_bars_across_the_roll(store):
