@@ -2,7 +2,7 @@
 
 The bars of a continuous series (:mod:`data.reading.continuous`) join several contracts; the
 load report's roll table says when each roll happens and at which prices. At each roll the
-engine's broker (:class:`research.engine.WarmupBroker` with a :class:`Roller`) acts on an
+engine's broker (:class:`RollingBroker`, with a :class:`Roller`) acts on an
 open position before the first bar of the new contract:
 
 - ``roll`` (the default): the position is closed in the old contract at the old contract's
@@ -31,6 +31,7 @@ import pandas as pd
 
 from data import OrderFlowError
 from data.feed import date2num_ns
+from execution.broker import WarmupBroker
 
 ROLL_POSITIONS = ("roll", "close")
 """What the broker does with an open position at a roll (``--roll-positions``)."""
@@ -41,6 +42,19 @@ def check_roll_positions(value: str) -> str:
         raise OrderFlowError(f"bad --roll-positions {value!r}: roll (close in the old contract, open in the new one) "
                              "or close (close and leave it to the strategy)")
     return value
+
+
+class RollingBroker(WarmupBroker):
+    """The engine's broker of a continuous contract: at each bar, the rolls passed since the last
+    one first (``roller``: a :class:`Roller`), then Backtrader's fills of the bar's orders; and the
+    warm-up refusals of :class:`execution.broker.WarmupBroker`."""
+
+    params = (("roller", None),)
+
+    def next(self) -> None:
+        if self.p.roller is not None:
+            self.p.roller.apply(self)
+        super().next()
 
 
 class Roller:

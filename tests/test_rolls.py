@@ -10,9 +10,9 @@ import pytest
 
 from data import LoadOptions, OrderFlowError, OrderFlowFeed, make_bars, scan_ticks
 from indicators import CumulativeVolumeDelta
-from reports.trades import trades_frame
 from research import RunConfig, engine, run
 from research.instruments import get_instrument
+from research.trades import trades_frame
 from run_backtest import main
 from tests.test_continuous import rows, write_store
 
@@ -175,6 +175,7 @@ def test_the_command_line_rolls_and_writes_the_roll_table(store, tmp_path, capsy
     (["--adjust", "add"], "apply to a continuous contract"),
     (["--continuous", "ES", "--roll-positions", "keep"], "invalid choice: 'keep'"),
     (["--continuous", "CL"], "no expiry rule for the root 'CL'"),
+    (["--continuous", "ES", "--fills", "trades"], "a continuous contract (--continuous) fills on its bars"),
 ])
 def test_bad_continuous_options_are_one_line(store, tmp_path, capsys, argv, message):
     assert main([str(store), *argv, "--out", str(tmp_path / "o"), "--no-plot", "--quiet"]) == 2
