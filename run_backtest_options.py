@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
+from data.contracts import ADJUSTMENTS, ROOT_RULES
 from data.errors import ArgumentParser
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
@@ -44,6 +45,7 @@ from research.config import (
     strategy_session,
 )
 from research.instruments import instrument_from_options
+from research.rolls import ROLL_POSITIONS
 from strategies import OrderFlowStrategy, describe_strategies, strategy_params
 
 DEFAULT_OUT = Path("results")
@@ -96,6 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--risk", type=float, default=None, metavar="CASH",
                    help="size each trade so that its stop risks at most CASH (floor(CASH / (stop distance x "
                    "multiplier)) contracts); needs a strategy stop")
+    c = p.add_argument_group("continuous futures contracts (docs/continuous.md)")
+    c.add_argument("--continuous", default=None, metavar="ROOT",
+                   help="read the contracts of ROOT (ES: ESH4, ESM4 ... as a store's symbols, a symbol column or file "
+                   "names) as one series across the rolls; a roll table is printed and written to rolls.csv")
+    c.add_argument("--roll", default=None, metavar="RULE",
+                   help="days:N (N calendar days before the expiry; ES: days:8, the Thursday of the week before) or "
+                   "volume (after the first day the next contract trades more than the front one); default: the "
+                   "root's days:N")
+    c.add_argument("--adjust", default="none", choices=ADJUSTMENTS,
+                   help="none: the traded prices, jumping at each roll; add: earlier contracts shifted by the gaps at "
+                   "the rolls (whole ticks); ratio: multiplied by the price ratios at the rolls; default none")
+    c.add_argument("--expiry", default=None, metavar="MONTHS:NTHDAY[:DAYS]",
+                   help="the root's expiry rule, e.g. HMUZ:3fri (the third Friday of March, June, September and "
+                   "December; :8 = the default roll days); needed for a root without a preset "
+                   f"({', '.join(ROOT_RULES)})")
+    c.add_argument("--roll-positions", default="roll", choices=ROLL_POSITIONS,
+                   help="at a roll, roll an open position into the new contract (closed and opened at the roll's "
+                   "prices, both fills paying the costs) or close it and leave it to the strategy; default roll")
     m = p.add_argument_group("futures contract maths (docs/research.md: Money as the exchange counts it)")
     m.add_argument("--instrument", default=None, metavar="SYMBOL",
                    help="contract preset: ES MES NQ MNQ YM RTY CL GC ZN 6E BTC-PERP (multiplier, tick size, margin); "
@@ -288,7 +308,8 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         observers=args.bt_plot, keep_ticks=outputs.needs_ticks, symbol=args.symbol, allow_overlap=args.allow_overlap,
         cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
         imbalance=args.imbalance, instrument=instrument, commission_per_contract=args.commission_per_contract,
-        slippage_ticks=args.slippage_ticks, columns=columns, **fill_options(args),
+        slippage_ticks=args.slippage_ticks, columns=columns, continuous=args.continuous, roll=args.roll,
+        adjust=args.adjust, expiry=args.expiry, roll_positions=args.roll_positions, **fill_options(args),
     )
     return config, outputs
 
