@@ -17,9 +17,11 @@ from typing import Any, Sequence
 import pandas as pd
 
 from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
+from data.contracts import ADJUSTMENTS, ROOT_RULES
 from data.errors import ArgumentParser
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
+from data.storage import add_endpoint_option, as_path, is_remote, path_argument
 from execution import parse_latency, parse_queue
 from execution.broker import FILL_MODES, parse_fee
 from reports import output
@@ -43,6 +45,7 @@ from research.config import (
     strategy_session,
 )
 from research.instruments import instrument_from_options
+from research.rolls import ROLL_POSITIONS
 from strategies import OrderFlowStrategy, describe_strategies, strategy_params
 
 DEFAULT_OUT = Path("results")
@@ -60,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", nargs="*", default=[], metavar="DATA",
                    help="tick data: a file (.csv[.gz], .parquet, .json, vendor formats), several files, a folder, "
-                   "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import); "
-                   "read in time order as one stream; default: the bundled sample data/sample/sample_ticks.parquet")
+                   "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import), "
+                   "on disk or on S3 (s3://bucket/prefix/..., see --s3-endpoint); read in time order as one stream; "
+                   "default: the bundled sample data/sample/sample_ticks.parquet")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY,
                    help="strategy: a registered name (see --list-strategies), or one of your own: path/to/file.py:Class or "
                    "module:Class (modules are also found in the current folder); default cvd_trend")
@@ -74,8 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accept files whose time ranges overlap when the trades carry no ids to drop duplicates by")
     p.add_argument("--no-cache", action="store_true",
                    help="build the bars from the ticks even when the bar cache holds them (and do not cache them)")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="bar cache folder; default $ORDERFLOW_CACHE_DIR or ~/.cache/orderflow-bt/bars")
+    p.add_argument("--cache-dir", type=path_argument, default=None,
+                   help="bar cache folder (or s3://bucket/prefix); default $ORDERFLOW_CACHE_DIR or "
+                   "~/.cache/orderflow-bt/bars")
+    add_endpoint_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--cash", type=float, default=100_000.0, help="starting cash; default 100000")
     p.add_argument("--commission", type=float, default=0.0,
@@ -92,6 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--risk", type=float, default=None, metavar="CASH",
                    help="size each trade so that its stop risks at most CASH (floor(CASH / (stop distance x "
                    "multiplier)) contracts); needs a strategy stop")
+    c = p.add_argument_group("continuous futures contracts (docs/continuous.md)")
+    c.add_argument("--continuous", default=None, metavar="ROOT",
+                   help="read the contracts of ROOT (ES: ESH4, ESM4 ... as a store's symbols, a symbol column or file "
+                   "names) as one series across the rolls; a roll table is printed and written to rolls.csv")
+    c.add_argument("--roll", default=None, metavar="RULE",
+                   help="days:N (N calendar days before the expiry; ES: days:8, the Thursday of the week before) or "
+                   "volume (after the first day the next contract trades more than the front one); default: the "
+                   "root's days:N")
+    c.add_argument("--adjust", default="none", choices=ADJUSTMENTS,
+                   help="none: the traded prices, jumping at each roll; add: earlier contracts shifted by the gaps at "
+                   "the rolls (whole ticks); ratio: multiplied by the price ratios at the rolls; default none")
+    c.add_argument("--expiry", default=None, metavar="MONTHS:NTHDAY[:DAYS]",
+                   help="the root's expiry rule, e.g. HMUZ:3fri (the third Friday of March, June, September and "
+                   "December; :8 = the default roll days); needed for a root without a preset "
+                   f"({', '.join(ROOT_RULES)})")
+    c.add_argument("--roll-positions", default="roll", choices=ROLL_POSITIONS,
+                   help="at a roll, roll an open position into the new contract (closed and opened at the roll's "
+                   "prices, both fills paying the costs) or close it and leave it to the strategy; default roll")
     m = p.add_argument_group("futures contract maths (docs/research.md: Money as the exchange counts it)")
     m.add_argument("--instrument", default=None, metavar="SYMBOL",
                    help="contract preset: ES MES NQ MNQ YM RTY CL GC ZN 6E BTC-PERP (multiplier, tick size, margin); "
@@ -148,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classify", default=None, metavar="METHOD",
                    help=f"fill unknown trade sides: {', '.join(CLASSIFIERS)} (per trade) or "
                    f"{BAR_METHOD} (bulk volume classification of each bar's volume)")
-    p.add_argument("--quotes", type=Path, default=None, metavar="FILE",
+    p.add_argument("--quotes", type=path_argument, default=None, metavar="FILE",
                    help="quote file (time, bid, ask[, bid size, ask size]) joined onto the trades "
                    "as of the last quote strictly before each trade")
     p.add_argument("--quote-lag", default=None, metavar="DURATION",
@@ -284,7 +308,8 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         observers=args.bt_plot, keep_ticks=outputs.needs_ticks, symbol=args.symbol, allow_overlap=args.allow_overlap,
         cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
         imbalance=args.imbalance, instrument=instrument, commission_per_contract=args.commission_per_contract,
-        slippage_ticks=args.slippage_ticks, columns=columns, **fill_options(args),
+        slippage_ticks=args.slippage_ticks, columns=columns, continuous=args.continuous, roll=args.roll,
+        adjust=args.adjust, expiry=args.expiry, roll_positions=args.roll_positions, **fill_options(args),
     )
     return config, outputs
 
@@ -320,19 +345,20 @@ def fill_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"fills": args.fills, "queue": args.queue, "latency": args.latency, **fees}
 
 
-def data_source(texts: Sequence[str]) -> "Path | str | list[Path]":
-    """DATA: the bundled sample, one path (file, folder, store) or glob, or a list of files."""
+def data_source(texts: Sequence[str]) -> "Path | str | list[Path | str]":
+    """DATA: the bundled sample, one path (file, folder, store) or glob, or a list of files; an
+    ``s3://`` URI stays text (:func:`data.storage.path_argument`)."""
     if not texts:
         if not DEFAULT_DATA.exists():
             raise OrderFlowError(f"bundled sample not found: {DEFAULT_DATA}")
         return DEFAULT_DATA
-    paths = [Path(t) for t in texts]
+    paths = [as_path(t) for t in texts]
     for text, path in zip(texts, paths):
         if not path.exists() and not any(c in text for c in "*?["):
             raise OrderFlowError(f"data file not found: {path}")
-    if len(paths) == 1:
-        return paths[0] if paths[0].exists() else texts[0]  # a glob is expanded by data.scan_ticks
-    return paths
+    if len(paths) == 1:  # a glob is expanded by data.scan_ticks
+        return texts[0] if is_remote(texts[0]) or not paths[0].exists() else paths[0]
+    return [text if is_remote(text) else path for text, path in zip(texts, paths)]
 
 
 def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractional: bool) -> dict[str, Any]:

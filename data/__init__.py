@@ -30,6 +30,7 @@ from data.bars.spec import BarSpec, parse_bar_spec
 from data.bars.stream import BarStream, retain_freed_memory, stream_bars
 from data.errors import OrderFlowError
 from data.options import BarOptions, LoadOptions
+from data.reading import continuous as _continuous  # noqa: F401  (registers continuous contracts with scan_ticks)
 from data.reading import formats as _formats  # noqa: F401  (registers the vendor formats with load_ticks)
 from data.reading import readers as _readers  # noqa: F401  (registers the book and store readers of data/reading/readers)
 from data.reading.quotes import carried_quotes, holds_book, join_quotes, lagged, load_quotes

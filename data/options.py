@@ -20,6 +20,7 @@ from typing import Any, Mapping, TypeVar
 
 import pandas as pd
 
+from data.contracts import ContractRule, check_continuous
 from data.errors import OrderFlowError
 
 __all__ = ["LoadOptions", "BarOptions", "DEFAULT_PERSISTENCE", "split_keywords", "utc_time", "LAST_TIME"]
@@ -105,7 +106,9 @@ def _period(text: str, name: str) -> "pd.Period | None":
         raise OrderFlowError(f"bad {name} {text!r}: use {_PERIOD_TEXT}") from None
     if period is pd.NaT:
         raise OrderFlowError(f"bad {name} {text!r}: use {_PERIOD_TEXT}")
-    whole_days = (period + 1).start_time - period.start_time >= pd.Timedelta(days=1)
+    # a period of whole days (year, quarter, month, week, day) or of a time of day (hour, minute ...);
+    # told by its frequency, since start_time overflows nanoseconds at year 1 or 10000 on pandas 2
+    whole_days = not isinstance(period.freq, pd.offsets.Tick) or isinstance(period.freq, pd.offsets.Day)
     if period.year == 1:  # the parser's default year: the text names none
         if whole_days:
             raise OrderFlowError(f"bad {name} {text!r}: a date with no year; use {_PERIOD_TEXT}")
@@ -172,6 +175,12 @@ class LoadOptions(_Options):
     a source holding several. ``allow_overlap`` keeps the rows of both files where files
     overlap in time and carry no trade ids to drop duplicates by.
 
+    A continuous futures series (:mod:`data.reading.continuous`): ``continuous`` names the root
+    (``"ES"``) of a source holding several of its contracts, read as one series across the
+    rolls; ``roll`` is the roll rule (``"days:8"``, ``"volume"``; None: the root's default),
+    ``adjust`` ``"none"``, ``"add"`` or ``"ratio"``, ``expiry`` the root's expiry rule
+    (``"HMUZ:3fri"``; None: the preset, :data:`data.contracts.ROOT_RULES`).
+
     ``progress``: progress bars on stderr (None: when stderr is a terminal). It changes no
     tick, so it is not part of :meth:`key`.
     """
@@ -186,16 +195,24 @@ class LoadOptions(_Options):
     end: pd.Timestamp | None = None
     symbol: str | None = None
     allow_overlap: bool = False
+    continuous: str | None = None
+    roll: str | None = None
+    adjust: str = "none"
+    expiry: "str | ContractRule | None" = None
     progress: bool | None = field(default=None, metadata=_NOT_IN_KEY)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", utc_time(self.start, "start"))
         object.__setattr__(self, "end", utc_time(self.end, "end", end=True))
+        check_continuous(self.continuous, self.roll, self.adjust, self.expiry)
+        if self.continuous is not None and self.symbol is not None:
+            raise OrderFlowError("symbol= / --symbol picks one instrument and continuous= / --continuous joins the "
+                                 "contracts of a root: give one of them")
 
     @property
     def selects(self) -> bool:
-        """Whether only some of the ticks are kept (a time window or a symbol)."""
-        return self.start is not None or self.end is not None or self.symbol is not None
+        """Whether only some of the ticks are kept (a time window, a symbol or a continuous contract)."""
+        return self.start is not None or self.end is not None or self.symbol is not None or self.continuous is not None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from data.feed import DAY_NS, EPOCH_ORDINAL, date2num_ns  # EPOCH_ORDINAL: Backt
 
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
-RESET_MODES = ("never", "session", "rolling")
+RESET_MODES = ("never", "session", "rolling", "roll")
 DEFAULT_SESSION_START = "17:00"
 DEFAULT_SESSION_TZ = "America/Chicago"
 """The default session: CME Globex futures open at 17:00 Chicago time for the next trade date."""
@@ -48,7 +48,7 @@ def check_tz(tz: str) -> str:
 
 
 def check_reset(reset: str) -> str:
-    """Validate a CVD reset mode: one of ``never``, ``session``, ``rolling``."""
+    """Validate a CVD reset mode: one of ``never``, ``session``, ``rolling``, ``roll``."""
     mode = str(reset).strip().lower()
     if mode not in RESET_MODES:
         raise OrderFlowError(f"reset must be one of {', '.join(RESET_MODES)}", value=reset)

@@ -33,6 +33,8 @@ from strategies import strategy_params
 from strategies.own import load_strategy
 from strategies.sizing import is_real_number
 
+from .rolls import check_roll_positions
+
 HERE = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = HERE / "data" / "sample" / "sample_ticks.parquet"
 DEFAULT_STRATEGY = "cvd_trend"
@@ -74,6 +76,12 @@ class RunConfig:
     ``cache_dir``) and reads them from there when nothing that changes a bar changed;
     ``progress`` shows progress bars on stderr (None: when stderr is a terminal).
 
+    A continuous contract: ``continuous`` names the root (``"ES"``) of a source holding several
+    of its contracts, read as one series (``roll``, ``adjust``, ``expiry``: see
+    :class:`data.options.LoadOptions`); ``roll_positions`` says what the broker does with an
+    open position at a roll: ``"roll"`` it into the new contract, or ``"close"`` it
+    (:mod:`research.rolls`).
+
     ``imbalance`` names the platform rule of the footprint imbalance lines (and charts).
     ``columns`` maps the data's column names to canonical ones (``load_ticks(columns=)``).
 
@@ -104,7 +112,7 @@ class RunConfig:
     drop_bad_rows: bool = False
     input_tz: str | None = None
     classify: str | None = None  # a data.CLASSIFIERS name, or "bvc" for bars
-    quotes: Path | None = None
+    quotes: Path | str | None = None
     quote_lag: str | None = None
     observers: bool = False
     keep_ticks: bool = False
@@ -112,7 +120,7 @@ class RunConfig:
     symbol: str | None = None
     allow_overlap: bool = False
     cache: bool = False
-    cache_dir: Path | None = None
+    cache_dir: Path | str | None = None  # a folder, or s3://bucket/prefix
     progress: bool | None = None
     imbalance: str | None = None  # a footprint imbalance preset of data.bars.imbalance ("atas", "ninjatrader", "sierra")
     instrument: Any = None  # research.instruments.Instrument
@@ -124,12 +132,18 @@ class RunConfig:
     maker_fee: tuple[str, float] = ("fixed", 0.0)  # execution.broker.parse_fee: per unit, or a fraction of value
     taker_fee: tuple[str, float] = ("fixed", 0.0)
     columns: dict[str, str] | None = None  # {"their name": "canonical name"}, as load_ticks(columns=)
+    continuous: str | None = None  # the root of a continuous contract ("ES")
+    roll: str | None = None  # its roll rule ("days:8", "volume"; None: the root's default)
+    adjust: str = "none"  # none, add or ratio
+    expiry: str | None = None  # the root's expiry rule ("HMUZ:3fri"; None: the preset)
+    roll_positions: str = "roll"  # research.rolls.ROLL_POSITIONS
 
     def __post_init__(self) -> None:
         self.tz = check_zone(self.tz, "tz")
         self.start = utc_time(self.start, "start", tz=self.tz)
         self.end = utc_time(self.end, "end", end=True, tz=self.tz)
         check_money(self)
+        check_roll_positions(self.roll_positions)
 
     @property
     def strategy_class(self) -> type:
@@ -181,7 +195,8 @@ class RunConfig:
         """How the run reads its ticks and which it keeps (:class:`data.options.LoadOptions`)."""
         return LoadOptions(columns=self.columns, format=self.format, tz=self.input_tz,
                            on_bad_rows="drop" if self.drop_bad_rows else "raise", start=self.start, end=self.end,
-                           symbol=self.symbol, allow_overlap=self.allow_overlap, progress=self.progress)
+                           symbol=self.symbol, allow_overlap=self.allow_overlap, progress=self.progress,
+                           continuous=self.continuous, roll=self.roll, adjust=self.adjust, expiry=self.expiry)
 
     @property
     def bar_options(self) -> BarOptions:

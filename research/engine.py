@@ -43,7 +43,8 @@ from execution.broker import ExecutionBroker, WarmupBroker, default_queue, fill_
 from . import metrics as perf
 from .config import RunConfig
 from .instruments import configure_broker
-from .trades import TradeRecorder, trades_frame
+from .rolls import Roller, RollingBroker, trade_contracts
+from .trades import TRADE_COLUMNS, TradeRecorder, trades_frame
 
 
 @dataclass
@@ -196,8 +197,13 @@ def _classified(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
 def make_cerebro(config: RunConfig, bars: pd.DataFrame) -> bt.Cerebro:
     """Cerebro with the bars' feed, the strategy, the broker's money settings and the analyzers."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
+    feed = OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name)
+    rolls = (bars.attrs.get("load_report") or {}).get("rolls") if config.continuous else None
     if config.fills == "bar" and (config.maker_fee[1] or config.taker_fee[1]):
         raise OrderFlowError("maker and taker fees need --fills trades or book (bar fills do not say who took liquidity)")
+    if config.fills != "bar" and config.continuous:
+        raise OrderFlowError(f"--fills {config.fills} replays the ticks of one contract; a continuous contract "
+                             "(--continuous) fills on its bars: --fills bar")
     if config.fills != "bar":
         source = fill_source(config.data, config.fills, config.quotes)
         cerebro.broker = ExecutionBroker(
@@ -205,13 +211,15 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame) -> bt.Cerebro:
             queue=default_queue(source, config.fills, config.queue), latency=config.latency,
             slippage_ticks=config.slippage_ticks, tick_size=getattr(config.instrument, "tick_size", None),
             maker_fee=config.maker_fee, taker_fee=config.taker_fee)
+    elif rolls:
+        cerebro.broker = RollingBroker(warmup=int(config.warmup_bars), roller=Roller(feed, rolls, config.roll_positions))
     elif config.warmup_bars:
         cerebro.broker = WarmupBroker(warmup=int(config.warmup_bars))
     if config.observers:  # what stdstats would add, with buy/sell marks at the fill price
         cerebro.addobserver(bt.observers.Value)
         cerebro.addobserver(bt.observers.Trades)
         cerebro.addobserver(bt.observers.BuySell, barplot=False)
-    cerebro.adddata(OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name))
+    cerebro.adddata(feed)
     cerebro.addstrategy(config.strategy_class, **config.params)
     cerebro.broker.setcash(config.cash)
     if config.instrument is not None:
@@ -257,6 +265,8 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
         rows = [{**r, "entry_bar": r["entry_bar"] - warmup, "exit_bar": r["exit_bar"] - warmup} for r in rows]
     trades = trades_frame(rows, times, tick_size=run_tick_size(config, bars), offset=warmup,
                           multiplier=getattr(cerebro.broker.getcommissioninfo(strat.data).p, "mult", 1.0) or 1.0)
+    if config.continuous:
+        trades.insert(len(TRADE_COLUMNS), "contract", trade_contracts(trades, loaded.load_report))
     daily = perf.daily_returns(values, config.cash, config.calendar)
     metrics = perf.performance(values, trades, daily, bars, equity["position"], config.cash)
     metrics["fills"] = sum(len(v) for v in strat.analyzers.transactions.get_analysis().values())
@@ -269,8 +279,9 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     return Result(config=config, load_report=loaded.load_report, ticks_in_range=loaded.ticks_in_range, bars=bars,
                   equity=equity, trades=trades, daily=daily, metrics=metrics,
                   params={k: getattr(strat.p, k) for k in strat.params._getkeys()},
-                  analyzers={name: strat.analyzers.getbyname(name).get_analysis()
-                             for name in ("drawdown", "trades", "transactions")},
+                  analyzers={**{name: strat.analyzers.getbyname(name).get_analysis()
+                                for name in ("drawdown", "trades", "transactions")},
+                             **({"rolls": cerebro.broker.p.roller.done} if rolled(cerebro) else {})},
                   cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks,
                   cache=loaded.cache)
 
@@ -283,6 +294,11 @@ def run_tick_size(config: RunConfig, bars: pd.DataFrame) -> float:
         return float(tick)
     prices = np.unique(bars[["open", "high", "low", "close"]].to_numpy(np.float64).ravel())
     return infer_tick_size(prices[np.isfinite(prices)])
+
+
+def rolled(cerebro: bt.Cerebro) -> bool:
+    """Whether the run's broker rolls a continuous contract's positions."""
+    return isinstance(cerebro.broker, RollingBroker)
 
 
 ORDER_METRICS = ("fills", "orders_rejected", "orders_margin", "entries_skipped")

@@ -21,6 +21,9 @@ TRADE_COLUMNS = (["entry_time", "exit_time", "direction", "size", "entry_price",
                   "commission", "bars_held", "closed", "entry_bar", "exit_bar"]
                  + [f"{leg}_{field}" for leg in ("entry", "exit") for field in LEG_FIELDS] + ["shortfall"])
 _LIMITS = (bt.Order.Limit, bt.Order.StopLimit)
+ROLL_COLUMNS = ["contract", "roll"]
+"""Columns a run on a continuous contract adds (:mod:`research.rolls`): the contract of each trade
+and ``roll`` (``in``: opened by a roll, ``out``: closed by one, ``in/out``: both)."""
 
 
 class TradeRecorder(bt.Analyzer):
@@ -105,6 +108,8 @@ def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None 
     - ``pnl_net``: ``pnl - commission``;
     - ``commission``: the commission paid on the trade's fills;
     - ``closed``: False for a trade still open at the end (marked to market);
+    - ``roll`` (only for a trade a roll of a continuous contract opened or closed,
+      :mod:`research.rolls`): ``in``, ``out`` or ``in/out``;
     - ``entry_leg`` / ``exit_leg``: how the opening and the closing orders executed
       (:func:`_leg`; ``exit_leg`` None for a trade still open), which :func:`trades_frame`
       turns into the ``entry_*`` and ``exit_*`` columns.
@@ -128,7 +133,10 @@ def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None 
     if exit_price is None:
         exit_price = closed_value / closed if closed else float("nan")
     pnl = trade.pnl if pnl is None else pnl
-    return {
+    first = trade.history[0].event.get("order") if trade.history else None
+    last = trade.history[-1].event.get("order") if trade.history and exit_bar is None else None
+    rolled = [leg for leg, order in (("in", first), ("out", last)) if order is not None and order.info.get("roll") == leg]
+    row = {
         "entry_bar": trade.baropen - 1,
         "exit_bar": trade.barclose - 1 if exit_bar is None else exit_bar,
         "direction": "long" if trade.long else "short",
@@ -143,6 +151,9 @@ def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None 
         "entry_leg": _leg(list(entry_orders.values())),
         "exit_leg": _leg(list(exit_orders.values())) if exit_bar is None else None,
     }
+    if rolled:
+        row["roll"] = "/".join(rolled)
+    return row
 
 
 def _leg(orders: list[Any]) -> dict[str, Any] | None:
@@ -230,4 +241,6 @@ def trades_frame(rows: list[dict[str, Any]], times: pd.DatetimeIndex, tick_size:
             frame[f"{leg}_slippage_ticks"] = lost[leg] / tick_size
     exit_lost = np.where(frame["closed"].astype(bool).to_numpy(), lost["exit"], 0.0)
     frame["shortfall"] = (lost["entry"] + exit_lost) * frame["size"].to_numpy(np.float64) * multiplier
-    return frame[TRADE_COLUMNS]
+    if "roll" in frame:
+        frame["roll"] = frame["roll"].fillna("")
+    return frame[TRADE_COLUMNS + [c for c in ROLL_COLUMNS if c in frame]]

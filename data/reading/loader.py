@@ -34,6 +34,7 @@ from data.errors import OrderFlowError
 from data.options import LoadOptions
 from data.schema import TICK_COLUMNS, TICK_QUOTES
 from data.sides.codes import parse_side, side_from_buyer_maker
+from data.storage import S3Path, as_path, is_remote, local_copy
 
 __all__ = [
     "load_ticks",
@@ -1081,8 +1082,13 @@ def load_ticks(
     reading = dict(tz=tz, on_bad_rows=options.on_bad_rows)
     if isinstance(source, pd.DataFrame):
         return normalise_ticks(source, columns=columns, **reading)
-    if not isinstance(source, (str, Path)):
+    if not isinstance(source, (str, Path, S3Path)):
         raise OrderFlowError(f"source must be a path or a DataFrame, not {type(source).__name__}")
+    if is_remote(source):  # an object on S3: read from a local copy, named by its URI
+        with local_copy(as_path(source)) as local:
+            ticks = load_ticks(local, options=options)
+        ticks.attrs["load_report"]["source"] = str(source)
+        return ticks
     path = Path(source)
     check_file(path)
     fmt = format_for(path, format)
@@ -1155,12 +1161,20 @@ def format_load_report(report: Mapping[str, Any]) -> str:
 
 def describe_source(report: Mapping[str, Any]) -> list[str]:
     """The load report of one file (:func:`format_load_report`), or of many files (an import
-    into the tick store too) or a tick store: what was read, kept in the window, rejected,
-    overlapping; the lines the command lines print."""
-    if report.get("format") not in ("files", "store"):
+    into the tick store too), a tick store or a continuous contract (its contracts and roll
+    table): what was read, kept in the window, rejected, overlapping; the lines the command
+    lines print."""
+    if report.get("format") not in ("files", "store", "continuous"):
         return [format_load_report(report)]
     read, kept = report.get("rows_read", 0), report.get("rows_kept", 0)
-    if report["format"] == "store":
+    if report["format"] == "continuous":
+        lines = [f"Read {read:,} rows of {report['continuous']} continuous (roll {report['roll']}, adjust "
+                 f"{report['adjust']}) from {report['source']}; {kept:,} rows in the window:"]
+        lines += [f"  {c['contract']}: {c['rows']:,} rows from {c['from'] or 'the start'} to {c['to'] or 'the end'}"
+                  for c in report.get("contracts") or ()]
+        lines += [f"Roll {r['date']}: {r['from']} -> {r['to']}, gap {r['gap']:+g} ({r['from_price']:g} -> "
+                  f"{r['to_price']:g})" for r in report.get("rolls") or ()]
+    elif report["format"] == "store":
         lines = [f"Read {read:,} rows of {report.get('symbol') or 'the store'} from {report['source']}: "
                  f"{report.get('files_read', 0)} of {report.get('files_total', 0)} day files, "
                  f"{report.get('row_groups_read', 0)} of {report.get('row_groups_total', 0)} row groups; "

@@ -28,7 +28,6 @@ module does not import the store.
 """
 from __future__ import annotations
 
-import glob as globbing
 import hashlib
 import queue
 import re
@@ -44,6 +43,7 @@ from data.errors import OrderFlowError
 from data.options import LoadOptions
 from data.reading.loader import ReadResult, check_file, column_key, format_for, load_ticks, normalise_ticks, resolve_columns
 from data.reading.progress import progress_bar
+from data.storage import AnyPath, S3Path, as_path, glob_paths, is_remote, local_copy
 from data.ticks import tick_arrays
 
 DEFAULT_BATCH_ROWS = 1 << 20
@@ -55,10 +55,21 @@ _GLOB = re.compile(r"[*?\[]")
 T = TypeVar("T")
 # path -> a store reader (see TickSource: batches, array_batches, fingerprint), or None when the
 # path is no store; registered by data.store.dataset (register_store)
-_STORE_OPENERS: list[Callable[[Path], Any]] = []
+_STORE_OPENERS: list[Callable[[AnyPath], Any]] = []
 
 
-def register_store(open_store: Callable[[Path], Any]) -> None:
+# builds the TickSource of a continuous contract (scan_ticks with continuous=ROOT); registered by
+# data.reading.continuous, which reads the store and the files through this module
+_CONTINUOUS: list[Callable[..., Any]] = []
+
+
+def register_continuous(build: Callable[..., Any]) -> None:
+    """Let :func:`scan_ticks` read a continuous contract: ``build(source, options, batch_rows)``
+    returns its :class:`TickSource` (:func:`data.reading.continuous.continuous_source`)."""
+    _CONTINUOUS[:] = [build]
+
+
+def register_store(open_store: Callable[[AnyPath], Any]) -> None:
     """Let :func:`scan_ticks` read a kind of store: ``open_store(path)`` returns a reader of the
     store at ``path`` (with ``batches(scan)``, ``array_batches(scan)`` and ``fingerprint(scan)``
     for a :class:`TickSource` ``scan``), or None when ``path`` is not such a store."""
@@ -66,9 +77,9 @@ def register_store(open_store: Callable[[Path], Any]) -> None:
         _STORE_OPENERS.append(open_store)
 
 
-def open_store(path: str | Path) -> Any:
-    """The registered reader of the store at ``path``, or None when it is no store."""
-    return next((store for store in (opener(Path(path)) for opener in _STORE_OPENERS) if store is not None), None)
+def open_store(path: str | AnyPath) -> Any:
+    """The registered reader of the store at ``path`` (local or ``s3://``), or None when it is no store."""
+    return next((store for store in (opener(as_path(path)) for opener in _STORE_OPENERS) if store is not None), None)
 
 
 def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
@@ -123,7 +134,7 @@ class TickSource:
     one frame.
     """
 
-    def __init__(self, kind: str, *, files: Sequence[Path] = (), frame: pd.DataFrame | None = None,
+    def __init__(self, kind: str, *, files: Sequence[AnyPath] = (), frame: pd.DataFrame | None = None,
                  store: Any = None, options: LoadOptions | None = None, batch_rows: int = DEFAULT_BATCH_ROWS,
                  name: str = "", skip_bad_files: bool = False, notes: Sequence[str] = ()) -> None:
         self.kind = kind
@@ -164,12 +175,13 @@ class TickSource:
 
     @property
     def reads_ahead(self) -> bool:
-        """Whether :meth:`array_batches` decodes on a thread of its own (a store's do)."""
-        return self.kind == "store"
+        """Whether :meth:`array_batches` decodes on a thread of its own (a store's do, and a
+        continuous contract's of a store)."""
+        return self.kind == "store" or (self.kind == "continuous" and self.store.reads_ahead)
 
     def batches(self) -> Iterator[pd.DataFrame]:
         """Canonical tick frames (``batch_rows`` rows or fewer) in time order."""
-        if self.kind == "store":
+        if self.kind in ("store", "continuous"):
             yield from self.store.batches(self)
         elif self.kind == "frame":
             yield from self._frame_batches()
@@ -181,6 +193,9 @@ class TickSource:
         what :class:`data.bars.stream.BarStream` works on. A store's come straight from Arrow record
         batches, without pandas, decoded by a thread :data:`READ_AHEAD` batches ahead
         (:func:`read_ahead`), so reading overlaps the consumer's work."""
+        if self.kind == "continuous":  # its parts' own array batches (a store's read ahead)
+            yield from self.store.array_batches(self)
+            return
         if self.reads_ahead:
             yield from read_ahead(self.store.array_batches(self), READ_AHEAD)
             return
@@ -199,7 +214,7 @@ class TickSource:
     def fingerprint(self) -> dict[str, Any]:
         """What identifies the data read: each file's path, size and modification time (a
         store's selected partitions), or a hash of a frame's contents; and the selection."""
-        if self.kind == "store":
+        if self.kind in ("store", "continuous"):
             data: Any = self.store.fingerprint(self)
         elif self.kind == "frame":
             hashed = pd.util.hash_pandas_object(self.frame, index=False).to_numpy()
@@ -242,7 +257,7 @@ class TickSource:
             report["notes"] = list(self.notes)
         symbols: dict[str, str] = {}  # symbol -> first file carrying it (when no symbol= was given)
         held: pd.DataFrame | None = None
-        held_from: Path | None = None
+        held_from: AnyPath | None = None
         passed: pd.Timestamp | None = None  # the last time passed on
         previous_ids: np.ndarray | None = None
         with progress_bar(len(self.files), desc="reading files", unit="files", progress=self.progress) as bar:
@@ -316,11 +331,13 @@ class TickSource:
         report["reordered"] = sum(f.get("reordered", 0) for f in files_report)
 
 
-def file_stamp(path: str | Path) -> list[Any]:
-    """What identifies a file's contents in a cache key: its resolved path, size and modification time."""
-    path = Path(path)
+def file_stamp(path: str | AnyPath) -> list[Any]:
+    """What identifies a file's contents in a cache key: its resolved path, size and modification time
+    (an S3 object's: its URI and endpoint, size and last modification, to the second)."""
+    path = as_path(path)
     stat = path.stat()
-    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+    stamp = [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+    return stamp + [path.endpoint] if isinstance(path, S3Path) and path.endpoint else stamp
 
 
 def read_ahead(items: Iterable[T], depth: int = READ_AHEAD) -> Iterator[T]:
@@ -372,7 +389,7 @@ def read_ahead(items: Iterable[T], depth: int = READ_AHEAD) -> Iterator[T]:
 
 
 def read_tick_file(
-    path: Path,
+    path: AnyPath,
     options: LoadOptions | None = None,
     *,
     seen_ids: np.ndarray | None = None,
@@ -383,31 +400,78 @@ def read_tick_file(
     them with their row counts), rows whose trade id is in ``seen_ids`` rejected as
     ``duplicate_across_files``. Returns ``(ticks, the file's trade ids or None, its load
     report)``; the report's ``symbols`` counts the rows of each symbol of the file's symbol
-    column (None without one). The time window is the caller's."""
+    column (None without one). The time window is the caller's. A file on S3 is read from a
+    local copy (:func:`data.storage.local_copy`), named by its URI in errors and the report."""
+    if is_remote(path):
+        remote = as_path(path)
+        with local_copy(remote) as local:
+            ticks, ids, report = read_tick_file(local, options, seen_ids=seen_ids)
+        report["source"] = str(remote)
+        if "load_report" in ticks.attrs:
+            ticks.attrs["load_report"]["source"] = str(remote)
+        return ticks, ids, report
     options = LoadOptions.of(options)
-    symbol, columns, format, tz, on_bad_rows = (options.symbol, options.columns, options.format, options.tz,
-                                                options.on_bad_rows)
-    path = Path(path)
-    check_file(path)
-    if path.stat().st_size == 0:
-        raise OrderFlowError("empty file (no rows)", source=path)
-    fmt = format_for(path, format)
-    mapping = dict(columns=columns, defaults=fmt.columns)
-    extras: dict[Any, str] = {}
+    return _symbol_ticks(_RawFile.read(path, options), options.symbol, options, seen_ids)
 
-    def pick(names: Sequence[Any]) -> dict[Any, str]:
-        used = resolve_columns(names, **mapping, source=path)
-        for name in names:
-            key = column_key(name)
-            if name not in used and (key in ID_KEYS or key in SYMBOL_KEYS):
-                extras.setdefault(name, "symbol" if key in SYMBOL_KEYS else "id")
-        return {**used, **extras}
 
-    raw = fmt.read(path, pick)
-    result = raw if isinstance(raw, ReadResult) else ReadResult(raw)
-    frame, rejects = result.frame, dict(result.rejects)
-    symbol_column = _first_column(frame, SYMBOL_KEYS, extras)
-    id_column = _first_column(frame, ID_KEYS, extras)
+def read_symbols(path: Path, options: LoadOptions | None = None) -> list[tuple[str | None, pd.DataFrame, dict[str, Any]]]:
+    """Each symbol's ticks of one file, the file read once: ``(symbol, ticks, load report)`` per
+    symbol of its symbol column (``options.symbol`` is not used), in the order of their first
+    rows; one ``(None, ticks, report)`` for a file without a symbol column. As
+    :func:`read_tick_file` reads each (for a source of several instruments, such as futures
+    contracts of one root)."""
+    options = LoadOptions.of(options)
+    raw = _RawFile.read(path, options)
+    if raw.symbol_column is None:
+        ticks, _, report = _symbol_ticks(raw, None, options, None)
+        return [(None, ticks, report)]
+    names = pd.unique(raw.frame[raw.symbol_column].astype("string").dropna().to_numpy(dtype=object))
+    parts = []
+    for name in names:
+        ticks, _, report = _symbol_ticks(raw, str(name), options, None)
+        parts.append((str(name), ticks, report))
+    return parts
+
+
+class _RawFile:
+    """A file read by its format, before its rows become canonical ticks: the frame, the
+    format's rejected rows and notes, and its symbol and trade id columns, if any."""
+
+    def __init__(self, path: Path, fmt: Any, mapping: dict[str, Any], result: ReadResult, extras: dict[Any, str]):
+        self.path, self.fmt, self.mapping = path, fmt, mapping
+        self.frame, self.rejects, self.notes, self.zoneless = result.frame, dict(result.rejects), result.notes, \
+            result.zoneless
+        self.symbol_column = _first_column(self.frame, SYMBOL_KEYS, extras)
+        self.id_column = _first_column(self.frame, ID_KEYS, extras)
+
+    @classmethod
+    def read(cls, path: Path, options: LoadOptions) -> "_RawFile":
+        path = Path(path)
+        check_file(path)
+        if path.stat().st_size == 0:
+            raise OrderFlowError("empty file (no rows)", source=path)
+        fmt = format_for(path, options.format)
+        mapping = dict(columns=options.columns, defaults=fmt.columns)
+        extras: dict[Any, str] = {}
+
+        def pick(names: Sequence[Any]) -> dict[Any, str]:
+            used = resolve_columns(names, **mapping, source=path)
+            for name in names:
+                key = column_key(name)
+                if name not in used and (key in ID_KEYS or key in SYMBOL_KEYS):
+                    extras.setdefault(name, "symbol" if key in SYMBOL_KEYS else "id")
+            return {**used, **extras}
+
+        raw = fmt.read(path, pick)
+        return cls(path, fmt, mapping, raw if isinstance(raw, ReadResult) else ReadResult(raw), extras)
+
+
+def _symbol_ticks(raw: _RawFile, symbol: str | None, options: LoadOptions, seen_ids: np.ndarray | None
+                  ) -> tuple[pd.DataFrame, np.ndarray | None, dict[str, Any]]:
+    """:func:`read_tick_file`'s result from a file read by its format: the rows of ``symbol``."""
+    path, fmt, mapping = raw.path, raw.fmt, raw.mapping
+    frame, rejects = raw.frame, dict(raw.rejects)
+    symbol_column, id_column = raw.symbol_column, raw.id_column
     file_symbol = symbol
     held: dict[str, int] | None = None  # the file's symbols and their rows
     if symbol_column is not None:
@@ -443,11 +507,11 @@ def read_tick_file(
         return empty, ids, {"source": str(path), "format": fmt.name, "rows_read": len(frame), "rows_kept": 0,
                             "rejected": counts, "symbol": file_symbol, "symbols": held,
                             "notes": [] if len(frame) else [f"no rows of symbol {symbol!r}"]}
-    notes = list(result.notes)
-    if result.zoneless and tz is None:
+    notes = list(raw.notes)
+    if raw.zoneless and options.tz is None:
         notes.append(f"{fmt.name} times carry no zone: read as UTC (pass tz= / --tz to change)")
     ticks = normalise_ticks(frame.drop(columns=drop), **mapping, source=path, format=fmt.name, copy=False,
-                            rejects=rejects, notes=notes, tz=tz, on_bad_rows=on_bad_rows)
+                            rejects=rejects, notes=notes, tz=options.tz, on_bad_rows=options.on_bad_rows)
     report = dict(ticks.attrs["load_report"])
     report["symbol"] = file_symbol
     report["symbols"] = held
@@ -461,20 +525,20 @@ def _first_column(frame: pd.DataFrame, keys: Sequence[str], extras: Mapping[Any,
     return None
 
 
-def source_files(source: str | Path | Sequence[str | Path], notes: list[str] | None = None) -> list[Path]:
+def source_files(source: str | AnyPath | Sequence[str | AnyPath], notes: list[str] | None = None) -> list[AnyPath]:
     """The files of a folder (the files directly in it, in name order, except hidden ones and
     those whose names start with ``_``), a glob (matches in name order) or a list (as given;
     each must exist). What a folder skips besides hidden entries (``_`` files, subfolders) is
     said in a note appended to ``notes`` (the load report's), or in the error when it holds
-    nothing else."""
+    nothing else. Local or on S3 (``s3://bucket/prefix/``, :mod:`data.storage`): the same rules."""
     if isinstance(source, (list, tuple)):
-        files = [Path(s) for s in source]
+        files = [as_path(s) for s in source]
         for f in files:
             check_file(f)
         if not files:
             raise OrderFlowError("empty list of tick files")
         return files
-    path = Path(source)
+    path = as_path(source)
     if path.is_dir():
         entries = [p for p in sorted(path.iterdir()) if not p.name.startswith(".")]
         files = [p for p in entries if p.is_file() and not p.name.startswith("_")]
@@ -488,7 +552,7 @@ def source_files(source: str | Path | Sequence[str | Path], notes: list[str] | N
             notes.append(f"skipped in {path}: {skipped}: {rule}")
         return files
     if _GLOB.search(str(source)):
-        files = sorted(Path(p) for p in globbing.glob(str(source)) if Path(p).is_file())
+        files = [p for p in glob_paths(str(source)) if p.is_file()]
         if not files:
             raise OrderFlowError("no file matches the pattern", source=source)
         return files
@@ -516,8 +580,9 @@ def is_many(source: Any) -> bool:
     a folder, a glob, a store or a :class:`TickSource`."""
     if isinstance(source, (TickSource, list, tuple)):
         return True
-    if isinstance(source, (str, Path)):
-        return Path(source).is_dir() or (not Path(source).exists() and bool(_GLOB.search(str(source))))
+    if isinstance(source, (str, Path, S3Path)):
+        path = as_path(source)
+        return path.is_dir() or (not path.exists() and bool(_GLOB.search(str(source))))
     return False
 
 
@@ -534,17 +599,21 @@ def scan_ticks(
     (:class:`data.options.LoadOptions`, or its fields as keywords): times in ``[start, end)``
     (a date-only ``end`` includes that day), of ``symbol`` only (a symbol the source does not
     hold is an error naming those it holds), each file read with ``columns``/``format``/``tz``/
-    ``on_bad_rows``. ``make_bars`` streams from it. A :class:`TickSource` is returned as it is."""
+    ``on_bad_rows``. ``continuous="ES"`` (with ``roll``, ``adjust``, ``expiry``) reads the contracts
+    of a root in a store or files as one series across the rolls (:mod:`data.reading.continuous`).
+    ``make_bars`` streams from it. A :class:`TickSource` is returned as it is."""
     options = LoadOptions.of(options, **keywords)
     if isinstance(source, TickSource):
         return source
+    if options.continuous is not None:
+        return _CONTINUOUS[0](source, options, batch_rows)
     common = dict(batch_rows=batch_rows, options=options)
     if isinstance(source, pd.DataFrame):
         return TickSource("frame", frame=source, name="<DataFrame>", **common)
-    store = open_store(source) if isinstance(source, (str, Path)) else None
+    store = open_store(source) if isinstance(source, (str, Path, S3Path)) else None
     if store is not None:
         return TickSource("store", store=store, name=str(source), **common)
     notes: list[str] = []
     files = source_files(source, notes)
-    name = str(source) if isinstance(source, (str, Path)) else f"{len(files)} files"
+    name = str(source) if isinstance(source, (str, Path, S3Path)) else f"{len(files)} files"
     return TickSource("files", files=files, name=name, notes=notes, **common)
