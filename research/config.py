@@ -61,6 +61,13 @@ class RunConfig:
 
     ``imbalance`` names the platform rule of the footprint imbalance lines (and charts).
 
+    Several timeframes: ``timeframes`` (bar specs coarser than ``bars``: ``("15min", "session")``)
+    adds, after the base feed, one feed per spec, resampled from the base bars with every
+    order-flow line (:mod:`data.timeframes`; named by its spec), as do the timeframes the strategy
+    asks for (``OrderFlowStrategy.timeframes``). ``developing`` makes them developing bars (replay:
+    the coarser bar as it stands at each base bar) instead of closed ones. Sessions are those of
+    :attr:`calendar`.
+
     Money: ``instrument`` (:class:`research.instruments.Instrument`, e.g.
     ``get_instrument("ES")``) counts in the instrument's currency through Backtrader's
     futures commission scheme (multiplier, margin, ``commission_per_contract`` per
@@ -97,6 +104,8 @@ class RunConfig:
     instrument: Any = None  # research.instruments.Instrument
     commission_per_contract: float = 0.0
     slippage_ticks: float = 0.0
+    timeframes: tuple[str, ...] = ()  # coarser feeds resampled from the base bars (data.timeframes)
+    developing: bool = False  # those feeds as developing bars (replay) instead of closed bars
 
     @property
     def strategy_class(self) -> type:
@@ -138,6 +147,13 @@ class RunConfig:
     def footprint_params(self) -> dict[str, Any] | None:
         """What goes to ``make_bars(footprint_params=)``: the imbalance preset, if any."""
         return {"imbalance": self.imbalance} if self.imbalance else None
+
+    @property
+    def all_timeframes(self) -> tuple[str, ...]:
+        """``timeframes`` and those the strategy reads with its parameters, each once, in that order."""
+        asks = getattr(self.strategy_class, "timeframes", None)
+        wanted = (*self.timeframes, *(asks(self.params) if callable(asks) else ()))
+        return tuple(dict.fromkeys(str(spec) for spec in wanted))
 
     def with_params(self, **params: Any) -> "RunConfig":
         """A copy with these strategy parameters set (a sweep's point)."""

@@ -16,12 +16,14 @@ from .cvd_trend import CvdTrend
 from .delta_divergence import DeltaDivergenceStrategy
 from .ofi_momentum import OfiMomentum
 from .stacked_imbalance import StackedImbalanceStrategy
+from .trend_imbalance import TrendImbalance
 
 STRATEGIES: dict[str, type[OrderFlowStrategy]] = {
     "cvd_trend": CvdTrend,
     "delta_divergence": DeltaDivergenceStrategy,
     "stacked_imbalance": StackedImbalanceStrategy,
     "ofi_momentum": OfiMomentum,
+    "trend_imbalance": TrendImbalance,
 }
 
 
@@ -68,6 +70,7 @@ __all__ = [
     "DeltaDivergenceStrategy",
     "StackedImbalanceStrategy",
     "OfiMomentum",
+    "TrendImbalance",
     "STRATEGIES",
     "get_strategy",
     "strategy_params",

@@ -52,8 +52,8 @@ def test_warmup_bars_trade_nothing_and_count_nowhere(bars: pd.DataFrame, runonce
     """
     original = engine.make_cerebro
 
-    def cerebro_in_mode(config, frame):
-        cerebro = original(config, frame)
+    def cerebro_in_mode(config, frame, *args):
+        cerebro = original(config, frame, *args)
         cerebro.p.runonce = runonce
         return cerebro
 

@@ -52,6 +52,8 @@ def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None
     bar (a stream's carry, see :func:`volume_bar_starts`).
     """
     spec = parse_bar_spec(spec)
+    if spec.kind == "session":
+        raise OrderFlowError("session bars are made from bars: data.resample_bars(bars, 'session', calendar=...)")
     n = len(ts_ns)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)

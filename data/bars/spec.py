@@ -1,4 +1,5 @@
-"""Bar specifications: ``"1min"``/``"5s"``/``"1h"`` (time), ``"500t"`` (tick), ``"1000v"`` (volume)."""
+"""Bar specifications: ``"1min"``/``"5s"``/``"1h"`` (time), ``"500t"`` (tick), ``"1000v"`` (volume),
+``"session"`` (a trading session, for bars resampled by :func:`data.resample_bars`)."""
 from __future__ import annotations
 
 import re
@@ -8,6 +9,7 @@ import pandas as pd
 
 from data.errors import OrderFlowError
 
+SESSION = "session"
 _COUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([tv])\s*$", re.IGNORECASE)
 
 
@@ -17,7 +19,9 @@ class BarSpec:
 
     ``kind`` is ``"tick"`` (one bar per trade, or per ``size`` trades), ``"volume"``
     (a bar closes on the first trade that brings its volume to ``size``) or
-    ``"time"`` (right-closed intervals of ``offset``, stamped at their end).
+    ``"time"`` (right-closed intervals of ``offset``, stamped at their end) or ``"session"``
+    (the sessions of a calendar, stamped at their close; made from bars by
+    :func:`data.resample_bars`, not from ticks).
     """
 
     text: str
@@ -58,6 +62,8 @@ def parse_bar_spec(spec: "str | BarSpec | None") -> BarSpec:
     if spec is None or str(spec).strip().lower() in ("tick", "ticks", ""):
         return BarSpec("tick", "tick", 1)
     text = str(spec).strip()
+    if text.lower() == SESSION:
+        return BarSpec(SESSION, SESSION)
     m = _COUNT.match(text)
     if m:
         size = float(m.group(1))
@@ -93,6 +99,8 @@ def _bt_timeframe(spec: BarSpec) -> tuple[int, int]:
         return bt.TimeFrame.Ticks, int(spec.size)
     if spec.kind == "volume":
         return bt.TimeFrame.Ticks, 1
+    if spec.kind == SESSION:
+        return bt.TimeFrame.Days, 1
     nanos = spec.nanos
     if nanos is None:  # calendar offsets: weeks, months, ...
         name = type(spec.offset).__name__
