@@ -9,8 +9,10 @@ The package's parts (the public names below are importable from ``data`` itself)
 
 - :mod:`data.reading`: files, vendor formats, quotes, many files as one source;
 - :mod:`data.sides`: aggressor sides and the classifiers that infer them;
-- :mod:`data.bars`: ``make_bars`` and the measures on bars (delta, depth, footprints), streamed or in memory;
-- :mod:`data.feed`: the Backtrader feed over the bars;
+- :mod:`data.bars`: ``make_bars`` and the measures on bars (delta, depth, footprints), streamed or in memory,
+  and ``resample_bars`` (coarser timeframes from bars, every line by its rule);
+- :mod:`data.feed`: the Backtrader feed over the bars; :mod:`data.timeframes`: coarser feeds beside it
+  (``resampledata``, ``replaydata``);
 - :mod:`data.store`: the partitioned tick store and the bar cache;
 - :mod:`data.schema`, :mod:`data.errors`: the column names and the one error type.
 
@@ -21,6 +23,7 @@ from data.bars.imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbala
 from data.bars.make import make_bars
 from data.bars.metrics import order_flow_metrics
 from data.bars.orders import aggressor_orders, large_orders
+from data.bars.resample import developing_bars, resample_bars, resample_footprint
 from data.bars.spec import BarSpec, parse_bar_spec
 from data.bars.stream import BarStream, stream_bars
 from data.errors import OrderFlowError
@@ -32,6 +35,8 @@ from data.reading.sources import TickSource, scan_ticks
 from data.sides.classify import CLASSIFIERS, bulk_volume_classification, classify
 from data.store.cache import cached_bars
 
+_TIMEFRAME_NAMES = ("resampledata", "replaydata", "ResampledFeed", "DevelopingFeed")
+
 
 def __getattr__(name: str):
     # The feed pulls in Backtrader; import it on first use so that the metrics
@@ -40,6 +45,10 @@ def __getattr__(name: str):
         from data.feed import OrderFlowFeed
 
         return OrderFlowFeed
+    if name in _TIMEFRAME_NAMES:
+        import data.timeframes
+
+        return getattr(data.timeframes, name)
     raise AttributeError(f"module 'data' has no attribute {name!r}")
 
 
@@ -74,4 +83,8 @@ __all__ = [
     "BarStream",
     "stream_bars",
     "cached_bars",
+    "resample_bars",
+    "resample_footprint",
+    "developing_bars",
+    *_TIMEFRAME_NAMES,
 ]

@@ -10,7 +10,7 @@ from .stacked_imbalance import StackedImbalanceStrategy
 
 
 class TrendImbalance(StackedImbalanceStrategy):
-    """Stacked imbalances on the base bars, in the direction of the CVD trend of coarser bars.
+    """Trade stacked imbalances on the base bars in the direction of the CVD trend of coarser bars.
 
     Two timeframes: the base bars (``--bars``, e.g. 1min) for the entry, and coarser bars
     ``trend_bars`` (default 15min; the engine adds that feed, resampled from the base bars
