@@ -20,8 +20,8 @@ strategy's steps stay those of the base feed:
 - :class:`DevelopingFeed` (replay) holds one coarser bar that is rewritten at every base bar until
   the next coarser bar opens, as Backtrader's ``replaydata`` does: ``len(feed)`` grows only when a
   coarser bar opens, ``feed.delta[0]`` is the developing bar's delta so far and ``feed.delta[-1]``
-  the previous (closed) bar's. It is stamped with the base bar it has seen last. Like every
-  replayed feed it makes Cerebro run bar by bar (``runonce`` and ``preload`` off).
+  the previous (closed) bar's. It is stamped with the base bar it has seen last. Like Backtrader's
+  replayed data it makes Cerebro run bar by bar (``runonce`` off); the other feeds stay preloaded.
 """
 from __future__ import annotations
 
@@ -104,32 +104,50 @@ class DevelopingFeed(OrderFlowFeed):
     """The coarser bar as it forms: rewritten at every base bar until the next one opens (replay).
 
     ``dataname`` is :func:`data.bars.resample.developing_bars`' frame (one row per base bar,
-    column ``opens`` True where a coarser bar opens).
+    column ``opens`` True where a coarser bar opens). The feed is loaded bar by bar while the
+    strategy runs, never preloaded, and turns Cerebro's ``runonce`` off (an indicator on it is
+    computed again at every base bar, which a vectorised pass cannot do); unlike Backtrader's
+    replayed data it leaves the other feeds preloaded.
     """
-
-    replaying = True
 
     def start(self) -> None:
         super().start()
         bars: pd.DataFrame = self.p.dataname
         self._opens = (bars["opens"].to_numpy(bool) if "opens" in bars else np.ones(len(bars), dtype=bool)).tolist()
+        env = getattr(self, "_env", None)
+        if env is not None:
+            env._disable_runonce()
+
+    def preload(self) -> None:
+        """Nothing: the bars are loaded as the strategy runs (a preloaded buffer would hold each
+        coarser bar's final state, which the strategy must not see before its time)."""
+
+    def load(self) -> bool:
+        if self._filters or self._tzinput or self.fromdate != float("-inf") or self.todate != float("inf"):
+            return super().load()  # Backtrader's path, through _load
+        i = self._i
+        if i >= self._n:
+            return False
+        if not i or self._opens[i]:
+            self.forward()  # a new coarser bar; else the one forming is rewritten in place
+        self._write(i)
+        return True
 
     def _load(self) -> bool:
         i = self._i
         if i >= self._n:
             return False
         if i and not self._opens[i]:
-            self.backwards(force=True)  # the bar is still forming: rewrite it in place
-        super()._load()
-        self._tick_fill(force=True)
+            self.backwards(force=True)  # load() moved forward: the bar is still forming, rewrite it
+        self._write(i)
         return True
 
-    def preload(self) -> None:
-        """Bar by bar, as Backtrader loads replayed data (Cerebro does not preload it)."""
-        while self.load():
-            pass
-        self._last()
-        self.home()
+    def _write(self, i: int) -> None:
+        if self._pairs is None:
+            self._pairs = [(line, values.tolist()) for line, values in self._arrays]
+        for line, values in self._pairs:
+            line[0] = values[i]
+        self._i = i + 1
 
 
 def resampled_feed(data: "OrderFlowFeed | pd.DataFrame", spec: "BarSpec | str", *,
