@@ -5,7 +5,8 @@
 With no DATA it runs ``cvd_trend`` on 1-minute bars of the bundled sample
 (``data/sample/sample_ticks.parquet``). It prints what it loaded and a metrics
 table, and writes ``metrics.json``, ``trades.csv``, ``equity.csv`` and
-``report.png`` into ``--out`` (default ``results/``). ``python run_backtest.py
+``report.png`` into ``--out`` (default ``results/``), after removing the files an
+earlier run of its kind left there (``reports.output.RUN_FILES``). ``python run_backtest.py
 --help`` lists every option (``research.options``). Bad input prints one
 ``error: ...`` line on stderr and exits with status 2. The backtest itself is
 :func:`research.run`; sweeps and walk-forward are :mod:`research.sweep` and
@@ -22,11 +23,11 @@ from typing import Sequence
 import pandas as pd
 
 import strategies as strategy_registry
-from data import OrderFlowError
+from data import OrderFlowError, retain_freed_memory
 from data.errors import print_error
 from reports import output
 from research import RunConfig, engine
-from research.options import Outputs, build_parser, make_config
+from research.options import Outputs, build_parser, make_config, strategy_listing
 from strategies import strategy_params
 
 MAX_FOOTPRINT_BARS = 80
@@ -43,17 +44,24 @@ def research(args: argparse.Namespace, config: RunConfig, out: Path) -> None:
 
     axes = parse_grid(args.sweep, config.strategy)
     spec = parse_walk_forward(args.walk_forward) if args.walk_forward else None
+    inputs = output.run_inputs(config)
+    output.owned_files(out, show.SWEEP_FILES if spec is None else show.WALK_FORWARD_FILES, inputs)
     with closing(make_executor(args.jobs, args.scheduler)) as executor:
         if spec is None:
             result = sweep(config, axes, out=out, executor=executor, rank_by=args.rank_by, resume=args.resume,
                            splits=args.pbo_splits)
             print(show.sweep_report(result, config))
+            removed = output.clear_outputs(out, show.SWEEP_PLOTS, inputs)
             written = show.write_sweep_outputs(result, out, config, html=args.html)
         else:
             result = walk_forward(config, axes, spec, executor=executor, rank_by=args.rank_by)
             print(show.walk_forward_report(result, config))
+            removed = output.clear_outputs(out, show.WALK_FORWARD_FILES, inputs)
             written = show.write_walk_forward(result, out, config, html=args.html)
     print("\nWrote " + ", ".join(str(p) for p in written))
+    cleared = output.describe_cleared(removed, written, out)
+    if cleared:
+        print(cleared)
 
 
 def load_checked(config: RunConfig, outputs: Outputs) -> engine.Loaded:
@@ -103,12 +111,16 @@ def compare(args: argparse.Namespace) -> tuple[pd.DataFrame, list[engine.Result]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns 0 when done, 2 on bad input (one ``error:`` line on stderr)."""
+    """Run the command line; returns 0 when done, 2 on bad input (one ``error:`` line on stderr).
+
+    As an application, it lets the allocator keep freed memory for reuse
+    (:func:`data.retain_freed_memory`: streamed bars run faster)."""
+    retain_freed_memory()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.list_strategies:
-            print(strategy_registry.describe_strategies())
+            print(strategy_listing())
             return 0
         if args.compare is not None:
             output.check_out_dir(args.out)
@@ -116,23 +128,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(output.describe_load(results[0]))
             print()
             print(output.compare_table(table))
+            for name, r in zip(table.index, results):
+                for note in output.order_notes(r):
+                    print(f"{name}: {note}")
+            inputs = output.run_inputs(results[0].config)
+            removed = output.clear_outputs(args.out, output.COMPARE_FILES, inputs)
             args.out.mkdir(parents=True, exist_ok=True)
             table.to_csv(args.out / "compare.csv", float_format="%.10g")
+            written = [args.out / "compare.csv"]
             for result, outputs in zip(results, outs):
-                output.write_outputs(result, outputs.out)
+                removed += output.clear_outputs(outputs.out, output.RUN_FILES, inputs)
+                written += output.write_outputs(result, outputs.out).values()
             print()
             print(f"Wrote {args.out / 'compare.csv'} and each strategy's outputs in {args.out}/<name>/")
+            cleared = output.describe_cleared(removed, written, args.out)
+            if cleared:
+                print(cleared)
             return 0
         config, outputs = make_config(args)
         if args.sweep or args.walk_forward:
             research(args, config, outputs.out)
             return 0
+        inputs = output.run_inputs(config)
+        output.owned_files(outputs.out, output.RUN_FILES, inputs)  # refuses before the run to overwrite an input
         result = engine.run(config, load_checked(config, outputs))
         print(output.describe_load(result))
         print(output.describe_run(result))
         print()
         print("Metrics")
         print(output.metrics_table(result.metrics))
+        for note in output.order_notes(result):
+            print(note)
+        removed = output.clear_outputs(outputs.out, output.RUN_FILES, inputs)
         written = output.write_outputs(result, outputs.out)
         written.update(output.draw(result, outputs.out, plot=outputs.plot, bt_plot=outputs.bt_plot,
                                    footprint=outputs.footprint, trade_footprints=outputs.trade_footprints,
@@ -140,6 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         written.update(output.write_html(result, outputs.out, report=outputs.html, footprint=outputs.html_footprint))
         print()
         print("Wrote " + ", ".join(str(p) for p in written.values()))
+        cleared = output.describe_cleared(removed, written.values(), outputs.out)
+        if cleared:
+            print(cleared)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except OrderFlowError as exc:

@@ -8,10 +8,12 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from data.bars.make import DAY_NS, make_bars, timestamps_ns
-from data.bars.spec import BarSpec, parse_bar_spec
+from data.api import make_bars
+from data.bars.spec import DAY_NS, BarSpec, parse_bar_spec
 from data.errors import OrderFlowError
+from data.options import BarOptions
 from data.schema import BAR_COLUMNS, CORE_BAR_COLUMNS, ORDER_FLOW_LINES
+from data.ticks import timestamps_ns
 
 EPOCH_ORDINAL = 719_163  # datetime.date(1970, 1, 1).toordinal(), Backtrader's day count
 
@@ -53,14 +55,15 @@ class OrderFlowFeed(bt.feed.DataBase):
     params = (("bar_spec", None),)
 
     @classmethod
-    def from_ticks(cls, ticks: pd.DataFrame, bars: "str | BarSpec | None" = None, *,
-                   quotes: pd.DataFrame | None = None, footprint_params: dict[str, Any] | None = None,
+    def from_ticks(cls, ticks: Any, bars: "str | BarSpec | None" = None, *,
+                   quotes: pd.DataFrame | None = None, options: BarOptions | None = None,
                    **kwargs: Any) -> "OrderFlowFeed":
-        """A feed of order-flow bars made from ticks by ``make_bars(ticks, bars, quotes=quotes,
-        footprint_params=footprint_params)`` (``quotes``: a quote stream from
-        :func:`data.load_quotes`, whose every update makes the book lines; None: the quotes
-        carried on the ticks; ``footprint_params``: e.g. ``{"imbalance": "ninjatrader"}``, a
-        platform's imbalance rule for the footprint lines).
+        """A feed of order-flow bars made by :func:`data.make_bars` from ``ticks`` (a DataFrame
+        of ticks or a tick source), ``quotes`` (a quote stream from :func:`data.load_quotes`,
+        whose every update makes the book lines; None: the quotes carried on the ticks) and
+        the bar options: ``options`` (:class:`data.options.BarOptions`) and those of its
+        fields among the keywords (``footprint_params={"imbalance": "ninjatrader"}``, a
+        platform's imbalance rule for the footprint lines; ``tick_size`` ...).
 
         ``bars=None`` (or ``"tick"``) gives one tick per bar with timeframe Ticks;
         a time spec sets Backtrader's timeframe and compression from it (``"5min"``
@@ -75,7 +78,8 @@ class OrderFlowFeed(bt.feed.DataBase):
                 "DataFrame; for bars you already have, use OrderFlowFeed.from_bars(bars)"
             )
         spec = parse_bar_spec(bars)
-        return cls.from_bars(make_bars(ticks, spec, quotes=quotes, footprint_params=footprint_params), spec, **kwargs)
+        options = BarOptions.of(options, **BarOptions.take(kwargs))
+        return cls.from_bars(make_bars(ticks, spec, quotes=quotes, options=options), spec, **kwargs)
 
     @classmethod
     def from_bars(cls, bars: pd.DataFrame, spec: "str | BarSpec | None" = None, **kwargs: Any) -> "OrderFlowFeed":

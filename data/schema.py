@@ -1,5 +1,11 @@
-"""Column names of the canonical tick schema and of order-flow bars (see DESIGN.md)."""
+"""Column names of the canonical tick schema, of quote streams and of order-flow bars
+(docs/data-formats.md, docs/bars-and-indicators.md)."""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Canonical tick columns, in order. The quote columns are optional.
 TIMESTAMP = "timestamp"
@@ -19,6 +25,24 @@ TICK_DTYPES = {
 }
 
 BUY, SELL, UNKNOWN = 1, -1, 0
+
+# The book levels of a quote stream with depth (data/reading/quotes.py): level i of each side is
+# bid_i, bid_size_i, ask_i, ask_size_i (level 1 the best price).
+
+
+def level_columns(k: int) -> list[str]:
+    """The level columns of a ``k``-level quote stream, in their canonical order:
+    ``bid_1..bid_k, bid_size_1..bid_size_k, ask_1..ask_k, ask_size_1..ask_size_k``."""
+    return [f"{name}_{i}" for name in ("bid", "bid_size", "ask", "ask_size") for i in range(1, k + 1)]
+
+
+def quote_levels(quotes: "pd.DataFrame") -> int:
+    """How many book levels per side a quote frame carries (0: top of book only)."""
+    k = 0
+    while all(c in quotes for c in (f"bid_{k + 1}", f"ask_{k + 1}", f"bid_size_{k + 1}", f"ask_size_{k + 1}")):
+        k += 1
+    return k
+
 
 # Order-flow bar columns: OHLCV first (Backtrader's own lines), then the
 # order-flow lines every feed carries: the core lines, which make_bars always

@@ -30,11 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.bars.make import timestamps_ns
 from data.bars.resample import SessionCloses, developing_bars, resample_bars
 from data.bars.spec import BarSpec, parse_bar_spec
 from data.errors import OrderFlowError
 from data.feed import OrderFlowFeed, date2num_ns
+from data.options import BarOptions
+from data.ticks import timestamps_ns
 
 
 def base_bars(data: "OrderFlowFeed | pd.DataFrame") -> pd.DataFrame:
@@ -152,13 +153,15 @@ class DevelopingFeed(OrderFlowFeed):
 
 def resampled_feed(data: "OrderFlowFeed | pd.DataFrame", spec: "BarSpec | str", *,
                    footprint: pd.DataFrame | None = None, calendar: SessionCloses | None = None,
-                   footprint_params: dict[str, Any] | None = None, **kwargs: Any) -> ResampledFeed:
+                   options: BarOptions | None = None, **kwargs: Any) -> ResampledFeed:
     """A :class:`ResampledFeed` of ``resample_bars(bars of data, spec, ...)`` (see
-    :func:`data.resample_bars` for ``footprint``, ``calendar``, ``footprint_params``); extra
-    keyword arguments go to the feed (``name`` defaults to the spec's text)."""
+    :func:`data.resample_bars` for ``footprint``, ``calendar`` and ``options``, whose fields may
+    also come as keywords: ``footprint_params=...``); other keyword arguments go to the feed
+    (``name`` defaults to the spec's text)."""
     bars = base_bars(data)
     spec = parse_bar_spec(spec)
-    coarse = resample_bars(bars, spec, footprint=footprint, calendar=calendar, footprint_params=footprint_params)
+    options = BarOptions.of(options, **BarOptions.take(kwargs))
+    coarse = resample_bars(bars, spec, footprint=footprint, calendar=calendar, options=options)
     deliveries = delivery_times(timestamps_ns(coarse.index), timestamps_ns(bars.index))
     seen = deliveries >= 0  # a bar no base bar is left to deliver: never seen by a strategy
     return ResampledFeed(dataname=coarse[seen], bar_spec=spec.text, deliveries=deliveries[seen],
@@ -167,12 +170,13 @@ def resampled_feed(data: "OrderFlowFeed | pd.DataFrame", spec: "BarSpec | str", 
 
 def developing_feed(data: "OrderFlowFeed | pd.DataFrame", spec: "BarSpec | str", *,
                     footprint: pd.DataFrame | None = None, calendar: SessionCloses | None = None,
-                    footprint_params: dict[str, Any] | None = None, **kwargs: Any) -> DevelopingFeed:
+                    options: BarOptions | None = None, **kwargs: Any) -> DevelopingFeed:
     """A :class:`DevelopingFeed` of ``developing_bars(bars of data, spec, ...)`` (arguments as
     :func:`resampled_feed`)."""
     bars = base_bars(data)
     spec = parse_bar_spec(spec)
-    frame = developing_bars(bars, spec, footprint=footprint, calendar=calendar, footprint_params=footprint_params)
+    options = BarOptions.of(options, **BarOptions.take(kwargs))
+    frame = developing_bars(bars, spec, footprint=footprint, calendar=calendar, options=options)
     return DevelopingFeed(dataname=frame, bar_spec=spec.text, **_feed_kwargs(spec, kwargs, data))
 
 

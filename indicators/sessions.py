@@ -19,6 +19,9 @@ from data.feed import DAY_NS, EPOCH_ORDINAL, date2num_ns  # EPOCH_ORDINAL: Backt
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
 RESET_MODES = ("never", "session", "rolling")
+DEFAULT_SESSION_START = "17:00"
+DEFAULT_SESSION_TZ = "America/Chicago"
+"""The default session: CME Globex futures open at 17:00 Chicago time for the next trade date."""
 
 
 def parse_session_start(start: "str | dt.time") -> int:
@@ -74,7 +77,7 @@ class SessionCalendar:
     ``D + 1``. A session's id is ``D.toordinal()``.
     """
 
-    def __init__(self, start: "str | dt.time" = "17:00", tz: str = "America/Chicago") -> None:
+    def __init__(self, start: "str | dt.time" = DEFAULT_SESSION_START, tz: str = DEFAULT_SESSION_TZ) -> None:
         self.start_ns = parse_session_start(start)
         self.tz = check_tz(tz)
         self._lo = np.inf  # cached session (lo, hi] and its id, for bar-by-bar use

@@ -10,6 +10,7 @@ returned as percent (``12.5`` means 12.5 %); a figure that cannot be computed
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,6 +21,40 @@ TRADING_DAYS = 252
 """Trading days per year used to annualise daily Sharpe and Sortino ratios."""
 
 _YEAR = pd.Timedelta(days=365.25)
+
+MIN_DAYS = 20
+"""Statistics of daily returns (:data:`DAY_STATISTICS`) from fewer trading days than this are flagged
+(:func:`short_sample`): in the metrics (``short_sample``), the printed tables and the sweep and
+walk-forward tables. A Sharpe ratio of a few days is mostly noise: its standard error is about
+``sqrt(252 / days)`` in annual units, 3.5 on 20 days."""
+DAY_STATISTICS = ("sharpe", "sortino", "annual_return_pct")
+COUNT_METRICS = ("trades", "wins", "losses", "days", "max_drawdown_bars", "open_trades_at_end", "fills")
+"""The metrics that count things (whole numbers); every other numeric metric is an amount or a ratio."""
+SHORT_MARK = "†"
+"""The mark of a flagged value in a text table, explained by :func:`short_sample_note` under it."""
+
+
+def short_sample(days: Any) -> bool:
+    """Whether statistics of ``days`` trading days are flagged: ``days < MIN_DAYS`` (unknown: not flagged)."""
+    try:
+        count = float(days)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(count) and count < MIN_DAYS
+
+
+def flag(text: str, key: str, days: Any) -> str:
+    """``text``, the value of metric ``key``, with :data:`SHORT_MARK` when it is a statistic of daily returns
+    from too few ``days`` (:func:`short_sample`); ``n/a`` stays unmarked."""
+    return f"{text} {SHORT_MARK}" if key in DAY_STATISTICS and text != "n/a" and short_sample(days) else text
+
+
+def short_sample_note(days: Any = None) -> str:
+    """The footnote of :func:`flag`'s mark: ``† from 3 trading days, fewer than 20: ...``."""
+    many = (f"{plural(int(days), 'trading day')}, fewer than {MIN_DAYS}" if short_sample(days)
+            else f"fewer than {MIN_DAYS} trading days")
+    return (f"{SHORT_MARK} from {many}: a Sharpe ratio, Sortino ratio or annualised return of so few days is too "
+            "noisy to rely on")
 
 
 def _finite(value: float) -> float | None:
@@ -259,6 +294,7 @@ def performance(
         "sharpe": sharpe_ratio(returns),
         "sortino": sortino_ratio(returns),
         "days": int(len(returns)),
+        "short_sample": short_sample(len(returns)),
         "max_drawdown_pct": dd.max_pct,
         "max_drawdown_bars": dd.length_bars,
         "max_drawdown_duration": str(dd.duration),
@@ -283,6 +319,17 @@ def to_json_ready(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 trading day``, ``5 trading days``, ``1,234 bars``: a count and its noun, singular for exactly 1
+    (``many``: the plural when it is not ``word + "s"``)."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def duration_text(text: str) -> str:
+    """A duration as pandas writes it (``str(Timedelta)``), with ``1 days`` said ``1 day``."""
+    return re.sub(r"^(-?)1 days\b", r"\g<1>1 day", str(text))
+
+
 def _text(value: Any, suffix: str = "", digits: int = 2) -> str:
     if value is None:
         return "n/a"
@@ -296,17 +343,23 @@ def _text(value: Any, suffix: str = "", digits: int = 2) -> str:
 def metric_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
     """The metrics of :func:`performance` as (label, text) rows, in the order of the command line's
     table: money with 2 decimals and thousands separators, percentages with " %", ``n/a`` for
-    undefined values (a Sharpe ratio of fewer than two days), ``inf`` for a profit factor with no loss."""
+    undefined values (a Sharpe ratio of fewer than two days), ``inf`` for a profit factor with no loss;
+    the statistics of daily returns of fewer than :data:`MIN_DAYS` days marked (:func:`metrics_note`)."""
     dd_time = m.get("max_drawdown_duration")
+
+    def daily(key: str, suffix: str = "") -> str:  # a statistic of daily returns, flagged when days are too few
+        return flag(_text(m.get(key), suffix), key, m.get("days"))
+
     rows = [
         ("Start value", _text(m.get("start_value"))),
         ("Final value", _text(m.get("final_value"))),
         ("Total return", _text(m.get("total_return_pct"), " %")),
-        ("Annualised return", _text(m.get("annual_return_pct"), " %")),
-        ("Sharpe (daily, x sqrt 252)", _text(m.get("sharpe"))),
-        ("Sortino (daily, x sqrt 252)", _text(m.get("sortino"))),
+        ("Annualised return", daily("annual_return_pct", " %")),
+        ("Sharpe (daily, x sqrt 252)", daily("sharpe")),
+        ("Sortino (daily, x sqrt 252)", daily("sortino")),
         ("Max drawdown", _text(m.get("max_drawdown_pct"), " %")),
-        ("Longest drawdown", "n/a" if m.get("max_drawdown_bars") is None else f"{m['max_drawdown_bars']} bars, {dd_time}"
+        ("Longest drawdown", "n/a" if m.get("max_drawdown_bars") is None
+         else f"{plural(m['max_drawdown_bars'], 'bar')}, {duration_text(dd_time)}"
          + ("" if m.get("max_drawdown_recovered", True) else " (not recovered)")),
         ("Trades (closed)", _text(m.get("trades"))),
         ("Win rate", _text(m.get("win_rate_pct"), " %", 1)),
@@ -317,5 +370,14 @@ def metric_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
         ("Time in market", _text(m.get("time_in_market_pct"), " %", 1)),
         ("Buy and hold return", _text(m.get("buy_hold_return_pct"), " %")),
         ("Trading days", _text(m.get("days"))),
+        ("Orders rejected (margin)", f"{_text(m.get('orders_rejected'))} ({_text(m.get('orders_margin'))})"),
+        ("Entries skipped (size 0)", _text(m.get("entries_skipped"))),
     ]
     return rows
+
+
+def metrics_note(m: dict[str, Any]) -> str | None:
+    """The footnote under :func:`metric_rows` when they mark a value (:func:`short_sample_note`), else None."""
+    if not short_sample(m.get("days")) or all(m.get(k) is None for k in DAY_STATISTICS):
+        return None
+    return short_sample_note(m.get("days"))

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,20 @@ import pandas as pd
 from data.reading.loader import describe_source
 
 from . import metrics as perf
+from .metrics import plural
 
 COMPARE_COLUMNS = [
     ("trades", "trades", "{:d}"), ("win %", "win_rate_pct", "{:.1f}"), ("profit factor", "profit_factor", "{:.2f}"),
     ("net profit", "net_pnl", "{:,.2f}"), ("return %", "total_return_pct", "{:.2f}"), ("Sharpe", "sharpe", "{:.2f}"),
     ("max DD %", "max_drawdown_pct", "{:.2f}"), ("in market %", "time_in_market_pct", "{:.1f}"),
 ]
+
+
+RUN_FILES = ("metrics.json", "trades.csv", "equity.csv", "report.png", "bt_plot.png", "report.html", "footprint.png",
+             "footprint.html", "footprints/trade_*.png")
+"""The files a backtest writes into ``--out`` (some only with their options), as names or globs in it."""
+COMPARE_FILES = ("compare.csv",)
+"""What ``--compare`` writes into ``--out`` besides each strategy's :data:`RUN_FILES` in ``OUT/NAME/``."""
 
 
 def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
@@ -47,12 +56,12 @@ def describe_load(result: Any) -> str:
         lines.append(f"Bars loaded from the bar cache ({cache['path']}), not rebuilt from the ticks.")
     kept = result.load_report.get("rows_kept", result.ticks_in_range)
     if (c.start is not None or c.end is not None) and result.load_report.get("format") not in ("files", "store"):
-        lines.append(f"Range {c.range_text()}: {result.ticks_in_range:,} ticks in range "
+        lines.append(f"Range {c.range_text()}: {plural(result.ticks_in_range, 'tick')} in range "
                      f"({kept - result.ticks_in_range:,} outside).")
     first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)
-    clock, zone = c.session or (dt.time(0, 0), c.tz)
-    lines.append(f"Built {len(bars):,} bars of {c.bars} from {result.ticks_in_range:,} ticks, "
-                 f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {len(result.daily)} trading days "
+    clock, zone = c.trading_session
+    lines.append(f"Built {plural(len(bars), 'bar')} of {c.bars} from {plural(result.ticks_in_range, 'tick')}, "
+                 f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {c.tz}; {plural(len(result.daily), 'trading day')} "
                  f"(days start at {clock:%H:%M} {zone}).")
     return "\n".join(lines)
 
@@ -75,29 +84,36 @@ def describe_run(result: Any) -> str:
 
 
 def metrics_table(m: dict[str, Any]) -> str:
-    """The metrics as an aligned two-column table."""
-    rows = [
-        ("Start value", fmt(m["start_value"])),
-        ("Final value", fmt(m["final_value"])),
-        ("Total return", fmt(m["total_return_pct"], " %")),
-        ("Annualised return", fmt(m["annual_return_pct"], " %")),
-        ("Sharpe (daily, x sqrt 252)", fmt(m["sharpe"])),
-        ("Sortino (daily, x sqrt 252)", fmt(m["sortino"])),
-        ("Max drawdown", fmt(m["max_drawdown_pct"], " %")),
-        ("Longest drawdown", f"{m['max_drawdown_bars']} bars, {m['max_drawdown_duration']}"
-         + ("" if m["max_drawdown_recovered"] else " (not recovered)")),
-        ("Trades (closed)", fmt(m["trades"])),
-        ("Win rate", fmt(m["win_rate_pct"], " %", 1)),
-        ("Profit factor", fmt(m["profit_factor"])),
-        ("Average trade (net)", fmt(m["avg_trade"])),
-        ("Net profit of closed trades", fmt(m["net_pnl"])),
-        ("Open at end (marked to market)", f"{m['open_trades_at_end']} ({fmt(m['open_pnl_net'])})"),
-        ("Time in market", fmt(m["time_in_market_pct"], " %", 1)),
-        ("Buy and hold return", fmt(m["buy_hold_return_pct"], " %")),
-        ("Trading days", fmt(m["days"])),
-    ]
+    """The metrics as an aligned two-column table (the rows of :func:`reports.metrics.metric_rows`)."""
+    rows = perf.metric_rows(m)
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"  {k:<{width}}  {v:>24}" for k, v in rows)
+    note = perf.metrics_note(m)
+    if note:  # the marked values end in " †": the others move left by as much, so that the numbers line up
+        pad = " " * (len(perf.SHORT_MARK) + 1)
+        rows = [(k, v if v.endswith(perf.SHORT_MARK) else v + pad) for k, v in rows]
+    return "\n".join([f"  {k:<{width}}  {v:>24}".rstrip() for k, v in rows] + ([note] if note else []))
+
+
+def order_notes(result: Any) -> list[str]:
+    """Plain notes when the broker refused orders (Backtrader's ``Margin``/``Rejected`` statuses)
+    or entry signals were skipped because their size rounded down to 0 units; empty otherwise."""
+    m, notes = result.metrics, []
+    rejected, margin = m.get("orders_rejected") or 0, m.get("orders_margin") or 0
+    if rejected:
+        why = f"{margin} for lack of cash or margin (Backtrader's Margin status)"
+        if not m.get("fills"):
+            notes.append(f"Note: the broker rejected every order ({rejected}), {why}, so the run made no trade; "
+                         "use more cash, a smaller size or a smaller margin.")
+        else:
+            notes.append(f"Note: the broker rejected {rejected} orders, {why}; the run traded only the others.")
+    skipped = m.get("entries_skipped") or 0
+    if skipped:
+        pct, risk = result.params.get("pct_equity"), result.params.get("risk")
+        reason = (f"the risk of {risk:g} covers less than one unit at the stop" if risk is not None
+                  else f"{pct:g}% of the equity buys less than one unit" if pct is not None else "the stake is 0")
+        notes.append(f"Note: {skipped} entry signals were skipped: their size rounded down to 0 units ({reason}); "
+                     "use more cash or a size in units (--size 1).")
+    return notes
 
 
 def _local(times: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
@@ -116,11 +132,57 @@ def check_out_dir(out: Path) -> Path:
         parent = parent.parent
     if not parent.is_dir():
         raise OrderFlowError(f"--out {out}: {parent} is not a folder")
-    import os
-
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OrderFlowError(f"--out {out}: {parent} is not writable")
     return out
+
+
+def run_inputs(config: Any) -> list[Path]:
+    """The files a run reads that are named one by one (DATA files, ``--quotes``): never cleared or overwritten."""
+    data = config.data if isinstance(config.data, (list, tuple)) else [config.data]
+    files = [Path(d) for d in data if isinstance(d, (str, Path))]
+    if config.quotes is not None:
+        files.append(Path(config.quotes))
+    return [f for f in files if f.is_file()]
+
+
+def owned_files(out: Path, patterns: "tuple[str, ...]", inputs: "list[Path] | tuple[Path, ...]" = ()) -> list[Path]:
+    """The files of ``out`` that ``patterns`` (names or globs, relative to ``out``) name: what a run of that kind
+    owns there. OrderFlowError when one of them is one of the run's ``inputs`` (it would be overwritten)."""
+    from data import OrderFlowError
+
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    found = sorted({p for pattern in patterns for p in out.glob(pattern) if p.is_file()})
+    for path in found:
+        source = next((f for f in inputs if os.path.samefile(f, path)), None)
+        if source is not None:
+            raise OrderFlowError(f"--out {out}: {path.relative_to(out).as_posix()} there is an input of this run "
+                                 f"({source}) and would be overwritten; choose another --out")
+    return found
+
+
+def clear_outputs(out: Path, patterns: "tuple[str, ...]", inputs: "list[Path] | tuple[Path, ...]" = ()) -> list[Path]:
+    """Remove the files of an earlier run that ``patterns`` name from ``out`` (:func:`owned_files`), and a
+    subfolder of theirs left empty; never any other file. Returns the removed files."""
+    removed = owned_files(out, patterns, inputs)
+    for path in removed:
+        path.unlink()
+    for folder in {p.parent for p in removed} - {Path(out)}:
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return removed
+
+
+def describe_cleared(removed: "list[Path]", written: Any, out: Path) -> str | None:
+    """``Removed 2 files of an earlier run ...``: the removed files this run did not write again (None if none)."""
+    again = {Path(p) for p in written}
+    stale = [p.relative_to(out).as_posix() for p in removed if p not in again]
+    if not stale:
+        return None
+    return (f"Removed {plural(len(stale), 'file')} of an earlier run from {out} that this run does not write: "
+            f"{', '.join(stale)}")
 
 
 def write_outputs(result: Any, out: Path) -> dict[str, Path]:
@@ -142,6 +204,7 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
         "strategy": c.strategy_name,
         "params": {k: jsonable(v) for k, v in result.params.items()},
         "bars": c.bars,
+        "columns": c.columns,
         "bar_count": len(bars),
         "period": {"first_bar": bars.index[0].tz_convert(c.tz).isoformat(),
                    "last_bar": bars.index[-1].tz_convert(c.tz).isoformat(), "tz": c.tz},
@@ -179,7 +242,7 @@ def run_profile(result: Any) -> "pd.DataFrame | None":
     from indicators import session_profile
 
     c = result.config
-    clock, zone = c.session or (dt.time(0, 0), c.tz)
+    clock, zone = c.trading_session
     table = footprint(result.ticks, c.bars, c.instrument.tick_size if c.instrument is not None else None)
     sessions = int(len(np.unique(c.calendar.trade_dates(result.bars.index))))
     return session_profile(table, session_start=clock.strftime("%H:%M:%S"), tz=zone, sessions=max(sessions, 1))
@@ -209,7 +272,7 @@ def draw(result: Any, out: Path, *, plot: bool = True, bt_plot: bool = False,
             cvd_label=result.cvd_label, cvd_resets=result.cvd_resets, tz=c.tz, summary=summary,
             profile=run_profile(result) if profile else None)
     if bt_plot:
-        paths["bt_plot.png"] = save_backtrader_plot(result.cerebro, out / "bt_plot.png")
+        paths["bt_plot.png"] = save_backtrader_plot(result.cerebro, out / "bt_plot.png", tz=c.tz)
     paths.update(draw_footprints(result, out, footprint, trade_footprints, max_footprint_bars))
     return paths
 
@@ -242,14 +305,15 @@ def draw_footprints(result: Any, out: Path, window: "tuple[pd.Timestamp, pd.Time
 
 def write_html(result: Any, out: Path, *, report: bool = False,
                footprint: "tuple[pd.Timestamp, pd.Timestamp] | None" = None) -> dict[str, Path]:
-    """report.html (``report``: the interactive report) and footprint.html (a ``footprint`` window)."""
+    """report.html (``report``: the interactive report, its footprint explorer on the ``footprint``
+    window if given) and footprint.html (a ``footprint`` window)."""
     paths: dict[str, Path] = {}
     if not report and footprint is None:
         return paths
     from reports import html
 
-    if report:
-        paths["report.html"] = html.report(result, out / "report.html", ticks=result.ticks)
+    if report:  # its footprint explorer shows the footprint window when there is one
+        paths["report.html"] = html.report(result, out / "report.html", ticks=result.ticks, footprint_window=footprint)
     if footprint is not None:
         c = result.config
         paths["footprint.html"] = html.footprint_page(

@@ -24,12 +24,12 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from data.bars.depth import normalised_imbalance as depth_imbalance
 from indicators.candles import cvd_candles
 
-__all__ = ["plot_report", "save_backtrader_plot", "time_ticks", "session_gaps", "normalised_imbalance",
+__all__ = ["plot_report", "save_backtrader_plot", "backtrader_figure", "time_ticks", "session_gaps", "normalised_imbalance",
            "imbalance_mean"]
 
 GREEN, RED, BLUE, GREY = "#2e9e44", "#d0343a", "#1f5fa8", "#8a8a8a"
 
-_STEPS = [pd.Timedelta(x) for x in (
+TIME_STEPS = [pd.Timedelta(x) for x in (
     "1s", "5s", "15s", "30s", "1min", "5min", "15min", "30min", "1h", "2h", "3h", "4h", "6h", "12h",
     "1D", "2D", "7D", "14D", "30D", "91D", "182D", "365D",
 )]
@@ -50,7 +50,7 @@ def time_ticks(times: pd.DatetimeIndex, max_ticks: int = 14) -> tuple[np.ndarray
         return np.zeros(0, dtype=int), []
     naive = times.tz_localize(None) if times.tz is not None else times
     ns = naive.as_unit("ns").asi8
-    for step in _STEPS:
+    for step in TIME_STEPS:
         buckets = ns // step.value
         positions = np.concatenate(([0], np.flatnonzero(np.diff(buckets)) + 1))
         if len(positions) <= max_ticks:
@@ -332,8 +332,25 @@ def _show_bottom_dates(fig: Any, rotation: float) -> None:
 
 
 def save_backtrader_plot(cerebro: Any, path: "str | Path", *, width: float = 16, height: float = 10,
-                         dpi: int = 110, **plot_kwargs: Any) -> Path:
-    """Save Backtrader's own ``cerebro.plot()`` figure of the first strategy as PNG, with no display.
+                         dpi: int = 110, tz: str | None = None, **plot_kwargs: Any) -> Path:
+    """Save Backtrader's own ``cerebro.plot()`` figure of the first strategy as PNG, with no display,
+    its dates in ``tz`` (:func:`backtrader_figure`)."""
+    import matplotlib.pyplot as plt
+
+    fig = backtrader_figure(cerebro, tz=tz, **plot_kwargs)
+    fig.set_size_inches(width, height)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def backtrader_figure(cerebro: Any, tz: str | None = None, **plot_kwargs: Any) -> Figure:
+    """Backtrader's own plot of the first strategy (``Plot(**plot_kwargs)``) as one figure, drawn headless,
+    with its dates in ``tz`` (default UTC).
 
     Importing ``backtrader.plot`` calls ``matplotlib.use('TkAgg')`` and
     ``cerebro.plot`` ignores its ``use=`` argument, so Agg is forced right after
@@ -342,6 +359,8 @@ def save_backtrader_plot(cerebro: Any, path: "str | Path", *, width: float = 16,
     Backtrader hides every x tick label and then re-shows the bottom ones with
     ``setp(ax.get_xticklabels(), visible=True)``, which finds nothing on current
     matplotlib (it lists visible labels only): the bottom dates are turned back on here.
+    Backtrader writes its dates in UTC whatever the feed's zone (its date formatters call
+    ``num2date`` without one): they are written in ``tz`` here.
     """
     import backtrader.plot as btplot  # sets TkAgg (or MacOSX) as a side effect
     import matplotlib
@@ -354,12 +373,35 @@ def save_backtrader_plot(cerebro: Any, path: "str | Path", *, width: float = 16,
     figures = plotter.plot(strategy, figid=0, numfigs=1, iplot=False)
     if not figures:
         raise ValueError("Backtrader drew no figure (no bars?)")
+    for extra in figures[1:]:
+        plt.close(extra)
     fig = figures[0]
-    fig.set_size_inches(width, height)
+    if tz is not None:
+        _dates_in_zone(fig, tz)
     _show_bottom_dates(fig, plotter.pinf.sch.tickrotation)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    for f in figures:
-        plt.close(f)
-    return path
+    return fig
+
+
+def _dates_in_zone(fig: Any, tz: str) -> None:
+    """Give every date formatter of a Backtrader figure (tick labels, the cursor's x) the zone ``tz``."""
+    import zoneinfo
+
+    from backtrader.plot.formatters import MyDateFormatter
+    from backtrader.utils.dateintern import num2date
+
+    zone = zoneinfo.ZoneInfo(tz)
+
+    def zoned(formatter: MyDateFormatter) -> FuncFormatter:
+        dates, fmt = formatter.dates, formatter.fmt
+
+        def text(x: float, pos: Any = None) -> str:
+            index = min(max(int(round(x)), 0), len(dates) - 1)
+            return num2date(dates[index], zone).strftime(fmt)
+
+        return FuncFormatter(text)
+
+    for ax in fig.axes:
+        if isinstance(ax.xaxis.get_major_formatter(), MyDateFormatter):
+            ax.xaxis.set_major_formatter(zoned(ax.xaxis.get_major_formatter()))
+        if isinstance(ax.fmt_xdata, MyDateFormatter):
+            ax.fmt_xdata = zoned(ax.fmt_xdata)

@@ -13,17 +13,37 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import metrics as perf
+from .metrics import plural
 from .output import align_table, fmt
+
+SWEEP_FILES = ("sweep.csv", "returns.parquet", "sweep.json", "sets/*.parquet", "heatmap.png", "pbo_logits.png",
+               "sweep.html")
+"""The files a sweep writes into ``--out``: the first four are :class:`research.sweep.SweepStore`'s (cleared as
+a sweep starts, kept by ``--resume``), the rest (:data:`SWEEP_PLOTS`) are cleared before they are drawn."""
+SWEEP_PLOTS = SWEEP_FILES[4:]
+WALK_FORWARD_FILES = ("walk_forward.csv", "oos_equity.csv", "oos_trades.csv", "walk_forward.json", "walk_forward.png",
+                      "walk_forward.html")
+"""The files a walk-forward writes into ``--out``, cleared before it writes them."""
 
 TABLE_METRICS = [("return %", "total_return_pct"), ("Sharpe", "sharpe"), ("max DD %", "max_drawdown_pct"),
                  ("trades", "trades"), ("win %", "win_rate_pct"), ("profit factor", "profit_factor"),
                  ("net profit", "net_pnl")]
 
 
-def cell_text(value: Any) -> str:
-    """A table cell: whole numbers with thousands separators, floats by :func:`reports.output.fmt`, ``n/a`` for None/NaN."""
+def cell_text(value: Any, key: str | None = None) -> str:
+    """A table cell: whole numbers with thousands separators, floats by :func:`reports.output.fmt`, ``n/a`` for None/NaN.
+
+    With the metric's ``key``, its column keeps one format whatever type a value came in as: a count
+    (:data:`reports.metrics.COUNT_METRICS`) as a whole number, any other number with two decimals.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if number and key is not None:
+        if key in perf.COUNT_METRICS and math.isfinite(value):
+            return f"{int(round(value)):,}"
+        return fmt(float(value))
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
@@ -40,8 +60,28 @@ def ranking_table(result: Any, top: int = 10) -> str:
     metrics = TABLE_METRICS if any(k == result.rank_by for _, k in TABLE_METRICS) else \
         [(result.rank_by, result.rank_by), *TABLE_METRICS]
     header = ["set", "parameters"] + [f"{label} *" if key == result.rank_by else label for label, key in metrics]
-    rows = [[str(n), str(table.at[n, "label"])] + [cell_text(table.at[n, key]) for _, key in metrics] for n in order]
-    return align_table(header, rows)
+    days = table["days"] if "days" in table.columns else pd.Series(None, index=table.index, dtype=object)
+    marked: list[Any] = []
+    rows = [[str(n), str(table.at[n, "label"])] + [flagged(table.at[n, key], key, days[n], marked) for _, key in metrics]
+            for n in order]
+    return with_note(align_table(header, rows), marked)
+
+
+def flagged(value: Any, key: str, days: Any, marked: list[Any]) -> str:
+    """:func:`cell_text` of the metric ``key``, marked when it is a statistic of too few ``days``
+    (:func:`reports.metrics.flag`); the days of a marked cell are added to ``marked``."""
+    text = perf.flag(cell_text(value, key), key, days)
+    if text != cell_text(value, key):
+        marked.append(days)
+    return text
+
+
+def with_note(text: str, marked: list[Any]) -> str:
+    """A text table and, when cells of it are marked (their day counts in ``marked``), the note that says why."""
+    if not marked:
+        return text
+    counts = {int(d) for d in marked}
+    return text + "\n" + perf.short_sample_note(counts.pop() if len(counts) == 1 else None)
 
 
 def describe_sweep(result: Any, base: Any) -> str:
@@ -49,7 +89,8 @@ def describe_sweep(result: Any, base: Any) -> str:
     grid = " x ".join(f"{a.name} ({len(a.values)})" for a in result.axes) or "no axes"
     resumed = len(result.table) - result.ran
     note = f"; {resumed} from an earlier run (--resume)" if resumed else ""
-    return (f"Sweep of {base.strategy_name}: {len(result.table)} sets over {grid}, {len(result.returns)} trading days"
+    return (f"Sweep of {base.strategy_name}: {plural(len(result.table), 'set')} over {grid}, "
+            f"{plural(len(result.returns), 'trading day')}"
             f"{note}; ranked by {result.rank_by}.")
 
 
@@ -69,7 +110,8 @@ def best_line(result: Any) -> str:
     if result.best is None:
         return f"No set has a {result.rank_by} to rank by."
     best = result.table.loc[result.best]
-    return f"Best by {result.rank_by}: set {result.best} ({best['label']}), {result.rank_by} {cell_text(best[result.rank_by])}"
+    value = perf.flag(cell_text(best[result.rank_by], result.rank_by), result.rank_by, best.get("days"))
+    return f"Best by {result.rank_by}: set {result.best} ({best['label']}), {result.rank_by} {value}"
 
 
 def write_sweep_outputs(result: Any, out: Path, base: Any, html: bool = False) -> list[Path]:
@@ -97,7 +139,8 @@ def statistics_text(result: Any) -> str:
     else:
         lines.append(f"  Deflated Sharpe ratio of the best set by Sharpe ({dsr['best']}): {dsr['dsr']:.3f}  "
                      f"(per-day Sharpe {dsr['sharpe']:.3f} against {dsr['benchmark']:.3f} expected from the best of "
-                     f"{dsr['n_trials']} trials of luck; {dsr['n_obs']} days, skewness {cell_text(dsr['skewness'])}, "
+                     f"{plural(dsr['n_trials'], 'trial')} of luck; {plural(dsr['n_obs'], 'day')}, "
+                     f"skewness {cell_text(dsr['skewness'])}, "
                      f"kurtosis {cell_text(dsr['kurtosis'])})")
     pbo = stats.get("pbo", {})
     if "error" in pbo:
@@ -110,16 +153,30 @@ def statistics_text(result: Any) -> str:
 
 
 def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
-    """The ranking metric over the first two swept parameters (the best value over any other axes).
+    """The ranking metric over the first two swept parameters (the best value over any other axes),
+    saved as a PNG (:func:`heatmap_figure`). None without axes."""
+    fig = heatmap_figure(result, title)
+    if fig is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
 
-    With one axis the map has one row. Cells without a value are blank. None without axes.
-    """
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def heatmap_figure(result: Any, title: str = "") -> Any:
+    """The figure of :func:`heatmap`: one cell per pair of values of the first two axes (one row
+    with one axis), coloured on :data:`reports.colours.RED_TO_GREEN` over the range of every set's
+    metric (:func:`reports.colours.scale_colours`, as sweep.html colours its cells), its value
+    printed in a colour that reads on it (:func:`reports.colours.text_colours`). Cells without a
+    value are blank. None without axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.figure import Figure
 
-    from research.sweep import grid_points, rank_key
+    from research.sweep import LOWER_IS_BETTER, grid_points, rank_key
+
+    from .colours import RED_TO_GREEN, hex_rgb, scale_colours, text_colours, value_range
 
     axes = result.axes[:2]
     if not axes:
@@ -140,14 +197,17 @@ def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
         if key > best_key[i, j]:
             best_key[i, j] = key
             grid[i, j] = float(value)
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * grid.shape[1] + 2.5), max(2.6, 0.6 * grid.shape[0] + 1.8)))
-    finite = grid[np.isfinite(grid)]
-    cmap = plt.get_cmap("RdYlGn" if metric not in ("max_drawdown_pct", "max_drawdown_bars") else "RdYlGn_r")
-    image = ax.imshow(grid, cmap=cmap, aspect="auto", origin="lower",
-                      vmin=finite.min() if len(finite) else None, vmax=finite.max() if len(finite) else None)
+    fig = Figure(figsize=(max(5.0, 0.9 * grid.shape[1] + 2.5), max(2.6, 0.6 * grid.shape[0] + 1.8)))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    low, high = value_range(pd.to_numeric(table[metric], errors="coerce"))
+    palette = RED_TO_GREEN[::-1] if metric in LOWER_IS_BETTER else RED_TO_GREEN
+    fill = hex_rgb(scale_colours(grid, low, high, palette, nan_colour="#ffffff"))
+    ax.imshow(fill, aspect="auto", origin="lower")
+    ink = text_colours(fill)
     for (i, j), value in np.ndenumerate(grid):
         if np.isfinite(value):
-            ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8)
+            ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8, color=ink[i, j])
     ax.set_xticks(range(len(x_axis.values)), [str(v) for v in x_axis.values])
     ax.set_xlabel(x_axis.name)
     if y_axis:
@@ -158,12 +218,9 @@ def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
     others = [a.name for a in result.axes[2:]]
     note = f" (best over {', '.join(others)})" if others else ""
     ax.set_title((title + "\n" if title else "") + f"{metric}{note}", fontsize=10)
-    fig.colorbar(image, ax=ax, label=metric)
+    fig.colorbar(ScalarMappable(norm=Normalize(low, high), cmap=ListedColormap(list(palette))), ax=ax, label=metric)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def pbo_logits(pbo: dict[str, Any]) -> np.ndarray:
@@ -192,7 +249,8 @@ def pbo_plot(result: Any, path: Path) -> Path | None:
     ax.axvline(0.0, color="#c44e52", lw=1.5, label=f"PBO = share at or below 0 = {pbo['pbo']:.3f}")
     ax.set_xlabel("logit of the in-sample best set's out-of-sample relative rank")
     ax.set_ylabel("combinations")
-    ax.set_title(f"CSCV: S={pbo['n_splits']}, {pbo['n_combinations']:,} combinations, {pbo['n_sets']} sets", fontsize=10)
+    ax.set_title(f"CSCV: S={pbo['n_splits']}, {plural(pbo['n_combinations'], 'combination')}, "
+                 f"{plural(pbo['n_sets'], 'set')}", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -215,21 +273,30 @@ def write_sweep_plots(result: Any, out: Path, title: str = "") -> dict[str, Path
 
 
 def walk_forward_table(result: Any, tz: str) -> str:
-    """One row per window: test dates, the chosen set, in-sample and out-of-sample ranking metric and return."""
-    return align_table(*walk_forward_table_rows(result, tz))
+    """One row per window: test dates, the chosen set, in-sample and out-of-sample ranking metric and return;
+    a statistic of daily returns of too few days marked (:func:`reports.metrics.flag`), with the note."""
+    marked: list[Any] = []
+    return with_note(align_table(*walk_forward_table_rows(result, tz, marked)), marked)
 
 
-def walk_forward_table_rows(result: Any, tz: str) -> tuple[list[str], list[list[str]]]:
-    """The header and rows (text) of :func:`walk_forward_table`."""
+def walk_forward_table_rows(result: Any, tz: str, marked: list[Any] | None = None) -> tuple[list[str], list[list[str]]]:
+    """The header and rows (text) of :func:`walk_forward_table`; with a list ``marked``, the in- and out-of-sample
+    values of too few days are marked (:func:`flagged`) and their day counts added to it."""
     key = result.rank_by
+
+    def value(d: dict[str, Any], side: str) -> str:
+        if marked is None:
+            return cell_text(d[f"{side}_{key}"], key)
+        return flagged(d[f"{side}_{key}"], key, d.get(f"{side}_days"), marked)
+
     header = ["window", "test from", "to", "chosen set", f"IS {key}", f"OOS {key}", "OOS return %", "OOS trades"]
     rows = []
     for r in result.windows.itertuples(index=False):
         d = r._asdict()
         rows.append([str(d["window"]), f"{pd.Timestamp(d['test_start']).tz_convert(tz):%Y-%m-%d %H:%M}",
                      f"{pd.Timestamp(d['test_end']).tz_convert(tz):%Y-%m-%d %H:%M}", str(d["set"]),
-                     cell_text(d[f"is_{key}"]), cell_text(d[f"oos_{key}"]), cell_text(d["oos_total_return_pct"]),
-                     cell_text(d["oos_trades"])])
+                     value(d, "is"), value(d, "oos"), cell_text(d["oos_total_return_pct"], "total_return_pct"),
+                     cell_text(d["oos_trades"], "trades")])
     return header, rows
 
 
@@ -299,7 +366,7 @@ def walk_forward_plot(result: Any, path: Path, tz: str, title: str = "") -> Path
     m = result.metrics
     top.set_title((title + "\n" if title else "") + f"walk-forward {result.spec}, chosen by {result.rank_by}: "
                   f"return {fmt(m['total_return_pct'], '%')}, Sharpe {fmt(m['sharpe'])}, "
-                  f"max DD {fmt(m['max_drawdown_pct'], '%')}, {m['trades']} trades", fontsize=10)
+                  f"max DD {fmt(m['max_drawdown_pct'], '%')}, {plural(m['trades'], 'trade')}", fontsize=10)
     top.set_ylabel("value")
     top.legend(loc="lower left", fontsize=8)
     bottom.set_ylabel("drawdown %")

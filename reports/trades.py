@@ -18,12 +18,15 @@ TRADE_COLUMNS = ["entry_time", "exit_time", "direction", "size", "entry_price", 
 class TradeRecorder(bt.Analyzer):
     """Per bar: portfolio value and position; per Backtrader trade: one row of the trades list.
 
-    ``get_analysis()`` gives ``{"values": [...], "positions": [...], "trades": [...]}``:
+    ``get_analysis()`` gives ``{"values": [...], "positions": [...], "trades": [...], "refused": [...]}``:
 
     - ``values``: the broker's portfolio value at each bar;
     - ``positions``: the signed position size in the (first) data at each bar;
     - ``trades``: one dict per trade (see :func:`trade_row` for its fields), in the
-      order the trades closed, then the trades still open at the end.
+      order the trades closed, then the trades still open at the end;
+    - ``refused``: the status of each order the broker refused: ``"Margin"`` (not
+      enough cash or margin) or ``"Rejected"``; orders marked ``order.info.warmup``
+      (refused by design on warm-up bars, ``research.engine.WarmupBroker``) are left out.
 
     A trade still open at the end is marked to market at the last close
     (``closed`` False): its ``pnl`` is the unrealised profit and ``pnl_net``
@@ -38,10 +41,15 @@ class TradeRecorder(bt.Analyzer):
         self.positions: list[float] = []
         self.rows: list[dict[str, Any]] = []
         self._open: dict[int, Any] = {}
+        self.refused: list[str] = []
 
     def next(self) -> None:
         self.values.append(self.strategy.broker.getvalue())
         self.positions.append(self.strategy.getposition(self.data).size)
+
+    def notify_order(self, order: Any) -> None:
+        if order.status in (order.Margin, order.Rejected) and not order.info.get("warmup"):
+            self.refused.append(order.getstatusname())
 
     def notify_trade(self, trade: Any) -> None:
         if trade.isclosed:
@@ -59,7 +67,7 @@ class TradeRecorder(bt.Analyzer):
             self.rows.append(trade_row(trade, exit_bar=last, exit_price=close, pnl=pnl))
 
     def get_analysis(self) -> dict[str, Any]:
-        return {"values": self.values, "positions": self.positions, "trades": self.rows}
+        return {"values": self.values, "positions": self.positions, "trades": self.rows, "refused": self.refused}
 
 
 def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import importlib
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -21,15 +20,27 @@ from typing import Any, Sequence
 import pandas as pd
 
 import strategies as strategy_registry
-from data import OrderFlowError
-from indicators.sessions import SessionCalendar, check_tz, parse_session_start
+from data import BarOptions, LoadOptions, OrderFlowError
+from data.options import LAST_TIME, utc_time  # noqa: F401  (LAST_TIME: the options' open end)
+from indicators.sessions import (
+    DEFAULT_SESSION_START,
+    DEFAULT_SESSION_TZ,
+    SessionCalendar,
+    check_tz,
+    parse_session_start,
+)
 from strategies import strategy_params
+from strategies.own import load_strategy
+from strategies.sizing import is_real_number
 
 HERE = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = HERE / "data" / "sample" / "sample_ticks.parquet"
 DEFAULT_STRATEGY = "cvd_trend"
 DEFAULT_BARS = "1min"
 DEFAULT_SIZE = "100%"
+
+# Where trading days start when neither the options nor the strategy say: the CME session, 17:00 Chicago.
+DEFAULT_SESSION = (dt.time.fromisoformat(DEFAULT_SESSION_START), DEFAULT_SESSION_TZ)
 
 # Strategy parameters that the configuration fills from its own settings.
 SESSION_START_PARAMS = ("session_start",)
@@ -44,10 +55,14 @@ class RunConfig:
     ``data`` is a tick source (a path, or anything ``data.load_ticks`` reads);
     ``strategy`` a registered name (``cvd_trend``), ``"module:Class"`` or a class;
     ``slippage`` is ``("fixed", price amount per unit)`` or ``("perc", fraction)``;
-    ``start``/``end`` are UTC, ``end`` exclusive; ``session`` is where trading days
-    start (``(time, zone)``; daily returns are cut there); ``tz`` is the zone in which
-    outputs show times; ``observers`` adds Backtrader's Value/Trades/BuySell observers
-    (for ``cerebro.plot``); ``keep_ticks`` keeps the ticks on the result (footprints);
+    ``start``/``end`` are instants (``end`` exclusive) or text in ``tz``
+    read by :func:`data.reading.sources.utc_time` (``end="2024-03"`` keeps all of March;
+    kept as UTC timestamps); ``session`` is where trading days
+    start (``(time, zone)``; daily returns, trading days and so every daily metric are cut
+    there; None: :data:`DEFAULT_SESSION`, 17:00 America/Chicago); ``tz`` is the zone in
+    which outputs show times (and zone-less ``start``/``end`` text), never where a day
+    ends; ``observers`` adds Backtrader's Value/Trades/BuySell observers (for
+    ``cerebro.plot``); ``keep_ticks`` keeps the ticks on the result (footprints);
     ``warmup_bars`` = N makes the first N bars a warm-up (walk-forward): the indicators
     run on them, but orders placed on them are rejected and equity, trades, daily
     returns and metrics count from bar N on.
@@ -60,6 +75,7 @@ class RunConfig:
     ``progress`` shows progress bars on stderr (None: when stderr is a terminal).
 
     ``imbalance`` names the platform rule of the footprint imbalance lines (and charts).
+    ``columns`` maps the data's column names to canonical ones (``load_ticks(columns=)``).
 
     Several timeframes: ``timeframes`` (bar specs coarser than ``bars``: ``("15min", "session")``)
     adds, after the base feed, one feed per spec, resampled from the base bars with every
@@ -104,8 +120,15 @@ class RunConfig:
     instrument: Any = None  # research.instruments.Instrument
     commission_per_contract: float = 0.0
     slippage_ticks: float = 0.0
+    columns: dict[str, str] | None = None  # {"their name": "canonical name"}, as load_ticks(columns=)
     timeframes: tuple[str, ...] = ()  # coarser feeds resampled from the base bars (data.timeframes)
     developing: bool = False  # those feeds as developing bars (replay) instead of closed bars
+
+    def __post_init__(self) -> None:
+        self.tz = check_zone(self.tz, "tz")
+        self.start = utc_time(self.start, "start", tz=self.tz)
+        self.end = utc_time(self.end, "end", end=True, tz=self.tz)
+        check_money(self)
 
     @property
     def strategy_class(self) -> type:
@@ -129,10 +152,14 @@ class RunConfig:
         return type(self.data).__name__
 
     @property
+    def trading_session(self) -> tuple[dt.time, str]:
+        """Where trading days start: ``session``, else :data:`DEFAULT_SESSION` (never ``tz``)."""
+        return self.session or DEFAULT_SESSION
+
+    @property
     def calendar(self) -> SessionCalendar:
-        """The session calendar that cuts trading days (midnight in ``tz`` when no session is set)."""
-        clock, zone = self.session or (dt.time(0, 0), self.tz)
-        return SessionCalendar(clock, zone)
+        """The session calendar that cuts trading days (:attr:`trading_session`), for every strategy."""
+        return SessionCalendar(*self.trading_session)
 
     def range_text(self) -> str:
         """``from 2024-04-15 08:30 CDT before 2024-04-16 00:00 CDT``: ``start``/``end`` in ``tz``."""
@@ -155,29 +182,48 @@ class RunConfig:
         wanted = (*self.timeframes, *(asks(self.params) if callable(asks) else ()))
         return tuple(dict.fromkeys(str(spec) for spec in wanted))
 
+    @property
+    def load_options(self) -> LoadOptions:
+        """How the run reads its ticks and which it keeps (:class:`data.options.LoadOptions`)."""
+        return LoadOptions(columns=self.columns, format=self.format, tz=self.input_tz,
+                           on_bad_rows="drop" if self.drop_bad_rows else "raise", start=self.start, end=self.end,
+                           symbol=self.symbol, allow_overlap=self.allow_overlap, progress=self.progress)
+
+    @property
+    def bar_options(self) -> BarOptions:
+        """The settings of the run's bars (:class:`data.options.BarOptions`)."""
+        return BarOptions(footprint_params=self.footprint_params)
+
     def with_params(self, **params: Any) -> "RunConfig":
         """A copy with these strategy parameters set (a sweep's point)."""
         return replace(self, params={**self.params, **params})
 
 
+def check_money(config: RunConfig) -> None:
+    """Refuse money that is no finite number (OrderFlowError): ``cash`` > 0, ``commission`` in
+    [0, 1), ``commission_per_contract``, ``slippage_ticks`` and the slippage amount >= 0 (the
+    instrument checks its own terms). The engine checks the run's values too (non-finite
+    equity is an error, :func:`research.engine.run`)."""
+    checks = [("cash", "--cash", config.cash, lambda v: v > 0, "an amount > 0"),
+              ("commission", "--commission", config.commission, lambda v: 0 <= v < 1, "a fraction of traded value in [0, 1)"),
+              ("commission_per_contract", "--commission-per-contract", config.commission_per_contract,
+               lambda v: v >= 0, "an amount >= 0"),
+              ("slippage_ticks", "--slippage-ticks", config.slippage_ticks, lambda v: v >= 0, "a number of ticks >= 0"),
+              ("slippage", "--slippage", config.slippage[1], lambda v: v >= 0, "an amount or fraction >= 0")]
+    for name, option, value, ok, what in checks:
+        if not (is_real_number(value) and ok(value)):
+            raise OrderFlowError(f"bad {option} {value!r}: {name} must be {what} (a finite number)")
+
+
 def resolve_strategy(spec: Any) -> type:
-    """A strategy class from a registered name, ``"package.module:ClassName"``, or a class."""
+    """A strategy class from a registered name, ``"module:ClassName"``, ``"path/to/file.py:ClassName"``
+    (:func:`strategies.own.load_strategy`: modules are also found in the current folder), or a class."""
     if isinstance(spec, type):
         return spec
     text = str(spec).strip()
     if ":" not in text:
         return strategy_registry.get_strategy(text)
-    module_name, _, attr = text.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise OrderFlowError(f"cannot import strategy module {module_name!r}: {exc}") from None
-    cls = getattr(module, attr, None)
-    import backtrader as bt
-
-    if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
-        raise OrderFlowError(f"{text!r} is not a Backtrader Strategy class in {module_name}")
-    return cls
+    return load_strategy(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,36 +350,12 @@ def check_zone(name: str, option: str) -> str:
         raise OrderFlowError(f"unknown time zone {name!r} for {option} (use e.g. UTC or America/Chicago)") from None
 
 
-_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
-LAST_TIME = pd.Timestamp.max.tz_localize("UTC").floor("D")
-
-
 def parse_time(text: str, tz: str, option: str, end: bool = False) -> pd.Timestamp | None:
-    """An ISO date/time in ``tz`` (unless it has a zone) -> UTC; a bare ``end`` date covers its whole day.
-
-    Times are nanosecond timestamps (years 1677-2262): an ``end`` beyond that is no bound
-    (None), a start beyond it an error.
-    """
-    try:
-        ts = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError):
-        raise OrderFlowError(f"bad {option} {text!r}: use an ISO date or time, e.g. 2024-04-15 08:30") from None
-    if ts is pd.NaT:
-        raise OrderFlowError(f"bad {option} {text!r}")
-    try:
-        ts = ts.as_unit("ns")
-        if ts.tz is None:
-            ts = ts.tz_localize(tz)
-        if end:
-            ts = ts + (pd.Timedelta(days=1) if _DATE_ONLY.match(text) else pd.Timedelta(1, "ns"))
-        ts = ts.tz_convert("UTC")
-    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-        if end and ts.year > 2000:
-            return None
-        raise OrderFlowError(f"bad {option} {text!r}: times must fall between 1677 and 2262") from None
-    if end and ts > LAST_TIME:
-        return None
-    return ts
+    """A command-line date or time (``--start``, ``--end``, a chart window) in ``tz`` (unless it has
+    a zone) -> UTC, by the one window parser :func:`data.reading.sources.utc_time`: a year, month
+    or day covers its whole period (``--end 2024-03`` keeps all of March), a time is an instant
+    (as an ``end``, the last one kept), a time alone is refused; an ``end`` past 2262 is None."""
+    return utc_time(text, option, end=end, tz=tz)
 
 
 def parse_clock(text: str) -> dt.time:
@@ -345,12 +367,15 @@ def parse_clock(text: str) -> dt.time:
 
 
 def strategy_session(values: dict[str, Any]) -> tuple[dt.time, str] | None:
-    """The strategy's own session start and zone (its ``session_start``/``tz`` values), if it has both,
-    read by the parsers the strategy's indicators use (``indicators.sessions``)."""
-    start = next((values[n] for n in SESSION_START_PARAMS if n in values), None)
-    zone = next((values[n] for n in SESSION_TZ_PARAMS if n in values), None)
-    if start is None or zone is None:
+    """The strategy's own session start and zone (its ``session_start``/``tz`` values; one it lacks
+    is :data:`DEFAULT_SESSION`'s), None when it has neither; read by the parsers the strategy's
+    indicators use (``indicators.sessions``)."""
+    start = next((values[n] for n in SESSION_START_PARAMS if values.get(n) is not None), None)
+    zone = next((values[n] for n in SESSION_TZ_PARAMS if values.get(n) is not None), None)
+    if start is None and zone is None:
         return None
+    start = DEFAULT_SESSION[0] if start is None else start
+    zone = DEFAULT_SESSION[1] if zone is None else zone
     try:
         if not isinstance(start, dt.time):
             seconds = parse_session_start(start) // 1_000_000_000

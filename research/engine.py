@@ -104,23 +104,19 @@ def load(config: RunConfig) -> Loaded:
     its lag and the classifier (:func:`data.store.cache.through_cache`). Both give the same
     bars (``data.bars.stream``: equal to ``make_bars``).
     """
-    on_bad_rows = "drop" if config.drop_bad_rows else "raise"
-    source = {"symbol": config.symbol, "allow_overlap": config.allow_overlap, "progress": config.progress}
     if not needs_ticks(config):
         bars, info = cached_bars(config.data, config.bars, cache_dir=config.cache_dir, use_cache=config.cache,
-                                 footprint_params=config.footprint_params,
-                                 start=config.start, end=config.end, format=config.format, tz=config.input_tz,
-                                 on_bad_rows=on_bad_rows, **source)
+                                 load_options=config.load_options, bar_options=config.bar_options)
     elif config.keep_ticks or isinstance(config.data, pd.DataFrame):
-        return _from_ticks(config, on_bad_rows, source)
+        return _from_ticks(config)
     else:
-        scan = scan_ticks(config.data, start=config.start, end=config.end, format=config.format, tz=config.input_tz,
-                          on_bad_rows=on_bad_rows, **source)
-        settings = {"in_memory": True, "footprint_params": config.footprint_params, "classify": config.classify,
+        scan = scan_ticks(config.data, options=config.load_options)
+        settings = {"in_memory": True, "classify": config.classify,
                     "quotes": None if config.quotes is None else file_stamp(config.quotes),
                     "quote_lag": config.quote_lag}
-        bars, info = through_cache(scan, config.bars, {k: str(v) for k, v in settings.items()},
-                                   lambda: _from_ticks(config, on_bad_rows, source, checked=False).bars,
+        bars, info = through_cache(scan, config.bars,
+                                   {"bars": config.bar_options.key(), **{k: str(v) for k, v in settings.items()}},
+                                   lambda: _from_ticks(config, checked=False).bars,
                                    cache_dir=config.cache_dir, use_cache=config.cache)
     bars = _checked_bars(bars, config)
     report = dict(bars.attrs.get("load_report") or {})
@@ -133,14 +129,16 @@ def load(config: RunConfig) -> Loaded:
     return Loaded(bars=bars, load_report=report, ticks_in_range=int(bars["trades"].sum()), cache=info)
 
 
-def _from_ticks(config: RunConfig, on_bad_rows: str, source: dict[str, Any], checked: bool = True) -> Loaded:
+def _from_ticks(config: RunConfig, checked: bool = True) -> Loaded:
     """:func:`load` with the ticks in memory: quotes joined, sides classified, bars made
-    (with ``bars.attrs["load_report"]``), then checked (:func:`_checked_bars`) unless not ``checked``."""
-    ticks = load_ticks(config.data, format=config.format, tz=config.input_tz, on_bad_rows=on_bad_rows, **source)
+    (with ``bars.attrs["load_report"]``), then checked (:func:`_checked_bars`) unless not ``checked``.
+    The ticks are read whole and cut to ``start``/``end`` after the quotes are joined and the
+    sides classified (which look at the ticks before ``start``)."""
+    ticks = load_ticks(config.data, options=replace(config.load_options, start=None, end=None))
     ticks, quotes = _quotes_and_sides(ticks, config)
     report = dict(ticks.attrs.get("load_report", {}))
     ticks = in_window(ticks, config.start, config.end).reset_index(drop=True)
-    bars = make_bars(ticks, config.bars, quotes=quotes, footprint_params=config.footprint_params)
+    bars = make_bars(ticks, config.bars, quotes=quotes, options=config.bar_options)
     bars.attrs["load_report"] = report
     if checked:
         bars = _checked_bars(bars, config)
@@ -165,8 +163,7 @@ def _quotes_and_sides(ticks: pd.DataFrame, config: RunConfig) -> tuple[pd.DataFr
     that holds both (:func:`data.reading.quotes.carried_quotes`: LOBSTER, Databento MBO ...), or None."""
     quotes = None
     if config.quotes is not None:
-        quotes = load_quotes(config.quotes, tz=config.input_tz,
-                             on_bad_rows="drop" if config.drop_bad_rows else "raise")
+        quotes = load_quotes(config.quotes, tz=config.input_tz, on_bad_rows=config.load_options.on_bad_rows)
         ticks = join_quotes(ticks, quotes, lag=config.quote_lag)
         quotes = lagged(quotes, config.quote_lag)
     else:
@@ -209,6 +206,7 @@ class WarmupBroker(bt.brokers.BackBroker):
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if len(order.data) <= self.p.warmup:
+            order.addinfo(warmup=True)  # refused by design: not counted as a rejected order
             order.reject(self)
             self.notify(order)
             return order
@@ -224,11 +222,11 @@ def add_timeframes(cerebro: bt.Cerebro, config: RunConfig, base: OrderFlowFeed,
     specs = config.all_timeframes
     if not specs:
         return
-    table = footprint(ticks, config.bars) if ticks is not None else None
+    options = config.bar_options
+    table = footprint(ticks, config.bars, options.tick_size) if ticks is not None else None
     make = developing_feed if config.developing else resampled_feed
     for spec in specs:
-        cerebro.adddata(make(base, spec, footprint=table, calendar=config.calendar,
-                             footprint_params=config.footprint_params), name=spec)
+        cerebro.adddata(make(base, spec, footprint=table, calendar=config.calendar, options=options), name=spec)
 
 
 def make_cerebro(config: RunConfig, bars: pd.DataFrame, ticks: pd.DataFrame | None = None) -> bt.Cerebro:
@@ -274,13 +272,15 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     warmup = int(config.warmup_bars)
     if not 0 <= warmup < len(loaded.bars):
         raise OrderFlowError(f"warmup_bars {warmup} must be >= 0 and below the {len(loaded.bars)} bars")
-    cerebro = make_cerebro(config, loaded.bars, loaded.ticks)
+    held = {} if loaded.ticks is None else {"ticks": loaded.ticks}  # the coarser feeds' footprints need the ticks
+    cerebro = make_cerebro(config, loaded.bars, **held)
     strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
 
     recorded = strat.analyzers.recorder.get_analysis()
     bars = loaded.bars.iloc[warmup:] if warmup else loaded.bars
     times = bars.index
     values = pd.Series(recorded["values"][warmup:], index=times, dtype=np.float64)
+    check_finite(values, config)
     equity = pd.DataFrame({"value": values, "drawdown": perf.drawdown(values),
                            "position": np.asarray(recorded["positions"][warmup:], dtype=np.float64)})
     rows = recorded["trades"]
@@ -290,6 +290,7 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     daily = perf.daily_returns(values, config.cash, config.calendar)
     metrics = perf.performance(values, trades, daily, bars, equity["position"], config.cash)
     metrics["fills"] = sum(len(v) for v in strat.analyzers.transactions.get_analysis().values())
+    metrics.update(order_counts(recorded["refused"], getattr(strat, "unsized_entries", None), warmup))
     cvd, label, resets = strategy_cvd(strat, loaded.bars)
     if warmup and cvd is not None:
         cvd = cvd[warmup:]
@@ -301,6 +302,35 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
                              for name in ("drawdown", "trades", "transactions")},
                   cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks,
                   cache=loaded.cache)
+
+
+ORDER_METRICS = ("fills", "orders_rejected", "orders_margin", "entries_skipped")
+"""The metrics the engine adds to ``reports.metrics.performance``'s."""
+
+
+def order_counts(refused: list[str], unsized: list[int] | None, warmup: int = 0) -> dict[str, Any]:
+    """``orders_rejected``: orders the broker refused (their statuses ``refused``, Backtrader's
+    ``Margin`` or ``Rejected``; :class:`reports.trades.TradeRecorder` leaves out those of warm-up
+    bars), ``orders_margin`` those of them for lack of cash or margin; ``entries_skipped``: entry
+    signals of an :class:`strategies.base.OrderFlowStrategy` whose size rounded to 0 units, past
+    the ``warmup`` bars (None for another strategy)."""
+    return {"orders_rejected": len(refused), "orders_margin": refused.count("Margin"),
+            "entries_skipped": None if unsized is None else sum(bars > warmup for bars in unsized)}
+
+
+def check_finite(values: pd.Series, config: RunConfig) -> None:
+    """OrderFlowError when the portfolio value leaves the floats (inf or NaN): money that overflows
+    (a multiplier of 1e308, a cash of 1e308 ...) would otherwise give NaN metrics."""
+    bad = ~np.isfinite(values.to_numpy())
+    if not bad.any():
+        return
+    first = int(np.argmax(bad))
+    terms = f"cash {config.cash:g}"
+    if config.instrument is not None:
+        terms += f", multiplier {config.instrument.multiplier:g}"
+    raise OrderFlowError(f"the portfolio value is not finite from {values.index[first].tz_convert(config.tz):%Y-%m-%d %H:%M %Z}"
+                         f" on ({values.iloc[first]}): the money of this run overflows a float ({terms}); "
+                         "use realistic contract terms")
 
 
 def _indicators(owner: Any, depth: int = 3) -> list[Any]:

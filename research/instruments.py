@@ -17,7 +17,7 @@ computes, per contract:
 - slippage: ``slippage_ticks * tick_size`` price points against every fill
   (Backtrader's ``set_slippage_fixed``), never beyond the bar's high/low.
 
-Worked example (the issue's check): ES, 1 contract, long 10 points with
+Worked example (``tests/test_engine.py``): ES, 1 contract, long 10 points with
 $2.50 per side: ``pnl = 1 * 10 * 50 = 500``, ``commission = 2 * 2.50 = 5``,
 ``pnlcomm = 495``.
 

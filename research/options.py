@@ -7,7 +7,6 @@ Everything here parses text; nothing runs a backtest. Bad input raises
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import math
 import sys
 from dataclasses import dataclass
@@ -19,14 +18,16 @@ import pandas as pd
 from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
 from data.bars.resample import check_timeframe
 from data.errors import ArgumentParser
-from data.reading.loader import FORMATS
+from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
 from reports import output
-from strategies import strategy_params
+from strategies import OrderFlowStrategy, describe_strategies, strategy_params
 
 from .config import (
     DEFAULT_BARS,
     DEFAULT_DATA,
+    DEFAULT_SESSION,
+    DEFAULT_SIZE,
     DEFAULT_STRATEGY,
     FRACTIONAL_PARAM,
     LAST_TIME,
@@ -44,6 +45,7 @@ from .config import (
 from .instruments import instrument_from_options
 
 DEFAULT_OUT = Path("results")
+CONTRACT_SIZE = "1"  # --size with a futures contract when none is given
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import); "
                    "read in time order as one stream; default: the bundled sample data/sample/sample_ticks.parquet")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY,
-                   help="strategy: a registered name (see --list-strategies) or module:Class; default cvd_trend")
+                   help="strategy: a registered name (see --list-strategies), or one of your own: path/to/file.py:Class or "
+                   "module:Class (modules are also found in the current folder); default cvd_trend")
     p.add_argument("--bars", default=DEFAULT_BARS,
                    help="bar spec: a time offset (30s, 1min, 5min, 1h), N trades (500t), N units of "
                    "volume (1000v) or 'tick' (one bar per trade); default 1min")
@@ -96,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--risk", type=float, default=None, metavar="CASH",
                    help="size each trade so that its stop risks at most CASH (floor(CASH / (stop distance x "
                    "multiplier)) contracts); needs a strategy stop")
-    m = p.add_argument_group("futures contract maths (README: Money as the exchange counts it)")
+    m = p.add_argument_group("futures contract maths (docs/research.md: Money as the exchange counts it)")
     m.add_argument("--instrument", default=None, metavar="SYMBOL",
                    help="contract preset: ES MES NQ MNQ YM RTY CL GC ZN 6E BTC-PERP (multiplier, tick size, margin); "
                    "P&L, equity and metrics in the contract's currency")
@@ -114,21 +117,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first time to use (ISO date or time, e.g. 2024-04-15 or '2024-04-15 08:30'); "
                    "in --tz when it has no zone; ticks outside --start/--end are left out before bars are built")
     p.add_argument("--end", default=None,
-                   help="last time (a bare date includes that whole day); in --tz when it has no zone")
+                   help="last time kept: a date, month or year includes the whole period (2024-03: all of March), "
+                   "a date and time that instant; in --tz when it has no zone; a time alone is refused")
     p.add_argument("--tz", default=None,
                    help="time zone of zone-less timestamps in DATA and of --start/--end; also the zone "
-                   "in which outputs and plots show times; default UTC")
+                   "in which outputs and plots show times (trading days are cut by --session-start); default UTC")
     p.add_argument("--session-start", default=None, metavar="HH:MM",
                    help="session start: sets the strategy's session_start (CVD session reset, session "
                    "VWAP; e.g. 17:00 for CME futures, 00:00 for crypto) and where trading days start for "
-                   "daily returns (default: the strategy's own session_start/tz if it has them, else "
-                   "midnight in --tz)")
+                   "daily returns and every daily metric, whatever the strategy (default: the strategy's own "
+                   "session_start if it has one, else 17:00)")
     p.add_argument("--session-tz", default=None,
                    help="time zone of --session-start, set as the strategy's tz parameter "
-                   "(e.g. America/Chicago); default: --tz or UTC")
+                   "(e.g. UTC for crypto); default: the strategy's own tz if it has one, else America/Chicago")
     p.add_argument("--format", default=None,
                    help=f"force the input format (one of {', '.join(sorted(FORMATS))}); "
                    "default: detected from the file's header, line shapes or extension")
+    p.add_argument("--columns", default=None, metavar="THEIRS=CANONICAL,...",
+                   help="the names of your file's columns, e.g. Time=timestamp,Last=price,Qty=size,Aggressor=side "
+                   f"(canonical names: {', '.join(TARGET_COLUMNS)}); default: the known names and aliases "
+                   "(README: Loading your own data)")
     p.add_argument("--classify", default=None, metavar="METHOD",
                    help=f"fill unknown trade sides: {', '.join(CLASSIFIERS)} (per trade) or "
                    f"{BAR_METHOD} (bulk volume classification of each bar's volume)")
@@ -139,10 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a quote counts only this long after its time (e.g. 50ms); needs --quotes")
     p.add_argument("--drop-bad-rows", action="store_true",
                    help="reject unreadable rows and count them by reason instead of stopping")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder; default results/")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help="output folder; default results/. Before writing, a run removes the files of its kind that "
+                   "an earlier run left there (a backtest: metrics.json, trades.csv, equity.csv, report.png, "
+                   "bt_plot.png, report.html, footprint.png, footprint.html, footprints/trade_*.png; a sweep, a "
+                   "walk-forward, --compare: theirs), so that every file there is this run's; it never removes "
+                   "any other file")
     p.add_argument("--no-plot", action="store_true", help="do not draw report.png")
     p.add_argument("--bt-plot", action="store_true", help="also save Backtrader's own plot as bt_plot.png")
-    p.add_argument("--list-strategies", action="store_true", help="list the strategies and their parameters")
+    p.add_argument("--list-strategies", action="store_true",
+                   help="list the strategies with the parameter values a run uses (sizing: the default --size)")
     p.add_argument("--footprint", nargs=2, default=None, metavar=("START", "END"),
                    help="also draw footprint.png: the footprint of the bars stamped from START to END "
                    "(in --tz when they have no zone; the first 80 bars if there are more), with the trades marked")
@@ -164,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run several strategies on the same data and print one table (compare.csv; each "
                    "strategy's metrics, trades and equity in OUT/NAME/); --param KEY=VALUE goes to the "
                    "strategies that have KEY; --strategy is ignored")
-    g = p.add_argument_group("research: sweeps, walk-forward, overfitting checks (README: Research at scale)")
+    g = p.add_argument_group("research: sweeps, walk-forward, overfitting checks (docs/research.md)")
     g.add_argument("--sweep", action="append", default=[], metavar="NAME=V1,V2|START:STOP:STEP",
                    help="sweep a strategy parameter (or bars=1min,5min) over values or an inclusive range; "
                    "repeatable: every combination runs. Writes sweep.csv, returns.parquet, sweep.json, heatmap.png")
@@ -176,12 +190,25 @@ def build_parser() -> argparse.ArgumentParser:
                    "an error when no scheduler answers there within 10 s or no worker joins it within 30 s")
     g.add_argument("--rank-by", default="sharpe", metavar="METRIC",
                    help="metric that picks the best set (a metrics.json key); default sharpe")
-    g.add_argument("--resume", action="store_true", help="run only the sets not yet in --out/sweep.csv")
+    g.add_argument("--resume", action="store_true", help="run only the sets not yet in --out/sweep.csv, of the "
+                   "same sweep (its fingerprint in --out/sweep.json)")
     g.add_argument("--walk-forward", default=None, metavar="train=10D,test=2D[,anchored]",
                    help="walk-forward over the --sweep grid: lengths in trading days (D) or bars (b)")
     g.add_argument("--pbo-splits", type=int, default=16, metavar="S",
                    help="blocks S of the probability of backtest overfitting (even); default 16")
     return p
+
+
+def strategy_listing() -> str:
+    """``--list-strategies``: each strategy with the parameter values a run uses (the sizing of the default
+    ``--size``, not the class default), and the sizing with ``--instrument``."""
+    text = describe_strategies(lambda cls: {**strategy_params(cls), **parse_size(None, cls)})
+
+    def shown(size: str) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in parse_size(size, OrderFlowStrategy).items())
+
+    return (f"{text}\n\nWithout --size: {shown(DEFAULT_SIZE)} ({DEFAULT_SIZE} of equity); with --instrument: "
+            f"{shown(CONTRACT_SIZE)} (one contract); --size and --param KEY=VALUE change them.")
 
 
 @dataclass
@@ -210,6 +237,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
                       profile=args.profile)
     parse_bar_spec(args.bars)
     timeframes = parse_timeframes(args.timeframes, args.bars)
+    columns = parse_columns(args.columns)
     cls = resolve_strategy(args.strategy)
     known = strategy_params(cls)
     params = parse_params(args.param, cls, args.strategy)
@@ -221,10 +249,6 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
     end = parse_time(args.end, tz, "--end", end=True) if args.end else None
     if start is not None and end is not None and start >= end:
         raise OrderFlowError(f"--start {args.start} is not before --end {args.end}")
-    if not math.isfinite(args.cash) or args.cash <= 0:
-        raise OrderFlowError(f"bad --cash {args.cash}: must be > 0")
-    if not math.isfinite(args.commission) or not 0 <= args.commission < 1:
-        raise OrderFlowError(f"bad --commission {args.commission}: a fraction of traded value in [0, 1)")
     if args.classify is not None and args.classify not in (*CLASSIFIERS, BAR_METHOD):
         raise OrderFlowError(f"unknown --classify {args.classify!r}; use one of {', '.join([*CLASSIFIERS, BAR_METHOD])}")
     if args.quote_lag is not None and args.quotes is None:
@@ -233,10 +257,10 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
     outputs.html_footprint = parse_window(args.html_footprint, tz, "--html-footprint")
     if args.trade_footprints < 0:
         raise OrderFlowError(f"bad --trade-footprints {args.trade_footprints}: a number of trades >= 0")
+    own = strategy_session({**known, **params})
     if args.session_start is not None or args.session_tz is not None:
-        zone = check_zone(args.session_tz or tz, "--session-tz")
-        own = strategy_session({**known, **params})
-        clock = parse_clock(args.session_start) if args.session_start is not None else (own[0] if own else dt.time(0, 0))
+        zone = check_zone(args.session_tz, "--session-tz") if args.session_tz else (own or DEFAULT_SESSION)[1]
+        clock = parse_clock(args.session_start) if args.session_start is not None else (own or DEFAULT_SESSION)[0]
         session = (clock, zone)
         mapped = session_params(known, clock if args.session_start is not None else None, zone)
         if not mapped:
@@ -244,7 +268,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
                   "cut the daily returns", file=sys.stderr)
         params.update(mapped)
     else:
-        session = strategy_session({**known, **params})
+        session = own
     config = RunConfig(
         data=data, strategy=args.strategy if ":" not in args.strategy else cls, params=params, bars=args.bars,
         cash=float(args.cash), commission=float(args.commission), slippage=parse_slippage(args.slippage),
@@ -253,7 +277,8 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         observers=args.bt_plot, keep_ticks=outputs.needs_ticks, symbol=args.symbol, allow_overlap=args.allow_overlap,
         cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
         imbalance=args.imbalance, instrument=instrument, commission_per_contract=args.commission_per_contract,
-        slippage_ticks=args.slippage_ticks, timeframes=timeframes, developing=args.developing,
+        slippage_ticks=args.slippage_ticks, columns=columns, timeframes=timeframes,
+        developing=args.developing,
     )
     for spec in config.all_timeframes:  # the strategy's own too, before any data is read
         check_timeframe(args.bars, spec)
@@ -274,6 +299,21 @@ def parse_timeframes(text: str | None, bars: str) -> tuple[str, ...]:
         except OrderFlowError as exc:
             raise OrderFlowError(f"bad --timeframes {spec!r}: {exc}") from None
     return tuple(parse_bar_spec(spec).text for spec in specs)
+
+
+def parse_columns(text: str | None) -> dict[str, str] | None:
+    """``--columns "Time=timestamp,Last=price"`` -> ``{"Time": "timestamp", "Last": "price"}`` (``load_ticks(columns=)``)."""
+    if text is None:
+        return None
+    columns: dict[str, str] = {}
+    for pair in text.split(","):
+        theirs, sep, target = (part.strip() for part in pair.partition("="))
+        if not sep or not theirs or not target:
+            raise OrderFlowError(f"bad --columns {text!r}: THEIRS=CANONICAL pairs separated by commas, "
+                                 "e.g. --columns Time=timestamp,Last=price,Qty=size")
+        columns[theirs] = target
+    check_column_map(columns, "--columns")
+    return columns
 
 
 def data_source(texts: Sequence[str]) -> "Path | str | list[Path]":
@@ -300,12 +340,8 @@ def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractiona
     if instrument is not None and args.commission:
         raise OrderFlowError("--commission is a fraction of traded value; with a futures contract use "
                              "--commission-per-contract")
-    for option in ("commission_per_contract", "slippage_ticks"):
-        value = getattr(args, option)
-        if not math.isfinite(value) or value < 0:
-            raise OrderFlowError(f"bad --{option.replace('_', '-')} {value}: must be >= 0")
     sizable = {"stake", "pct_equity"} <= set(strategy_params(cls))
-    size = "1" if args.size is None and instrument is not None and sizable else args.size
+    size = CONTRACT_SIZE if args.size is None and instrument is not None and sizable else args.size
     params = parse_size(size, cls, fractional=fractional)
     if args.risk is not None:
         if not math.isfinite(args.risk) or args.risk <= 0:
@@ -317,7 +353,7 @@ def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractiona
 
 
 def parse_window(texts: Sequence[str] | None, tz: str, option: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """``START END`` of a chart window -> UTC bounds ``[start, end)`` (a bare END date covers its day)."""
+    """``START END`` of a chart window -> UTC bounds ``[start, end)`` (a date END covers its whole day)."""
     if not texts:
         return None
     start = parse_time(texts[0], tz, f"{option} START")

@@ -22,7 +22,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -91,12 +91,16 @@ def _range_texts(spec: str, text: str) -> list[str]:
         start = None
     if start is None or not all(d.is_finite() for d in (start, stop, step)):
         raise OrderFlowError(f"bad --sweep {text!r}: a range is START:STOP:STEP, e.g. 5:20:5")
-    if step <= 0 or stop < start:
-        raise OrderFlowError(f"bad --sweep {text!r}: STEP must be > 0 and STOP >= START")
-    count = int((stop - start) / step) + 1
-    if count > MAX_SETS:
-        raise OrderFlowError(f"bad --sweep {text!r}: {count:,} values")
-    return [str(start + k * step) for k in range(count)]
+    try:
+        if step <= 0 or stop < start:
+            raise OrderFlowError(f"bad --sweep {text!r}: STEP must be > 0 and STOP >= START")
+        count = int((stop - start) / step) + 1
+        if count > MAX_SETS:
+            raise OrderFlowError(f"bad --sweep {text!r}: {count:,} values")
+        return [str(start + k * step) for k in range(count)]
+    except DecimalException:  # decimal.Overflow, Underflow ...: exponents beyond the decimal context's
+        raise OrderFlowError(f"bad --sweep {text!r}: numbers too large or too small to count the range's "
+                             "values") from None
 
 
 def _distinct(values: list, text: str) -> list:
@@ -266,14 +270,15 @@ def metric_names(table: pd.DataFrame) -> list[str]:
 
 
 def rankable_metrics() -> list[str]:
-    """The numeric metrics of a run (the keys of ``reports.metrics.performance`` and ``fills``)."""
+    """The numeric metrics of a run (the keys of ``reports.metrics.performance`` and the engine's
+    :data:`research.engine.ORDER_METRICS`)."""
     from reports import metrics as perf
 
     values = pd.Series([1.0, 1.0], index=pd.DatetimeIndex(["2024-01-01", "2024-01-02"], tz="UTC"))
     frame = pd.DataFrame({"open": [1.0, 1.0], "close": [1.0, 1.0]}, index=values.index)
     sample = perf.performance(values, pd.DataFrame({"pnl_net": [], "closed": []}), values.pct_change().dropna(),
                               frame, values * 0, 1.0)
-    return [k for k, v in sample.items() if not isinstance(v, (str, bool))] + ["fills"]
+    return [k for k, v in sample.items() if not isinstance(v, (str, bool))] + list(engine.ORDER_METRICS)
 
 
 def check_rank_by(rank_by: str) -> str:
@@ -307,12 +312,14 @@ class SweepStore:
         self.out, self.axes = Path(out), list(axes)
         self.csv, self.sets, self.json = self.out / "sweep.csv", self.out / "sets", self.out / "sweep.json"
         self.print = fingerprint(base, axes)
-        if resume and self.json.exists():
-            previous = json.loads(self.json.read_text()).get("fingerprint")
-            if previous != self.print:
-                raise OrderFlowError(f"--resume: {self.json} was written by a different sweep (data, options or grid); "
-                                     "use another --out or drop --resume")
-        elif not resume:
+        self.labels = [set_label(p) for p in grid_points(axes)]
+        self.columns: list[str] | None = None  # sweep.csv's header
+        self.finished: list[int] = []  # the sets with a row in sweep.csv
+        if resume:
+            self.check_resumable()
+            if self.csv.exists():
+                self.columns, self.finished = self.read_rows()
+        else:
             for stale in (self.csv, self.json):
                 stale.unlink(missing_ok=True)
             if self.sets.is_dir():
@@ -322,17 +329,74 @@ class SweepStore:
         self.sets.mkdir(exist_ok=True)
         if not self.json.exists():
             self.json.write_text(json.dumps({"status": "running", "fingerprint": self.print}, indent=2) + "\n")
-        self.columns: list[str] | None = None
-        if self.csv.exists():
-            with self.csv.open(newline="") as handle:
-                self.columns = next(csv.reader(handle), None)
+
+    def check_resumable(self) -> None:
+        """Resume only the sweep that wrote ``out``: sweep.json must hold this sweep's fingerprint.
+        Rows without a sweep.json (no fingerprint) or a sweep.json that is no sweep's are refused;
+        a folder with nothing in it starts afresh."""
+        if not self.json.exists():
+            earlier = self.csv.exists() or (self.sets.is_dir() and any(self.sets.glob("*.parquet")))
+            if earlier:
+                raise OrderFlowError(f"--resume: {self.json} is missing, so the rows in {self.out} have no fingerprint "
+                                     "of the sweep that wrote them (its data, options and grid) and cannot be resumed; "
+                                     "use another --out or drop --resume")
+            return
+        try:
+            document = json.loads(self.json.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise OrderFlowError(f"--resume: not a sweep's sweep.json ({exc}); use another --out or drop --resume",
+                                 source=self.json) from None
+        previous = document.get("fingerprint") if isinstance(document, dict) else None
+        if previous is None:
+            raise OrderFlowError("--resume: not a sweep's sweep.json (no fingerprint of the sweep that wrote it); "
+                                 "use another --out or drop --resume", source=self.json)
+        if previous != self.print:
+            raise OrderFlowError(f"--resume: {self.json} was written by a different sweep (data, options or grid); "
+                                 "use another --out or drop --resume")
 
     def done(self) -> set[int]:
         """Numbers of the sets with a row in sweep.csv and their returns in sets/."""
-        if not self.csv.exists() or self.columns is None:
-            return set()
-        numbers = pd.read_csv(self.csv, usecols=["set"])["set"].astype(int)
-        return {n for n in numbers if (self.sets / f"{n:04d}.parquet").exists()}
+        return {n for n in self.finished if (self.sets / f"{n:04d}.parquet").exists()}
+
+    def read_rows(self) -> tuple[list[str] | None, list[int]]:
+        """sweep.csv's header (None when the file is empty) and the set numbers of its rows, or
+        OrderFlowError naming the file and the first bad line: text that is no UTF-8, a header
+        without ``set`` and ``label``, a row of another width, a set number not of this grid or
+        given twice, a label other than the grid's for that number."""
+        def bad(problem: str) -> OrderFlowError:
+            return OrderFlowError(f"--resume: {problem}; remove the file (its sets run again) or use another --out",
+                                  source=self.csv)
+
+        data = self.csv.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise bad(f"line {data[:exc.start].count(bytes([10])) + 1}: not UTF-8 text") from None
+        try:
+            lines = [(k, row) for k, row in enumerate(csv.reader(text.splitlines()), start=1) if row]
+        except csv.Error as exc:
+            raise bad(f"not a CSV table ({exc})") from None
+        if not lines:
+            return None, []
+        header = lines[0][1]
+        if header[:2] != ["set", "label"]:
+            raise bad("line 1: no set and label columns (a sweep table starts with set,label,...)")
+        numbers: list[int] = []
+        for k, row in lines[1:]:
+            if len(row) != len(header):
+                raise bad(f"line {k}: {len(row)} fields, not {len(header)}")
+            try:
+                n = int(row[0])
+            except ValueError:
+                raise bad(f"line {k}: set {row[0]!r} is not a set number of this grid (0 to {len(self.labels) - 1})") from None
+            if not 0 <= n < len(self.labels):
+                raise bad(f"line {k}: set {n} is not a set number of this grid (0 to {len(self.labels) - 1})")
+            if row[1] != self.labels[n]:
+                raise bad(f"line {k}: set {n} is labelled {row[1]!r}, not {self.labels[n]!r}")
+            if n in numbers:
+                raise bad(f"line {k}: set {n} is there twice")
+            numbers.append(n)
+        return header, numbers
 
     def add(self, result: SetResult, point: dict[str, Any]) -> None:
         """Write one finished set: its returns, then its row (a set counts as done once its row is written)."""
@@ -363,9 +427,17 @@ class SweepStore:
         table = table.set_index("set").sort_index()
         table = table.astype({c: object for c in table.columns if c.startswith("param:")})
         table = table.replace({np.nan: None})
-        returns = pd.concat([pd.read_parquet(self.sets / f"{n:04d}.parquet").iloc[:, 0].rename(labels[n])
-                             for n in table.index], axis=1)
+        returns = pd.concat([self.returns_of(n).rename(labels[n]) for n in table.index], axis=1)
         return table, returns
+
+    def returns_of(self, number: int) -> pd.Series:
+        """The daily returns of set ``number`` (sets/NNNN.parquet), or OrderFlowError naming a damaged file."""
+        path = self.sets / f"{number:04d}.parquet"
+        try:
+            return pd.read_parquet(path).iloc[:, 0]
+        except (OSError, ValueError, IndexError) as exc:
+            raise OrderFlowError(f"not the daily returns of a sweep's set ({' '.join(str(exc).split())}); remove it "
+                                 "(its set runs again with --resume) or use another --out", source=path) from None
 
 
 def _cell(value: Any) -> Any:

@@ -37,6 +37,7 @@ from data import OrderFlowError
 from reports import metrics as perf
 
 from .config import RunConfig
+from .engine import ORDER_METRICS
 from .executors import Executor, make_executor
 from .sweep import (
     BARS_AXIS,
@@ -55,7 +56,7 @@ from .sweep import (
 )
 
 SUMMARY_METRICS = ["total_return_pct", "sharpe", "max_drawdown_pct", "trades", "win_rate_pct", "profit_factor",
-                   "net_pnl"]
+                   "net_pnl", "days"]
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,9 @@ def walk_forward(base: RunConfig, axes: Sequence[Axis], spec: WalkSpec, *, jobs:
                                                                      rows[w.number, specs[chosen[w.number]]][2]]
                            for w in windows])
     metrics = perf.performance(equity["value"], trades, daily, test_bars, equity["position"], base.cash)
+    for key in ORDER_METRICS:  # fills, refused orders, skipped entries: the sums over the test windows
+        counts = [out_sample[w.number].metrics.get(key) for w in windows]
+        metrics[key] = None if all(c is None for c in counts) else sum(c or 0 for c in counts)
     return WalkForwardResult(spec=spec, rank_by=rank_by, windows=table, equity=equity, trades=trades, daily=daily,
                              metrics=metrics)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from typing import Any
+from typing import Any, Callable
 
 from data.errors import OrderFlowError
 
@@ -15,6 +15,7 @@ from .base import OrderFlowStrategy
 from .cvd_trend import CvdTrend
 from .delta_divergence import DeltaDivergenceStrategy
 from .ofi_momentum import OfiMomentum
+from .own import USAGE, is_path
 from .stacked_imbalance import StackedImbalanceStrategy
 from .trend_imbalance import TrendImbalance
 
@@ -38,6 +39,8 @@ def get_strategy(name: str) -> type[OrderFlowStrategy]:
         return STRATEGIES[key]
     close = difflib.get_close_matches(key, list(STRATEGIES), n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else ""
+    if is_path(str(name).strip()):
+        hint = f"; {USAGE}, e.g. --strategy {str(name).strip()}:ClassName"
     raise OrderFlowError(f"unknown strategy {name!r}{hint} (available: {', '.join(STRATEGIES)})")
 
 
@@ -48,19 +51,19 @@ def strategy_params(name: "str | type[OrderFlowStrategy]") -> dict[str, Any]:
 
 
 def strategy_rules(name: "str | type[OrderFlowStrategy]") -> str:
-    """The strategy's rules: its class docstring, dedented (for ``--list-strategies`` and the README)."""
+    """The strategy's rules: its class docstring, dedented (for ``--list-strategies`` and docs/strategies.md)."""
     cls = get_strategy(name) if isinstance(name, str) else name
     return inspect.cleandoc(cls.__doc__ or "")
 
 
-def describe_strategies() -> str:
-    """One block per registered strategy: name, first docstring line, parameters with defaults
-    (``run_backtest.py --list-strategies``)."""
+def describe_strategies(params: "Callable[[type[OrderFlowStrategy]], dict[str, Any]] | None" = None) -> str:
+    """One block per registered strategy: name, first docstring line, parameters with their values
+    (``params(cls)``; default: the class defaults, :func:`strategy_params`)."""
     lines = []
     for name, cls in sorted(STRATEGIES.items()):
         doc = (cls.__doc__ or "").strip().splitlines()
         lines.append(f"{name}: {doc[0].strip() if doc else cls.__name__}")
-        lines.append("    params: " + ", ".join(f"{k}={v!r}" for k, v in strategy_params(cls).items()))
+        lines.append("    params: " + ", ".join(f"{k}={v!r}" for k, v in (params or strategy_params)(cls).items()))
     return "\n".join(lines)
 
 

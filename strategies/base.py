@@ -37,7 +37,8 @@ class OrderFlowStrategy(bt.Strategy):
     - ``pct_equity`` (None): size each trade as a percentage of the broker's value:
       ``size = value * pct_equity / 100 / (close * multiplier)`` (the signal bar's close,
       the contract multiplier; a futures contract's notional is price x multiplier),
-      rounded down to whole units unless ``fractional=True``; a size of 0 skips the trade;
+      rounded down to whole units unless ``fractional=True``; a size of 0 skips the trade
+      (counted in :attr:`unsized_entries`);
     - ``fractional`` (False): keep fractional sizes (crypto);
     - ``risk`` (None): size each trade so that its stop risks at most this much money:
       ``size = floor(risk / (|price - stop| * multiplier))`` (:func:`strategies.sizing.size_for_risk`;
@@ -78,6 +79,7 @@ class OrderFlowStrategy(bt.Strategy):
         self._exit_order: bt.Order | None = None
         self._children: list[bt.Order] = []
         self.entry_bar: int | None = None  # len(self) on the bar the entry filled
+        self.unsized_entries: list[int] = []  # len(self) of each entry skipped because its size was 0
 
     def start(self) -> None:
         """Refuse data shorter than the indicators' warm-up, with a clear error.
@@ -160,7 +162,11 @@ class OrderFlowStrategy(bt.Strategy):
             return self._stake
         if not price > 0:
             return 0
-        size = self.broker.getvalue() * self._pct / 100.0 / (price * self.multiplier)
+        value = self.broker.getvalue()
+        size = value * (self._pct / 100.0) / (price * self.multiplier)
+        if not math.isfinite(size):
+            raise OrderFlowError(f"the position size is not finite: value {value:g} x {self._pct:g}% / (price {price:g} "
+                                 f"x multiplier {self.multiplier:g}) overflows a float; use realistic cash and contract terms")
         return size if self.p.fractional else math.floor(size)
 
     def next(self) -> None:
@@ -187,6 +193,7 @@ class OrderFlowStrategy(bt.Strategy):
             return None
         size = self.order_size(price, stop)
         if not size > 0:
+            self.unsized_entries.append(len(self))
             return None
         if stop is None and target is None:
             self._entry_order = self.buy(size=size) if direction > 0 else self.sell(size=size)

@@ -1,4 +1,4 @@
-"""Trade-side classification: hand-worked vectors from the issue, and reference loops."""
+"""Trade-side classification: hand-worked vectors, and reference loops."""
 from __future__ import annotations
 
 import math
@@ -22,7 +22,7 @@ from data.sides.classify import (
     tick_rule,
 )
 
-ISSUE_PRICES = [10.00, 10.01, 10.01, 10.00, 10.00, 10.02]
+WORKED_PRICES = [10.00, 10.01, 10.01, 10.00, 10.00, 10.02]
 
 
 def ticks(price, side=None, bid=None, ask=None, size=None) -> pd.DataFrame:
@@ -44,14 +44,14 @@ def ticks(price, side=None, bid=None, ask=None, size=None) -> pd.DataFrame:
 # --------------------------------------------------------------------------- tick rules
 
 
-def test_tick_rule_issue_vector():
-    assert tick_rule(ISSUE_PRICES).tolist() == [0, 1, 1, -1, -1, 1]
+def test_tick_rule_worked_vector():
+    assert tick_rule(WORKED_PRICES).tolist() == [0, 1, 1, -1, -1, 1]
 
 
-def test_reverse_tick_rule_issue_vector():
+def test_reverse_tick_rule_worked_vector():
     # Against the next different price: 10.00<10.01 -> -1; 10.01 (next diff 10.00) -> +1 twice;
     # 10.00 (next diff 10.02) -> -1 twice; the last trade has no later price -> 0.
-    assert reverse_tick_rule(ISSUE_PRICES).tolist() == [-1, 1, 1, -1, -1, 0]
+    assert reverse_tick_rule(WORKED_PRICES).tolist() == [-1, 1, 1, -1, -1, 0]
 
 
 def test_tick_rule_flat_start_stays_unknown_and_nan_prices_are_skipped():
@@ -158,7 +158,7 @@ def test_locked_quote_at_price_is_left_to_tick_rule():
 
 
 def _quote_reference(method: str, prices, bids, asks) -> list[int]:
-    """Row-by-row statement of the issue's rules (zone bounds with a tiny tolerance)."""
+    """Row-by-row statement of the rules (zone bounds with a tiny tolerance)."""
     tick = _tick_reference(list(prices))
     out = []
     for p, b, a, t in zip(prices, bids, asks, tick):
@@ -204,7 +204,7 @@ def test_quote_methods_match_reference(rows):
 
 
 def test_classify_fills_only_unknown_sides_and_flags_them():
-    frame = ticks(ISSUE_PRICES, side=[0, -1, 0, 1, 0, 0])
+    frame = ticks(WORKED_PRICES, side=[0, -1, 0, 1, 0, 0])
     out = classify(frame, "tick")
     assert out["side"].tolist() == [0, -1, 1, 1, -1, 1]  # known -1 and +1 kept
     assert out["side"].dtype == np.int8
@@ -214,13 +214,13 @@ def test_classify_fills_only_unknown_sides_and_flags_them():
 
 
 def test_classify_override_reclassifies_everything():
-    out = classify(ticks(ISSUE_PRICES, side=[1, -1, 0, 1, 0, 0]), "tick", override=True)
+    out = classify(ticks(WORKED_PRICES, side=[1, -1, 0, 1, 0, 0]), "tick", override=True)
     assert out["side"].tolist() == [0, 1, 1, -1, -1, 1]
     assert out["inferred"].tolist() == [False, True, True, True, True, True]
 
 
 def test_classify_ors_an_existing_inferred_flag():
-    frame = ticks(ISSUE_PRICES, side=[0, 1, 0, -1, 0, 0])
+    frame = ticks(WORKED_PRICES, side=[0, 1, 0, -1, 0, 0])
     frame["inferred"] = [False, True, False, False, False, False]  # row 1: an earlier guess
     out = classify(frame, "reverse_tick")
     assert out["side"].tolist() == [-1, 1, 1, -1, -1, 0]
@@ -246,11 +246,11 @@ def test_classify_empty_frame():
 
 def test_unknown_method_lists_the_valid_ones():
     with pytest.raises(OrderFlowError) as err:
-        classify(ticks(ISSUE_PRICES), "magic")
+        classify(ticks(WORKED_PRICES), "magic")
     for name in CLASSIFIERS:
         assert name in str(err.value)
     with pytest.raises(OrderFlowError, match="bulk_volume_classification"):
-        classify(ticks(ISSUE_PRICES), "bvc")
+        classify(ticks(WORKED_PRICES), "bvc")
 
 
 @pytest.mark.parametrize("given, kind", [(None, "NoneType"), ("ticks.csv", "str"), ([1, 2], "list")])
@@ -342,7 +342,7 @@ def test_bvc_flat_window_and_bad_parameters():
 def test_accuracy_scores_hand_worked():
     from tools.accuracy import score_method
 
-    truth = ticks(ISSUE_PRICES, side=[1, 1, -1, -1, -1, 1], size=[1, 2, 3, 4, 5, 6])
+    truth = ticks(WORKED_PRICES, side=[1, 1, -1, -1, -1, 1], size=[1, 2, 3, 4, 5, 6])
     s = score_method("hand", "tick", truth, "3t")  # tick rule: 0, +1, +1, -1, -1, +1
     assert s.signed == pytest.approx(5 / 6)
     assert s.trades_signed == pytest.approx(4 / 5)  # rows 1, 3, 4, 5 right

@@ -19,7 +19,7 @@ from data.bars.depth import (
     weighted_mid,
 )
 
-# The issue's check: (bid px x sz, ask px x sz) over four quote states.
+# Worked by hand: (bid px x sz, ask px x sz) over four quote states.
 QUOTES = {"bid": [100, 100, 100.5, 100], "bid_size": [5, 8, 3, 9],
           "ask": [101, 101, 101.5, 100.5], "ask_size": [7, 6, 2, 4]}
 
@@ -36,7 +36,7 @@ def quote_ticks(seconds: list[float], quotes: dict) -> pd.DataFrame:
     })
 
 
-def test_ofi_issue_example():
+def test_ofi_worked_example():
     # e1: bid same price, 8 - 5 = +3; ask same price, -(6 - 7) = +1 -> +4
     # e2: bid up: +3; ask up: +6 (the old ask queue gone) -> +9
     # e3: bid down: -3 (old queue lost); ask down: -4 (new queue) -> -7
@@ -90,7 +90,7 @@ def test_ofi_matches_the_case_by_case_definition(states):
     np.testing.assert_allclose(ofi_events(pb, qb, pa, qa), reference_ofi(pb, qb, pa, qa))
 
 
-def test_imbalance_ratio_normalised_imbalance_and_weighted_mid_issue_example():
+def test_imbalance_ratio_normalised_imbalance_and_weighted_mid_worked_example():
     assert imbalance_ratio([400], [100])[0] == pytest.approx(0.8)
     assert normalised_imbalance([400], [100])[0] == pytest.approx(0.6)
     assert weighted_mid([150], [152], [400], [100])[0] == pytest.approx(151.6)  # 0.8*152 + 0.2*150

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import pickle
+import re
+from dataclasses import replace
 
 import backtrader as bt
 import numpy as np
@@ -13,8 +16,9 @@ import pytest
 import run_backtest as rb
 from data import OrderFlowError
 from reports.metrics import to_json_ready
-from research import RunConfig, load, resolve_strategy, run
+from research import RunConfig, engine, load, resolve_strategy, run
 from research.instruments import get_instrument
+from strategies.base import OrderFlowStrategy
 from tests.conftest import FIXTURES, need_sample
 
 SMALL_CSV = FIXTURES / "ticks_small.csv"
@@ -32,6 +36,14 @@ class BuyFirstSellThird(bt.Strategy):
             self.close()
 
 
+class FlipEveryHour(bt.Strategy):
+    """A user's own strategy with no session parameters: 1 unit long, then short, flipped every 60 bars."""
+
+    def next(self) -> None:
+        if len(self) % 60 == 0:
+            self.order_target_size(target=1 if len(self) // 60 % 2 else -1)
+
+
 def test_run_by_hand_on_the_small_fixture():
     # 1-trade bars of the fixture: the buy fills at bar 2's open (100.25), the close at bar 4's open (99.75)
     result = run(RunConfig(data=SMALL_CSV, strategy=BuyFirstSellThird, bars="1t", cash=1000.0))
@@ -41,7 +53,7 @@ def test_run_by_hand_on_the_small_fixture():
     assert closed["pnl"].iloc[0] == pytest.approx(2 * (99.75 - 100.25))
     assert result.metrics["final_value"] == pytest.approx(1000.0 - 1.0)
     assert result.equity["value"].iloc[-1] == pytest.approx(999.0)
-    # one trade date (UTC midnight cut): its return is the whole run's
+    # one trade date (the default 17:00 Chicago cut): its return is the whole run's
     assert result.daily.to_numpy() == pytest.approx([-1.0 / 1000.0])
 
 
@@ -212,3 +224,195 @@ def test_cvd_resets_are_where_the_session_cvd_restarts():
     before = local[resets - 1]
     assert all((o - pd.Timedelta(hours=17, microseconds=1)).date() > (b - pd.Timedelta(hours=17, microseconds=1)).date()
                for o, b in zip(opened, before))
+
+
+# --- trading days: the session calendar, whatever zone times are shown in ---------------------------------
+
+DAY_METRICS = ("sharpe", "sortino", "days", "trades", "final_value")
+
+
+def test_display_zone_changes_no_metric_of_any_strategy(tmp_path):
+    # the sample's five CME sessions (Sunday 17:00 to Friday 16:00 Chicago): 5 trading days for every strategy,
+    # its own (no session parameters) included, and the same Sharpe whether times are shown in UTC, Chicago or Tokyo
+    sample = need_sample()
+    names = ["cvd_trend", "stacked_imbalance", "ofi_momentum", "delta_divergence"]
+    seen: dict[str, dict[str, dict]] = {}
+    for tz in ("UTC", "America/Chicago", "Asia/Tokyo"):
+        out = tmp_path / tz.replace("/", "-")
+        common = ["--tz", tz, "--no-plot", "--quiet", "--cache-dir", str(tmp_path / "cache")]
+        assert rb.main([str(sample), "--compare", ",".join(names), *common, "--out", str(out)]) == 0
+        assert rb.main([str(sample), "--strategy", "tests.test_engine:FlipEveryHour", *common,
+                        "--out", str(out / "own")]) == 0
+        seen[tz] = {name: json.loads((out / name / "metrics.json").read_text())["metrics"] for name in [*names, "own"]}
+    for name in [*names, "own"]:
+        first = {k: seen["UTC"][name][k] for k in DAY_METRICS}
+        assert first["days"] == 5, name
+        for tz in ("America/Chicago", "Asia/Tokyo"):
+            assert {k: seen[tz][name][k] for k in DAY_METRICS} == first, (name, tz)
+    assert seen["UTC"]["stacked_imbalance"]["trades"] == 248 and seen["UTC"]["own"]["trades"] > 100
+
+
+def in_run_mode(monkeypatch, runonce: bool) -> None:
+    """Make the engine's cerebro run in Backtrader's vectorised (``runonce``) or bar-by-bar mode."""
+    original = engine.make_cerebro
+
+    def cerebro_in_mode(config, bars):
+        cerebro = original(config, bars)
+        cerebro.p.runonce = runonce
+        return cerebro
+
+    monkeypatch.setattr(engine, "make_cerebro", cerebro_in_mode)
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_engine_metrics_do_not_depend_on_the_display_zone(monkeypatch, runonce):
+    in_run_mode(monkeypatch, runonce)
+    loaded = load(RunConfig(data=need_sample(), bars="5min"))
+    for strategy in ("stacked_imbalance", "ofi_momentum", FlipEveryHour):
+        metrics = [run(RunConfig(data=need_sample(), strategy=strategy, bars="5min", tz=tz), loaded).metrics
+                   for tz in ("UTC", "America/Chicago", "Asia/Tokyo")]
+        assert metrics[0]["days"] == 5
+        assert all(m == metrics[0] for m in metrics[1:]), strategy
+
+
+def test_days_are_cut_by_the_session_calendar_not_the_display_zone():
+    # two bars either side of 17:00 Chicago on Monday 15 April 2024 (22:00 UTC): two trading days,
+    # Monday and Tuesday, in every display zone; midnight UTC or Tokyo would cut elsewhere
+    times = pd.DatetimeIndex(["2024-04-15 21:59", "2024-04-15 22:01", "2024-04-15 23:59", "2024-04-16 00:01"], tz="UTC")
+    for tz in ("UTC", "Asia/Tokyo", "America/Chicago"):
+        calendar = RunConfig(tz=tz).calendar
+        assert calendar.trade_dates(times).strftime("%Y-%m-%d").tolist() == [
+            "2024-04-15", "2024-04-16", "2024-04-16", "2024-04-16"], tz
+    # a session given: its start and zone, not --tz
+    assert RunConfig(tz="Asia/Tokyo", session=(dt.time(0, 0), "UTC")).calendar.trade_dates(times).strftime(
+        "%Y-%m-%d").tolist() == ["2024-04-15", "2024-04-15", "2024-04-15", "2024-04-16"]
+
+
+def test_session_start_alone_keeps_the_session_zone_not_the_display_zone():
+    args = rb.build_parser().parse_args([str(SMALL_CSV), "--strategy", "stacked_imbalance", "--tz", "Asia/Tokyo",
+                                         "--session-start", "18:00"])
+    config, _ = rb.make_config(args)
+    assert config.session == (dt.time(18, 0), "America/Chicago")
+    config, _ = rb.make_config(rb.build_parser().parse_args([str(SMALL_CSV), "--tz", "Asia/Tokyo",
+                                                             "--session-start", "18:00"]))
+    assert config.session == (dt.time(18, 0), "America/Chicago")  # cvd_trend's own zone
+    assert config.params["session_start"] == "18:00" and config.params["tz"] == "America/Chicago"
+
+
+# --- money must stay finite ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_money_that_overflows_a_float_is_an_error_not_nan_metrics(tmp_path, monkeypatch, runonce):
+    # long 10 points of a contract worth 1e308 per point: the profit, 1e309, is no float (inf)
+    in_run_mode(monkeypatch, runonce)
+    config = RunConfig(data=es_ticks(tmp_path), strategy=BuyFirstSellThird, params={"stake": 1}, bars="1min",
+                       instrument=get_instrument("ES").with_overrides(multiplier=1e308))
+    with pytest.raises(OrderFlowError, match=r"portfolio value is not finite from 2024-03-01 14:33.*multiplier 1e\+308"):
+        run(config)
+    # the same contract at 1e300 per point is large but finite: it runs
+    result = run(replace(config, instrument=get_instrument("ES").with_overrides(multiplier=1e300)))
+    assert result.metrics["final_value"] == pytest.approx(100_000 + 10 * 1e300)
+
+
+def test_cli_multiplier_that_overflows_is_one_error_line(tmp_path, capsys):
+    code = rb.main([str(es_ticks(tmp_path)), "--strategy", "tests.test_engine:BuyFirstSellThird", "--bars", "1min",
+                    "--instrument", "ES", "--multiplier", "1e308", "--no-plot", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: the portfolio value is not finite"), err
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"cash": math.inf}, "cash"), ({"cash": math.nan}, "cash"), ({"cash": 0.0}, "cash"),
+    ({"commission": math.nan}, "commission"), ({"commission": 1.0}, "commission"),
+    ({"commission_per_contract": math.inf}, "commission_per_contract"),
+    ({"slippage_ticks": math.nan}, "slippage_ticks"), ({"slippage": ("fixed", math.inf)}, "slippage"),
+])
+def test_non_finite_money_in_a_config_is_refused(changes, words):
+    with pytest.raises(OrderFlowError, match=words):
+        RunConfig(data=SMALL_CSV, **changes)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--cash", "inf"], "--cash"), (["--cash", "nan"], "--cash"), (["--commission", "nan"], "--commission"),
+    (["--instrument", "ES", "--margin", "inf"], "margin"), (["--instrument", "ES", "--multiplier", "nan"], "multiplier"),
+    (["--instrument", "ES", "--commission-per-contract", "inf"], "--commission-per-contract"),
+])
+def test_cli_non_finite_money_is_one_error_line(tmp_path, capsys, argv, words):
+    code = rb.main([str(SMALL_CSV), *argv, "--no-plot", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and words in err, err
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_cash_that_overflows_when_sized_by_percent_is_an_error(monkeypatch, runonce):
+    # 100% of 1e308 in units of ~100: the value leaves the floats (inf) and so would the next order's size
+    in_run_mode(monkeypatch, runonce)
+    config = RunConfig(data=SMALL_CSV, bars="1t", params={"slope_period": 2, "pct_equity": 100, "stake": None},
+                       cash=1e308)
+    with pytest.raises(OrderFlowError, match="not finite"):
+        run(config)
+
+
+# --- orders the broker refused, entries too small to place ---------------------------------------------------
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_orders_refused_for_lack_of_margin_are_counted(tmp_path, monkeypatch, runonce):
+    # ES holds 12,650 of margin per contract: with 10,000 of cash the buy of bar 1 is refused (Backtrader's Margin
+    # status), so the close of bar 3 has nothing to close: 0 trades, 1 order refused
+    in_run_mode(monkeypatch, runonce)
+    config = RunConfig(data=es_ticks(tmp_path), strategy=BuyFirstSellThird, params={"stake": 1}, bars="1min",
+                       instrument=get_instrument("ES"), cash=10_000.0)
+    result = run(config)
+    assert result.metrics["trades"] == 0 and result.metrics["final_value"] == 10_000.0
+    assert (result.metrics["orders_rejected"], result.metrics["orders_margin"]) == (1, 1)
+    enough = run(replace(config, cash=12_650.0))  # exactly the margin: the order is taken
+    assert (enough.metrics["trades"], enough.metrics["orders_rejected"], enough.metrics["orders_margin"]) == (1, 0, 0)
+    # orders of warm-up bars are refused by design and not counted: the buy of bar 1 is one of them
+    warm = run(replace(config, warmup_bars=2))
+    assert warm.metrics["orders_rejected"] == 0
+
+
+def test_cli_says_plainly_that_every_order_was_refused(tmp_path, capsys):
+    code = rb.main([str(es_ticks(tmp_path)), "--strategy", "tests.test_engine:BuyFirstSellThird", "--bars", "1min",
+                    "--instrument", "ES", "--margin", "200000", "--no-plot", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert re.search(r"Orders rejected \(margin\)\s+1 \(1\)\n", out)
+    assert ("Note: the broker rejected every order (1), 1 for lack of cash or margin (Backtrader's Margin status), "
+            "so the run made no trade") in out
+    doc = json.loads((tmp_path / "out" / "metrics.json").read_text())["metrics"]
+    assert (doc["orders_rejected"], doc["orders_margin"], doc["trades"]) == (1, 1, 0)
+
+
+class AlwaysLong(OrderFlowStrategy):
+    """Enter long on every bar it is flat; never exit."""
+
+    def entry_signal(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+def test_entries_whose_size_rounds_to_zero_are_counted(monkeypatch, runonce):
+    # 100% of 1 of cash buys 0 whole units at ~100: each of the 10 one-trade bars signals an entry and skips it;
+    # 50% of 1,000 buys floor(500 / 100.00) = 5 units on the first signal and no entry is skipped
+    in_run_mode(monkeypatch, runonce)
+    config = RunConfig(data=SMALL_CSV, strategy=AlwaysLong, bars="1t", params={"pct_equity": 100}, cash=1.0)
+    poor = run(config)
+    assert (poor.metrics["entries_skipped"], poor.metrics["trades"], poor.metrics["open_trades_at_end"]) == (10, 0, 0)
+    rich = run(replace(config, cash=1000.0, params={"pct_equity": 50}))
+    assert rich.metrics["entries_skipped"] == 0 and rich.trades["size"].tolist() == [5]
+    assert run(replace(config, strategy=BuyFirstSellThird, params={})).metrics["entries_skipped"] is None
+
+
+def test_cli_says_plainly_that_entries_were_too_small(tmp_path, capsys):
+    code = rb.main([str(SMALL_CSV), "--bars", "1t", "--param", "slope_period=2", "--cash", "1", "--no-plot",
+                    "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    skipped = json.loads((tmp_path / "metrics.json").read_text())["metrics"]["entries_skipped"]
+    assert skipped > 0
+    assert (f"Note: {skipped} entry signals were skipped: their size rounded down to 0 units "
+            "(100% of the equity buys less than one unit)") in out

@@ -5,8 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.bars.make import _fixed_time_bars, _time_labels, assign_bars
-from data.bars.spec import parse_bar_spec
+from data.bars.spec import _fixed_time_bars, _time_labels, assign_bars, parse_bar_spec
 from data.sides.codes import parse_side
 
 
@@ -236,7 +235,7 @@ def test_point_of_control_without_a_sort_equals_the_lexsort(nan: bool) -> None:
 
 @pytest.mark.parametrize("threshold,window", [("p99", 10_000), ("p90", 700), ("p50", 1), (2.0, 10_000)])
 def test_large_trades_compared_per_block_equal_the_per_trade_thresholds(threshold, window) -> None:
-    from data.bars.footprint import large_trade_threshold, large_trade_volume
+    from data.bars.large import large_trade_threshold, large_trade_volume
 
     _, _, size, side, starts = tie_heavy_grid(6)
     size = size * np.random.default_rng(1).exponential(1.0, len(size))
@@ -347,7 +346,7 @@ def test_order_statistic_equals_one_partition(q: float, m: int, kind: str) -> No
     """The bounded ranking (only the values at or above the smallest group maximum)
     picks the very value np.partition picks: ties, constant rows, sorted rows, and
     rows with NaN (sorted last), infinities and signed zeros."""
-    from data.bars.footprint import _order_statistic
+    from data.bars.large import _order_statistic
 
     rng = np.random.default_rng(int(q * 100) + m)
     rows = 6
@@ -370,7 +369,8 @@ def test_large_orders_of_single_trades_equal_the_grouped_formula(threshold) -> N
     """When every trade is an order of its own, large_order_volume skips the grouping;
     the result is the grouped formula's: order sizes by np.add.reduceat over the order
     starts, each counted in the bar of its last trade (and with carried blocks)."""
-    from data.bars.footprint import LargeTradeCarry, large_order_volume, large_trade_volume
+    from data.bars.large import LargeTradeCarry, large_trade_volume
+    from data.bars.orders import large_order_volume
 
     rng = np.random.default_rng(21)
     n = 25_000

@@ -134,7 +134,7 @@ def test_binance_forced_on_wrong_column_count(tmp_path):
 
 @pytest.mark.parametrize("fmt", ["binance_trades", "binance_aggtrades"])
 def test_binance_forced_on_a_file_with_another_header_says_so(tmp_path, fmt):
-    # the case: six columns, like a headerless trades dump, but the first line is names
+    # six columns, like a headerless trades dump, but the first line is names
     path = write(tmp_path, "x.csv", "Timestamp,Price,Volume,BidSize,AskSize,TradeType\n"
                                     "2024-03-01T09:30:05Z,100,2,10,12,1\n")
     error = pytest.raises(OrderFlowError, load_ticks, path, format=fmt).value

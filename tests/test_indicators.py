@@ -374,7 +374,7 @@ def test_plain_ohlcv_feed_is_refused() -> None:
         run_indicators(bt.feeds.PandasData(dataname=frame), {"x": CVD}, runonce=True)
 
 
-# --- data shorter than the warm-up (issue 8, point 14) -------------------------------------------------------
+# --- data shorter than the warm-up -------------------------------------------------------
 
 # Every indicator class in indicators/ with a warm-up of 20 bars where it has one: (factory, {line: minimum
 # period}) for the lines that wait for the warm-up; every other line has a value from the first bar.

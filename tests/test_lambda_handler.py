@@ -168,7 +168,7 @@ BAD_EVENTS = {
     "boolean trade type": ({"trades": [good_trade(TradeType=True)]},
                            "trades, column 'TradeType', row 1: side codes must be 1/2, +1/-1 "
                            "or buy/sell, not booleans (value True)"),
-    # client mistakes that used to answer 500 (issue 8, point 17)
+    # client mistakes: 400, never 500
     "volume beyond a float": ({"body": json.dumps({"trades": [good_trade(), good_trade(Volume=10**309)]})},
                               "trades, column 'Volume', row 2: trade size is not finite "
                               f"(value {'1' + '0' * 39}... (310 characters))"),

@@ -341,7 +341,7 @@ def test_bad_epoch_row_and_bad_quote(tmp_path):
     assert (error.column, error.row, error.value) == ("bid", 2, "oops")
 
 
-# --------------------------------------------------------------------------- times out of range (issue 8)
+# --------------------------------------------------------------------------- times out of range
 
 
 @pytest.mark.parametrize(
@@ -415,7 +415,7 @@ def test_mixed_epoch_units_each_read_by_its_size_and_noted(tmp_path):
     assert load_ticks(path, on_bad_rows="drop").attrs["load_report"]["rejected"] == {"unclear_epoch_unit": 1}
 
 
-# --------------------------------------------------------------------------- broken files (issue 8)
+# --------------------------------------------------------------------------- broken files
 
 GOOD_CSV = "Timestamp,Price,Volume\n" + "".join(f"2024-03-01T09:30:{i % 60:02d}Z,100,{i}\n" for i in range(20_000))
 

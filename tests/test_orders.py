@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from data import aggressor_orders, large_orders, make_bars
-from data.bars.footprint import add_footprint_lines, large_order_volume
+from data.bars.footprint import add_footprint_lines
+from data.bars.orders import large_order_volume
 from data.errors import OrderFlowError
 from tests.conftest import canonical_ticks, need_shared
 

@@ -1,4 +1,4 @@
-"""Depth lines from every update of a quote stream (issue 11, point 2): make_bars(quotes=),
+"""Depth lines from every update of a quote stream: make_bars(quotes=),
 the feed, the streamed path, the multi-level imbalance and its indicator, the engine's --quotes.
 
 The hand example: five quote states between and at four trades (seconds after 14:30:00 UTC)::
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data import OrderFlowError, OrderFlowFeed, join_quotes, load_quotes, make_bars, scan_ticks
-from data.bars.make import bar_opens
+from data.bars.spec import bar_opens
 from data.reading.quotes import level_columns
 from data.schema import DEPTH_LINES
 from indicators import DepthImbalance

@@ -137,7 +137,7 @@ def test_mbp1_book_updates_as_quotes():
     assert ticks["bid"].tolist() == [3702.25] * 4 and ticks["ask_size"].tolist() == [14] * 4
 
 
-# --------------------------------------------------------------------------- impossible quotes (issue 8)
+# --------------------------------------------------------------------------- impossible quotes
 
 
 @pytest.mark.parametrize("bad, column", [("0,101", "bid"), ("-99,101", "bid"), ("99,0", "ask")])

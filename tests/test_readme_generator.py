@@ -1,5 +1,5 @@
-"""The README generator (tools/readme.py) keeps a block it could not compute, and writes no
-machine's absolute path into the file."""
+"""The generator of the measured blocks (tools/readme.py) writes each block to its own file, keeps
+a block it could not compute, and writes no machine's absolute path into the file."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +16,9 @@ def machine_paths(tmp_path: Path) -> list[str]:
 
 def test_real_data_blocks_are_kept_when_the_data_folder_is_absent(tmp_path, capsys):
     need_sample()
-    copy = tmp_path / "README.md"
-    original = (REPO / "README.md").read_text()
+    assert readme.block_file("accuracy") == readme.block_file("real-books") == REPO / "docs" / "real-data-studies.md"
+    copy = tmp_path / "real-data-studies.md"
+    original = readme.block_file("accuracy").read_text()
     copy.write_text(original)
     absent = tmp_path / "no-shared"
     assert readme.main(["accuracy", "real-books", "--shared", str(absent), "--file", str(copy)]) == 0
@@ -28,7 +29,8 @@ def test_real_data_blocks_are_kept_when_the_data_folder_is_absent(tmp_path, caps
         assert body.count("\n| ") > 10 and "skipped" not in body
     assert not [p for p in machine_paths(tmp_path) if p in text]
     err = capsys.readouterr().err
-    assert "README.md: kept the accuracy block" in err and "README.md: kept the real-books block" in err
+    assert "real-data-studies.md: kept the accuracy block" in err
+    assert "real-data-studies.md: kept the real-books block" in err
     assert "realdata/lobster/LOBSTER_SampleFile_AMZN_2012-06-21_1.zip not found" in err
     assert str(absent) in err  # where it looked, on the terminal only
 
@@ -68,3 +70,28 @@ def test_the_studies_notes_name_no_absolute_path(tmp_path, study):
         text = real_books.report(absent)
     assert "LOBSTER GOOG: realdata/lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip not found" in text
     assert str(tmp_path) not in text
+
+
+def test_without_file_each_block_goes_to_its_own_file(tmp_path, monkeypatch, capsys):
+    # a repository of two files: the strategies block lives in docs/strategies.md, not in the README
+    (tmp_path / "docs").mkdir()
+    readme_text = "# Title\n<!-- make-run:start -->\nold run\n<!-- make-run:end -->\n"
+    (tmp_path / "README.md").write_text(readme_text)
+    (tmp_path / "docs" / "strategies.md").write_text("# S\n<!-- strategies:start -->\nold\n<!-- strategies:end -->\n")
+    monkeypatch.setattr(readme, "REPO", tmp_path)
+    assert readme.main(["strategies", "--shared", str(tmp_path / "none")]) == 0
+    rules = (tmp_path / "docs" / "strategies.md").read_text().split("<!-- strategies:start -->\n")[1]
+    assert rules.startswith("**`cvd_trend`**") and "\nold\n" not in rules
+    assert (tmp_path / "README.md").read_text() == readme_text
+    assert "docs/strategies.md: regenerated strategies" in capsys.readouterr().err
+
+
+def test_a_block_missing_from_its_file_is_an_error_before_any_work(tmp_path, monkeypatch, capsys):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "strategies.md").write_text("# no markers\n")
+    monkeypatch.setattr(readme, "REPO", tmp_path)
+    assert readme.main(["strategies"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {tmp_path / 'docs' / 'strategies.md'} has no "
+                   "<!-- strategies:start --> ... <!-- strategies:end --> block\n")
+    assert (tmp_path / "docs" / "strategies.md").read_text() == "# no markers\n"

@@ -1,4 +1,4 @@
-"""The order-flow study on real books (issue 11, point 4): the pieces by hand, then the real
+"""The order-flow study on real books: the pieces by hand, then the real
 files of ../shared/realdata (skipped when absent)."""
 from __future__ import annotations
 
@@ -76,9 +76,9 @@ def test_real_books_are_read_whole(books):
 
 @pytest.mark.parametrize("name", ["LOBSTER AMZN", "CME ESH4 MBO"])
 def test_ofi_from_the_stream_explains_the_mid_better_than_at_trades(books, name):
-    """Point 2 on real books: over 10-second bars OFI from every update relates to the mid
+    """Depth from every book update, on real books: over 10-second bars OFI from every update relates to the mid
     change more closely than OFI from the quotes seen at trades (not on GOOG, whose flickering
-    quotes inflate the stream's OFI: see the README)."""
+    quotes inflate the stream's OFI: see docs/real-data-studies.md)."""
     from tools.real_books import relation_table
 
     table = relation_table(books[name], "10s")

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from data import OrderFlowError, developing_bars, footprint, make_bars, resample_bars, resample_footprint
 from data.bars.depth import depth_lines
 from data.bars.footprint import footprint_lines
-from data.bars.make import bar_index, core_columns, timestamps_ns
-from data.bars.orders import order_ids
+from data.bars.make import core_columns
 from data.bars.resample import RULES, check_timeframe
+from data.bars.spec import bar_index
 from data.schema import BAR_COLUMNS, FOOTPRINT, RESAMPLE_RULE_NAMES, RESAMPLE_RULES, TIME_MEAN, TRADE_MEAN, VOLUME_MEAN
+from data.ticks import order_ids, timestamps_ns
 from indicators.sessions import SessionCalendar
 from tests.conftest import canonical_ticks
 

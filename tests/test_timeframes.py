@@ -13,8 +13,8 @@ import pytest
 
 import run_backtest as rb
 from data import OrderFlowError, OrderFlowFeed, footprint, make_bars, resample_bars
-from data.bars.make import timestamps_ns
 from data.feed import date2num_ns
+from data.ticks import timestamps_ns
 from data.timeframes import delivery_times, replaydata, resampledata
 from indicators import CumulativeVolumeDelta
 from research import RunConfig, run

@@ -38,8 +38,9 @@ def test_windows_by_hand() -> None:
 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
-    config = RunConfig(data=need_sample(), bars="5min", start=pd.Timestamp("2024-04-15", tz="UTC"),
-                       end=pd.Timestamp("2024-04-18", tz="UTC"))
+    """Three CME sessions of 5min bars (17:00 Chicago Sunday to 17:00 Wednesday): trade dates 15-17 April."""
+    config = RunConfig(data=need_sample(), bars="5min", start=pd.Timestamp("2024-04-14 22:00", tz="UTC"),
+                       end=pd.Timestamp("2024-04-17 22:00", tz="UTC"))
     return engine.load(config).bars
 
 
@@ -52,8 +53,8 @@ def test_warmup_bars_trade_nothing_and_count_nowhere(bars: pd.DataFrame, runonce
     """
     original = engine.make_cerebro
 
-    def cerebro_in_mode(config, frame, *args):
-        cerebro = original(config, frame, *args)
+    def cerebro_in_mode(config, frame):
+        cerebro = original(config, frame)
         cerebro.p.runonce = runonce
         return cerebro
 
@@ -73,19 +74,20 @@ def test_warmup_bars_trade_nothing_and_count_nowhere(bars: pd.DataFrame, runonce
     pnl = sum((bars["open"].iloc[k + 1] - bars["open"].iloc[k]) for k in range(6, 19, 2))
     assert warm.equity["value"].iloc[-1] == pytest.approx(1e6 + pnl, abs=1e-9)
     assert warm.metrics["trades"] == 7 and warm.metrics["fills"] == 14
+    assert warm.metrics["orders_rejected"] == 0  # the 5 orders of the warm-up bars are refused by design, not counted
     assert list(warm.daily.index) == sorted(set(warm.daily.index))
 
 
 def test_walk_forward_against_single_runs(bars: pd.DataFrame) -> None:
-    base = RunConfig(data=need_sample(), strategy=DieOnce, bars="5min", start=pd.Timestamp("2024-04-15", tz="UTC"),
-                     end=pd.Timestamp("2024-04-18", tz="UTC"), cash=10_000.0)
+    base = RunConfig(data=need_sample(), strategy=DieOnce, bars="5min", start=pd.Timestamp("2024-04-14 22:00", tz="UTC"),
+                     end=pd.Timestamp("2024-04-17 22:00", tz="UTC"), cash=10_000.0)
     axes = [Axis("period", (3, 8, 20))]
     spec = parse_walk_forward("train=1D,test=1D")
     result = walk_forward(base, axes, spec, executor=SerialExecutor(), rank_by="total_return_pct")
     days = trading_days([bars], base.calendar)
     assert len(days) == 3 and len(result.windows) == 2
     loaded = engine.Loaded(bars=bars, load_report={}, ticks_in_range=0)
-    finals = []
+    finals, fills = [], []
     for w, row in zip(make_windows(len(days), spec), result.windows.itertuples()):
         a, b, c = window_rows(w, spec, day_numbers(bars, base.calendar, days))
         assert row.train_end < row.test_start and (row.train_bars, row.test_bars) == (b - a, c - b)
@@ -103,17 +105,19 @@ def test_walk_forward_against_single_runs(bars: pd.DataFrame) -> None:
         window_equity = result.equity.loc[result.equity["window"] == w.number]
         pd.testing.assert_index_equal(window_equity.index, bars.index[b:c])
         finals.append(oos.metrics["final_value"])
+        fills.append(oos.metrics["fills"])
     # stitched: each window's returns compounded from the cash
     expected = base.cash * np.prod([f / base.cash for f in finals])
     assert result.equity["value"].iloc[-1] == pytest.approx(expected, rel=1e-12)
     assert result.metrics["final_value"] == result.equity["value"].iloc[-1]
+    assert result.metrics["fills"] == sum(fills) and result.metrics["orders_rejected"] == 0
     assert len(result.trades) == result.metrics["trades"] + result.metrics["open_trades_at_end"]
 
 
 def test_a_window_where_no_set_ranks_is_an_error_not_set_zero() -> None:
     # one-day train windows: a daily Sharpe needs two days, so no set has one in sample
-    base = RunConfig(data=need_sample(), strategy=DieOnce, bars="5min", start=pd.Timestamp("2024-04-15", tz="UTC"),
-                     end=pd.Timestamp("2024-04-18", tz="UTC"), cash=10_000.0)
+    base = RunConfig(data=need_sample(), strategy=DieOnce, bars="5min", start=pd.Timestamp("2024-04-14 22:00", tz="UTC"),
+                     end=pd.Timestamp("2024-04-17 22:00", tz="UTC"), cash=10_000.0)
     with pytest.raises(OrderFlowError, match="no set has a sharpe in sample"):
         walk_forward(base, [Axis("period", (3, 8))], parse_walk_forward("train=1D,test=1D"), executor=SerialExecutor(),
                      rank_by="sharpe")

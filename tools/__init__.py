@@ -4,7 +4,7 @@
 - :mod:`tools.accuracy`: how well each trade-side classifier recovers the true side (``make accuracy``);
 - :mod:`tools.imbalance_study`: which imbalance measure predicts and which resists spoofing;
 - :mod:`tools.real_books`: the same measures against the mid-price on the real books of ``../shared/realdata``;
-- :mod:`tools.readme`: regenerates the README's measured blocks (``make readme``).
+- :mod:`tools.readme`: regenerates the measured blocks of the README and ``docs/`` (``make readme``).
 
 The library (``data``, ``indicators``, ``strategies``, ``research``, ``reports``, ``run_backtest``,
 ``lambda_handler``) never imports from here (``tests/test_tools.py``), and ``pip install`` does not
@@ -18,7 +18,7 @@ from pathlib import Path
 
 def unrooted(text: str, *roots: Path) -> str:
     """``text`` with the paths under each of ``roots`` written relative to it (``realdata/lobster/...``):
-    the notes of a study name no machine's absolute path, in a file or a README block."""
+    the notes of a study name no machine's absolute path, in a file or a measured block."""
     for root in roots:
         for form in {str(root), str(Path(root).resolve())}:
             text = text.replace(form.rstrip(os.sep) + os.sep, "")

@@ -48,8 +48,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from data.bars.make import make_bars, timestamps_ns
+from data.bars.make import make_bars
 from data.errors import OrderFlowError
+from data.ticks import timestamps_ns
 from tools import unrooted
 
 REPO = Path(__file__).resolve().parents[1]

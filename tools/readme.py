@@ -1,9 +1,11 @@
-"""Regenerate the README's measured blocks, so that no figure in it is hand-edited.
+"""Regenerate the measured blocks of the README and docs/, so that no figure in them is hand-edited.
 
     python -m tools.readme make-run es-run strategies accuracy real-books   # `make readme`
-    python -m tools.readme accuracy real-books --shared ../shared --file README.md
+    python -m tools.readme accuracy real-books --shared ../shared             # `make accuracy`
+    python -m tools.readme strategies --file notes.md                         # a file of your own
 
-Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers:
+Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers, in the
+file that :data:`BLOCK_FILES` names for it (``--file`` names another):
 ``make-run`` is the output of ``run_backtest.py`` with no arguments; ``es-run`` the same
 strategy as one ES contract with costs; ``strategies`` the
 rules of every registered strategy (their docstrings); ``accuracy`` the trade-side
@@ -30,8 +32,27 @@ from typing import Callable
 from tools import unrooted
 
 REPO = Path(__file__).resolve().parents[1]
-README = REPO / "README.md"  # the file whose blocks are regenerated (--file)
 SHARED = REPO.parent / "shared"  # the real data, under SHARED/realdata (--shared)
+
+# Every marked block of the README and docs/ and the file that holds it (relative to the
+# repository): the generator writes each block it computes to its file, and the tests read
+# the hand-written ones (code they run, figures of a benchmark) there.
+BLOCK_FILES: dict[str, str] = {
+    "make-run": "README.md",                      # computed: run_backtest.py with no arguments
+    "example": "README.md",                       # hand-written: run by tests/test_readme_example.py
+    "recipe-reader": "README.md",                 # hand-written recipes: run by tests/test_docs.py
+    "recipe-indicator": "README.md",
+    "recipe-strategy": "README.md",
+    "recipe-report": "README.md",
+    "own-strategy": "docs/strategies.md",         # hand-written: run by tests/test_own_strategy.py
+    "es-run": "docs/research.md",                 # computed: one ES contract with costs
+    "strategies": "docs/strategies.md",           # computed: the strategies' docstrings
+    "footprint": "docs/bars-and-indicators.md",   # hand-written: footprints, depth, charts
+    "real-books": "docs/real-data-studies.md",    # computed from SHARED/realdata
+    "accuracy": "docs/real-data-studies.md",      # computed from SHARED/realdata and the sample
+    "bench": "docs/benchmarks.md",                # computed: make bench (minutes)
+    "bench-store": "docs/benchmarks.md",          # hand-written: python -m tests.benchmarks.bench_store
+}
 
 
 class Kept(Exception):
@@ -135,7 +156,7 @@ def bench_block(shared: Path) -> str:
     from tests.benchmarks import run
 
     text = _captured(lambda: run.main([])).rstrip()
-    return f"```\n$ make bench   # best of 3 per figure, on this project's 2-core machine\n{text}\n```"
+    return f"```\n$ make bench   # best of 3 per figure, on {os.cpu_count()} cores\n{text}\n```"
 
 
 BLOCKS: dict[str, Callable[[Path], str]] = {
@@ -167,29 +188,50 @@ def regenerate(text: str, names: list[str], shared: Path,
     return text, kept
 
 
+def block_file(name: str) -> Path:
+    """The file of the repository that holds block ``name`` (:data:`BLOCK_FILES`)."""
+    return REPO / BLOCK_FILES[name]
+
+
+def shown(path: Path) -> str:
+    """``path`` as messages name it: relative to the repository when inside it, else its name."""
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return path.name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("blocks", nargs="+", choices=sorted(BLOCKS))
-    parser.add_argument("--file", type=Path, default=README, help="the markdown file holding the blocks (default: README.md)")
+    parser.add_argument("--file", type=Path, default=None,
+                        help="the markdown file holding the blocks (default: each block's own file: "
+                             + ", ".join(f"{name} in {BLOCK_FILES[name]}" for name in sorted(BLOCKS)) + ")")
     parser.add_argument("--shared", type=Path, default=SHARED,
                         help="the folder holding realdata/ (default: shared/ beside the repository)")
     args = parser.parse_args(argv)
-    if not args.file.is_file():
-        print(f"error: {args.file} not found", file=sys.stderr)
-        return 2
-    old = args.file.read_text()
-    absent = [" ... ".join(markers(name)) for name in args.blocks if not all(m in old for m in markers(name))]
-    if absent:  # before any work
-        print(f"error: {args.file} has no {', '.join(absent)} block", file=sys.stderr)
-        return 2
-    text, kept = regenerate(old, args.blocks, args.shared)
-    for name in args.blocks:
-        if name in kept:
-            print(f"{args.file.name}: kept the {name} block as it is: {kept[name]}", file=sys.stderr)
-        else:
-            print(f"{args.file.name}: regenerated {name}", file=sys.stderr)
-    if text != old:
-        args.file.write_text(text)
+    files: dict[Path, list[str]] = {}
+    for name in dict.fromkeys(args.blocks):
+        files.setdefault(args.file if args.file is not None else block_file(name), []).append(name)
+    texts = {}
+    for path, names in files.items():  # every file and marker checked before any work
+        if not path.is_file():
+            print(f"error: {path} not found", file=sys.stderr)
+            return 2
+        texts[path] = path.read_text()
+        absent = [" ... ".join(markers(name)) for name in names if not all(m in texts[path] for m in markers(name))]
+        if absent:
+            print(f"error: {path} has no {', '.join(absent)} block", file=sys.stderr)
+            return 2
+    for path, names in files.items():
+        text, kept = regenerate(texts[path], names, args.shared)
+        for name in names:
+            if name in kept:
+                print(f"{shown(path)}: kept the {name} block as it is: {kept[name]}", file=sys.stderr)
+            else:
+                print(f"{shown(path)}: regenerated {name}", file=sys.stderr)
+        if text != texts[path]:
+            path.write_text(text)
     return 0
 
 

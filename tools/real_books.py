@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from data.bars.depth import timestamps_of
-from data.bars.make import make_bars, timestamps_ns
+from data.bars.make import make_bars
+from data.ticks import timestamps_ns
 from tools import unrooted
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,12 +21,11 @@ import numpy as np
 import pandas as pd
 
 from data.bars.blocks import bar_blocks, longest
-from data.bars.flow import book_imbalance, column_or_nan
+from data.bars.flow import book_imbalance
 from data.errors import OrderFlowError
-from data.reading.quotes import quote_levels
-from data.schema import DEPTH_IMBALANCE_LEVELS, DEPTH_LINES
-
-DEFAULT_PERSISTENCE = "1s"
+from data.options import DEFAULT_PERSISTENCE
+from data.schema import DEPTH_IMBALANCE_LEVELS, DEPTH_LINES, quote_levels
+from data.ticks import column_or_nan
 
 
 def _floats(values: np.ndarray) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from data.ticks import column_or_nan
+
 
 def tick_flow(size: np.ndarray, side: np.ndarray) -> dict[str, np.ndarray]:
     """Split each trade's size by aggressor.
@@ -50,16 +52,6 @@ def side_volume(size: np.ndarray, mask: np.ndarray, plain: bool) -> np.ndarray:
 def book_imbalance(bid_size: np.ndarray, ask_size: np.ndarray) -> np.ndarray:
     """The original imbalance: ``bid_size - ask_size`` (NaN where a size is missing)."""
     return np.asarray(bid_size, dtype=np.float64) - np.asarray(ask_size, dtype=np.float64)
-
-
-def column_or_nan(ticks: pd.DataFrame, name: str) -> np.ndarray:
-    """The ticks' column ``name`` as float64 (missing values NaN), or all NaN when there is no such column.
-    ``ticks`` may also be a stream's view of numpy columns (:class:`data.bars.stream.TickColumns`)."""
-    if name not in ticks:
-        return np.full(len(ticks), np.nan)
-    values = ticks[name]
-    return np.asarray(values, dtype=np.float64) if isinstance(values, np.ndarray) else \
-        values.to_numpy(np.float64, na_value=np.nan)
 
 
 def quote_columns(ticks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -20,23 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.errors import OrderFlowError
+from data.bars.large import DEFAULT_LARGE, DEFAULT_LARGE_WINDOW, LargeTradeCarry, large_trade_threshold, large_trade_volume
+from data.ticks import ORDER_ID_COLUMNS, check_ticks, order_ids
 
-ORDER_ID_COLUMNS = ("aggressor_id", "taker_order_id", "order_id")
-
-__all__ = ["ORDER_ID_COLUMNS", "order_ids", "order_starts", "aggressor_orders", "large_orders"]
-
-
-def order_ids(ticks: pd.DataFrame, by: str | None = None) -> np.ndarray | None:
-    """The ticks' aggressor/order id column (``by``, else the first of :data:`ORDER_ID_COLUMNS`
-    present), or None when the source has none."""
-    if by is not None:
-        if by not in ticks:
-            raise OrderFlowError(f"ticks have no order id column {by!r}; found {', '.join(map(str, ticks.columns))}",
-                                 column=by)
-        return ticks[by].to_numpy()
-    name = next((c for c in ORDER_ID_COLUMNS if c in ticks), None)
-    return None if name is None else ticks[name].to_numpy()
+__all__ = ["ORDER_ID_COLUMNS", "order_ids", "order_starts", "aggressor_orders", "large_orders", "large_order_volume"]
 
 
 def order_starts(times: np.ndarray, side: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
@@ -69,8 +56,6 @@ def aggressor_orders(ticks: pd.DataFrame, *, by: str | None = None) -> pd.DataFr
     first and last trade in ``ticks``. Sizes are conserved: ``orders.size.sum() ==
     ticks.size.sum()``. ``attrs["trades_per_order"]`` = trades / orders.
     """
-    from data.bars.make import check_ticks
-
     ts = check_ticks(ticks)
     price = ticks["price"].to_numpy(np.float64)
     size = ticks["size"].to_numpy(np.float64)
@@ -113,19 +98,45 @@ def _order_index(starts: np.ndarray, n: int) -> np.ndarray:
     return np.cumsum(marks)
 
 
-def large_orders(ticks: pd.DataFrame, threshold: "float | str" = "p99", window: int = 10_000, *,
+def large_orders(ticks: pd.DataFrame, threshold: "float | str" = DEFAULT_LARGE, window: int = DEFAULT_LARGE_WINDOW, *,
                  by: str | None = None) -> pd.DataFrame:
     """The aggressor orders (:func:`aggressor_orders`) of size at or above ``threshold``:
     a size, or ``"pQ"`` the Q-th percentile of the previous block of ``window`` orders
-    (:func:`data.bars.footprint.large_trade_threshold`, applied to orders). One row per
+    (:func:`data.bars.large.large_trade_threshold`, applied to orders). One row per
     large order with the columns of :func:`aggressor_orders` plus ``threshold``: the
     "big trades" markers a chart draws at (``last_timestamp``, ``vwap``) with a size
     growing with ``size``."""
-    from data.bars.footprint import large_trade_threshold
-
     orders = aggressor_orders(ticks, by=by)
     cut = large_trade_threshold(orders["size"].to_numpy(np.float64), threshold, window)
     keep = orders["size"].to_numpy(np.float64) >= cut
     out = orders.loc[keep].reset_index(drop=True)
     out["threshold"] = cut[keep]
     return out
+
+
+def large_order_volume(
+    times: np.ndarray,
+    size: np.ndarray,
+    side: np.ndarray,
+    starts: np.ndarray,
+    threshold: "float | str" = DEFAULT_LARGE,
+    window: int = DEFAULT_LARGE_WINDOW,
+    ids: np.ndarray | None = None,
+    *,
+    carry: LargeTradeCarry | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per bar, (buy volume, sell volume) of large aggressor *orders*: trades grouped
+    by :func:`order_starts` (same side and time stamp, or same id), an
+    order's size the sum of its trades, judged as :func:`data.bars.large.large_trade_volume` judges
+    trades (the percentile over the previous block of ``window`` orders) and counted
+    in the bar of its last trade. ``carry``: the order blocks of earlier ticks, for a
+    stream whose batches end at an order's end (:mod:`data.bars.stream`)."""
+    size = np.asarray(size, dtype=np.float64)
+    first = order_starts(times, side, ids)
+    if len(first) == 0:
+        return np.zeros(len(starts)), np.zeros(len(starts))
+    if len(first) == len(size):  # every trade is an order of its own: the orders are the trades (no copies)
+        return large_trade_volume(size, side, starts, threshold, window, carry=carry)
+    last = np.append(first[1:], len(size)) - 1
+    return large_trade_volume(np.add.reduceat(size, first), np.asarray(side)[first], starts, threshold, window,
+                              positions=last, carry=carry)

@@ -38,9 +38,18 @@ from data.bars.footprint import (
     price_levels,
     table_tick_size,
 )
-from data.bars.make import DAY_NS, assign_bars, bar_index, bar_opens, timestamps_ns, volume_bar_starts
-from data.bars.spec import SESSION, BarSpec, parse_bar_spec
+from data.bars.spec import (
+    DAY_NS,
+    SESSION,
+    BarSpec,
+    assign_bars,
+    bar_index,
+    bar_opens,
+    parse_bar_spec,
+    volume_bar_starts,
+)
 from data.errors import OrderFlowError
+from data.options import BarOptions
 from data.schema import (
     BAR_COLUMNS,
     FIRST,
@@ -57,6 +66,7 @@ from data.schema import (
     TRADE_MEAN,
     VOLUME_MEAN,
 )
+from data.ticks import timestamps_ns
 
 # the footprint parameters the recomputed lines take (the large-trade lines are sums)
 FOOTPRINT_PARAMS = ("ratio", "min_volume", "imbalance", "value_area_fraction")
@@ -483,8 +493,8 @@ def resample_bars(
     *,
     footprint: pd.DataFrame | None = None,
     calendar: SessionCloses | None = None,
-    footprint_params: dict[str, Any] | None = None,
-    tick_size: float | None = None,
+    options: BarOptions | None = None,
+    **keywords: Any,
 ) -> pd.DataFrame:
     """Bars of the coarser timeframe ``spec`` made from order-flow ``bars`` (``make_bars``' output),
     every line aggregated by its rule in :data:`data.schema.RESAMPLE_RULES`.
@@ -509,18 +519,20 @@ def resample_bars(
 
     ``footprint``: the base bars' footprint table (:func:`data.footprint` of the same ticks and
     spec). Its cells are added level by level into the coarser bars' footprints, and ``poc vah val
-    buy_imbalances sell_imbalances`` and the stacks are computed from them as from ticks
-    (``footprint_params`` as given to ``make_bars``: ``ratio``, ``min_volume``, ``imbalance``,
-    ``value_area_fraction``; ``tick_size`` default the table's). Without it those lines are NaN:
-    they cannot be rebuilt from the bars' own numbers. Columns the bars lack stay out, as do
-    columns that are no bar field. ``attrs["bar_spec"]`` is ``spec``.
+    buy_imbalances sell_imbalances`` and the stacks are computed from them as from ticks. ``options``
+    (:class:`data.options.BarOptions`, or its fields as keywords) are those the base bars were made
+    with: their ``footprint_params`` (``ratio``, ``min_volume``, ``imbalance``,
+    ``value_area_fraction``) and ``tick_size`` (default: the table's). Without a footprint table
+    those lines are NaN: they cannot be rebuilt from the bars' own numbers. Columns the bars lack
+    stay out, as do columns that are no bar field. ``attrs["bar_spec"]`` is ``spec``.
     """
+    options = BarOptions.of(options, **keywords)
     bars = _checked_bars(bars)
     groups = group_bars(bars, spec, calendar)
     grid_lines = None
     if footprint is not None and len(groups.starts):
-        params = _stats_params(footprint_params, bars)
-        grid, present = _merged_grid(_table_rows(footprint, bars, groups, tick_size), groups, counts=False)
+        params = _stats_params(options.footprint_params, bars)
+        grid, present = _merged_grid(_table_rows(footprint, bars, groups, options.tick_size), groups, counts=False)
         grid_lines = _footprint_columns(grid, present, params)
     columns = _aggregate(Closed(groups), bars, groups, grid_lines)
     out = pd.DataFrame(columns, index=bar_index(groups.stamps))
@@ -535,14 +547,17 @@ def resample_footprint(
     spec: "BarSpec | str",
     *,
     calendar: SessionCloses | None = None,
-    tick_size: float | None = None,
+    options: BarOptions | None = None,
+    **keywords: Any,
 ) -> pd.DataFrame:
     """The footprint table of ``resample_bars(bars, spec)``: the base table's cells (buy, sell and
     unknown volumes and trade counts) added level by level into each coarser bar, in the shape of
-    :func:`data.footprint` (equal to the footprint of the ticks for those bars)."""
+    :func:`data.footprint` (equal to the footprint of the ticks for those bars; ``options``' or the
+    keyword ``tick_size``, default the table's)."""
+    options = BarOptions.of(options, **keywords)
     bars = _checked_bars(bars)
     groups = group_bars(bars, spec, calendar)
-    grid, _ = _merged_grid(_table_rows(footprint, bars, groups, tick_size), groups, counts=True)
+    grid, _ = _merged_grid(_table_rows(footprint, bars, groups, options.tick_size), groups, counts=True)
     table = grid_table(grid)
     table.attrs["bar_spec"] = groups.spec.text
     return table
@@ -554,8 +569,8 @@ def developing_bars(
     *,
     footprint: pd.DataFrame | None = None,
     calendar: SessionCloses | None = None,
-    footprint_params: dict[str, Any] | None = None,
-    tick_size: float | None = None,
+    options: BarOptions | None = None,
+    **keywords: Any,
 ) -> pd.DataFrame:
     """The coarser bar of ``spec`` as it stands after each base bar (a replay): one row per base
     bar, indexed by the base bar's time, holding its coarser bar aggregated over the base bars
@@ -565,13 +580,14 @@ def developing_bars(
     in ``resample_bars`` (its time is the last base bar's, not the coarser bar's end). Column
     ``opens`` is True on the first base bar of each coarser bar. Arguments as in
     :func:`resample_bars`."""
+    options = BarOptions.of(options, **keywords)
     bars = _checked_bars(bars)
     groups = group_bars(bars, spec, calendar)
     stamps = timestamps_ns(bars.index)
     grid_lines = None
     if footprint is not None and groups.n_base:
-        params = _stats_params(footprint_params, bars)
-        grid, present = _developing_grid(_table_rows(footprint, bars, groups, tick_size), groups, stamps)
+        params = _stats_params(options.footprint_params, bars)
+        grid, present = _developing_grid(_table_rows(footprint, bars, groups, options.tick_size), groups, stamps)
         grid_lines = _footprint_columns(grid, present, params)
     columns = _aggregate(Running(groups), bars, groups, grid_lines)
     opens = np.zeros(groups.n_base, dtype=bool)

@@ -17,7 +17,7 @@ batches exactly what those functions need from earlier ticks:
 - whether some tick carries bid and ask prices (decided over *all* ticks in one pass;
   until both are seen a stream computes OFI and persistence both ways and keeps the
   right one at the end);
-- the large-trade and large-order blocks (:class:`data.bars.footprint.LargeTradeCarry`; a
+- the large-trade and large-order blocks (:class:`data.bars.large.LargeTradeCarry`; a
   chunk also ends where an aggressor order ends, so that orders are whole) and the tick size of
   the footprint grid: given, or inferred from the first
   :data:`data.bars.footprint.INFER_SAMPLE` trades (the stream waits until it has them, as it
@@ -48,39 +48,24 @@ import importlib
 import os
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
-from data.bars.depth import DEFAULT_PERSISTENCE, depth_lines, quotes_have_prices, window_ns
-from data.bars.footprint import (
-    DEFAULT_LARGE,
-    DEFAULT_LARGE_WINDOW,
-    DEFAULT_VALUE_AREA,
-    LargeTradeCarry,
-    describe_rule,
-    fitted_grid,
-    footprint_lines,
-    infer_tick_size,
-    large_lines,
-)
-from data.bars.make import (
-    assign_bars,
-    bar_columns,
-    bar_index,
-    bar_opens,
-    core_columns,
-    empty_bars,
-    stream_depth_columns,
-    timestamps_ns,
-)
-from data.bars.orders import order_ids, order_starts
-from data.bars.spec import BarSpec, parse_bar_spec
+from data.bars.depth import depth_lines, quotes_have_prices, window_ns
+from data.bars.footprint import DEFAULT_VALUE_AREA, describe_rule, fitted_grid, footprint_lines, infer_tick_size, large_lines
+from data.bars.large import DEFAULT_LARGE, DEFAULT_LARGE_WINDOW, LargeTradeCarry
+from data.bars.make import bar_columns, core_columns, empty_bars, stream_depth_columns
+from data.bars.orders import order_starts
+from data.bars.spec import BarSpec, assign_bars, bar_index, bar_opens, parse_bar_spec
 from data.errors import OrderFlowError
+from data.options import BarOptions
+from data.reading.progress import progress_bar
+from data.reading.sources import scan_ticks
 from data.schema import TICK_QUOTES, TICK_REQUIRED
-
-ORDER_ID = "order_id"  # the pending arrays' name for the ticks' aggressor/order id column, if any
+from data.ticks import ORDER_ID, TickColumns, concat_arrays, tick_arrays, timestamps_ns
 
 # the module, not the function data.bars.footprint that the package exports under its name
 footprint_module = importlib.import_module("data.bars.footprint")
@@ -91,29 +76,30 @@ _PRICE_DEPENDENT = ("ofi", "persistent_bid_size", "persistent_ask_size", "persis
 class BarStream:
     """Bars of ``spec`` from tick batches (see the module docstring for what is carried).
 
-    ``tick_size``, ``persistence``, ``depth``, ``footprint`` as in :func:`data.make_bars`;
-    ``footprint_params`` (``ratio``, ``min_volume``, ``value_area_fraction``, ``large``,
-    ``large_window``) as in :func:`data.bars.footprint.footprint_lines`; ``side_thread``:
-    compute the depth and large-trade lines on a thread of their own (the same bars either
-    way; see :func:`side_thread_helps` for when it is faster).
+    ``options`` (:class:`data.options.BarOptions`, or its fields as keywords) as in
+    :func:`data.make_bars`; ``footprint_params`` may hold ``ratio``, ``min_volume``,
+    ``imbalance``, ``value_area_fraction``, ``large``, ``large_window`` (see
+    :func:`data.bars.footprint.footprint_lines`). ``side_thread``: compute the depth and
+    large-trade lines on a thread of their own (the same bars either way; see
+    :func:`side_thread_helps` for when it is faster).
     """
 
     def __init__(
         self,
         spec: "BarSpec | str | None" = "1min",
         *,
-        tick_size: float | None = None,
-        persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
-        depth: bool = True,
-        footprint: bool = True,
-        footprint_params: dict[str, Any] | None = None,
+        options: BarOptions | None = None,
         side_thread: bool = True,
+        **keywords: Any,
     ) -> None:
+        options = BarOptions.of(options, **keywords)
+        footprint_params = options.footprint_params
         self.spec = parse_bar_spec(spec)
+        self.options = options
         self.side_thread = side_thread
-        self.depth, self.footprint = depth, footprint
-        self.persistence = persistence
-        self.window = window_ns(persistence) if depth else 0
+        self.depth, self.footprint = options.depth, options.footprint
+        self.persistence = options.persistence
+        self.window = window_ns(self.persistence) if self.depth else 0
         params = dict(ratio=None, min_volume=None, imbalance=None, value_area_fraction=DEFAULT_VALUE_AREA,
                       large=DEFAULT_LARGE, large_window=DEFAULT_LARGE_WINDOW)  # None: footprint_lines' defaults
         unknown = set(footprint_params or {}) - set(params)
@@ -121,7 +107,7 @@ class BarStream:
             raise OrderFlowError(f"unknown footprint parameter(s) {sorted(unknown)}; known: {sorted(params)}")
         params.update(footprint_params or {})
         self.params = params
-        self.tick_size = tick_size
+        self.tick_size = options.tick_size
         self._tick: float | None = None  # the footprint grid's tick once decided
         self._started = False
         self._pending: dict[str, np.ndarray] | None = None
@@ -155,7 +141,7 @@ class BarStream:
         self.add_arrays(tick_arrays(ticks))
 
     def add_arrays(self, batch: dict[str, np.ndarray]) -> None:
-        """:meth:`add` for a batch already in arrays (:func:`tick_arrays`: times as int64
+        """:meth:`add` for a batch already in arrays (:func:`data.ticks.tick_arrays`: times as int64
         UTC ns, ``side`` int8, sizes and quotes float64, NaN where missing), as a tick
         store reads them (:meth:`data.store.dataset.TickStore.array_batches`): no DataFrame."""
         ts = batch["timestamp"]
@@ -181,7 +167,7 @@ class BarStream:
         if self._started and self._pending is not None and len(self._pending["timestamp"]):
             self._pending = self._join_held(self._pending, batch)
         else:
-            self._pending = batch if self._pending is None else _concat(self._pending, batch)
+            self._pending = batch if self._pending is None else concat_arrays(self._pending, batch)
         self._process(final=False)
 
     def _join_held(self, held: dict[str, np.ndarray], batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -191,7 +177,7 @@ class BarStream:
         n = len(batch["timestamp"])
         k = min(n, 1 << 14)
         while True:
-            self._pending = _concat(held, {name: values[:k] for name, values in batch.items()})
+            self._pending = concat_arrays(held, {name: values[:k] for name, values in batch.items()})
             self._process(final=False)
             left = len(self._pending["timestamp"])
             if left <= k:  # what is held now lies in the batch: batch[k - left:k]
@@ -371,7 +357,7 @@ class BarStream:
         groups = []
         if first_inside > 0:
             end = int(starts[first_inside]) if first_inside < len(starts) else n
-            head = _concat(context, {k: v[:end] for k, v in chunk.items()})
+            head = concat_arrays(context, {k: v[:end] for k, v in chunk.items()})
             extra = len(context["timestamp"])
             groups.append((head, np.concatenate(([0], starts[:first_inside] + extra)),
                            np.concatenate(([context["timestamp"][-1]], stamps[:first_inside])), 1))
@@ -407,40 +393,41 @@ class BarStream:
         part = {k: chunk[k] for k in keep}
         k = int(np.searchsorted(chunk["timestamp"], first_held - self.window, side="right")) - 1
         if k < 0 and self._context is not None:  # the anchor is before the chunk: continue the carried states
-            part = _concat({name: self._context[name] for name in keep if name in self._context}, part)
+            part = concat_arrays({name: self._context[name] for name in keep if name in self._context}, part)
             k = int(np.searchsorted(part["timestamp"], first_held - self.window, side="right")) - 1
         self._context = {name: values[max(k, 0):].copy() for name, values in part.items()}
 
 
-def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = "1min", **options: Any) -> pd.DataFrame:
-    """``make_bars`` over tick batches in time order (see :class:`BarStream` for ``options``)."""
-    stream = BarStream(spec, **options)
+def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = "1min", **keywords: Any) -> pd.DataFrame:
+    """``make_bars`` over tick batches in time order (``keywords``: those of :class:`BarStream`)."""
+    stream = BarStream(spec, **keywords)
     for batch in batches:
         stream.add(batch)
     return stream.finish()
 
 
 def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, progress: bool | None = None,
-                     quotes: pd.DataFrame | None = None, **options: Any) -> pd.DataFrame:
+                     quotes: pd.DataFrame | None = None, options: BarOptions | None = None,
+                     side_thread: bool | None = None, **keywords: Any) -> pd.DataFrame:
     """``make_bars`` streamed from a tick source (anything :func:`data.scan_ticks` takes),
     with a progress bar in ticks on stderr (``progress`` as in :mod:`data.reading.progress`;
     default: the source's setting). ``bars.attrs["load_report"]`` is the source's report.
+    ``options``/``keywords``: the bar options (:class:`data.options.BarOptions`);
+    ``side_thread`` as in :class:`BarStream` (None: where it helps, :func:`side_thread_helps`).
 
     ``quotes`` (a quote stream DataFrame, held in memory) is supported exactly: the
     depth lines from a quote stream depend only on the bars' times and the first
-    trade's time (:func:`data.bars.make.bar_opens`), so they are computed once the stream has
+    trade's time (:func:`data.bars.spec.bar_opens`), so they are computed once the stream has
     made its bars, equal to ``make_bars(all_ticks, spec, quotes=quotes)``'s (tested as a
     property). :class:`BarStream` itself takes no quotes."""
-    from data.reading.progress import progress_bar
-    from data.reading.sources import scan_ticks
-
-    retain_freed_memory()
+    options = BarOptions.of(options, **keywords)
     scan = scan_ticks(source)
-    depth = options.get("depth", True)
-    if quotes is not None:
-        options["depth"] = False  # the depth lines come from the quote stream below
-    options.setdefault("side_thread", side_thread_helps(reader_thread=scan.reads_ahead))
-    stream = BarStream(spec, **options)
+    depth = options.depth
+    if side_thread is None:
+        side_thread = side_thread_helps(reader_thread=scan.reads_ahead)
+    # with quotes, the depth lines come from the quote stream below
+    stream = BarStream(spec, options=replace(options, depth=False) if quotes is not None else options,
+                       side_thread=side_thread)
     # a store's batches as arrays straight from Arrow (no pandas); other sources' as frames
     batches, add = (scan.array_batches(), stream.add_arrays) if scan.kind == "store" else (scan.batches(), stream.add)
     with progress_bar(desc="bars", progress=scan.progress if progress is None else progress) as bar:
@@ -486,15 +473,20 @@ _retained = False
 def retain_freed_memory() -> bool:
     """Let glibc's allocator keep freed memory for reuse (once per process; True if set).
 
+    An application's choice, never made by a library call: the command line
+    (``run_backtest.py``) and the benchmarks call it; a program using the library calls it
+    (``data.retain_freed_memory()``) if it wants streams faster, and nothing changes
+    otherwise. ``_retained`` records whether it was applied in this process.
+
     A stream allocates and frees the same few-MB arrays for every batch. By default
     glibc serves such blocks with fresh ``mmap`` pages or trims them off the heap when
     freed, so every batch pays a page fault per 4 KB touched again: on a virtual
     machine that alone can cost more than the bar arithmetic. Here blocks up to
     :data:`MMAP_THRESHOLD` come from the heap and up to :data:`TRIM_THRESHOLD` of free
-    heap is kept (``mallopt``; process-wide, as ``MALLOC_MMAP_THRESHOLD_`` and
-    ``MALLOC_TRIM_THRESHOLD_`` would set it). Memory stays bounded: at most that much
-    more stays resident. Nothing is done off glibc, or when the environment sets
-    either variable itself."""
+    heap is kept (``mallopt``; process-wide, for the whole process and the processes it
+    forks, as ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` would set it).
+    Memory stays bounded: at most that much more stays resident. Nothing is done off
+    glibc, or when the environment sets either variable itself."""
     global _retained
     if _retained:
         return True
@@ -508,60 +500,3 @@ def retain_freed_memory() -> bool:
         return False
     _retained = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     return _retained
-
-
-# --------------------------------------------------------------------------- arrays
-
-
-def tick_arrays(ticks: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The canonical columns of a frame as numpy arrays (times as int64 UTC ns), what
-    :meth:`BarStream.add_arrays` takes."""
-    out = {"timestamp": timestamps_ns(ticks["timestamp"])}
-    out["price"] = ticks["price"].to_numpy(np.float64)
-    out["size"] = ticks["size"].to_numpy(np.float64)
-    out["side"] = ticks["side"].to_numpy()
-    for name in _QUOTES:
-        if name in ticks:
-            out[name] = ticks[name].to_numpy(np.float64, na_value=np.nan)
-    if "inferred" in ticks:
-        out["inferred"] = ticks["inferred"].to_numpy(bool)
-    ids = order_ids(ticks)
-    if ids is not None:
-        out[ORDER_ID] = ids
-    return out
-
-
-def _concat(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Two runs of tick arrays end to end; a column one lacks is NaN there (False for ``inferred``)."""
-    out = {}
-    for name in dict.fromkeys([*first, *second]):
-        parts = []
-        for part in (first, second):
-            n = len(part["timestamp"])
-            if name in part:
-                parts.append(part[name])
-            else:
-                parts.append(np.zeros(n, dtype=bool) if name == "inferred" else np.full(n, np.nan))
-        out[name] = np.concatenate(parts)
-    return out
-
-
-class TickColumns:
-    """Tick arrays seen as the bar functions read a tick frame (``name in ticks``,
-    ``ticks[name]`` a numpy array, ``len(ticks)`` the rows), without building a
-    DataFrame for each chunk (about a millisecond each)."""
-
-    __slots__ = ("arrays", "rows")
-
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
-        self.arrays = arrays
-        self.rows = len(arrays["timestamp"])
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.arrays
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name]
-
-    def __len__(self) -> int:
-        return self.rows

@@ -71,6 +71,7 @@ __all__ = [
     "CCXT_COLUMNS",
     "NINJATRADER_COLUMNS",
     "DATABENTO_SCHEMAS",
+    "dbn_schema",
     "detect_binance",
     "read_databento_frame",
     "read_dbn",
@@ -345,6 +346,25 @@ DATABENTO_COLUMNS = {
     "bid_sz_00": "bid_size",
     "ask_sz_00": "ask_size",
 }
+
+
+# DBN metadata: "DBN", version byte, u32 length, 16-byte dataset, then the u16 schema id
+_SCHEMA_IDS = {0: "mbo", 1: "mbp-1", 2: "mbp-10", 3: "tbbo", 4: "trades"}
+
+
+def dbn_schema(path: Path) -> str | None:
+    """The schema named in a DBN file's metadata (``"mbo"``, ``"mbp-10"`` ...), read from its
+    first 26 bytes (decompressed when the name ends in ``.zst``); None for anything else."""
+    if ".dbn" not in [s.lower() for s in path.suffixes]:
+        return None
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            head = stream.read(26)
+    except (OSError, pa.ArrowException):
+        return None
+    if len(head) < 26 or head[:3] != b"DBN":
+        return None
+    return _SCHEMA_IDS.get(int.from_bytes(head[24:26], "little"))
 
 
 def _dbn_stream(path: Path) -> tuple[bytes, bool]:

@@ -31,6 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from data.errors import OrderFlowError
+from data.options import LoadOptions
 from data.schema import TICK_COLUMNS, TICK_QUOTES
 from data.sides.codes import parse_side, side_from_buyer_maker
 
@@ -49,7 +50,7 @@ __all__ = [
 
 # A pseudo-canonical name: a boolean column where true means the seller was the aggressor.
 BUYER_MAKER = "is_buyer_maker"
-_TARGETS = TICK_COLUMNS + (BUYER_MAKER,)
+TARGET_COLUMNS = TICK_COLUMNS + (BUYER_MAKER,)  # what columns= can map a column to
 _NUMERIC = ("price", "size") + TICK_QUOTES
 # pyarrow's CSV reader before 23 infers an ISO time past 2262 as a timestamp[ns] wrapped
 # around (2999-04-14 -> 1830-03-06), silently; from 23 it leaves such a column as text.
@@ -148,6 +149,20 @@ def column_key(name: Any) -> str:
     return re.sub(r"[\s_\-]+", "", str(name)).lower()
 
 
+def check_column_map(columns: Mapping[str, str] | None, where: str = "columns=", source: Any = None) -> None:
+    """``{"their name": "canonical name"}``: every target a canonical column (or ``is_buyer_maker``),
+    none given twice; else :class:`OrderFlowError` naming ``where`` the map came from."""
+    taken: dict[str, Any] = {}
+    for theirs, target in (columns or {}).items():
+        if target not in TARGET_COLUMNS:
+            raise OrderFlowError(f"unknown target column {target!r} in {where}; use one of {list(TARGET_COLUMNS)}",
+                                 source=source)
+        if target in taken:
+            raise OrderFlowError(f"two columns are mapped to {target!r} in {where}: {taken[target]!r} and {theirs!r}",
+                                 source=source)
+        taken[target] = theirs
+
+
 def resolve_columns(
     names: Sequence[Any],
     columns: Mapping[str, str] | None = None,
@@ -175,16 +190,12 @@ def resolve_columns(
     def find(theirs: Any) -> Any:
         return theirs if theirs in names else by_key.get(column_key(theirs))
 
+    check_column_map(columns, source=source)
     explicit: dict[str, Any] = {}
     for theirs, target in (columns or {}).items():
-        if target not in _TARGETS:
-            raise OrderFlowError(
-                f"unknown target column {target!r} in columns=; use one of {list(_TARGETS)}",
-                source=source,
-            )
         if find(theirs) is None:
             raise OrderFlowError(
-                f"column {theirs!r} given in columns= is not in the data; columns found: {found}",
+                f"column {theirs!r} given in columns= (--columns) is not in the data; columns found: {found}",
                 source=source,
                 column=str(theirs),
             )
@@ -192,7 +203,7 @@ def resolve_columns(
     chosen: dict[str, Any] = {}
     for theirs, target in (defaults or {}).items():
         raw = find(theirs)
-        if raw is not None and target in _TARGETS and raw not in explicit.values():
+        if raw is not None and target in TARGET_COLUMNS and raw not in explicit.values():
             chosen[target] = raw
     chosen.update(explicit)
     used = set(chosen.values())
@@ -216,7 +227,8 @@ def resolve_columns(
     for need in required:
         if need not in chosen and not (need == "timestamp" and has_time_index):
             raise OrderFlowError(
-                f"no {need} column; columns found: {found} (map yours with columns=)",
+                f"no {need} column; columns found: {found} (name yours: columns={{'YOURS': '{need}'}} in "
+                f"Python, --columns YOURS={need} on the command line)",
                 source=source,
                 column=need,
             )
@@ -861,7 +873,7 @@ def _side_values(inputs: dict[str, pd.Series], names: dict[str, str], n: int, so
         if pd.api.types.is_bool_dtype(inputs["side"].dtype):
             raise OrderFlowError(
                 "true/false is not a side; if true means the seller was the aggressor, "
-                f"map it with columns={{{names['side']!r}: 'is_buyer_maker'}}",
+                f"map it with columns={{{names['side']!r}: 'is_buyer_maker'}} (--columns {names['side']}=is_buyer_maker)",
                 source=source,
                 column=names["side"],
             )
@@ -1025,7 +1037,7 @@ def normalise_ticks(
     format's own rules, counted first and never raised; ``notes`` go into the report.
     """
     result = normalise_frame(
-        raw, _TARGETS, required=("price", "size", "timestamp"), columns=columns,
+        raw, TARGET_COLUMNS, required=("price", "size", "timestamp"), columns=columns,
         defaults=defaults, tz=tz, on_bad_rows=on_bad_rows, source=source, format=format,
         copy=copy, rejects=rejects,
     )
@@ -1036,19 +1048,17 @@ def normalise_ticks(
 
 
 def load_ticks(
-    source: str | Path | pd.DataFrame | Sequence[str | Path] | Any,
+    source: str | Path | pd.DataFrame,
     *,
-    columns: Mapping[str, str] | None = None,
-    format: str | None = None,
-    tz: str | None = None,
-    on_bad_rows: str = "raise",
-    start: Any = None,
-    end: Any = None,
-    symbol: str | None = None,
-    allow_overlap: bool = False,
-    progress: bool | None = None,
+    options: LoadOptions | None = None,
+    **keywords: Any,
 ) -> pd.DataFrame:
-    """Load ticks from a file or DataFrame into the canonical schema of DESIGN.md.
+    """Load ticks from one file or DataFrame into the canonical tick schema (docs/data-formats.md).
+
+    ``options`` (:class:`data.options.LoadOptions`, or its fields as keywords): this reads
+    ``columns``, ``format``, ``tz`` and ``on_bad_rows``; the selection (``start``, ``end``,
+    ``symbol``) and many-file sources are :func:`data.load_ticks`'s, which reads them
+    through :mod:`data.reading.sources` and a single file or DataFrame through here.
 
     ``source``: a path (``.csv``/``.txt``, optionally ``.gz``; ``.parquet``/``.pq``;
     ``.json`` holding ``{"trades": [...]}`` or a list) or a DataFrame. Vendor layouts
@@ -1065,22 +1075,12 @@ def load_ticks(
     {reason: rows}, unknown_side, [crossed_quotes,] reordered, columns[, notes]}``.
     Raises :class:`OrderFlowError` for a missing or empty file, missing price/size/time
     columns and, unless dropped, bad rows (see :func:`normalise_ticks`).
-
-    Many files as one source: ``source`` may also be a folder, a glob, a list of files, a
-    tick store (:mod:`data.store.dataset`) or a :func:`data.scan_ticks` source, read in time order
-    (see :mod:`data.reading.sources`: overlaps, duplicate trade ids, ``allow_overlap``); ``start``/
-    ``end`` keep times in ``[start, end)`` and ``symbol`` one instrument. The report then
-    lists the files read with rows and rejected rows per file (a store: files and row
-    groups read out of the total). ``progress``: a bar on stderr (None: when a terminal).
     """
-    from data.reading.sources import is_many, scan_ticks  # the many-file sources read each file through this module
-
-    if is_many(source) or start is not None or end is not None or symbol is not None:
-        return scan_ticks(source, start=start, end=end, symbol=symbol, allow_overlap=allow_overlap,
-                          progress=progress, columns=columns, format=format, tz=tz, on_bad_rows=on_bad_rows).load()
-    options = dict(tz=tz, on_bad_rows=on_bad_rows)
+    options = LoadOptions.of(options, **keywords)
+    columns, format, tz = options.columns, options.format, options.tz
+    reading = dict(tz=tz, on_bad_rows=options.on_bad_rows)
     if isinstance(source, pd.DataFrame):
-        return normalise_ticks(source, columns=columns, **options)
+        return normalise_ticks(source, columns=columns, **reading)
     if not isinstance(source, (str, Path)):
         raise OrderFlowError(f"source must be a path or a DataFrame, not {type(source).__name__}")
     path = Path(source)
@@ -1104,7 +1104,7 @@ def load_ticks(
         notes.append(f"{fmt.name} times carry no zone: read as UTC (pass tz= / --tz to change)")
     return normalise_ticks(
         result.frame, **mapping, source=path, format=fmt.name, copy=False,
-        rejects=result.rejects, notes=notes, **options,
+        rejects=result.rejects, notes=notes, **reading,
     )
 
 

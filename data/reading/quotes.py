@@ -50,8 +50,9 @@ import numpy as np
 import pandas as pd
 
 from data.errors import OrderFlowError
+from data.reading.formats import DATABENTO_COLUMNS, dbn_schema, read_databento_frame
 from data.reading.loader import ReadResult, check_file, count_crossed, format_for, normalise_frame, resolve_columns
-from data.schema import TICK_COLUMNS, TICK_QUOTES
+from data.schema import TICK_COLUMNS, TICK_QUOTES, level_columns, quote_levels
 
 __all__ = [
     "load_quotes", "normalise_quotes", "join_quotes", "QUOTE_REQUIRED", "QUOTE_READERS",
@@ -73,20 +74,6 @@ def register_quote_reader(name: str, read: QuoteReader) -> None:
     """Read quotes of the registered tick format ``name`` with ``read(path)`` instead of
     its tick reader (for formats whose quotes are not columns of the trade file)."""
     QUOTE_READERS[name] = read
-
-
-def level_columns(k: int) -> list[str]:
-    """The level columns of a ``k``-level quote stream, in their canonical order:
-    ``bid_1..bid_k, bid_size_1..bid_size_k, ask_1..ask_k, ask_size_1..ask_size_k``."""
-    return [f"{name}_{i}" for name in ("bid", "bid_size", "ask", "ask_size") for i in range(1, k + 1)]
-
-
-def quote_levels(quotes: pd.DataFrame) -> int:
-    """How many book levels per side a quote frame carries (0: top of book only)."""
-    k = 0
-    while all(c in quotes for c in (f"bid_{k + 1}", f"ask_{k + 1}", f"bid_size_{k + 1}", f"ask_size_{k + 1}")):
-        k += 1
-    return k
 
 
 def _checked_levels(raw: pd.DataFrame, source: Any) -> list[str]:
@@ -144,8 +131,6 @@ def normalise_quotes(
 
 
 def _read_dbn_quotes(path: Path) -> ReadResult:
-    from data.reading.formats import DATABENTO_COLUMNS, read_databento_frame
-
     frame, _ = read_databento_frame(path, schemas=("mbp-1", "tbbo"))
     return ReadResult(frame[[c for c in DATABENTO_COLUMNS if c in frame]])
 
@@ -205,8 +190,6 @@ def book_format(source: Any, format: str | None = None) -> str | None:
     if name not in QUOTE_READERS:
         return None
     if name == "databento":  # the generic DBN reader: trades-only files hold no book
-        from .readers.databento_mbo import dbn_schema
-
         return name if dbn_schema(Path(source)) in DBN_BOOK_SCHEMAS else None
     return name
 

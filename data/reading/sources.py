@@ -21,6 +21,10 @@ files and subfolders it skips are said in a note of the load report.
 The load report (``TickSource.report`` after reading) gives the files read, rows and
 rejected rows per file, overlaps and duplicates, and its notes; for a store the files and
 row groups read out of the total.
+
+A tick store (:mod:`data.store.dataset`) is read through the reader it registers here
+(:func:`register_store`): the store imports this module to read files into it, so this
+module does not import the store.
 """
 from __future__ import annotations
 
@@ -30,15 +34,17 @@ import queue
 import re
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from data.errors import OrderFlowError
-from data.reading.loader import ReadResult, check_file, column_key, format_for, normalise_ticks, resolve_columns
+from data.options import LoadOptions
+from data.reading.loader import ReadResult, check_file, column_key, format_for, load_ticks, normalise_ticks, resolve_columns
 from data.reading.progress import progress_bar
+from data.ticks import tick_arrays
 
 DEFAULT_BATCH_ROWS = 1 << 20
 # raw column names (compared lower-case without spaces, "_" and "-") of trade ids and instruments
@@ -47,6 +53,22 @@ SYMBOL_KEYS = ("symbol", "instrumentid", "instrument", "ticker", "rawsymbol")
 READ_AHEAD = 2  # batches a store's reader thread decodes ahead of the consumer
 _GLOB = re.compile(r"[*?\[]")
 T = TypeVar("T")
+# path -> a store reader (see TickSource: batches, array_batches, fingerprint), or None when the
+# path is no store; registered by data.store.dataset (register_store)
+_STORE_OPENERS: list[Callable[[Path], Any]] = []
+
+
+def register_store(open_store: Callable[[Path], Any]) -> None:
+    """Let :func:`scan_ticks` read a kind of store: ``open_store(path)`` returns a reader of the
+    store at ``path`` (with ``batches(scan)``, ``array_batches(scan)`` and ``fingerprint(scan)``
+    for a :class:`TickSource` ``scan``), or None when ``path`` is not such a store."""
+    if open_store not in _STORE_OPENERS:
+        _STORE_OPENERS.append(open_store)
+
+
+def open_store(path: str | Path) -> Any:
+    """The registered reader of the store at ``path``, or None when it is no store."""
+    return next((store for store in (opener(Path(path)) for opener in _STORE_OPENERS) if store is not None), None)
 
 
 def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
@@ -61,21 +83,6 @@ def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.Dat
     if end is not None:
         keep &= (ts < end).to_numpy()
     return frame if keep.all() else frame[keep]
-
-
-def utc_time(value: Any, name: str, *, end: bool = False) -> pd.Timestamp | None:
-    """``start=``/``end=`` as a UTC timestamp (zone-less values are UTC). A date without a
-    time as ``end`` means the end of that day: ``end="2024-03-31"`` includes March 31."""
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise OrderFlowError(f"bad {name} {value!r}: use a date or time such as 2024-03-01 or 2024-03-01T14:30") from None
-    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
-    if end and isinstance(value, str) and len(value.strip()) <= 10:
-        ts += pd.Timedelta(days=1)
-    return ts
 
 
 def whole_rows(value: Any, name: str) -> int:
@@ -101,31 +108,54 @@ def check_symbol(symbol: str, held: Mapping[str, int], source: Any) -> None:
                          source=source)
 
 
+
+
+
+
+
+
 class TickSource:
     """A lazy tick source; ``batches()`` yields canonical tick frames in time order.
 
-    Times are kept in ``[start, end)``. ``report`` holds the load report of the last
-    read (see the module docstring). ``load()`` reads everything into one frame.
+    ``options`` (:class:`data.options.LoadOptions`) say how each file is read and which
+    ticks are kept: times in ``[start, end)``, of ``symbol``. ``report`` holds the load
+    report of the last read (see the module docstring). ``load()`` reads everything into
+    one frame.
     """
 
     def __init__(self, kind: str, *, files: Sequence[Path] = (), frame: pd.DataFrame | None = None,
-                 store: Any = None, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None,
-                 symbol: str | None = None, batch_rows: int = DEFAULT_BATCH_ROWS, allow_overlap: bool = False,
-                 options: Mapping[str, Any] | None = None, progress: bool | None = None, name: str = "",
-                 skip_bad_files: bool = False, notes: Sequence[str] = ()) -> None:
+                 store: Any = None, options: LoadOptions | None = None, batch_rows: int = DEFAULT_BATCH_ROWS,
+                 name: str = "", skip_bad_files: bool = False, notes: Sequence[str] = ()) -> None:
         self.kind = kind
         self.files = list(files)
         self.frame = frame
         self.store = store
-        self.start, self.end, self.symbol = start, end, symbol
+        self.options = LoadOptions.of(options)
         self.batch_rows = whole_rows(batch_rows, "batch_rows")
-        self.allow_overlap = allow_overlap
-        self.options = dict(options or {})
-        self.progress = progress
         self.name = name
         self.skip_bad_files = skip_bad_files
         self.notes = list(notes)
         self.report: dict[str, Any] = {}
+
+    @property
+    def start(self) -> pd.Timestamp | None:
+        return self.options.start
+
+    @property
+    def end(self) -> pd.Timestamp | None:
+        return self.options.end
+
+    @property
+    def symbol(self) -> str | None:
+        return self.options.symbol
+
+    @property
+    def allow_overlap(self) -> bool:
+        return self.options.allow_overlap
+
+    @property
+    def progress(self) -> bool | None:
+        return self.options.progress
 
     def __repr__(self) -> str:
         return f"TickSource({self.kind}: {self.name})"
@@ -147,15 +177,13 @@ class TickSource:
             yield from self._file_batches()
 
     def array_batches(self) -> Iterator[dict[str, np.ndarray]]:
-        """The batches of :meth:`batches` as canonical tick arrays (:func:`data.bars.stream.tick_arrays`),
+        """The batches of :meth:`batches` as canonical tick arrays (:func:`data.ticks.tick_arrays`),
         what :class:`data.bars.stream.BarStream` works on. A store's come straight from Arrow record
         batches, without pandas, decoded by a thread :data:`READ_AHEAD` batches ahead
         (:func:`read_ahead`), so reading overlaps the consumer's work."""
         if self.reads_ahead:
             yield from read_ahead(self.store.array_batches(self), READ_AHEAD)
             return
-        from data.bars.stream import tick_arrays  # the stream builds on the sources
-
         for frame in self.batches():
             yield tick_arrays(frame)
 
@@ -178,9 +206,7 @@ class TickSource:
             data = hashlib.sha256(hashed.tobytes() + str(list(self.frame.columns)).encode()).hexdigest()
         else:
             data = [file_stamp(p) for p in self.files]
-        return {"kind": self.kind, "data": data, "start": str(self.start), "end": str(self.end),
-                "symbol": self.symbol, "allow_overlap": self.allow_overlap,
-                "options": {k: str(v) for k, v in sorted(self.options.items())}}
+        return {"kind": self.kind, "data": data, "options": self.options.key()}
 
     def _window_text(self) -> str:
         if self.start is None and self.end is None:
@@ -195,11 +221,9 @@ class TickSource:
             yield frame.iloc[i:i + self.batch_rows]
 
     def _frame_batches(self) -> Iterator[pd.DataFrame]:
-        from data.reading.loader import load_ticks
-
         ticks = self.frame
         if "load_report" not in ticks.attrs or "price" not in ticks.columns:
-            ticks = load_ticks(ticks, **self.options)
+            ticks = load_ticks(ticks, options=self.options)
         report = dict(ticks.attrs.get("load_report") or {})
         ticks = self._in_window(ticks)
         report["rows_in_window"] = len(ticks)
@@ -224,8 +248,7 @@ class TickSource:
         with progress_bar(len(self.files), desc="reading files", unit="files", progress=self.progress) as bar:
             for path in self.files:
                 try:
-                    frame, ids, file_report = read_tick_file(path, symbol=self.symbol, seen_ids=previous_ids,
-                                                             **self.options)
+                    frame, ids, file_report = read_tick_file(path, self.options, seen_ids=previous_ids)
                 except (OrderFlowError, OSError, pa.ArrowException) as err:
                     if not self.skip_bad_files:
                         raise
@@ -350,20 +373,20 @@ def read_ahead(items: Iterable[T], depth: int = READ_AHEAD) -> Iterator[T]:
 
 def read_tick_file(
     path: Path,
+    options: LoadOptions | None = None,
     *,
-    symbol: str | None = None,
     seen_ids: np.ndarray | None = None,
-    columns: Mapping[str, str] | None = None,
-    format: str | None = None,
-    tz: str | None = None,
-    on_bad_rows: str = "raise",
 ) -> tuple[pd.DataFrame, np.ndarray | None, dict[str, Any]]:
-    """One file as canonical ticks, like :func:`data.load_ticks`, plus what a many-file
-    source needs: its rows of ``symbol`` only (a file with several symbols and no
-    ``symbol`` raises, listing them with their row counts), rows whose trade id is in
-    ``seen_ids`` rejected as ``duplicate_across_files``. Returns ``(ticks, the file's
-    trade ids or None, its load report)``; the report's ``symbols`` counts the rows of each
-    symbol of the file's symbol column (None without one)."""
+    """One file as canonical ticks, like :func:`data.load_ticks` (``options``' ``columns``,
+    ``format``, ``tz``, ``on_bad_rows``), plus what a many-file source needs: its rows of
+    ``options.symbol`` only (a file with several symbols and no ``symbol`` raises, listing
+    them with their row counts), rows whose trade id is in ``seen_ids`` rejected as
+    ``duplicate_across_files``. Returns ``(ticks, the file's trade ids or None, its load
+    report)``; the report's ``symbols`` counts the rows of each symbol of the file's symbol
+    column (None without one). The time window is the caller's."""
+    options = LoadOptions.of(options)
+    symbol, columns, format, tz, on_bad_rows = (options.symbol, options.columns, options.format, options.tz,
+                                                options.on_bad_rows)
     path = Path(path)
     check_file(path)
     if path.stat().st_size == 0:
@@ -501,35 +524,26 @@ def is_many(source: Any) -> bool:
 def scan_ticks(
     source: "str | Path | Sequence[str | Path] | pd.DataFrame | TickSource",
     *,
-    start: Any = None,
-    end: Any = None,
-    symbol: str | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
-    allow_overlap: bool = False,
-    progress: bool | None = None,
-    columns: Mapping[str, str] | None = None,
-    format: str | None = None,
-    tz: str | None = None,
-    on_bad_rows: str = "raise",
+    options: LoadOptions | None = None,
+    **keywords: Any,
 ) -> TickSource:
     """A lazy tick source over a file, folder, glob, list of files, tick store
     (:mod:`data.store.dataset`) or DataFrame: ``batches()`` yields canonical tick frames of at
-    most ``batch_rows`` rows (a whole number, at least 1) in time order, with times in
-    ``[start, end)`` (a date-only ``end`` includes that day), of ``symbol`` only (a symbol
-    the source does not hold is an error naming those it holds). ``make_bars`` streams from it.
-    ``columns``/``format``/``tz``/``on_bad_rows`` go to the loader for each file."""
-    start_ts, end_ts = utc_time(start, "start"), utc_time(end, "end", end=True)
-    common = dict(start=start_ts, end=end_ts, symbol=symbol, batch_rows=batch_rows, allow_overlap=allow_overlap,
-                  progress=progress, options=dict(columns=columns, format=format, tz=tz, on_bad_rows=on_bad_rows))
+    most ``batch_rows`` rows (a whole number, at least 1) in time order. ``options``
+    (:class:`data.options.LoadOptions`, or its fields as keywords): times in ``[start, end)``
+    (a date-only ``end`` includes that day), of ``symbol`` only (a symbol the source does not
+    hold is an error naming those it holds), each file read with ``columns``/``format``/``tz``/
+    ``on_bad_rows``. ``make_bars`` streams from it. A :class:`TickSource` is returned as it is."""
+    options = LoadOptions.of(options, **keywords)
     if isinstance(source, TickSource):
         return source
+    common = dict(batch_rows=batch_rows, options=options)
     if isinstance(source, pd.DataFrame):
-        options = {k: v for k, v in common["options"].items() if k != "format"}
-        return TickSource("frame", frame=source, name="<DataFrame>", **{**common, "options": options})
-    from data.store.dataset import TickStore  # the store reads through this module
-
-    if isinstance(source, (str, Path)) and TickStore.is_store(source):
-        return TickSource("store", store=TickStore(source), name=str(source), **common)
+        return TickSource("frame", frame=source, name="<DataFrame>", **common)
+    store = open_store(source) if isinstance(source, (str, Path)) else None
+    if store is not None:
+        return TickSource("store", store=store, name=str(source), **common)
     notes: list[str] = []
     files = source_files(source, notes)
     name = str(source) if isinstance(source, (str, Path)) else f"{len(files)} files"

@@ -47,9 +47,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from data.bars.flow import column_or_nan
 from data.errors import OrderFlowError
 from data.schema import UNKNOWN
+from data.ticks import column_or_nan
 
 # Relative tolerance for "price equals a quote / threshold" (see module docstring).
 _RTOL = 1e-9

@@ -3,9 +3,9 @@ and by every setting that changes a bar, so that a later run loads them instead 
 
 The key is a SHA-256 of: the source's fingerprint (each file's path, size and
 modification time, or a store's selected day files with theirs, or a hash of a
-DataFrame; the time window, symbol, overlap and loader options), the bar spec, tick
-size, persistence window, depth and footprint switches and footprint parameters, the
-caller's ``settings`` (classifier, quotes ... whatever else it applies to the ticks),
+DataFrame; and its load options, :meth:`data.options.LoadOptions.key`), the bar spec,
+the bar options (:meth:`data.options.BarOptions.key`: every setting that changes a bar),
+the caller's ``settings`` (classifier, quotes ... whatever else it applies to the ticks),
 the project version and :data:`CACHE_FORMAT`. Any change of these builds the bars again.
 
 An entry is written beside its final name under a hidden name and renamed (atomic), so
@@ -26,8 +26,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data.bars.depth import DEFAULT_PERSISTENCE
 from data.bars.spec import BarSpec, parse_bar_spec
+from data.bars.stream import bars_from_source
+from data.errors import OrderFlowError
+from data.options import BarOptions, LoadOptions, split_keywords
 from data.reading.sources import TickSource, scan_ticks
 
 CACHE_FORMAT = 2  # 2: depth_imbalance_5/_10 lines
@@ -41,6 +43,23 @@ def default_cache_dir() -> Path:
         return Path(os.environ[CACHE_ENV])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "orderflow-bt" / "bars"
+
+
+def cache_folder(cache_dir: str | Path | None) -> Path:
+    """The bar cache folder (``cache_dir``, else :func:`default_cache_dir`), made if missing, or
+    OrderFlowError naming it when it is a file, lies below a file or cannot be written."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    problem = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = "a file is in the way" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+    if problem is None and not os.access(folder, os.W_OK | os.X_OK):
+        problem = "it is read-only"
+    if problem is not None:
+        raise OrderFlowError(f"cannot use this folder for the bar cache ({problem}); give another --cache-dir "
+                             f"(or ${CACHE_ENV}), or run with --no-cache", source=folder)
+    return folder
 
 
 def project_version() -> str:
@@ -64,37 +83,28 @@ def cached_bars(
     *,
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
-    tick_size: float | None = None,
-    persistence: "str | pd.Timedelta | float" = DEFAULT_PERSISTENCE,
-    depth: bool = True,
-    footprint: bool = True,
-    footprint_params: Mapping[str, Any] | None = None,
     settings: Mapping[str, Any] | None = None,
-    start: Any = None,
-    end: Any = None,
-    symbol: str | None = None,
-    allow_overlap: bool = False,
-    progress: bool | None = None,
-    **load_options: Any,
+    load_options: LoadOptions | None = None,
+    bar_options: BarOptions | None = None,
+    **keywords: Any,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``make_bars(source, spec, ...)`` through the cache: ``(bars, info)``.
 
-    ``source``: anything :func:`data.scan_ticks` takes (with ``start``, ``end``,
-    ``symbol``, ``allow_overlap``, ``progress`` and ``load_options`` for it).
+    ``source``: anything :func:`data.scan_ticks` takes, read with ``load_options``
+    (:class:`data.options.LoadOptions`); the bars are made with ``bar_options``
+    (:class:`data.options.BarOptions`). ``keywords`` are fields of either (``start``,
+    ``symbol``, ``format`` ..., ``tick_size``, ``footprint_params`` ...), applied over them.
     ``settings``: what else changes a bar that the caller applies (e.g.
     ``{"classifier": "lee_ready", "quotes": "q.parquet"}``), part of the key.
     ``info``: ``hit`` (loaded from the cache), ``key``, ``path`` of the entry (None
     with ``use_cache=False``), ``source``. ``use_cache=False`` builds and does not write.
     """
-    from data.bars.stream import bars_from_source  # the stream imports this package's bar modules
-
-    scan = scan_ticks(source, start=start, end=end, symbol=symbol, allow_overlap=allow_overlap, progress=progress,
-                      **load_options)
-    options = dict(tick_size=tick_size, persistence=persistence, depth=depth, footprint=footprint)
-    if footprint_params:
-        options["footprint_params"] = dict(footprint_params)
-    return through_cache(scan, spec, {**{k: str(v) for k, v in options.items()}, "extra": dict(settings or {})},
-                         lambda: bars_from_source(scan, spec, **options), cache_dir=cache_dir, use_cache=use_cache)
+    load_keywords, bar_keywords = split_keywords(keywords)
+    bar_options = BarOptions.of(bar_options, **bar_keywords)
+    scan = scan_ticks(source, options=LoadOptions.of(load_options, **load_keywords))
+    return through_cache(scan, spec, {"bars": bar_options.key(), "extra": dict(settings or {})},
+                         lambda: bars_from_source(scan, spec, options=bar_options), cache_dir=cache_dir,
+                         use_cache=use_cache)
 
 
 def through_cache(
@@ -108,19 +118,25 @@ def through_cache(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The bars ``build()`` makes from ``scan``'s data, through the cache: the entry of the key
     of ``scan``'s fingerprint, ``spec`` and ``settings`` (:func:`cache_key`) if there is one,
-    else ``build()``'s, written as an entry. ``(bars, info)`` as :func:`cached_bars` returns."""
+    else ``build()``'s, written as an entry. ``(bars, info)`` as :func:`cached_bars` returns.
+    A cache folder that cannot be used is an error before anything is built (:func:`cache_folder`)."""
     info: dict[str, Any] = {"hit": False, "key": None, "path": None, "source": scan.name}
     if not use_cache:
         return build(), info
+    folder = cache_folder(cache_dir)
     key = cache_key(scan, spec, settings)
-    entry = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / f"{key}.parquet"
+    entry = folder / f"{key}.parquet"
     info.update(key=key, path=entry)
     bars = read_entry(entry, key)
     if bars is not None:
         info["hit"] = True
         return bars, info
     bars = build()
-    write_entry(entry, key, bars)
+    try:
+        write_entry(entry, key, bars)
+    except OSError as exc:  # the folder was checked: a full disk, a folder removed meanwhile ...
+        raise OrderFlowError(f"cannot write the bar cache entry ({exc.strerror or exc}); run with --no-cache",
+                             source=entry) from None
     return bars, info
 
 

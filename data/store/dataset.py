@@ -52,9 +52,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data.errors import ArgumentParser, OrderFlowError, print_error
+from data.options import LoadOptions
 from data.reading.loader import check_tz, describe_source, format_named
 from data.reading.progress import progress_bar
-from data.reading.sources import TickSource, check_symbol, source_files
+from data.reading.sources import TickSource, check_symbol, register_store, source_files
 from data.schema import TICK_COLUMNS
 
 MARKER = "_store.json"
@@ -118,6 +119,11 @@ class TickStore:
             return False
 
     @classmethod
+    def open(cls, path: str | Path) -> "TickStore | None":
+        """The store at ``path``, or None when ``path`` is not a store (how :func:`data.scan_ticks` finds stores)."""
+        return cls(path) if cls.is_store(path) else None
+
+    @classmethod
     def create(cls, root: str | Path) -> "TickStore":
         """Open the store at ``root``, making it (an empty folder or none) if needed."""
         root = Path(root)
@@ -172,11 +178,12 @@ class TickStore:
                 removed += 1
         return removed
 
-    def import_sources(self, sources: Sequence[str | Path], *, symbol: str | None = None, allow_overlap: bool = False,
-                       replace: bool = False, merge: bool = False, progress: bool | None = None,
-                       **load_options: Any) -> dict[str, Any]:
+    def import_sources(self, sources: Sequence[str | Path], *, replace: bool = False, merge: bool = False,
+                       options: LoadOptions | None = None, **keywords: Any) -> dict[str, Any]:
         """Import tick files (any supported format; folders and globs expand) into the store:
         every day they hold, whole, or nothing (see the module docstring for ``replace`` and ``merge``).
+        The files are read with ``options`` (:class:`data.options.LoadOptions`, or its fields as
+        keywords: ``symbol``, ``allow_overlap``, ``format``, ``tz``, ``on_bad_rows``, ``progress`` ...).
 
         Returns the report: the sources' load report (files, rows per file, rejected,
         overlaps) and ``days``: one ``{symbol, date, ticks, rows, how}`` per day, ``ticks``
@@ -187,11 +194,13 @@ class TickStore:
         import would shorten without ``replace``/``merge``."""
         if replace and merge:
             raise OrderFlowError("replace=True / --replace and merge=True / --merge exclude each other: pick one")
+        options = LoadOptions.of(options, **keywords)
+        symbol, progress = options.symbol, options.progress
         if symbol is not None:
             symbol_folder(symbol, "symbol= / --symbol")
-        if load_options.get("format") is not None:
-            format_named(load_options["format"], "format= / --format")
-        check_tz(load_options.get("tz"), "tz= / --tz")
+        if options.format is not None:
+            format_named(options.format, "format= / --format")
+        check_tz(options.tz, "tz= / --tz")
         files: list[Path] = []
         for source in sources:
             files += source_files(source)
@@ -199,8 +208,7 @@ class TickStore:
             raise OrderFlowError("no source files to import")
         mode = "replace" if replace else "merge" if merge else "refuse"
         name = str(sources[0]) + (f" and {len(sources) - 1} more" if len(sources) > 1 else "")
-        scan = TickSource("files", files=files, name=name, symbol=symbol, allow_overlap=allow_overlap,
-                          options=load_options, progress=progress, skip_bad_files=True)
+        scan = TickSource("files", files=files, name=name, options=options, skip_bad_files=True)
         staged: list[_Staged] = []
         try:
             try:
@@ -427,6 +435,9 @@ class TickStore:
                              "row_groups": meta.num_row_groups, "bytes": os.path.getsize(day.path),
                              "first": first, "last": last})
         return pd.DataFrame(rows, columns=["symbol", "date", "rows", "row_groups", "bytes", "first", "last"])
+
+
+register_store(TickStore.open)  # data.scan_ticks reads a store through it
 
 
 # --------------------------------------------------------------------------- helpers

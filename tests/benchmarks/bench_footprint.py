@@ -5,7 +5,7 @@
 ``run(n_ticks)`` builds synthetic E-mini-like ticks (tick 0.25, about 50 trades a
 second), then times :func:`data.bars.footprint.footprint` (table), the per-bar
 footprint statistics, and ``make_bars`` with all its lines. It returns the figures
-as a dict for the lead's benchmark runner.
+as a dict for the benchmark runner (``tests/benchmarks/run.py``).
 """
 from __future__ import annotations
 

@@ -25,10 +25,9 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from data.errors import OrderFlowError
-from data.reading.formats import read_dbn
+from data.reading.formats import dbn_schema, read_dbn
 from data.reading.loader import ColumnPicker, ReadResult, register_format
 from data.reading.quotes import level_columns, register_quote_reader
 from data.reading.readers.book import TopOfBook, mbo_level_updates, top_of_book
@@ -39,25 +38,8 @@ __all__ = ["dbn_schema", "read_dbn_records", "mbo_top_of_book", "read_mbo", "rea
 F_LAST = 128
 F_SNAPSHOT = 32
 _UNDEF_PRICE = np.iinfo(np.int64).max
-# DBN metadata: "DBN", version byte, u32 length, 16-byte dataset, then the u16 schema id
-_SCHEMA_IDS = {0: "mbo", 1: "mbp-1", 2: "mbp-10", 3: "tbbo", 4: "trades"}
 _SIDES = np.zeros(256, np.int8)
 _SIDES[ord("B")], _SIDES[ord("A")] = 1, -1
-
-
-def dbn_schema(path: Path) -> str | None:
-    """The schema named in a DBN file's metadata (``"mbo"``, ``"mbp-10"`` ...), read from its
-    first 26 bytes (decompressed when the name ends in ``.zst``); None for anything else."""
-    if ".dbn" not in [s.lower() for s in path.suffixes]:
-        return None
-    try:
-        with pa.input_stream(str(path), compression="detect") as stream:
-            head = stream.read(26)
-    except (OSError, pa.ArrowException):
-        return None
-    if len(head) < 26 or head[:3] != b"DBN":
-        return None
-    return _SCHEMA_IDS.get(int.from_bytes(head[24:26], "little"))
 
 
 def read_dbn_records(path: Path, schemas: Sequence[str]) -> np.ndarray:
