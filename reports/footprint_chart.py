@@ -435,7 +435,7 @@ def trade_footprints(
     entry to ``after`` bars after the exit, capped at 20 bars, with the entry and exit marked.
 
     ``trades``: ``entry_time entry_price exit_time exit_price size`` (signed), or with a
-    ``direction`` column (``long``/``short``) as :func:`reports.trades.trades_frame`
+    ``direction`` column (``long``/``short``) as :func:`research.trades.trades_frame`
     gives them (run_backtest's trades.csv).
     Files ``trade_001.png`` ...
     """

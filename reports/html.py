@@ -11,11 +11,11 @@ The time axis is the bar number, as in the PNG report (:mod:`reports.plots`): ba
 side by side, so nights and weekends take no room and draw no flat lines; a faint vertical line
 marks each gap in the data (:func:`reports.plots.session_gaps`). Tick labels are the bars' times
 in the run's time zone, placed on round times (a JavaScript ticker choosing among the steps of
-:func:`reports.plots.time_ticks`).
+:func:`reports.plots.time_ticks`; :func:`reports.html_parts.time_axis`, shared with the footprint explorer).
 
 The pages' scripts are JavaScript files in ``reports/js/`` (package data), read by
-:func:`js_source` and inlined into each page by :func:`js_code`; ``tests/test_html_js.py`` ties
-their functions to Python references.
+:func:`reports.html_parts.js_source` and inlined into each page by :func:`reports.html_parts.js_code`;
+``tests/test_html_js.py`` ties their functions to Python references.
 
 Large runs: every bar is in the file once (``bars_full``), and what is drawn is the visible
 range plus half a screen either side, cut into buckets of ``k = ceil(visible bars / plot
@@ -28,8 +28,6 @@ than pixels, every bar is drawn as it is.
 from __future__ import annotations
 
 import html as html_text
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -39,11 +37,12 @@ import pandas as pd
 from data.errors import OrderFlowError
 
 from .colours import NAN_COLOUR, RED_TO_GREEN, hex_rgb, scale_colours, text_colours, value_range
+from .html_parts import bar_times_ms, custom_js, legend_above, time_axis
 from .metrics import metric_rows, metrics_note
-from .plots import TIME_STEPS, imbalance_mean, normalised_imbalance, session_gaps
+from .plots import imbalance_mean, normalised_imbalance, session_gaps
 
 __all__ = ["report", "footprint_page", "sweep_heatmap", "sweep_selectors", "best_in_cells", "walk_forward_panel", "save_page",
-           "time_axis", "bar_times_ms", "js_source", "js_code", "PANEL_NAMES"]
+           "PANEL_NAMES"]
 
 GREEN, RED, BLUE, GREY, ORANGE = "#2e9e44", "#d0343a", "#1f5fa8", "#8a8a8a", "#f08c00"
 PANEL_NAMES = ("price", "delta", "cvd", "imbalance", "equity", "drawdown")
@@ -64,60 +63,6 @@ table.of td { max-width: 720px; white-space: normal; overflow-wrap: anywhere; }
 .of-note { color: #555; font-size: 12.5px; }
 h1.of { font-size: 18px; margin: 4px 0; } h2.of { font-size: 15px; margin: 14px 0 4px 0; }
 </style>"""
-
-
-# --------------------------------------------------------------------------- the time axis
-
-
-def bar_times_ms(index: pd.DatetimeIndex, tz: str) -> np.ndarray:
-    """Bar times as the clock reads them in ``tz``, in milliseconds since 1970-01-01 of that clock
-    (``(local wall time - 1970-01-01) / 1 ms``): JavaScript's UTC getters then print local times."""
-    times = pd.DatetimeIndex(index)
-    if times.tz is not None:
-        times = times.tz_convert(tz).tz_localize(None)
-    return (times.as_unit("ns").asi8 // 1_000_000).astype(np.float64)
-
-
-# Tick steps (ms): those of reports.plots.time_ticks.
-_STEPS_MS = [int(step.value // 1_000_000) for step in TIME_STEPS]
-
-
-# --------------------------------------------------------------------------- the page's JavaScript
-
-
-@lru_cache(maxsize=None)
-def js_source(name: str) -> str:
-    """The text of ``reports/js/<name>.js``, shipped as package data (the scripts of the pages)."""
-    return resources.files("reports").joinpath("js", f"{name}.js").read_text(encoding="utf-8")
-
-
-def js_code(name: str, entry: str, names: Iterable[str]) -> str:
-    """The code of a Bokeh JavaScript callback (the body of a function whose parameters are the
-    callback's ``args`` and what Bokeh passes, such as ``cb_data``): the functions of
-    ``reports/js/<name>.js``, then ``return entry({names})``, the named values in one object."""
-    return f"{js_source(name)}\nreturn {entry}({{{', '.join(names)}}});\n"
-
-
-def custom_js(name: str, entry: str, **args: Any) -> Any:
-    """A ``bokeh.models.CustomJS`` running function ``entry`` of ``reports/js/<name>.js`` with ``args``."""
-    from bokeh.models import CustomJS
-
-    return CustomJS(args=args, code=js_code(name, entry, args))
-
-
-def time_axis(fig: Any, times_source: Any, tz: str) -> None:
-    """Put the bar-number time axis on ``fig``: ticks on the first bar of round time steps, labelled
-    with that bar's time (``HH:MM``, the date where it changes). ``times_source`` is a
-    ColumnDataSource with a column ``t`` (:func:`bar_times_ms`)."""
-    from bokeh.models import CustomJSTicker, CustomJSTickFormatter
-
-    fig.xaxis.ticker = CustomJSTicker(args={"src": times_source, "steps": _STEPS_MS}, minor_code="return [];",
-                                      major_code=js_code("time_axis", "ticker", ("src", "steps", "cb_data")))
-    fig.xaxis.formatter = CustomJSTickFormatter(args={"src": times_source},
-                                                code=js_code("time_axis", "formatter", ("src", "tick", "index", "ticks")))
-    fig.xaxis.axis_label = f"bar time ({tz}); bars side by side, grey lines mark gaps in the data"
-    fig.xaxis.axis_label_text_font_size = "11px"
-    fig.xaxis.axis_label_text_font_style = "normal"
 
 
 # --------------------------------------------------------------------------- thinning (in the browser)
@@ -147,8 +92,8 @@ def report(
 
     Reads ``result.bars`` (order-flow bars indexed by UTC bar time: ``open high low close volume
     delta bid_size ask_size``), ``result.equity`` (per bar: ``value``, ``drawdown`` in percent),
-    ``result.trades`` (:func:`reports.trades.trades_frame`), ``result.metrics``
-    (:func:`reports.metrics.performance`), ``result.cvd``/``result.cvd_label`` (the strategy's
+    ``result.trades`` (:func:`research.trades.trades_frame`), ``result.metrics``
+    (:func:`research.metrics.performance`), ``result.cvd``/``result.cvd_label`` (the strategy's
     CVD per bar; the running sum of ``delta`` when None), ``result.cvd_resets`` if present, and
     ``result.config`` (``tz``, ``bars``, ``strategy_name``, ``data`` ...; ``settings`` replaces
     what is derived from it). Panels: candles with entries and exits (hover: time, price, size,
@@ -367,25 +312,6 @@ def _price_panel(fig: Any, candles: Any, trades: pd.DataFrame, tz: str) -> None:
                         legend_label="exit (line green: won, red: lost; ○ open at end)")
     fig.add_tools(HoverTool(renderers=[entries, exits], tooltips=tips))
     legend_above(fig)
-
-
-def legend_above(fig: Any) -> None:
-    """Move a figure's legend above its plot area, in one row (inside, it would hide the data)."""
-    if not fig.legend:
-        return
-    legend = fig.legend[0]
-    if legend in fig.center:
-        fig.center.remove(legend)
-    legend.orientation = "horizontal"
-    legend.location = "top_left"
-    legend.label_text_font_size = "11px"
-    legend.padding = 2
-    legend.margin = 2
-    legend.spacing = 14
-    legend.border_line_alpha = 0
-    legend.glyph_height = 14
-    legend.label_height = 14
-    fig.add_layout(legend, "above")
 
 
 def _trade_columns(trades: pd.DataFrame, tz: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from data.bars.footprint import (
 )
 
 from .footprint_chart import cell_shades, cell_text_colours, fmt_volume, spec_has_seconds, window_grid
+from .html_parts import bar_times_ms, custom_js, legend_above, time_axis
 
 __all__ = ["footprint_figures", "run_window", "CELL_BUDGET", "TEXT_MIN_PX", "FIRST_VIEW_BARS"]
 
@@ -78,8 +79,6 @@ def footprint_figures(
     from bokeh.layouts import gridplot
     from bokeh.models import Button, ColumnDataSource, Div, HoverTool, Range1d
     from bokeh.plotting import figure
-
-    from .html import bar_times_ms, custom_js, legend_above, time_axis
 
     ratio = DEFAULT_RATIO if ratio is None else float(ratio)
     grid, ohlc = window_grid(ticks, start, end, spec=spec, tick_size=tick_size, row_ticks=1, max_bars=max_bars)

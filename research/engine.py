@@ -39,11 +39,11 @@ from data.reading.sources import file_stamp, in_window, scan_ticks
 from data.sides.classify import BAR_METHOD
 from data.store.cache import through_cache
 from data.timeframes import developing_feed, resampled_feed
-from reports import metrics as perf
-from reports.trades import TradeRecorder, trades_frame
 
+from . import metrics as perf
 from .config import RunConfig
 from .instruments import configure_broker
+from .trades import TradeRecorder, trades_frame
 
 
 @dataclass
@@ -305,12 +305,12 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
 
 
 ORDER_METRICS = ("fills", "orders_rejected", "orders_margin", "entries_skipped")
-"""The metrics the engine adds to ``reports.metrics.performance``'s."""
+"""The metrics the engine adds to ``research.metrics.performance``'s."""
 
 
 def order_counts(refused: list[str], unsized: list[int] | None, warmup: int = 0) -> dict[str, Any]:
     """``orders_rejected``: orders the broker refused (their statuses ``refused``, Backtrader's
-    ``Margin`` or ``Rejected``; :class:`reports.trades.TradeRecorder` leaves out those of warm-up
+    ``Margin`` or ``Rejected``; :class:`research.trades.TradeRecorder` leaves out those of warm-up
     bars), ``orders_margin`` those of them for lack of cash or margin; ``entries_skipped``: entry
     signals of an :class:`strategies.base.OrderFlowStrategy` whose size rounded to 0 units, past
     the ``warmup`` bars (None for another strategy)."""

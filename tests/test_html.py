@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("bokeh", reason="bokeh is not installed (pip install -e '.[html]')")
 
 from data import OrderFlowError  # noqa: E402
-from reports import html  # noqa: E402
+from reports import html, html_parts  # noqa: E402
 from tests.conftest import need_sample  # noqa: E402
 from tests.html_fixtures import make_result  # noqa: E402
 
@@ -26,7 +26,7 @@ def test_bar_times_ms_are_the_local_wall_clock():
     index = pd.DatetimeIndex(["2024-04-16 14:30", "2024-11-04 14:30"], tz="UTC")
     # Chicago: CDT (UTC-5) in April, CST (UTC-6) after 3 November
     expected = pd.DatetimeIndex(["2024-04-16 09:30", "2024-11-04 08:30"]).as_unit("ns").asi8 // 1_000_000
-    np.testing.assert_array_equal(html.bar_times_ms(index, "America/Chicago"), expected.astype(float))
+    np.testing.assert_array_equal(html_parts.bar_times_ms(index, "America/Chicago"), expected.astype(float))
 
 
 def month_of_bars(n: int = 30_000) -> pd.DataFrame:
@@ -48,7 +48,7 @@ def month_of_bars(n: int = 30_000) -> pd.DataFrame:
 def month_result(bars: pd.DataFrame):
     from types import SimpleNamespace
 
-    from reports import metrics as perf
+    from research import metrics as perf
 
     value = pd.Series(100_000 + np.cumsum(bars["delta"].to_numpy()) * 0.01, index=bars.index)
     trades = pd.DataFrame({"entry_time": bars.index[10:2000:20], "exit_time": bars.index[15:2005:20],

@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("bokeh", reason="bokeh is not installed (pip install -e '.[html]')")
 
-from reports import html  # noqa: E402
+from reports import html, html_parts  # noqa: E402
 from reports.html_footprint import TEXT_MIN_PX  # noqa: E402
 from tests.html_fixtures import need_browser, open_page, start_browser  # noqa: E402
 
@@ -75,7 +75,7 @@ return JSON.stringify(out, (k, v) => typeof v === "number" && !Number.isFinite(v
 def run_js(driver: Any, name: str, functions: tuple[str, ...], expression: str, cases: list[dict]) -> list[Any]:
     """``expression`` (using ``lib.<function>`` of reports/js/<name>.js and the case ``c``) evaluated in
     the browser for every case; NaN and infinities come back as floats."""
-    code = html.js_source(name) + "\nreturn {" + ", ".join(functions) + "};"
+    code = html_parts.js_source(name) + "\nreturn {" + ", ".join(functions) + "};"
     out = driver.execute_script(_RUN, code, json.dumps(_encode(cases)), expression)
     return _decode(json.loads(out))
 
@@ -117,9 +117,9 @@ def test_every_script_is_package_data_and_is_what_the_pages_run():
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["reports"]
     for name in JS_FILES:
         assert any(fnmatch(f"js/{name}.js", g) for g in globs), name
-        assert html.js_source(name) == resources.files("reports").joinpath("js", f"{name}.js").read_text("utf-8")
-    code = html.js_code("thin", "thin", ("full", "xr"))
-    assert code.startswith(html.js_source("thin")) and code.endswith("\nreturn thin({full, xr});\n")
+        assert html_parts.js_source(name) == resources.files("reports").joinpath("js", f"{name}.js").read_text("utf-8")
+    code = html_parts.js_code("thin", "thin", ("full", "xr"))
+    assert code.startswith(html_parts.js_source("thin")) and code.endswith("\nreturn thin({full, xr});\n")
 
 
 # --------------------------------------------------------------------------- the time axis (time_axis.js)
@@ -193,7 +193,7 @@ def _bar_times(rng: np.random.Generator, n: int) -> list[float]:
 
 def ticker_cases() -> list[dict]:
     rng = np.random.default_rng(7)
-    steps = [int(s) for s in html._STEPS_MS]
+    steps = [int(s) for s in html_parts._STEPS_MS]
     cases: list[dict] = []
     for n in (0, 1, 2, 3, 13, 14, 50):  # edge sizes, whole range and beyond it
         t = _bar_times(rng, n)

@@ -3,7 +3,7 @@
 // otherwise; the strip below prints each bar's delta and volume when a bar is wide enough for them.
 //
 // Bokeh runs this file as the body of a CustomJS callback ending with `return view({...})` or
-// `return show_in_report({...})`: see reports.html.js_code. tests/test_html_js.py ties the functions here to Python references.
+// `return show_in_report({...})`: see reports.html_parts.js_code. tests/test_html_js.py ties the functions here to Python references.
 
 // The price range [start, end] that fits the bars whose x lies in [x_start - 0.5, x_end + 0.5]
 // (their lowest low and highest high, half a row and a pad of max(row, 4% of the range) either

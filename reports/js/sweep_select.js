@@ -3,7 +3,7 @@
 // value matches), the first in row order on a tie, as reports.html.best_in_cells picks them.
 //
 // Bokeh runs this file as the body of a CustomJS callback ending with `return select({...})`:
-// see reports.html.js_code. tests/test_html_js.py ties best_rows to best_in_cells.
+// see reports.html_parts.js_code. tests/test_html_js.py ties best_rows to best_in_cells.
 
 // One flag per row: is it the one shown in its cell (x[i], y[i])? `key`: higher is better;
 // `sels[j][i]`: row i's value of the j-th menu's parameter; `chosen[j]`: that menu's value.

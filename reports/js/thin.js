@@ -6,7 +6,7 @@
 // they came (min-max decimation). Zoomed in to fewer bars than pixels, every bar is drawn as it is.
 //
 // Bokeh runs this file as the body of a CustomJS callback ending with `return thin({...})`:
-// see reports.html.js_code. tests/test_html_js.py ties every function here to a Python reference.
+// see reports.html_parts.js_code. tests/test_html_js.py ties every function here to a Python reference.
 
 const LINE_COLUMNS = ["cvd", "imb", "value", "peak", "dd"];
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
@@ -15,7 +15,7 @@ function two(v) {
   return String(v).padStart(2, "0");
 }
 
-// "2024-04-16 Tue 14:30:00" of a bar time in ms of the display clock (reports.html.bar_times_ms).
+// "2024-04-16 Tue 14:30:00" of a bar time in ms of the display clock (reports.html_parts.bar_times_ms).
 function bar_time_text(ms) {
   const t = new Date(ms);
   return t.getUTCFullYear() + "-" + two(t.getUTCMonth() + 1) + "-" + two(t.getUTCDate()) + " " + WEEKDAYS[t.getUTCDay()]

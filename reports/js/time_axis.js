@@ -1,10 +1,10 @@
-// The bar-number time axis of reports/html.py (time_axis): a tick on the first bar of each interval
+// The bar-number time axis of reports/html_parts.py (time_axis): a tick on the first bar of each interval
 // of a round time step, labelled with that bar's time. `t` holds the bars' times as the clock of
-// the display time zone reads them, in ms since 1970 (reports.html.bar_times_ms): the UTC getters
+// the display time zone reads them, in ms since 1970 (reports.html_parts.bar_times_ms): the UTC getters
 // of Date print local times.
 //
 // Bokeh runs this file as the body of a function (CustomJSTicker, CustomJSTickFormatter) ending
-// with `return ticker({...})` or `return formatter({...})`: see reports.html.js_code.
+// with `return ticker({...})` or `return formatter({...})`: see reports.html_parts.js_code.
 // tests/test_html_js.py ties every function here to a Python reference.
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

@@ -1,7 +1,8 @@
 """The command line's options: the parser of ``run_backtest.py`` and the checks that turn its
 options into a :class:`research.RunConfig` and the output choices (:class:`Outputs`).
 
-Everything here parses text; nothing runs a backtest. Bad input raises
+Part of the command line, beside ``run_backtest.py``, which alone imports it (the library does
+not). Everything here parses text; nothing runs a backtest. Bad input raises
 :class:`data.OrderFlowError`, which the command line prints as one line.
 """
 from __future__ import annotations
@@ -21,9 +22,7 @@ from data.errors import ArgumentParser
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
 from reports import output
-from strategies import OrderFlowStrategy, describe_strategies, strategy_params
-
-from .config import (
+from research.config import (
     DEFAULT_BARS,
     DEFAULT_DATA,
     DEFAULT_SESSION,
@@ -42,7 +41,8 @@ from .config import (
     session_params,
     strategy_session,
 )
-from .instruments import instrument_from_options
+from research.instruments import instrument_from_options
+from strategies import OrderFlowStrategy, describe_strategies, strategy_params
 
 DEFAULT_OUT = Path("results")
 CONTRACT_SIZE = "1"  # --size with a futures contract when none is given
