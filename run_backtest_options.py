@@ -21,6 +21,8 @@ from data.bars.resample import check_timeframe
 from data.errors import ArgumentParser
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
+from execution import parse_latency, parse_queue
+from execution.broker import FILL_MODES, parse_fee
 from reports import output
 from research.config import (
     DEFAULT_BARS,
@@ -110,6 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="commission per contract and side (charged on entry and on exit); default 0")
     m.add_argument("--slippage-ticks", type=float, default=0.0, metavar="N",
                    help="slippage against you on every fill, in ticks of --tick-size; default 0")
+    f = p.add_argument_group("fills against the ticks and the book (README: Fills against the ticks and the book)")
+    f.add_argument("--fills", default="bar", choices=FILL_MODES,
+                   help="bar: Backtrader's fills on the next bar (default); trades: the next trade after the order "
+                   "arrives (limit orders only from trades through their price); book: against the book, in the "
+                   "queue (needs quotes: LOBSTER, Databento MBO/MBP-10, a capture, --quotes)")
+    f.add_argument("--queue", default=None, metavar="MODEL",
+                   help="--fills book: fifo (sources with order ids: the default there), risk_averse (the default "
+                   "elsewhere), prob:N or through")
+    f.add_argument("--latency", default=None, metavar="DURATION",
+                   help="--fills trades/book: entry latency of every order ('2ms'), or 'feed' (Databento's receive "
+                   "delay); default 0")
+    f.add_argument("--maker-fee", default="0", metavar="FEE",
+                   help="--fills trades/book: fee of a fill that provided liquidity, per contract (0.2) or a percent "
+                   "of the traded value ('0.01%%'); negative for a rebate; beside --commission(-per-contract)")
+    f.add_argument("--taker-fee", default="0", metavar="FEE", help="the same for a fill that took liquidity")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="set a strategy parameter (repeatable); values take the parameter's type "
                    "(int, float, bool: true/false, none)")
@@ -278,7 +295,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
         imbalance=args.imbalance, instrument=instrument, commission_per_contract=args.commission_per_contract,
         slippage_ticks=args.slippage_ticks, columns=columns, timeframes=timeframes,
-        developing=args.developing,
+        developing=args.developing, **fill_options(args),
     )
     for spec in config.all_timeframes:  # the strategy's own too, before any data is read
         check_timeframe(args.bars, spec)
@@ -314,6 +331,22 @@ def parse_columns(text: str | None) -> dict[str, str] | None:
         columns[theirs] = target
     check_column_map(columns, "--columns")
     return columns
+
+
+def fill_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--fills, --queue, --latency, --maker-fee, --taker-fee, checked: the fill settings of a RunConfig."""
+    fees = {"maker_fee": parse_fee(args.maker_fee, "maker-fee"), "taker_fee": parse_fee(args.taker_fee, "taker-fee")}
+    if args.fills == "bar":
+        given = [name for name, value in (("--queue", args.queue), ("--latency", args.latency)) if value is not None]
+        given += [f"--{k.replace('_', '-')}" for k, v in fees.items() if v[1]]
+        if given:
+            raise OrderFlowError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --fills trades or "
+                                 "--fills book (bar fills have no queue, latency or maker/taker)")
+    if args.queue is not None:
+        parse_queue(args.queue)
+    if args.latency is not None:
+        parse_latency(args.latency)
+    return {"fills": args.fills, "queue": args.queue, "latency": args.latency, **fees}
 
 
 def data_source(texts: Sequence[str]) -> "Path | str | list[Path]":

@@ -84,6 +84,11 @@ class RunConfig:
     the coarser bar as it stands at each base bar) instead of closed ones. Sessions are those of
     :attr:`calendar`.
 
+    Fills: ``fills="bar"`` is Backtrader's own (an order fills on the next bar's prices);
+    ``"trades"`` and ``"book"`` execute the orders against the source's ticks and book
+    (:class:`execution.broker.ExecutionBroker`) with ``queue``, ``latency`` and the
+    ``maker_fee`` / ``taker_fee`` of each fill (:func:`execution.broker.parse_fee`).
+
     Money: ``instrument`` (:class:`research.instruments.Instrument`, e.g.
     ``get_instrument("ES")``) counts in the instrument's currency through Backtrader's
     futures commission scheme (multiplier, margin, ``commission_per_contract`` per
@@ -120,6 +125,11 @@ class RunConfig:
     instrument: Any = None  # research.instruments.Instrument
     commission_per_contract: float = 0.0
     slippage_ticks: float = 0.0
+    fills: str = "bar"  # "bar": Backtrader's fills on the bars; "trades" / "book": execution.simulate on the ticks
+    queue: str | None = None  # --fills book: fifo / risk_averse / prob:N / through (None: per source)
+    latency: str | None = None  # entry latency of --fills trades/book: a duration ("2ms") or "feed"
+    maker_fee: tuple[str, float] = ("fixed", 0.0)  # execution.broker.parse_fee: per unit, or a fraction of value
+    taker_fee: tuple[str, float] = ("fixed", 0.0)
     columns: dict[str, str] | None = None  # {"their name": "canonical name"}, as load_ticks(columns=)
     timeframes: tuple[str, ...] = ()  # coarser feeds resampled from the base bars (data.timeframes)
     developing: bool = False  # those feeds as developing bars (replay) instead of closed bars

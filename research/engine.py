@@ -39,6 +39,7 @@ from data.reading.sources import file_stamp, in_window, scan_ticks
 from data.sides.classify import BAR_METHOD
 from data.store.cache import through_cache
 from data.timeframes import developing_feed, resampled_feed
+from execution.broker import ExecutionBroker, WarmupBroker, default_queue, fill_source
 
 from . import metrics as perf
 from .config import RunConfig
@@ -193,26 +194,6 @@ def _classified(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     return ticks
 
 
-class WarmupBroker(bt.brokers.BackBroker):
-    """Backtrader's broker that rejects every order placed on the first ``warmup`` bars.
-
-    An order submitted while ``len(data) <= warmup`` (bars 0 .. warmup-1, counted
-    from 0) is rejected at once and the strategy is notified (``Order.Rejected``),
-    as the broker rejects any order it cannot take; so warm-up bars trade nothing.
-    The children of a rejected bracket parent are rejected by Backtrader itself.
-    """
-
-    params = (("warmup", 0),)
-
-    def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
-        if len(order.data) <= self.p.warmup:
-            order.addinfo(warmup=True)  # refused by design: not counted as a rejected order
-            order.reject(self)
-            self.notify(order)
-            return order
-        return super().submit(order, check)
-
-
 def add_timeframes(cerebro: bt.Cerebro, config: RunConfig, base: OrderFlowFeed,
                    ticks: pd.DataFrame | None = None) -> None:
     """The feeds of ``config.all_timeframes``, resampled from the base feed's bars (closed, or
@@ -233,7 +214,16 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame, ticks: pd.DataFrame | No
     """Cerebro with the bars' feed (and the coarser feeds of :func:`add_timeframes`), the strategy,
     the broker's money settings and the analyzers."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
-    if config.warmup_bars:
+    if config.fills == "bar" and (config.maker_fee[1] or config.taker_fee[1]):
+        raise OrderFlowError("maker and taker fees need --fills trades or book (bar fills do not say who took liquidity)")
+    if config.fills != "bar":
+        source = fill_source(config.data, config.fills, config.quotes)
+        cerebro.broker = ExecutionBroker(
+            warmup=int(config.warmup_bars), replay=source, bar_times=bars.index,
+            queue=default_queue(source, config.fills, config.queue), latency=config.latency,
+            slippage_ticks=config.slippage_ticks, tick_size=getattr(config.instrument, "tick_size", None),
+            maker_fee=config.maker_fee, taker_fee=config.taker_fee)
+    elif config.warmup_bars:
         cerebro.broker = WarmupBroker(warmup=int(config.warmup_bars))
     if config.observers:  # what stdstats would add, with buy/sell marks at the fill price
         cerebro.addobserver(bt.observers.Value)
