@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import closing
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Sequence
 
@@ -25,6 +25,7 @@ import pandas as pd
 import strategies as strategy_registry
 from data import OrderFlowError, retain_freed_memory
 from data.errors import print_error
+from data.storage import s3_endpoint
 from reports import output
 from research import RunConfig, engine
 from run_backtest_options import Outputs, build_parser, make_config, strategy_listing
@@ -118,8 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     (:func:`data.retain_freed_memory`: streamed bars run faster)."""
     retain_freed_memory()
     parser = build_parser()
+    settings = ExitStack()
     try:
         args = parser.parse_args(argv)
+        settings.enter_context(s3_endpoint(args.s3_endpoint))  # s3:// paths of this run
         if args.list_strategies:
             print(strategy_listing())
             return 0
@@ -175,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except OrderFlowError as exc:
         return print_error(exc)
+    finally:
+        settings.close()
     return 0
 
 

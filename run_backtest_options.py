@@ -21,6 +21,7 @@ from data.bars.resample import check_timeframe
 from data.errors import ArgumentParser
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
+from data.storage import add_endpoint_option, as_path, is_remote, path_argument
 from execution import parse_latency, parse_queue
 from execution.broker import FILL_MODES, parse_fee
 from reports import output
@@ -61,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", nargs="*", default=[], metavar="DATA",
                    help="tick data: a file (.csv[.gz], .parquet, .json, vendor formats), several files, a folder, "
-                   "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import); "
-                   "read in time order as one stream; default: the bundled sample data/sample/sample_ticks.parquet")
+                   "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import), "
+                   "on disk or on S3 (s3://bucket/prefix/..., see --s3-endpoint); read in time order as one stream; "
+                   "default: the bundled sample data/sample/sample_ticks.parquet")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY,
                    help="strategy: a registered name (see --list-strategies), or one of your own: path/to/file.py:Class or "
                    "module:Class (modules are also found in the current folder); default cvd_trend")
@@ -83,8 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accept files whose time ranges overlap when the trades carry no ids to drop duplicates by")
     p.add_argument("--no-cache", action="store_true",
                    help="build the bars from the ticks even when the bar cache holds them (and do not cache them)")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="bar cache folder; default $ORDERFLOW_CACHE_DIR or ~/.cache/orderflow-bt/bars")
+    p.add_argument("--cache-dir", type=path_argument, default=None,
+                   help="bar cache folder (or s3://bucket/prefix); default $ORDERFLOW_CACHE_DIR or "
+                   "~/.cache/orderflow-bt/bars")
+    add_endpoint_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--cash", type=float, default=100_000.0, help="starting cash; default 100000")
     p.add_argument("--commission", type=float, default=0.0,
@@ -157,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classify", default=None, metavar="METHOD",
                    help=f"fill unknown trade sides: {', '.join(CLASSIFIERS)} (per trade) or "
                    f"{BAR_METHOD} (bulk volume classification of each bar's volume)")
-    p.add_argument("--quotes", type=Path, default=None, metavar="FILE",
+    p.add_argument("--quotes", type=path_argument, default=None, metavar="FILE",
                    help="quote file (time, bid, ask[, bid size, ask size]) joined onto the trades "
                    "as of the last quote strictly before each trade")
     p.add_argument("--quote-lag", default=None, metavar="DURATION",
@@ -349,19 +353,20 @@ def fill_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"fills": args.fills, "queue": args.queue, "latency": args.latency, **fees}
 
 
-def data_source(texts: Sequence[str]) -> "Path | str | list[Path]":
-    """DATA: the bundled sample, one path (file, folder, store) or glob, or a list of files."""
+def data_source(texts: Sequence[str]) -> "Path | str | list[Path | str]":
+    """DATA: the bundled sample, one path (file, folder, store) or glob, or a list of files; an
+    ``s3://`` URI stays text (:func:`data.storage.path_argument`)."""
     if not texts:
         if not DEFAULT_DATA.exists():
             raise OrderFlowError(f"bundled sample not found: {DEFAULT_DATA}")
         return DEFAULT_DATA
-    paths = [Path(t) for t in texts]
+    paths = [as_path(t) for t in texts]
     for text, path in zip(texts, paths):
         if not path.exists() and not any(c in text for c in "*?["):
             raise OrderFlowError(f"data file not found: {path}")
-    if len(paths) == 1:
-        return paths[0] if paths[0].exists() else texts[0]  # a glob is expanded by data.scan_ticks
-    return paths
+    if len(paths) == 1:  # a glob is expanded by data.scan_ticks
+        return texts[0] if is_remote(texts[0]) or not paths[0].exists() else paths[0]
+    return [text if is_remote(text) else path for text, path in zip(texts, paths)]
 
 
 def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractional: bool) -> dict[str, Any]:

@@ -111,7 +111,7 @@ class RunConfig:
     drop_bad_rows: bool = False
     input_tz: str | None = None
     classify: str | None = None  # a data.CLASSIFIERS name, or "bvc" for bars
-    quotes: Path | None = None
+    quotes: Path | str | None = None
     quote_lag: str | None = None
     observers: bool = False
     keep_ticks: bool = False
@@ -119,7 +119,7 @@ class RunConfig:
     symbol: str | None = None
     allow_overlap: bool = False
     cache: bool = False
-    cache_dir: Path | None = None
+    cache_dir: Path | str | None = None  # a folder, or s3://bucket/prefix
     progress: bool | None = None
     imbalance: str | None = None  # a footprint imbalance preset of data.bars.imbalance ("atas", "ninjatrader", "sierra")
     instrument: Any = None  # research.instruments.Instrument

@@ -51,8 +51,9 @@ PACKAGE_RANKS = {
 # module of data must have one (a new module is placed here when it is added).
 DATA_FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # what several floors share: names, errors, option objects, ticks as arrays, bar specs
-    # and the assignment of ticks to bars, side codes and the classifiers of sides
-    ("shared", ("data.errors", "data.schema", "data.options", "data.ticks", "data.bars.spec", "data.sides.*")),
+    # and the assignment of ticks to bars, side codes and the classifiers of sides, paths on disk or S3
+    ("shared", ("data.errors", "data.schema", "data.options", "data.ticks", "data.bars.spec", "data.sides.*",
+                "data.storage")),
     ("reading", ("data.reading.*",)),
     ("bars", ("data.bars.*",)),
     ("store", ("data.store.*",)),
