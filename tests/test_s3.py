@@ -217,7 +217,9 @@ def test_reads_of_a_store_on_s3_are_pruned_by_partition_and_time(s3, tmp_path, m
     assert touched == {f"store/{DAY_KEYS[1]}"}  # no request at all about the other days
     footer, data = objects_read(requests, "ticks.parquet")  # two reads of the object, nothing else
     assert footer.range == f"bytes={size - 65_536}-{size - 1}"  # pyarrow's first footer read: the last 64 KiB
-    assert data.range == f"bytes={start}-{start + length - 1}"  # the one row group, in one request
+    first, last = (int(b) for b in data.range.removeprefix("bytes=").split("-"))
+    # the one row group, in one request (pyarrow before 15 reads a few hundred bytes past its last column chunk)
+    assert first == start and start + length - 1 <= last < start + length - 1 + 4096, (data.range, start, length)
     assert footer.range_bytes + data.range_bytes < size / 2  # a day of eight row groups: most of it is never read
     listings = [r for r in requests if r.method == "GET" and not r.key]
     assert len(listings) == 2  # whether the source is a folder, then the store's layout in one listing
