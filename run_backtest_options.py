@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
+from data.bars.resample import check_timeframe
 from data.contracts import ADJUSTMENTS, ROOT_RULES
 from data.errors import ArgumentParser
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
@@ -72,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bars", default=DEFAULT_BARS,
                    help="bar spec: a time offset (30s, 1min, 5min, 1h), N trades (500t), N units of "
                    "volume (1000v) or 'tick' (one bar per trade); default 1min")
+    p.add_argument("--timeframes", default=None, metavar="SPEC[,SPEC...]",
+                   help="coarser bars beside --bars for strategies that read several timeframes (15min,1h,session: "
+                   "multiples of --bars, or the sessions of --session-start), resampled from the base bars with "
+                   "every order-flow line; a strategy finds each feed by its spec. The timeframes a strategy asks "
+                   "for (trend_imbalance: its trend_bars) are added anyway")
+    p.add_argument("--developing", action="store_true",
+                   help="the --timeframes feeds show the coarser bar as it forms, updated at every base bar (replay; "
+                   "Backtrader then runs bar by bar), instead of closed bars")
     p.add_argument("--symbol", default=None,
                    help="the instrument to use from data that holds several (a store, Databento, ccxt files)")
     p.add_argument("--allow-overlap", action="store_true",
@@ -268,6 +277,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
                       trade_footprints=args.trade_footprints, html=args.html,
                       profile=args.profile)
     parse_bar_spec(args.bars)
+    timeframes = parse_timeframes(args.timeframes, args.bars)
     columns = parse_columns(args.columns)
     cls = resolve_strategy(args.strategy)
     known = strategy_params(cls)
@@ -309,9 +319,28 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
         imbalance=args.imbalance, instrument=instrument, commission_per_contract=args.commission_per_contract,
         slippage_ticks=args.slippage_ticks, columns=columns, continuous=args.continuous, roll=args.roll,
-        adjust=args.adjust, expiry=args.expiry, roll_positions=args.roll_positions, **fill_options(args),
+        adjust=args.adjust, expiry=args.expiry, roll_positions=args.roll_positions, timeframes=timeframes,
+        developing=args.developing, **fill_options(args),
     )
+    for spec in config.all_timeframes:  # the strategy's own too, before any data is read
+        check_timeframe(args.bars, spec)
     return config, outputs
+
+
+def parse_timeframes(text: str | None, bars: str) -> tuple[str, ...]:
+    """``--timeframes 15min,session`` -> ``("15min", "session")``, each a bar spec that bars of
+    ``bars`` can be resampled to (:func:`data.bars.resample.check_timeframe`)."""
+    if text is None:
+        return ()
+    specs = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not specs:
+        raise OrderFlowError(f"bad --timeframes {text!r}: give bar specs separated by commas, e.g. 15min,session")
+    for spec in specs:
+        try:
+            check_timeframe(bars, spec)
+        except OrderFlowError as exc:
+            raise OrderFlowError(f"bad --timeframes {spec!r}: {exc}") from None
+    return tuple(parse_bar_spec(spec).text for spec in specs)
 
 
 def parse_columns(text: str | None) -> dict[str, str] | None:

@@ -14,10 +14,12 @@ bottom up; a module imports only modules of its own floor and those below it
   as arrays), :mod:`data.bars.spec` (bar specs and which ticks make each bar),
   :mod:`data.sides` (aggressor side codes and the classifiers that infer them);
 - :mod:`data.reading`: files, vendor formats, quotes, many files as one source;
-- :mod:`data.bars`: the bars and their measures (delta, depth, footprints), streamed or in memory;
+- :mod:`data.bars`: the bars and their measures (delta, depth, footprints), streamed or in memory, and
+  ``resample_bars`` (coarser timeframes made from bars, every line by its rule);
 - :mod:`data.store`: the partitioned tick store and the bar cache;
 - the entry points: :mod:`data.api` (``load_ticks`` and ``make_bars``, which take ticks in
-  memory or a source and dispatch once) and :mod:`data.feed` (the Backtrader feed).
+  memory or a source and dispatch once), :mod:`data.feed` (the Backtrader feed) and
+  :mod:`data.timeframes` (coarser feeds beside it: ``resampledata``, ``replaydata``).
 
 The bundled synthetic sample ``data/sample/`` is made by ``python -m tools.make_sample``.
 """
@@ -26,6 +28,7 @@ from data.bars.footprint import absorption, add_footprint_lines, footprint, foot
 from data.bars.imbalance import IMBALANCE_PRESETS, ImbalanceRule, custom, imbalance_rule
 from data.bars.metrics import order_flow_metrics
 from data.bars.orders import aggressor_orders, large_orders
+from data.bars.resample import developing_bars, resample_bars, resample_footprint
 from data.bars.spec import BarSpec, parse_bar_spec
 from data.bars.stream import BarStream, retain_freed_memory, stream_bars
 from data.errors import OrderFlowError
@@ -39,6 +42,8 @@ from data.sides.classify import CLASSIFIERS, bulk_volume_classification, classif
 from data.store import dataset as _store  # noqa: F401  (registers the tick store as a source of scan_ticks)
 from data.store.cache import cached_bars
 
+_TIMEFRAME_NAMES = ("resampledata", "replaydata", "ResampledFeed", "DevelopingFeed")
+
 
 def __getattr__(name: str):
     # The feed pulls in Backtrader; import it on first use so that the metrics
@@ -47,6 +52,10 @@ def __getattr__(name: str):
         from data.feed import OrderFlowFeed
 
         return OrderFlowFeed
+    if name in _TIMEFRAME_NAMES:
+        import data.timeframes
+
+        return getattr(data.timeframes, name)
     raise AttributeError(f"module 'data' has no attribute {name!r}")
 
 
@@ -84,4 +93,8 @@ __all__ = [
     "stream_bars",
     "cached_bars",
     "retain_freed_memory",
+    "resample_bars",
+    "resample_footprint",
+    "developing_bars",
+    *_TIMEFRAME_NAMES,
 ]

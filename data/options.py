@@ -23,7 +23,7 @@ import pandas as pd
 from data.contracts import ContractRule, check_continuous
 from data.errors import OrderFlowError
 
-__all__ = ["LoadOptions", "BarOptions", "DEFAULT_PERSISTENCE", "split_keywords", "utc_time", "LAST_TIME"]
+__all__ = ["LoadOptions", "BarOptions", "DEFAULT_PERSISTENCE", "split_keywords", "utc_time", "duration", "LAST_TIME"]
 
 DEFAULT_PERSISTENCE = "1s"  # the window of the persistence-filtered depth lines (data/bars/depth.py)
 
@@ -36,6 +36,21 @@ Options = TypeVar("Options", bound="_Options")
 LAST_TIME = pd.Timestamp.max.tz_localize("UTC").floor("D")
 """The last whole day of nanosecond timestamps: an ``end`` beyond it is no bound."""
 _PERIOD_TEXT = "an ISO date, month or year, or a date and time: 2024-03-31, 2024-03, 2024 or 2024-03-31 14:30"
+
+
+def duration(value: Any, what: str, example: str) -> pd.Timedelta:
+    """``value`` (text such as ``"50ms"``, a Timedelta or timedelta; None: 0) as a duration >= 0: the
+    one check of a delay given by the user (a quote lag, an order's latency); ``what`` and
+    ``example`` name it in the error."""
+    if value is None:
+        return pd.Timedelta(0)
+    try:
+        shift = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise OrderFlowError(f"{what} must be a duration such as {example}", value=value) from None
+    if pd.isna(shift) or shift < pd.Timedelta(0):
+        raise OrderFlowError(f"{what} must be a duration >= 0", value=str(value))
+    return shift
 
 
 def utc_time(value: Any, name: str, *, end: bool = False, tz: str = "UTC") -> pd.Timestamp | None:

@@ -85,6 +85,13 @@ class RunConfig:
     ``imbalance`` names the platform rule of the footprint imbalance lines (and charts).
     ``columns`` maps the data's column names to canonical ones (``load_ticks(columns=)``).
 
+    Several timeframes: ``timeframes`` (bar specs coarser than ``bars``: ``("15min", "session")``)
+    adds, after the base feed, one feed per spec, resampled from the base bars with every
+    order-flow line (:mod:`data.timeframes`; named by its spec), as do the timeframes the strategy
+    asks for (``OrderFlowStrategy.timeframes``). ``developing`` makes them developing bars (replay:
+    the coarser bar as it stands at each base bar) instead of closed ones. Sessions are those of
+    :attr:`calendar`.
+
     Fills: ``fills="bar"`` is Backtrader's own (an order fills on the next bar's prices);
     ``"trades"`` and ``"book"`` execute the orders against the source's ticks and book
     (:class:`execution.broker.ExecutionBroker`) with ``queue``, ``latency`` and the
@@ -137,6 +144,8 @@ class RunConfig:
     adjust: str = "none"  # none, add or ratio
     expiry: str | None = None  # the root's expiry rule ("HMUZ:3fri"; None: the preset)
     roll_positions: str = "roll"  # research.rolls.ROLL_POSITIONS
+    timeframes: tuple[str, ...] = ()  # coarser feeds resampled from the base bars (data.timeframes)
+    developing: bool = False  # those feeds as developing bars (replay) instead of closed bars
 
     def __post_init__(self) -> None:
         self.tz = check_zone(self.tz, "tz")
@@ -189,6 +198,13 @@ class RunConfig:
     def footprint_params(self) -> dict[str, Any] | None:
         """What goes to ``make_bars(footprint_params=)``: the imbalance preset, if any."""
         return {"imbalance": self.imbalance} if self.imbalance else None
+
+    @property
+    def all_timeframes(self) -> tuple[str, ...]:
+        """``timeframes`` and those the strategy reads with its parameters, each once, in that order."""
+        asks = getattr(self.strategy_class, "timeframes", None)
+        wanted = (*self.timeframes, *(asks(self.params) if callable(asks) else ()))
+        return tuple(dict.fromkeys(str(spec) for spec in wanted))
 
     @property
     def load_options(self) -> LoadOptions:

@@ -27,6 +27,7 @@ from data import (
     cached_bars,
     carried_quotes,
     classify,
+    footprint,
     holds_book,
     join_quotes,
     lagged,
@@ -38,6 +39,7 @@ from data.bars.footprint import infer_tick_size
 from data.reading.sources import file_stamp, in_window, scan_ticks
 from data.sides.classify import BAR_METHOD
 from data.store.cache import through_cache
+from data.timeframes import developing_feed, resampled_feed
 from execution.broker import ExecutionBroker, WarmupBroker, default_queue, fill_source
 
 from . import metrics as perf
@@ -194,8 +196,25 @@ def _classified(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     return ticks
 
 
-def make_cerebro(config: RunConfig, bars: pd.DataFrame) -> bt.Cerebro:
-    """Cerebro with the bars' feed, the strategy, the broker's money settings and the analyzers."""
+def add_timeframes(cerebro: bt.Cerebro, config: RunConfig, base: OrderFlowFeed,
+                   ticks: pd.DataFrame | None = None) -> None:
+    """The feeds of ``config.all_timeframes``, resampled from the base feed's bars (closed, or
+    developing with ``config.developing``), each named by its spec. Their footprint lines (POC,
+    value area, imbalance counts, stacks) come from the base footprint merged level by level, which
+    needs the ``ticks``; without them (bars streamed or read from the bar cache) they are NaN."""
+    specs = config.all_timeframes
+    if not specs:
+        return
+    options = config.bar_options
+    table = footprint(ticks, config.bars, options.tick_size) if ticks is not None else None
+    make = developing_feed if config.developing else resampled_feed
+    for spec in specs:
+        cerebro.adddata(make(base, spec, footprint=table, calendar=config.calendar, options=options), name=spec)
+
+
+def make_cerebro(config: RunConfig, bars: pd.DataFrame, ticks: pd.DataFrame | None = None) -> bt.Cerebro:
+    """Cerebro with the bars' feed (and the coarser feeds of :func:`add_timeframes`), the strategy,
+    the broker's money settings and the analyzers."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
     feed = OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name)
     rolls = (bars.attrs.get("load_report") or {}).get("rolls") if config.continuous else None
@@ -220,6 +239,7 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame) -> bt.Cerebro:
         cerebro.addobserver(bt.observers.Trades)
         cerebro.addobserver(bt.observers.BuySell, barplot=False)
     cerebro.adddata(feed)
+    add_timeframes(cerebro, config, feed, ticks)
     cerebro.addstrategy(config.strategy_class, **config.params)
     cerebro.broker.setcash(config.cash)
     if config.instrument is not None:
@@ -250,7 +270,8 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     warmup = int(config.warmup_bars)
     if not 0 <= warmup < len(loaded.bars):
         raise OrderFlowError(f"warmup_bars {warmup} must be >= 0 and below the {len(loaded.bars)} bars")
-    cerebro = make_cerebro(config, loaded.bars)
+    held = {} if loaded.ticks is None else {"ticks": loaded.ticks}  # the coarser feeds' footprints need the ticks
+    cerebro = make_cerebro(config, loaded.bars, **held)
     strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
 
     recorded = strat.analyzers.recorder.get_analysis()
@@ -345,7 +366,7 @@ def strategy_cvd(strat: Any, bars: pd.DataFrame) -> tuple[np.ndarray | None, str
     from indicators.sessions import SessionCalendar
 
     for ind in _indicators(strat):
-        if isinstance(ind, CumulativeVolumeDelta):
+        if isinstance(ind, CumulativeVolumeDelta) and ind.data is strat.data:  # not one on a coarser feed
             values = np.asarray(ind.lines[0].array[: len(bars)], dtype=np.float64)
             reset = str(getattr(ind.p, "reset", ""))
             resets = None

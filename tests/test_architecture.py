@@ -15,7 +15,7 @@ Packages, lowest first; a module may import its own package and those before it:
 Inside ``data``, floors (:data:`DATA_FLOORS`), lowest first; a module may import its own
 floor and those below:
 
-    shared pieces <- reading <- bars <- store <- entry points (data itself, data.api, data.feed)
+    shared pieces <- reading <- bars <- store <- entry points (data itself, data.api, data.feed, data.timeframes)
 
 An import against either order, or an import cycle (of any length, in one package or
 across them), fails the test, named. :data:`KNOWN_VIOLATIONS` would list edges tolerated for
@@ -59,7 +59,7 @@ DATA_FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bars", ("data.bars.*",)),
     ("store", ("data.store.*",)),
     # the public entry points, which take a frame or a source and dispatch once
-    ("entry points", ("data", "data.api", "data.feed")),
+    ("entry points", ("data", "data.api", "data.feed", "data.timeframes")),
 )
 
 # Edges that break the rules and are tolerated for now: (importer, imported). None is: an import

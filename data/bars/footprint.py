@@ -319,11 +319,21 @@ def footprint_grid(ticks: pd.DataFrame, spec: "BarSpec | str | None", tick_size:
     return grid_from_arrays(price, size, ticks["side"].to_numpy(), starts, stamps, tick)
 
 
+def table_tick_size(table: pd.DataFrame, tick_size: float | None = None) -> float:
+    """The price grid of a tidy footprint table: ``tick_size`` if given, else the table's
+    ``attrs["tick_size"]``, else inferred from its distinct prices."""
+    if tick_size is None:
+        tick_size = table.attrs.get("tick_size")
+    if tick_size is None:
+        prices = table.index.get_level_values("price") if "price" in (table.index.names or ()) else table["price"]
+        tick_size = infer_tick_size(np.unique(np.asarray(prices, dtype=np.float64)))
+    return _check_tick_size(tick_size)
+
+
 def grid_from_table(table: pd.DataFrame, tick_size: float | None = None) -> FootprintGrid:
     """Rebuild the dense grid from a tidy footprint table (or any slice of one)."""
     frame = table.reset_index() if isinstance(table.index, pd.MultiIndex) else table
-    tick = _check_tick_size(tick_size if tick_size is not None else table.attrs.get("tick_size")
-                            or infer_tick_size(np.unique(frame["price"].to_numpy(np.float64))))
+    tick = table_tick_size(table, tick_size)
     ts = timestamps_ns(frame["timestamp"])
     order = np.lexsort((frame["price"].to_numpy(np.float64), ts))
     ts = ts[order]
