@@ -42,12 +42,12 @@ bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
 
 accuracy: $(STAMP)
-	$(PY) -m tools.readme accuracy real-books
+	$(PY) -m tools.readme accuracy real-books queue-truth fills-study
 
 # Regenerate the measured blocks of the README and docs/ (make run output, the ES example, strategy rules,
-# accuracy and real-book tables), each in its own file (tools/readme.py: BLOCK_FILES).
+# accuracy, real-book, queue-truth and fills-study tables), each in its own file (tools/readme.py: BLOCK_FILES).
 readme: $(STAMP)
-	$(PY) -m tools.readme make-run es-run strategies accuracy real-books
+	$(PY) -m tools.readme make-run es-run strategies accuracy real-books queue-truth fills-study
 
 clean:
 	rm -rf $(VENV) $(COMPAT) results .pytest_cache .hypothesis

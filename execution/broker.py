@@ -36,7 +36,7 @@ import pandas as pd
 from data import OrderFlowError
 
 from .replay import Replay, replay
-from .simulate import parse_queue, simulate
+from .simulate import _arrival, parse_queue, simulate
 
 __all__ = ["WarmupBroker", "ExecutionBroker", "parse_fee", "fill_source", "default_queue", "FILL_MODES"]
 
@@ -208,6 +208,12 @@ class ExecutionBroker(WarmupBroker):
                               "limit": [order.created.pricelimit if kind == "stop_limit" else np.nan]})
         fills = simulate(frame, self.p.replay, queue=self.p.queue, latency=self.p.latency,
                          slippage_ticks=self.p.slippage_ticks, tick_size=self.p.tick_size)
+        # for the trades list (research.trades): when the order arrived, the volume ahead of a limit order at
+        # arrival, and each fill's time and liquidity as it is booked
+        ahead = fills["ahead"].dropna()  # the resting part's (a marketable part has none)
+        ahead = float(ahead.iloc[0]) if len(ahead) else math.nan
+        order.addinfo(arrival=int(_arrival(np.array([sent], np.int64), self.p.latency, self.p.replay)[0]),
+                      ahead=ahead, fill_times=[], fill_liquidity=[])
         stamps = pd.DatetimeIndex(fills["time"]).asi8
         plan = collections.deque(zip(stamps.tolist(), fills["price"].tolist(), fills["size"].tolist(),
                                      (fills["liquidity"] == "maker").tolist()))
@@ -221,6 +227,8 @@ class ExecutionBroker(WarmupBroker):
             when, price, size, maker = plan.popleft()
             self._size = min(size, abs(order.executed.remsize))
             self._maker = maker
+            order.info.fill_times.append(when)
+            order.info.fill_liquidity.append("maker" if maker else "taker")
             try:
                 self._execute(order, ago=0, price=price)
             finally:

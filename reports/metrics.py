@@ -57,7 +57,8 @@ def short_sample_note(days: Any = None) -> str:
 def metric_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
     """The metrics of :func:`research.metrics.performance` as (label, text) rows, in the order of the command
     line's table: money with 2 decimals and thousands separators, percentages with " %", ``n/a`` for
-    undefined values (a Sharpe ratio of fewer than two days), ``inf`` for a profit factor with no loss;
+    undefined values (a Sharpe ratio of fewer than two days), ``inf`` for a profit factor with no loss, the
+    fill ratio of limit orders only for a run that placed some;
     the statistics of daily returns of fewer than :data:`research.metrics.MIN_DAYS` days marked
     (:func:`metrics_note`)."""
     dd_time = m.get("max_drawdown_duration")
@@ -87,7 +88,11 @@ def metric_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
         ("Trading days", fmt(m.get("days"))),
         ("Orders rejected (margin)", f"{fmt(m.get('orders_rejected'))} ({fmt(m.get('orders_margin'))})"),
         ("Entries skipped (size 0)", fmt(m.get("entries_skipped"))),
+        ("Slippage vs signal (ticks)", fmt(m.get("avg_slippage_ticks"))),
+        ("Implementation shortfall", fmt(m.get("implementation_shortfall"))),
     ]
+    if m.get("limit_fill_pct") is not None:  # a strategy with limit orders
+        rows.insert(-2, ("Limit orders filled", fmt(m.get("limit_fill_pct"), " %", 1)))
     return rows
 
 

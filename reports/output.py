@@ -185,8 +185,9 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
     paths = {name: out / name for name in ("metrics.json", "trades.csv", "equity.csv")}
     trades = result.trades.drop(columns=["entry_bar", "exit_bar"]).copy()
     if len(trades):
-        trades["entry_time"] = _local(trades["entry_time"], c.tz)
-        trades["exit_time"] = _local(trades["exit_time"], c.tz)
+        for column in trades.columns:  # entry and exit times, signal times, arrivals, fill times
+            if isinstance(trades[column].dtype, pd.DatetimeTZDtype):
+                trades[column] = _local(trades[column], c.tz)
     trades.to_csv(paths["trades.csv"], index=False, float_format="%.10g")
     equity = result.equity.copy()
     equity.insert(0, "time", _local(equity.index, c.tz))

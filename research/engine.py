@@ -35,6 +35,7 @@ from data import (
     load_ticks,
     make_bars,
 )
+from data.bars.footprint import infer_tick_size
 from data.reading.sources import file_stamp, in_window, scan_ticks
 from data.sides.classify import BAR_METHOD
 from data.store.cache import through_cache
@@ -283,13 +284,15 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     rows = recorded["trades"]
     if warmup:
         rows = [{**r, "entry_bar": r["entry_bar"] - warmup, "exit_bar": r["exit_bar"] - warmup} for r in rows]
-    trades = trades_frame(rows, times)
+    trades = trades_frame(rows, times, tick_size=run_tick_size(config, bars), offset=warmup,
+                          multiplier=getattr(cerebro.broker.getcommissioninfo(strat.data).p, "mult", 1.0) or 1.0)
     if config.continuous:
         trades.insert(len(TRADE_COLUMNS), "contract", trade_contracts(trades, loaded.load_report))
     daily = perf.daily_returns(values, config.cash, config.calendar)
     metrics = perf.performance(values, trades, daily, bars, equity["position"], config.cash)
     metrics["fills"] = sum(len(v) for v in strat.analyzers.transactions.get_analysis().values())
     metrics.update(order_counts(recorded["refused"], getattr(strat, "unsized_entries", None), warmup))
+    metrics["limit_fill_pct"] = perf.limit_fill_pct(recorded["limits"])
     cvd, label, resets = strategy_cvd(strat, loaded.bars)
     if warmup and cvd is not None:
         cvd = cvd[warmup:]
@@ -302,6 +305,16 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
                              **({"rolls": cerebro.broker.p.roller.done} if rolled(cerebro) else {})},
                   cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks,
                   cache=loaded.cache)
+
+
+def run_tick_size(config: RunConfig, bars: pd.DataFrame) -> float:
+    """The tick the trades list counts slippage in: the instrument's (``--symbol``), else the smallest step
+    of the bars' prices (:func:`data.bars.footprint.infer_tick_size`)."""
+    tick = getattr(config.instrument, "tick_size", None)
+    if tick:
+        return float(tick)
+    prices = np.unique(bars[["open", "high", "low", "close"]].to_numpy(np.float64).ravel())
+    return infer_tick_size(prices[np.isfinite(prices)])
 
 
 def rolled(cerebro: bt.Cerebro) -> bool:

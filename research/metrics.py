@@ -255,6 +255,35 @@ def buy_and_hold_return(bars: pd.DataFrame) -> float | None:
     return _finite(100.0 * (float(bars["close"].iloc[-1]) / float(bars["open"].iloc[0]) - 1.0))
 
 
+def execution_stats(trades: pd.DataFrame) -> dict[str, float | None]:
+    """How the closed trades' orders executed against their signals (the columns of
+    :func:`research.trades.trades_frame`):
+
+    - ``avg_slippage_ticks``: the mean of the entry and exit slippages in ticks over the
+      closed trades' legs (each leg counts once; None without a tick size or legs);
+    - ``implementation_shortfall``: the sum of the closed trades' ``shortfall``, the profit
+      lost between the signal prices (the signal bars' closes) and the fills, in the account's
+      currency (positive: the fills cost money).
+    """
+    closed = trades[trades["closed"].astype(bool)] if "closed" in trades.columns else trades
+    if "entry_slippage_ticks" not in closed.columns or "shortfall" not in closed.columns:
+        return {"avg_slippage_ticks": None, "implementation_shortfall": None}
+    legs = np.concatenate([closed["entry_slippage_ticks"].to_numpy(np.float64),
+                           closed["exit_slippage_ticks"].to_numpy(np.float64)])
+    legs = legs[np.isfinite(legs)]
+    shortfall = closed["shortfall"].to_numpy(np.float64)
+    return {"avg_slippage_ticks": float(legs.mean()) if len(legs) else None,
+            "implementation_shortfall": float(np.nansum(shortfall)) if len(shortfall) else None}
+
+
+def limit_fill_pct(limits: list[tuple[float, float]]) -> float | None:
+    """The fill ratio of limit orders in percent: ``100 * sum(filled) / sum(ordered)`` over the
+    ``(ordered, filled)`` sizes of the limit and stop-limit orders the broker accepted (one still
+    resting at the end counts as far as it filled); None without limit orders."""
+    ordered = sum(o for o, _ in limits)
+    return 100.0 * sum(f for _, f in limits) / ordered if ordered else None
+
+
 def performance(
     equity: pd.Series,
     trades: pd.DataFrame,
@@ -288,6 +317,7 @@ def performance(
         "open_pnl_net": float(open_rows["pnl_net"].sum()) if len(open_rows) else 0.0,
     }
     result.update(asdict(stats))
+    result.update(execution_stats(trades))
     return result
 
 

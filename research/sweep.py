@@ -38,7 +38,8 @@ from .config import RunConfig, parse_param, resolve_strategy
 from .executors import Executor, make_executor, shared
 
 BARS_AXIS = "bars"
-LOWER_IS_BETTER = frozenset({"max_drawdown_pct", "max_drawdown_bars", "losses", "gross_loss"})
+LOWER_IS_BETTER = frozenset({"max_drawdown_pct", "max_drawdown_bars", "losses", "gross_loss", "avg_slippage_ticks",
+                             "implementation_shortfall"})
 DEFAULT_RANK = "sharpe"
 DEFAULT_SPLITS = 16
 MAX_SETS = 100_000
@@ -277,7 +278,8 @@ def rankable_metrics() -> list[str]:
     frame = pd.DataFrame({"open": [1.0, 1.0], "close": [1.0, 1.0]}, index=values.index)
     sample = perf.performance(values, pd.DataFrame({"pnl_net": [], "closed": []}), values.pct_change().dropna(),
                               frame, values * 0, 1.0)
-    return [k for k, v in sample.items() if not isinstance(v, (str, bool))] + list(engine.ORDER_METRICS)
+    return ([k for k, v in sample.items() if not isinstance(v, (str, bool))] + list(engine.ORDER_METRICS)
+            + ["limit_fill_pct"])
 
 
 def check_rank_by(rank_by: str) -> str:

@@ -6,13 +6,21 @@ into the trades frame with :func:`trades_frame` and the bars' timestamps.
 """
 from __future__ import annotations
 
+import bisect
+import math
 from typing import Any
 
 import backtrader as bt
+import numpy as np
 import pandas as pd
 
-TRADE_COLUMNS = ["entry_time", "exit_time", "direction", "size", "entry_price", "exit_price", "points", "pnl", "pnl_net",
-                 "commission", "bars_held", "closed", "entry_bar", "exit_bar"]
+LEG_FIELDS = ["signal_time", "signal_price", "arrival", "first_fill", "last_fill", "slippage_ticks", "liquidity",
+              "ahead"]
+"""The execution of each leg of a trade, as columns ``entry_*`` and ``exit_*`` (:func:`trades_frame`)."""
+TRADE_COLUMNS = (["entry_time", "exit_time", "direction", "size", "entry_price", "exit_price", "points", "pnl", "pnl_net",
+                  "commission", "bars_held", "closed", "entry_bar", "exit_bar"]
+                 + [f"{leg}_{field}" for leg in ("entry", "exit") for field in LEG_FIELDS] + ["shortfall"])
+_LIMITS = (bt.Order.Limit, bt.Order.StopLimit)
 ROLL_COLUMNS = ["contract", "roll"]
 """Columns a run on a continuous contract adds (:mod:`research.rolls`): the contract of each trade
 and ``roll`` (``in``: opened by a roll, ``out``: closed by one, ``in/out``: both)."""
@@ -29,7 +37,9 @@ class TradeRecorder(bt.Analyzer):
       order the trades closed, then the trades still open at the end;
     - ``refused``: the status of each order the broker refused: ``"Margin"`` (not
       enough cash or margin) or ``"Rejected"``; orders marked ``order.info.warmup``
-      (refused by design on warm-up bars, ``research.engine.WarmupBroker``) are left out.
+      (refused by design on warm-up bars, ``research.engine.WarmupBroker``) are left out;
+    - ``limits``: ``(size ordered, size filled)`` of each limit and stop-limit order the
+      broker accepted, filled or not by the end (:func:`research.metrics.limit_fill_pct`).
 
     A trade still open at the end is marked to market at the last close
     (``closed`` False): its ``pnl`` is the unrealised profit and ``pnl_net``
@@ -45,6 +55,7 @@ class TradeRecorder(bt.Analyzer):
         self.rows: list[dict[str, Any]] = []
         self._open: dict[int, Any] = {}
         self.refused: list[str] = []
+        self._limits: dict[int, Any] = {}
 
     def next(self) -> None:
         self.values.append(self.strategy.broker.getvalue())
@@ -53,6 +64,9 @@ class TradeRecorder(bt.Analyzer):
     def notify_order(self, order: Any) -> None:
         if order.status in (order.Margin, order.Rejected) and not order.info.get("warmup"):
             self.refused.append(order.getstatusname())
+        if order.exectype in _LIMITS and order.status not in (order.Created, order.Submitted, order.Margin,
+                                                              order.Rejected):
+            self._limits[order.ref] = order  # the latest notification holds what has filled
 
     def notify_trade(self, trade: Any) -> None:
         if trade.isclosed:
@@ -68,9 +82,11 @@ class TradeRecorder(bt.Analyzer):
         for trade in self._open.values():
             pnl = comminfo.profitandloss(trade.size, trade.price, close)
             self.rows.append(trade_row(trade, exit_bar=last, exit_price=close, pnl=pnl))
+        self.limits = [(abs(o.created.size), abs(o.executed.size)) for o in self._limits.values()]
 
     def get_analysis(self) -> dict[str, Any]:
-        return {"values": self.values, "positions": self.positions, "trades": self.rows, "refused": self.refused}
+        return {"values": self.values, "positions": self.positions, "trades": self.rows, "refused": self.refused,
+                "limits": getattr(self, "limits", [])}
 
 
 def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None = None,
@@ -93,17 +109,27 @@ def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None 
     - ``commission``: the commission paid on the trade's fills;
     - ``closed``: False for a trade still open at the end (marked to market);
     - ``roll`` (only for a trade a roll of a continuous contract opened or closed,
-      :mod:`research.rolls`): ``in``, ``out`` or ``in/out``.
+      :mod:`research.rolls`): ``in``, ``out`` or ``in/out``;
+    - ``entry_leg`` / ``exit_leg``: how the opening and the closing orders executed
+      (:func:`_leg`; ``exit_leg`` None for a trade still open), which :func:`trades_frame`
+      turns into the ``entry_*`` and ``exit_*`` columns.
     """
     sign = 1.0 if trade.long else -1.0
     opened = closed = closed_value = 0.0
+    entry_orders: dict[int, Any] = {}
+    exit_orders: dict[int, Any] = {}
     for entry in trade.history:
         size, price = entry.event.size, entry.event.price
+        order = entry.event.get("order")
         if size * sign > 0:
             opened += abs(size)
+            if order is not None:
+                entry_orders.setdefault(order.ref, order)
         else:
             closed += abs(size)
             closed_value += abs(size) * price
+            if order is not None:
+                exit_orders.setdefault(order.ref, order)
     if exit_price is None:
         exit_price = closed_value / closed if closed else float("nan")
     pnl = trade.pnl if pnl is None else pnl
@@ -122,18 +148,64 @@ def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None 
         "pnl_net": pnl - trade.commission,
         "commission": trade.commission,
         "closed": exit_bar is None,
+        "entry_leg": _leg(list(entry_orders.values())),
+        "exit_leg": _leg(list(exit_orders.values())) if exit_bar is None else None,
     }
     if rolled:
         row["roll"] = "/".join(rolled)
     return row
 
 
-def trades_frame(rows: list[dict[str, Any]], times: pd.DatetimeIndex) -> pd.DataFrame:
+def _leg(orders: list[Any]) -> dict[str, Any] | None:
+    """The execution of the orders of one leg (the first order's signal): ``signal_bar`` (the bar in whose
+    ``next()`` it was made, counted from 0), ``signal_price`` (that bar's close), and where an execution
+    broker filled it (``execution.broker.ExecutionBroker`` records them in ``order.info``) the ``arrival``,
+    the first and last fill times (int ns), the liquidity (``maker``, ``taker`` or ``mixed``) and the
+    volume ``ahead`` of a limit order at arrival."""
+    if not orders:
+        return None
+    first = orders[0]
+    bar = bisect.bisect_left(first.data.datetime.array, first.created.dt)  # the bar whose next() made it
+    leg: dict[str, Any] = {"signal_bar": bar, "signal_price": float(first.created.pclose),
+                           "arrival": None, "first_fill": None, "last_fill": None, "liquidity": None,
+                           "ahead": math.nan}
+    times = [t for o in orders for t in (o.info.get("fill_times") or [])]
+    if "arrival" in first.info:
+        kinds = {k for o in orders for k in (o.info.get("fill_liquidity") or [])}
+        leg.update(arrival=int(first.info["arrival"]), first_fill=min(times) if times else None,
+                   last_fill=max(times) if times else None,
+                   liquidity=kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else None),
+                   ahead=float(first.info.get("ahead", math.nan)))
+    return leg
+
+
+def trades_frame(rows: list[dict[str, Any]], times: pd.DatetimeIndex, tick_size: float = math.nan,
+                 multiplier: float = 1.0, offset: int = 0) -> pd.DataFrame:
     """:class:`TradeRecorder` rows -> the trades frame (:data:`TRADE_COLUMNS`), sorted by entry.
 
     ``times`` are the bars' timestamps (the feed's bar index): ``entry_time =
     times[entry_bar]`` and ``exit_time = times[exit_bar]`` are the fill bars'
     times; ``bars_held = exit_bar - entry_bar``.
+
+    Each leg (``entry_*``, ``exit_*``; the exit's empty for a trade still open):
+
+    - ``signal_time``, ``signal_price``: the bar whose ``next()`` made the first order of
+      the leg (``times[signal_bar - offset]``, ``offset`` the warm-up bars left out of
+      ``times``) and its close;
+    - ``arrival``: when the order reached the market (sent at the signal bar's close, plus
+      the latency); ``first_fill``, ``last_fill``: its first and last fill times. With fills
+      on the bars (no execution broker) the order arrives at the signal time and fills at the
+      open of the next bar: both fill times are that bar's time (``entry_time``/``exit_time``);
+    - ``slippage_ticks``: how much worse than the signal price the leg filled on average, in
+      ticks of ``tick_size``: ``(entry_price - entry_signal_price) / tick`` for a long's entry,
+      ``(exit_signal_price - exit_price) / tick`` for its exit, the opposite for a short
+      (negative: better than the signal);
+    - ``liquidity``: ``maker``, ``taker`` or ``mixed`` (empty with fills on the bars);
+      ``ahead``: the volume ahead of a resting limit order at its arrival;
+
+    and ``shortfall``: the profit lost between the signal prices and the fills, ``(entry
+    slippage + exit slippage) * tick_size * size * multiplier`` (the exit's counted only for
+    a closed trade; computed in price points, so it needs no tick size).
     """
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
@@ -141,6 +213,34 @@ def trades_frame(rows: list[dict[str, Any]], times: pd.DatetimeIndex) -> pd.Data
     frame["entry_time"] = times[frame["entry_bar"].to_numpy()]
     frame["exit_time"] = times[frame["exit_bar"].to_numpy()]
     frame["bars_held"] = frame["exit_bar"] - frame["entry_bar"]
+    sign = np.where(frame["direction"] == "long", 1.0, -1.0)
+    lost = {}  # price points lost against the signal, per unit
+    for leg, against in (("entry", sign), ("exit", -sign)):
+        legs = [r if isinstance(r, dict) else {} for r in frame.get(f"{leg}_leg", [None] * len(frame))]
+        bar = np.array([r.get("signal_bar", -1) - offset if r else -1 for r in legs], np.int64)
+        has = bar >= 0
+        frame[f"{leg}_signal_time"] = pd.Series(times[np.where(has, bar, 0)], index=frame.index).where(has)
+        price = np.array([r.get("signal_price", math.nan) if r else math.nan for r in legs], np.float64)
+        frame[f"{leg}_signal_price"] = price
+        broker = np.array([r.get("arrival") is not None for r in legs], bool)
+        defaults = {"arrival": frame[f"{leg}_signal_time"], "first_fill": frame[f"{leg}_time"].where(has),
+                    "last_fill": frame[f"{leg}_time"].where(has)}
+        for field, default in defaults.items():
+            stamps = np.array([r.get(field) if r.get(field) is not None else np.iinfo(np.int64).min for r in legs],
+                              np.int64).view("datetime64[ns]")
+            values = pd.Series(pd.DatetimeIndex(stamps).tz_localize("UTC"), index=frame.index)
+            if times.tz is not None:
+                values = values.dt.tz_convert(times.tz)
+            else:
+                values = values.dt.tz_localize(None)
+            frame[f"{leg}_{field}"] = values.where(broker, default)
+        frame[f"{leg}_liquidity"] = [r.get("liquidity") for r in legs]
+        frame[f"{leg}_ahead"] = np.array([r.get("ahead", math.nan) for r in legs], np.float64)
+        lost[leg] = against * (frame[f"{leg}_price"].to_numpy(np.float64) - price) + 0.0  # no -0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frame[f"{leg}_slippage_ticks"] = lost[leg] / tick_size
+    exit_lost = np.where(frame["closed"].astype(bool).to_numpy(), lost["exit"], 0.0)
+    frame["shortfall"] = (lost["entry"] + exit_lost) * frame["size"].to_numpy(np.float64) * multiplier
     if "roll" in frame:
         frame["roll"] = frame["roll"].fillna("")
     return frame[TRADE_COLUMNS + [c for c in ROLL_COLUMNS if c in frame]]

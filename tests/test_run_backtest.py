@@ -203,7 +203,8 @@ def test_sample_prints_load_report_and_metrics(sample_run):
                  "Buy and hold return", "report.png"):
         assert text in out, text
     table = out.split("Metrics")[1].split("Wrote")[0]
-    assert len([line for line in table.splitlines() if line.startswith("  ")]) == 19  # 17 figures, orders rejected, entries skipped
+    assert len([line for line in table.splitlines() if line.startswith("  ")]) == 21  # 17 figures, orders rejected, entries skipped,
+    # slippage and shortfall (no limit orders: no fill ratio)
     assert "n/a" not in table and "None" not in table and "nan" not in table.lower()
 
 

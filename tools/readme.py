@@ -10,7 +10,9 @@ file that :data:`BLOCK_FILES` names for it (``--file`` names another):
 strategy as one ES contract with costs; ``strategies`` the
 rules of every registered strategy (their docstrings); ``accuracy`` the trade-side
 classifier table of ``tools.accuracy``; ``real-books`` the study on the real books of
-``SHARED/realdata`` (``tools.real_books``); ``bench`` the output of ``make bench``
+``SHARED/realdata`` (``tools.real_books``); ``queue-truth`` the queue models scored against
+the ES MBO file (``tools.queue_truth``); ``fills-study`` the strongest signals of the real books
+traded with each kind of fill (``tools.fills_study``); ``bench`` the output of ``make bench``
 (slow: minutes).
 
 A block that cannot be computed here (a real-data file missing or unreadable under
@@ -46,6 +48,8 @@ BLOCK_FILES: dict[str, str] = {
     "recipe-report": "README.md",
     "own-strategy": "docs/strategies.md",         # hand-written: run by tests/test_own_strategy.py
     "execution-example": "docs/fills.md",         # hand-written: run by tests/test_execution.py
+    "queue-truth": "docs/fills.md",               # computed from SHARED/realdata (tools.queue_truth)
+    "fills-study": "docs/fills.md",               # computed from SHARED/realdata (tools.fills_study)
     "es-run": "docs/research.md",                 # computed: one ES contract with costs
     "strategies": "docs/strategies.md",           # computed: the strategies' docstrings
     "footprint": "docs/bars-and-indicators.md",   # hand-written: footprints, depth, charts
@@ -111,11 +115,11 @@ def es_run_block(shared: Path) -> str:
 
     with tempfile.TemporaryDirectory() as tmp:
         text = _captured(lambda: run_backtest.main([*ES_ARGS, "--out", tmp]))
-        trades = (Path(tmp) / "trades.csv").read_text().splitlines()[:4]
+        trades = [",".join(line.split(",")[:12]) for line in (Path(tmp) / "trades.csv").read_text().splitlines()[:4]]
     lines = text.replace(tmp, "results").rstrip().splitlines()
     shown = [line for line in lines if not line.startswith(("Loaded", "Built"))]
     return (f"```\n$ python run_backtest.py {' '.join(ES_ARGS)}\n" + "\n".join(shown)
-            + "\n$ head -4 results/trades.csv\n" + "\n".join(trades) + "\n```")
+            + "\n$ head -4 results/trades.csv | cut -d, -f1-12\n" + "\n".join(trades) + "\n```")
 
 
 def strategies_block(shared: Path) -> str:
@@ -153,6 +157,23 @@ def real_books_block(shared: Path) -> str:
     return text
 
 
+def queue_truth_block(shared: Path) -> str:
+    from tools import queue_truth
+
+    try:
+        text = queue_truth.report(shared)
+    except FileNotFoundError as exc:
+        raise Kept(f"not computed here: {exc}") from None
+    return "```\n$ python -m tools.queue_truth\n```\n\n" + text
+
+
+def fills_study_block(shared: Path) -> str:
+    from tools import fills_study, real_books
+
+    _complete(real_books.real_books(shared)[1], shared)
+    return "```\n$ python -m tools.fills_study\n```\n\n" + fills_study.report(shared)
+
+
 def bench_block(shared: Path) -> str:
     from tests.benchmarks import run
 
@@ -162,7 +183,8 @@ def bench_block(shared: Path) -> str:
 
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "make-run": make_run_block, "es-run": es_run_block, "strategies": strategies_block,
-    "accuracy": accuracy_block, "real-books": real_books_block, "bench": bench_block}
+    "accuracy": accuracy_block, "real-books": real_books_block, "queue-truth": queue_truth_block,
+    "fills-study": fills_study_block, "bench": bench_block}
 
 
 def machine_paths(shared: Path) -> list[str]:
