@@ -17,7 +17,8 @@ bottom up; a module imports only modules of its own floor and those below it
 - :mod:`data.bars`: the bars and their measures (delta, depth, footprints), streamed or in memory;
 - :mod:`data.store`: the partitioned tick store and the bar cache;
 - the entry points: :mod:`data.api` (``load_ticks`` and ``make_bars``, which take ticks in
-  memory or a source and dispatch once) and :mod:`data.feed` (the Backtrader feed).
+  memory or a source and dispatch once), :mod:`data.feed` (the Backtrader feed) and
+  :mod:`data.live` (the recorder, the replay server and the live feed, ``LiveOrderFlowFeed``).
 
 The bundled synthetic sample ``data/sample/`` is made by ``python -m tools.make_sample``.
 """
@@ -46,6 +47,10 @@ def __getattr__(name: str):
         from data.feed import OrderFlowFeed
 
         return OrderFlowFeed
+    if name == "LiveOrderFlowFeed":
+        from data.live.feed import LiveOrderFlowFeed
+
+        return LiveOrderFlowFeed
     raise AttributeError(f"module 'data' has no attribute {name!r}")
 
 
@@ -64,6 +69,7 @@ __all__ = [
     "make_bars",
     "order_flow_metrics",
     "OrderFlowFeed",
+    "LiveOrderFlowFeed",
     "classify",
     "CLASSIFIERS",
     "bulk_volume_classification",

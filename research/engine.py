@@ -211,16 +211,22 @@ class WarmupBroker(bt.brokers.BackBroker):
         return super().submit(order, check)
 
 
-def make_cerebro(config: RunConfig, bars: pd.DataFrame) -> bt.Cerebro:
-    """Cerebro with the bars' feed, the strategy, the broker's money settings and the analyzers."""
+def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, *, feed: Any = None, broker: Any = None) -> bt.Cerebro:
+    """Cerebro with the bars' feed, the strategy, the broker's money settings and the analyzers.
+
+    ``feed``: a Backtrader feed to run on instead of one over ``bars`` (the live feed of
+    :mod:`research.live`); ``broker``: a Backtrader broker instead of Backtrader's ``BackBroker``
+    (fills at the next bar's open), the money settings applied to it all the same."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
-    if config.warmup_bars:
+    if broker is not None:
+        cerebro.broker = broker
+    elif config.warmup_bars:
         cerebro.broker = WarmupBroker(warmup=int(config.warmup_bars))
     if config.observers:  # what stdstats would add, with buy/sell marks at the fill price
         cerebro.addobserver(bt.observers.Value)
         cerebro.addobserver(bt.observers.Trades)
         cerebro.addobserver(bt.observers.BuySell, barplot=False)
-    cerebro.adddata(OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name))
+    cerebro.adddata(feed if feed is not None else OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name))
     cerebro.addstrategy(config.strategy_class, **config.params)
     cerebro.broker.setcash(config.cash)
     if config.instrument is not None:
@@ -253,8 +259,20 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
         raise OrderFlowError(f"warmup_bars {warmup} must be >= 0 and below the {len(loaded.bars)} bars")
     cerebro = make_cerebro(config, loaded.bars)
     strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
+    return result_of(config, loaded, cerebro, strat)
 
-    recorded = strat.analyzers.recorder.get_analysis()
+
+def result_of(config: RunConfig, loaded: Loaded, cerebro: bt.Cerebro, strat: Any, *, running: bool = False) -> Result:
+    """The :class:`Result` of a strategy that ran on ``loaded.bars``: equity, trades, daily returns,
+    metrics. ``running``: the strategy is still running (a live run writing its files as it goes):
+    the result covers the bars it has seen, the trades still open marked at the last close."""
+    warmup = int(config.warmup_bars)
+    recorder = strat.analyzers.recorder
+    recorded = recorder.get_analysis()
+    if running:
+        recorded = {**recorded, "trades": [*recorded["trades"], *recorder.open_rows()]}
+    seen = loaded.bars.iloc[:len(recorded["values"])] if running else loaded.bars
+    loaded = replace(loaded, bars=seen)
     bars = loaded.bars.iloc[warmup:] if warmup else loaded.bars
     times = bars.index
     values = pd.Series(recorded["values"][warmup:], index=times, dtype=np.float64)
