@@ -186,11 +186,11 @@ def write_live(result: engine.Result, out: Path) -> dict[str, Path]:
 def tell_live(report: dict, told: list[int]) -> None:
     """Print on stderr the connection losses and trade-id gaps not told yet."""
     events, gaps = report.get("connections") or [], report.get("gaps") or []
-    for event in events[told[0]:]:
+    for k, event in enumerate(events[told[0]:], start=told[0]):
         if event["event"] == "lost":
             print(f"live: connection lost at {event['time']:%Y-%m-%d %H:%M:%S} UTC ({event['reason']}); reconnecting",
                   file=sys.stderr, flush=True)
-        elif event["event"] == "connected" and told[0]:
+        elif event["event"] == "connected" and k:
             print(f"live: reconnected at {event['time']:%H:%M:%S} UTC", file=sys.stderr, flush=True)
     for gap in gaps[told[1]:]:
         print(f"live: gap of {gap['missed_trades']:,} trade(s) between trade ids {gap['last_trade_id']} and "

@@ -433,7 +433,7 @@ def test_live_command_line_writes_as_it_goes_reports_the_gap_and_stops_on_sigter
         finally:
             code = run.stop(signal.SIGTERM)
     assert code == 0, run.output
-    assert "live: connection lost at" in run.output and "Metrics" in run.output
+    assert "live: connection lost at" in run.output and "live: reconnected at" in run.output and "Metrics" in run.output
     said = re.search(r"live: gap of ([\d,]+) trade\(s\) between trade ids 15000 and (\d+)", run.output)
     missed = int(said.group(1).replace(",", ""))
     assert missed >= 200 and int(said.group(2)) == 15_000 + missed + 1  # the outage, and what passed while away
