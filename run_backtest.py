@@ -117,7 +117,7 @@ def compare(args: argparse.Namespace) -> tuple[pd.DataFrame, list[engine.Result]
 def live(args: argparse.Namespace) -> None:
     """--live URL: the strategy on a live stream (:func:`research.live.run_live`); metrics.json, trades.csv and
     equity.csv written into --out as the run goes (each replaced whole), the report at the end."""
-    from research.live import LiveSource, run_live
+    from research.live import FIRST_BLOCK, LiveSource, run_live
 
     if args.data:
         raise OrderFlowError("--live URL takes no DATA: the data is the stream")
@@ -136,7 +136,8 @@ def live(args: argparse.Namespace) -> None:
     out = outputs.out
     removed = output.clear_outputs(out, output.RUN_FILES)
     print(f"Live: {config.strategy_name} on {args.symbol.upper()} from {args.live}, {config.bars} bars; metrics.json, "
-          f"trades.csv and equity.csv in {out} are updated as the run goes. Ctrl-C ends it.", flush=True)
+          f"trades.csv and equity.csv in {out} are updated as the run goes. Ctrl-C ends it. The first bars come after "
+          f"{FIRST_BLOCK:,} aggressor orders (the footprint lines' first block, as in a backtest).", flush=True)
     told = [0, 0]  # connection events and gaps already told
 
     def update(result: engine.Result) -> None:

@@ -26,12 +26,13 @@ from typing import Any, Callable
 import backtrader as bt
 
 from data import OrderFlowError
+from data.bars.large import DEFAULT_LARGE_WINDOW as FIRST_BLOCK
 from data.live.feed import LiveOrderFlowFeed
 
 from .config import RunConfig
 from .engine import Loaded, Result, make_cerebro, result_of
 
-__all__ = ["LiveSource", "live_feed", "run_live"]
+__all__ = ["LiveSource", "live_feed", "run_live", "FIRST_BLOCK"]
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ def run_live(config: RunConfig, source: LiveSource, *, on_update: Callable[[Resu
     loaded = _loaded(feed)
     if not len(loaded.bars):
         raise OrderFlowError(f"no bar came from {source.url} ({source.symbol}): {feed.report()['rows_read']:,} trades "
-                             "received; the first bars need the first block of large-trade sizes (10,000 trades)")
+                             f"received; the first bars wait for {FIRST_BLOCK:,} aggressor orders (the footprint "
+                             "lines' first block of large-order sizes, as in a backtest)")
     return result_of(config, loaded, cerebro, strat)
 
 

@@ -429,7 +429,7 @@ def test_live_command_line_writes_as_it_goes_reports_the_gap_and_stops_on_sigter
                 time.sleep(0.2)
             assert len(counts) >= 2 and counts[-1] > counts[0], counts  # written as the run goes
             server.wait_for("replay finished", timeout=30)
-            time.sleep(1.5)  # the last bar closes on the grace period
+            time.sleep(3.0)  # the last bar closes on the grace period (1 s past its end, on the exchange's clock)
         finally:
             code = run.stop(signal.SIGTERM)
     assert code == 0, run.output
@@ -610,3 +610,12 @@ def test_the_reader_counts_gap_notes(tmp_path):
     report = ticks.attrs["load_report"]
     assert len(ticks) == 3 and report["rejected"] == {"recorder_gap": 1}
     assert any("noted 1 gap(s)" in n for n in report["notes"])
+
+
+def test_without_websockets_the_live_commands_say_what_to_install(tmp_path, monkeypatch):
+    from run_backtest import main
+
+    monkeypatch.setitem(sys.modules, "websockets", None)  # as if it were not installed
+    err = _stderr_of(main, ["--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP",
+                            "--out", str(tmp_path / "out")])
+    assert err == "error: live data needs the websockets package: pip install 'orderflow-bt[live]' (or pip install websockets)\n"

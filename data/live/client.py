@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from data.live.protocol import backoff_delays, connection_plan
+from data.live.protocol import backoff_delays, connection_plan, require_websockets
 
 __all__ = ["StreamClient", "Event"]
 
@@ -38,6 +38,7 @@ class StreamClient:
 
     def __init__(self, url: str, names: list[str], *, first_delay: float = 0.25, most_delay: float = 30.0,
                  open_timeout: float = 10.0) -> None:
+        require_websockets()
         self.url, self.subscribe = connection_plan(url, names)
         self.names = names
         self.first_delay, self.most_delay, self.open_timeout = first_delay, most_delay, open_timeout

@@ -37,7 +37,7 @@ from data.errors import OrderFlowError
 from data.feed import OrderFlowFeed, line_columns
 from data.live.bars import LiveBars
 from data.live.client import StreamClient
-from data.live.protocol import stream_names
+from data.live.protocol import require_websockets, stream_names
 from data.options import BarOptions
 
 __all__ = ["LiveOrderFlowFeed"]
@@ -57,9 +57,10 @@ class LiveOrderFlowFeed(OrderFlowFeed):
     stops). ``qcheck``: how long Cerebro waits for data on each turn (seconds). ``first_delay`` /
     ``most_delay``: the reconnection delays (seconds, doubling).
 
-    The first bars come once the first chunk of the stream holds what the footprint lines judge it
-    by (the first block of large-trade sizes: 10,000 trades by default, as in a backtest); with
-    ``footprint=False`` in ``options`` or a fixed ``large`` size they come at once.
+    The first bars come once the stream holds what the footprint lines judge its first bars by, as
+    in a backtest: the first block of large-trade and large-order sizes (10,000 trades and 10,000
+    aggressor orders, trades of one time and side, by default); with ``footprint=False`` in
+    ``options`` or a fixed ``large`` size in its ``footprint_params`` they come at once.
     """
 
     params = (
@@ -81,6 +82,7 @@ class LiveOrderFlowFeed(OrderFlowFeed):
             raise OrderFlowError("LiveOrderFlowFeed(url, symbol, bars=...): two positional arguments at most")
         for name, value in zip(("url", "symbol"), args):
             setattr(self.p, name, value)
+        require_websockets()
         if not self.p.url or not self.p.symbol:
             raise OrderFlowError("LiveOrderFlowFeed needs a url (wss://fstream.binance.com, ws://127.0.0.1:8765) "
                                  "and a symbol (BTCUSDT)")

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from data.errors import OrderFlowError
 
-__all__ = ["EXCHANGES", "DEFAULT_STREAMS", "stream_names", "connection_plan", "subscribe_message", "parse_request",
+__all__ = ["EXCHANGES", "DEFAULT_STREAMS", "require_websockets", "stream_names", "connection_plan", "subscribe_message", "parse_request",
            "message_route", "backoff_delays", "gap_note", "GAP_KIND"]
 
 EXCHANGES = {
@@ -37,6 +37,15 @@ GAP_KIND = "gap"
 """The event type of a recorder's gap note."""
 
 _NAME = re.compile(r"^[a-z0-9]+@[A-Za-z0-9@_]+$")
+
+
+def require_websockets() -> None:
+    """OrderFlowError, saying how to install it, when the ``websockets`` package is missing."""
+    try:
+        import websockets  # noqa: F401
+    except ImportError:
+        raise OrderFlowError("live data needs the websockets package: pip install 'orderflow-bt[live]' "
+                             "(or pip install websockets)") from None
 
 
 def stream_names(symbols: Iterable[str], streams: Iterable[str] = DEFAULT_STREAMS) -> list[str]:

@@ -43,6 +43,7 @@ from data.live.protocol import (
     connection_plan,
     gap_note,
     message_route,
+    require_websockets,
     stream_names,
 )
 
@@ -115,6 +116,7 @@ class Recorder:
     def __init__(self, url: str, symbols: Sequence[str], out: Path, *, exchange: str = "binance-futures",
                  streams: Sequence[str] = DEFAULT_STREAMS, flush_every: float = 1.0,
                  log: Callable[[str], None] | None = None) -> None:
+        require_websockets()
         if not 0 < flush_every <= 1.0:
             raise OrderFlowError(f"flush_every must be in (0, 1] seconds, not {flush_every}")
         self.names = stream_names(symbols, streams)

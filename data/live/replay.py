@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import ArgumentParser, OrderFlowError, print_error
-from data.live.protocol import message_route, parse_request
+from data.live.protocol import message_route, parse_request, require_websockets
 from data.options import utc_time
 from data.reading.loader import check_file
 from data.reading.readers.binance_stream import capture_messages
@@ -71,6 +71,7 @@ class ReplayServer:
     def __init__(self, captures: Sequence[str | Path], *, host: str = "127.0.0.1", port: int = 8765,
                  speed: float | None = None, drop_after: Sequence[int] = (), drop_at: Sequence[Any] = (),
                  outage: Any = "1s", log: Callable[[str], None] | None = None) -> None:
+        require_websockets()
         if speed is not None and not speed > 0:
             raise OrderFlowError(f"bad speed {speed}: a factor > 0, or None for full speed")
         if not captures:
