@@ -20,10 +20,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-# The HTML report in headless Chromium (Selenium); needs Debian's chromium + chromium-driver
-# (apt-get install chromium chromium-driver), else the tests skip and say why. Also part of `make test`.
+# The HTML pages and their scripts (reports/js) in headless Chromium (Selenium); needs Debian's chromium +
+# chromium-driver (apt-get install chromium chromium-driver), else the tests skip and say why. Also part of `make test`.
 test-browser: $(STAMP)
-	$(PY) -m pytest -m browser -rs tests/test_html_browser.py
+	$(PY) -m pytest -m browser -rs tests/test_html_browser.py tests/test_html_js.py
 
 # ruff, configured in pyproject.toml
 lint: $(STAMP)

@@ -23,6 +23,12 @@ the bid). Answers:
 
 Only the fields the metrics read go into a frame (:data:`data.bars.metrics.INPUT_COLUMNS`);
 other fields cost nothing beyond reading the JSON, and are echoed in ``data``.
+
+It also answers the storage service's object-created event (an S3 notification, ``{"Records":
+[{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": ...},
+"object": {"key": ...}}}]}``, or the same through EventBridge): each tick file uploaded under
+:data:`INPUT_PREFIX_ENV` is read (any format :func:`data.load_ticks` reads), and written back
+under :data:`OUTPUT_PREFIX_ENV` (:func:`handle_object_created`).
 """
 from __future__ import annotations
 
@@ -30,15 +36,21 @@ import base64
 import binascii
 import json
 import logging
+import os
 import re
 import sys
+import urllib.parse
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from data import load_ticks, make_bars
 from data.bars.metrics import INPUT_COLUMNS, METRIC_COLUMNS, order_flow_metrics
 from data.errors import OrderFlowError
+from data.storage import S3Path, as_path
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +88,11 @@ def lambda_handler(
     ``Volume_Delta = Aggressive_Buy - Aggressive_Sell``, ``CVD`` its running
     sum, ``Imbalance = BidSize - AskSize``; ``latest_cvd`` is the last trade's
     CVD. ``context`` is unused (AWS passes it). ``max_trades`` and ``max_body_bytes``
-    bound the request (413 beyond them); AWS calls with the defaults.
+    bound the request (413 beyond them); AWS calls with the defaults. An object-created event
+    is answered by :func:`handle_object_created`.
     """
+    if object_events(event):
+        return handle_object_created(event)
     try:
         trades = trades_from_event(event, max_trades=max_trades, max_body_bytes=max_body_bytes)
         metrics = order_flow_metrics(trades_frame(trades), source="trades")
@@ -264,3 +279,144 @@ def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
         "headers": dict(HEADERS),
         "body": json.dumps(body, allow_nan=False),
     }
+
+
+# --------------------------------------------------------------------------- object-created events
+
+INPUT_PREFIX_ENV = "ORDERFLOW_INPUT_PREFIX"
+"""Only objects whose keys start with this prefix are read (default: every key outside the output prefix)."""
+OUTPUT_PREFIX_ENV = "ORDERFLOW_OUTPUT_PREFIX"
+"""Where the results go, in the same bucket (default :data:`DEFAULT_OUTPUT_PREFIX`)."""
+OUTPUT_BUCKET_ENV = "ORDERFLOW_OUTPUT_BUCKET"
+"""Another bucket for the results (default: the uploaded file's)."""
+BARS_ENV = "ORDERFLOW_BARS"
+"""The bar spec of the bars written (default :data:`DEFAULT_BARS`)."""
+DEFAULT_OUTPUT_PREFIX = "orderflow/"
+DEFAULT_BARS = "1min"
+OUTPUT_SUFFIXES = {"bars": ".bars.parquet", "metrics": ".metrics.parquet", "summary": ".json", "error": ".error.json"}
+"""What is written for an uploaded ``KEY``, under the output prefix: ``KEY.bars.parquet`` and
+``KEY.metrics.parquet``, then ``KEY.json`` (last: its presence says the other two are whole), or
+``KEY.error.json`` for a file that cannot be read."""
+
+
+def object_events(event: Any) -> list[tuple[str, str]]:
+    """The ``(bucket, key)`` of each object-created record of ``event`` (an S3 notification's
+    ``Records``, keys URL-decoded as S3 sends them; or an EventBridge ``Object Created`` event),
+    or ``[]`` when ``event`` is no such event."""
+    if not isinstance(event, dict):
+        return []
+    if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
+        detail = event.get("detail") or {}
+        bucket, key = (detail.get("bucket") or {}).get("name"), (detail.get("object") or {}).get("key")
+        return [(bucket, key)] if isinstance(bucket, str) and isinstance(key, str) else []
+    records = event.get("Records")
+    if not isinstance(records, list):
+        return []
+    found = []
+    for record in records:
+        if not (isinstance(record, dict) and record.get("eventSource") == "aws:s3"
+                and str(record.get("eventName", "")).startswith("ObjectCreated:")):
+            continue
+        s3 = record.get("s3") or {}
+        bucket, key = (s3.get("bucket") or {}).get("name"), (s3.get("object") or {}).get("key")
+        if isinstance(bucket, str) and isinstance(key, str):
+            found.append((bucket, urllib.parse.unquote_plus(key)))
+    return found
+
+
+def handle_object_created(event: dict[str, Any], *, input_prefix: str | None = None, output_prefix: str | None = None,
+                          output_bucket: str | None = None, bars: str | None = None) -> dict[str, Any]:
+    """Read each tick file the event announces and write its results back to the object store.
+
+    For an uploaded ``s3://BUCKET/IN/NAME`` (``IN``: ``input_prefix``, default
+    ``$ORDERFLOW_INPUT_PREFIX`` or none), under ``s3://OUT_BUCKET/OUT/NAME`` (``OUT``:
+    ``output_prefix``, default ``$ORDERFLOW_OUTPUT_PREFIX`` or ``orderflow/``; ``OUT_BUCKET``:
+    ``output_bucket``, default ``$ORDERFLOW_OUTPUT_BUCKET`` or ``BUCKET``):
+
+    - ``NAME.bars.parquet``: the order-flow bars of ``bars`` (default ``$ORDERFLOW_BARS`` or
+      ``1min``; :func:`data.make_bars`), the bar time as the ``timestamp`` column;
+    - ``NAME.metrics.parquet``: every tick with the original per-trade metrics
+      (:func:`data.order_flow_metrics`: ``Aggressive_Buy, Aggressive_Sell, Volume_Delta, CVD,
+      Imbalance``);
+    - ``NAME.json``, written last: ``message``, ``source``, ``latest_cvd``, ``unknown_side``,
+      ``ticks``, ``bars``, ``bar_spec``, ``outputs`` (the two Parquet objects), ``load_report`` and
+      ``data`` (the last 10 ticks with their metrics), as the original answer gave them;
+    - or, for a file that cannot be read (a bad row, an unknown format ...), ``NAME.error.json``:
+      ``{"error", "message", "source"}`` naming the file, column and row, instead of a crash.
+
+    Each success removes an earlier error object of the key and each failure the earlier results,
+    so that what lies under ``OUT`` says how the last upload went. Objects under ``OUT`` in
+    ``BUCKET`` itself and keys outside ``IN`` are passed over (a trigger on the whole bucket does
+    not loop on the results). Returns ``{"statusCode": 200, "results": [...]}``: per record its
+    ``source`` and ``status`` (``ok``, ``error`` or ``skipped``) and what was written. A failure
+    to write the results (the store refusing) raises, so that the service retries.
+    """
+    input_prefix = os.environ.get(INPUT_PREFIX_ENV, "") if input_prefix is None else input_prefix
+    output_prefix = os.environ.get(OUTPUT_PREFIX_ENV, DEFAULT_OUTPUT_PREFIX) if output_prefix is None else output_prefix
+    output_bucket = output_bucket or os.environ.get(OUTPUT_BUCKET_ENV) or None
+    spec = bars or os.environ.get(BARS_ENV) or DEFAULT_BARS
+    results = []
+    for bucket, key in object_events(event):
+        source = f"s3://{bucket}/{key}"
+        out_bucket = output_bucket or bucket
+        if not key.startswith(input_prefix) or (out_bucket == bucket and key.startswith(output_prefix)) \
+                or key.endswith("/"):
+            results.append({"source": source, "status": "skipped"})
+            continue
+        base = as_path(f"s3://{out_bucket}/{output_prefix}{key[len(input_prefix):]}")
+        results.append(_process_upload(source, base, spec))
+    return {"statusCode": 200, "results": results}
+
+
+def _outputs(base: S3Path) -> dict[str, S3Path]:
+    return {name: base.parent / (base.name + suffix) for name, suffix in OUTPUT_SUFFIXES.items()}
+
+
+def _process_upload(source: str, base: S3Path, spec: str) -> dict[str, Any]:
+    """One uploaded tick file: its results, or its error object (see :func:`handle_object_created`)."""
+    outputs = _outputs(base)
+    try:
+        ticks = load_ticks(source)
+        bars = make_bars(ticks, spec)
+        metrics = order_flow_metrics(ticks, source=source)
+    except Exception as exc:  # noqa: BLE001 - a file that cannot be read gets an error object, never a crash
+        if isinstance(exc, OrderFlowError):
+            logger.info("tick file rejected: %s", exc)
+            text = str(exc)
+        else:
+            logger.exception("tick file failed: %s", source)
+            text = f"{source}: {INTERNAL_ERROR_MESSAGE}"
+        for name in ("bars", "metrics", "summary"):
+            outputs[name].unlink(missing_ok=True)
+        outputs["error"].write_bytes(json.dumps({"error": text, "message": text, "source": source},
+                                                allow_nan=False).encode())
+        return {"source": source, "status": "error", "error": text, "written": [str(outputs["error"])]}
+    outputs["bars"].write_bytes(_parquet(bars.rename_axis("timestamp").reset_index()))
+    outputs["metrics"].write_bytes(_parquet(metrics))
+    report = ticks.attrs.get("load_report") or {}
+    summary = {
+        "message": OK_MESSAGE,
+        "source": source,
+        "latest_cvd": _json_value(metrics["CVD"].iloc[-1]),
+        "unknown_side": metrics.attrs["unknown_side"],
+        "ticks": len(ticks),
+        "bars": len(bars),
+        "bar_spec": spec,
+        "outputs": {"bars": str(outputs["bars"]), "metrics": str(outputs["metrics"])},
+        "load_report": json.loads(json.dumps(report, default=str), parse_constant=lambda _: None),
+        "data": [{str(k): _json_value(v) for k, v in row.items()}
+                 for row in metrics.tail(LAST_ROWS).astype(object).to_dict("records")],
+    }
+    outputs["summary"].write_bytes(json.dumps(summary, allow_nan=False).encode())
+    outputs["error"].unlink(missing_ok=True)
+    written = [str(outputs[name]) for name in ("bars", "metrics", "summary")]
+    return {"source": source, "status": "ok", "ticks": len(ticks), "bars": len(bars), "written": written}
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    """``frame`` as Parquet bytes (zstd), without its attrs."""
+    sink = pa.BufferOutputStream()
+    plain = frame.copy(deep=False)
+    plain.attrs = {}
+    pq.write_table(pa.Table.from_pandas(plain, preserve_index=False), sink, compression="zstd")
+    return sink.getvalue().to_pybytes()

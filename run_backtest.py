@@ -8,7 +8,7 @@ table, and writes ``metrics.json``, ``trades.csv``, ``equity.csv`` and
 ``report.png`` into ``--out`` (default ``results/``), after removing the files an
 earlier run of its kind left there (``reports.output.RUN_FILES``). ``--live URL`` runs the
 strategy on a live stream instead (:mod:`research.live`), writing the files as it goes. ``python run_backtest.py
---help`` lists every option (``research.options``). Bad input prints one
+--help`` lists every option (``run_backtest_options``). Bad input prints one
 ``error: ...`` line on stderr and exits with status 2. The backtest itself is
 :func:`research.run`; sweeps and walk-forward are :mod:`research.sweep` and
 :mod:`research.walkforward`.
@@ -19,7 +19,7 @@ import argparse
 import os
 import signal
 import sys
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
@@ -29,9 +29,10 @@ import pandas as pd
 import strategies as strategy_registry
 from data import OrderFlowError, retain_freed_memory
 from data.errors import print_error
+from data.storage import s3_endpoint
 from reports import output
 from research import RunConfig, engine
-from research.options import Outputs, build_parser, make_config, strategy_listing
+from run_backtest_options import Outputs, build_parser, make_config, strategy_listing
 from strategies import strategy_params
 
 MAX_FOOTPRINT_BARS = 80
@@ -42,6 +43,7 @@ __all__ = ["main", "build_parser", "make_config"]
 def research(args: argparse.Namespace, config: RunConfig, out: Path) -> None:
     """--sweep / --walk-forward: run the grid, print the ranking and the checks, write the files into ``out``."""
     from reports import sweep as show
+    from reports.sweep_output import write_sweep_outputs, write_walk_forward
     from research.executors import make_executor
     from research.sweep import parse_grid, sweep
     from research.walkforward import parse_walk_forward, walk_forward
@@ -56,12 +58,12 @@ def research(args: argparse.Namespace, config: RunConfig, out: Path) -> None:
                            splits=args.pbo_splits)
             print(show.sweep_report(result, config))
             removed = output.clear_outputs(out, show.SWEEP_PLOTS, inputs)
-            written = show.write_sweep_outputs(result, out, config, html=args.html)
+            written = write_sweep_outputs(result, out, config, html=args.html)
         else:
             result = walk_forward(config, axes, spec, executor=executor, rank_by=args.rank_by)
             print(show.walk_forward_report(result, config))
             removed = output.clear_outputs(out, show.WALK_FORWARD_FILES, inputs)
-            written = show.write_walk_forward(result, out, config, html=args.html)
+            written = write_walk_forward(result, out, config, html=args.html)
     print("\nWrote " + ", ".join(str(p) for p in written))
     cleared = output.describe_cleared(removed, written, out)
     if cleared:
@@ -207,8 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     (:func:`data.retain_freed_memory`: streamed bars run faster)."""
     retain_freed_memory()
     parser = build_parser()
+    settings = ExitStack()
     try:
         args = parser.parse_args(argv)
+        settings.enter_context(s3_endpoint(args.s3_endpoint))  # s3:// paths of this run
         if args.list_strategies:
             print(strategy_listing())
             return 0
@@ -267,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except OrderFlowError as exc:
         return print_error(exc)
+    finally:
+        settings.close()
     return 0
 
 

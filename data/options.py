@@ -105,7 +105,9 @@ def _period(text: str, name: str) -> "pd.Period | None":
         raise OrderFlowError(f"bad {name} {text!r}: use {_PERIOD_TEXT}") from None
     if period is pd.NaT:
         raise OrderFlowError(f"bad {name} {text!r}: use {_PERIOD_TEXT}")
-    whole_days = (period + 1).start_time - period.start_time >= pd.Timedelta(days=1)
+    # a period of whole days (year, quarter, month, week, day) or of a time of day (hour, minute ...);
+    # told by its frequency, since start_time overflows nanoseconds at year 1 or 10000 on pandas 2
+    whole_days = not isinstance(period.freq, pd.offsets.Tick) or isinstance(period.freq, pd.offsets.Day)
     if period.year == 1:  # the parser's default year: the text names none
         if whole_days:
             raise OrderFlowError(f"bad {name} {text!r}: a date with no year; use {_PERIOD_TEXT}")

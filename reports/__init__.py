@@ -1,35 +1,8 @@
-"""Performance reports: metrics on equity curves and trades (``reports.metrics``) and
-headless plots (``reports.plots``). Nothing here imports the command line."""
-from .metrics import (
-    TRADING_DAYS,
-    DrawdownStats,
-    TradeStats,
-    annualised_return,
-    buy_and_hold_return,
-    daily_returns,
-    drawdown,
-    max_drawdown,
-    performance,
-    sharpe_ratio,
-    sortino_ratio,
-    time_in_market,
-    total_return,
-    trade_stats,
-)
+"""Reports: what a backtest, a sweep or a walk-forward shows a person, rendered from finished results.
 
-__all__ = [
-    "TRADING_DAYS",
-    "DrawdownStats",
-    "TradeStats",
-    "annualised_return",
-    "buy_and_hold_return",
-    "daily_returns",
-    "drawdown",
-    "max_drawdown",
-    "performance",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "time_in_market",
-    "total_return",
-    "trade_stats",
-]
+Text tables and summaries (``reports.output``, ``reports.sweep``), headless PNG plots
+(``reports.plots``, ``reports.footprint_chart``) and interactive HTML pages (``reports.html``,
+``reports.html_footprint``, ``reports.html_sweep``). The figures themselves (metrics, trade
+statistics) are computed by ``research.metrics`` and ``research.trades``. Nothing here imports
+the command line.
+"""

@@ -42,9 +42,12 @@ from data.bars.spec import assign_bars, parse_bar_spec
 from data.errors import OrderFlowError
 from data.ticks import timestamps_ns
 
-__all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers", "cell_shades", "fmt_volume"]
+from .colours import GREEN, RED, text_colours
 
-GREEN, RED, GREY, ORANGE = "#1a9641", "#d7191c", "#8a8a8a", "#f08c00"
+__all__ = ["footprint_chart", "window_grid", "trade_footprints", "big_trade_markers", "cell_shades", "fmt_volume",
+           "cell_text_colours"]
+
+ORANGE = "#f08c00"
 _BUY_FILL, _SELL_FILL = np.array([0.10, 0.59, 0.25]), np.array([0.84, 0.10, 0.11])
 MAX_LEVELS = 70  # rows drawn before levels are merged into rows of several ticks
 
@@ -192,6 +195,17 @@ def cell_shades(grid: FootprintGrid) -> np.ndarray:
     return 1 - strength[:, None] * (1 - tint)
 
 
+def cell_text_colours(shades: np.ndarray, buy_imbalance: np.ndarray, sell_imbalance: np.ndarray) -> dict[str, np.ndarray]:
+    """Per cell, the colours of its three texts on its background ``shades`` (:func:`cell_shades`), by
+    :func:`reports.colours.text_colours`: ``sell`` (the sell volume: role ``sell`` where it is a
+    sell imbalance, ``plain`` otherwise), ``buy`` (likewise) and ``sign`` (the "x" between them).
+    The PNG chart and the HTML explorer both colour their cell text with it."""
+    plain = text_colours(shades, "plain")
+    return {"sell": np.where(sell_imbalance, text_colours(shades, "sell"), plain),
+            "buy": np.where(buy_imbalance, text_colours(shades, "buy"), plain),
+            "sign": text_colours(shades, "sign")}
+
+
 def footprint_chart(
     ticks: pd.DataFrame,
     start: Any = None,
@@ -221,8 +235,9 @@ def footprint_chart(
     bold green, a sell imbalance (sell at p >= ``ratio`` x buy at p + 1 row) the sell number bold red; runs of at least
     ``min_stack`` such levels get a solid strip along their right edge (stacked imbalance). The cell
     with the most volume (POC) is boxed in orange; the background shade grows with
-    the cell's volume and leans green or red with its delta. Under each bar: delta
-    and volume. ``marks``: trades to draw, rows with ``time``, ``price`` and
+    the cell's volume and leans green or red with its delta; on the darker shades the numbers
+    take darker colours (black, dark green, dark red: :func:`cell_text_colours`). Under each bar:
+    delta and volume. ``marks``: trades to draw, rows with ``time``, ``price`` and
     ``kind`` (``"long"``, ``"short"`` or ``"exit"``), placed in the bar that
     contains their time. ``big_trades``: a large-order threshold (a size or ``"p99"``)
     or a frame from :func:`big_trade_markers`: each large aggressor order is a circle at
@@ -265,15 +280,16 @@ def _draw(grid: FootprintGrid, ohlc: pd.DataFrame, *, rule: ImbalanceRule, min_s
     stacks = {"buy": longest_runs(buy_imb, grid, prefer_high=True),
               "sell": longest_runs(sell_imb, grid, prefer_high=False)}
     shades = cell_shades(grid)
+    ink = cell_text_colours(shades, buy_imb, sell_imb)  # readable on each cell's shade
     half = 0.37  # half the cell width; the candle takes the left gap
     for c in np.flatnonzero(grid.trades > 0):
         b, y = bar[c], level[c] - lo_level
         ax.add_patch(Rectangle((b - half, y - 0.5), 2 * half, 1.0, facecolor=shades[c], edgecolor="#d9d9d9", lw=0.4))
-        sell_style = dict(color=RED, fontweight="bold") if sell_imb[c] else dict(color="#333333")
-        buy_style = dict(color=GREEN, fontweight="bold") if buy_imb[c] else dict(color="#333333")
-        ax.text(b - 0.04, y, fmt_volume(grid.sell[c]), ha="right", va="center", fontsize=font, **sell_style)
-        ax.text(b, y, "×", ha="center", va="center", fontsize=font * 0.8, color=GREY)
-        ax.text(b + 0.04, y, fmt_volume(grid.buy[c]), ha="left", va="center", fontsize=font, **buy_style)
+        ax.text(b - 0.04, y, fmt_volume(grid.sell[c]), ha="right", va="center", fontsize=font, color=ink["sell"][c],
+                fontweight="bold" if sell_imb[c] else "normal")
+        ax.text(b, y, "×", ha="center", va="center", fontsize=font * 0.8, color=ink["sign"][c])
+        ax.text(b + 0.04, y, fmt_volume(grid.buy[c]), ha="left", va="center", fontsize=font, color=ink["buy"][c],
+                fontweight="bold" if buy_imb[c] else "normal")
     for b in range(n_bars):
         c = poc[b]
         ax.add_patch(Rectangle((b - half, level[c] - lo_level - 0.5), 2 * half, 1.0, fill=False,
@@ -419,7 +435,7 @@ def trade_footprints(
     entry to ``after`` bars after the exit, capped at 20 bars, with the entry and exit marked.
 
     ``trades``: ``entry_time entry_price exit_time exit_price size`` (signed), or with a
-    ``direction`` column (``long``/``short``) as :func:`reports.trades.trades_frame`
+    ``direction`` column (``long``/``short``) as :func:`research.trades.trades_frame`
     gives them (run_backtest's trades.csv).
     Files ``trade_001.png`` ...
     """

@@ -10,8 +10,12 @@
 The time axis is the bar number, as in the PNG report (:mod:`reports.plots`): bars are drawn
 side by side, so nights and weekends take no room and draw no flat lines; a faint vertical line
 marks each gap in the data (:func:`reports.plots.session_gaps`). Tick labels are the bars' times
-in the run's time zone, placed on round times (a JavaScript ticker choosing the step as
-:func:`reports.plots.time_ticks` does).
+in the run's time zone, placed on round times (a JavaScript ticker choosing among the steps of
+:func:`reports.plots.time_ticks`; :func:`reports.html_parts.time_axis`, shared with the footprint explorer).
+
+The pages' scripts are JavaScript files in ``reports/js/`` (package data), read by
+:func:`reports.html_parts.js_source` and inlined into each page by :func:`reports.html_parts.js_code`;
+``tests/test_html_js.py`` ties their functions to Python references.
 
 Large runs: every bar is in the file once (``bars_full``), and what is drawn is the visible
 range plus half a screen either side, cut into buckets of ``k = ceil(visible bars / plot
@@ -32,11 +36,13 @@ import pandas as pd
 
 from data.errors import OrderFlowError
 
+from .colours import NAN_COLOUR, RED_TO_GREEN, hex_rgb, scale_colours, text_colours, value_range
+from .html_parts import bar_times_ms, custom_js, legend_above, time_axis
 from .metrics import metric_rows, metrics_note
 from .plots import imbalance_mean, normalised_imbalance, session_gaps
 
-__all__ = ["report", "footprint_page", "sweep_heatmap", "sweep_selectors", "walk_forward_panel", "save_page", "time_axis",
-           "bar_times_ms", "PANEL_NAMES"]
+__all__ = ["report", "footprint_page", "sweep_heatmap", "sweep_selectors", "best_in_cells", "walk_forward_panel", "save_page",
+           "PANEL_NAMES"]
 
 GREEN, RED, BLUE, GREY, ORANGE = "#2e9e44", "#d0343a", "#1f5fa8", "#8a8a8a", "#f08c00"
 PANEL_NAMES = ("price", "delta", "cvd", "imbalance", "equity", "drawdown")
@@ -59,165 +65,13 @@ h1.of { font-size: 18px; margin: 4px 0; } h2.of { font-size: 15px; margin: 14px 
 </style>"""
 
 
-# --------------------------------------------------------------------------- the time axis
-
-
-def bar_times_ms(index: pd.DatetimeIndex, tz: str) -> np.ndarray:
-    """Bar times as the clock reads them in ``tz``, in milliseconds since 1970-01-01 of that clock
-    (``(local wall time - 1970-01-01) / 1 ms``): JavaScript's UTC getters then print local times."""
-    times = pd.DatetimeIndex(index)
-    if times.tz is not None:
-        times = times.tz_convert(tz).tz_localize(None)
-    return (times.as_unit("ns").asi8 // 1_000_000).astype(np.float64)
-
-
-# Tick steps (ms), as reports.plots.time_ticks chooses them: the smallest giving at most max_ticks ticks.
-_STEPS_MS = [int(pd.Timedelta(x).value // 1_000_000) for x in (
-    "1s", "5s", "15s", "30s", "1min", "5min", "15min", "30min", "1h", "2h", "3h", "4h", "6h", "12h",
-    "1D", "2D", "7D", "14D", "30D", "91D", "182D", "365D")]
-
-_TICKER_JS = """
-const t = src.data.t, n = t.length;
-const lo = Math.max(0, Math.ceil(cb_data.start)), hi = Math.min(n - 1, Math.floor(cb_data.end));
-if (n == 0 || hi < lo) return [];
-const max_ticks = 12;
-let best = null;
-for (const step of steps) {   // the first bar of each interval of a round step
-  const pos = [];
-  let prev = Math.floor(t[lo] / step);
-  if (lo == 0 || Math.floor(t[lo - 1] / step) != prev) pos.push(lo);
-  for (let i = lo + 1; i <= hi; i++) {
-    const b = Math.floor(t[i] / step);
-    if (b != prev) { pos.push(i); prev = b; }
-    if (pos.length > max_ticks) break;
-  }
-  best = pos;
-  if (pos.length <= max_ticks && pos.length >= 2) break;
-  if (pos.length <= max_ticks && step == steps[steps.length - 1]) break;
-}
-if (best.length < 2) {  // fewer than two round times in view: evenly spaced bars
-  best = [];
-  const k = Math.max(1, Math.round((hi - lo) / 6));
-  for (let i = lo; i <= hi; i += k) best.push(i);
-}
-const kept = [], gap = 0.45 * (hi - lo + 1) / max_ticks;
-for (const p of best) if (!kept.length || p - kept[kept.length - 1] >= gap) kept.push(p);
-return kept;
-"""
-
-_FORMATTER_JS = """
-const t = src.data.t, i = Math.round(tick);
-if (i < 0 || i >= t.length) return "";
-const D = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const M = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const p2 = (v) => String(v).padStart(2, "0");
-const day = (ms) => { const d = new Date(ms); return D[d.getUTCDay()] + " " + p2(d.getUTCDate()) + " " + M[d.getUTCMonth()]; };
-const d = new Date(t[i]);
-const first = Math.round(ticks[0]), last = Math.round(ticks[ticks.length - 1]);
-const spacing = ticks.length > 1 ? (t[Math.min(last, t.length - 1)] - t[Math.max(first, 0)]) / (ticks.length - 1) : 0;
-if (spacing >= 86400000) return day(t[i]) + (spacing >= 30 * 86400000 ? " " + d.getUTCFullYear() : "");
-let clock = p2(d.getUTCHours()) + ":" + p2(d.getUTCMinutes());
-if (spacing > 0 && spacing < 60000 || d.getUTCSeconds() != 0 && spacing < 300000) clock += ":" + p2(d.getUTCSeconds());
-const j = index > 0 ? Math.round(ticks[index - 1]) : -1;
-if (j < 0 || j >= t.length || day(t[j]) != day(t[i])) return clock + "\\n" + day(t[i]);
-return clock;
-"""
-
-
-def time_axis(fig: Any, times_source: Any, tz: str) -> None:
-    """Put the bar-number time axis on ``fig``: ticks on the first bar of round time steps, labelled
-    with that bar's time (``HH:MM``, the date where it changes). ``times_source`` is a
-    ColumnDataSource with a column ``t`` (:func:`bar_times_ms`)."""
-    from bokeh.models import CustomJSTicker, CustomJSTickFormatter
-
-    fig.xaxis.ticker = CustomJSTicker(args={"src": times_source, "steps": _STEPS_MS}, major_code=_TICKER_JS,
-                                      minor_code="return [];")
-    fig.xaxis.formatter = CustomJSTickFormatter(args={"src": times_source}, code=_FORMATTER_JS)
-    fig.xaxis.axis_label = f"bar time ({tz}); bars side by side, grey lines mark gaps in the data"
-    fig.xaxis.axis_label_text_font_size = "11px"
-    fig.xaxis.axis_label_text_font_style = "normal"
-
-
 # --------------------------------------------------------------------------- thinning (in the browser)
-
-# Fills `candles` and `lines` from `full` for the visible x range; see the module docstring.
-_THIN_JS = """
-const d = full.data, n = d.x.length;
-if (n == 0) return;
-const state = full._thin_state || (full._thin_state = {});
-let width = fig.inner_width;
-if (!(width > 50)) width = 1200;
-const s = Math.max(0, Math.floor(xr.start)), e = Math.min(n - 1, Math.ceil(xr.end));
-const span = Math.max(1, e - s + 1);
-const k = Math.max(1, Math.ceil(span / width));
-if (k == state.k && s >= state.lo && e < state.hi) return;  // still inside what is drawn
-const pad = Math.ceil(span / 2);
-const lo = Math.max(0, Math.floor((s - pad) / k) * k), hi = Math.min(n, e + 1 + pad);
-state.k = k; state.lo = k == 1 ? lo : lo + k; state.hi = k == 1 ? hi : hi - k;
-if (lo == 0) state.lo = 0;
-if (hi == n) state.hi = n;
-const D = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const p2 = (v) => String(v).padStart(2, "0");
-const when = (ms) => { const t = new Date(ms); return t.getUTCFullYear() + "-" + p2(t.getUTCMonth() + 1) + "-" + p2(t.getUTCDate())
-  + " " + D[t.getUTCDay()] + " " + p2(t.getUTCHours()) + ":" + p2(t.getUTCMinutes()) + ":" + p2(t.getUTCSeconds()); };
-const c = {x: [], w: [], open: [], high: [], low: [], close: [], top: [], bottom: [], color: [], dpos: [], dneg: [],
-           delta: [], volume: [], bars: [], time: []};
-const names = ["cvd", "imb", "value", "peak", "dd"];
-const l = {x: []};
-for (const name of names) l[name] = [];
-for (let b0 = lo; b0 < hi; b0 += k) {
-  const b1 = Math.min(b0 + k, n);
-  let h = -Infinity, lw = Infinity, dmax = -Infinity, dmin = Infinity, dsum = 0, vol = 0;
-  for (let i = b0; i < b1; i++) {
-    if (d.high[i] > h) h = d.high[i];
-    if (d.low[i] < lw) lw = d.low[i];
-    const dl = d.delta[i];
-    if (dl > dmax) dmax = dl;
-    if (dl < dmin) dmin = dl;
-    dsum += dl; vol += d.volume[i];
-  }
-  const o = d.open[b0], cl = d.close[b1 - 1];
-  c.x.push((b0 + b1 - 1) / 2); c.w.push(0.7 * (b1 - b0));
-  c.open.push(o); c.high.push(h); c.low.push(lw); c.close.push(cl);
-  c.top.push(Math.max(o, cl)); c.bottom.push(Math.min(o, cl)); c.color.push(cl >= o ? up : down);
-  c.dpos.push(Math.max(dmax, 0)); c.dneg.push(Math.min(dmin, 0)); c.delta.push(dsum); c.volume.push(vol);
-  c.bars.push(b1 - b0);
-  c.time.push(b1 - b0 == 1 ? when(d.t[b0]) : when(d.t[b0]) + " to " + when(d.t[b1 - 1]));
-  if (b1 - b0 == 1) {
-    l.x.push(b0);
-    for (const name of names) l[name].push(d[name][b0]);
-    continue;
-  }
-  l.x.push(b0 + 0.25 * (b1 - b0 - 1), b0 + 0.75 * (b1 - b0 - 1));
-  for (const name of names) {   // the bucket's lowest and highest value, in the order they came
-    const v = d[name];
-    let imin = -1, imax = -1;
-    for (let i = b0; i < b1; i++) {
-      if (!(v[i] == v[i])) continue;  // NaN
-      if (imin < 0 || v[i] < v[imin]) imin = i;
-      if (imax < 0 || v[i] > v[imax]) imax = i;
-    }
-    if (imin < 0) { l[name].push(NaN, NaN); continue; }
-    if (imin <= imax) l[name].push(v[imin], v[imax]); else l[name].push(v[imax], v[imin]);
-  }
-}
-l.imb_pos = l.imb.map((v) => v > 0 ? v : 0);
-l.imb_neg = l.imb.map((v) => v < 0 ? v : 0);
-candles.data = c;
-lines.data = l;
-if (note) note.text = k == 1
-  ? "Every bar is drawn (" + (e - s + 1) + " bars in view)."
-  : "Zoomed out: " + (e - s + 1) + " bars in view, thinned to the plot's width: each candle stands for " + k
-    + " bars (first open, highest high, lowest low, last close), the delta bars reach the lowest and highest delta"
-    + " of those bars, and the lines keep each bucket's lowest and highest value. Zoom in to see single bars.";
-"""
 
 
 def _thin_callback(full: Any, candles: Any, lines: Any, x_range: Any, fig: Any, note: Any) -> Any:
-    from bokeh.models import CustomJS
-
-    return CustomJS(args={"full": full, "candles": candles, "lines": lines, "xr": x_range, "fig": fig,
-                          "note": note, "up": GREEN, "down": RED}, code=_THIN_JS)
+    """Fills ``candles`` and ``lines`` from ``full`` for the visible x range (reports/js/thin.js; see the module docstring)."""
+    return custom_js("thin", "thin", full=full, candles=candles, lines=lines, xr=x_range, fig=fig, note=note,
+                     up=GREEN, down=RED)
 
 
 # --------------------------------------------------------------------------- the report
@@ -238,16 +92,17 @@ def report(
 
     Reads ``result.bars`` (order-flow bars indexed by UTC bar time: ``open high low close volume
     delta bid_size ask_size``), ``result.equity`` (per bar: ``value``, ``drawdown`` in percent),
-    ``result.trades`` (:func:`reports.trades.trades_frame`), ``result.metrics``
-    (:func:`reports.metrics.performance`), ``result.cvd``/``result.cvd_label`` (the strategy's
+    ``result.trades`` (:func:`research.trades.trades_frame`), ``result.metrics``
+    (:func:`research.metrics.performance`), ``result.cvd``/``result.cvd_label`` (the strategy's
     CVD per bar; the running sum of ``delta`` when None), ``result.cvd_resets`` if present, and
     ``result.config`` (``tz``, ``bars``, ``strategy_name``, ``data`` ...; ``settings`` replaces
     what is derived from it). Panels: candles with entries and exits (hover: time, price, size,
     P&L), delta (buy - sell), CVD, the book imbalance ``(bid - ask) / (bid + ask)``, equity with
     its running peak and the drawdown shaded, drawdown in percent. With ``ticks`` (the run's
     ticks), the footprint of the bars stamped in ``footprint_window`` (UTC unless zoned; default:
-    from 10 bars before the first entry) is drawn below on the same time axis, at most
-    ``footprint_bars`` bars. Returns the path written.
+    from 10 bars before the first entry) is drawn below on the report's bar numbers and times, at
+    most ``footprint_bars`` bars; it opens on the window's first bars, zoomed in to read each
+    cell's numbers, and a button shows the bars it shows in the charts above. Returns the path written.
     """
     from bokeh.layouts import column, gridplot, row
     from bokeh.models import ColumnDataSource, Div, InlineStyleSheet, Range1d
@@ -271,7 +126,7 @@ def report(
         "delta": delta, "cvd": cvd, "imb": imb, "value": value, "peak": np.maximum.accumulate(value),
         "dd": -equity["drawdown"].to_numpy(np.float64),
     })
-    # Drawn sources, filled in the browser for the visible range (_THIN_JS); they start with the
+    # Drawn sources, filled in the browser for the visible range (reports/js/thin.js); they start with the
     # first bar as it is, so that every range has data to start from.
     first = {k: full.data[k][:1].tolist() for k in ("x", "open", "high", "low", "close", "delta", "volume", "cvd",
                                                     "imb", "value", "peak", "dd")}
@@ -337,8 +192,8 @@ def report(
         window = footprint_window or run_window(bars.index, trades, footprint_bars)
         spec = getattr(config, "bars", "1min")
         fp, fp_load = footprint_figures(ticks, window[0], window[1], spec=spec, tick_size=tick_size, tz=tz,
-                                        trades=trades, max_bars=footprint_bars, run_index=bars.index, x_range=x_range,
-                                        times_source=full)
+                                        trades=trades, max_bars=footprint_bars, run_index=bars.index,
+                                        report_range=x_range, times_source=full)
         parts += [Div(text="<h2 class='of'>Footprint</h2>"), *fp]
         on_load.extend(fp_load)
     layout = column(*parts, name="report", sizing_mode="stretch_width")
@@ -457,25 +312,6 @@ def _price_panel(fig: Any, candles: Any, trades: pd.DataFrame, tz: str) -> None:
                         legend_label="exit (line green: won, red: lost; ○ open at end)")
     fig.add_tools(HoverTool(renderers=[entries, exits], tooltips=tips))
     legend_above(fig)
-
-
-def legend_above(fig: Any) -> None:
-    """Move a figure's legend above its plot area, in one row (inside, it would hide the data)."""
-    if not fig.legend:
-        return
-    legend = fig.legend[0]
-    if legend in fig.center:
-        fig.center.remove(legend)
-    legend.orientation = "horizontal"
-    legend.location = "top_left"
-    legend.label_text_font_size = "11px"
-    legend.padding = 2
-    legend.margin = 2
-    legend.spacing = 14
-    legend.border_line_alpha = 0
-    legend.glyph_height = 14
-    legend.label_height = 14
-    fig.add_layout(legend, "above")
 
 
 def _trade_columns(trades: pd.DataFrame, tz: str) -> dict[str, Any]:
@@ -637,8 +473,9 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: st
     other swept parameters). Cells sit on the distinct parameter values (sorted, or in the order
     ``order[column]`` gives; evenly spaced whatever the values' gaps), coloured from red (worst) to
     green (best; reversed when ``higher_is_better`` is False) over the metric's range, grey where
-    the metric is NaN (a run with no trades), with the value printed in the cell when there are at
-    most 400 cells.
+    the metric is NaN (a run with no trades): :func:`reports.colours.scale_colours`, as heatmap.png.
+    With at most 400 cells, the value is printed in the cell in a colour that reads on it
+    (:func:`reports.colours.text_colours`).
 
     With ``select``, a cell shows one row: the best by ``metric`` among the rows of that cell whose
     ``select`` values match the chosen ones (the first in frame order on a tie), a ``BooleanFilter``
@@ -646,7 +483,6 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: st
     best over all of them, as heatmap.png draws it); :func:`sweep_selectors` adds the menus.
     """
     from bokeh.models import BooleanFilter, CDSView, ColorBar, ColumnDataSource, HoverTool, LinearColorMapper
-    from bokeh.palettes import RdYlGn11
     from bokeh.plotting import figure
 
     select = list(select)
@@ -672,27 +508,23 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: st
         data["_key"] = key
         for j, col in enumerate(select):
             data[f"_sel{j}"] = frame[col].astype(str).tolist()
-        best = pd.Series(key).groupby([data["_x"], data["_y"]], sort=False).idxmax().to_numpy()
-        keep = np.zeros(len(frame), dtype=bool)
-        keep[best] = True
+        keep = best_in_cells(data["_x"], data["_y"], key)
         view = CDSView(filter=BooleanFilter(booleans=keep.tolist(), name="sweep_filter"))
+    low, high = value_range(values)
+    palette = RED_TO_GREEN if higher_is_better else RED_TO_GREEN[::-1]
+    fill = scale_colours(values, low, high, palette)
+    data.update({"_fill": fill.tolist(), "_ink": text_colours(hex_rgb(fill)).tolist()})
     source = ColumnDataSource(data, name="sweep_cells")
-    finite = values[np.isfinite(values)]
-    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-    if low == high:
-        low, high = low - 0.5, high + 0.5
-    palette = list(RdYlGn11) if higher_is_better else list(RdYlGn11)[::-1]  # RdYlGn11 runs green -> red
-    mapper = LinearColorMapper(palette=palette[::-1], low=low, high=high, nan_color="#d9d9d9")
+    mapper = LinearColorMapper(palette=list(palette), low=low, high=high, nan_color=NAN_COLOUR, name="sweep_colours")
     fig = figure(name="sweep_heatmap", x_range=xs, y_range=ys, height=min(900, max(320, 40 * len(ys) + 120)),
                  width=min(1400, max(480, 60 * len(xs) + 200)), tools="hover,save,reset", toolbar_location="right",
                  title=title or f"{metric} by {x} and {y}")
     views = {"view": view} if view is not None else {}
-    cells = fig.rect("_x", "_y", 1, 1, source=source, fill_color={"field": "_value", "transform": mapper},
-                     line_color="white", name="sweep_rects", **views)
+    cells = fig.rect("_x", "_y", 1, 1, source=source, fill_color="_fill", line_color="white", name="sweep_rects", **views)
     if len(xs) * len(ys) <= 400:
         views = {"view": CDSView(filter=view.filter)} if view is not None else {}
         fig.text("_x", "_y", text="_label", source=source, text_align="center", text_baseline="middle",
-                 text_font_size="11px", text_color="#222222", name="sweep_labels", **views)
+                 text_font_size="11px", text_color="_ink", name="sweep_labels", **views)
     extra = [c for c in frame.columns if c not in (x, y, metric)]
     hover = fig.select_one(HoverTool)
     hover.renderers = [cells]
@@ -708,34 +540,29 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, *, title: st
 
 BEST_CHOICE = "best"
 
-# Show, in each cell, the best row among those matching the menus (BEST_CHOICE: any value); see sweep_heatmap.
-_SELECT_JS = """
-const d = source.data, n = d._x.length, chosen = menus.map((m) => m.value);
-const best = new Map();
-for (let i = 0; i < n; i++) {
-  let ok = true;
-  for (let j = 0; j < chosen.length; j++) if (chosen[j] != any && d["_sel" + j][i] != chosen[j]) { ok = false; break; }
-  if (!ok) continue;
-  const cell = d._x[i] + "\u0000" + d._y[i], k = best.get(cell);
-  if (k === undefined || d._key[i] > d._key[k]) best.set(cell, i);
-}
-const keep = new Array(n).fill(false);
-for (const i of best.values()) keep[i] = true;
-filter.booleans = keep;
-source.change.emit();
-"""
 
+def best_in_cells(x: Sequence[Any], y: Sequence[Any], key: Sequence[float], rows: Sequence[bool] | None = None) -> np.ndarray:
+    """One flag per row: is it the row a heat-map cell shows? Among the ``rows`` (a mask; all by
+    default) sharing a cell ``(x, y)``, the one with the highest ``key``, the first on a tie. The
+    menus of :func:`sweep_selectors` pick the same in the browser (reports/js/sweep_select.js)."""
+    key = pd.Series(np.asarray(key, dtype=np.float64))
+    mask = np.ones(len(key), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    keep = np.zeros(len(key), dtype=bool)
+    if mask.any():
+        cells = [pd.Series(list(x))[mask], pd.Series(list(y))[mask]]
+        keep[key[mask].groupby(cells, sort=False).idxmax().to_numpy()] = True
+    return keep
 
 def sweep_selectors(fig: Any, select: Sequence[str], values: Mapping[str, Sequence[Any]]) -> list[Any]:
     """One menu per ``select`` column of a :func:`sweep_heatmap` figure (named ``select_<column>``):
     ``"best"`` (the best row over that column's values, the start) or one of ``values[column]``."""
-    from bokeh.models import CustomJS, Select
+    from bokeh.models import Select
 
     rects = fig.select_one({"name": "sweep_rects"})
     menus = [Select(title=f"{col}:", value=BEST_CHOICE, options=[BEST_CHOICE] + [str(v) for v in values[col]],
                     name=f"select_{col}", width=160) for col in select]
-    callback = CustomJS(args={"source": rects.data_source, "filter": rects.view.filter, "menus": menus,
-                              "any": BEST_CHOICE}, code=_SELECT_JS)
+    callback = custom_js("sweep_select", "select", source=rects.data_source, filter=rects.view.filter, menus=menus,
+                         any=BEST_CHOICE)
     for menu in menus:
         menu.js_on_change("value", callback)
     return menus

@@ -4,8 +4,9 @@ The HTML twin of :mod:`reports.footprint_chart` (the PNG): the grid comes from
 :func:`reports.footprint_chart.window_grid`, the marks from :mod:`data.bars.footprint`
 (:func:`~data.bars.footprint.diagonal_imbalances`, :func:`~data.bars.footprint.point_of_control`,
 :func:`~data.bars.footprint.value_area`, :func:`~data.bars.footprint.longest_runs`) and the cell shading
-from :func:`reports.footprint_chart.cell_shades`, so both pictures mark the same cells.
-Used by :func:`reports.html.report` (under the report, on its time axis) and
+from :func:`reports.footprint_chart.cell_shades` (the text on it from
+:func:`reports.footprint_chart.cell_text_colours`), so both pictures mark and colour the same cells.
+Used by :func:`reports.html.report` (under the report, on its bar numbers and times) and
 :func:`reports.html.footprint_page` (a page of its own).
 """
 from __future__ import annotations
@@ -25,41 +26,16 @@ from data.bars.footprint import (
     value_area,
 )
 
-from .footprint_chart import cell_shades, fmt_volume, spec_has_seconds, window_grid
+from .footprint_chart import cell_shades, cell_text_colours, fmt_volume, spec_has_seconds, window_grid
+from .html_parts import bar_times_ms, custom_js, legend_above, time_axis
 
-__all__ = ["footprint_figures", "run_window", "CELL_BUDGET", "TEXT_MIN_PX"]
+__all__ = ["footprint_figures", "run_window", "CELL_BUDGET", "TEXT_MIN_PX", "FIRST_VIEW_BARS"]
 
 GREEN, RED, GREY, ORANGE, INK = "#1a9641", "#d7191c", "#8a8a8a", "#f08c00", "#333333"
 CELL_BUDGET = 60_000  # cells drawn at most; beyond it levels merge into rows of several ticks
 TEXT_MIN_PX = (58.0, 13.0)  # cell size in pixels (width, height) from which the numbers are printed
 HALF = 0.37  # half a cell's width, in bars (as in the PNG chart)
-
-# Show the numbers when a cell is big enough to hold them, the heat map otherwise; fit the price
-# axis to the bars in view.
-_FOOTPRINT_JS = """
-const w = fig.inner_width > 50 ? fig.inner_width : 1200, h = fig.inner_height > 50 ? fig.inner_height : 500;
-const b = bars.data, n = b.x.length;
-let lo = Infinity, hi = -Infinity, seen = 0;
-for (let i = 0; i < n; i++) {
-  if (b.x[i] < xr.start - 0.5 || b.x[i] > xr.end + 0.5) continue;
-  seen += 1;
-  if (b.low[i] < lo) lo = b.low[i];
-  if (b.high[i] > hi) hi = b.high[i];
-}
-if (seen > 0 && fit_y) {
-  const pad = Math.max(row, 0.04 * (hi - lo));
-  yr.start = lo - row / 2 - pad; yr.end = hi + row / 2 + pad;
-}
-const px_bar = w / Math.max(1e-9, xr.end - xr.start), px_row = h / Math.max(1e-9, (yr.end - yr.start) / row);
-const show = px_bar >= min_px[0] && px_row >= min_px[1];
-for (const r of texts) r.visible = show;
-for (const r of strip_texts) r.visible = px_bar >= min_px[0] * 0.6;
-for (const r of strip_bars) r.visible = px_bar < min_px[0] * 0.6;
-if (note) note.text = show ? "Cells read sell × buy (volume hitting the bid × volume lifting the offer)."
-  : "Zoomed out: the cells are a heat map (green where buyers led, red where sellers did, darker with more "
-    + "volume); zoom in to about " + Math.max(1, Math.floor(w / min_px[0])) + " bars to read sell × buy in each cell.";
-"""
-
+FIRST_VIEW_BARS = 20  # bars in view when the explorer opens: wide enough cells for the numbers
 
 def run_window(index: pd.DatetimeIndex, trades: pd.DataFrame | None, max_bars: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The default footprint window of a run: from 10 bars before the first entry (the first bar
@@ -85,7 +61,7 @@ def footprint_figures(
     min_volume: float = 0.0,
     min_stack: int = 3,
     run_index: pd.DatetimeIndex | None = None,
-    x_range: Any = None,
+    report_range: Any = None,
     times_source: Any = None,
 ) -> tuple[list[Any], list[Any]]:
     """``(models, on_load)``: the Bokeh models of the footprint of the bars stamped in ``[start, end]``
@@ -93,15 +69,16 @@ def footprint_figures(
     callbacks to run when the page is ready.
 
     Rows are one tick tall unless the window would need more than :data:`CELL_BUDGET` cells (then
-    rows of several ticks, as :func:`~reports.footprint_chart.window_grid` merges them). With
-    ``run_index`` (the report's bar times), ``x_range`` and ``times_source``, cells sit on the
-    report's bar numbers and share its time axis; otherwise on the window's own bar numbers.
+    rows of several ticks, as :func:`~reports.footprint_chart.window_grid` merges them). The
+    figures open on the window's first :data:`FIRST_VIEW_BARS` bars, where the numbers read at
+    once (their x range ``footprint_x_range`` spans the window). With ``run_index`` (the report's
+    bar times), ``report_range`` (the x range of its charts) and ``times_source``, cells sit on the
+    report's bar numbers and times, and a button (``footprint_show``) shows the footprint's bars in
+    the report's charts; otherwise they sit on the window's own bar numbers.
     """
     from bokeh.layouts import gridplot
-    from bokeh.models import Button, ColumnDataSource, CustomJS, Div, HoverTool, Range1d
+    from bokeh.models import Button, ColumnDataSource, Div, HoverTool, Range1d
     from bokeh.plotting import figure
-
-    from .html import bar_times_ms, legend_above, time_axis
 
     ratio = DEFAULT_RATIO if ratio is None else float(ratio)
     grid, ohlc = window_grid(ticks, start, end, spec=spec, tick_size=tick_size, row_ticks=1, max_bars=max_bars)
@@ -118,7 +95,7 @@ def footprint_figures(
     bar_text = [f"{t:%Y-%m-%d %a} {t.strftime(clock)}" for t in local]
 
     linked = False
-    if run_index is not None and x_range is not None and times_source is not None:
+    if run_index is not None and report_range is not None and times_source is not None:
         pos = np.searchsorted(run_index.asi8, stamps.asi8)
         linked = bool((pos < len(run_index)).all() and (run_index.asi8[np.minimum(pos, len(run_index) - 1)]
                                                          == stamps.asi8).all())
@@ -127,7 +104,10 @@ def footprint_figures(
     else:
         bar_x = np.arange(n_bars, dtype=np.float64)
         times_source = ColumnDataSource({"t": bar_times_ms(stamps, tz)}, name="footprint_times")
-        x_range = Range1d(-0.6, n_bars - 0.4, bounds=(-1, n_bars), name="footprint_x_range")
+    # open on the window's first bars, zoomed in far enough to read the numbers at once
+    first, last = float(bar_x[0]), float(bar_x[-1])
+    x_range = Range1d(first - 0.6, min(last, first + FIRST_VIEW_BARS - 1) + 0.6, bounds=(first - 1, last + 1),
+                      name="footprint_x_range")
 
     # per cell (traded cells only, as in the PNG chart)
     buy_imb, sell_imb = diagonal_imbalances(grid, ratio, min_volume)
@@ -141,7 +121,9 @@ def footprint_figures(
     in_sell_stack = (sell_len[bar] >= min_stack) & (level >= sell_lo[bar]) & (level <= sell_hi[bar])
     is_poc = np.zeros(len(level), dtype=bool)
     is_poc[poc] = True
-    shades = (np.clip(cell_shades(grid), 0, 1) * 255).round().astype(int)
+    background = cell_shades(grid)
+    shades = (np.clip(background, 0, 1) * 255).round().astype(int)
+    ink = cell_text_colours(background, buy_imb, sell_imb)  # as the PNG chart colours them
     traded = np.flatnonzero(grid.trades > 0)
     cb = bar[traded]
 
@@ -160,8 +142,8 @@ def footprint_figures(
         "unknown_trades": grid.unknown_trades[traded],
         "time": [bar_text[b] for b in cb], "marks": [flags(c) for c in traded],
         "sell_text": [fmt_volume(v) for v in grid.sell[traded]], "buy_text": [fmt_volume(v) for v in grid.buy[traded]],
-        "sell_color": np.where(sell_imb[traded], RED, INK).tolist(),
-        "buy_color": np.where(buy_imb[traded], GREEN, INK).tolist(),
+        "sell_color": ink["sell"][traded].tolist(), "buy_color": ink["buy"][traded].tolist(),
+        "sign_color": ink["sign"][traded].tolist(),
         "sell_style": np.where(sell_imb[traded], "bold", "normal").tolist(),
         "buy_style": np.where(buy_imb[traded], "bold", "normal").tolist(),
         "sell_x": bar_x[cb] - 0.05, "buy_x": bar_x[cb] + 0.05,
@@ -186,7 +168,7 @@ def footprint_figures(
         fig.text("sell_x", "y", text="sell_text", source=cells, text_align="right", text_baseline="middle",
                  text_font_size="11px", text_color="sell_color", text_font_style="sell_style", name="footprint_sell_text"),
         fig.text("x", "y", text={"value": "×"}, source=cells, text_align="center", text_baseline="middle",
-                 text_font_size="9px", text_color=GREY, name="footprint_times_sign"),
+                 text_font_size="9px", text_color="sign_color", name="footprint_times_sign"),
         fig.text("buy_x", "y", text="buy_text", source=cells, text_align="left", text_baseline="middle",
                  text_font_size="11px", text_color="buy_color", text_font_style="buy_style", name="footprint_buy_text"),
     ]
@@ -267,20 +249,15 @@ def footprint_figures(
         f"bracket at the left: 70% value area; strip at the right: ≥ {min_stack} stacked imbalances; "
         "▲/▼ entries, ✕ exits.</div>"), sizing_mode="stretch_width")
     note = Div(name="footprint_note", text="", styles={"color": "#555", "font-size": "12.5px"})
-    callback = CustomJS(args={"fig": fig, "xr": x_range, "yr": y_range, "bars": bars, "row": row, "texts": texts,
-                              "strip_texts": strip_texts, "strip_bars": strip_bars, "min_px": list(TEXT_MIN_PX),
-                              "note": note, "fit_y": True}, code=_FOOTPRINT_JS)
+    callback = custom_js("footprint_view", "view", fig=fig, xr=x_range, yr=y_range, bars=bars, row=row, texts=texts,
+                         strip_texts=strip_texts, strip_bars=strip_bars, min_px=list(TEXT_MIN_PX), note=note, fit_y=True)
     x_range.js_on_change("start", callback)
     x_range.js_on_change("end", callback)
     models: list[Any] = [legend, note]
     if linked:
-        first, last = float(bar_x[0]), float(bar_x[-1])
-        zoom = Button(label=f"Show the footprint window ({window_text})", name="footprint_zoom", button_type="light")
-        zoom.js_on_click(CustomJS(args={"xr": x_range, "a": first - 0.6, "b": min(last, first + 19) + 0.6},
-                                  code="xr.setv({start: a, end: b});"))
-        models.append(zoom)
-    else:
-        x_range.start, x_range.end = -0.6, min(n_bars, 20) - 0.4  # open zoomed in: the numbers read at once
+        show = Button(label="Show these bars in the charts above", name="footprint_show", button_type="light")
+        show.js_on_click(custom_js("footprint_view", "show_in_report", footprint_range=x_range, report_range=report_range))
+        models.append(show)
     grid_plot = gridplot([[fig], [strip]], merge_tools=True, toolbar_location="right", sizing_mode="stretch_width")
     return [*models, grid_plot], [callback]
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import html
+from .colours import RED_TO_GREEN, scale_colours, value_range
 from .sweep import (
     TABLE_METRICS,
     best_line,
@@ -94,29 +95,22 @@ def sweep_bars(frame: pd.DataFrame, x: str, metric: str, *, order: Sequence[Any]
     """One swept parameter: a bar per value of ``x`` with height ``metric`` (a Bokeh figure named
     ``sweep_bars``, bars ``sweep_bar_rects``), coloured as the heat map (red worst, green best),
     hover showing every column of ``frame``. NaN metrics draw no bar and say n/a in the hover."""
-    from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper
-    from bokeh.palettes import RdYlGn11
+    from bokeh.models import ColumnDataSource, HoverTool
     from bokeh.plotting import figure
 
     xs = [str(v) for v in (order if order is not None else sorted(frame[x].unique()))]
     values = pd.to_numeric(frame[metric], errors="coerce").to_numpy(np.float64)
+    low, high = value_range(values)
     data = {str(c): frame[c].tolist() for c in frame.columns}
     data.update({"_x": frame[x].astype(str).tolist(), "_value": np.where(np.isfinite(values), values, 0.0),
-                 "_colour_value": values,
+                 "_fill": scale_colours(values, low, high, RED_TO_GREEN if higher_is_better else RED_TO_GREEN[::-1]).tolist(),
                  "_label": ["n/a" if not np.isfinite(v) else f"{v:.3g}" for v in values],
                  "_baseline": ["top" if v < 0 else "bottom" for v in values],  # the value outside its bar
                  "_offset": [3 if v < 0 else -3 for v in values]})
     source = ColumnDataSource(data, name="sweep_cells")
-    finite = values[np.isfinite(values)]
-    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-    if low == high:
-        low, high = low - 0.5, high + 0.5
-    palette = list(RdYlGn11)[::-1] if higher_is_better else list(RdYlGn11)  # RdYlGn11 runs green -> red
-    mapper = LinearColorMapper(palette=palette, low=low, high=high, nan_color="#d9d9d9")
     fig = figure(name="sweep_bars", x_range=xs, height=360, width=min(1400, max(480, 60 * len(xs) + 160)), tools="save,reset",
                  toolbar_location="right", title=title or f"{metric} by {x}")
-    bars = fig.vbar("_x", 0.7, "_value", source=source, fill_color={"field": "_colour_value", "transform": mapper},
-                    line_color="#555555", name="sweep_bar_rects")
+    bars = fig.vbar("_x", 0.7, "_value", source=source, fill_color="_fill", line_color="#555555", name="sweep_bar_rects")
     fig.text("_x", "_value", text="_label", source=source, text_align="center", text_baseline="_baseline",
              text_font_size="11px", y_offset="_offset", name="sweep_labels")
     fig.y_range.range_padding = 0.15
@@ -156,7 +150,8 @@ def sweep_chart(result: Any, frame: pd.DataFrame | None = None) -> list[Any]:
 
 def sweep_table(result: Any, frame: pd.DataFrame | None = None, height: int = 320) -> Any:
     """Every set as a sortable Bokeh DataTable (named ``sweep_table``), best first by the ranking metric:
-    set, parameters, the ranking metric (marked *) and the main metrics (those the command line prints)."""
+    set, parameters, the ranking metric (marked *) and the main metrics (those the command line prints, with
+    two decimals as there; counts whole)."""
     from bokeh.models import ColumnDataSource, DataTable, NumberFormatter, StringFormatter, TableColumn
 
     from research.sweep import rank_key
@@ -176,7 +171,7 @@ def sweep_table(result: Any, frame: pd.DataFrame | None = None, height: int = 32
         data[key] = pd.to_numeric(frame[key], errors="coerce").to_numpy(np.float64)
         whole = key in ("trades", "fills", "days")
         columns.append(TableColumn(field=key, title=f"{label} *" if key == metric else label,
-                                   formatter=NumberFormatter(format="0,0" if whole else "0,0.00[00]",
+                                   formatter=NumberFormatter(format="0,0" if whole else "0,0.00",
                                                              text_align="right", nan_format="n/a")))
     return DataTable(source=ColumnDataSource(data, name="sweep_table_source"), columns=columns, name="sweep_table",
                      height=min(height, 28 * len(frame) + 32), sizing_mode="stretch_width", index_position=None)

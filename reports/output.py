@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from data.reading.loader import describe_source
+from research.metrics import to_json_ready
 
-from . import metrics as perf
-from .metrics import plural
+from .metrics import SHORT_MARK, fmt, metric_rows, metrics_note, plural
 
 COMPARE_COLUMNS = [
     ("trades", "trades", "{:d}"), ("win %", "win_rate_pct", "{:.1f}"), ("profit factor", "profit_factor", "{:.2f}"),
@@ -34,17 +34,6 @@ RUN_FILES = ("metrics.json", "trades.csv", "equity.csv", "report.png", "bt_plot.
 """The files a backtest writes into ``--out`` (some only with their options), as names or globs in it."""
 COMPARE_FILES = ("compare.csv",)
 """What ``--compare`` writes into ``--out`` besides each strategy's :data:`RUN_FILES` in ``OUT/NAME/``."""
-
-
-def fmt(value: Any, suffix: str = "", digits: int = 2) -> str:
-    """A number for a table: thousands separators, ``digits`` decimals, ``n/a`` for None."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf"
-        return f"{value:,.{digits}f}{suffix}"
-    return f"{value}{suffix}"
 
 
 def describe_load(result: Any) -> str:
@@ -84,13 +73,14 @@ def describe_run(result: Any) -> str:
 
 
 def metrics_table(m: dict[str, Any]) -> str:
-    """The metrics as an aligned two-column table (the rows of :func:`reports.metrics.metric_rows`)."""
-    rows = perf.metric_rows(m)
+    """The metrics as an aligned two-column table: the rows of :func:`reports.metrics.metric_rows`, and
+    the note under them when they mark a value (:func:`reports.metrics.metrics_note`)."""
+    rows = metric_rows(m)
     width = max(len(k) for k, _ in rows)
-    note = perf.metrics_note(m)
+    note = metrics_note(m)
     if note:  # the marked values end in " †": the others move left by as much, so that the numbers line up
-        pad = " " * (len(perf.SHORT_MARK) + 1)
-        rows = [(k, v if v.endswith(perf.SHORT_MARK) else v + pad) for k, v in rows]
+        pad = " " * (len(SHORT_MARK) + 1)
+        rows = [(k, v if v.endswith(SHORT_MARK) else v + pad) for k, v in rows]
     return "\n".join([f"  {k:<{width}}  {v:>24}".rstrip() for k, v in rows] + ([note] if note else []))
 
 
@@ -216,7 +206,7 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
             "commission_per_contract": c.commission_per_contract, "slippage_ticks": c.slippage_ticks},
         "load_report": {k: jsonable(v) for k, v in result.load_report.items()},
         "ticks_in_range": result.ticks_in_range,
-        "metrics": perf.to_json_ready(result.metrics),
+        "metrics": to_json_ready(result.metrics),
     }
     paths["metrics.json"].write_text(json.dumps(document, indent=2, default=str) + "\n")
     return paths
@@ -305,14 +295,15 @@ def draw_footprints(result: Any, out: Path, window: "tuple[pd.Timestamp, pd.Time
 
 def write_html(result: Any, out: Path, *, report: bool = False,
                footprint: "tuple[pd.Timestamp, pd.Timestamp] | None" = None) -> dict[str, Path]:
-    """report.html (``report``: the interactive report) and footprint.html (a ``footprint`` window)."""
+    """report.html (``report``: the interactive report, its footprint explorer on the ``footprint``
+    window if given) and footprint.html (a ``footprint`` window)."""
     paths: dict[str, Path] = {}
     if not report and footprint is None:
         return paths
     from reports import html
 
-    if report:
-        paths["report.html"] = html.report(result, out / "report.html", ticks=result.ticks)
+    if report:  # its footprint explorer shows the footprint window when there is one
+        paths["report.html"] = html.report(result, out / "report.html", ticks=result.ticks, footprint_window=footprint)
     if footprint is not None:
         c = result.config
         paths["footprint.html"] = html.footprint_page(

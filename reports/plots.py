@@ -29,7 +29,7 @@ __all__ = ["plot_report", "save_backtrader_plot", "backtrader_figure", "time_tic
 
 GREEN, RED, BLUE, GREY = "#2e9e44", "#d0343a", "#1f5fa8", "#8a8a8a"
 
-_STEPS = [pd.Timedelta(x) for x in (
+TIME_STEPS = [pd.Timedelta(x) for x in (
     "1s", "5s", "15s", "30s", "1min", "5min", "15min", "30min", "1h", "2h", "3h", "4h", "6h", "12h",
     "1D", "2D", "7D", "14D", "30D", "91D", "182D", "365D",
 )]
@@ -50,7 +50,7 @@ def time_ticks(times: pd.DatetimeIndex, max_ticks: int = 14) -> tuple[np.ndarray
         return np.zeros(0, dtype=int), []
     naive = times.tz_localize(None) if times.tz is not None else times
     ns = naive.as_unit("ns").asi8
-    for step in _STEPS:
+    for step in TIME_STEPS:
         buckets = ns // step.value
         positions = np.concatenate(([0], np.flatnonzero(np.diff(buckets)) + 1))
         if len(positions) <= max_ticks:

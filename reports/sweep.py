@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import metrics as perf
-from .metrics import plural
-from .output import align_table, fmt
+from research.metrics import COUNT_METRICS
+
+from .metrics import flag, fmt, plural, short_sample_note
+from .output import align_table
 
 SWEEP_FILES = ("sweep.csv", "returns.parquet", "sweep.json", "sets/*.parquet", "heatmap.png", "pbo_logits.png",
                "sweep.html")
@@ -32,16 +33,16 @@ TABLE_METRICS = [("return %", "total_return_pct"), ("Sharpe", "sharpe"), ("max D
 
 
 def cell_text(value: Any, key: str | None = None) -> str:
-    """A table cell: whole numbers with thousands separators, floats by :func:`reports.output.fmt`, ``n/a`` for None/NaN.
+    """A table cell: whole numbers with thousands separators, floats by :func:`reports.metrics.fmt`, ``n/a`` for None/NaN.
 
     With the metric's ``key``, its column keeps one format whatever type a value came in as: a count
-    (:data:`reports.metrics.COUNT_METRICS`) as a whole number, any other number with two decimals.
+    (:data:`research.metrics.COUNT_METRICS`) as a whole number, any other number with two decimals.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if number and key is not None:
-        if key in perf.COUNT_METRICS and math.isfinite(value):
+        if key in COUNT_METRICS and math.isfinite(value):
             return f"{int(round(value)):,}"
         return fmt(float(value))
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
@@ -70,7 +71,7 @@ def ranking_table(result: Any, top: int = 10) -> str:
 def flagged(value: Any, key: str, days: Any, marked: list[Any]) -> str:
     """:func:`cell_text` of the metric ``key``, marked when it is a statistic of too few ``days``
     (:func:`reports.metrics.flag`); the days of a marked cell are added to ``marked``."""
-    text = perf.flag(cell_text(value, key), key, days)
+    text = flag(cell_text(value, key), key, days)
     if text != cell_text(value, key):
         marked.append(days)
     return text
@@ -81,7 +82,7 @@ def with_note(text: str, marked: list[Any]) -> str:
     if not marked:
         return text
     counts = {int(d) for d in marked}
-    return text + "\n" + perf.short_sample_note(counts.pop() if len(counts) == 1 else None)
+    return text + "\n" + short_sample_note(counts.pop() if len(counts) == 1 else None)
 
 
 def describe_sweep(result: Any, base: Any) -> str:
@@ -110,21 +111,8 @@ def best_line(result: Any) -> str:
     if result.best is None:
         return f"No set has a {result.rank_by} to rank by."
     best = result.table.loc[result.best]
-    value = perf.flag(cell_text(best[result.rank_by], result.rank_by), result.rank_by, best.get("days"))
+    value = flag(cell_text(best[result.rank_by], result.rank_by), result.rank_by, best.get("days"))
     return f"Best by {result.rank_by}: set {result.best} ({best['label']}), {result.rank_by} {value}"
-
-
-def write_sweep_outputs(result: Any, out: Path, base: Any, html: bool = False) -> list[Path]:
-    """The plots of a sweep (heatmap.png, pbo_logits.png) in ``out``, and with ``html`` the interactive
-    sweep.html (:func:`reports.html_sweep.sweep_page`); returns every file the sweep wrote."""
-    title = f"{base.strategy_name} on {base.data_name}, {base.bars} bars"
-    written = [out / n for n in ("sweep.csv", "returns.parquet", "sweep.json")]
-    written += list(write_sweep_plots(result, out, title).values())
-    if html:
-        from .html_sweep import sweep_page
-
-        written.append(sweep_page(result, out / "sweep.html", base))
-    return written
 
 
 def statistics_text(result: Any) -> str:
@@ -153,16 +141,30 @@ def statistics_text(result: Any) -> str:
 
 
 def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
-    """The ranking metric over the first two swept parameters (the best value over any other axes).
+    """The ranking metric over the first two swept parameters (the best value over any other axes),
+    saved as a PNG (:func:`heatmap_figure`). None without axes."""
+    fig = heatmap_figure(result, title)
+    if fig is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
 
-    With one axis the map has one row. Cells without a value are blank. None without axes.
-    """
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def heatmap_figure(result: Any, title: str = "") -> Any:
+    """The figure of :func:`heatmap`: one cell per pair of values of the first two axes (one row
+    with one axis), coloured on :data:`reports.colours.RED_TO_GREEN` over the range of every set's
+    metric (:func:`reports.colours.scale_colours`, as sweep.html colours its cells), its value
+    printed in a colour that reads on it (:func:`reports.colours.text_colours`). Cells without a
+    value are blank. None without axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.figure import Figure
 
-    from research.sweep import grid_points, rank_key
+    from research.sweep import LOWER_IS_BETTER, grid_points, rank_key
+
+    from .colours import RED_TO_GREEN, hex_rgb, scale_colours, text_colours, value_range
 
     axes = result.axes[:2]
     if not axes:
@@ -183,14 +185,17 @@ def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
         if key > best_key[i, j]:
             best_key[i, j] = key
             grid[i, j] = float(value)
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * grid.shape[1] + 2.5), max(2.6, 0.6 * grid.shape[0] + 1.8)))
-    finite = grid[np.isfinite(grid)]
-    cmap = plt.get_cmap("RdYlGn" if metric not in ("max_drawdown_pct", "max_drawdown_bars") else "RdYlGn_r")
-    image = ax.imshow(grid, cmap=cmap, aspect="auto", origin="lower",
-                      vmin=finite.min() if len(finite) else None, vmax=finite.max() if len(finite) else None)
+    fig = Figure(figsize=(max(5.0, 0.9 * grid.shape[1] + 2.5), max(2.6, 0.6 * grid.shape[0] + 1.8)))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    low, high = value_range(pd.to_numeric(table[metric], errors="coerce"))
+    palette = RED_TO_GREEN[::-1] if metric in LOWER_IS_BETTER else RED_TO_GREEN
+    fill = hex_rgb(scale_colours(grid, low, high, palette, nan_colour="#ffffff"))
+    ax.imshow(fill, aspect="auto", origin="lower")
+    ink = text_colours(fill)
     for (i, j), value in np.ndenumerate(grid):
         if np.isfinite(value):
-            ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8)
+            ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8, color=ink[i, j])
     ax.set_xticks(range(len(x_axis.values)), [str(v) for v in x_axis.values])
     ax.set_xlabel(x_axis.name)
     if y_axis:
@@ -201,12 +206,9 @@ def heatmap(result: Any, path: Path, title: str = "") -> Path | None:
     others = [a.name for a in result.axes[2:]]
     note = f" (best over {', '.join(others)})" if others else ""
     ax.set_title((title + "\n" if title else "") + f"{metric}{note}", fontsize=10)
-    fig.colorbar(image, ax=ax, label=metric)
+    fig.colorbar(ScalarMappable(norm=Normalize(low, high), cmap=ListedColormap(list(palette))), ax=ax, label=metric)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def pbo_logits(pbo: dict[str, Any]) -> np.ndarray:
@@ -293,39 +295,6 @@ def walk_forward_report(result: Any, base: Any) -> str:
     return "\n".join([f"Walk-forward {result.spec} of {base.strategy_name}, chosen in sample by {result.rank_by}:", "",
                       walk_forward_table(result, base.tz), "", "Out of sample (the test windows stitched)",
                       metrics_table(result.metrics)])
-
-
-def write_walk_forward(result: Any, out: Path, base: Any, html: bool = False) -> list[Path]:
-    """walk_forward.csv, oos_equity.csv, oos_trades.csv, walk_forward.json and walk_forward.png in ``out``,
-    and with ``html`` the interactive walk_forward.html (:func:`reports.html_sweep.walk_forward_page`)."""
-    import json
-
-    from . import metrics as perf
-    from .output import jsonable
-
-    tz = base.tz
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / name for name in ("walk_forward.csv", "oos_equity.csv", "oos_trades.csv", "walk_forward.json")}
-    windows = result.windows.copy()
-    for column in ("train_start", "train_end", "test_start", "test_end"):
-        windows[column] = pd.DatetimeIndex(windows[column]).tz_convert(tz)
-    windows.to_csv(paths["walk_forward.csv"], index=False, float_format="%.10g")
-    equity = result.equity.copy()
-    equity.insert(0, "time", equity.index.tz_convert(tz))
-    equity.to_csv(paths["oos_equity.csv"], index=False, float_format="%.10g")
-    result.trades.to_csv(paths["oos_trades.csv"], index=False, float_format="%.10g")
-    document = {"walk_forward": str(result.spec), "rank_by": result.rank_by, "windows": len(result.windows),
-                "out_of_sample_metrics": perf.to_json_ready(result.metrics),
-                "daily_returns": {str(k.date()): float(v) for k, v in result.daily.items()},
-                "chosen": [jsonable(v) for v in result.windows["set"]]}
-    paths["walk_forward.json"].write_text(json.dumps(document, indent=2, default=str) + "\n")
-    title = f"{base.strategy_name} on {base.data_name}, {base.bars} bars"
-    written = [*paths.values(), walk_forward_plot(result, out / "walk_forward.png", tz, title)]
-    if html:
-        from .html_sweep import walk_forward_page
-
-        written.append(walk_forward_page(result, out / "walk_forward.html", base))
-    return written
 
 
 def walk_forward_plot(result: Any, path: Path, tz: str, title: str = "") -> Path:

@@ -77,6 +77,11 @@ class RunConfig:
     ``imbalance`` names the platform rule of the footprint imbalance lines (and charts).
     ``columns`` maps the data's column names to canonical ones (``load_ticks(columns=)``).
 
+    Fills: ``fills="bar"`` is Backtrader's own (an order fills on the next bar's prices);
+    ``"trades"`` and ``"book"`` execute the orders against the source's ticks and book
+    (:class:`execution.broker.ExecutionBroker`) with ``queue``, ``latency`` and the
+    ``maker_fee`` / ``taker_fee`` of each fill (:func:`execution.broker.parse_fee`).
+
     Money: ``instrument`` (:class:`research.instruments.Instrument`, e.g.
     ``get_instrument("ES")``) counts in the instrument's currency through Backtrader's
     futures commission scheme (multiplier, margin, ``commission_per_contract`` per
@@ -99,7 +104,7 @@ class RunConfig:
     drop_bad_rows: bool = False
     input_tz: str | None = None
     classify: str | None = None  # a data.CLASSIFIERS name, or "bvc" for bars
-    quotes: Path | None = None
+    quotes: Path | str | None = None
     quote_lag: str | None = None
     observers: bool = False
     keep_ticks: bool = False
@@ -107,12 +112,17 @@ class RunConfig:
     symbol: str | None = None
     allow_overlap: bool = False
     cache: bool = False
-    cache_dir: Path | None = None
+    cache_dir: Path | str | None = None  # a folder, or s3://bucket/prefix
     progress: bool | None = None
     imbalance: str | None = None  # a footprint imbalance preset of data.bars.imbalance ("atas", "ninjatrader", "sierra")
     instrument: Any = None  # research.instruments.Instrument
     commission_per_contract: float = 0.0
     slippage_ticks: float = 0.0
+    fills: str = "bar"  # "bar": Backtrader's fills on the bars; "trades" / "book": execution.simulate on the ticks
+    queue: str | None = None  # --fills book: fifo / risk_averse / prob:N / through (None: per source)
+    latency: str | None = None  # entry latency of --fills trades/book: a duration ("2ms") or "feed"
+    maker_fee: tuple[str, float] = ("fixed", 0.0)  # execution.broker.parse_fee: per unit, or a fraction of value
+    taker_fee: tuple[str, float] = ("fixed", 0.0)
     columns: dict[str, str] | None = None  # {"their name": "canonical name"}, as load_ticks(columns=)
 
     def __post_init__(self) -> None:

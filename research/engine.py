@@ -37,11 +37,12 @@ from data import (
 from data.reading.sources import file_stamp, in_window, scan_ticks
 from data.sides.classify import BAR_METHOD
 from data.store.cache import through_cache
-from reports import metrics as perf
-from reports.trades import TradeRecorder, trades_frame
+from execution.broker import ExecutionBroker, WarmupBroker, default_queue, fill_source
 
+from . import metrics as perf
 from .config import RunConfig
 from .instruments import configure_broker
+from .trades import TradeRecorder, trades_frame
 
 
 @dataclass
@@ -191,35 +192,24 @@ def _classified(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     return ticks
 
 
-class WarmupBroker(bt.brokers.BackBroker):
-    """Backtrader's broker that rejects every order placed on the first ``warmup`` bars.
-
-    An order submitted while ``len(data) <= warmup`` (bars 0 .. warmup-1, counted
-    from 0) is rejected at once and the strategy is notified (``Order.Rejected``),
-    as the broker rejects any order it cannot take; so warm-up bars trade nothing.
-    The children of a rejected bracket parent are rejected by Backtrader itself.
-    """
-
-    params = (("warmup", 0),)
-
-    def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
-        if len(order.data) <= self.p.warmup:
-            order.addinfo(warmup=True)  # refused by design: not counted as a rejected order
-            order.reject(self)
-            self.notify(order)
-            return order
-        return super().submit(order, check)
-
-
 def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, *, feed: Any = None, broker: Any = None) -> bt.Cerebro:
     """Cerebro with the bars' feed, the strategy, the broker's money settings and the analyzers.
 
     ``feed``: a Backtrader feed to run on instead of one over ``bars`` (the live feed of
-    :mod:`research.live`); ``broker``: a Backtrader broker instead of Backtrader's ``BackBroker``
-    (fills at the next bar's open), the money settings applied to it all the same."""
+    :mod:`research.live`); ``broker``: a Backtrader broker instead of the one ``config.fills``
+    chooses, the money settings applied to it all the same."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
+    if config.fills == "bar" and (config.maker_fee[1] or config.taker_fee[1]):
+        raise OrderFlowError("maker and taker fees need --fills trades or book (bar fills do not say who took liquidity)")
     if broker is not None:
         cerebro.broker = broker
+    elif config.fills != "bar":
+        source = fill_source(config.data, config.fills, config.quotes)
+        cerebro.broker = ExecutionBroker(
+            warmup=int(config.warmup_bars), replay=source, bar_times=bars.index,
+            queue=default_queue(source, config.fills, config.queue), latency=config.latency,
+            slippage_ticks=config.slippage_ticks, tick_size=getattr(config.instrument, "tick_size", None),
+            maker_fee=config.maker_fee, taker_fee=config.taker_fee)
     elif config.warmup_bars:
         cerebro.broker = WarmupBroker(warmup=int(config.warmup_bars))
     if config.observers:  # what stdstats would add, with buy/sell marks at the fill price
@@ -301,12 +291,12 @@ def result_of(config: RunConfig, loaded: Loaded, cerebro: bt.Cerebro, strat: Any
 
 
 ORDER_METRICS = ("fills", "orders_rejected", "orders_margin", "entries_skipped")
-"""The metrics the engine adds to ``reports.metrics.performance``'s."""
+"""The metrics the engine adds to ``research.metrics.performance``'s."""
 
 
 def order_counts(refused: list[str], unsized: list[int] | None, warmup: int = 0) -> dict[str, Any]:
     """``orders_rejected``: orders the broker refused (their statuses ``refused``, Backtrader's
-    ``Margin`` or ``Rejected``; :class:`reports.trades.TradeRecorder` leaves out those of warm-up
+    ``Margin`` or ``Rejected``; :class:`research.trades.TradeRecorder` leaves out those of warm-up
     bars), ``orders_margin`` those of them for lack of cash or margin; ``entries_skipped``: entry
     signals of an :class:`strategies.base.OrderFlowStrategy` whose size rounded to 0 units, past
     the ``warmup`` bars (None for another strategy)."""

@@ -180,6 +180,10 @@ class DaskExecutor:
     server (a dashboard), would otherwise hold the client forever. A scheduler without
     workers gets ``worker_timeout`` seconds (default :data:`WORKER_TIMEOUT`, said in a
     ``note:`` line on stderr) for one to join. Each failure is an OrderFlowError.
+
+    The client it makes for an address is its own: not made the process's default Dask client
+    (``set_as_default=False``), so that ``dask.compute`` elsewhere in the process is not sent to the
+    cluster; it is closed by :meth:`close`. A client passed in is used as it is and left open.
     """
 
     def __init__(self, scheduler: Any, retries: int = 1, *, connect_timeout: float | None = None,
@@ -198,7 +202,8 @@ class DaskExecutor:
             address = str(scheduler)
             check_scheduler(address, connect_timeout)
             try:
-                self.client, self._own = Client(address, timeout=connect_timeout), True
+                # not the process's default client: an executor changes no Dask setting of the process
+                self.client, self._own = Client(address, timeout=connect_timeout, set_as_default=False), True
             except (OSError, ValueError) as exc:
                 raise OrderFlowError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         try:
@@ -220,7 +225,7 @@ class DaskExecutor:
         futures = [self.client.submit(fn, task, key=f"{name}-task-{n}", pure=False, retries=self.retries)
                    for n, task in enumerate(tasks)]
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=self.client.loop):  # this client's loop, default or not
                 yield future.result()
         finally:
             self.client.cancel(futures)

@@ -13,9 +13,10 @@ and returned at the end. The live feed builds the bars a backtest of the recorde
 a replay of a capture (:mod:`data.live.replay`) gives the backtest's indicator values, orders and
 fills.
 
-Fills: Backtrader's broker at the next bar's open, as in a backtest. ``broker=`` takes any other
-Backtrader broker (the place for a paper broker that fills against the live quotes; none is
-bundled yet).
+Fills: Backtrader's broker at the next bar's open, as in a backtest with ``fills="bar"``.
+``broker=`` takes any other Backtrader broker: the place for a paper broker that fills against
+the live quotes. The execution broker of ``--fills trades|book`` (:mod:`execution.broker`) replays
+a file's ticks and book, which a live run does not have, so it is refused here.
 """
 from __future__ import annotations
 
@@ -91,6 +92,9 @@ def run_live(config: RunConfig, source: LiveSource, *, on_update: Callable[[Resu
     ``feed_params`` go to :class:`data.LiveOrderFlowFeed` (``qcheck``, ``first_delay`` ...).
     The result's ``load_report`` is the stream's (:meth:`data.LiveOrderFlowFeed.report`: trades
     read, kept, rejected by reason, every gap and every connection loss)."""
+    if config.fills != "bar" and broker is None:
+        raise OrderFlowError(f"--fills {config.fills} replays the ticks of a file, which a live run does not have: a live "
+                             "run fills with Backtrader's broker at the next bar's open (--fills bar)")
     feed = live_feed(config, source, **feed_params)
     cerebro = make_cerebro(config, None, feed=feed, broker=broker)
     if on_update is not None:

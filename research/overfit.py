@@ -4,7 +4,7 @@ Both read the sweep's returns matrix (``returns.parquet``): one row per period
 (trading day), one column per parameter set, simple returns. Every Sharpe ratio
 here is **per period** (``mean / std``, sample standard deviation, ddof 1, risk-free
 rate 0), *not* annualised: the formulas below are stated for the Sharpe ratio of
-the observations they count. (``reports.metrics.sharpe_ratio(r, periods=1)`` is the
+the observations they count. (``research.metrics.sharpe_ratio(r, periods=1)`` is the
 same number for one series; the annualised one is that times ``sqrt(252)``.)
 
 - :func:`deflated_sharpe_ratio` (Bailey & López de Prado, "The Deflated Sharpe

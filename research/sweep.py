@@ -33,6 +33,7 @@ from data import OrderFlowError, parse_bar_spec
 from data.reading.progress import progress_bar
 
 from . import engine
+from . import metrics as perf
 from .config import RunConfig, parse_param, resolve_strategy
 from .executors import Executor, make_executor, shared
 
@@ -270,10 +271,8 @@ def metric_names(table: pd.DataFrame) -> list[str]:
 
 
 def rankable_metrics() -> list[str]:
-    """The numeric metrics of a run (the keys of ``reports.metrics.performance`` and the engine's
+    """The numeric metrics of a run (the keys of ``research.metrics.performance`` and the engine's
     :data:`research.engine.ORDER_METRICS`)."""
-    from reports import metrics as perf
-
     values = pd.Series([1.0, 1.0], index=pd.DatetimeIndex(["2024-01-01", "2024-01-02"], tz="UTC"))
     frame = pd.DataFrame({"open": [1.0, 1.0], "close": [1.0, 1.0]}, index=values.index)
     sample = perf.performance(values, pd.DataFrame({"pnl_net": [], "closed": []}), values.pct_change().dropna(),

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from data import OrderFlowError
-from reports import metrics as perf
 
+from . import metrics as perf
 from .config import RunConfig
 from .engine import ORDER_METRICS
 from .executors import Executor, make_executor

@@ -56,7 +56,7 @@ class OrderFlowStrategy(bt.Strategy):
     One position at a time: no new entry while in a position or while an order is
     pending. A signal exit cancels the live bracket children before closing, so no
     orphan order is left behind. The trades list is recorded by the analyzer
-    :class:`reports.trades.TradeRecorder`, for this and any other strategy.
+    :class:`research.trades.TradeRecorder`, for this and any other strategy.
     """
 
     params = (

@@ -77,3 +77,26 @@ def _bar_cache_in_a_temporary_folder(tmp_path_factory):
         os.environ.pop(CACHE_ENV, None)
     else:
         os.environ[CACHE_ENV] = old
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3-compatible server on localhost (moto's, in its own process: tests/s3_server.py), with
+    dummy credentials in the environment while the session runs; skipped without ``moto[server]``."""
+    from tests.s3_server import S3Server, environment, moto_available
+
+    if not moto_available():
+        pytest.skip("moto[server] is not installed (pip install -e '.[test]'): no local S3 server for the S3 tests")
+    server = S3Server(tmp_path_factory.mktemp("s3-server"))
+    try:
+        with environment(None):
+            yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch):
+    """The local S3 server as the endpoint of every s3:// path (``AWS_ENDPOINT_URL``), as a user sets it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+    return s3_server

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from data import make_bars
-from reports import metrics as perf
-from reports.trades import trades_frame
+from research import metrics as perf
+from research.trades import trades_frame
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 CHROMEDRIVER = ("chromedriver",)
@@ -40,7 +40,7 @@ def make_result(ticks: pd.DataFrame, spec: str = "1min", tz: str = "America/Chic
          "commission": 0.0, "closed": False},
     ]
     trades = trades_frame(rows, bars.index)
-    daily = perf.daily_returns(value, 100_000.0) if hasattr(perf, "daily_returns") else pd.Series(dtype=float)
+    daily = perf.daily_returns(value, 100_000.0)
     metrics = perf.performance(value, trades, daily, bars, position, 100_000.0)
     config = SimpleNamespace(tz=tz, bars=spec, strategy_name="test_strategy", data=Path("ticks.parquet"),
                              cash=100_000.0, commission=0.0, slippage=("fixed", 0.0), params={"window": 20},

@@ -15,9 +15,9 @@ import pytest
 
 import run_backtest as rb
 from data import OrderFlowError
-from reports.metrics import to_json_ready
 from research import RunConfig, engine, load, resolve_strategy, run
 from research.instruments import get_instrument
+from research.metrics import to_json_ready
 from strategies.base import OrderFlowStrategy
 from tests.conftest import FIXTURES, need_sample
 

@@ -127,6 +127,37 @@ def test_a_worker_that_joins_during_the_wait_is_used(empty_cluster) -> None:
         timer.join()
 
 
+def test_the_executor_changes_no_dask_default_of_the_process(empty_cluster) -> None:
+    """The executor's own client does not become the process's default Dask client or scheduler
+    (Dask's Client does by default): a library call changes nothing process-wide. Its runs complete."""
+    import dask
+    import distributed
+
+    empty_cluster.scale(1)
+    scheduler_before = dask.config.get("scheduler", None)
+    executor = executors.DaskExecutor(empty_cluster.scheduler_address, connect_timeout=5, worker_timeout=60)
+    try:
+        with pytest.raises(ValueError, match="No clients found"):
+            distributed.default_client()
+        assert dask.config.get("scheduler", None) == scheduler_before
+        assert sorted(executor.run(abs, [-3, 2, -1], {})) == [1, 2, 3]
+    finally:
+        executor.close()
+
+
+def test_a_client_of_ones_own_that_is_not_the_default_runs_the_tasks(empty_cluster) -> None:
+    """A ``distributed.Client`` made with ``set_as_default=False`` and handed to the executor runs its tasks
+    (results are collected on that client's own event loop, not the default client's)."""
+    import distributed
+
+    empty_cluster.scale(1)
+    with distributed.Client(empty_cluster.scheduler_address, set_as_default=False, timeout=5) as client:
+        executor = executors.DaskExecutor(client, connect_timeout=5, worker_timeout=60)
+        assert sorted(executor.run(abs, [-3, 2, -1], {})) == [1, 2, 3]
+        executor.close()
+        assert client.status == "running"  # the caller's client stays open
+
+
 def test_the_command_line_gives_one_error_line_for_a_silent_listener(tmp_path, monkeypatch, capsys) -> None:
     import run_backtest
     from tests.conftest import need_sample

@@ -355,7 +355,8 @@ def test_absorption_indicator_equals_the_data_function_and_poc_lines_pass_throug
 
 # --- footprint chart ------------------------------------------------------------------------------
 
-from reports.footprint_chart import footprint_chart, trade_footprints, window_grid  # noqa: E402
+from reports.colours import TEXT_ROLES, contrast_ratio, relative_luminance, text_colours  # noqa: E402
+from reports.footprint_chart import cell_shades, cell_text_colours, footprint_chart, trade_footprints, window_grid  # noqa: E402
 
 
 def test_window_grid_takes_the_make_bars_bars_of_the_window():
@@ -385,6 +386,65 @@ def test_footprint_chart_and_trade_footprints_write_pngs(tmp_path):
                            "exit_time": [bars.index[24]], "exit_price": [bars["close"].iloc[24]], "size": [-1.0]})
     paths = trade_footprints(ticks, trades, tmp_path / "trades", spec="1min", tick_size=0.25)
     assert [p.name for p in paths] == ["trade_001.png"] and paths[0].stat().st_size > 10_000
+
+
+def test_cell_text_colour_follows_the_cell_luminance():
+    # white; the darkest cells cell_shades makes (strength 0.55 towards the sell and the buy tint); near black
+    shades = np.array([[1.0, 1.0, 1.0], [0.912, 0.505, 0.5105], [0.505, 0.7745, 0.5875], [0.1, 0.1, 0.1]])
+    lum = relative_luminance(shades)  # WCAG 2: 0.2126 R + 0.7152 G + 0.0722 B of the linearised channels
+    np.testing.assert_allclose(lum, [1.0, 0.34507, 0.47004, 0.01002], atol=5e-5)
+    assert contrast_ratio(1.0, 0.0) == 21.0 and contrast_ratio(0.0, 1.0) == 21.0
+    # #333333 on the darkest sell cell: (0.3451 + 0.05) / (0.0331 + 0.05) = 4.75, under 7: black (7.9)
+    np.testing.assert_allclose(contrast_ratio(lum[1], relative_luminance(np.array([0.2, 0.2, 0.2]))), 4.75, atol=5e-3)
+    assert text_colours(shades, "plain").tolist() == ["#333333", "#000000", "#000000", "#ffffff"]
+    # bold green (#1a9641) on the sell cell: 1.44, on the buy cell 1.90: the dark green, 3.08 and 4.05
+    assert text_colours(shades, "buy").tolist() == ["#1a9641", "#0a5c23", "#0a5c23", "#1a9641"]
+    assert text_colours(shades, "sell").tolist() == ["#d7191c", "#8c0e11", "#8c0e11", "#d7191c"]
+    # the sign: grey (3.45 on white) under 2.5 on both dark cells; #595959 reaches 2.64 and 3.47
+    assert text_colours(shades, "sign").tolist() == ["#8a8a8a", "#595959", "#595959", "#8a8a8a"]
+    # a colour that reaches its minimum nowhere: the one of highest contrast (white on the sell cell, 2.66)
+    assert text_colours(shades[1:2], "plain", minimum=30.0).tolist() == ["#000000"]
+    assert set(TEXT_ROLES) == {"plain", "buy", "sell", "sign"}
+
+
+def _png_cell_texts(ticks, start, end):
+    """The footprint PNG's figure and, per traded cell, the colours of its sell, sign and buy texts
+    and of its background (reports.footprint_chart._draw, as footprint_chart draws it)."""
+    from data.bars.imbalance import imbalance_rule
+    from reports.footprint_chart import _draw
+
+    grid, ohlc = window_grid(ticks, start, end, spec="1min", tick_size=0.25)
+    fig = _draw(grid, ohlc, rule=imbalance_rule(None, None, None), min_stack=3, tz="UTC", spec="1min", title=None,
+                marks=None, tick_size=0.25)
+    ax = fig.axes[0]
+    texts = [t.get_color() for t in ax.texts]
+    traded = np.flatnonzero(grid.trades > 0)
+    assert len(texts) == 3 * len(traded)
+    backgrounds = [p.get_facecolor()[:3] for p in ax.patches[: len(traded)]]
+    return grid, traded, texts[0::3], texts[1::3], texts[2::3], np.array(backgrounds)
+
+
+def test_footprint_png_text_reads_on_every_cell():
+    ticks = pd.read_parquet(need_sample())
+    grid, traded, sell, sign, buy, backgrounds = _png_cell_texts(ticks, "2024-04-16 14:30", "2024-04-16 15:00")
+    np.testing.assert_allclose(backgrounds, cell_shades(grid)[traded])
+    lum = relative_luminance(backgrounds)
+
+    def contrast(colours):
+        from matplotlib.colors import to_rgb
+
+        return contrast_ratio(lum, relative_luminance(np.array([to_rgb(c) for c in colours])))  # per cell
+
+    buy_imb, sell_imb = diagonal_imbalances(grid, 3.0)
+    assert sell_imb[traded].any() and buy_imb[traded].any()
+    assert contrast(sell).min() >= 3.0 and contrast(buy).min() >= 3.0  # bold red and green included
+    assert contrast(sign).min() >= 2.5
+    assert (contrast(sell)[~sell_imb[traded]] >= 7.0).all() and (contrast(buy)[~buy_imb[traded]] >= 7.0).all()
+    colours = cell_text_colours(cell_shades(grid), buy_imb, sell_imb)
+    assert list(sell) == colours["sell"][traded].tolist() and list(buy) == colours["buy"][traded].tolist()
+    assert list(sign) == colours["sign"][traded].tolist()
+    # the darkest cells of this window do need the dark variants
+    assert "#8c0e11" in sell and "#0a5c23" in buy and "#000000" in sell
 
 
 # --- stacked_imbalance strategy -----------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("bokeh", reason="bokeh is not installed (pip install -e '.[html]')")
 
 from data import OrderFlowError  # noqa: E402
-from reports import html  # noqa: E402
+from reports import html, html_parts  # noqa: E402
 from tests.conftest import need_sample  # noqa: E402
 from tests.html_fixtures import make_result  # noqa: E402
 
@@ -26,7 +26,7 @@ def test_bar_times_ms_are_the_local_wall_clock():
     index = pd.DatetimeIndex(["2024-04-16 14:30", "2024-11-04 14:30"], tz="UTC")
     # Chicago: CDT (UTC-5) in April, CST (UTC-6) after 3 November
     expected = pd.DatetimeIndex(["2024-04-16 09:30", "2024-11-04 08:30"]).as_unit("ns").asi8 // 1_000_000
-    np.testing.assert_array_equal(html.bar_times_ms(index, "America/Chicago"), expected.astype(float))
+    np.testing.assert_array_equal(html_parts.bar_times_ms(index, "America/Chicago"), expected.astype(float))
 
 
 def month_of_bars(n: int = 30_000) -> pd.DataFrame:
@@ -48,7 +48,7 @@ def month_of_bars(n: int = 30_000) -> pd.DataFrame:
 def month_result(bars: pd.DataFrame):
     from types import SimpleNamespace
 
-    from reports import metrics as perf
+    from research import metrics as perf
 
     value = pd.Series(100_000 + np.cumsum(bars["delta"].to_numpy()) * 0.01, index=bars.index)
     trades = pd.DataFrame({"entry_time": bars.index[10:2000:20], "exit_time": bars.index[15:2005:20],
@@ -102,9 +102,15 @@ def test_sweep_heatmap_cells_and_colour_range():
     fig = html.sweep_heatmap(frame, "window", "slope", "sharpe")
     assert list(fig.x_range.factors) == ["10", "20"] and list(fig.y_range.factors) == ["0.5", "1.0"]
     rect = fig.select_one({"name": "sweep_rects"})
-    mapper = rect.glyph.fill_color.transform
+    mapper = fig.select_one({"name": "sweep_colours"})  # the colour bar's
     assert (mapper.low, mapper.high) == (-1.0, 2.0)  # the finite range; NaN drawn grey
-    assert rect.data_source.data["_label"] == ["0.5", "-1", "", "2"]
+    data = rect.data_source.data
+    assert data["_label"] == ["0.5", "-1", "", "2"]
+    # 0.5 is in class floor(1.5 / 3 x 11) = 5 of 11 (pale yellow), -1 the first (dark red), 2 the last (dark green)
+    assert data["_fill"] == ["#ffffbf", "#a50026", "#d9d9d9", "#006837"] and rect.glyph.fill_color == "_fill"
+    # the value reads on its cell: dark grey on the pale ones, white on the dark red and green (6.9:1, black 3:1)
+    assert data["_ink"] == ["#333333", "#ffffff", "#333333", "#ffffff"]
+    assert fig.select_one({"name": "sweep_labels"}).glyph.text_color == "_ink"
 
 
 def test_walk_forward_window_edges_on_equity_rows():
@@ -140,3 +146,24 @@ def test_report_draws_the_large_orders_with_the_ticks(tmp_path, sample_ticks):
     # without the ticks there is no layer
     plain = html.report(result, tmp_path / "p.html")
     assert not list(read_document(plain).select({"name": "big_trades"}))
+
+
+def test_cli_report_footprint_is_the_requested_window_and_opens_on_it(tmp_path):
+    import run_backtest
+    from tests.test_html_sweep import read_document
+
+    code = run_backtest.main([str(need_sample()), "--tz", "UTC", "--no-plot", "--html", "--html-footprint",
+                              "2024-04-16 14:30", "2024-04-16 15:30", "--out", str(tmp_path)])
+    assert code == 0
+    doc = read_document(tmp_path / "report.html")
+    legend = doc.select_one({"name": "footprint_legend"}).text
+    assert "Footprint of 61 1min bars, 2024-04-16 Tue 14:30 to 2024-04-16 Tue 15:30 (UTC)" in legend
+    bars = doc.select_one({"name": "footprint_bars"}).data
+    first = float(bars["x"][0])
+    assert bars["time"][0] == "2024-04-16 Tue 14:30" and list(bars["x"]) == [first + i for i in range(61)]
+    # the report's charts open on the whole run, the footprint on the window's first 20 bars
+    run = doc.select_one({"name": "x_range"})
+    assert (run.start, run.end) == (-1, len(doc.select_one({"name": "bars_full"}).data["x"]))
+    view = doc.select_one({"name": "footprint_x_range"})
+    assert (view.start, view.end) == (pytest.approx(first - 0.6), pytest.approx(first + 19.6))
+    assert (view.bounds[0], view.bounds[1]) == (first - 1, first + 61)

@@ -6,6 +6,7 @@ runs only these, and CI installs Chromium first (.ci/run)."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -112,13 +113,27 @@ def test_report_zoom_draws_single_bars(driver, report_page):
     assert console_errors(driver) == []
 
 
-def test_report_footprint_numbers_appear_when_zoomed_in(driver, report_page, ticks):
+def click_button(driver, name: str) -> None:
+    """Click the Bokeh button named ``name`` as a user would (its element in the view's shadow root)."""
+    driver.execute_script("""
+const find = (v) => { if (v.model.name == arguments[0]) return v;
+  for (const c of (v.child_views || [])) { const f = find(c); if (f) return f; } return null; };
+let view = null;
+for (const r of Bokeh.index.roots) view = view || find(r);
+view.shadow_el.querySelector("button").click();""", name)
+    settle(driver)
+
+
+def test_report_footprint_opens_on_its_window_and_reads_at_once(driver, report_page, ticks):
     result, path = report_page
     open_page(driver, path)
     settle(driver, 0.8)
     visible = "return Bokeh.documents[0].get_model_by_name('footprint_sell_text').visible"
-    assert driver.execute_script(visible) is False  # the whole run in view: a heat map
-    zoom(driver, "x_range", 109.4, 124.6)
+    # the charts show the whole run; the footprint its window's first 20 bars (100 ... 119), numbers shown
+    assert driver.execute_script(MODEL + ".start", "x_range") == -1
+    assert driver.execute_script(MODEL + ".end", "x_range") == len(result.bars)
+    assert driver.execute_script(MODEL + ".start", "footprint_x_range") == pytest.approx(99.4)
+    assert driver.execute_script(MODEL + ".end", "footprint_x_range") == pytest.approx(119.6)
     assert driver.execute_script(visible) is True
     # the cells are data.bars.footprint's for the window's bars: same count, same numbers
     table = footprint(ticks, "1min", 0.25)
@@ -127,10 +142,18 @@ def test_report_footprint_numbers_appear_when_zoomed_in(driver, report_page, tic
     assert len(data(driver, "footprint_cells", "x")) == len(window)
     np.testing.assert_array_equal(data(driver, "footprint_cells", "sell"), window["sell_volume"].to_numpy())
     assert data(driver, "footprint_cells", "buy_text") == [fmt_volume(v) for v in window["buy_volume"]]
-    # cells sit on the report's bar numbers (linked time axis)
+    # cells sit on the report's bar numbers
     assert sorted(set(data(driver, "footprint_cells", "x"))) == list(range(100, 160))
-    zoom(driver, "x_range", 0, len(result.bars))
+    # zoomed out over the window: a heat map; in again: the numbers
+    zoom(driver, "footprint_x_range", 99, 160)
     assert driver.execute_script(visible) is False
+    zoom(driver, "footprint_x_range", 109.4, 124.6)
+    assert driver.execute_script(visible) is True
+    # the button shows those bars in the charts above
+    click_button(driver, "footprint_show")
+    assert driver.execute_script(MODEL + ".start", "x_range") == pytest.approx(109.4)
+    assert driver.execute_script(MODEL + ".end", "x_range") == pytest.approx(124.6)
+    assert (np.asarray(data(driver, "candles", "bars")) == 1).all()
     assert console_errors(driver) == []
 
 
@@ -151,6 +174,27 @@ def test_footprint_page_opens_zoomed_in_with_the_marks(driver, tmp_path, ticks):
     zoom(driver, "footprint_x_range", -0.6, n_bars - 0.4)
     assert driver.execute_script("return Bokeh.documents[0].get_model_by_name('footprint_sell_text').visible") is False
     assert driver.execute_script(MODEL + ".end", "footprint_y_range") != y0  # the price axis fits the bars in view
+
+
+def test_footprint_text_colours_are_the_png_charts(driver, tmp_path, ticks):
+    from tests.test_footprint import _png_cell_texts
+
+    start, end = "2024-04-16 14:30", "2024-04-16 15:00"
+    grid, traded, sell, sign, buy, _ = _png_cell_texts(ticks, start, end)
+    assert grid.tick_size == 0.25  # one tick a row, as in the explorer
+    path = html.footprint_page(ticks, start, end, "1min", 0.25, tmp_path / "fp.html")
+    open_page(driver, path)
+    settle(driver, 0.8)
+    assert len(data(driver, "footprint_cells", "x")) == len(traded)
+    # the browser colours each cell's texts as the PNG does, dark variants on the dark cells included
+    assert data(driver, "footprint_cells", "sell_color") == list(sell)
+    assert data(driver, "footprint_cells", "buy_color") == list(buy)
+    assert data(driver, "footprint_cells", "sign_color") == list(sign)
+    assert "#8c0e11" in sell and "#0a5c23" in buy
+    for glyph, column in (("footprint_sell_text", "sell_color"), ("footprint_buy_text", "buy_color"),
+                          ("footprint_times_sign", "sign_color")):
+        assert driver.execute_script(MODEL + ".glyph.text_color.field", glyph) == column
+    assert console_errors(driver) == []
 
 
 def test_sweep_page(driver, tmp_path):
@@ -257,7 +301,26 @@ def test_sweep_page_in_the_browser(driver, cli_sweep):
     y = factors[1].index(str(best["param:min_slope"])) + 0.5
     tip = hover_at(driver, "sweep_heatmap", x, y)
     assert "profit_factor" in tip and "win_rate_pct" in tip and "5min" in tip
+    # the table prints every metric with two decimals (counts whole), as the command line's table
+    header, rows = table_cells(driver, "sweep_table")
+    assert header[:4] == ["set", "slope_period", "min_slope", "bars"] and len(rows) == len(table)
+    for k, title in enumerate(header[4:], start=4):
+        pattern = r"-?\d{1,3}(,\d{3})*" + ("" if title in ("trades", "fills", "days") else r"\.\d\d")
+        assert all(re.fullmatch(pattern, row[k]) or row[k] == "n/a" for row in rows), (title, [r[k] for r in rows])
     assert console_errors(driver) == []
+
+
+def table_cells(driver, name: str) -> tuple[list[str], list[list[str]]]:
+    """The column titles and the cells' texts of the Bokeh DataTable named ``name``, as shown."""
+    return driver.execute_script("""
+const find = (v) => { if (v.model.name == arguments[0]) return v;
+  for (const c of (v.child_views || [])) { const f = find(c); if (f) return f; } return null; };
+let view = null;
+for (const r of Bokeh.index.roots) view = view || find(r);
+const root = view.shadow_el;
+const header = [...root.querySelectorAll(".slick-header-column")].map((e) => e.textContent.trim());
+const rows = [...root.querySelectorAll(".slick-row")].map((r) => [...r.querySelectorAll(".slick-cell")].map((c) => c.textContent.trim()));
+return [header, rows];""", name)
 
 
 def test_walk_forward_page_in_the_browser(driver, cli_walk_forward):
@@ -280,3 +343,88 @@ def test_walk_forward_page_in_the_browser(driver, cli_walk_forward):
     tip = hover_at(driver, "walk_forward_equity", mid, y)
     assert windows["set"][1] in tip and "in sample" in tip and "out of sample" in tip
     assert console_errors(driver) == []
+
+
+# -- text from the user (parameter values, file names) is shown as text, escaped once, and never runs
+
+PAYLOAD, AMP = "<img src=x onerror=alert(1)>", "a&b"
+
+_VISIBLE_TEXTS = """
+const out = [];
+const walk = (root) => { for (const e of root.querySelectorAll("*")) {
+  if (e.shadowRoot) walk(e.shadowRoot);
+  if (!["SCRIPT", "STYLE"].includes(e.tagName) && e.children.length == 0 && e.textContent.trim()) out.push(e.textContent);
+  if (e.tagName == "IMG") out.push("<an img element>"); } };
+walk(document);
+return out;
+"""
+
+
+def _hostile_run(tmp_path, monkeypatch, *extra: str) -> None:
+    """A run of a strategy whose string parameter ``tag`` takes PAYLOAD and AMP, on data in a file
+    named after PAYLOAD too, with --html and ``extra`` (sweeps before the tag's, or a walk-forward)."""
+    import shutil
+
+    import run_backtest
+
+    (tmp_path / "tagged_strategy.py").write_text(
+        "from strategies.cvd_trend import CvdTrend\n\n\nclass Tagged(CvdTrend):\n    params = (('tag', 'plain'),)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data = tmp_path / "<img src=x onerror=alert(2)>.parquet"
+    shutil.copy(need_sample(), data)
+    code = run_backtest.main([str(data), "--strategy", "tagged_strategy:Tagged", "--bars", "15min", "--start",
+                              "2024-04-15", "--end", "2024-04-19", "--tz", "UTC", *extra, "--sweep", f"tag={PAYLOAD},{AMP}",
+                              "--jobs", "1", "--html", "--out", str(tmp_path / "out")])
+    assert code == 0
+
+
+def _open_trapped(driver, path) -> None:
+    """Open ``path`` with window.alert recording its calls instead of showing a dialog."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                           {"source": "window.__alerts = []; window.alert = (m) => window.__alerts.push(String(m));"})
+    open_page(driver, path)
+    settle(driver, 0.8)
+
+
+def _assert_shown_once_escaped(driver, texts: list[str], must_show: list[str]) -> None:
+    assert driver.execute_script("return window.__alerts") == []
+    assert "<an img element>" not in texts  # the payload made no element
+    joined = "\n".join(texts)
+    for text in must_show:
+        assert text in joined, text
+    # escaped once: the text as given, never its escaped form
+    assert "&lt;" not in joined and "&gt;" not in joined and "&amp;" not in joined
+    assert console_errors(driver) == []
+
+
+def test_sweep_page_shows_hostile_values_as_text(driver, tmp_path, monkeypatch):
+    _hostile_run(tmp_path, monkeypatch, "--sweep", "slope_period=5,20", "--sweep", "min_slope=0,2", "--pbo-splits", "2")
+    _open_trapped(driver, tmp_path / "out" / "sweep.html")
+    texts = driver.execute_script(_VISIBLE_TEXTS)
+    # the page's title, the table's cells (4 sets each), the menu of the third parameter, the best set
+    assert texts.count(PAYLOAD) >= 4 + 1 and texts.count(AMP) >= 4 + 1
+    assert driver.title == "Sweep: Tagged on <img src=x onerror=alert(2)>.parquet, 15min bars"
+    # choosing a value from the menu and hovering a cell show it as text too
+    driver.execute_script("Bokeh.documents[0].get_model_by_name('select_tag').value = arguments[0]", AMP)
+    settle(driver)
+    tips = [hover_at(driver, "sweep_heatmap", 0.5, 0.5)]
+    assert f"tag:\t{AMP}" in tips[0] and f"label:\tslope_period=5,min_slope=0.0,tag={AMP}" in tips[0]
+    driver.execute_script("Bokeh.documents[0].get_model_by_name('select_tag').value = arguments[0]", PAYLOAD)
+    settle(driver)
+    tips.append(hover_at(driver, "sweep_heatmap", 1.5, 1.5))
+    assert f"tag:\t{PAYLOAD}" in tips[1]
+    _assert_shown_once_escaped(driver, texts + tips, ["Sweep: Tagged on <img src=x onerror=alert(2)>.parquet",
+                                                       f"tag={PAYLOAD}", f"tag={AMP}"])
+
+
+def test_walk_forward_page_shows_hostile_values_as_text(driver, tmp_path, monkeypatch):
+    _hostile_run(tmp_path, monkeypatch, "--walk-forward", "train=2D,test=1D")
+    _open_trapped(driver, tmp_path / "out" / "walk_forward.html")
+    texts = driver.execute_script(_VISIBLE_TEXTS)
+    windows = pd.read_csv(tmp_path / "out" / "walk_forward.csv")
+    chosen = [t for t in texts if t.startswith("tag=")]  # the table's "chosen set" column
+    assert chosen == windows["set"].tolist() and set(chosen) <= {f"tag={PAYLOAD}", f"tag={AMP}"}
+    mid = float(np.asarray(data(driver, "walk_forward_windows_source", "test_mid"))[0])
+    tip = hover_at(driver, "walk_forward_windows", mid, len(windows))
+    assert f"chosen set:\t{windows['set'][0]}" in tip
+    _assert_shown_once_escaped(driver, texts + [tip], ["<img src=x onerror=alert(2)>.parquet"])

@@ -31,12 +31,15 @@ def tiny_config(**kw) -> RunConfig:
 
 
 def read_document(path: Path):
-    """The Bokeh document embedded in a standalone HTML file, deserialised into models."""
+    """The Bokeh document embedded in a standalone HTML file, deserialised into models (the JSON is
+    HTML-escaped inside its script element; BokehJS unescapes it before parsing, as here)."""
+    from html import unescape
+
     from bokeh.document import Document
 
     text = path.read_text(encoding="utf-8")
     payload = re.search(r'<script type="application/json" id="[^"]+">\s*(.*?)\s*</script>', text, re.S).group(1)
-    (doc_json,) = json.loads(payload).values()
+    (doc_json,) = json.loads(unescape(payload)).values()
     return Document.from_json(doc_json)
 
 
@@ -131,7 +134,11 @@ def test_one_parameter_sweep_is_a_bar_chart(tmp_path):
     assert list(fig.x_range.factors) == ["5", "10", "20"]  # the order given, not sorted as text
     data = doc.select_one({"name": "sweep_cells"}).data
     sharpe = result.table["sharpe"].map(number).to_numpy()
-    np.testing.assert_array_equal(np.asarray(data["_colour_value"], dtype=float), sharpe)
+    np.testing.assert_array_equal(np.asarray(data["_value"], dtype=float), np.nan_to_num(sharpe))
+    # coloured on the heat maps' scale: worst red, best green, no trades grey
+    finite = sharpe[np.isfinite(sharpe)]
+    assert data["_fill"] == ["#d9d9d9" if math.isnan(v) else "#a50026" if v == finite.min() else
+                             "#006837" if v == finite.max() else data["_fill"][i] for i, v in enumerate(sharpe)]
     assert data["_label"] == ["n/a" if math.isnan(v) else f"{v:.3g}" for v in sharpe]
     # labels sit outside their bar: above a positive one, below a negative one
     assert data["_baseline"] == ["top" if v < 0 else "bottom" for v in sharpe]
@@ -148,6 +155,34 @@ def test_two_parameter_heat_map_has_no_menu(tmp_path):
     assert doc.select_one({"name": "sweep_filter"}) is None and doc.select_one({"name": "sweep_menus"}) is None
     data = doc.select_one({"name": "sweep_cells"}).data
     assert list(zip(data["_x"], data["_y"])) == [("20", "0.0"), ("20", "2.0"), ("5", "0.0"), ("5", "2.0")]
+
+
+def test_heatmap_png_and_sweep_html_colour_each_cell_alike(tmp_path):
+    """heatmap.png and sweep.html draw the cell a set shows in the same colour, its value in the
+    same readable colour (white on the darkest cells), the best over the third parameter alike."""
+    from reports.html_sweep import sweep_page
+    from reports.sweep import heatmap_figure
+
+    grid = parse_grid(["slope_period=5,10,20", "min_slope=0,2", "bars=5min,15min"], "cvd_trend")
+    result = sweep(tiny_config(), grid, executor=SerialExecutor(), splits=2)
+    ax = heatmap_figure(result).axes[0]
+    rgb = np.asarray(ax.images[0].get_array())
+    png_fill = {(j, i): "#" + "".join(f"{round(c * 255):02x}" for c in rgb[i, j]) for i in range(rgb.shape[0])
+                for j in range(rgb.shape[1])}
+    png_ink = {tuple(int(round(p)) for p in t.get_position()): t.get_color() for t in ax.texts}
+    png_text = {tuple(int(round(p)) for p in t.get_position()): t.get_text() for t in ax.texts}
+    doc = read_document(sweep_page(result, tmp_path / "sweep.html", tiny_config()))
+    data = doc.select_one({"name": "sweep_cells"}).data
+    shown = doc.select_one({"name": "sweep_filter"}).booleans  # "best" over bars, as heatmap.png
+    xs, ys = ["5", "10", "20"], ["0.0", "2.0"]
+    cells = {(xs.index(x), ys.index(y)): i for i, (x, y) in enumerate(zip(data["_x"], data["_y"])) if shown[i]}
+    assert sorted(cells) == sorted(png_fill) and len(cells) == 6
+    for cell, i in cells.items():
+        assert png_fill[cell] == data["_fill"][i], cell
+        assert png_ink[cell] == data["_ink"][i] and png_text[cell] == data["_label"][i], cell
+    # the best and the worst set sit on the darkest green and red, printed in white
+    best = int(np.nanargmax(data["sharpe"]))
+    assert data["_fill"][best] == "#006837" and data["_ink"][best] == "#ffffff"
 
 
 def test_cli_walk_forward_writes_walk_forward_html(cli_walk_forward):

@@ -19,8 +19,8 @@ from tests.conftest import REPO, need_sample
 from tests.test_own_strategy import MYMOD, SMALL_CSV, one_long_trade
 
 # What pyproject.toml packages (its py-modules and packages) and reads (readme, licence).
-PROJECT_FILES = ["pyproject.toml", "README.md", "LICENSE", "run_backtest.py", "lambda_handler.py",
-                 "data", "indicators", "strategies", "reports", "research"]
+PROJECT_FILES = ["pyproject.toml", "README.md", "LICENSE", "run_backtest.py", "run_backtest_options.py", "lambda_handler.py",
+                 "data", "indicators", "strategies", "execution", "reports", "research"]
 
 
 def setuptools_version() -> tuple[int, ...]:

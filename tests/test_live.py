@@ -457,6 +457,8 @@ def test_live_command_line_errors(tmp_path):
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--grace", "soon"): "bad grace",
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--sweep", "slope_period=2,3"):
             "--sweep does not apply",
+        ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--fills", "trades"):
+            "a live run fills with Backtrader's broker",
     }
     for args, message in cases.items():
         err = _stderr_of(main, [*args, "--out", str(tmp_path / "out")])

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from data.errors import OrderFlowError
-from reports.metrics import sharpe_ratio
 from research import overfit
+from research.metrics import sharpe_ratio
 from research.overfit import (
     EULER_MASCHERONI,
     deflated_sharpe,

@@ -1,4 +1,4 @@
-"""reports.metrics on hand-made series (values worked out by hand) and reports.plots helpers."""
+"""research.metrics on hand-made series (values worked out by hand) and reports.plots helpers."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,8 @@ import pytest
 
 from data.feed import date2num_ns
 from indicators.sessions import SessionCalendar
-from reports import metrics as m
 from reports.plots import normalised_imbalance, plot_report, session_gaps, time_ticks
+from research import metrics as m
 
 
 def minutes(n: int, start: str = "2024-03-01 14:30") -> pd.DatetimeIndex:
@@ -177,6 +177,41 @@ def test_performance_and_json_ready():
     assert out["buy_hold_return_pct"] == pytest.approx(10.0)
     assert out["sharpe"] is None  # one day
     assert m.to_json_ready(out)["profit_factor"] == "inf"
+
+
+# --- the metrics as text -----------------------------------------------------------------------------
+
+
+def test_fmt_numbers_for_tables():
+    from reports.metrics import fmt
+
+    assert fmt(None) == "n/a"
+    assert fmt(1234.5) == "1,234.50"
+    assert fmt(12.345, " %", 1) == "12.3 %"
+    assert fmt(7) == "7"
+    assert (fmt(math.inf), fmt(-math.inf)) == ("inf", "-inf")
+
+
+def test_the_printed_metrics_table_is_the_rows_of_the_html_table():
+    """One metrics table: the command line prints the rows the HTML report shows (reports.metrics.metric_rows)."""
+    from reports.metrics import metric_rows, metrics_note
+    from reports.output import metrics_table
+
+    times = minutes(4)
+    equity = pd.Series([1000.0, 1010.0, 990.0, 1020.0], index=times)
+    trades = pd.DataFrame({"pnl_net": [20.0, -5.0], "closed": [True, True]})
+    bars = pd.DataFrame({"open": [10.0] * 4, "close": [10.0, 10.5, 9.5, 11.0]}, index=times)
+    out = m.performance(equity, trades, m.daily_returns(equity, 1000.0), bars, pd.Series([0, 1, 1, 0]), 1000.0)
+    out.update(orders_rejected=0, orders_margin=0, entries_skipped=None, sortino=-math.inf)
+    rows = metric_rows(out)
+    assert rows[:3] == [("Start value", "1,000.00"), ("Final value", "1,020.00"), ("Total return", "2.00 %")]
+    assert ("Sortino (daily, x sqrt 252)", "-inf †") in rows  # one day: marked
+    assert ("Profit factor", "4.00") in rows  # 20 / 5
+    assert ("Longest drawdown", "1 bar, 0 days 00:02:00") in rows  # peak 1010 at 14:31, back above at 14:33
+    width = max(len(k) for k, _ in rows)
+    lines = metrics_table(out).splitlines()
+    assert [(line[2:2 + width].rstrip(), line[2 + width:].strip()) for line in lines[:-1]] == rows
+    assert lines[-1] == metrics_note(out) and lines[-1].startswith("† from 1 trading day")
 
 
 # --- plots -----------------------------------------------------------------------------------------

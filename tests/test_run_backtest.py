@@ -16,9 +16,9 @@ import pytest
 
 import run_backtest as rb
 import strategies
-from reports import metrics as perf
 from research import config as rc
 from research import load, run
+from research import metrics as perf
 from research.engine import make_cerebro
 from tests.conftest import FIXTURES, need_sample
 

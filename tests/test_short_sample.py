@@ -1,5 +1,5 @@
 """Statistics of fewer than 20 trading days are flagged: in the printed metrics, metrics.json, and the
-sweep and walk-forward tables (one rule: reports.metrics.short_sample, one constant: MIN_DAYS)."""
+sweep and walk-forward tables (one rule: research.metrics.short_sample, one constant: MIN_DAYS)."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import metrics as perf
 from reports import sweep as show
 from reports.output import metrics_table
+from research import metrics as perf
 from tests.conftest import need_sample
 from tests.test_run_backtest import SMALL_CSV, run_cli
 

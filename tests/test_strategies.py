@@ -8,7 +8,7 @@ import pytest
 from data.bars.make import make_bars
 from data.errors import OrderFlowError
 from data.feed import OrderFlowFeed
-from reports.trades import TradeRecorder, trades_frame
+from research.trades import TradeRecorder, trades_frame
 from strategies import (
     STRATEGIES,
     CvdTrend,
@@ -48,7 +48,7 @@ class OneShot(OrderFlowStrategy):
 
 def run(bars: pd.DataFrame, strategy: type, cash: float = 10_000.0, **params):
     """Run ``strategy`` on ``bars``: (the strategy, the broker, the trades as TradeRecorder rows
-    with their times, one dict per trade, sorted by entry: see reports.trades.trades_frame)."""
+    with their times, one dict per trade, sorted by entry: see research.trades.trades_frame)."""
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.broker.setcash(cash)
     cerebro.adddata(OrderFlowFeed.from_bars(bars))

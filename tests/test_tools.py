@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-#: what pyproject.toml ships: the library packages and the two top-level modules
-LIBRARY = ("data", "indicators", "strategies", "research", "reports", "run_backtest.py", "lambda_handler.py")
+#: what pyproject.toml ships: the library packages and the top-level modules
+LIBRARY = ("data", "indicators", "strategies", "research", "reports", "run_backtest.py", "run_backtest_options.py",
+           "lambda_handler.py")
 TOOLS = ("accuracy", "imbalance_study", "make_sample", "readme", "real_books")
 
 

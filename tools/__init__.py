@@ -7,7 +7,7 @@
 - :mod:`tools.readme`: regenerates the measured blocks of the README and ``docs/`` (``make readme``).
 
 The library (``data``, ``indicators``, ``strategies``, ``research``, ``reports``, ``run_backtest``,
-``lambda_handler``) never imports from here (``tests/test_tools.py``), and ``pip install`` does not
+``run_backtest_options``, ``lambda_handler``) never imports from here (``tests/test_tools.py``), and ``pip install`` does not
 ship this folder.
 """
 from __future__ import annotations

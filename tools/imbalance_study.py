@@ -52,6 +52,8 @@ from data.bars.make import make_bars
 from data.errors import OrderFlowError
 from data.ticks import timestamps_ns
 from tools import unrooted
+from tools.real_books import report as real_books_report
+from tools.real_books import shift_table
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample" / "sample_ticks.parquet"
@@ -157,22 +159,6 @@ def spoof_episodes(ticks: pd.DataFrame, bars: pd.DataFrame, kind: str, per_bar: 
     return starts, lives, sides
 
 
-def shift_table(clean: pd.DataFrame, doctored: pd.DataFrame) -> pd.DataFrame:
-    """Per measure: share of bars changed, mean |change| / std(clean), corr(clean, doctored)."""
-    rows = {}
-    for name in clean:
-        a, b = clean[name], doctored[name]
-        ok = a.notna() & b.notna()
-        change = (b[ok] - a[ok]).abs()
-        scale = a[ok].std()
-        rows[name] = {
-            "bars changed %": 100.0 * float((change > 1e-9 * max(scale, 1.0)).mean()),
-            "mean |change| / std": float(change.mean() / scale) if scale > 0 else math.nan,
-            "corr(clean, spoofed)": float(a[ok].corr(b[ok])) if scale > 0 and b[ok].std() > 0 else math.nan,
-        }
-    return pd.DataFrame(rows).T
-
-
 def study_sample(path: Path, spec: str, seed: int, per_bar: float, size_factor: float,
                  tick_size: float | None = None) -> dict[str, pd.DataFrame]:
     """Both parts of the study on a tick file with quotes (any format ``load_ticks`` reads)."""
@@ -262,9 +248,7 @@ def report(spec: str = "1min", seed: int = 7, per_bar: float = 2.0, size_factor:
     for label, table in study_real().items():
         parts.append(f"\n## {label}\n\n" + _markdown(table))
     if real_books:
-        from tools.real_books import report as real_report
-
-        parts.append("\n## Real books\n\n" + real_report(SHARED.parent, seed))
+        parts.append("\n## Real books\n\n" + real_books_report(SHARED.parent, seed))
     return "\n".join(parts)
 
 

@@ -45,6 +45,7 @@ BLOCK_FILES: dict[str, str] = {
     "recipe-strategy": "README.md",
     "recipe-report": "README.md",
     "own-strategy": "docs/strategies.md",         # hand-written: run by tests/test_own_strategy.py
+    "execution-example": "docs/fills.md",         # hand-written: run by tests/test_execution.py
     "es-run": "docs/research.md",                 # computed: one ES contract with costs
     "strategies": "docs/strategies.md",           # computed: the strategies' docstrings
     "footprint": "docs/bars-and-indicators.md",   # hand-written: footprints, depth, charts

@@ -213,10 +213,24 @@ def spoof_episodes(bars: pd.DataFrame, quotes: pd.DataFrame, kind: str, per_bar:
     return starts, lives, rng.choice(np.array([-1, 1]), len(starts))
 
 
+def shift_table(clean: pd.DataFrame, doctored: pd.DataFrame) -> pd.DataFrame:
+    """Per measure: share of bars changed, mean |change| / std(clean), corr(clean, doctored)."""
+    rows = {}
+    for name in clean:
+        a, b = clean[name], doctored[name]
+        ok = a.notna() & b.notna()
+        change = (b[ok] - a[ok]).abs()
+        scale = a[ok].std()
+        rows[name] = {
+            "bars changed %": 100.0 * float((change > 1e-9 * max(scale, 1.0)).mean()),
+            "mean |change| / std": float(change.mean() / scale) if scale > 0 else math.nan,
+            "corr(clean, spoofed)": float(a[ok].corr(b[ok])) if scale > 0 and b[ok].std() > 0 else math.nan,
+        }
+    return pd.DataFrame(rows).T
+
+
 def spoof_table(book: Book, seed: int = 7, per_bar: float = 2.0, size_factor: float = 5.0) -> pd.DataFrame:
     """Per measure and spoofer: share of bars changed, mean |change| / std, next-bar corr after."""
-    from tools.imbalance_study import shift_table
-
     bars = book_bars(book, book.spoof_spec)
     clean = measure_frame(bars)
     length = int(pd.Timedelta(book.spoof_spec).value)

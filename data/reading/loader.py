@@ -34,6 +34,7 @@ from data.errors import OrderFlowError
 from data.options import LoadOptions
 from data.schema import TICK_COLUMNS, TICK_QUOTES
 from data.sides.codes import parse_side, side_from_buyer_maker
+from data.storage import S3Path, as_path, is_remote, local_copy
 
 __all__ = [
     "load_ticks",
@@ -1081,8 +1082,13 @@ def load_ticks(
     reading = dict(tz=tz, on_bad_rows=options.on_bad_rows)
     if isinstance(source, pd.DataFrame):
         return normalise_ticks(source, columns=columns, **reading)
-    if not isinstance(source, (str, Path)):
+    if not isinstance(source, (str, Path, S3Path)):
         raise OrderFlowError(f"source must be a path or a DataFrame, not {type(source).__name__}")
+    if is_remote(source):  # an object on S3: read from a local copy, named by its URI
+        with local_copy(as_path(source)) as local:
+            ticks = load_ticks(local, options=options)
+        ticks.attrs["load_report"]["source"] = str(source)
+        return ticks
     path = Path(source)
     check_file(path)
     fmt = format_for(path, format)

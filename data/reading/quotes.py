@@ -53,6 +53,7 @@ from data.errors import OrderFlowError
 from data.reading.formats import DATABENTO_COLUMNS, dbn_schema, read_databento_frame
 from data.reading.loader import ReadResult, check_file, count_crossed, format_for, normalise_frame, resolve_columns
 from data.schema import TICK_COLUMNS, TICK_QUOTES, level_columns, quote_levels
+from data.storage import S3Path, as_path, is_remote, local_copy
 
 __all__ = [
     "load_quotes", "normalise_quotes", "join_quotes", "QUOTE_REQUIRED", "QUOTE_READERS",
@@ -157,8 +158,13 @@ def load_quotes(
     options = dict(columns=columns, tz=tz, on_bad_rows=on_bad_rows)
     if isinstance(source, pd.DataFrame):
         return normalise_quotes(source, **options)
-    if not isinstance(source, (str, Path)):
+    if not isinstance(source, (str, Path, S3Path)):
         raise OrderFlowError(f"quotes must be a path or a DataFrame, not {type(source).__name__}")
+    if is_remote(source):  # an object on S3: read from a local copy, named by its URI
+        with local_copy(as_path(source)) as local:
+            quotes = load_quotes(local, columns=columns, format=format, tz=tz, on_bad_rows=on_bad_rows)
+        quotes.attrs["load_report"]["source"] = str(source)
+        return quotes
     path = Path(source)
     check_file(path, "quote file")
     fmt = format_for(path, format)

@@ -28,7 +28,6 @@ module does not import the store.
 """
 from __future__ import annotations
 
-import glob as globbing
 import hashlib
 import queue
 import re
@@ -44,6 +43,7 @@ from data.errors import OrderFlowError
 from data.options import LoadOptions
 from data.reading.loader import ReadResult, check_file, column_key, format_for, load_ticks, normalise_ticks, resolve_columns
 from data.reading.progress import progress_bar
+from data.storage import AnyPath, S3Path, as_path, glob_paths, is_remote, local_copy
 from data.ticks import tick_arrays
 
 DEFAULT_BATCH_ROWS = 1 << 20
@@ -55,10 +55,10 @@ _GLOB = re.compile(r"[*?\[]")
 T = TypeVar("T")
 # path -> a store reader (see TickSource: batches, array_batches, fingerprint), or None when the
 # path is no store; registered by data.store.dataset (register_store)
-_STORE_OPENERS: list[Callable[[Path], Any]] = []
+_STORE_OPENERS: list[Callable[[AnyPath], Any]] = []
 
 
-def register_store(open_store: Callable[[Path], Any]) -> None:
+def register_store(open_store: Callable[[AnyPath], Any]) -> None:
     """Let :func:`scan_ticks` read a kind of store: ``open_store(path)`` returns a reader of the
     store at ``path`` (with ``batches(scan)``, ``array_batches(scan)`` and ``fingerprint(scan)``
     for a :class:`TickSource` ``scan``), or None when ``path`` is not such a store."""
@@ -66,9 +66,9 @@ def register_store(open_store: Callable[[Path], Any]) -> None:
         _STORE_OPENERS.append(open_store)
 
 
-def open_store(path: str | Path) -> Any:
-    """The registered reader of the store at ``path``, or None when it is no store."""
-    return next((store for store in (opener(Path(path)) for opener in _STORE_OPENERS) if store is not None), None)
+def open_store(path: str | AnyPath) -> Any:
+    """The registered reader of the store at ``path`` (local or ``s3://``), or None when it is no store."""
+    return next((store for store in (opener(as_path(path)) for opener in _STORE_OPENERS) if store is not None), None)
 
 
 def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
@@ -123,7 +123,7 @@ class TickSource:
     one frame.
     """
 
-    def __init__(self, kind: str, *, files: Sequence[Path] = (), frame: pd.DataFrame | None = None,
+    def __init__(self, kind: str, *, files: Sequence[AnyPath] = (), frame: pd.DataFrame | None = None,
                  store: Any = None, options: LoadOptions | None = None, batch_rows: int = DEFAULT_BATCH_ROWS,
                  name: str = "", skip_bad_files: bool = False, notes: Sequence[str] = ()) -> None:
         self.kind = kind
@@ -242,7 +242,7 @@ class TickSource:
             report["notes"] = list(self.notes)
         symbols: dict[str, str] = {}  # symbol -> first file carrying it (when no symbol= was given)
         held: pd.DataFrame | None = None
-        held_from: Path | None = None
+        held_from: AnyPath | None = None
         passed: pd.Timestamp | None = None  # the last time passed on
         previous_ids: np.ndarray | None = None
         with progress_bar(len(self.files), desc="reading files", unit="files", progress=self.progress) as bar:
@@ -316,11 +316,13 @@ class TickSource:
         report["reordered"] = sum(f.get("reordered", 0) for f in files_report)
 
 
-def file_stamp(path: str | Path) -> list[Any]:
-    """What identifies a file's contents in a cache key: its resolved path, size and modification time."""
-    path = Path(path)
+def file_stamp(path: str | AnyPath) -> list[Any]:
+    """What identifies a file's contents in a cache key: its resolved path, size and modification time
+    (an S3 object's: its URI and endpoint, size and last modification, to the second)."""
+    path = as_path(path)
     stat = path.stat()
-    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+    stamp = [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+    return stamp + [path.endpoint] if isinstance(path, S3Path) and path.endpoint else stamp
 
 
 def read_ahead(items: Iterable[T], depth: int = READ_AHEAD) -> Iterator[T]:
@@ -372,7 +374,7 @@ def read_ahead(items: Iterable[T], depth: int = READ_AHEAD) -> Iterator[T]:
 
 
 def read_tick_file(
-    path: Path,
+    path: AnyPath,
     options: LoadOptions | None = None,
     *,
     seen_ids: np.ndarray | None = None,
@@ -383,7 +385,16 @@ def read_tick_file(
     them with their row counts), rows whose trade id is in ``seen_ids`` rejected as
     ``duplicate_across_files``. Returns ``(ticks, the file's trade ids or None, its load
     report)``; the report's ``symbols`` counts the rows of each symbol of the file's symbol
-    column (None without one). The time window is the caller's."""
+    column (None without one). The time window is the caller's. A file on S3 is read from a
+    local copy (:func:`data.storage.local_copy`), named by its URI in errors and the report."""
+    if is_remote(path):
+        remote = as_path(path)
+        with local_copy(remote) as local:
+            ticks, ids, report = read_tick_file(local, options, seen_ids=seen_ids)
+        report["source"] = str(remote)
+        if "load_report" in ticks.attrs:
+            ticks.attrs["load_report"]["source"] = str(remote)
+        return ticks, ids, report
     options = LoadOptions.of(options)
     symbol, columns, format, tz, on_bad_rows = (options.symbol, options.columns, options.format, options.tz,
                                                 options.on_bad_rows)
@@ -461,20 +472,20 @@ def _first_column(frame: pd.DataFrame, keys: Sequence[str], extras: Mapping[Any,
     return None
 
 
-def source_files(source: str | Path | Sequence[str | Path], notes: list[str] | None = None) -> list[Path]:
+def source_files(source: str | AnyPath | Sequence[str | AnyPath], notes: list[str] | None = None) -> list[AnyPath]:
     """The files of a folder (the files directly in it, in name order, except hidden ones and
     those whose names start with ``_``), a glob (matches in name order) or a list (as given;
     each must exist). What a folder skips besides hidden entries (``_`` files, subfolders) is
     said in a note appended to ``notes`` (the load report's), or in the error when it holds
-    nothing else."""
+    nothing else. Local or on S3 (``s3://bucket/prefix/``, :mod:`data.storage`): the same rules."""
     if isinstance(source, (list, tuple)):
-        files = [Path(s) for s in source]
+        files = [as_path(s) for s in source]
         for f in files:
             check_file(f)
         if not files:
             raise OrderFlowError("empty list of tick files")
         return files
-    path = Path(source)
+    path = as_path(source)
     if path.is_dir():
         entries = [p for p in sorted(path.iterdir()) if not p.name.startswith(".")]
         files = [p for p in entries if p.is_file() and not p.name.startswith("_")]
@@ -488,7 +499,7 @@ def source_files(source: str | Path | Sequence[str | Path], notes: list[str] | N
             notes.append(f"skipped in {path}: {skipped}: {rule}")
         return files
     if _GLOB.search(str(source)):
-        files = sorted(Path(p) for p in globbing.glob(str(source)) if Path(p).is_file())
+        files = [p for p in glob_paths(str(source)) if p.is_file()]
         if not files:
             raise OrderFlowError("no file matches the pattern", source=source)
         return files
@@ -516,8 +527,9 @@ def is_many(source: Any) -> bool:
     a folder, a glob, a store or a :class:`TickSource`."""
     if isinstance(source, (TickSource, list, tuple)):
         return True
-    if isinstance(source, (str, Path)):
-        return Path(source).is_dir() or (not Path(source).exists() and bool(_GLOB.search(str(source))))
+    if isinstance(source, (str, Path, S3Path)):
+        path = as_path(source)
+        return path.is_dir() or (not path.exists() and bool(_GLOB.search(str(source))))
     return False
 
 
@@ -541,10 +553,10 @@ def scan_ticks(
     common = dict(batch_rows=batch_rows, options=options)
     if isinstance(source, pd.DataFrame):
         return TickSource("frame", frame=source, name="<DataFrame>", **common)
-    store = open_store(source) if isinstance(source, (str, Path)) else None
+    store = open_store(source) if isinstance(source, (str, Path, S3Path)) else None
     if store is not None:
         return TickSource("store", store=store, name=str(source), **common)
     notes: list[str] = []
     files = source_files(source, notes)
-    name = str(source) if isinstance(source, (str, Path)) else f"{len(files)} files"
+    name = str(source) if isinstance(source, (str, Path, S3Path)) else f"{len(files)} files"
     return TickSource("files", files=files, name=name, notes=notes, **common)

@@ -10,7 +10,8 @@ the project version and :data:`CACHE_FORMAT`. Any change of these builds the bar
 
 An entry is written beside its final name under a hidden name and renamed (atomic), so
 a reader never sees half of one; an entry that does not read back whole, or whose
-stored key differs, is a miss and is rebuilt.
+stored key differs, is a miss and is rebuilt. The cache may be on S3 (``s3://bucket/prefix``,
+:mod:`data.storage`): an entry is then uploaded once at its key, whole.
 """
 from __future__ import annotations
 
@@ -31,24 +32,29 @@ from data.bars.stream import bars_from_source
 from data.errors import OrderFlowError
 from data.options import BarOptions, LoadOptions, split_keywords
 from data.reading.sources import TickSource, scan_ticks
+from data.storage import AnyPath, as_path, aside_for, open_input, publish
 
 CACHE_FORMAT = 2  # 2: depth_imbalance_5/_10 lines
 CACHE_ENV = "ORDERFLOW_CACHE_DIR"
 _META = b"orderflow_bars"
 
 
-def default_cache_dir() -> Path:
-    """``$ORDERFLOW_CACHE_DIR``, else ``$XDG_CACHE_HOME/orderflow-bt/bars`` (``~/.cache/...``)."""
+def default_cache_dir() -> AnyPath:
+    """``$ORDERFLOW_CACHE_DIR`` (a folder or ``s3://bucket/prefix``), else ``$XDG_CACHE_HOME/orderflow-bt/bars``
+    (``~/.cache/...``)."""
     if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
+        return as_path(os.environ[CACHE_ENV])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "orderflow-bt" / "bars"
 
 
-def cache_folder(cache_dir: str | Path | None) -> Path:
+def cache_folder(cache_dir: str | AnyPath | None) -> AnyPath:
     """The bar cache folder (``cache_dir``, else :func:`default_cache_dir`), made if missing, or
-    OrderFlowError naming it when it is a file, lies below a file or cannot be written."""
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    OrderFlowError naming it when it is a file, lies below a file or cannot be written (on S3,
+    where folders are key prefixes, a write that fails says so when the entry is written)."""
+    folder = as_path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if not isinstance(folder, Path):
+        return folder
     problem = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -81,7 +87,7 @@ def cached_bars(
     source: Any,
     spec: "BarSpec | str | None" = "1min",
     *,
-    cache_dir: str | Path | None = None,
+    cache_dir: str | AnyPath | None = None,
     use_cache: bool = True,
     settings: Mapping[str, Any] | None = None,
     load_options: LoadOptions | None = None,
@@ -113,7 +119,7 @@ def through_cache(
     settings: Mapping[str, Any],
     build: Callable[[], pd.DataFrame],
     *,
-    cache_dir: str | Path | None = None,
+    cache_dir: str | AnyPath | None = None,
     use_cache: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The bars ``build()`` makes from ``scan``'s data, through the cache: the entry of the key
@@ -134,33 +140,34 @@ def through_cache(
     bars = build()
     try:
         write_entry(entry, key, bars)
-    except OSError as exc:  # the folder was checked: a full disk, a folder removed meanwhile ...
-        raise OrderFlowError(f"cannot write the bar cache entry ({exc.strerror or exc}); run with --no-cache",
-                             source=entry) from None
+    except OSError as exc:  # the folder was checked: a full disk, a folder removed meanwhile, S3 refusing ...
+        raise OrderFlowError(f"cannot write the bar cache entry ({exc.strerror or ' '.join(str(exc).split())}); "
+                             "run with --no-cache", source=entry) from None
     return bars, info
 
 
-def write_entry(entry: Path, key: str, bars: pd.DataFrame) -> None:
-    """Write ``bars`` (with their attrs) to ``entry``: aside under a hidden name, then renamed."""
+def write_entry(entry: AnyPath, key: str, bars: pd.DataFrame) -> None:
+    """Write ``bars`` (with their attrs) to ``entry``: aside under a hidden name, then renamed (on
+    S3: uploaded once, whole; :func:`data.storage.publish`)."""
     entry.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(bars, preserve_index=True)
     attrs = json.dumps({"key": key, "attrs": bars.attrs}, default=str).encode()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META: attrs})
-    aside = entry.parent / f".{entry.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    aside = aside_for(entry, f".{entry.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         pq.write_table(table, aside, compression="zstd")
-        os.replace(aside, entry)
+        publish(aside, entry)
     finally:
         if aside.exists():
             aside.unlink()
 
 
-def read_entry(entry: Path, key: str) -> pd.DataFrame | None:
+def read_entry(entry: AnyPath, key: str) -> pd.DataFrame | None:
     """The bars of a cache entry, or None when it is missing, unreadable or of another key."""
-    if not entry.is_file():
+    if not entry.is_file():  # an object store that cannot be asked raises here, naming the entry
         return None
     try:
-        table = pq.read_table(entry)
+        table = pq.read_table(open_input(entry))
         stored = json.loads((table.schema.metadata or {}).get(_META, b"{}"))
     except (pa.ArrowException, OSError, ValueError):
         return None

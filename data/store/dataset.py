@@ -57,6 +57,7 @@ from data.reading.loader import check_tz, describe_source, format_named
 from data.reading.progress import progress_bar
 from data.reading.sources import TickSource, check_symbol, register_store, source_files
 from data.schema import TICK_COLUMNS
+from data.storage import AnyPath, add_endpoint_option, as_path, aside_for, is_remote, listed, open_input, publish, s3_endpoint, sync_folder
 
 MARKER = "_store.json"
 DATA_FILE = "ticks.parquet"
@@ -88,7 +89,7 @@ class DayFile:
 
     symbol: str
     date: str
-    path: Path
+    path: AnyPath
 
 
 @dataclass
@@ -97,8 +98,8 @@ class _Staged:
 
     entry: dict[str, Any]
     aside: Path
-    final: Path
-    made: list[Path]
+    final: AnyPath
+    made: list[AnyPath]
 
 
 class _Refused(OrderFlowError):
@@ -108,25 +109,25 @@ class _Refused(OrderFlowError):
 class TickStore:
     """A tick store at ``root`` (see the module docstring)."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | AnyPath) -> None:
+        self.root = as_path(root)
 
     @staticmethod
-    def is_store(path: str | Path) -> bool:
+    def is_store(path: str | AnyPath) -> bool:
         try:
-            return (Path(path) / MARKER).is_file()
+            return (as_path(path) / MARKER).is_file()
         except OSError:
             return False
 
     @classmethod
-    def open(cls, path: str | Path) -> "TickStore | None":
+    def open(cls, path: str | AnyPath) -> "TickStore | None":
         """The store at ``path``, or None when ``path`` is not a store (how :func:`data.scan_ticks` finds stores)."""
         return cls(path) if cls.is_store(path) else None
 
     @classmethod
-    def create(cls, root: str | Path) -> "TickStore":
+    def create(cls, root: str | AnyPath) -> "TickStore":
         """Open the store at ``root``, making it (an empty folder or none) if needed."""
-        root = Path(root)
+        root = as_path(root)
         if not cls.is_store(root):
             try:
                 if root.exists() and (not root.is_dir() or any(root.iterdir())):
@@ -138,7 +139,7 @@ class TickStore:
                 raise _os_error(err, "create the tick store", root) from None
         return cls(root)
 
-    def remove_if_empty(self, made: Path | None) -> None:
+    def remove_if_empty(self, made: AnyPath | None) -> None:
         """Undo :meth:`create` of a store that got no day: its marker, and the folders it made
         from ``made`` (the store's folder or an ancestor that did not exist; None: none) down."""
         with contextlib.suppress(OSError):
@@ -156,10 +157,10 @@ class TickStore:
 
     # ----------------------------------------------------------------- writing
 
-    def partition(self, symbol: str, date: str) -> Path:
+    def partition(self, symbol: str, date: str) -> AnyPath:
         return self.root / symbol_folder(symbol) / f"date={date}"
 
-    def write_day(self, symbol: str, date: str, ticks: pd.DataFrame) -> Path:
+    def write_day(self, symbol: str, date: str, ticks: pd.DataFrame) -> AnyPath:
         """Replace the day's file atomically with ``ticks`` (canonical, sorted, of that day)."""
         staged = [self._stage_day(symbol, date, ticks, "replace")]
         try:
@@ -169,9 +170,13 @@ class TickStore:
         return staged[0].final
 
     def remove_leftovers(self) -> int:
-        """Delete the hidden files of imports that were killed (their process is gone)."""
+        """Delete the hidden files of imports that were killed (their process is gone): beside the days
+        on disk; in the temporary folder for a store on S3 (:func:`data.storage.aside_for`)."""
         removed = 0
-        for path in self.root.glob(f"symbol=*/date=*/.{DATA_FILE}.*.tmp"):
+        hidden = f".{DATA_FILE}.*.tmp"
+        found = self.root.glob(f"symbol=*/date=*/{hidden}") if isinstance(self.root, Path) else \
+            aside_for(self.root / DATA_FILE, hidden).parent.glob(hidden)
+        for path in found:
             pid = path.name.split(".")[3] if path.name.count(".") >= 4 else ""
             if not (pid.isdigit() and _alive(int(pid))):
                 path.unlink(missing_ok=True)
@@ -201,7 +206,7 @@ class TickStore:
         if options.format is not None:
             format_named(options.format, "format= / --format")
         check_tz(options.tz, "tz= / --tz")
-        files: list[Path] = []
+        files: list[AnyPath] = []
         for source in sources:
             files += source_files(source)
         if not files:
@@ -276,8 +281,8 @@ class TickStore:
                 entry.update(how="merged", rows=len(ticks), added=added, already=entry["ticks"] - added)
             elif mode == "refuse":
                 _check_covers(symbol, date, final, ticks)
-        made = [p for p in (directory.parent, directory) if not p.exists()]
-        staged = _Staged(entry, directory / f".{DATA_FILE}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp", final, made)
+        made = [p for p in (directory.parent, directory) if isinstance(p, Path) and not p.exists()]  # S3: no folders
+        staged = _Staged(entry, aside_for(final, f".{DATA_FILE}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"), final, made)
         try:
             directory.mkdir(parents=True, exist_ok=True)
             pq.write_table(canonical_table(ticks), staged.aside, compression="zstd", row_group_size=ROW_GROUP_ROWS,
@@ -293,16 +298,17 @@ class TickStore:
         """Rename each staged day over its file; a failing rename stops, naming the days written and not."""
         for i, day in enumerate(staged):
             try:
-                os.replace(day.aside, day.final)
+                publish(day.aside, day.final)
             except OSError as err:
                 written = ", ".join(f"{d.entry['symbol']} {d.entry['date']}" for d in staged[:i]) or "none"
                 rest = ", ".join(f"{d.entry['symbol']} {d.entry['date']}" for d in staged[i:])
-                raise OrderFlowError(f"cannot rename the day written aside over {DATA_FILE} ({err.strerror or err}): "
+                verb = "upload the day written aside as" if is_remote(day.final) else "rename the day written aside over"
+                raise OrderFlowError(f"cannot {verb} {DATA_FILE} ({err.strerror or err}): "
                                      f"the import stopped half way; written: {written}; not written: {rest}",
                                      source=day.final.parent) from None
             day.made = []
         for directory in {d.final.parent for d in staged}:
-            _fsync_dir(directory)
+            sync_folder(directory)
 
     @staticmethod
     def _discard(staged: list[_Staged]) -> None:
@@ -321,7 +327,7 @@ class TickStore:
         the store does not write (:data:`_LAYOUT`) raises :class:`OrderFlowError` naming it."""
         days = []
         try:
-            for top in _entries(self.root):
+            for top in _entries(listed(self.root)):
                 if top.name == MARKER and top.is_file():
                     continue
                 symbol = _symbol_of(top)
@@ -400,8 +406,10 @@ class TickStore:
                     if ids:
                         report["files_read"] += 1
                         report["row_groups_read"] += len(ids)
-                    batches = reader.iter_batches(batch_size=min(scan.batch_rows, ROW_GROUP_ROWS), row_groups=ids,
-                                                  columns=columns, use_threads=False) if ids else ()
+                    # one row group at a time: on an object store, one range request each
+                    batches = (batch for group in ids for batch in reader.iter_batches(
+                        batch_size=min(scan.batch_rows, ROW_GROUP_ROWS), row_groups=[group], columns=columns,
+                        use_threads=False))
                     for batch in batches:
                         report["rows_read"] += batch.num_rows
                         if windowed:  # a day file is sorted by time: the window is a slice
@@ -418,7 +426,7 @@ class TickStore:
         days, _, _ = self.selected(scan)
         out = []
         for day in days:
-            stat = os.stat(day.path)
+            stat = day.path.stat()
             out.append([str(day.path.relative_to(self.root)), stat.st_size, stat.st_mtime_ns])
         return out
 
@@ -432,7 +440,7 @@ class TickStore:
                 first = min((s.min for s in stats if s is not None and s.has_min_max), default=None)
                 last = max((s.max for s in stats if s is not None and s.has_min_max), default=None)
                 rows.append({"symbol": day.symbol, "date": day.date, "rows": meta.num_rows,
-                             "row_groups": meta.num_row_groups, "bytes": os.path.getsize(day.path),
+                             "row_groups": meta.num_row_groups, "bytes": day.path.stat().st_size,
                              "first": first, "last": last})
         return pd.DataFrame(rows, columns=["symbol", "date", "rows", "row_groups", "bytes", "first", "last"])
 
@@ -522,12 +530,13 @@ def merge_ticks(day: pd.DataFrame, ticks: pd.DataFrame) -> tuple[pd.DataFrame, i
 
 
 @contextlib.contextmanager
-def open_day(path: Path) -> Iterator[pq.ParquetFile]:
+def open_day(path: AnyPath) -> Iterator[pq.ParquetFile]:
     """A day file open for reading, its schema checked against :data:`SCHEMA`; Parquet's and the
     system's errors while it is read (a damaged file, no permission) become :class:`OrderFlowError`
-    naming it."""
+    naming it. On an object store the reads of a row group's columns are coalesced into one
+    range request (``pre_buffer``)."""
     try:
-        reader = pq.ParquetFile(path)
+        reader = pq.ParquetFile(open_input(path), pre_buffer=is_remote(path))
     except (pa.ArrowException, OSError) as err:
         raise _unreadable(path, err) from None
     try:
@@ -539,10 +548,10 @@ def open_day(path: Path) -> Iterator[pq.ParquetFile]:
     except (pa.ArrowException, OSError) as err:
         raise _unreadable(path, err) from None
     finally:
-        reader.close()
+        reader.close(force=True)
 
 
-def read_day(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
+def read_day(path: AnyPath, columns: Sequence[str] | None = None) -> pa.Table:
     """A day file whole (or its ``columns``), checked (:func:`open_day`)."""
     with open_day(path) as reader:
         return reader.read(columns=columns, use_threads=False)
@@ -671,19 +680,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 # --------------------------------------------------------------------------- command line
 
 
@@ -712,42 +708,49 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--tz", help="zone of zone-less times (default UTC)")
     imp.add_argument("--drop-bad-rows", action="store_true", help="reject and count bad rows instead of stopping")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_endpoint_option(imp)
     info = commands.add_parser("info", help="list the symbols, dates, rows and size of STORE")
     info.add_argument("store")
     info.add_argument("--dates", action="store_true", help="one line per day")
+    add_endpoint_option(info)
     try:
         args = parser.parse_args(argv)
-        if args.command == "import":
-            return _import(args)
-        if not TickStore.is_store(args.store):
-            raise OrderFlowError("not a tick store (make one with: python -m data.store import)", source=args.store)
-        table = TickStore(args.store).info()
-        if table.empty:
-            print(f"{args.store}: empty")
-            return 0
-        if args.dates:
-            print(table.to_string(index=False))
-        else:
-            summary = table.groupby("symbol").agg(first_date=("date", "min"), last_date=("date", "max"),
-                                                  days=("date", "count"), rows=("rows", "sum"),
-                                                  row_groups=("row_groups", "sum"), bytes=("bytes", "sum"))
-            summary["MB"] = (summary.pop("bytes") / 1e6).round(1)
-            print(summary.to_string())
-        return 0
+        with s3_endpoint(args.s3_endpoint):
+            return _import(args) if args.command == "import" else _info(args)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except OrderFlowError as err:
         return print_error(err)
 
 
+def _info(args: Any) -> int:
+    """``info``: one line per symbol, or per day with ``--dates``."""
+    if not TickStore.is_store(args.store):
+        raise OrderFlowError("not a tick store (make one with: python -m data.store import)", source=args.store)
+    table = TickStore(args.store).info()
+    if table.empty:
+        print(f"{args.store}: empty")
+        return 0
+    if args.dates:
+        print(table.to_string(index=False))
+    else:
+        summary = table.groupby("symbol").agg(first_date=("date", "min"), last_date=("date", "max"),
+                                              days=("date", "count"), rows=("rows", "sum"),
+                                              row_groups=("row_groups", "sum"), bytes=("bytes", "sum"))
+        summary["MB"] = (summary.pop("bytes") / 1e6).round(1)
+        print(summary.to_string())
+    return 0
+
+
 def _import(args: Any) -> int:
     """``import``: the store made if new (and removed again if the import fails), the load report, the days."""
     new, made = not TickStore.is_store(args.store), None
-    for folder in (Path(args.store), *Path(args.store).parents):
+    root = as_path(args.store)
+    for folder in (root, *root.parents):
         if folder.exists():
             break
         made = folder  # the highest folder create() makes
-    store = TickStore.create(args.store)
+    store = TickStore.create(root)
     try:
         report = store.import_sources(args.sources, symbol=args.symbol, allow_overlap=args.allow_overlap,
                                       replace=args.replace, merge=args.merge, progress=False if args.quiet else None,

@@ -1,7 +1,8 @@
 """The command line's options: the parser of ``run_backtest.py`` and the checks that turn its
 options into a :class:`research.RunConfig` and the output choices (:class:`Outputs`).
 
-Everything here parses text; nothing runs a backtest. Bad input raises
+Part of the command line, beside ``run_backtest.py``, which alone imports it (the library does
+not). Everything here parses text; nothing runs a backtest. Bad input raises
 :class:`data.OrderFlowError`, which the command line prints as one line.
 """
 from __future__ import annotations
@@ -19,10 +20,11 @@ from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
 from data.errors import ArgumentParser
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
+from data.storage import add_endpoint_option, as_path, is_remote, path_argument
+from execution import parse_latency, parse_queue
+from execution.broker import FILL_MODES, parse_fee
 from reports import output
-from strategies import OrderFlowStrategy, describe_strategies, strategy_params
-
-from .config import (
+from research.config import (
     DEFAULT_BARS,
     DEFAULT_DATA,
     DEFAULT_SESSION,
@@ -41,7 +43,8 @@ from .config import (
     session_params,
     strategy_session,
 )
-from .instruments import instrument_from_options
+from research.instruments import instrument_from_options
+from strategies import OrderFlowStrategy, describe_strategies, strategy_params
 
 DEFAULT_OUT = Path("results")
 CONTRACT_SIZE = "1"  # --size with a futures contract when none is given
@@ -58,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", nargs="*", default=[], metavar="DATA",
                    help="tick data: a file (.csv[.gz], .parquet, .json, vendor formats), several files, a folder, "
-                   "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import); "
-                   "read in time order as one stream; default: the bundled sample data/sample/sample_ticks.parquet")
+                   "a quoted glob ('ticks/2024-0[1-3]-*.csv.gz') or a tick store (python -m data.store import), "
+                   "on disk or on S3 (s3://bucket/prefix/..., see --s3-endpoint); read in time order as one stream; "
+                   "default: the bundled sample data/sample/sample_ticks.parquet")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY,
                    help="strategy: a registered name (see --list-strategies), or one of your own: path/to/file.py:Class or "
                    "module:Class (modules are also found in the current folder); default cvd_trend")
@@ -72,8 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accept files whose time ranges overlap when the trades carry no ids to drop duplicates by")
     p.add_argument("--no-cache", action="store_true",
                    help="build the bars from the ticks even when the bar cache holds them (and do not cache them)")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="bar cache folder; default $ORDERFLOW_CACHE_DIR or ~/.cache/orderflow-bt/bars")
+    p.add_argument("--cache-dir", type=path_argument, default=None,
+                   help="bar cache folder (or s3://bucket/prefix); default $ORDERFLOW_CACHE_DIR or "
+                   "~/.cache/orderflow-bt/bars")
+    add_endpoint_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--cash", type=float, default=100_000.0, help="starting cash; default 100000")
     p.add_argument("--commission", type=float, default=0.0,
@@ -101,6 +107,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="commission per contract and side (charged on entry and on exit); default 0")
     m.add_argument("--slippage-ticks", type=float, default=0.0, metavar="N",
                    help="slippage against you on every fill, in ticks of --tick-size; default 0")
+    f = p.add_argument_group("fills against the ticks and the book (README: Fills against the ticks and the book)")
+    f.add_argument("--fills", default="bar", choices=FILL_MODES,
+                   help="bar: Backtrader's fills on the next bar (default); trades: the next trade after the order "
+                   "arrives (limit orders only from trades through their price); book: against the book, in the "
+                   "queue (needs quotes: LOBSTER, Databento MBO/MBP-10, a capture, --quotes)")
+    f.add_argument("--queue", default=None, metavar="MODEL",
+                   help="--fills book: fifo (sources with order ids: the default there), risk_averse (the default "
+                   "elsewhere), prob:N or through")
+    f.add_argument("--latency", default=None, metavar="DURATION",
+                   help="--fills trades/book: entry latency of every order ('2ms'), or 'feed' (Databento's receive "
+                   "delay); default 0")
+    f.add_argument("--maker-fee", default="0", metavar="FEE",
+                   help="--fills trades/book: fee of a fill that provided liquidity, per contract (0.2) or a percent "
+                   "of the traded value ('0.01%%'); negative for a rebate; beside --commission(-per-contract)")
+    f.add_argument("--taker-fee", default="0", metavar="FEE", help="the same for a fill that took liquidity")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="set a strategy parameter (repeatable); values take the parameter's type "
                    "(int, float, bool: true/false, none)")
@@ -131,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classify", default=None, metavar="METHOD",
                    help=f"fill unknown trade sides: {', '.join(CLASSIFIERS)} (per trade) or "
                    f"{BAR_METHOD} (bulk volume classification of each bar's volume)")
-    p.add_argument("--quotes", type=Path, default=None, metavar="FILE",
+    p.add_argument("--quotes", type=path_argument, default=None, metavar="FILE",
                    help="quote file (time, bid, ask[, bid size, ask size]) joined onto the trades "
                    "as of the last quote strictly before each trade")
     p.add_argument("--quote-lag", default=None, metavar="DURATION",
@@ -281,7 +302,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         observers=args.bt_plot, keep_ticks=outputs.needs_ticks, symbol=args.symbol, allow_overlap=args.allow_overlap,
         cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
         imbalance=args.imbalance, instrument=instrument, commission_per_contract=args.commission_per_contract,
-        slippage_ticks=args.slippage_ticks, columns=columns,
+        slippage_ticks=args.slippage_ticks, columns=columns, **fill_options(args),
     )
     return config, outputs
 
@@ -301,19 +322,36 @@ def parse_columns(text: str | None) -> dict[str, str] | None:
     return columns
 
 
-def data_source(texts: Sequence[str]) -> "Path | str | list[Path]":
-    """DATA: the bundled sample, one path (file, folder, store) or glob, or a list of files."""
+def fill_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--fills, --queue, --latency, --maker-fee, --taker-fee, checked: the fill settings of a RunConfig."""
+    fees = {"maker_fee": parse_fee(args.maker_fee, "maker-fee"), "taker_fee": parse_fee(args.taker_fee, "taker-fee")}
+    if args.fills == "bar":
+        given = [name for name, value in (("--queue", args.queue), ("--latency", args.latency)) if value is not None]
+        given += [f"--{k.replace('_', '-')}" for k, v in fees.items() if v[1]]
+        if given:
+            raise OrderFlowError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --fills trades or "
+                                 "--fills book (bar fills have no queue, latency or maker/taker)")
+    if args.queue is not None:
+        parse_queue(args.queue)
+    if args.latency is not None:
+        parse_latency(args.latency)
+    return {"fills": args.fills, "queue": args.queue, "latency": args.latency, **fees}
+
+
+def data_source(texts: Sequence[str]) -> "Path | str | list[Path | str]":
+    """DATA: the bundled sample, one path (file, folder, store) or glob, or a list of files; an
+    ``s3://`` URI stays text (:func:`data.storage.path_argument`)."""
     if not texts:
         if not DEFAULT_DATA.exists():
             raise OrderFlowError(f"bundled sample not found: {DEFAULT_DATA}")
         return DEFAULT_DATA
-    paths = [Path(t) for t in texts]
+    paths = [as_path(t) for t in texts]
     for text, path in zip(texts, paths):
         if not path.exists() and not any(c in text for c in "*?["):
             raise OrderFlowError(f"data file not found: {path}")
-    if len(paths) == 1:
-        return paths[0] if paths[0].exists() else texts[0]  # a glob is expanded by data.scan_ticks
-    return paths
+    if len(paths) == 1:  # a glob is expanded by data.scan_ticks
+        return texts[0] if is_remote(texts[0]) or not paths[0].exists() else paths[0]
+    return [text if is_remote(text) else path for text, path in zip(texts, paths)]
 
 
 def money_params(args: argparse.Namespace, cls: type, instrument: Any, fractional: bool) -> dict[str, Any]:
