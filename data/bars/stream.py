@@ -1,7 +1,8 @@
 """Order-flow bars from ticks that arrive in batches, equal to ``make_bars`` over all of them.
 
 :class:`BarStream` takes canonical tick frames in time order (``add``) and returns the
-bars at the end (``finish``); only bars (small) are held whole. It computes each bar
+bars at the end (``finish``), or as they close (``take``, with ``close_held`` for a live feed
+whose clock passed the held bar's end: :mod:`data.live.bars`); only bars (small) are held whole. It computes each bar
 with the very functions ``make_bars`` uses, on the bar's own ticks, and carries across
 batches exactly what those functions need from earlier ticks:
 
