@@ -17,6 +17,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 from data import CLASSIFIERS, IMBALANCE_PRESETS, OrderFlowError, parse_bar_spec
+from data.bars.resample import check_timeframe
+from data.contracts import ADJUSTMENTS, ROOT_RULES
 from data.errors import ArgumentParser
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
@@ -44,6 +46,7 @@ from research.config import (
     strategy_session,
 )
 from research.instruments import instrument_from_options
+from research.rolls import ROLL_POSITIONS
 from strategies import OrderFlowStrategy, describe_strategies, strategy_params
 
 DEFAULT_OUT = Path("results")
@@ -70,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bars", default=DEFAULT_BARS,
                    help="bar spec: a time offset (30s, 1min, 5min, 1h), N trades (500t), N units of "
                    "volume (1000v) or 'tick' (one bar per trade); default 1min")
+    p.add_argument("--timeframes", default=None, metavar="SPEC[,SPEC...]",
+                   help="coarser bars beside --bars for strategies that read several timeframes (15min,1h,session: "
+                   "multiples of --bars, or the sessions of --session-start), resampled from the base bars with "
+                   "every order-flow line; a strategy finds each feed by its spec. The timeframes a strategy asks "
+                   "for (trend_imbalance: its trend_bars) are added anyway")
+    p.add_argument("--developing", action="store_true",
+                   help="the --timeframes feeds show the coarser bar as it forms, updated at every base bar (replay; "
+                   "Backtrader then runs bar by bar), instead of closed bars")
     p.add_argument("--symbol", default=None,
                    help="the instrument to use from data that holds several (a store, Databento, ccxt files)")
     p.add_argument("--allow-overlap", action="store_true",
@@ -96,6 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--risk", type=float, default=None, metavar="CASH",
                    help="size each trade so that its stop risks at most CASH (floor(CASH / (stop distance x "
                    "multiplier)) contracts); needs a strategy stop")
+    c = p.add_argument_group("continuous futures contracts (docs/continuous.md)")
+    c.add_argument("--continuous", default=None, metavar="ROOT",
+                   help="read the contracts of ROOT (ES: ESH4, ESM4 ... as a store's symbols, a symbol column or file "
+                   "names) as one series across the rolls; a roll table is printed and written to rolls.csv")
+    c.add_argument("--roll", default=None, metavar="RULE",
+                   help="days:N (N calendar days before the expiry; ES: days:8, the Thursday of the week before) or "
+                   "volume (after the first day the next contract trades more than the front one); default: the "
+                   "root's days:N")
+    c.add_argument("--adjust", default="none", choices=ADJUSTMENTS,
+                   help="none: the traded prices, jumping at each roll; add: earlier contracts shifted by the gaps at "
+                   "the rolls (whole ticks); ratio: multiplied by the price ratios at the rolls; default none")
+    c.add_argument("--expiry", default=None, metavar="MONTHS:NTHDAY[:DAYS]",
+                   help="the root's expiry rule, e.g. HMUZ:3fri (the third Friday of March, June, September and "
+                   "December; :8 = the default roll days); needed for a root without a preset "
+                   f"({', '.join(ROOT_RULES)})")
+    c.add_argument("--roll-positions", default="roll", choices=ROLL_POSITIONS,
+                   help="at a roll, roll an open position into the new contract (closed and opened at the roll's "
+                   "prices, both fills paying the costs) or close it and leave it to the strategy; default roll")
     m = p.add_argument_group("futures contract maths (docs/research.md: Money as the exchange counts it)")
     m.add_argument("--instrument", default=None, metavar="SYMBOL",
                    help="contract preset: ES MES NQ MNQ YM RTY CL GC ZN 6E BTC-PERP (multiplier, tick size, margin); "
@@ -262,6 +291,7 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
                       trade_footprints=args.trade_footprints, html=args.html,
                       profile=args.profile)
     parse_bar_spec(args.bars)
+    timeframes = parse_timeframes(args.timeframes, args.bars)
     columns = parse_columns(args.columns)
     cls = resolve_strategy(args.strategy)
     known = strategy_params(cls)
@@ -302,9 +332,29 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         observers=args.bt_plot, keep_ticks=outputs.needs_ticks, symbol=args.symbol, allow_overlap=args.allow_overlap,
         cache=not args.no_cache, cache_dir=args.cache_dir, progress=False if args.quiet else None,
         imbalance=args.imbalance, instrument=instrument, commission_per_contract=args.commission_per_contract,
-        slippage_ticks=args.slippage_ticks, columns=columns, **fill_options(args),
+        slippage_ticks=args.slippage_ticks, columns=columns, continuous=args.continuous, roll=args.roll,
+        adjust=args.adjust, expiry=args.expiry, roll_positions=args.roll_positions, timeframes=timeframes,
+        developing=args.developing, **fill_options(args),
     )
+    for spec in config.all_timeframes:  # the strategy's own too, before any data is read
+        check_timeframe(args.bars, spec)
     return config, outputs
+
+
+def parse_timeframes(text: str | None, bars: str) -> tuple[str, ...]:
+    """``--timeframes 15min,session`` -> ``("15min", "session")``, each a bar spec that bars of
+    ``bars`` can be resampled to (:func:`data.bars.resample.check_timeframe`)."""
+    if text is None:
+        return ()
+    specs = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not specs:
+        raise OrderFlowError(f"bad --timeframes {text!r}: give bar specs separated by commas, e.g. 15min,session")
+    for spec in specs:
+        try:
+            check_timeframe(bars, spec)
+        except OrderFlowError as exc:
+            raise OrderFlowError(f"bad --timeframes {spec!r}: {exc}") from None
+    return tuple(parse_bar_spec(spec).text for spec in specs)
 
 
 def parse_columns(text: str | None) -> dict[str, str] | None:

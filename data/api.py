@@ -45,7 +45,9 @@ def load_ticks(
     (``{"Last": "price"}``), ``format``, ``tz`` (the zone of zone-less times), ``on_bad_rows``
     (``"raise"`` or ``"drop"``: reject and count), ``start``/``end`` (keep times in
     ``[start, end)``), ``symbol`` (one instrument), ``allow_overlap``, ``progress`` (a bar on
-    stderr; None: when a terminal). A time window or a symbol reads even one file as a source.
+    stderr; None: when a terminal); ``continuous`` (a futures root, ``"ES"``: its contracts as one
+    series across the rolls) with ``roll``, ``adjust`` and ``expiry`` (:mod:`data.reading.continuous`).
+    A time window, a symbol or a continuous contract reads even one file as a source.
     Raises :class:`data.OrderFlowError` for bad input, naming the file, column and first bad row.
     """
     options = LoadOptions.of(options, **keywords)

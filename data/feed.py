@@ -104,6 +104,16 @@ class OrderFlowFeed(bt.feed.DataBase):
         kwargs.setdefault("compression", spec.compression)
         return cls(dataname=bars, bar_spec=spec.text, **kwargs)
 
+    @property
+    def rolls(self) -> np.ndarray:
+        """The times of the rolls of a continuous contract (:mod:`data.reading.continuous`) as
+        Backtrader day numbers, from the bars' load report (empty for any other data): a bar
+        stamped after a roll's time is of the new contract. ``CumulativeVolumeDelta(reset="roll")``
+        starts again there."""
+        report = getattr(self.p.dataname, "attrs", {}).get("load_report") or {}
+        stamps = pd.DatetimeIndex([pd.Timestamp(r["time"]) for r in report.get("rolls") or ()], tz="UTC")
+        return date2num_ns(stamps.as_unit("ns").asi8)
+
     def _gettz(self):
         tz = self.p.tz
         return _Zone(tz) if isinstance(tz, str) else super()._gettz()

@@ -20,9 +20,10 @@ from typing import Any, Mapping, TypeVar
 
 import pandas as pd
 
+from data.contracts import ContractRule, check_continuous
 from data.errors import OrderFlowError
 
-__all__ = ["LoadOptions", "BarOptions", "DEFAULT_PERSISTENCE", "split_keywords", "utc_time", "LAST_TIME"]
+__all__ = ["LoadOptions", "BarOptions", "DEFAULT_PERSISTENCE", "split_keywords", "utc_time", "duration", "LAST_TIME"]
 
 DEFAULT_PERSISTENCE = "1s"  # the window of the persistence-filtered depth lines (data/bars/depth.py)
 
@@ -35,6 +36,21 @@ Options = TypeVar("Options", bound="_Options")
 LAST_TIME = pd.Timestamp.max.tz_localize("UTC").floor("D")
 """The last whole day of nanosecond timestamps: an ``end`` beyond it is no bound."""
 _PERIOD_TEXT = "an ISO date, month or year, or a date and time: 2024-03-31, 2024-03, 2024 or 2024-03-31 14:30"
+
+
+def duration(value: Any, what: str, example: str) -> pd.Timedelta:
+    """``value`` (text such as ``"50ms"``, a Timedelta or timedelta; None: 0) as a duration >= 0: the
+    one check of a delay given by the user (a quote lag, an order's latency); ``what`` and
+    ``example`` name it in the error."""
+    if value is None:
+        return pd.Timedelta(0)
+    try:
+        shift = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise OrderFlowError(f"{what} must be a duration such as {example}", value=value) from None
+    if pd.isna(shift) or shift < pd.Timedelta(0):
+        raise OrderFlowError(f"{what} must be a duration >= 0", value=str(value))
+    return shift
 
 
 def utc_time(value: Any, name: str, *, end: bool = False, tz: str = "UTC") -> pd.Timestamp | None:
@@ -174,6 +190,12 @@ class LoadOptions(_Options):
     a source holding several. ``allow_overlap`` keeps the rows of both files where files
     overlap in time and carry no trade ids to drop duplicates by.
 
+    A continuous futures series (:mod:`data.reading.continuous`): ``continuous`` names the root
+    (``"ES"``) of a source holding several of its contracts, read as one series across the
+    rolls; ``roll`` is the roll rule (``"days:8"``, ``"volume"``; None: the root's default),
+    ``adjust`` ``"none"``, ``"add"`` or ``"ratio"``, ``expiry`` the root's expiry rule
+    (``"HMUZ:3fri"``; None: the preset, :data:`data.contracts.ROOT_RULES`).
+
     ``progress``: progress bars on stderr (None: when stderr is a terminal). It changes no
     tick, so it is not part of :meth:`key`.
     """
@@ -188,16 +210,24 @@ class LoadOptions(_Options):
     end: pd.Timestamp | None = None
     symbol: str | None = None
     allow_overlap: bool = False
+    continuous: str | None = None
+    roll: str | None = None
+    adjust: str = "none"
+    expiry: "str | ContractRule | None" = None
     progress: bool | None = field(default=None, metadata=_NOT_IN_KEY)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", utc_time(self.start, "start"))
         object.__setattr__(self, "end", utc_time(self.end, "end", end=True))
+        check_continuous(self.continuous, self.roll, self.adjust, self.expiry)
+        if self.continuous is not None and self.symbol is not None:
+            raise OrderFlowError("symbol= / --symbol picks one instrument and continuous= / --continuous joins the "
+                                 "contracts of a root: give one of them")
 
     @property
     def selects(self) -> bool:
-        """Whether only some of the ticks are kept (a time window or a symbol)."""
-        return self.start is not None or self.end is not None or self.symbol is not None
+        """Whether only some of the ticks are kept (a time window, a symbol or a continuous contract)."""
+        return self.start is not None or self.end is not None or self.symbol is not None or self.continuous is not None
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,43 @@ class TickColumns:
 
     def __len__(self) -> int:
         return self.rows
+
+
+def price_grid(price: np.ndarray) -> float:
+    """The grid of a run of trade prices: the smallest positive gap between consecutive prices,
+    rounded to 6 significant digits (float noise such as ``0.010000000000005`` becomes
+    ``0.01``; gaps below a billionth of the prices are noise too). 1.0 when every price is the
+    same. The one rule of an inferred tick size: the footprint grid's
+    (:func:`data.bars.footprint.infer_tick_size`) and a continuous contract's whole ticks
+    (:mod:`data.reading.continuous`)."""
+    price = np.asarray(price, dtype=np.float64)
+    if len(price) < 2:
+        return 1.0
+    smallest = _smallest_positive(np.abs(np.diff(price)))
+    if smallest is None:
+        return 1.0
+    # discard float noise below a billionth of the price (e.g. 1e-14 from rounding)
+    scale = max(abs(float(np.nanmax(price))), abs(float(np.nanmin(price)))) * 1e-9
+    if smallest <= scale:
+        gaps = np.abs(np.diff(price))
+        gaps = gaps[np.isfinite(gaps) & (gaps > scale)]
+        if len(gaps) == 0:
+            return 1.0
+        smallest = float(gaps.min())
+    return float(f"{smallest:.6g}")
+
+
+def _smallest_positive(gaps: np.ndarray) -> float | None:
+    """The smallest finite value above 0 of ``gaps`` (values >= 0 or NaN; overwritten), None if none.
+
+    Without a filtered copy: the bit patterns of doubles >= 0 order like their values
+    (NaN patterns above infinity), and as unsigned integers ``0 - 1`` wraps to the
+    largest, so the minimum of ``bits - 1`` is the smallest value above 0.
+    """
+    bits = gaps.view(np.uint64)
+    bits -= np.uint64(1)
+    lowest = bits.min()
+    if lowest == np.iinfo(np.uint64).max:  # every gap is 0
+        return None
+    smallest = float(np.array(lowest + np.uint64(1), dtype=np.uint64).view(np.float64))
+    return smallest if np.isfinite(smallest) else None

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import OrderFlowError
+from data.options import duration
 
 from .replay import Replay, level_key, replay
 
@@ -132,13 +133,7 @@ def parse_latency(latency: Any) -> int | str:
         return 0
     if isinstance(latency, str) and latency.strip().lower() == "feed":
         return "feed"
-    try:
-        shift = pd.Timedelta(latency)
-    except (ValueError, TypeError):
-        raise OrderFlowError("latency must be a duration such as '2ms', or 'feed'", value=latency) from None
-    if pd.isna(shift) or shift < pd.Timedelta(0):
-        raise OrderFlowError("latency must be a duration >= 0", value=str(latency))
-    return int(shift.value)
+    return int(duration(latency, "latency", "'2ms', or 'feed'").value)
 
 
 def _arrival(times: np.ndarray, latency: Any, rp: Replay) -> np.ndarray:

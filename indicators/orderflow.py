@@ -96,14 +96,19 @@ class _SessionMixin:
     def _init_sessions(self, reset: str) -> None:
         self._mode = check_reset(reset)
         self._calendar = SessionCalendar(self.p.session_start, self.p.tz) if self._mode == "session" else None
+        # reset="roll": the times of a continuous contract's rolls (data.feed.OrderFlowFeed.rolls)
+        self._rolls = np.asarray(getattr(self.data, "rolls", ()), dtype=np.float64) if self._mode == "roll" else None
 
     def _opens_session(self) -> bool:
-        """``next`` mode: True on the first bar and on the first bar of every session."""
+        """``next`` mode: True on the first bar and on the first bar of every session (of every
+        contract, for ``reset="roll"``: the first bar stamped after a roll)."""
         if len(self) == 1:
             return True
+        dt = self.data.datetime
+        if self._rolls is not None:
+            return bool(np.any((self._rolls >= dt[-1]) & (self._rolls < dt[0])))
         if self._calendar is None:
             return False
-        dt = self.data.datetime
         return self._calendar.id_of(dt[0]) != self._calendar.id_of(dt[-1])
 
     def _session_starts(self, start: int, end: int) -> np.ndarray:
@@ -111,9 +116,14 @@ class _SessionMixin:
         new = np.zeros(end - start, dtype=bool)
         if start == 0 and end > 0:
             new[0] = True
-        if self._calendar is not None and end > max(start, 1):
+        if (self._calendar is not None or self._rolls is not None) and end > max(start, 1):
             first = max(start - 1, 0)
-            opens = self._calendar.opens(line_values(self.data.datetime, first, end))  # opens[k]: position first + k
+            times = line_values(self.data.datetime, first, end)
+            if self._rolls is not None:  # a roll between the bar before and this one
+                passed = np.searchsorted(self._rolls, times, side="left")
+                opens = np.r_[False, passed[1:] > passed[:-1]]
+            else:
+                opens = self._calendar.opens(times)  # opens[k]: position first + k
             new[first + 1 - start :] |= opens[1:]
         return new
 
@@ -171,7 +181,11 @@ class CumulativeVolumeDelta(WarmUpGuard, bt.Indicator, _SessionMixin):
       (see :class:`indicators.sessions.SessionCalendar`);
     - ``"rolling"``: ``cvd[t] = delta[t-window+1] + ... + delta[t]``, the sum of the
       last ``window`` deltas (Backtrader's ``SumN``; NaN for the first
-      ``window - 1`` bars).
+      ``window - 1`` bars);
+    - ``"roll"``: the running sum restarting at each roll of a continuous contract
+      (``continuous=`` / ``--continuous``): the first bar stamped after a roll has
+      ``cvd = delta`` of that bar (the feed's :attr:`data.feed.OrderFlowFeed.rolls`;
+      ``"never"`` on other data).
 
     A NaN delta adds 0 in the ``never``/``session`` modes.
     """
@@ -367,7 +381,7 @@ class SessionVWAP(WarmUpGuard, bt.Indicator, _SessionMixin):
     def __init__(self) -> None:
         require_lines(self.data, ("vwap", "volume"), "SessionVWAP")
         if check_reset(self.p.reset) == "rolling":
-            raise OrderFlowError("SessionVWAP reset must be 'session' or 'never'", value=self.p.reset)
+            raise OrderFlowError("SessionVWAP reset must be 'session', 'roll' or 'never'", value=self.p.reset)
         self._init_sessions(self.p.reset)
 
     def next(self) -> None:

@@ -18,7 +18,7 @@ from data.feed import DAY_NS, EPOCH_ORDINAL, date2num_ns  # EPOCH_ORDINAL: Backt
 
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
-RESET_MODES = ("never", "session", "rolling")
+RESET_MODES = ("never", "session", "rolling", "roll")
 DEFAULT_SESSION_START = "17:00"
 DEFAULT_SESSION_TZ = "America/Chicago"
 """The default session: CME Globex futures open at 17:00 Chicago time for the next trade date."""
@@ -48,7 +48,7 @@ def check_tz(tz: str) -> str:
 
 
 def check_reset(reset: str) -> str:
-    """Validate a CVD reset mode: one of ``never``, ``session``, ``rolling``."""
+    """Validate a CVD reset mode: one of ``never``, ``session``, ``rolling``, ``roll``."""
     mode = str(reset).strip().lower()
     if mode not in RESET_MODES:
         raise OrderFlowError(f"reset must be one of {', '.join(RESET_MODES)}", value=reset)
@@ -86,10 +86,14 @@ class SessionCalendar:
 
     def boundaries(self, first_day: int, last_day: int) -> np.ndarray:
         """``B(D)`` as Backtrader day numbers for the local date ordinals ``first_day..last_day``."""
+        return date2num_ns(self.boundaries_ns(first_day, last_day))
+
+    def boundaries_ns(self, first_day: int, last_day: int) -> np.ndarray:
+        """``B(D)`` in UTC nanoseconds for the local date ordinals ``first_day..last_day``."""
         days = np.arange(first_day, last_day + 1, dtype=np.int64)
         walls = pd.DatetimeIndex((days - EPOCH_ORDINAL) * DAY_NS + self.start_ns)
         utc = walls.tz_localize(self.tz, ambiguous=np.ones(len(days), dtype=bool), nonexistent="shift_forward")
-        return date2num_ns(utc.as_unit("ns").asi8)
+        return utc.as_unit("ns").asi8
 
     def local_days(self, nums: np.ndarray) -> np.ndarray:
         """Local calendar date ordinal of each Backtrader day number (UTC) in ``tz``."""
@@ -117,6 +121,16 @@ class SessionCalendar:
         from the bar before it (False for the first bar, which has none before it)."""
         ids = self.ids(nums)
         return np.concatenate(([False], ids[1:] != ids[:-1])) if len(ids) else np.zeros(0, dtype=bool)
+
+    def session_closes(self, times: "pd.DatetimeIndex | np.ndarray") -> np.ndarray:
+        """Per time (naive ones are UTC), the close of its session in UTC nanoseconds: ``B(D + 1)``
+        for the session ``D`` of :meth:`ids`, the next opening. Session bars are stamped there
+        (:func:`data.resample_bars` with ``"session"``), as time bars are stamped at their end."""
+        ids = self.ids(bar_nums(times))
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.int64)
+        first = int(ids.min())
+        return self.boundaries_ns(first + 1, int(ids.max()) + 1)[ids - first]
 
     def bar_opens(self, times: "pd.DatetimeIndex | np.ndarray") -> np.ndarray:
         """:meth:`opens` of bar times given as datetimes (naive ones are UTC)."""

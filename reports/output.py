@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data.reading.continuous import ROLL_TABLE
 from data.reading.loader import describe_source
 from research.metrics import to_json_ready
 
@@ -29,8 +30,8 @@ COMPARE_COLUMNS = [
 ]
 
 
-RUN_FILES = ("metrics.json", "trades.csv", "equity.csv", "report.png", "bt_plot.png", "report.html", "footprint.png",
-             "footprint.html", "footprints/trade_*.png")
+RUN_FILES = ("metrics.json", "trades.csv", "equity.csv", "rolls.csv", "report.png", "bt_plot.png", "report.html",
+             "footprint.png", "footprint.html", "footprints/trade_*.png")
 """The files a backtest writes into ``--out`` (some only with their options), as names or globs in it."""
 COMPARE_FILES = ("compare.csv",)
 """What ``--compare`` writes into ``--out`` besides each strategy's :data:`RUN_FILES` in ``OUT/NAME/``."""
@@ -44,7 +45,8 @@ def describe_load(result: Any) -> str:
     if cache and cache.get("hit"):
         lines.append(f"Bars loaded from the bar cache ({cache['path']}), not rebuilt from the ticks.")
     kept = result.load_report.get("rows_kept", result.ticks_in_range)
-    if (c.start is not None or c.end is not None) and result.load_report.get("format") not in ("files", "store"):
+    if (c.start is not None or c.end is not None) and result.load_report.get("format") not in ("files", "store",
+                                                                                               "continuous"):
         lines.append(f"Range {c.range_text()}: {plural(result.ticks_in_range, 'tick')} in range "
                      f"({kept - result.ticks_in_range:,} outside).")
     first, last = bars.index[0].tz_convert(c.tz), bars.index[-1].tz_convert(c.tz)
@@ -176,7 +178,8 @@ def describe_cleared(removed: "list[Path]", written: Any, out: Path) -> str | No
 
 
 def write_outputs(result: Any, out: Path) -> dict[str, Path]:
-    """metrics.json, trades.csv, equity.csv in ``out``; returns their paths."""
+    """metrics.json, trades.csv, equity.csv in ``out`` (and rolls.csv, the roll table of a continuous
+    contract); returns their paths."""
     c = result.config
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in ("metrics.json", "trades.csv", "equity.csv")}
@@ -188,6 +191,10 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
     equity = result.equity.copy()
     equity.insert(0, "time", _local(equity.index, c.tz))
     equity.to_csv(paths["equity.csv"], index=False, float_format="%.10g")
+    if result.load_report.get("format") == "continuous":
+        paths["rolls.csv"] = out / "rolls.csv"
+        pd.DataFrame(result.load_report.get("rolls") or [], columns=list(ROLL_TABLE)).to_csv(
+            paths["rolls.csv"], index=False, float_format="%.10g")
     bars = result.bars
     document = {
         "data": str(c.data) if not isinstance(c.data, pd.DataFrame) else c.data_name,
@@ -205,6 +212,7 @@ def write_outputs(result: Any, out: Path) -> dict[str, Path]:
             **{k: jsonable(v) for k, v in dataclasses.asdict(c.instrument).items()},
             "commission_per_contract": c.commission_per_contract, "slippage_ticks": c.slippage_ticks},
         "load_report": {k: jsonable(v) for k, v in result.load_report.items()},
+        **({"roll_positions": c.roll_positions} if c.continuous else {}),
         "ticks_in_range": result.ticks_in_range,
         "metrics": to_json_ready(result.metrics),
     }

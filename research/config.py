@@ -33,6 +33,8 @@ from strategies import strategy_params
 from strategies.own import load_strategy
 from strategies.sizing import is_real_number
 
+from .rolls import check_roll_positions
+
 HERE = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = HERE / "data" / "sample" / "sample_ticks.parquet"
 DEFAULT_STRATEGY = "cvd_trend"
@@ -74,8 +76,21 @@ class RunConfig:
     ``cache_dir``) and reads them from there when nothing that changes a bar changed;
     ``progress`` shows progress bars on stderr (None: when stderr is a terminal).
 
+    A continuous contract: ``continuous`` names the root (``"ES"``) of a source holding several
+    of its contracts, read as one series (``roll``, ``adjust``, ``expiry``: see
+    :class:`data.options.LoadOptions`); ``roll_positions`` says what the broker does with an
+    open position at a roll: ``"roll"`` it into the new contract, or ``"close"`` it
+    (:mod:`research.rolls`).
+
     ``imbalance`` names the platform rule of the footprint imbalance lines (and charts).
     ``columns`` maps the data's column names to canonical ones (``load_ticks(columns=)``).
+
+    Several timeframes: ``timeframes`` (bar specs coarser than ``bars``: ``("15min", "session")``)
+    adds, after the base feed, one feed per spec, resampled from the base bars with every
+    order-flow line (:mod:`data.timeframes`; named by its spec), as do the timeframes the strategy
+    asks for (``OrderFlowStrategy.timeframes``). ``developing`` makes them developing bars (replay:
+    the coarser bar as it stands at each base bar) instead of closed ones. Sessions are those of
+    :attr:`calendar`.
 
     Fills: ``fills="bar"`` is Backtrader's own (an order fills on the next bar's prices);
     ``"trades"`` and ``"book"`` execute the orders against the source's ticks and book
@@ -124,12 +139,20 @@ class RunConfig:
     maker_fee: tuple[str, float] = ("fixed", 0.0)  # execution.broker.parse_fee: per unit, or a fraction of value
     taker_fee: tuple[str, float] = ("fixed", 0.0)
     columns: dict[str, str] | None = None  # {"their name": "canonical name"}, as load_ticks(columns=)
+    continuous: str | None = None  # the root of a continuous contract ("ES")
+    roll: str | None = None  # its roll rule ("days:8", "volume"; None: the root's default)
+    adjust: str = "none"  # none, add or ratio
+    expiry: str | None = None  # the root's expiry rule ("HMUZ:3fri"; None: the preset)
+    roll_positions: str = "roll"  # research.rolls.ROLL_POSITIONS
+    timeframes: tuple[str, ...] = ()  # coarser feeds resampled from the base bars (data.timeframes)
+    developing: bool = False  # those feeds as developing bars (replay) instead of closed bars
 
     def __post_init__(self) -> None:
         self.tz = check_zone(self.tz, "tz")
         self.start = utc_time(self.start, "start", tz=self.tz)
         self.end = utc_time(self.end, "end", end=True, tz=self.tz)
         check_money(self)
+        check_roll_positions(self.roll_positions)
 
     @property
     def strategy_class(self) -> type:
@@ -177,11 +200,19 @@ class RunConfig:
         return {"imbalance": self.imbalance} if self.imbalance else None
 
     @property
+    def all_timeframes(self) -> tuple[str, ...]:
+        """``timeframes`` and those the strategy reads with its parameters, each once, in that order."""
+        asks = getattr(self.strategy_class, "timeframes", None)
+        wanted = (*self.timeframes, *(asks(self.params) if callable(asks) else ()))
+        return tuple(dict.fromkeys(str(spec) for spec in wanted))
+
+    @property
     def load_options(self) -> LoadOptions:
         """How the run reads its ticks and which it keeps (:class:`data.options.LoadOptions`)."""
         return LoadOptions(columns=self.columns, format=self.format, tz=self.input_tz,
                            on_bad_rows="drop" if self.drop_bad_rows else "raise", start=self.start, end=self.end,
-                           symbol=self.symbol, allow_overlap=self.allow_overlap, progress=self.progress)
+                           symbol=self.symbol, allow_overlap=self.allow_overlap, progress=self.progress,
+                           continuous=self.continuous, roll=self.roll, adjust=self.adjust, expiry=self.expiry)
 
     @property
     def bar_options(self) -> BarOptions:

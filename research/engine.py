@@ -27,6 +27,7 @@ from data import (
     cached_bars,
     carried_quotes,
     classify,
+    footprint,
     holds_book,
     join_quotes,
     lagged,
@@ -37,12 +38,14 @@ from data import (
 from data.reading.sources import file_stamp, in_window, scan_ticks
 from data.sides.classify import BAR_METHOD
 from data.store.cache import through_cache
+from data.timeframes import developing_feed, resampled_feed
 from execution.broker import ExecutionBroker, WarmupBroker, default_queue, fill_source
 
 from . import metrics as perf
 from .config import RunConfig
 from .instruments import configure_broker
-from .trades import TradeRecorder, trades_frame
+from .rolls import Roller, RollingBroker, trade_contracts
+from .trades import TRADE_COLUMNS, TradeRecorder, trades_frame
 
 
 @dataclass
@@ -192,15 +195,40 @@ def _classified(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     return ticks
 
 
-def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, *, feed: Any = None, broker: Any = None) -> bt.Cerebro:
-    """Cerebro with the bars' feed, the strategy, the broker's money settings and the analyzers.
+def add_timeframes(cerebro: bt.Cerebro, config: RunConfig, base: OrderFlowFeed,
+                   ticks: pd.DataFrame | None = None) -> None:
+    """The feeds of ``config.all_timeframes``, resampled from the base feed's bars (closed, or
+    developing with ``config.developing``), each named by its spec. Their footprint lines (POC,
+    value area, imbalance counts, stacks) come from the base footprint merged level by level, which
+    needs the ``ticks``; without them (bars streamed or read from the bar cache) they are NaN."""
+    specs = config.all_timeframes
+    if not specs:
+        return
+    options = config.bar_options
+    table = footprint(ticks, config.bars, options.tick_size) if ticks is not None else None
+    make = developing_feed if config.developing else resampled_feed
+    for spec in specs:
+        cerebro.adddata(make(base, spec, footprint=table, calendar=config.calendar, options=options), name=spec)
+
+
+def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFrame | None = None, *,
+                 feed: Any = None, broker: Any = None) -> bt.Cerebro:
+    """Cerebro with the bars' feed (and the coarser feeds of :func:`add_timeframes`), the strategy,
+    the broker's money settings and the analyzers.
 
     ``feed``: a Backtrader feed to run on instead of one over ``bars`` (the live feed of
-    :mod:`research.live`); ``broker``: a Backtrader broker instead of the one ``config.fills``
-    chooses, the money settings applied to it all the same."""
+    :mod:`research.live`, without coarser feeds); ``broker``: a Backtrader broker instead of the
+    one the configuration chooses, the money settings applied to it all the same."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
+    live = feed is not None
+    if not live:
+        feed = OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name)
+    rolls = (bars.attrs.get("load_report") or {}).get("rolls") if config.continuous and not live else None
     if config.fills == "bar" and (config.maker_fee[1] or config.taker_fee[1]):
         raise OrderFlowError("maker and taker fees need --fills trades or book (bar fills do not say who took liquidity)")
+    if config.fills != "bar" and config.continuous:
+        raise OrderFlowError(f"--fills {config.fills} replays the ticks of one contract; a continuous contract "
+                             "(--continuous) fills on its bars: --fills bar")
     if broker is not None:
         cerebro.broker = broker
     elif config.fills != "bar":
@@ -210,13 +238,17 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, *, feed: Any = No
             queue=default_queue(source, config.fills, config.queue), latency=config.latency,
             slippage_ticks=config.slippage_ticks, tick_size=getattr(config.instrument, "tick_size", None),
             maker_fee=config.maker_fee, taker_fee=config.taker_fee)
+    elif rolls:
+        cerebro.broker = RollingBroker(warmup=int(config.warmup_bars), roller=Roller(feed, rolls, config.roll_positions))
     elif config.warmup_bars:
         cerebro.broker = WarmupBroker(warmup=int(config.warmup_bars))
     if config.observers:  # what stdstats would add, with buy/sell marks at the fill price
         cerebro.addobserver(bt.observers.Value)
         cerebro.addobserver(bt.observers.Trades)
         cerebro.addobserver(bt.observers.BuySell, barplot=False)
-    cerebro.adddata(feed if feed is not None else OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name))
+    cerebro.adddata(feed)
+    if not live:
+        add_timeframes(cerebro, config, feed, ticks)
     cerebro.addstrategy(config.strategy_class, **config.params)
     cerebro.broker.setcash(config.cash)
     if config.instrument is not None:
@@ -247,7 +279,8 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     warmup = int(config.warmup_bars)
     if not 0 <= warmup < len(loaded.bars):
         raise OrderFlowError(f"warmup_bars {warmup} must be >= 0 and below the {len(loaded.bars)} bars")
-    cerebro = make_cerebro(config, loaded.bars)
+    held = {} if loaded.ticks is None else {"ticks": loaded.ticks}  # the coarser feeds' footprints need the ticks
+    cerebro = make_cerebro(config, loaded.bars, **held)
     strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
     return result_of(config, loaded, cerebro, strat)
 
@@ -273,6 +306,8 @@ def result_of(config: RunConfig, loaded: Loaded, cerebro: bt.Cerebro, strat: Any
     if warmup:
         rows = [{**r, "entry_bar": r["entry_bar"] - warmup, "exit_bar": r["exit_bar"] - warmup} for r in rows]
     trades = trades_frame(rows, times)
+    if config.continuous:
+        trades.insert(len(TRADE_COLUMNS), "contract", trade_contracts(trades, loaded.load_report))
     daily = perf.daily_returns(values, config.cash, config.calendar)
     metrics = perf.performance(values, trades, daily, bars, equity["position"], config.cash)
     metrics["fills"] = sum(len(v) for v in strat.analyzers.transactions.get_analysis().values())
@@ -284,10 +319,16 @@ def result_of(config: RunConfig, loaded: Loaded, cerebro: bt.Cerebro, strat: Any
     return Result(config=config, load_report=loaded.load_report, ticks_in_range=loaded.ticks_in_range, bars=bars,
                   equity=equity, trades=trades, daily=daily, metrics=metrics,
                   params={k: getattr(strat.p, k) for k in strat.params._getkeys()},
-                  analyzers={name: strat.analyzers.getbyname(name).get_analysis()
-                             for name in ("drawdown", "trades", "transactions")},
+                  analyzers={**{name: strat.analyzers.getbyname(name).get_analysis()
+                                for name in ("drawdown", "trades", "transactions")},
+                             **({"rolls": cerebro.broker.p.roller.done} if rolled(cerebro) else {})},
                   cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks,
                   cache=loaded.cache)
+
+
+def rolled(cerebro: bt.Cerebro) -> bool:
+    """Whether the run's broker rolls a continuous contract's positions."""
+    return isinstance(cerebro.broker, RollingBroker)
 
 
 ORDER_METRICS = ("fills", "orders_rejected", "orders_margin", "entries_skipped")
@@ -334,7 +375,7 @@ def strategy_cvd(strat: Any, bars: pd.DataFrame) -> tuple[np.ndarray | None, str
     from indicators.sessions import SessionCalendar
 
     for ind in _indicators(strat):
-        if isinstance(ind, CumulativeVolumeDelta):
+        if isinstance(ind, CumulativeVolumeDelta) and ind.data is strat.data:  # not one on a coarser feed
             values = np.asarray(ind.lines[0].array[: len(bars)], dtype=np.float64)
             reset = str(getattr(ind.p, "reset", ""))
             resets = None

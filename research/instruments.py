@@ -29,6 +29,11 @@ exchange changes them with volatility (and brokers add their own), so the
 2025, rounded) that only scale the cash a position ties up. They never change
 profit and loss. Check the current ones at cmegroup.com/clearing/margins and
 pass ``margin=`` for a backtest that depends on them.
+
+When the contracts of these roots expire and roll (the third Friday of March, June,
+September and December for the equity index futures) is the calendar of a continuous
+contract, which the data loaders read: :data:`data.contracts.ROOT_RULES` (``--continuous``,
+``--expiry`` for a root without a preset; docs/continuous.md).
 """
 from __future__ import annotations
 

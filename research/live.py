@@ -95,6 +95,9 @@ def run_live(config: RunConfig, source: LiveSource, *, on_update: Callable[[Resu
     if config.fills != "bar" and broker is None:
         raise OrderFlowError(f"--fills {config.fills} replays the ticks of a file, which a live run does not have: a live "
                              "run fills with Backtrader's broker at the next bar's open (--fills bar)")
+    if config.all_timeframes or config.continuous:
+        raise OrderFlowError("a live run follows one instrument on one timeframe: --timeframes and --continuous need "
+                             "the bars of files")
     feed = live_feed(config, source, **feed_params)
     cerebro = make_cerebro(config, None, feed=feed, broker=broker)
     if on_update is not None:

@@ -13,6 +13,9 @@ import pandas as pd
 
 TRADE_COLUMNS = ["entry_time", "exit_time", "direction", "size", "entry_price", "exit_price", "points", "pnl", "pnl_net",
                  "commission", "bars_held", "closed", "entry_bar", "exit_bar"]
+ROLL_COLUMNS = ["contract", "roll"]
+"""Columns a run on a continuous contract adds (:mod:`research.rolls`): the contract of each trade
+and ``roll`` (``in``: opened by a roll, ``out``: closed by one, ``in/out``: both)."""
 
 
 class TradeRecorder(bt.Analyzer):
@@ -93,7 +96,9 @@ def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None 
       for futures; ``pnl`` given: the unrealised profit);
     - ``pnl_net``: ``pnl - commission``;
     - ``commission``: the commission paid on the trade's fills;
-    - ``closed``: False for a trade still open at the end (marked to market).
+    - ``closed``: False for a trade still open at the end (marked to market);
+    - ``roll`` (only for a trade a roll of a continuous contract opened or closed,
+      :mod:`research.rolls`): ``in``, ``out`` or ``in/out``.
     """
     sign = 1.0 if trade.long else -1.0
     opened = closed = closed_value = 0.0
@@ -107,7 +112,10 @@ def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None 
     if exit_price is None:
         exit_price = closed_value / closed if closed else float("nan")
     pnl = trade.pnl if pnl is None else pnl
-    return {
+    first = trade.history[0].event.get("order") if trade.history else None
+    last = trade.history[-1].event.get("order") if trade.history and exit_bar is None else None
+    rolled = [leg for leg, order in (("in", first), ("out", last)) if order is not None and order.info.get("roll") == leg]
+    row = {
         "entry_bar": trade.baropen - 1,
         "exit_bar": trade.barclose - 1 if exit_bar is None else exit_bar,
         "direction": "long" if trade.long else "short",
@@ -120,6 +128,9 @@ def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None 
         "commission": trade.commission,
         "closed": exit_bar is None,
     }
+    if rolled:
+        row["roll"] = "/".join(rolled)
+    return row
 
 
 def trades_frame(rows: list[dict[str, Any]], times: pd.DatetimeIndex) -> pd.DataFrame:
@@ -135,4 +146,6 @@ def trades_frame(rows: list[dict[str, Any]], times: pd.DatetimeIndex) -> pd.Data
     frame["entry_time"] = times[frame["entry_bar"].to_numpy()]
     frame["exit_time"] = times[frame["exit_bar"].to_numpy()]
     frame["bars_held"] = frame["exit_bar"] - frame["entry_bar"]
-    return frame[TRADE_COLUMNS]
+    if "roll" in frame:
+        frame["roll"] = frame["roll"].fillna("")
+    return frame[TRADE_COLUMNS + [c for c in ROLL_COLUMNS if c in frame]]

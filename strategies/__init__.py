@@ -17,12 +17,14 @@ from .delta_divergence import DeltaDivergenceStrategy
 from .ofi_momentum import OfiMomentum
 from .own import USAGE, is_path
 from .stacked_imbalance import StackedImbalanceStrategy
+from .trend_imbalance import TrendImbalance
 
 STRATEGIES: dict[str, type[OrderFlowStrategy]] = {
     "cvd_trend": CvdTrend,
     "delta_divergence": DeltaDivergenceStrategy,
     "stacked_imbalance": StackedImbalanceStrategy,
     "ofi_momentum": OfiMomentum,
+    "trend_imbalance": TrendImbalance,
 }
 
 
@@ -71,6 +73,7 @@ __all__ = [
     "DeltaDivergenceStrategy",
     "StackedImbalanceStrategy",
     "OfiMomentum",
+    "TrendImbalance",
     "STRATEGIES",
     "get_strategy",
     "strategy_params",

@@ -94,6 +94,24 @@ class OrderFlowStrategy(bt.Strategy):
                 "(use a longer period, smaller bars or shorter indicator periods)"
             )
 
+    # --- several timeframes --------------------------------------------------------------------
+
+    @classmethod
+    def timeframes(cls, params: dict[str, Any]) -> tuple[str, ...]:
+        """The coarser timeframes (bar specs such as ``"15min"``, ``"session"``) the strategy reads
+        with these parameters; the engine adds a feed for each (``research.run``, ``--timeframes``).
+        None by default."""
+        return ()
+
+    def timeframe_data(self, spec: str) -> Any:
+        """The feed of the coarser timeframe ``spec`` (named by its spec: ``data.timeframes.resampledata``
+        and the engine name them so); OrderFlowError when Cerebro has none."""
+        feed = self.env.datasbyname.get(str(spec))
+        if feed is None:
+            raise OrderFlowError(f"{type(self).__name__} reads {spec} bars: add a {spec} feed "
+                                 f"(--timeframes {spec}, or data.timeframes.resampledata(cerebro, feed, {str(spec)!r}))")
+        return feed
+
     # --- hooks for subclasses -----------------------------------------------------------------
 
     def entry_signal(self) -> int:

@@ -33,7 +33,7 @@ from data.bars.orders import large_order_volume
 from data.bars.spec import BarSpec, assign_bars, parse_bar_spec
 from data.errors import OrderFlowError
 from data.schema import FOOTPRINT_LINES
-from data.ticks import check_ticks, order_ids, timestamps_ns
+from data.ticks import check_ticks, order_ids, price_grid, timestamps_ns
 
 DEFAULT_VALUE_AREA = 0.70
 _MAX_CELLS_PER_TICK = 8
@@ -45,45 +45,15 @@ INFER_SAMPLE = 1_000_000  # infer the tick from the first million trades
 
 
 def infer_tick_size(price: np.ndarray) -> float:
-    """The price grid of the trades: the smallest positive gap between consecutive
-    trade prices, rounded to 6 significant digits (float noise such as
-    ``0.010000000000005`` becomes ``0.01``), from the first million trades. 1.0
-    when every price is the same.
+    """The price grid of the trades (:func:`data.ticks.price_grid`: the smallest positive gap
+    between consecutive trade prices, rounded to 6 significant digits, so that float noise
+    such as ``0.010000000000005`` becomes ``0.01``) from the first :data:`INFER_SAMPLE` trades.
+    1.0 when every price is the same.
 
     It is an upper bound on the true tick size (a multiple of it when some ticks
     were never traded next to each other); pass ``tick_size`` to be exact.
     """
-    price = np.asarray(price, dtype=np.float64)[:INFER_SAMPLE]
-    if len(price) < 2:
-        return 1.0
-    smallest = _smallest_positive(np.abs(np.diff(price)))
-    if smallest is None:
-        return 1.0
-    # discard float noise below a millionth of the price (e.g. 1e-14 from rounding)
-    scale = max(abs(float(np.nanmax(price))), abs(float(np.nanmin(price)))) * 1e-9
-    if smallest <= scale:
-        gaps = np.abs(np.diff(price))
-        gaps = gaps[np.isfinite(gaps) & (gaps > scale)]
-        if len(gaps) == 0:
-            return 1.0
-        smallest = float(gaps.min())
-    return float(f"{smallest:.6g}")
-
-
-def _smallest_positive(gaps: np.ndarray) -> float | None:
-    """The smallest finite value above 0 of ``gaps`` (values >= 0 or NaN; overwritten), None if none.
-
-    Without a filtered copy: the bit patterns of doubles >= 0 order like their values
-    (NaN patterns above infinity), and as unsigned integers ``0 - 1`` wraps to the
-    largest, so the minimum of ``bits - 1`` is the smallest value above 0.
-    """
-    bits = gaps.view(np.uint64)
-    bits -= np.uint64(1)
-    lowest = bits.min()
-    if lowest == np.iinfo(np.uint64).max:  # every gap is 0
-        return None
-    smallest = float(np.array(lowest + np.uint64(1), dtype=np.uint64).view(np.float64))
-    return smallest if np.isfinite(smallest) else None
+    return price_grid(np.asarray(price, dtype=np.float64)[:INFER_SAMPLE])
 
 
 def _check_tick_size(tick_size: float) -> float:
@@ -349,11 +319,21 @@ def footprint_grid(ticks: pd.DataFrame, spec: "BarSpec | str | None", tick_size:
     return grid_from_arrays(price, size, ticks["side"].to_numpy(), starts, stamps, tick)
 
 
+def table_tick_size(table: pd.DataFrame, tick_size: float | None = None) -> float:
+    """The price grid of a tidy footprint table: ``tick_size`` if given, else the table's
+    ``attrs["tick_size"]``, else inferred from its distinct prices."""
+    if tick_size is None:
+        tick_size = table.attrs.get("tick_size")
+    if tick_size is None:
+        prices = table.index.get_level_values("price") if "price" in (table.index.names or ()) else table["price"]
+        tick_size = infer_tick_size(np.unique(np.asarray(prices, dtype=np.float64)))
+    return _check_tick_size(tick_size)
+
+
 def grid_from_table(table: pd.DataFrame, tick_size: float | None = None) -> FootprintGrid:
     """Rebuild the dense grid from a tidy footprint table (or any slice of one)."""
     frame = table.reset_index() if isinstance(table.index, pd.MultiIndex) else table
-    tick = _check_tick_size(tick_size if tick_size is not None else table.attrs.get("tick_size")
-                            or infer_tick_size(np.unique(frame["price"].to_numpy(np.float64))))
+    tick = table_tick_size(table, tick_size)
     ts = timestamps_ns(frame["timestamp"])
     order = np.lexsort((frame["price"].to_numpy(np.float64), ts))
     ts = ts[order]

@@ -1,6 +1,6 @@
-"""Bar specifications (``"1min"``/``"5s"``/``"1h"`` time, ``"500t"`` tick, ``"1000v"`` volume) and the
-assignment of sorted ticks to bars (:func:`assign_bars`): what a bar is, shared by every module that
-makes or reads bars."""
+"""Bar specifications (``"1min"``/``"5s"``/``"1h"`` time, ``"500t"`` tick, ``"1000v"`` volume, ``"session"``
+a trading session, for bars resampled by :func:`data.resample_bars`) and the assignment of sorted ticks
+to bars (:func:`assign_bars`): what a bar is, shared by every module that makes or reads bars."""
 from __future__ import annotations
 
 import re
@@ -13,6 +13,7 @@ from data.errors import OrderFlowError
 from data.ticks import timestamps_ns
 
 DAY_NS = 86_400_000_000_000
+SESSION = "session"
 _COUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([tv])\s*$", re.IGNORECASE)
 
 
@@ -22,7 +23,9 @@ class BarSpec:
 
     ``kind`` is ``"tick"`` (one bar per trade, or per ``size`` trades), ``"volume"``
     (a bar closes on the first trade that brings its volume to ``size``) or
-    ``"time"`` (right-closed intervals of ``offset``, stamped at their end).
+    ``"time"`` (right-closed intervals of ``offset``, stamped at their end) or ``"session"``
+    (the sessions of a calendar, stamped at their close; made from bars by
+    :func:`data.resample_bars`, not from ticks).
     """
 
     text: str
@@ -63,6 +66,8 @@ def parse_bar_spec(spec: "str | BarSpec | None") -> BarSpec:
     if spec is None or str(spec).strip().lower() in ("tick", "ticks", ""):
         return BarSpec("tick", "tick", 1)
     text = str(spec).strip()
+    if text.lower() == SESSION:
+        return BarSpec(SESSION, SESSION)
     m = _COUNT.match(text)
     if m:
         size = float(m.group(1))
@@ -98,6 +103,8 @@ def _bt_timeframe(spec: BarSpec) -> tuple[int, int]:
         return bt.TimeFrame.Ticks, int(spec.size)
     if spec.kind == "volume":
         return bt.TimeFrame.Ticks, 1
+    if spec.kind == SESSION:
+        return bt.TimeFrame.Days, 1
     nanos = spec.nanos
     if nanos is None:  # calendar offsets: weeks, months, ...
         name = type(spec.offset).__name__
@@ -145,6 +152,8 @@ def assign_bars(ts_ns: np.ndarray, size: np.ndarray, spec: "BarSpec | str | None
     bar (a stream's carry, see :func:`volume_bar_starts`).
     """
     spec = parse_bar_spec(spec)
+    if spec.kind == SESSION:
+        raise OrderFlowError("session bars are made from bars: data.resample_bars(bars, 'session', calendar=...)")
     n = len(ts_ns)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)

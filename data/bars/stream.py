@@ -474,7 +474,8 @@ def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, prog
     stream = BarStream(spec, options=replace(options, depth=False) if quotes is not None else options,
                        side_thread=side_thread)
     # a store's batches as arrays straight from Arrow (no pandas); other sources' as frames
-    batches, add = (scan.array_batches(), stream.add_arrays) if scan.kind == "store" else (scan.batches(), stream.add)
+    batches, add = ((scan.array_batches(), stream.add_arrays) if scan.kind in ("store", "continuous")
+                    else (scan.batches(), stream.add))
     with progress_bar(desc="bars", progress=scan.progress if progress is None else progress) as bar:
         for batch in batches:
             add(batch)

@@ -1161,12 +1161,20 @@ def format_load_report(report: Mapping[str, Any]) -> str:
 
 def describe_source(report: Mapping[str, Any]) -> list[str]:
     """The load report of one file (:func:`format_load_report`), or of many files (an import
-    into the tick store too) or a tick store: what was read, kept in the window, rejected,
-    overlapping; the lines the command lines print."""
-    if report.get("format") not in ("files", "store"):
+    into the tick store too), a tick store or a continuous contract (its contracts and roll
+    table): what was read, kept in the window, rejected, overlapping; the lines the command
+    lines print."""
+    if report.get("format") not in ("files", "store", "continuous"):
         return [format_load_report(report)]
     read, kept = report.get("rows_read", 0), report.get("rows_kept", 0)
-    if report["format"] == "store":
+    if report["format"] == "continuous":
+        lines = [f"Read {read:,} rows of {report['continuous']} continuous (roll {report['roll']}, adjust "
+                 f"{report['adjust']}) from {report['source']}; {kept:,} rows in the window:"]
+        lines += [f"  {c['contract']}: {c['rows']:,} rows from {c['from'] or 'the start'} to {c['to'] or 'the end'}"
+                  for c in report.get("contracts") or ()]
+        lines += [f"Roll {r['date']}: {r['from']} -> {r['to']}, gap {r['gap']:+g} ({r['from_price']:g} -> "
+                  f"{r['to_price']:g})" for r in report.get("rolls") or ()]
+    elif report["format"] == "store":
         lines = [f"Read {read:,} rows of {report.get('symbol') or 'the store'} from {report['source']}: "
                  f"{report.get('files_read', 0)} of {report.get('files_total', 0)} day files, "
                  f"{report.get('row_groups_read', 0)} of {report.get('row_groups_total', 0)} row groups; "

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import OrderFlowError
+from data.options import duration
 from data.reading.formats import DATABENTO_COLUMNS, dbn_schema, read_databento_frame
 from data.reading.loader import ReadResult, check_file, count_crossed, format_for, normalise_frame, resolve_columns
 from data.schema import TICK_COLUMNS, TICK_QUOTES, level_columns, quote_levels
@@ -231,15 +232,7 @@ def lagged(quotes: pd.DataFrame, lag: str | timedelta | pd.Timedelta | None) -> 
 
 
 def _lag(lag: str | timedelta | pd.Timedelta | None) -> pd.Timedelta:
-    if lag is None:
-        return pd.Timedelta(0)
-    try:
-        value = pd.Timedelta(lag)
-    except (ValueError, TypeError):
-        raise OrderFlowError("quote lag must be a duration such as '50ms' or '1s'", value=lag) from None
-    if pd.isna(value) or value < pd.Timedelta(0):
-        raise OrderFlowError("quote lag must be a duration >= 0", value=str(lag))
-    return value
+    return duration(lag, "quote lag", "'50ms' or '1s'")
 
 
 def join_quotes(

@@ -58,6 +58,17 @@ T = TypeVar("T")
 _STORE_OPENERS: list[Callable[[AnyPath], Any]] = []
 
 
+# builds the TickSource of a continuous contract (scan_ticks with continuous=ROOT); registered by
+# data.reading.continuous, which reads the store and the files through this module
+_CONTINUOUS: list[Callable[..., Any]] = []
+
+
+def register_continuous(build: Callable[..., Any]) -> None:
+    """Let :func:`scan_ticks` read a continuous contract: ``build(source, options, batch_rows)``
+    returns its :class:`TickSource` (:func:`data.reading.continuous.continuous_source`)."""
+    _CONTINUOUS[:] = [build]
+
+
 def register_store(open_store: Callable[[AnyPath], Any]) -> None:
     """Let :func:`scan_ticks` read a kind of store: ``open_store(path)`` returns a reader of the
     store at ``path`` (with ``batches(scan)``, ``array_batches(scan)`` and ``fingerprint(scan)``
@@ -164,12 +175,13 @@ class TickSource:
 
     @property
     def reads_ahead(self) -> bool:
-        """Whether :meth:`array_batches` decodes on a thread of its own (a store's do)."""
-        return self.kind == "store"
+        """Whether :meth:`array_batches` decodes on a thread of its own (a store's do, and a
+        continuous contract's of a store)."""
+        return self.kind == "store" or (self.kind == "continuous" and self.store.reads_ahead)
 
     def batches(self) -> Iterator[pd.DataFrame]:
         """Canonical tick frames (``batch_rows`` rows or fewer) in time order."""
-        if self.kind == "store":
+        if self.kind in ("store", "continuous"):
             yield from self.store.batches(self)
         elif self.kind == "frame":
             yield from self._frame_batches()
@@ -181,6 +193,9 @@ class TickSource:
         what :class:`data.bars.stream.BarStream` works on. A store's come straight from Arrow record
         batches, without pandas, decoded by a thread :data:`READ_AHEAD` batches ahead
         (:func:`read_ahead`), so reading overlaps the consumer's work."""
+        if self.kind == "continuous":  # its parts' own array batches (a store's read ahead)
+            yield from self.store.array_batches(self)
+            return
         if self.reads_ahead:
             yield from read_ahead(self.store.array_batches(self), READ_AHEAD)
             return
@@ -199,7 +214,7 @@ class TickSource:
     def fingerprint(self) -> dict[str, Any]:
         """What identifies the data read: each file's path, size and modification time (a
         store's selected partitions), or a hash of a frame's contents; and the selection."""
-        if self.kind == "store":
+        if self.kind in ("store", "continuous"):
             data: Any = self.store.fingerprint(self)
         elif self.kind == "frame":
             hashed = pd.util.hash_pandas_object(self.frame, index=False).to_numpy()
@@ -396,29 +411,67 @@ def read_tick_file(
             ticks.attrs["load_report"]["source"] = str(remote)
         return ticks, ids, report
     options = LoadOptions.of(options)
-    symbol, columns, format, tz, on_bad_rows = (options.symbol, options.columns, options.format, options.tz,
-                                                options.on_bad_rows)
-    path = Path(path)
-    check_file(path)
-    if path.stat().st_size == 0:
-        raise OrderFlowError("empty file (no rows)", source=path)
-    fmt = format_for(path, format)
-    mapping = dict(columns=columns, defaults=fmt.columns)
-    extras: dict[Any, str] = {}
+    return _symbol_ticks(_RawFile.read(path, options), options.symbol, options, seen_ids)
 
-    def pick(names: Sequence[Any]) -> dict[Any, str]:
-        used = resolve_columns(names, **mapping, source=path)
-        for name in names:
-            key = column_key(name)
-            if name not in used and (key in ID_KEYS or key in SYMBOL_KEYS):
-                extras.setdefault(name, "symbol" if key in SYMBOL_KEYS else "id")
-        return {**used, **extras}
 
-    raw = fmt.read(path, pick)
-    result = raw if isinstance(raw, ReadResult) else ReadResult(raw)
-    frame, rejects = result.frame, dict(result.rejects)
-    symbol_column = _first_column(frame, SYMBOL_KEYS, extras)
-    id_column = _first_column(frame, ID_KEYS, extras)
+def read_symbols(path: Path, options: LoadOptions | None = None) -> list[tuple[str | None, pd.DataFrame, dict[str, Any]]]:
+    """Each symbol's ticks of one file, the file read once: ``(symbol, ticks, load report)`` per
+    symbol of its symbol column (``options.symbol`` is not used), in the order of their first
+    rows; one ``(None, ticks, report)`` for a file without a symbol column. As
+    :func:`read_tick_file` reads each (for a source of several instruments, such as futures
+    contracts of one root)."""
+    options = LoadOptions.of(options)
+    raw = _RawFile.read(path, options)
+    if raw.symbol_column is None:
+        ticks, _, report = _symbol_ticks(raw, None, options, None)
+        return [(None, ticks, report)]
+    names = pd.unique(raw.frame[raw.symbol_column].astype("string").dropna().to_numpy(dtype=object))
+    parts = []
+    for name in names:
+        ticks, _, report = _symbol_ticks(raw, str(name), options, None)
+        parts.append((str(name), ticks, report))
+    return parts
+
+
+class _RawFile:
+    """A file read by its format, before its rows become canonical ticks: the frame, the
+    format's rejected rows and notes, and its symbol and trade id columns, if any."""
+
+    def __init__(self, path: Path, fmt: Any, mapping: dict[str, Any], result: ReadResult, extras: dict[Any, str]):
+        self.path, self.fmt, self.mapping = path, fmt, mapping
+        self.frame, self.rejects, self.notes, self.zoneless = result.frame, dict(result.rejects), result.notes, \
+            result.zoneless
+        self.symbol_column = _first_column(self.frame, SYMBOL_KEYS, extras)
+        self.id_column = _first_column(self.frame, ID_KEYS, extras)
+
+    @classmethod
+    def read(cls, path: Path, options: LoadOptions) -> "_RawFile":
+        path = Path(path)
+        check_file(path)
+        if path.stat().st_size == 0:
+            raise OrderFlowError("empty file (no rows)", source=path)
+        fmt = format_for(path, options.format)
+        mapping = dict(columns=options.columns, defaults=fmt.columns)
+        extras: dict[Any, str] = {}
+
+        def pick(names: Sequence[Any]) -> dict[Any, str]:
+            used = resolve_columns(names, **mapping, source=path)
+            for name in names:
+                key = column_key(name)
+                if name not in used and (key in ID_KEYS or key in SYMBOL_KEYS):
+                    extras.setdefault(name, "symbol" if key in SYMBOL_KEYS else "id")
+            return {**used, **extras}
+
+        raw = fmt.read(path, pick)
+        return cls(path, fmt, mapping, raw if isinstance(raw, ReadResult) else ReadResult(raw), extras)
+
+
+def _symbol_ticks(raw: _RawFile, symbol: str | None, options: LoadOptions, seen_ids: np.ndarray | None
+                  ) -> tuple[pd.DataFrame, np.ndarray | None, dict[str, Any]]:
+    """:func:`read_tick_file`'s result from a file read by its format: the rows of ``symbol``."""
+    path, fmt, mapping = raw.path, raw.fmt, raw.mapping
+    frame, rejects = raw.frame, dict(raw.rejects)
+    symbol_column, id_column = raw.symbol_column, raw.id_column
     file_symbol = symbol
     held: dict[str, int] | None = None  # the file's symbols and their rows
     if symbol_column is not None:
@@ -454,11 +507,11 @@ def read_tick_file(
         return empty, ids, {"source": str(path), "format": fmt.name, "rows_read": len(frame), "rows_kept": 0,
                             "rejected": counts, "symbol": file_symbol, "symbols": held,
                             "notes": [] if len(frame) else [f"no rows of symbol {symbol!r}"]}
-    notes = list(result.notes)
-    if result.zoneless and tz is None:
+    notes = list(raw.notes)
+    if raw.zoneless and options.tz is None:
         notes.append(f"{fmt.name} times carry no zone: read as UTC (pass tz= / --tz to change)")
     ticks = normalise_ticks(frame.drop(columns=drop), **mapping, source=path, format=fmt.name, copy=False,
-                            rejects=rejects, notes=notes, tz=tz, on_bad_rows=on_bad_rows)
+                            rejects=rejects, notes=notes, tz=options.tz, on_bad_rows=options.on_bad_rows)
     report = dict(ticks.attrs["load_report"])
     report["symbol"] = file_symbol
     report["symbols"] = held
@@ -546,10 +599,14 @@ def scan_ticks(
     (:class:`data.options.LoadOptions`, or its fields as keywords): times in ``[start, end)``
     (a date-only ``end`` includes that day), of ``symbol`` only (a symbol the source does not
     hold is an error naming those it holds), each file read with ``columns``/``format``/``tz``/
-    ``on_bad_rows``. ``make_bars`` streams from it. A :class:`TickSource` is returned as it is."""
+    ``on_bad_rows``. ``continuous="ES"`` (with ``roll``, ``adjust``, ``expiry``) reads the contracts
+    of a root in a store or files as one series across the rolls (:mod:`data.reading.continuous`).
+    ``make_bars`` streams from it. A :class:`TickSource` is returned as it is."""
     options = LoadOptions.of(options, **keywords)
     if isinstance(source, TickSource):
         return source
+    if options.continuous is not None:
+        return _CONTINUOUS[0](source, options, batch_rows)
     common = dict(batch_rows=batch_rows, options=options)
     if isinstance(source, pd.DataFrame):
         return TickSource("frame", frame=source, name="<DataFrame>", **common)

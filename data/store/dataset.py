@@ -342,6 +342,15 @@ class TickStore:
             raise _os_error(err, "read the tick store", self.root) from None
         return sorted(days)
 
+    def read_columns(self, path: Path, columns: Sequence[str], row_group: int | None = None) -> pa.Table:
+        """Some columns of one of the store's day files (checked: :func:`open_day`), whole or of one
+        row group (``row_group``: its number; a negative one counts from the last)."""
+        with open_day(path) as reader:
+            if row_group is None:
+                return reader.read(columns=columns, use_threads=False)
+            return reader.read_row_group(row_group % reader.metadata.num_row_groups, columns=columns,
+                                         use_threads=False)
+
     def symbol_rows(self) -> dict[str, int]:
         """Rows per symbol, from the files' footers."""
         rows: dict[str, int] = {}
