@@ -459,6 +459,8 @@ def test_live_command_line_errors(tmp_path):
             "--sweep does not apply",
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--fills", "trades"):
             "a live run fills with Backtrader's broker",
+        ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--timeframes", "5min"):
+            "--timeframes and --continuous need the bars of files",
     }
     for args, message in cases.items():
         err = _stderr_of(main, [*args, "--out", str(tmp_path / "out")])
