@@ -6,7 +6,8 @@ With no DATA it runs ``cvd_trend`` on 1-minute bars of the bundled sample
 (``data/sample/sample_ticks.parquet``). It prints what it loaded and a metrics
 table, and writes ``metrics.json``, ``trades.csv``, ``equity.csv`` and
 ``report.png`` into ``--out`` (default ``results/``), after removing the files an
-earlier run of its kind left there (``reports.output.RUN_FILES``). ``python run_backtest.py
+earlier run of its kind left there (``reports.output.RUN_FILES``). ``--live URL`` runs the
+strategy on a live stream instead (:mod:`research.live`), writing the files as it goes. ``python run_backtest.py
 --help`` lists every option (``run_backtest_options``). Bad input prints one
 ``error: ...`` line on stderr and exits with status 2. The backtest itself is
 :func:`research.run`; sweeps and walk-forward are :mod:`research.sweep` and
@@ -15,8 +16,11 @@ earlier run of its kind left there (``reports.output.RUN_FILES``). ``python run_
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from contextlib import ExitStack, closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -112,6 +116,92 @@ def compare(args: argparse.Namespace) -> tuple[pd.DataFrame, list[engine.Result]
     return output.compare_frame(names, results), results, [o for _, o in runs]
 
 
+def live(args: argparse.Namespace) -> None:
+    """--live URL: the strategy on a live stream (:func:`research.live.run_live`); metrics.json, trades.csv and
+    equity.csv written into --out as the run goes (each replaced whole), the report at the end."""
+    from research.live import FIRST_BLOCK, LiveSource, run_live
+
+    if args.data:
+        raise OrderFlowError("--live URL takes no DATA: the data is the stream")
+    if args.symbol is None:
+        raise OrderFlowError("--live needs --symbol (the instrument, e.g. BTCUSDT)")
+    for option in ("sweep", "walk_forward", "compare"):
+        if getattr(args, option):
+            raise OrderFlowError(f"--live runs one strategy: --{option.replace('_', '-')} does not apply")
+    if args.idle_stop is not None and not args.idle_stop > 0:
+        raise OrderFlowError(f"bad --idle-stop {args.idle_stop}: seconds > 0")
+    config, outputs = make_config(args)
+    if outputs.needs_ticks:
+        raise OrderFlowError("--live keeps no ticks: --footprint, --trade-footprints, --html and --profile need a file")
+    config = replace(config, data=args.live)
+    source = LiveSource(args.live, args.symbol, grace=args.grace, idle_stop=args.idle_stop)
+    out = outputs.out
+    removed = output.clear_outputs(out, output.RUN_FILES)
+    print(f"Live: {config.strategy_name} on {args.symbol.upper()} from {args.live}, {config.bars} bars; metrics.json, "
+          f"trades.csv and equity.csv in {out} are updated as the run goes. Ctrl-C ends it. The first bars come after "
+          f"{FIRST_BLOCK:,} aggressor orders (the footprint lines' first block, as in a backtest).", flush=True)
+    told = [0, 0]  # connection events and gaps already told
+
+    def update(result: engine.Result) -> None:
+        tell_live(result.load_report, told)
+        write_live(result, out)
+
+    handlers = {}
+
+    def on_start(cerebro: object) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            handlers[sig] = signal.signal(sig, lambda *_: cerebro.runstop())
+
+    try:
+        result = run_live(config, source, on_update=update, every=args.write_every, on_start=on_start)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    tell_live(result.load_report, told)
+    print(output.describe_load(result))
+    print(output.describe_run(result))
+    print()
+    print("Metrics")
+    print(output.metrics_table(result.metrics))
+    for note in output.order_notes(result):
+        print(note)
+    written = write_live(result, out)
+    written.update(output.draw(result, out, plot=outputs.plot, bt_plot=outputs.bt_plot))
+    print()
+    print("Wrote " + ", ".join(str(p) for p in written.values()))
+    cleared = output.describe_cleared(removed, written.values(), out)
+    if cleared:
+        print(cleared)
+
+
+def write_live(result: engine.Result, out: Path) -> dict[str, Path]:
+    """metrics.json, trades.csv, equity.csv written into a folder of ``out`` and moved over the old ones
+    (a reader never sees half a file)."""
+    staging = out / ".live-writing"
+    written = output.write_outputs(result, staging)
+    paths = {name: out / name for name in written}
+    for name, path in written.items():
+        os.replace(path, paths[name])
+    staging.rmdir()
+    return paths
+
+
+def tell_live(report: dict, told: list[int]) -> None:
+    """Print on stderr the connection losses and trade-id gaps not told yet."""
+    events, gaps = report.get("connections") or [], report.get("gaps") or []
+    for k, event in enumerate(events[told[0]:], start=told[0]):
+        if event["event"] == "lost":
+            print(f"live: connection lost at {event['time']:%Y-%m-%d %H:%M:%S} UTC ({event['reason']}); reconnecting",
+                  file=sys.stderr, flush=True)
+        elif event["event"] == "connected" and k:
+            print(f"live: reconnected at {event['time']:%H:%M:%S} UTC", file=sys.stderr, flush=True)
+    for gap in gaps[told[1]:]:
+        print(f"live: gap of {gap['missed_trades']:,} trade(s) between trade ids {gap['last_trade_id']} and "
+              f"{gap['first_trade_id']} ({gap['from']:%H:%M:%S.%f} to {gap['to']:%H:%M:%S.%f} UTC)",
+              file=sys.stderr, flush=True)
+    told[:] = [len(events), len(gaps)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns 0 when done, 2 on bad input (one ``error:`` line on stderr).
 
@@ -125,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.enter_context(s3_endpoint(args.s3_endpoint))  # s3:// paths of this run
         if args.list_strategies:
             print(strategy_listing())
+            return 0
+        if args.live is not None:
+            live(args)
             return 0
         if args.compare is not None:
             output.check_out_dir(args.out)

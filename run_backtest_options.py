@@ -237,6 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="walk-forward over the --sweep grid: lengths in trading days (D) or bars (b)")
     g.add_argument("--pbo-splits", type=int, default=16, metavar="S",
                    help="blocks S of the probability of backtest overfitting (even); default 16")
+    v = p.add_argument_group("live: the strategy on an exchange's stream as it happens (docs/live.md)")
+    v.add_argument("--live", default=None, metavar="URL",
+                   help="run on a live stream instead of DATA: the exchange (wss://fstream.binance.com) or a replay "
+                   "(python -m data.replay: ws://127.0.0.1:8765); needs --symbol, and --instrument (or --multiplier "
+                   "and --tick-size) for the tick of the footprint lines; metrics.json, trades.csv and equity.csv "
+                   "are written as the run goes; Ctrl-C ends it")
+    v.add_argument("--grace", default="1s", metavar="DURATION",
+                   help="with --live: how long after a time bar's end (exchange clock) it closes without a later "
+                   "trade; default 1s")
+    v.add_argument("--idle-stop", type=float, default=None, metavar="SECONDS",
+                   help="with --live: end the run after this many seconds without a message; default: run until "
+                   "Ctrl-C or SIGTERM")
+    v.add_argument("--write-every", type=float, default=1.0, metavar="SECONDS",
+                   help="with --live: write metrics.json, trades.csv and equity.csv at most this often; default 1")
     return p
 
 

@@ -18,8 +18,9 @@ bottom up; a module imports only modules of its own floor and those below it
   ``resample_bars`` (coarser timeframes made from bars, every line by its rule);
 - :mod:`data.store`: the partitioned tick store and the bar cache;
 - the entry points: :mod:`data.api` (``load_ticks`` and ``make_bars``, which take ticks in
-  memory or a source and dispatch once), :mod:`data.feed` (the Backtrader feed) and
-  :mod:`data.timeframes` (coarser feeds beside it: ``resampledata``, ``replaydata``).
+  memory or a source and dispatch once), :mod:`data.feed` (the Backtrader feed),
+  :mod:`data.timeframes` (coarser feeds beside it: ``resampledata``, ``replaydata``) and
+  :mod:`data.live` (the recorder, the replay server and the live feed, ``LiveOrderFlowFeed``).
 
 The bundled synthetic sample ``data/sample/`` is made by ``python -m tools.make_sample``.
 """
@@ -52,6 +53,10 @@ def __getattr__(name: str):
         from data.feed import OrderFlowFeed
 
         return OrderFlowFeed
+    if name == "LiveOrderFlowFeed":
+        from data.live.feed import LiveOrderFlowFeed
+
+        return LiveOrderFlowFeed
     if name in _TIMEFRAME_NAMES:
         import data.timeframes
 
@@ -74,6 +79,7 @@ __all__ = [
     "make_bars",
     "order_flow_metrics",
     "OrderFlowFeed",
+    "LiveOrderFlowFeed",
     "classify",
     "CLASSIFIERS",
     "bulk_volume_classification",

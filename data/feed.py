@@ -24,6 +24,16 @@ def date2num_ns(ts_ns: np.ndarray) -> np.ndarray:
     return (days + EPOCH_ORDINAL).astype(np.float64) + rest / DAY_NS
 
 
+def line_columns(bars: pd.DataFrame) -> list[np.ndarray]:
+    """A bars frame as the values of the feed's lines (:meth:`OrderFlowFeed.line_targets`): Backtrader's
+    day numbers of the bar times (UTC), every column of ``BAR_COLUMNS`` (NaN for the groups the bars
+    leave out) and a zero open interest."""
+    index = bars.index if bars.index.tz is not None else bars.index.tz_localize("UTC")
+    nan = np.full(len(bars), np.nan)  # optional line groups the bars leave out
+    return ([date2num_ns(timestamps_ns(index))] + [bars[name].to_numpy(np.float64) if name in bars else nan
+                                                   for name in BAR_COLUMNS] + [np.zeros(len(bars))])
+
+
 class _Zone(zoneinfo.ZoneInfo):
     """A zoneinfo zone with the ``localize`` Backtrader calls (pytz's spelling)."""
 
@@ -111,18 +121,16 @@ class OrderFlowFeed(bt.feed.DataBase):
     def start(self) -> None:
         super().start()
         bars: pd.DataFrame = self.p.dataname
-        index = bars.index if bars.index.tz is not None else bars.index.tz_localize("UTC")
-        self._datetimes = date2num_ns(timestamps_ns(index))
-        nan = np.full(len(bars), np.nan)  # optional line groups the bars leave out
-        columns = [self._datetimes] + [bars[name].to_numpy(np.float64) if name in bars else nan
-                                       for name in BAR_COLUMNS]
-        columns.append(np.zeros(len(bars)))
-        targets = [self.lines.datetime] + [getattr(self.lines, name) for name in BAR_COLUMNS]
-        targets.append(self.lines.openinterest)
-        self._arrays = list(zip(targets, columns))
+        columns = line_columns(bars)
+        self._datetimes = columns[0]
+        self._arrays = list(zip(self.line_targets(), columns))
         self._pairs: list | None = None  # the columns as lists, made on the first bar-by-bar load
         self._n = len(bars)
         self._i = 0
+
+    def line_targets(self) -> list:
+        """The feed's lines in the order of :func:`line_columns`: datetime, every bar column, openinterest."""
+        return [self.lines.datetime] + [getattr(self.lines, name) for name in BAR_COLUMNS] + [self.lines.openinterest]
 
     def _load(self) -> bool:
         i = self._i

@@ -212,18 +212,27 @@ def add_timeframes(cerebro: bt.Cerebro, config: RunConfig, base: OrderFlowFeed,
         cerebro.adddata(make(base, spec, footprint=table, calendar=config.calendar, options=options), name=spec)
 
 
-def make_cerebro(config: RunConfig, bars: pd.DataFrame, ticks: pd.DataFrame | None = None) -> bt.Cerebro:
+def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFrame | None = None, *,
+                 feed: Any = None, broker: Any = None) -> bt.Cerebro:
     """Cerebro with the bars' feed (and the coarser feeds of :func:`add_timeframes`), the strategy,
-    the broker's money settings and the analyzers."""
+    the broker's money settings and the analyzers.
+
+    ``feed``: a Backtrader feed to run on instead of one over ``bars`` (the live feed of
+    :mod:`research.live`, without coarser feeds); ``broker``: a Backtrader broker instead of the
+    one the configuration chooses, the money settings applied to it all the same."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
-    feed = OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name)
-    rolls = (bars.attrs.get("load_report") or {}).get("rolls") if config.continuous else None
+    live = feed is not None
+    if not live:
+        feed = OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name)
+    rolls = (bars.attrs.get("load_report") or {}).get("rolls") if config.continuous and not live else None
     if config.fills == "bar" and (config.maker_fee[1] or config.taker_fee[1]):
         raise OrderFlowError("maker and taker fees need --fills trades or book (bar fills do not say who took liquidity)")
     if config.fills != "bar" and config.continuous:
         raise OrderFlowError(f"--fills {config.fills} replays the ticks of one contract; a continuous contract "
                              "(--continuous) fills on its bars: --fills bar")
-    if config.fills != "bar":
+    if broker is not None:
+        cerebro.broker = broker
+    elif config.fills != "bar":
         source = fill_source(config.data, config.fills, config.quotes)
         cerebro.broker = ExecutionBroker(
             warmup=int(config.warmup_bars), replay=source, bar_times=bars.index,
@@ -239,7 +248,8 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame, ticks: pd.DataFrame | No
         cerebro.addobserver(bt.observers.Trades)
         cerebro.addobserver(bt.observers.BuySell, barplot=False)
     cerebro.adddata(feed)
-    add_timeframes(cerebro, config, feed, ticks)
+    if not live:
+        add_timeframes(cerebro, config, feed, ticks)
     cerebro.addstrategy(config.strategy_class, **config.params)
     cerebro.broker.setcash(config.cash)
     if config.instrument is not None:
@@ -273,8 +283,20 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     held = {} if loaded.ticks is None else {"ticks": loaded.ticks}  # the coarser feeds' footprints need the ticks
     cerebro = make_cerebro(config, loaded.bars, **held)
     strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
+    return result_of(config, loaded, cerebro, strat)
 
-    recorded = strat.analyzers.recorder.get_analysis()
+
+def result_of(config: RunConfig, loaded: Loaded, cerebro: bt.Cerebro, strat: Any, *, running: bool = False) -> Result:
+    """The :class:`Result` of a strategy that ran on ``loaded.bars``: equity, trades, daily returns,
+    metrics. ``running``: the strategy is still running (a live run writing its files as it goes):
+    the result covers the bars it has seen, the trades still open marked at the last close."""
+    warmup = int(config.warmup_bars)
+    recorder = strat.analyzers.recorder
+    recorded = recorder.get_analysis()
+    if running:
+        recorded = {**recorded, "trades": [*recorded["trades"], *recorder.open_rows()]}
+    seen = loaded.bars.iloc[:len(recorded["values"])] if running else loaded.bars
+    loaded = replace(loaded, bars=seen)
     bars = loaded.bars.iloc[warmup:] if warmup else loaded.bars
     times = bars.index
     values = pd.Series(recorded["values"][warmup:], index=times, dtype=np.float64)

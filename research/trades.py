@@ -76,17 +76,21 @@ class TradeRecorder(bt.Analyzer):
             self._open[trade.ref] = trade
 
     def stop(self) -> None:
+        self.rows.extend(self.open_rows())
+
+    def open_rows(self) -> list[dict[str, Any]]:
+        """The rows of the trades open now, marked to market at the current bar's close."""
+        if not self._open:
+            return []
         last = len(self.data) - 1
         close = float(self.data.close[0])
         comminfo = self.strategy.broker.getcommissioninfo(self.data)
-        for trade in self._open.values():
-            pnl = comminfo.profitandloss(trade.size, trade.price, close)
-            self.rows.append(trade_row(trade, exit_bar=last, exit_price=close, pnl=pnl))
-        self.limits = [(abs(o.created.size), abs(o.executed.size)) for o in self._limits.values()]
+        return [trade_row(trade, exit_bar=last, exit_price=close, pnl=comminfo.profitandloss(trade.size, trade.price, close))
+                for trade in self._open.values()]
 
     def get_analysis(self) -> dict[str, Any]:
         return {"values": self.values, "positions": self.positions, "trades": self.rows, "refused": self.refused,
-                "limits": getattr(self, "limits", [])}
+                "limits": [(abs(o.created.size), abs(o.executed.size)) for o in self._limits.values()]}
 
 
 def trade_row(trade: Any, exit_bar: int | None = None, exit_price: float | None = None,

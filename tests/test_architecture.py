@@ -15,7 +15,8 @@ Packages, lowest first; a module may import its own package and those before it:
 Inside ``data``, floors (:data:`DATA_FLOORS`), lowest first; a module may import its own
 floor and those below:
 
-    shared pieces <- reading <- bars <- store <- entry points (data itself, data.api, data.feed, data.timeframes)
+    shared pieces <- reading <- bars <- store <- entry points (data itself, data.api, data.feed, data.timeframes,
+    live data)
 
 An import against either order, or an import cycle (of any length, in one package or
 across them), fails the test, named. :data:`KNOWN_VIOLATIONS` would list edges tolerated for
@@ -52,14 +53,16 @@ PACKAGE_RANKS = {
 DATA_FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # what several floors share: names, errors, option objects, futures contracts and their
     # calendar, ticks as arrays, bar specs and the assignment of ticks to bars, side codes and
-    # the classifiers of sides, paths on disk or S3
+    # the classifiers of sides, paths on disk or S3, and the exchange's stream protocol (stream
+    # names, gap notes) that the capture reader and live data share
     ("shared", ("data.errors", "data.schema", "data.options", "data.contracts", "data.ticks", "data.bars.spec",
-                "data.sides.*", "data.storage")),
+                "data.sides.*", "data.storage", "data.live.protocol")),
     ("reading", ("data.reading.*",)),
     ("bars", ("data.bars.*",)),
     ("store", ("data.store.*",)),
     # the public entry points, which take a frame or a source and dispatch once
-    ("entry points", ("data", "data.api", "data.feed", "data.timeframes")),
+    ("entry points", ("data", "data.api", "data.feed", "data.timeframes", "data.live.*", "data.record",
+                      "data.replay")),
 )
 
 # Edges that break the rules and are tolerated for now: (importer, imported). None is: an import

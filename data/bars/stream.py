@@ -1,7 +1,8 @@
 """Order-flow bars from ticks that arrive in batches, equal to ``make_bars`` over all of them.
 
 :class:`BarStream` takes canonical tick frames in time order (``add``) and returns the
-bars at the end (``finish``); only bars (small) are held whole. It computes each bar
+bars at the end (``finish``), or as they close (``take``, with ``close_held`` for a live feed
+whose clock passed the held bar's end: :mod:`data.live.bars`); only bars (small) are held whole. It computes each bar
 with the very functions ``make_bars`` uses, on the bar's own ticks, and carries across
 batches exactly what those functions need from earlier ticks:
 
@@ -123,6 +124,8 @@ class BarStream:
         self._side_jobs: list[Future] = []  # per chunk: its depth and large-trade lines, from the side thread
         self._side_thread: ThreadPoolExecutor | None = None
         self._stamps: list[np.ndarray] = []
+        self._completed = 0  # chunks whose side-thread lines are in (see _complete)
+        self._taken = 0  # chunks returned by take()
         self.ticks = 0
 
     # ----------------------------------------------------------------- input
@@ -189,22 +192,64 @@ class BarStream:
     def finish(self) -> pd.DataFrame:
         """Process the ticks held back and return all the bars (as ``make_bars`` would)."""
         self._process(final=True)
-        has_prices = self._seen_bid and self._seen_ask
         try:
-            for chunk, job in zip(self._chunks, self._side_jobs):
-                lines, alternative = job.result()
-                chunk.update(lines)
-                if has_prices and alternative is not None:
-                    chunk.update(alternative)
+            self._complete(len(self._chunks))
         finally:
             if self._side_thread is not None:
                 self._side_thread.shutdown()
                 self._side_thread = None
+        return self._frame(0)
+
+    def take(self) -> pd.DataFrame:
+        """The bars made since the last call (all of them the first time): every bar before the
+        one held back, which a later tick may still join. A live feed calls it after each batch
+        (:mod:`data.live.bars`); :meth:`finish` still returns every bar.
+
+        A bar taken here is final, with one exception: depth lines from quotes carried on the
+        ticks, while no tick has shown both quote prices yet, are those of a stream without
+        prices (a later tick with prices changes them in :meth:`finish`, not here)."""
+        first = self._taken
+        self._complete(len(self._chunks))
+        self._taken = len(self._chunks)
+        return self._frame(first)
+
+    def close_held(self) -> bool:
+        """Make the bar held back now, as if no later tick can join it (a live stream whose clock
+        has passed the bar's end): the next :meth:`take` returns it, and later ticks start new bars.
+        Only once the first bars were made: before that, the first chunk waits for the ticks it
+        needs (the tick-size sample, the first block of large-trade sizes). False when nothing
+        was made."""
+        if not self._started or self._pending is None or not len(self._pending["timestamp"]):
+            return False
+        self._process(final=True)
+        return True
+
+    def held_until(self) -> int | None:
+        """The end (UTC ns) of the time bar held back: once the clock passes it no tick can join it;
+        None when no tick is held or the bars are not time bars."""
+        pending = self._pending
+        if self.spec.kind != "time" or pending is None or not len(pending["timestamp"]):
+            return None
+        return int(assign_bars(pending["timestamp"][-1:], pending["size"][-1:], self.spec)[1][-1])
+
+    def _complete(self, upto: int) -> None:
+        """Put the side thread's lines of the chunks before ``upto`` into them (once each)."""
+        has_prices = self._seen_bid and self._seen_ask
+        for chunk, job in zip(self._chunks[self._completed:upto], self._side_jobs[self._completed:upto]):
+            lines, alternative = job.result()
+            chunk.update(lines)
+            if has_prices and alternative is not None:
+                chunk.update(alternative)
+        self._completed = max(self._completed, upto)
+
+    def _frame(self, first: int) -> pd.DataFrame:
+        """The bars of the chunks from ``first`` on, as a frame of :func:`bar_columns`."""
         columns = bar_columns(self.depth, self.footprint)
-        if not self._chunks:
+        chunks = self._chunks[first:]
+        if not chunks:
             return empty_bars(self.spec, columns)
-        data = {name: np.concatenate([c[name] for c in self._chunks]) for name in self._chunks[0]}
-        bars = pd.DataFrame(data, index=bar_index(np.concatenate(self._stamps)))
+        data = {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
+        bars = pd.DataFrame(data, index=bar_index(np.concatenate(self._stamps[first:])))
         bars = bars[[c for c in columns if c in bars.columns]]
         bars.attrs["bar_spec"] = self.spec.text
         if self.footprint and describe_rule(self.params):

@@ -20,7 +20,9 @@ messages are quotes (``b``/``B`` bid and size, ``a``/``A`` ask and size). Everyt
 stamped with the exchange's transaction time ``T`` (ms; ``E`` when ``T`` is absent), not
 the receive time: the recorder's clock may be far off (about 1.3 s in the shared
 samples). :func:`read_binance_stream` also gives the receive times, to study that skew.
-Other messages (depth diffs, REST snapshots) are counted as ``book_update`` and skipped.
+Other messages (depth diffs, REST snapshots) are counted as ``book_update`` and skipped; a
+recorder's gap notes (``{"e": "gap", ...}``, :func:`data.live.protocol.gap_note`) as ``recorder_gap``,
+with a note in the load report.
 Speed (see :func:`read_binance_stream`): lines and receive-time prefixes are found with
 numpy over the whole decompressed buffer; a recorder writes every message of a stream the
 same way, so each kind's layout is learned from one line (:class:`MessageLayout`) and all
@@ -46,10 +48,11 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from data.errors import OrderFlowError
+from data.live.protocol import GAP_KIND
 from data.reading.loader import ColumnPicker, ReadResult, head_lines, read_csv, read_header, read_problem, register_format
 from data.reading.quotes import register_quote_reader
 
-__all__ = ["BOOKTICKER_COLUMNS", "CaptureLines", "MAX_LAYOUTS", "MessageLayout", "NO_PREFIX", "Value", "byte_rows",
+__all__ = ["BOOKTICKER_COLUMNS", "CaptureLines", "capture_messages", "MAX_LAYOUTS", "MessageLayout", "NO_PREFIX", "Value", "byte_rows",
            "split_capture", "string_field", "windows", "read_binance_stream", "read_stream_ticks", "read_stream_quotes"]
 
 BOOKTICKER_COLUMNS = ("update_id", "best_bid_price", "best_bid_qty", "best_ask_price", "best_ask_qty",
@@ -84,6 +87,7 @@ _PREFIX_WIDTH = 32  # a receive-time prefix (10-20 digits), its spaces and the J
 _SPACE = np.frombuffer(b" \t\r\n\f\v", np.uint8)
 _IS_SPACE = np.isin(np.arange(256), _SPACE)
 _TRADE_FIELDS = {"p": pa.string(), "q": pa.string(), "m": pa.bool_()}
+_ID_FIELD = {"t": pa.int64()}
 _QUOTE_FIELDS = {"b": pa.string(), "B": pa.string(), "a": pa.string(), "A": pa.string()}
 _TIME_FIELDS = {"T": pa.int64(), "E": pa.int64()}
 
@@ -732,9 +736,9 @@ class _Heads:
 class _Capture:
     """A capture's bytes, lines and each line's event type and symbol (:meth:`classify`)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, text: bytes | None = None):
         self.path = path
-        self.buf = np.frombuffer(_text(path), np.uint8)
+        self.buf = np.frombuffer(_text(path) if text is None else text, np.uint8)
         self.lines = split_capture(self.buf)
         self.begin = self.lines.start + self.lines.json_at
         self.classify()
@@ -867,13 +871,17 @@ class _Capture:
         return {name: pc.coalesce(pc.struct_field(data, name), table[name]).combine_chunks() for name in fields}
 
 
-def read_binance_stream(path: str | Path, quotes: bool = True, trades: bool = True) -> dict[str, pd.DataFrame]:
+def read_binance_stream(path: str | Path, quotes: bool = True, trades: bool = True, *, text: bytes | None = None,
+                        trade_ids: bool = False) -> dict[str, pd.DataFrame]:
     """A capture -> ``{"trades": ..., "quotes": ...}``, each in file order with ``timestamp``
     (exchange time ``T``, else ``E``), ``receive_time`` (the line's prefix; NaT without one) and the
     message's line number ``line`` (1-based). Trades: ``price, size, side, stream``
     (``trade``/``aggTrade``), with ``attrs["counts"]``: messages per event type (``other`` for lines
     without one: REST snapshots, lines that are not JSON); quotes: ``bid, ask, bid_size, ask_size``.
-    ``quotes=False`` / ``trades=False`` leave one out (and skip its parsing).
+    ``quotes=False`` / ``trades=False`` leave one out (and skip its parsing). ``text``: the
+    capture's lines already in memory (a live stream's latest messages, :mod:`data.live.bars`);
+    ``path`` then only names them in messages. ``trade_ids``: trades also get ``trade_id``
+    (the message's ``t``, -1 where it has none, as ``@aggTrade`` messages).
 
     Speed: the file is split into lines and the receive-time prefixes read with numpy
     (:func:`split_capture`); each line's event type and symbol come from the :class:`MessageLayout`
@@ -883,10 +891,10 @@ def read_binance_stream(path: str | Path, quotes: bool = True, trades: bool = Tr
     layout go through a substring search and pyarrow's JSON reader. Depth diffs (most of a
     capture's bytes) are never parsed. No loop or ``json.loads`` per message."""
     path = Path(path)
-    capture = _Capture(path)
+    capture = _Capture(path, text)
     out = {}
     if trades:
-        base, values = capture.messages(("trade", "aggTrade"), _TRADE_FIELDS)
+        base, values = capture.messages(("trade", "aggTrade"), {**_TRADE_FIELDS, **(_ID_FIELD if trade_ids else {})})
         buyer_maker = pc.fill_null(values["m"], False).to_numpy(zero_copy_only=False)
         line = base["line"]
         out["trades"] = pd.DataFrame({
@@ -895,6 +903,7 @@ def read_binance_stream(path: str | Path, quotes: bool = True, trades: bool = Tr
             "size": _numbers(values["q"], "q", path, line),
             "side": np.where(buyer_maker, -1, 1).astype(np.int8),
             "stream": values["stream"],
+            **({"trade_id": pc.fill_null(values["t"], -1).to_numpy(zero_copy_only=False)} if trade_ids else {}),
         }, copy=False)
         counts = np.bincount(capture.code, minlength=len(capture.kinds))
         out["trades"].attrs["counts"] = {k or "other": int(c) for k, c in zip(capture.kinds, counts)}
@@ -923,16 +932,38 @@ def read_stream_ticks(path: Path, pick: ColumnPicker | None = None) -> ReadResul
     is_agg = (trades["stream"] == "aggTrade").to_numpy()
     if is_agg.any() and not is_agg.all():
         rejects["aggregate_duplicate"] = is_agg
+    gaps = trades.attrs["counts"].get(GAP_KIND, 0)
     other = n_lines - len(trades)
     if other:  # lines that are not trades: one placeholder row each, so that the report counts them
         pad = pd.DataFrame({"timestamp": pd.Series(pd.NaT, index=range(other), dtype="datetime64[ns, UTC]"),
                             "price": np.nan, "size": np.nan, "side": np.int8(0)})
         frame = pd.concat([frame, pad], ignore_index=True)
         rejects = {k: np.r_[v, np.zeros(other, bool)] for k, v in rejects.items()}
-        rejects["book_update"] = np.r_[np.zeros(len(trades), bool), np.ones(other, bool)]
+        rejects["book_update"] = np.r_[np.zeros(len(trades), bool), np.ones(other - gaps, bool), np.zeros(gaps, bool)]
+        if gaps:
+            rejects["recorder_gap"] = np.r_[np.zeros(n_lines - gaps, bool), np.ones(gaps, bool)]
     notes = ["Binance capture: stamped with the exchange's time T, not the receive time; "
              f"messages {trades.attrs['counts']}"]
+    if gaps:
+        notes.append(f"the recorder noted {gaps:,} gap(s) in this capture (lines {{\"e\":\"{GAP_KIND}\"...}}: "
+                     "messages lost while it reconnected, with the last trade id before and the first after)")
     return ReadResult(frame, rejects=rejects, notes=notes)
+
+
+def capture_messages(path: str | Path) -> pd.DataFrame:
+    """Every exchange message of a capture, in file order: ``timestamp`` (the exchange's time ``T``,
+    else ``E``), ``kind`` (its event type), ``line`` (1-based) and ``text`` (the message as
+    recorded, without the receive-time prefix): what a replay sends (:mod:`data.live.replay`).
+    Lines without an event type (REST snapshots, replies) and a recorder's gap notes are left out."""
+    path = Path(path)
+    capture = _Capture(path)
+    kinds = tuple(k for k in capture.kinds if k and k != GAP_KIND)
+    base, values = capture.messages(kinds, {})
+    rows = np.searchsorted(capture.lines.number, base["line"])
+    begin, end = (capture.lines.start + capture.lines.json_at)[rows], capture.lines.end[rows]
+    raw = capture.buf.tobytes()
+    text = [raw[b:e].decode("utf-8", "replace") for b, e in zip(begin.tolist(), end.tolist())]
+    return pd.DataFrame({"timestamp": base["timestamp"], "kind": values["stream"], "line": base["line"], "text": text})
 
 
 def read_stream_quotes(path: Path) -> pd.DataFrame:

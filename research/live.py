@@ -1,0 +1,120 @@
+"""A live run: the engine's strategy, broker and analyzers on a live feed, its result given as it goes.
+
+    from research import RunConfig
+    from research.live import LiveSource, run_live
+    config = RunConfig(strategy="cvd_trend", bars="1min", instrument=get_instrument("BTC-PERP"))
+    result = run_live(config, LiveSource("wss://fstream.binance.com", "BTCUSDT"), on_update=print)
+
+:func:`run_live` is :func:`research.run` with :class:`data.LiveOrderFlowFeed` in place of the bars of
+a file: the same Cerebro (:func:`research.engine.make_cerebro`: strategy, money settings, analyzers)
+and the same result (:func:`research.engine.result_of`), handed to ``on_update`` at most every
+``every`` seconds while the run goes (the bars so far; trades still open marked at the last close)
+and returned at the end. The live feed builds the bars a backtest of the recorded capture builds, so
+a replay of a capture (:mod:`data.live.replay`) gives the backtest's indicator values, orders and
+fills.
+
+Fills: Backtrader's broker at the next bar's open, as in a backtest with ``fills="bar"``.
+``broker=`` takes any other Backtrader broker: the place for a paper broker that fills against
+the live quotes. The execution broker of ``--fills trades|book`` (:mod:`execution.broker`) replays
+a file's ticks and book, which a live run does not have, so it is refused here.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+import backtrader as bt
+
+from data import OrderFlowError
+from data.bars.large import DEFAULT_LARGE_WINDOW as FIRST_BLOCK
+from data.live.feed import LiveOrderFlowFeed
+
+from .config import RunConfig
+from .engine import Loaded, Result, make_cerebro, result_of
+
+__all__ = ["LiveSource", "live_feed", "run_live", "FIRST_BLOCK"]
+
+
+@dataclass(frozen=True)
+class LiveSource:
+    """Where a live run's data comes from: the stream's address (``url``: the exchange, or a replay),
+    the ``symbol``, the ``grace`` after a time bar's end before it closes without a later trade,
+    ``idle_stop`` (end after that many seconds without a message; None: until stopped), whether the
+    book lines come from the quote stream (``quotes``), and the footprint grid's ``tick_size`` (None:
+    the run's instrument's)."""
+
+    url: str
+    symbol: str
+    grace: str = "1s"
+    idle_stop: float | None = None
+    quotes: bool = True
+    tick_size: float | None = None
+
+
+def live_feed(config: RunConfig, source: LiveSource, **feed_params: Any) -> LiveOrderFlowFeed:
+    """The live feed of a run: ``config``'s bars and bar options, ``source``'s stream."""
+    options = config.bar_options
+    tick = source.tick_size if source.tick_size is not None else (
+        config.instrument.tick_size if config.instrument is not None else None)
+    if tick is None and options.footprint:
+        raise OrderFlowError("a live run needs the instrument's tick size for the footprint lines: --instrument "
+                             "(BTC-PERP ...) or --multiplier 1 --tick-size 0.01 on the command line, "
+                             "LiveSource(tick_size=) or RunConfig(instrument=) from Python")
+    if tick is not None:
+        options = replace(options, tick_size=float(tick))
+    return LiveOrderFlowFeed(source.url, source.symbol, bars=config.bars, options=options, grace=source.grace,
+                             idle_stop=source.idle_stop, quotes=source.quotes, name=config.data_name, **feed_params)
+
+
+class _Updates(bt.Analyzer):
+    """Calls ``callback(strategy)`` after a bar, at most every ``every`` seconds (after the recorder)."""
+
+    params = (("callback", None), ("every", 1.0))
+
+    def start(self) -> None:
+        self._last = float("-inf")
+
+    def next(self) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.p.every:
+            self._last = now
+            self.p.callback(self.strategy)
+
+
+def run_live(config: RunConfig, source: LiveSource, *, on_update: Callable[[Result], None] | None = None,
+             every: float = 1.0, broker: Any = None, on_start: Callable[[bt.Cerebro], None] | None = None,
+             **feed_params: Any) -> Result:
+    """Run ``config``'s strategy on ``source``'s live stream until the feed ends (``idle_stop``) or
+    Cerebro is stopped (``cerebro.runstop()``, e.g. from a signal handler given the Cerebro by
+    ``on_start``); returns the :class:`research.Result` of the bars it saw. ``on_update`` gets the
+    result so far at most every ``every`` seconds; ``broker`` replaces Backtrader's broker;
+    ``feed_params`` go to :class:`data.LiveOrderFlowFeed` (``qcheck``, ``first_delay`` ...).
+    The result's ``load_report`` is the stream's (:meth:`data.LiveOrderFlowFeed.report`: trades
+    read, kept, rejected by reason, every gap and every connection loss)."""
+    if config.fills != "bar" and broker is None:
+        raise OrderFlowError(f"--fills {config.fills} replays the ticks of a file, which a live run does not have: a live "
+                             "run fills with Backtrader's broker at the next bar's open (--fills bar)")
+    if config.all_timeframes or config.continuous:
+        raise OrderFlowError("a live run follows one instrument on one timeframe: --timeframes and --continuous need "
+                             "the bars of files")
+    feed = live_feed(config, source, **feed_params)
+    cerebro = make_cerebro(config, None, feed=feed, broker=broker)
+    if on_update is not None:
+        cerebro.addanalyzer(_Updates, callback=lambda strat: on_update(result_of(config, _loaded(feed), cerebro, strat,
+                                                                                  running=True)),
+                            every=every)
+    if on_start is not None:
+        on_start(cerebro)
+    strat = cerebro.run()[0]
+    loaded = _loaded(feed)
+    if not len(loaded.bars):
+        raise OrderFlowError(f"no bar came from {source.url} ({source.symbol}): {feed.report()['rows_read']:,} trades "
+                             f"received; the first bars wait for {FIRST_BLOCK:,} aggressor orders (the footprint "
+                             "lines' first block of large-order sizes, as in a backtest)")
+    return result_of(config, loaded, cerebro, strat)
+
+
+def _loaded(feed: LiveOrderFlowFeed) -> Loaded:
+    bars = feed.bars()
+    return Loaded(bars=bars, load_report=feed.report(), ticks_in_range=int(bars["trades"].sum()) if len(bars) else 0)
