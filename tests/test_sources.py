@@ -204,3 +204,14 @@ def test_the_symbol_check_is_one_function():
                               "symbol= / --symbol"
     with pytest.raises(OrderFlowError, match="no ticks of symbol 'NQ': it holds no ticks$"):
         check_symbol("NQ", {}, "x.csv")
+
+
+def test_a_many_file_report_counts_its_files_in_words():
+    from data.reading.loader import describe_source
+
+    def report(n):
+        files = [{"source": f"ticks/{i}.csv", "rows_read": 3, "rows_kept": 3, "rejected": {}} for i in range(n)]
+        return {"format": "files", "source": "ticks", "files": files, "rows_read": 3 * n, "rows_kept": 3 * n}
+
+    assert describe_source(report(1))[0] == "Read 1 file (ticks): 3 rows, 3 kept in the window."
+    assert describe_source(report(2))[0] == "Read 2 files (ticks): 6 rows, 6 kept in the window."

@@ -1181,7 +1181,8 @@ def describe_source(report: Mapping[str, Any]) -> list[str]:
                  f"{kept:,} rows in the window."]
     else:
         files = report.get("files") or []
-        lines = [f"Read {len(files)} files ({report['source']}): {read:,} rows, {kept:,} kept in the window."]
+        lines = [f"Read {len(files)} file{'' if len(files) == 1 else 's'} ({report['source']}): {read:,} rows, "
+                 f"{kept:,} kept in the window."]
         lines += [f"  {Path(f['source']).name}: {f['rows_read']:,} read, {f.get('rows_in_window', f['rows_kept']):,} kept"
                   + (f", rejected {sum(f['rejected'].values()):,}" if f.get("rejected") else "") for f in files]
     rejected = report.get("rejected") or {}
