@@ -158,13 +158,7 @@ def live(args: argparse.Namespace) -> None:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
     tell_live(result.load_report, told)
-    print(output.describe_load(result))
-    print(output.describe_run(result))
-    print()
-    print("Metrics")
-    print(output.metrics_table(result.metrics))
-    for note in output.order_notes(result):
-        print(note)
+    print_result(result)
     written = write_live(result, out)
     written.update(output.draw(result, out, plot=outputs.plot, bt_plot=outputs.bt_plot))
     print()
@@ -200,6 +194,17 @@ def tell_live(report: dict, told: list[int]) -> None:
               f"{gap['first_trade_id']} ({gap['from']:%H:%M:%S.%f} to {gap['to']:%H:%M:%S.%f} UTC)",
               file=sys.stderr, flush=True)
     told[:] = [len(events), len(gaps)]
+
+
+def print_result(result: "engine.Result") -> None:
+    """What a run loaded, what it ran and its metrics table, with the notes on refused orders."""
+    print(output.describe_load(result))
+    print(output.describe_run(result))
+    print()
+    print("Metrics")
+    print(output.metrics_table(result.metrics))
+    for note in output.order_notes(result):
+        print(note)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -249,13 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         inputs = output.run_inputs(config)
         output.owned_files(outputs.out, output.RUN_FILES, inputs)  # refuses before the run to overwrite an input
         result = engine.run(config, load_checked(config, outputs))
-        print(output.describe_load(result))
-        print(output.describe_run(result))
-        print()
-        print("Metrics")
-        print(output.metrics_table(result.metrics))
-        for note in output.order_notes(result):
-            print(note)
+        print_result(result)
         removed = output.clear_outputs(outputs.out, output.RUN_FILES, inputs)
         written = output.write_outputs(result, outputs.out)
         written.update(output.draw(result, outputs.out, plot=outputs.plot, bt_plot=outputs.bt_plot,

@@ -23,3 +23,11 @@ def unrooted(text: str, *roots: Path) -> str:
         for form in {str(root), str(Path(root).resolve())}:
             text = text.replace(form.rstrip(os.sep) + os.sep, "")
     return text
+
+
+def emit(text: str, out: Path | None) -> int:
+    """A study's report: printed, and also written to ``out`` when given; exit status 0."""
+    print(text)
+    if out:
+        Path(out).write_text(text)
+    return 0

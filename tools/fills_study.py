@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 
 from execution import replay, simulate
+from tools import emit, unrooted
 from tools import real_books as rb
-from tools import unrooted
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -197,10 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
     args = parser.parse_args(argv)
     text = report(args.shared)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
-    return 0
+    return emit(text, args.out)
 
 
 if __name__ == "__main__":

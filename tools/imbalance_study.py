@@ -51,7 +51,7 @@ import pandas as pd
 from data.bars.make import make_bars
 from data.errors import OrderFlowError
 from data.ticks import timestamps_ns
-from tools import unrooted
+from tools import emit, unrooted
 from tools.real_books import report as real_books_report
 from tools.real_books import shift_table
 
@@ -270,10 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     except OrderFlowError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
-    print(text)
-    if args.out:
-        args.out.write_text(text)
-    return 0
+    return emit(text, args.out)
 
 
 if __name__ == "__main__":

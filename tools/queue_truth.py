@@ -36,6 +36,7 @@ import pandas as pd
 from data.reading.readers.databento_mbo import F_SNAPSHOT, read_dbn_records
 from execution import simulate
 from execution.replay import Replay
+from tools import emit
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -171,10 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(text)
-    if args.out:
-        args.out.write_text(text)
-    return 0
+    return emit(text, args.out)
 
 
 if __name__ == "__main__":

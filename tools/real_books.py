@@ -38,7 +38,7 @@ import pandas as pd
 from data.bars.depth import timestamps_of
 from data.bars.make import make_bars
 from data.ticks import timestamps_ns
-from tools import unrooted
+from tools import emit, unrooted
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -335,10 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
     args = parser.parse_args(argv)
     text = report(args.shared, args.seed)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
-    return 0
+    return emit(text, args.out)
 
 
 if __name__ == "__main__":
