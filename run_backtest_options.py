@@ -336,8 +336,9 @@ def make_config(args: argparse.Namespace) -> tuple[RunConfig, Outputs]:
         adjust=args.adjust, expiry=args.expiry, roll_positions=args.roll_positions, timeframes=timeframes,
         developing=args.developing, **fill_options(args),
     )
-    for spec in config.all_timeframes:  # the strategy's own too, before any data is read
-        check_timeframe(args.bars, spec)
+    for spec in config.all_timeframes:  # the strategy's own, before any data is read (--timeframes' are checked)
+        if spec not in timeframes:
+            check_timeframe(args.bars, spec)
     return config, outputs
 
 

@@ -303,10 +303,7 @@ def result_of(config: RunConfig, loaded: Loaded, cerebro: bt.Cerebro, strat: Any
     check_finite(values, config)
     equity = pd.DataFrame({"value": values, "drawdown": perf.drawdown(values),
                            "position": np.asarray(recorded["positions"][warmup:], dtype=np.float64)})
-    rows = recorded["trades"]
-    if warmup:
-        rows = [{**r, "entry_bar": r["entry_bar"] - warmup, "exit_bar": r["exit_bar"] - warmup} for r in rows]
-    trades = trades_frame(rows, times, tick_size=run_tick_size(config, bars), offset=warmup,
+    trades = trades_frame(recorded["trades"], times, tick_size=run_tick_size(config, bars), offset=warmup,
                           multiplier=getattr(cerebro.broker.getcommissioninfo(strat.data).p, "mult", 1.0) or 1.0)
     if config.continuous:
         trades.insert(len(TRADE_COLUMNS), "contract", trade_contracts(trades, loaded.load_report))

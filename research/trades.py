@@ -187,9 +187,11 @@ def trades_frame(rows: list[dict[str, Any]], times: pd.DatetimeIndex, tick_size:
                  multiplier: float = 1.0, offset: int = 0) -> pd.DataFrame:
     """:class:`TradeRecorder` rows -> the trades frame (:data:`TRADE_COLUMNS`), sorted by entry.
 
-    ``times`` are the bars' timestamps (the feed's bar index): ``entry_time =
-    times[entry_bar]`` and ``exit_time = times[exit_bar]`` are the fill bars'
-    times; ``bars_held = exit_bar - entry_bar``.
+    ``times`` are the bars' timestamps (the feed's bar index) after the first ``offset`` bars
+    (the warm-up bars, which every bar number of ``rows`` counts): ``entry_bar`` and
+    ``exit_bar`` become numbers of ``times`` (``entry_bar - offset`` ...), ``entry_time =
+    times[entry_bar]`` and ``exit_time = times[exit_bar]`` are the fill bars' times;
+    ``bars_held = exit_bar - entry_bar``.
 
     Each leg (``entry_*``, ``exit_*``; the exit's empty for a trade still open):
 
@@ -214,6 +216,7 @@ def trades_frame(rows: list[dict[str, Any]], times: pd.DatetimeIndex, tick_size:
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TRADE_COLUMNS})
     frame = pd.DataFrame(rows).sort_values(["entry_bar", "exit_bar"], kind="stable").reset_index(drop=True)
+    frame[["entry_bar", "exit_bar"]] -= offset  # bar numbers of ``times``
     frame["entry_time"] = times[frame["entry_bar"].to_numpy()]
     frame["exit_time"] = times[frame["exit_bar"].to_numpy()]
     frame["bars_held"] = frame["exit_bar"] - frame["entry_bar"]
