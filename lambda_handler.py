@@ -403,7 +403,7 @@ def _process_upload(source: str, base: S3Path, spec: str) -> dict[str, Any]:
         "bars": len(bars),
         "bar_spec": spec,
         "outputs": {"bars": str(outputs["bars"]), "metrics": str(outputs["metrics"])},
-        "load_report": json.loads(json.dumps(report, default=str), parse_constant=lambda _: None),
+        "load_report": _json_value(report),
         "data": [{str(k): _json_value(v) for k, v in row.items()}
                  for row in metrics.tail(LAST_ROWS).astype(object).to_dict("records")],
     }

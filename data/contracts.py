@@ -33,11 +33,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from data.errors import OrderFlowError
+from data.ticks import DAY_NS
 
 MONTH_CODES = "FGHJKMNQUVXZ"  # January .. December
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ADJUSTMENTS = ("none", "add", "ratio")
-DAY_NS = 86_400_000_000_000
 _RULE = re.compile(r"^\s*([A-Za-z]+)\s*:\s*([1-5]|last)\s*([a-z]{3})\s*(?::\s*(\d+)\s*)?$", re.IGNORECASE)
 _ROLL = re.compile(r"^\s*(days|volume)\s*(?::\s*(\d+)\s*)?$", re.IGNORECASE)
 

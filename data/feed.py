@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 from data.api import make_bars
-from data.bars.spec import DAY_NS, BarSpec, parse_bar_spec
+from data.bars.spec import BarSpec, parse_bar_spec
 from data.errors import OrderFlowError
 from data.options import BarOptions
 from data.schema import BAR_COLUMNS, CORE_BAR_COLUMNS, ORDER_FLOW_LINES
-from data.ticks import timestamps_ns
+from data.ticks import DAY_NS, timestamps_ns
 
 EPOCH_ORDINAL = 719_163  # datetime.date(1970, 1, 1).toordinal(), Backtrader's day count
 

@@ -9,6 +9,8 @@ import pandas as pd
 from data.errors import OrderFlowError
 from data.schema import TICK_QUOTES, TICK_REQUIRED
 
+DAY_NS = 86_400_000_000_000  # nanoseconds in a day
+
 # columns that name the aggressor (taker) order of each trade, where a source has one
 ORDER_ID_COLUMNS = ("aggressor_id", "taker_order_id", "order_id")
 ORDER_ID = "order_id"  # the name of the ticks' aggressor/order id column in tick arrays, if any

@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 
 from data.errors import OrderFlowError
-from data.ticks import timestamps_ns
+from data.ticks import DAY_NS, timestamps_ns
 
-DAY_NS = 86_400_000_000_000
 SESSION = "session"
 _COUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([tv])\s*$", re.IGNORECASE)
 
@@ -117,7 +116,7 @@ def _bt_timeframe(spec: BarSpec) -> tuple[int, int]:
             return bt.TimeFrame.Years, n
         return bt.TimeFrame.Days, n
     units = (  # (ns per unit, Backtrader timeframe) from the largest fixed unit down
-        (86_400_000_000_000, bt.TimeFrame.Days),
+        (DAY_NS, bt.TimeFrame.Days),
         (60_000_000_000, bt.TimeFrame.Minutes),
         (1_000_000_000, bt.TimeFrame.Seconds),
         (1_000, bt.TimeFrame.MicroSeconds),

@@ -46,10 +46,10 @@ from data.live.protocol import (
     require_websockets,
     stream_names,
 )
+from data.ticks import DAY_NS
 
 __all__ = ["Recorder", "CaptureFiles", "main"]
 
-DAY_NS = 86_400_000_000_000
 _TRADE_ID = re.compile(r'"e":"trade"[^\n]*?"t":(\d+)')
 
 

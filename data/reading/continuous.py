@@ -59,7 +59,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data.contracts import (
-    DAY_NS,
     MONTH_CODES,
     Contract,
     ContractRule,
@@ -76,7 +75,7 @@ from data.errors import OrderFlowError
 from data.options import LoadOptions
 from data.reading.progress import progress_bar
 from data.reading.sources import TickSource, file_stamp, open_store, read_symbols, register_continuous, source_files
-from data.ticks import price_grid
+from data.ticks import DAY_NS, price_grid
 
 _OPEN = np.iinfo(np.int64).max // DAY_NS  # a day number past any data: no roll
 ROLL_TABLE = ("date", "time", "from", "to", "from_price", "to_price", "gap", "from_time", "to_time", "series_from",

@@ -58,6 +58,7 @@ from data.reading.progress import progress_bar
 from data.reading.sources import TickSource, check_symbol, register_store, source_files
 from data.schema import TICK_COLUMNS
 from data.storage import AnyPath, add_endpoint_option, as_path, aside_for, is_remote, listed, open_input, publish, s3_endpoint, sync_folder
+from data.ticks import DAY_NS
 
 MARKER = "_store.json"
 DATA_FILE = "ticks.parquet"
@@ -504,7 +505,7 @@ def arrays_frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
 
 def _utc_dates(batch: pd.DataFrame) -> np.ndarray:
     ns = batch["timestamp"].array.as_unit("ns").asi8
-    return (ns - ns % 86_400_000_000_000).view("M8[ns]").astype("M8[D]").astype(str)
+    return (ns - ns % DAY_NS).view("M8[ns]").astype("M8[D]").astype(str)
 
 
 def symbol_folder(symbol: Any, option: str = "symbol=") -> str:
