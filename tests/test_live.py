@@ -284,6 +284,12 @@ def test_replay_keeps_the_recorded_pace_times_the_speed(tiny_capture):
     assert np.all((gaps > 0.4) & (gaps < 0.75)), gaps
 
 
+@pytest.mark.parametrize("outage", ["soon", "-1s"])
+def test_a_bad_outage_is_the_projects_error(tiny_capture, outage):
+    with pytest.raises(OrderFlowError, match="outage must be a duration"):
+        ReplayServer([tiny_capture], port=0, outage=outage)
+
+
 def test_replay_command_line_errors_are_one_line(tmp_path):
     for args in (["-m", "data.replay", str(tmp_path / "missing.gz")],
                  ["-m", "data.replay", str(tmp_path / "missing.gz"), "--speed", "fast"],

@@ -34,7 +34,7 @@ import pandas as pd
 
 from data.errors import ArgumentParser, OrderFlowError, print_error
 from data.live.protocol import message_route, parse_request, require_websockets
-from data.options import utc_time
+from data.options import duration, utc_time
 from data.reading.loader import check_file
 from data.reading.readers.binance_stream import capture_messages
 
@@ -98,9 +98,7 @@ class ReplayServer:
         if any(n < 1 for n in self.drop_after):
             raise OrderFlowError("drop_after takes counts of messages >= 1")
         self.drop_at = sorted(int(utc_time(t, "drop_at").value) for t in drop_at)
-        self.outage = int(pd.Timedelta(outage).value)
-        if self.outage < 0:
-            raise OrderFlowError(f"bad outage {outage!r}: a duration >= 0")
+        self.outage = int(duration(outage, "outage", "1s or 500ms").value)
         self.log = log or (lambda text: None)
         self.clients: list[_Client] = []
         self.sent = 0
@@ -346,12 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
-        try:
-            outage = pd.Timedelta(args.outage)
-        except ValueError:
-            raise OrderFlowError(f"bad --outage {args.outage!r}: a duration such as 1s or 500ms") from None
         server = ReplayServer(args.captures, host=args.host, port=args.port, speed=parse_speed(args.speed),
-                              drop_after=args.drop_after, drop_at=args.drop_at, outage=outage, log=say).start()
+                              drop_after=args.drop_after, drop_at=args.drop_at, outage=args.outage, log=say).start()
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except (OrderFlowError, OSError) as exc:
