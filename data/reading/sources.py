@@ -106,13 +106,27 @@ def whole_rows(value: Any, name: str) -> int:
     return int(value)
 
 
+def listed_symbols(held: Mapping[str, int]) -> str:
+    """``{"ESH4": 10, ...}`` as errors list them: ``ESH4 (10 rows), ...`` (symbols without rows left out)."""
+    return ", ".join(f"{k} ({v:,} rows)" for k, v in held.items() if v)
+
+
+def summed_symbols(reports: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The rows per symbol of several files, from their load reports' ``symbols``."""
+    held: dict[str, int] = {}
+    for report in reports:
+        for name, rows in (report.get("symbols") or {}).items():
+            held[name] = held.get(name, 0) + rows
+    return held
+
+
 def check_symbol(symbol: str, held: Mapping[str, int], source: Any) -> None:
     """Raise :class:`OrderFlowError` unless ``source`` holds ticks of ``symbol``, naming the symbols it
     holds (``held``: rows per symbol). The one check of a ``symbol=`` / ``--symbol`` that picks
     nothing, for files and tick stores alike."""
     if held.get(str(symbol)):
         return
-    listed = ", ".join(f"{k} ({v:,} rows)" for k, v in sorted(held.items()) if v)
+    listed = listed_symbols(dict(sorted(held.items())))
     if not listed:
         raise OrderFlowError(f"no ticks of symbol {symbol!r}: it holds no ticks", source=source)
     raise OrderFlowError(f"no ticks of symbol {symbol!r}: it holds {listed}; pick one of those with symbol= / --symbol",
@@ -315,11 +329,7 @@ class TickSource:
                 held, held_from = merged.iloc[order].reset_index(drop=True), path
         report["rows_read"] = sum(f["rows_read"] for f in files_report)
         if self.symbol is not None and files_report and report["rows_read"] == 0:  # the symbol picked nothing
-            held_rows: dict[str, int] = {}
-            for f in files_report:
-                for name, rows in (f.get("symbols") or {}).items():
-                    held_rows[name] = held_rows.get(name, 0) + rows
-            check_symbol(self.symbol, held_rows, self.name)
+            check_symbol(self.symbol, summed_symbols(files_report), self.name)
         if held is not None and len(held):
             yield from self._split(held)
         report["rows_kept"] = sum(f["rows_in_window"] for f in files_report)
@@ -480,8 +490,7 @@ def _symbol_ticks(raw: _RawFile, symbol: str | None, options: LoadOptions, seen_
         held = {str(k): int(v) for k, v in counts.items()}
         if symbol is None:
             if len(counts) > 1:
-                listed = ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items())
-                raise OrderFlowError(f"the file holds {len(counts)} symbols: {listed}; pick one with symbol= / "
+                raise OrderFlowError(f"the file holds {len(counts)} symbols: {listed_symbols(held)}; pick one with symbol= / "
                                      "--symbol", source=path, column=str(symbol_column))
             file_symbol = str(counts.index[0]) if len(counts) else None
         else:

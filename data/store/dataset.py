@@ -55,7 +55,7 @@ from data.errors import ArgumentParser, OrderFlowError, print_error
 from data.options import LoadOptions
 from data.reading.loader import check_tz, describe_source, format_named
 from data.reading.progress import progress_bar
-from data.reading.sources import TickSource, check_symbol, register_store, source_files
+from data.reading.sources import TickSource, check_symbol, listed_symbols, register_store, source_files, summed_symbols
 from data.schema import TICK_COLUMNS
 from data.storage import AnyPath, add_endpoint_option, as_path, aside_for, is_remote, listed, open_input, publish, s3_endpoint, sync_folder
 from data.ticks import DAY_NS
@@ -365,8 +365,8 @@ class TickStore:
         if symbol is None:
             if len(symbols) > 1:
                 rows = self.symbol_rows()
-                listed = ", ".join(f"{k} ({v:,} rows)" for k, v in sorted(rows.items()))
-                raise OrderFlowError(f"the store holds {len(rows)} symbols: {listed}; pick one with symbol= / --symbol",
+                raise OrderFlowError(f"the store holds {len(rows)} symbols: {listed_symbols(dict(sorted(rows.items())))}; "
+                                     "pick one with symbol= / --symbol",
                                      source=self.root)
             if not symbols:
                 raise OrderFlowError("the store holds no ticks (import some: python -m data.store import)",
@@ -667,10 +667,7 @@ def _check_read_whole(scan: TickSource, symbol: str | None, staged: list[_Staged
         raise OrderFlowError(first.problem + others, source=first.source)
     if staged:
         return
-    held: dict[str, int] = {}
-    for report in scan.report.get("files") or ():
-        for name, rows in (report.get("symbols") or {}).items():
-            held[name] = held.get(name, 0) + rows
+    held = summed_symbols(scan.report.get("files") or ())
     if symbol is not None and held:
         check_symbol(symbol, held, scan.name)
     raise OrderFlowError("the sources hold no ticks" + (" (every row was rejected)" if scan.report.get("rejected") else ""))
