@@ -11,8 +11,9 @@ orders against them; it needs no Backtrader. The rules:
   feed's receive time of the event in force when it is sent, ``ts_recv - ts_event``, which
   only Databento files carry in a usable form; a Binance capture's receive times come from
   the recorder's clock, about 1.3 s off the exchange's, LOBSTER and Tardis exports keep none
-  beside the book, so ``"feed"`` is an error there). The order sees the book in force at its
-  arrival (after every event stamped at or before it) and only events after it. A cancel
+  beside the book, so ``"feed"`` is an error there; an ``arrival`` column gives it per order
+  instead). The order sees the book in force at its arrival (after every event stamped at or
+  before it) and only events after it. A cancel
   (``cancel_time``) takes effect after the same latency: events up to its arrival can still
   fill the order.
 - **Market order.** Takes the best opposite level in force at arrival up to its size, then
@@ -58,6 +59,14 @@ orders against them; it needs no Backtrader. The rules:
   stamped with the trade's time; on a trades-only source, at the next trade. A
   **stop_limit** order triggers the same way, then acts as a limit order at its ``limit``
   price from that moment (marketable: takes the book up to it; else rests in the queue).
+- **Trailing stop** (``trail``). Its stop follows the best trade price since arrival and never
+  moves back: a sell's stop is the highest trade since arrival minus ``trail_amount`` (or times
+  ``1 - trail_percent``, a fraction: 0.01 is 1 %), a buy's the lowest plus the amount (or times
+  ``1 + trail_percent``); ``price`` is the first stop (NaN: none until the first trade). It
+  triggers on the first trade at or through the stop in force before it, then executes as a
+  stop order does. A **trail_limit** order then acts as a limit order at the stop plus
+  ``limit_offset``: its limit follows the stop at a fixed distance, as Backtrader's
+  ``StopTrailLimit`` does.
 - Partial fills are separate rows. **Our orders never change the replayed book**: the book and
   the trades are what happened without them, so an order that takes a level does not remove
   it for later events, and a resting order does not take volume from the orders behind it.

@@ -9,6 +9,9 @@ over price levels a market order walks):
 - stops and "prints through": the first trade from ``a + 1`` past a price, by
   :meth:`execution.search.RangeMin.first_below` over the trade prices; after a print through,
   the next trade at or through the price, the same way, one step per trade the order uses;
+- trailing stops: the stop depends on the running best price, so the trades after arrival are
+  read in chunks (all live orders x the chunk's trades, a running maximum along each row), each
+  chunk twice as long as the last, until each order triggers or reaches its cancel;
 - ``risk_averse``: with ``G`` the volume traded at the order's level and ``S`` its displayed
   size, the volume ahead after event ``t`` is ``max(0, M(t) - G(t))`` with
   ``M(t) = min(S(a) + G(a), min over the level's rows u in (a, t] of S(u) + G(u))`` (trades
@@ -38,13 +41,14 @@ from .replay import Replay, level_key, replay
 
 __all__ = ["simulate", "parse_queue", "parse_latency", "ORDER_TYPES", "FILL_COLUMNS", "QUEUE_MODELS"]
 
-ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
+ORDER_TYPES = ("market", "limit", "stop", "stop_limit", "trail", "trail_limit")
 ORDER_COLUMNS = ("id", "time", "side", "type", "price", "size")
 FILL_COLUMNS = ("id", "time", "price", "size", "liquidity", "ahead")
 QUEUE_MODELS = ("fifo", "risk_averse", "prob:N", "through")
-MARKET, LIMIT, STOP, STOP_LIMIT = 0, 1, 2, 3
+MARKET, LIMIT, STOP, STOP_LIMIT, TRAIL, TRAIL_LIMIT = 0, 1, 2, 3, 4, 5
 _NEVER = np.iinfo(np.int64).max
 _LADDER = 64  # levels of a full-depth book read per step of a market order's walk
+_TRAIL_CELLS = 1 << 20  # trades x trailing stops read per step of their scan
 
 
 def parse_queue(queue: str) -> tuple[str, float]:
@@ -72,6 +76,10 @@ class _Orders:
     size: np.ndarray
     cancel: np.ndarray
     limit: np.ndarray  # the limit price of a stop_limit order (NaN for the others)
+    arrival: np.ndarray  # when the order arrives, where the orders say it (ns; _NEVER: time + latency)
+    trail_amount: np.ndarray  # a trailing stop's distance from the best trade: an amount (NaN: by percent)
+    trail_percent: np.ndarray  # ... or a fraction of that price
+    limit_offset: np.ndarray  # a trail_limit's limit price minus its stop
 
 
 def _ns(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -106,16 +114,29 @@ def _check_orders(orders: Any) -> _Orders:
     _bad(~np.isin(side, (1.0, -1.0)), "side must be +1 (buy) or -1 (sell)", "side", orders["side"].to_numpy())
     kind_text = orders["type"].astype(str).str.strip().str.lower().to_numpy()
     _bad(~np.isin(kind_text, ORDER_TYPES), f"type must be one of {list(ORDER_TYPES)}", "type", kind_text)
-    kind = np.select([kind_text == "market", kind_text == "limit", kind_text == "stop"], [MARKET, LIMIT, STOP],
-                     STOP_LIMIT).astype(np.int8)
+    kind = np.array([ORDER_TYPES.index(k) for k in kind_text], np.int8)
     price = pd.to_numeric(orders["price"], errors="coerce").to_numpy(np.float64)
+    trail = (kind == TRAIL) | (kind == TRAIL_LIMIT)
     _bad((kind == MARKET) & ~np.isnan(price), "a market order has no price (NaN)", "price", price)
-    _bad((kind != MARKET) & ~np.isfinite(price), "a limit or stop order needs a price", "price", price)
-    limit = np.full(len(orders), np.nan)
-    if "limit" in orders:
-        limit = pd.to_numeric(orders["limit"], errors="coerce").to_numpy(np.float64)
+    _bad((kind != MARKET) & ~trail & ~np.isfinite(price), "a limit or stop order needs a price", "price", price)
+    _bad(trail & np.isinf(price), "a trailing stop's price is its first stop, or NaN", "price", price)
+
+    def numbers(column: str) -> np.ndarray:
+        if column not in orders:
+            return np.full(len(orders), np.nan)
+        return pd.to_numeric(orders[column], errors="coerce").to_numpy(np.float64)
+
+    limit = numbers("limit")
     _bad((kind == STOP_LIMIT) & ~np.isfinite(limit), "a stop_limit order needs its limit price in the column 'limit'",
          "limit", limit)
+    amount, percent, offset = numbers("trail_amount"), numbers("trail_percent"), numbers("limit_offset")
+    by_percent = trail & np.isnan(amount) & ~np.isnan(percent)
+    _bad(trail & ~by_percent & ~(amount > 0), "a trail order needs trail_amount > 0 (or a trail_percent)",
+         "trail_amount", amount)
+    _bad(by_percent & ~((percent > 0) & (percent < 1)), "trail_percent is a fraction of the price (0.01 = 1 %), "
+         "above 0 and below 1", "trail_percent", percent)
+    _bad((kind == TRAIL_LIMIT) & ~np.isfinite(offset), "a trail_limit order needs its limit price minus its stop "
+         "in the column 'limit_offset'", "limit_offset", offset)
     size = pd.to_numeric(orders["size"], errors="coerce").to_numpy(np.float64)
     _bad(~(np.isfinite(size) & (size > 0)), "size must be a number > 0", "size", size)
     cancel = np.full(len(orders), _NEVER, np.int64)
@@ -124,7 +145,13 @@ def _check_orders(orders: Any) -> _Orders:
         cancel = np.where(none, _NEVER, ns)
         _bad(~none & (ns < time), "cancel_time is before the order's time", "cancel_time",
              orders["cancel_time"].to_numpy())
-    return _Orders(ids, time, side.astype(np.int64), kind, price, size, cancel, limit)
+    arrival = np.full(len(orders), _NEVER, np.int64)
+    if "arrival" in orders:
+        ns, none = _ns(orders["arrival"], "arrival")
+        arrival = np.where(none, _NEVER, ns)
+        _bad(~none & (ns < time), "arrival is before the order's time", "arrival", orders["arrival"].to_numpy())
+    return _Orders(ids, time, side.astype(np.int64), kind, price, size, cancel, limit, arrival,
+                   np.where(trail & ~by_percent, amount, np.nan), np.where(by_percent, percent, np.nan), offset)
 
 
 def parse_latency(latency: Any) -> int | str:
@@ -265,8 +292,7 @@ class _Sim:
     def triggered(self, idx, o: _Orders, a, c) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The stops among ``idx`` that a trade at or through their price triggers after arrival and
         before their cancel: (those orders, the state they then act on, the trigger's time)."""
-        rp = self.rp
-        tr = rp.trades
+        tr = self.rp.trades
         if not len(idx) or not len(tr.seq):
             return idx[:0], idx[:0], idx[:0]
         start = np.searchsorted(tr.seq, a[idx], side="right")
@@ -274,9 +300,63 @@ class _Sim:
                      tr.first(start, o.price[idx], above=False, strict=False))
         ok = j < len(tr.seq)
         ok[ok] &= tr.seq[j[ok]] <= c[idx][ok]
-        idx, trigger = idx[ok], tr.seq[j[ok]]
+        return (idx[ok], *self._trigger(j[ok]))
+
+    def _trigger(self, j) -> tuple[np.ndarray, np.ndarray]:
+        """For stops triggered by trades ``j``: the state they act on and the trigger's time."""
+        rp = self.rp
+        trigger = rp.trades.seq[j]
         state = trigger if rp.settle is None or rp.book is None else rp.settle[trigger]
-        return idx, state, rp.time[trigger]
+        return state, rp.time[trigger]
+
+    def trailed(self, idx, o: _Orders, a, c) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The trailing stops among ``idx`` that trigger after arrival and before their cancel: (those
+        orders, the state they then act on, the trigger's time, the stop then).
+
+        In the sell's terms (a buy's prices negated, ``v = -side * price``), the stop before trade ``k``
+        is ``max(first stop, f(max(v over the trades since arrival before k)))`` with ``f(m) = m - amount``
+        or ``m * (1 + side * percent)``; the order triggers at the first ``k`` with ``v[k] <= stop``. The
+        trades are read in chunks of every live order at once (a running maximum per row), each chunk
+        twice the last."""
+        tr = self.rp.trades
+        empty = (idx[:0], idx[:0], idx[:0], np.zeros(0))
+        if not len(idx) or not len(tr.seq):
+            return empty
+        side = o.side[idx].astype(np.float64)
+        pos = np.searchsorted(tr.seq, a[idx], side="right")
+        end = np.searchsorted(tr.seq, c[idx], side="right")  # trades up to the cancel's event
+        first = np.where(np.isnan(o.price[idx]), -np.inf, -side * o.price[idx])
+        amount, factor = o.trail_amount[idx], 1.0 + side * o.trail_percent[idx]
+        best = np.full(len(idx), -np.inf)
+        hit = np.full(len(idx), -1, np.int64)
+        stop_at = np.full(len(idx), np.nan)
+
+        def stop(m: np.ndarray, live: np.ndarray) -> np.ndarray:
+            a_, f_ = amount[live, None], factor[live, None]
+            return np.maximum(first[live, None], np.where(np.isnan(a_), m * f_, m - a_))
+
+        step = 16
+        live = np.flatnonzero(pos < end)
+        while len(live):
+            width = max(1, min(step, _TRAIL_CELLS // len(live)))
+            cols = pos[live, None] + np.arange(width)
+            valid = cols < end[live, None]
+            v = np.where(valid, -side[live, None] * tr.price[np.minimum(cols, len(tr.seq) - 1)], -np.inf)
+            run = np.maximum(np.maximum.accumulate(v, axis=1), best[live, None])
+            before = stop(np.concatenate([best[live, None], run[:, :-1]], axis=1), live)
+            fire = valid & (v <= before)
+            got = fire.any(axis=1)
+            k = fire.argmax(axis=1)
+            done = live[got]
+            hit[done] = pos[done] + k[got]
+            stop_at[done] = -side[done] * before[got, k[got]]
+            best[live] = run[:, -1]
+            pos[live] += width
+            live = live[~got]
+            live = live[pos[live] < end[live]]
+            step *= 2
+        ok = hit >= 0
+        return (idx[ok], *self._trigger(hit[ok]), stop_at[ok])
 
     def limits(self, idx, side, price, size, a, when, c, model: str, power: float) -> None:
         """Limit orders acting from the state after ``a`` (taker fills stamped ``when``): marketable
@@ -479,9 +559,14 @@ def simulate(
     """Execute ``orders`` against the trades and the book of ``source``; one row per fill.
 
     ``orders``: ``id`` (unique), ``time`` (when sent; naive times are UTC), ``side`` (+1 buy,
-    -1 sell), ``type`` (``market``, ``limit``, ``stop``, ``stop_limit``), ``price`` (NaN for a
-    market order; the limit or the stop price), ``size`` (> 0), optional ``cancel_time`` (NaT:
-    never) and ``limit`` (the limit price of a ``stop_limit``).
+    -1 sell), ``type`` (``market``, ``limit``, ``stop``, ``stop_limit``, ``trail``,
+    ``trail_limit``), ``price`` (NaN for a market order; the limit or the stop price; a trailing
+    stop's first stop, or NaN to start from the first trade after arrival), ``size`` (> 0),
+    optional ``cancel_time`` (NaT: never), ``limit`` (the limit price of a ``stop_limit``),
+    ``trail_amount`` / ``trail_percent`` (a trailing stop's distance from the best price, an
+    amount or a fraction of it; the amount where both are given), ``limit_offset`` (a
+    ``trail_limit``'s limit price minus its stop) and ``arrival`` (when the order reaches the
+    exchange, not before ``time``; NaT: ``time`` plus the latency).
     ``source``: anything :func:`execution.replay.replay` takes (a path, a tick DataFrame, a
     :class:`~execution.replay.Replay`). ``queue``: ``"fifo"``, ``"risk_averse"``, ``"prob:N"``
     or ``"through"``.
@@ -508,7 +593,7 @@ def simulate(
         tick = float(tick_size) if np.isfinite(float(tick_size)) and float(tick_size) > 0 else float("nan")
         if not np.isfinite(tick):
             raise OrderFlowError("tick_size must be a number > 0", value=tick_size)
-    resting = (o.kind == LIMIT) | (o.kind == STOP_LIMIT)
+    resting = (o.kind == LIMIT) | (o.kind == STOP_LIMIT) | (o.kind == TRAIL_LIMIT)
     if resting.any() and rp.book is None and model != "through":
         raise OrderFlowError(f"{rp.name} has trades only (no quotes): a limit order's place in the queue needs the "
                              "book (the displayed size at its price); give a source with quotes, or queue='through' "
@@ -516,7 +601,8 @@ def simulate(
     if resting.any() and model == "fifo" and rp.queue is None:
         raise OrderFlowError(f"queue='fifo' needs a source with order ids (Databento MBO, LOBSTER); {rp.name} has "
                              "none: use risk_averse or prob:N")
-    arrive = _arrival(o.time, latency, rp)
+    given = o.arrival != _NEVER
+    arrive = np.where(given, o.arrival, _arrival(np.where(given, _NEVER, o.time), latency, rp))
     cancel = _arrival(o.cancel, latency, rp)
     a = np.searchsorted(rp.time, arrive, side="right") - 1
     c = np.where(cancel == _NEVER, rp.n - 1, np.searchsorted(rp.time, np.minimum(cancel, _NEVER - 1), side="right") - 1)
@@ -538,4 +624,11 @@ def simulate(
     s, state, when = sim.triggered(np.flatnonzero(o.kind == STOP_LIMIT), o, a, c)
     if len(s):
         sim.limits(s, o.side[s], o.limit[s], o.size[s], state, when, c[s], model, power)
+
+    s, state, when, _ = sim.trailed(np.flatnonzero(o.kind == TRAIL), o, a, c)
+    if len(s):
+        sim.take(s, o.side[s], o.size[s], nan[s], state, when, c[s], wait=True)
+    s, state, when, stop = sim.trailed(np.flatnonzero(o.kind == TRAIL_LIMIT), o, a, c)
+    if len(s):
+        sim.limits(s, o.side[s], stop + o.limit_offset[s], o.size[s], state, when, c[s], model, power)
     return fills.frame(o.id)

@@ -494,3 +494,88 @@ def test_through_fills_only_from_trades_through_the_price():
     # 98.00 (5) at 5 s are through it: 1, then the last 2, at 99.00.
     # order 2 (buy 100.50): the first trade, 100.00, is at a better price: it takes it whole, 2 ticks worse = 100.50
     assert rows(fills) == [(2, 1.0, 100.5, 2, "taker"), (1, 4.0, 99.0, 1, "maker"), (1, 5.0, 99.0, 2, "maker")]
+
+
+# --------------------------------------------------------------------------- trailing stops
+
+TRAIL_TRADES = pd.DataFrame({"timestamp": [t(s) for s in range(1, 9)],
+                             "price": [100.0, 100.5, 101.0, 100.75, 101.5, 100.5, 100.25, 100.0],
+                             "size": [1.0] * 8, "side": np.array([1] * 8, np.int8)})
+
+
+def test_trailing_stop_follows_the_best_trade_since_arrival_then_fills_as_a_stop():
+    frame = orders((1, 0.5, -1, "trail", np.nan, 2), (2, 0.5, -1, "trail", 100.5, 1), (3, 0.5, -1, "trail", np.nan, 1),
+                   (4, 2.5, 1, "trail", np.nan, 1), (5, 0.5, -1, "trail", np.nan, 1),
+                   cancel=[None, None, None, None, 5.5])
+    frame["trail_amount"] = [0.75, 0.75, np.nan, 0.5, 0.75]
+    frame["trail_percent"] = [np.nan, np.nan, 0.01, np.nan, np.nan]
+    fills = simulate(frame, TRAIL_TRADES)
+    # 1: sell, 0.75 under the highest trade: 99.25, 99.75, 100.25 (after 101.00); 100.75 is above it; 100.75 after
+    #    101.50; the 100.50 trade (6 s) is at or below it: triggered; on trades only it fills at the next trade,
+    #    100.25 at 7 s.
+    # 2: its initial stop 100.50: the first trade, 100.00, is below it: triggered at 1 s, fills at 100.50 (2 s).
+    # 3: 1 % under the highest: 99.00, 99.495, 99.99, then 100.485 after 101.50; 100.50 (6 s) is above it, 100.25
+    #    (7 s) below: fills at 100.00 (8 s).
+    # 4: buy, arrives at 2.5 s: 0.5 over the lowest trade since: 101.50 (after 101.00), 101.25 (after 100.75); the
+    #    101.50 trade at 5 s is at or above it: fills at 100.50 (6 s).
+    # 5: as 1 but cancelled at 5.5 s, before its trigger: nothing.
+    assert rows(fills) == [(2, 2.0, 100.5, 1, "taker"), (4, 6.0, 100.5, 1, "taker"), (1, 7.0, 100.25, 2, "taker"),
+                           (3, 8.0, 100.0, 1, "taker")]
+
+
+def test_trailing_stop_scans_long_runs_of_trades():
+    # 5,000 rising trades then a fall: the stop is found past the first chunks of the scan
+    n = 5_000
+    price = np.concatenate([100.0 + 0.25 * np.arange(n), [100.0 + 0.25 * (n - 1) - 1.0, 50.0]])
+    trades = pd.DataFrame({"timestamp": [t(0.001 * (i + 1)) for i in range(n + 2)], "price": price,
+                           "size": [1.0] * (n + 2), "side": np.array([1] * (n + 2), np.int8)})
+    frame = orders((1, 0, -1, "trail", np.nan, 1)).assign(trail_amount=1.0)
+    # the highest trade is the last of the rise, 100 + 0.25 x 4,999 = 1,349.75; the stop 1,348.75; the next trade
+    # is exactly there: triggered, filled at the last trade (50.00)
+    assert rows(simulate(frame, trades)) == [(1, 0.001 * (n + 2), 50.0, 1, "taker")]
+
+
+def test_trailing_stop_limit_keeps_its_limit_at_the_same_distance_from_the_stop():
+    events = book(*LADDER,
+                  (2, "fill", 3, -1, 101.0, 4),     # a buyer takes the 101.00 offer: a trade at 101.00
+                  (3, "fill", 4, -1, 101.5, 2),     # and the 101.50 offer: a trade at 101.50
+                  (4, "fill", 1, 1, 100.0, 1),      # a seller hits 100.00 for 1: 4 bid there
+                  (5, "add", 8, -1, 100.25, 2),     # an offer joins at 100.25 (after ours)
+                  (6, "fill", 8, -1, 100.25, 2))    # a buyer takes it: a trade at 100.25
+    frame = orders((1, 1, -1, "trail", np.nan, 3), (2, 1, -1, "trail_limit", np.nan, 3))
+    frame["trail_amount"] = 1.0
+    frame["limit_offset"] = [np.nan, -0.25]
+    fills = simulate(frame, events)
+    # the stop: 100.00 after the 101.00 trade, 100.50 after 101.50; the 100.00 trade at 4 s triggers both.
+    # 1 (trail): sells 3 into the 100.00 bid (4 there after the trade).
+    # 2 (trail_limit): its limit is 0.25 under the stop at the trigger, 100.25 (not 100.00 - 0.25 = 99.75, where the
+    #    first stop put it): above the 100.00 bid, it rests at 100.25 with nobody ahead; the buyer of 2 at 6 s fills 2.
+    assert rows(fills) == [(1, 4.0, 100.0, 3, "taker"), (2, 6.0, 100.25, 2, "maker")]
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(trail_amount=[np.nan]), "column 'trail_amount', row 1: a trail order needs trail_amount > 0"),
+    (dict(trail_amount=[-1.0]), "column 'trail_amount', row 1: a trail order needs"),
+    (dict(trail_amount=[np.nan], trail_percent=[1.5]), "column 'trail_percent', row 1: trail_percent is a fraction"),
+])
+def test_bad_trailing_stops_name_the_column_and_row(change, message):
+    frame = orders((1, 0, -1, "trail", np.nan, 1)).assign(trail_amount=1.0).assign(**change)
+    with pytest.raises(OrderFlowError, match=message):
+        simulate(frame, TRAIL_TRADES)
+    with pytest.raises(OrderFlowError, match="column 'limit_offset', row 1: a trail_limit order needs"):
+        simulate(orders((1, 0, -1, "trail_limit", np.nan, 1)).assign(trail_amount=1.0), book(*LADDER))
+
+
+# --------------------------------------------------------------------------- arrival given per order
+
+
+def test_an_arrival_column_replaces_time_plus_latency():
+    events = book(*LADDER, (1.5, "cancel", 3, -1, 101.0, 4))  # the 101.00 offer leaves at 1.5 s
+    frame = orders((1, 1, 1, "market", np.nan, 5), (2, 1, 1, "market", np.nan, 5)).assign(arrival=[t(2), pd.NaT])
+    # order 1 arrives at 2 s as its column says (after the cancel): 2 at 101.50, 3 at 102.00; order 2 has no
+    # arrival: sent at 1 s plus the latency, 0.25 s: 4 at 101.00, 1 at 101.50
+    assert rows(simulate(frame, events, latency="250ms")) == [
+        (2, 1.25, 101.0, 4, "taker"), (2, 1.25, 101.5, 1, "taker"), (1, 2.0, 101.5, 2, "taker"),
+        (1, 2.0, 102.0, 3, "taker")]
+    with pytest.raises(OrderFlowError, match="column 'arrival', row 1: arrival is before the order's time"):
+        simulate(frame.assign(arrival=[t(0.5), pd.NaT]), events)
