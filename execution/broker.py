@@ -7,11 +7,18 @@ An order made in ``next()`` of a bar is sent at that bar's close (bars are stamp
 end), arrives after the latency, and is executed by :func:`execution.simulate` against the
 replayed trades and book: its fills (several for a partial fill, each with its own price)
 are booked in the bars that hold their times, with Backtrader's usual notifications
-(``Partial``, then ``Completed``). Market, limit, stop and stop-limit orders are simulated as
-such (a ``Close`` order as a market order); the children of a bracket are sent when their
-parent has filled, and an OCO group cancels its other orders when one of them fills, as
-Backtrader does (in the order of their fill times within a bar). A cancel takes effect at
-the bar where the strategy asks for it. Trailing stops are refused (an error).
+(``Partial``, then ``Completed``). Market, limit, stop, stop-limit and trailing stop orders
+(``StopTrail``, ``StopTrailLimit``: the stop follows every trade, not the bars' closes) are
+simulated as such (a ``Close`` order as a market order); the children of a bracket are sent
+when their parent has filled.
+
+A cancel is sent at the close of the bar where the strategy asks for it and arrives after the
+same latency: the fills up to its arrival stand (booked in their bars), and the order is
+``Canceled`` in the bar that holds the arrival, unless it has ``Completed`` by then (with no
+latency: the fills stamped at the close stand, the later ones are gone). The other orders of an
+OCO group and of a bracket are cancelled by Backtrader itself when one of them fills or is
+cancelled, at once, as an exchange that holds the group would (in the order of their fill times
+within a bar).
 
 :func:`fill_source` gives the replay of a run's data for ``--fills trades`` (the trades only:
 a market order fills at the next trade, a limit order by the ``through`` rule) and ``--fills
@@ -36,13 +43,14 @@ import pandas as pd
 from data import OrderFlowError
 
 from .replay import Replay, replay
-from .simulate import _arrival, parse_queue, simulate
+from .simulate import _arrival, fill_tick_size, parse_queue, simulate
 
 __all__ = ["WarmupBroker", "ExecutionBroker", "parse_fee", "fill_source", "default_queue", "FILL_MODES"]
 
 FILL_MODES = ("bar", "trades", "book")
 _TYPES = {bt.Order.Market: "market", bt.Order.Close: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop",
-          bt.Order.StopLimit: "stop_limit"}
+          bt.Order.StopLimit: "stop_limit", bt.Order.StopTrail: "trail", bt.Order.StopTrailLimit: "trail_limit"}
+_NEVER = np.iinfo(np.int64).max
 
 
 def parse_fee(text: Any, option: str = "fee") -> tuple[str, float]:
@@ -132,7 +140,8 @@ class ExecutionBroker(WarmupBroker):
 
     ``replay``: the :class:`~execution.replay.Replay` of the run's source; ``bar_times``: the
     bars' end times (one per bar of the feed, in order); ``queue``, ``latency``,
-    ``slippage_ticks``, ``tick_size`` go to :func:`execution.simulate`.
+    ``slippage_ticks``, ``tick_size`` go to :func:`execution.simulate`; :attr:`tick_size` is the
+    tick its fills use (the ``tick_size`` given, else the replay's).
     """
 
     params = (("replay", None), ("bar_times", None), ("queue", "risk_averse"), ("latency", None),
@@ -151,10 +160,19 @@ class ExecutionBroker(WarmupBroker):
         self._plans: dict[int, collections.deque] = {}
         self._sent: dict[int, int] = {}  # order ref -> when it was sent (ns)
         self._filled: dict[int, int] = {}  # order ref -> time of its last fill (ns)
+        self._cancels: dict[int, tuple[bt.Order, int]] = {}  # order ref -> (the order, its cancel's arrival, ns)
         self._size = 0.0
         self._maker = False
         self._fees: dict[int, _Fees] = {}
         self.p.filler = lambda order, price, ago: self._size
+
+    @property
+    def tick_size(self) -> float:
+        """The tick the fills count ``slippage_ticks`` in (and the trades list its slippage)."""
+        return fill_tick_size(self.p.replay, self.p.tick_size)
+
+    def _arrival(self, sent: int) -> int:
+        return int(_arrival(np.array([sent], np.int64), self.p.latency, self.p.replay)[0])
 
     def _now(self, data: Any) -> int:
         i = len(data) - 1
@@ -172,10 +190,28 @@ class ExecutionBroker(WarmupBroker):
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if order.exectype not in _TYPES:
-            raise OrderFlowError(f"fills from the book execute market, limit, stop, stop-limit and bracket orders; "
-                                 f"not {order.getordername()}")
+            raise OrderFlowError(f"fills from the book execute market, limit, stop, stop-limit, trailing stop and "
+                                 f"bracket orders; not {order.getordername()}")
         self._sent[order.ref] = self._now(order.data)
         return super().submit(order, check)
+
+    def cancel(self, order: bt.Order, bracket: bool = False) -> bool:
+        """The strategy's cancel: sent at the close of the current bar, in effect when it arrives
+        (:meth:`next`). Backtrader's own cancels of a bracket's other orders (``bracket``) act at once."""
+        if bracket:
+            return super().cancel(order, bracket)
+        if not order.alive() or order.ref in self._cancels:
+            return False
+        self._cancels[order.ref] = (order, self._arrival(self._now(order.data)))
+        return True
+
+    def next(self) -> None:
+        super().next()
+        for ref, (order, arrival) in list(self._cancels.items()):
+            if not order.alive():
+                del self._cancels[ref]
+            elif arrival <= self._now(order.data) and super().cancel(order):
+                del self._cancels[ref]
 
     def check_submitted(self) -> None:
         super().check_submitted()
@@ -201,19 +237,26 @@ class ExecutionBroker(WarmupBroker):
         if parent is not None and parent.ref in self._filled:
             sent = max(sent, self._filled[parent.ref])
         kind = _TYPES[order.exectype]
-        price = order.created.price if kind != "market" else np.nan
+        arrival = self._arrival(sent)  # computed here once: simulate takes it as the order's arrival
+        trail = kind in ("trail", "trail_limit")
+        # a trailing stop's created.price is its first stop (Backtrader moves it from the price at creation);
+        # its limit stays at the same distance from the stop
         frame = pd.DataFrame({"id": [order.ref], "time": pd.DatetimeIndex([sent]).tz_localize("UTC"),
-                              "side": [1 if order.isbuy() else -1], "type": [kind], "price": [price],
+                              "arrival": pd.DatetimeIndex([arrival]).tz_localize("UTC"),
+                              "side": [1 if order.isbuy() else -1], "type": [kind],
+                              "price": [order.created.price if kind != "market" else np.nan],
                               "size": [abs(order.executed.remsize) or abs(order.created.size)],
-                              "limit": [order.created.pricelimit if kind == "stop_limit" else np.nan]})
+                              "limit": [order.created.pricelimit if kind == "stop_limit" else np.nan],
+                              "trail_amount": [(order.trailamount or np.nan) if trail else np.nan],
+                              "trail_percent": [(order.trailpercent or np.nan) if trail else np.nan],
+                              "limit_offset": [-order._limitoffset if kind == "trail_limit" else np.nan]})
         fills = simulate(frame, self.p.replay, queue=self.p.queue, latency=self.p.latency,
                          slippage_ticks=self.p.slippage_ticks, tick_size=self.p.tick_size)
         # for the trades list (research.trades): when the order arrived, the volume ahead of a limit order at
         # arrival, and each fill's time and liquidity as it is booked
         ahead = fills["ahead"].dropna()  # the resting part's (a marketable part has none)
         ahead = float(ahead.iloc[0]) if len(ahead) else math.nan
-        order.addinfo(arrival=int(_arrival(np.array([sent], np.int64), self.p.latency, self.p.replay)[0]),
-                      ahead=ahead, fill_times=[], fill_liquidity=[])
+        order.addinfo(arrival=arrival, ahead=ahead, fill_times=[], fill_liquidity=[])
         stamps = pd.DatetimeIndex(fills["time"]).asi8
         plan = collections.deque(zip(stamps.tolist(), fills["price"].tolist(), fills["size"].tolist(),
                                      (fills["liquidity"] == "maker").tolist()))
@@ -222,7 +265,7 @@ class ExecutionBroker(WarmupBroker):
 
     def _try_exec(self, order: bt.Order) -> None:
         plan = self._plan(order)
-        now = self._now(order.data)
+        now = min(self._now(order.data), self._cancels.get(order.ref, (order, _NEVER))[1])  # none after a cancel
         while plan and plan[0][0] <= now and order.alive():
             when, price, size, maker = plan.popleft()
             self._size = min(size, abs(order.executed.remsize))

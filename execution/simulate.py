@@ -163,6 +163,17 @@ def parse_latency(latency: Any) -> int | str:
     return int(duration(latency, "latency", "'2ms', or 'feed'").value)
 
 
+def fill_tick_size(rp: Replay, tick_size: float | None) -> float:
+    """The tick a simulation counts ``slippage_ticks`` in: ``tick_size`` (checked), else the one the
+    replay inferred from its prices."""
+    if tick_size is None:
+        return rp.tick_size
+    tick = float(tick_size) if np.isfinite(float(tick_size)) and float(tick_size) > 0 else float("nan")
+    if not np.isfinite(tick):
+        raise OrderFlowError("tick_size must be a number > 0", value=tick_size)
+    return tick
+
+
 def _arrival(times: np.ndarray, latency: Any, rp: Replay) -> np.ndarray:
     """``times`` plus the entry latency (``_NEVER`` stays)."""
     never = times == _NEVER
@@ -588,11 +599,7 @@ def simulate(
         slip = float("nan")
     if not np.isfinite(slip) or slip < 0:
         raise OrderFlowError("slippage_ticks must be a number >= 0", value=slippage_ticks)
-    tick = rp.tick_size
-    if tick_size is not None:
-        tick = float(tick_size) if np.isfinite(float(tick_size)) and float(tick_size) > 0 else float("nan")
-        if not np.isfinite(tick):
-            raise OrderFlowError("tick_size must be a number > 0", value=tick_size)
+    tick = fill_tick_size(rp, tick_size)
     resting = (o.kind == LIMIT) | (o.kind == STOP_LIMIT) | (o.kind == TRAIL_LIMIT)
     if resting.any() and rp.book is None and model != "through":
         raise OrderFlowError(f"{rp.name} has trades only (no quotes): a limit order's place in the queue needs the "

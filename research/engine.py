@@ -303,7 +303,8 @@ def result_of(config: RunConfig, loaded: Loaded, cerebro: bt.Cerebro, strat: Any
     check_finite(values, config)
     equity = pd.DataFrame({"value": values, "drawdown": perf.drawdown(values),
                            "position": np.asarray(recorded["positions"][warmup:], dtype=np.float64)})
-    trades = trades_frame(recorded["trades"], times, tick_size=run_tick_size(config, bars), offset=warmup,
+    trades = trades_frame(recorded["trades"], times, tick_size=run_tick_size(config, bars, cerebro.broker),
+                          offset=warmup,
                           multiplier=getattr(cerebro.broker.getcommissioninfo(strat.data).p, "mult", 1.0) or 1.0)
     if config.continuous:
         trades.insert(len(TRADE_COLUMNS), "contract", trade_contracts(trades, loaded.load_report))
@@ -326,9 +327,12 @@ def result_of(config: RunConfig, loaded: Loaded, cerebro: bt.Cerebro, strat: Any
                   cache=loaded.cache)
 
 
-def run_tick_size(config: RunConfig, bars: pd.DataFrame) -> float:
-    """The tick the trades list counts slippage in: the instrument's (``--symbol``), else the smallest step
-    of the bars' prices (:func:`data.bars.footprint.infer_tick_size`)."""
+def run_tick_size(config: RunConfig, bars: pd.DataFrame, broker: Any = None) -> float:
+    """The tick the trades list counts slippage in: the one the fills use where ``broker`` fills from the
+    ticks (:attr:`execution.broker.ExecutionBroker.tick_size`), else the instrument's (``--symbol``), else
+    the smallest step of the bars' prices (:func:`data.bars.footprint.infer_tick_size`)."""
+    if isinstance(broker, ExecutionBroker):
+        return broker.tick_size
     tick = getattr(config.instrument, "tick_size", None)
     if tick:
         return float(tick)

@@ -9,6 +9,7 @@ import pytest
 
 import run_backtest as rb
 from data import OrderFlowError
+from execution import simulate
 from research import RunConfig, run
 from tests.conftest import need_sample
 
@@ -24,8 +25,8 @@ ROWS = [
 ]
 
 
-def ticks() -> pd.DataFrame:
-    frame = pd.DataFrame(ROWS, columns=["timestamp", "price", "size", "side", "bid", "ask", "bid_size", "ask_size"])
+def ticks(rows: list[tuple] = ROWS) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["timestamp", "price", "size", "side", "bid", "ask", "bid_size", "ask_size"])
     frame["timestamp"] = pd.to_datetime("2024-03-01 " + frame["timestamp"], utc=True).dt.as_unit("ns")
     frame["side"] = frame["side"].astype(np.int8)
     for c in ("size", "bid_size", "ask_size"):
@@ -138,3 +139,82 @@ def test_fills_bar_is_backtraders_own_broker_unchanged(tmp_path):
     assert rb.main([str(sample), "--bars", "5min", "--fills", "bar", "--no-plot", "--out", str(tmp_path / "a")]) == 0
     assert rb.main([str(sample), "--bars", "5min", "--no-plot", "--out", str(tmp_path / "b")]) == 0
     assert (tmp_path / "a" / "trades.csv").read_text() == (tmp_path / "b" / "trades.csv").read_text()
+
+
+class Cancelling(bt.Strategy):
+    """Bar 10:01: a buy limit 100.25 x ``size``; cancelled on bar ``cancel_on`` (1: at once, in the same next())."""
+
+    params = (("size", 6), ("cancel_on", 2))
+
+    def __init__(self) -> None:
+        self.order: bt.Order | None = None
+        self.notes: list[tuple[str, str, float]] = []
+
+    def notify_order(self, order: bt.Order) -> None:
+        self.notes.append((f"{self.data.datetime.datetime(0):%H:%M}", order.getstatusname(), order.executed.size))
+
+    def next(self) -> None:
+        if len(self) == 1:
+            self.order = self.buy(exectype=bt.Order.Limit, price=100.25, size=self.p.size)
+        if len(self) == self.p.cancel_on:
+            self.cancel(self.order)
+
+
+def test_a_cancel_arrives_after_the_latency_and_fills_before_it_stand():
+    result = run(RunConfig(data=ticks(), strategy=Cancelling, bars="1min", fills="book", latency="55s"))
+    strat = result.strategy
+    # the buy limit 100.25 x 6, sent at 10:01, arrives at 10:01:55: the bid 100.25 shows 3 ahead; the seller of 3
+    # at 10:02:30 takes them, the 100.00 sale of 4 at 10:02:50 prints through: 4 filled at 100.25. The cancel,
+    # asked on bar 10:02, arrives at 10:02:55: the fill at 10:02:50 stands, the other 2 are cancelled, both in the
+    # bar 10:03 that holds them.
+    assert executions(strat.order) == [("10:03", 4, 100.25)]
+    assert strat.notes[-2:] == [("10:03", "Partial", 4), ("10:03", "Canceled", 4)]
+    # the simulator's own rule (cancel_time, the same latency) gives the same fills
+    sent = pd.DataFrame({"id": [1], "time": [pd.Timestamp("2024-03-01 10:01", tz="UTC")], "side": [1],
+                         "type": ["limit"], "price": [100.25], "size": [6],
+                         "cancel_time": [pd.Timestamp("2024-03-01 10:02", tz="UTC")]})
+    fills = simulate(sent, ticks(), latency="55s")
+    assert [(f"{f.time:%H:%M:%S}", f.size, f.price) for f in fills.itertuples()] == [("10:02:50", 4, 100.25)]
+
+
+def test_a_cancel_without_latency_takes_effect_at_the_close():
+    result = run(RunConfig(data=ticks(), strategy=Cancelling, bars="1min", fills="book",
+                           params={"size": 4, "cancel_on": 1}))
+    strat = result.strategy
+    # sent and cancelled at the 10:01 close: the 2 taken from the 100.25 offer at 10:01 itself stand; the 2 that
+    # would rest until 10:02:30 are gone
+    assert executions(strat.order) == [("10:02", 2, 100.25)]
+    assert strat.order.status == bt.Order.Canceled and strat.notes[-1] == ("10:02", "Canceled", 2)
+
+
+def test_a_cancel_after_the_last_fill_changes_nothing():
+    result = run(RunConfig(data=ticks(), strategy=Cancelling, bars="1min", fills="book", latency="55s",
+                           params={"size": 4, "cancel_on": 3}))
+    # the 4 fill at 10:02:50 (bar 10:03); the cancel asked on bar 10:03 finds the order completed
+    assert executions(result.strategy.order) == [("10:03", 4, 100.25)]
+    assert result.strategy.order.status == bt.Order.Completed
+
+
+class Trailing(bt.Strategy):
+    """Bar 10:01 (close 100.25): a sell trailing stop 0.25 under the best price, and a sell trailing stop-limit
+    with its stop 0.5 under 100.25 and its limit 0.25 under the stop."""
+
+    def __init__(self) -> None:
+        self.placed: dict[str, bt.Order] = {}
+
+    def next(self) -> None:
+        if len(self) == 1:
+            self.placed["trail"] = self.sell(exectype=bt.Order.StopTrail, trailamount=0.25, size=1)
+            self.placed["trail_limit"] = self.sell(exectype=bt.Order.StopTrailLimit, price=100.25, plimit=100.0,
+                                                   trailamount=0.5, size=1)
+
+
+def test_trailing_stops_follow_the_trades():
+    placed = run(RunConfig(data=ticks(), strategy=Trailing, bars="1min", fills="book")).strategy.placed
+    # the trail: its first stop is 100.00 (the close less 0.25); the 100.50 trade at 10:01:40 lifts it to 100.25;
+    # the 100.25 trade at 10:02:30 triggers it: sold into the 100.25 bid (bar 10:03). A plain stop at 100.00 would
+    # have waited for 10:02:50.
+    assert executions(placed["trail"]) == [("10:03", -1, 100.25)]
+    # the trail-limit: stop 99.75, limit 99.50; lifted to 100.00 / 99.75 by the 100.50 trade; the 100.00 trade at
+    # 10:02:50 triggers it; the bid 100.00 x 6 is above its limit: sold there
+    assert executions(placed["trail_limit"]) == [("10:03", -1, 100.0)]

@@ -119,3 +119,22 @@ def test_the_metrics_table_shows_the_fill_ratio_of_runs_with_limit_orders():
     assert rows["Slippage vs signal (ticks)"] == "0.67" and rows["Implementation shortfall"] == "1.00"
     assert "Limit orders filled" not in dict(metric_rows(run(RunConfig(data=ticks(), strategy=Passive.__base__,
                                                                       bars="1min")).metrics))
+
+
+class BuyOnce(bt.Strategy):
+    def next(self) -> None:
+        if len(self) == 1:
+            self.buy(size=1)
+
+
+def test_slippage_is_counted_in_the_ticks_the_fills_use():
+    quote = (100.0, 100.1, 5, 5)
+    rows = [("10:00:10", 100.0, 1, -1, *quote), ("10:00:50", 100.0, 1, -1, *quote),   # bar 10:01: all at 100.00
+            ("10:01:20", 100.0, 1, -1, *quote), ("10:01:30", 100.1, 1, 1, *quote),    # bar 10:02: 100.10 inside,
+            ("10:01:40", 100.5, 1, 1, *quote), ("10:01:50", 100.0, 1, -1, *quote)]    # not its open, high, low, close
+    result = run(RunConfig(data=ticks(rows), strategy=BuyOnce, bars="1min", fills="book"))
+    # the bars' prices step by 0.50 (100.00, 100.50); the trades by 0.10: the fills' tick. The buy sent at the
+    # 10:01 close (100.00) takes the 100.10 offer: one tick worse, not a fifth of one
+    (t,) = result.trades.to_dict("records")
+    assert t["entry_price"] == pytest.approx(100.1) and t["entry_slippage_ticks"] == pytest.approx(1.0)
+    assert result.cerebro.broker.tick_size == pytest.approx(0.1)
