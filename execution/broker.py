@@ -171,7 +171,7 @@ class ExecutionBroker(WarmupBroker):
         """The tick the fills count ``slippage_ticks`` in (and the trades list its slippage)."""
         return fill_tick_size(self.p.replay, self.p.tick_size)
 
-    def _arrival(self, sent: int) -> int:
+    def _arrives(self, sent: int) -> int:
         return int(_arrival(np.array([sent], np.int64), self.p.latency, self.p.replay)[0])
 
     def _now(self, data: Any) -> int:
@@ -202,7 +202,7 @@ class ExecutionBroker(WarmupBroker):
             return super().cancel(order, bracket)
         if not order.alive() or order.ref in self._cancels:
             return False
-        self._cancels[order.ref] = (order, self._arrival(self._now(order.data)))
+        self._cancels[order.ref] = (order, self._arrives(self._now(order.data)))
         return True
 
     def next(self) -> None:
@@ -237,7 +237,7 @@ class ExecutionBroker(WarmupBroker):
         if parent is not None and parent.ref in self._filled:
             sent = max(sent, self._filled[parent.ref])
         kind = _TYPES[order.exectype]
-        arrival = self._arrival(sent)  # computed here once: simulate takes it as the order's arrival
+        arrival = self._arrives(sent)  # computed here once: simulate takes it as the order's arrival
         trail = kind in ("trail", "trail_limit")
         # a trailing stop's created.price is its first stop (Backtrader moves it from the price at creation);
         # its limit stays at the same distance from the stop

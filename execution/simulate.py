@@ -114,7 +114,7 @@ def _check_orders(orders: Any) -> _Orders:
     _bad(~np.isin(side, (1.0, -1.0)), "side must be +1 (buy) or -1 (sell)", "side", orders["side"].to_numpy())
     kind_text = orders["type"].astype(str).str.strip().str.lower().to_numpy()
     _bad(~np.isin(kind_text, ORDER_TYPES), f"type must be one of {list(ORDER_TYPES)}", "type", kind_text)
-    kind = np.array([ORDER_TYPES.index(k) for k in kind_text], np.int8)
+    kind = pd.Index(ORDER_TYPES).get_indexer(kind_text).astype(np.int8)
     price = pd.to_numeric(orders["price"], errors="coerce").to_numpy(np.float64)
     trail = (kind == TRAIL) | (kind == TRAIL_LIMIT)
     _bad((kind == MARKET) & ~np.isnan(price), "a market order has no price (NaN)", "price", price)
