@@ -358,3 +358,21 @@ def test_streamed_equals_in_memory_across_rolls(random_stores, seed, batch_rows,
             np.testing.assert_allclose(streamed[column], memory[column], rtol=1e-12, atol=1e-12, err_msg=column)
         else:
             np.testing.assert_array_equal(streamed[column], memory[column], err_msg=column)
+
+
+# ----------------------------------------------------------------------------- a store on S3
+
+@pytest.mark.parametrize("given", ["uri", "S3Path"])
+def test_a_store_on_s3_is_read_as_a_store_given_as_text_or_as_an_s3path(s3, store, given):
+    from data.storage import as_path
+
+    uri = f"s3://{s3.new_bucket()}/store"
+    write_store(uri, CONTRACTS)
+    source = uri if given == "uri" else as_path(uri)
+    got = load_ticks(source, continuous="ES", adjust="add")
+    want = load_ticks(store, continuous="ES", adjust="add")
+    pd.testing.assert_frame_equal(got, want)
+    report = got.attrs["load_report"]
+    assert report["rolls"] == want.attrs["load_report"]["rolls"]
+    assert [p["format"] for p in report["parts"]] == ["store", "store", "store"]  # read as a store, not as files
+    assert report["source"] == uri

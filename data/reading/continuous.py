@@ -74,7 +74,15 @@ from data.contracts import (
 from data.errors import OrderFlowError
 from data.options import LoadOptions
 from data.reading.progress import progress_bar
-from data.reading.sources import TickSource, file_stamp, open_store, read_symbols, register_continuous, source_files
+from data.reading.sources import (
+    TickSource,
+    file_stamp,
+    read_symbols,
+    register_continuous,
+    source_files,
+    source_name,
+    source_store,
+)
 from data.ticks import DAY_NS, price_grid
 
 _OPEN = np.iinfo(np.int64).max // DAY_NS  # a day number past any data: no roll
@@ -539,16 +547,16 @@ def continuous_source(source: Any, options: LoadOptions, batch_rows: int) -> Tic
     if isinstance(source, pd.DataFrame):
         raise OrderFlowError("continuous= / --continuous reads the contracts of a tick store or of files; a DataFrame "
                              "holds no contract codes: write it to files named by contract, or import it into a store")
-    store = open_store(source) if isinstance(source, (str, Path)) else None
+    store = source_store(source)
     if store is not None:
         contracts: Any = _StoreContracts(store, root, rule)
-        name = str(source)
+        name = source_name(source)
     else:
         notes: list[str] = []
         files = source_files(source, notes)
         contracts = _FileContracts(files, root, rule, options)
         contracts.notes.extend(notes)
-        name = str(source) if isinstance(source, (str, Path)) else f"{len(files)} files"
+        name = source_name(source, files)
     reader = ContinuousReader(contracts, root, rule, roll, options.adjust, name)
     return TickSource("continuous", store=reader, name=name, options=options, batch_rows=batch_rows)
 

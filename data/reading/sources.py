@@ -82,6 +82,18 @@ def open_store(path: str | AnyPath) -> Any:
     return next((store for store in (opener(as_path(path)) for opener in _STORE_OPENERS) if store is not None), None)
 
 
+def source_store(source: Any) -> Any:
+    """The store reader of ``source`` when it is a path (text, :class:`~pathlib.Path` or
+    :class:`~data.storage.S3Path`) of a tick store, else None (files, a list, a DataFrame): the
+    one choice between a store and files, made so for :func:`scan_ticks` and a continuous contract."""
+    return open_store(source) if isinstance(source, (str, Path, S3Path)) else None
+
+
+def source_name(source: Any, files: Sequence[Any] = ()) -> str:
+    """How the load report names a source: its path, or ``N files`` for a list."""
+    return str(source) if isinstance(source, (str, Path, S3Path)) else f"{len(files)} files"
+
+
 def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
     """The rows of ``frame`` whose ``timestamp`` lies in ``[start, end)`` (either bound may
     be None); the frame itself when all do."""
@@ -619,10 +631,9 @@ def scan_ticks(
     common = dict(batch_rows=batch_rows, options=options)
     if isinstance(source, pd.DataFrame):
         return TickSource("frame", frame=source, name="<DataFrame>", **common)
-    store = open_store(source) if isinstance(source, (str, Path, S3Path)) else None
+    store = source_store(source)
     if store is not None:
-        return TickSource("store", store=store, name=str(source), **common)
+        return TickSource("store", store=store, name=source_name(source), **common)
     notes: list[str] = []
     files = source_files(source, notes)
-    name = str(source) if isinstance(source, (str, Path, S3Path)) else f"{len(files)} files"
-    return TickSource("files", files=files, name=name, notes=notes, **common)
+    return TickSource("files", files=files, name=source_name(source, files), notes=notes, **common)
