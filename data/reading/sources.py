@@ -421,8 +421,10 @@ def read_tick_file(
     ``options.symbol`` only (a file with several symbols and no ``symbol`` raises, listing
     them with their row counts), rows whose trade id is in ``seen_ids`` rejected as
     ``duplicate_across_files``. Returns ``(ticks, the file's trade ids or None, its load
-    report)``; the report's ``symbols`` counts the rows of each symbol of the file's symbol
-    column (None without one). The time window is the caller's. A file on S3 is read from a
+    report)``; the report's ``symbols`` gives rows per symbol of the file's symbol column (None
+    without one): the rows of ``options.symbol`` when the file holds it, else of every symbol
+    it holds (what :func:`check_symbol`'s error lists; the column is counted only then). The
+    time window is the caller's. A file on S3 is read from a
     local copy (:func:`data.storage.local_copy`), named by its URI in errors and the report."""
     if is_remote(path):
         remote = as_path(path)
@@ -495,18 +497,21 @@ def _symbol_ticks(raw: _RawFile, symbol: str | None, options: LoadOptions, seen_
     frame, rejects = raw.frame, dict(raw.rejects)
     symbol_column, id_column = raw.symbol_column, raw.id_column
     file_symbol = symbol
-    held: dict[str, int] | None = None  # the file's symbols and their rows
+    held: dict[str, int] | None = None  # the file's symbols and their rows (all counted only for an error)
     if symbol_column is not None:
         symbols = frame[symbol_column].astype("string")
-        counts = symbols.value_counts(dropna=False)
-        held = {str(k): int(v) for k, v in counts.items()}
         if symbol is None:
-            if len(counts) > 1:
+            first = symbols.iloc[0] if len(symbols) else None
+            if first is pd.NA or not (symbols == first).all():  # several symbols (or a missing one): say which
+                counts = symbols.value_counts(dropna=False)
+                held = {str(k): int(v) for k, v in counts.items()}
                 raise OrderFlowError(f"the file holds {len(counts)} symbols: {listed_symbols(held)}; pick one with symbol= / "
                                      "--symbol", source=path, column=str(symbol_column))
-            file_symbol = str(counts.index[0]) if len(counts) else None
+            file_symbol = None if first is None else str(first)
+            held = {} if first is None else {file_symbol: len(symbols)}
         else:
             mine = (symbols == str(symbol)).to_numpy(dtype=bool, na_value=False)
+            held = {str(symbol): int(np.count_nonzero(mine))}
             if not mine.any():  # what the file holds instead, for the source's error (check_symbol)
                 held = {str(k): int(v) for k, v in symbols.value_counts().items()}
             if not mine.all():
