@@ -4,8 +4,8 @@ one stream of canonical ticks across the rolls.
     scan_ticks("store/", continuous="ES", roll="days:8", adjust="add")
     load_ticks("ticks/", continuous="ES", roll="volume")
 
-**Contracts.** A store's symbols, or the symbols of the files' symbol column, or else the
-files' names, are read as contract codes of the root (``ESH4``, ``ESH24``, ``ESM2024``,
+**Contracts.** A store's symbols, or the symbols of the files' (or a DataFrame's) symbol column,
+or else the files' names, are read as contract codes of the root (``ESH4``, ``ESH24``, ``ESM2024``,
 ``ESM23_test.scid``: :func:`data.contracts.parse_contract`); other symbols and files are passed
 over with a note. The contracts are ordered by expiry (the root's rule,
 :data:`data.contracts.ROOT_RULES`, or ``expiry=``).
@@ -39,8 +39,10 @@ whole ticks, each level whole (``ratio`` rounds each price to the nearest tick f
 **Reading.** A store reads only the day files of each contract's turn (and, to find the gaps,
 one row group of each contract's day around each roll; the ``volume`` rule also sums the sizes
 of every day of the root).
-Files are read once to find their contracts, days and prices at the rolls, and again for the
-series (a store is faster: ``python -m data.store import``, one symbol per contract).
+Files are read once, one at a time, to find their contracts (each file's ticks summarised per
+contract and day: volume, first and last trade; memory holds one file's ticks), and again for
+the series (a store is faster: ``python -m data.store import``, one symbol per contract). A
+DataFrame's contracts are the values of its symbol column.
 
 The load report (``format`` ``continuous``) holds the roll table (``rolls``: date, time,
 from, to, the two prices, the gap and the prices in the series), each contract's turn and rows
@@ -49,6 +51,7 @@ from, to, the two prices, the gap and the prices in the series), each contract's
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -77,6 +80,7 @@ from data.reading.progress import progress_bar
 from data.reading.sources import (
     TickSource,
     file_stamp,
+    frame_symbols,
     read_symbols,
     register_continuous,
     source_files,
@@ -104,6 +108,7 @@ class Held:
     spans: list[tuple[int, int]] = field(default_factory=list)  # files': the first and last tick time of each
     by_symbol: bool = False  # files': its rows are picked by the symbol column
     stats: dict[str, np.ndarray] | None = None  # files': per day volume, first/last time and price
+    frame: pd.DataFrame | None = None  # a DataFrame's: the contract's canonical ticks
 
 
 @dataclass
@@ -219,51 +224,101 @@ class _StoreContracts:
                 for h in self.held() for _, p in sorted(h.day_files.items())]
 
 
-class _FileContracts:
-    """The contracts of a root in files: by each file's symbol column, else by its name."""
+@dataclass
+class _Summary:
+    """What the roll rules need of one contract's ticks in one file (or DataFrame), kept instead of
+    the ticks: the file, its first and last tick time, per day volume and first/last time and
+    price (:func:`_day_stats`), and the finest price step."""
 
-    def __init__(self, files: list[Path], root: str, rule: ContractRule, options: LoadOptions) -> None:
-        self.files, self.root, self.rule, self.options = files, root, rule, options
+    name: str  # the symbol, or the file's name
+    by_symbol: bool
+    path: Any
+    span: tuple[int, int]
+    stats: dict[str, np.ndarray]
+    grid: float
+    frame: pd.DataFrame | None = None  # a DataFrame's: the contract's ticks (in memory anyway)
+
+
+def _summary(name: str, by_symbol: bool, path: Any, ticks: pd.DataFrame, keep: bool = False) -> _Summary:
+    ts = ticks["timestamp"].array.asi8
+    price = ticks["price"].to_numpy(np.float64)
+    return _Summary(name, by_symbol, path, (int(ts[0]), int(ts[-1])),
+                    _day_stats(ts, price, ticks["size"].to_numpy(np.float64)), price_grid(price),
+                    ticks if keep else None)
+
+
+class _FileContracts:
+    """The contracts of a root in files: by each file's symbol column, else by its name; or in a
+    DataFrame (``frame``) by its symbol column. Each file is read and summarised in turn
+    (:class:`_Summary`: memory holds one file's ticks at a time), and read again for the series."""
+
+    def __init__(self, files: list[Path], root: str, rule: ContractRule, options: LoadOptions,
+                 frame: pd.DataFrame | None = None) -> None:
+        self.files, self.root, self.rule, self.options, self.frame = files, root, rule, options, frame
         self.grids: list[float] = []
         self.notes: list[str] = []
+        self._held: list[Held] | None = None
 
     def held(self) -> list[Held]:
-        found: dict[tuple[str, bool], list[tuple[Path, pd.DataFrame]]] = {}
-        skipped: list[str] = []
+        if self._held is None:
+            self._held = self._find()
+        return self._held
+
+    def _summaries(self) -> Iterator[_Summary | str]:
+        """Each contract's summary of each file, in turn; the name of a file holding none."""
         reading = replace(self.options, symbol=None, start=None, end=None)
+        if self.frame is not None:
+            for name, ticks, _ in frame_symbols(self.frame, reading):
+                if name is not None and len(ticks) and self._parse(name, ticks) is not None:
+                    yield _summary(name, True, "<DataFrame>", ticks, keep=True)
+            return
         with progress_bar(len(self.files), desc="finding contracts", unit="files", progress=self.options.progress) as bar:
             for path in self.files:
-                parts = read_symbols(path, reading)
-                named = [(name, ticks) for name, ticks, _ in parts if name is not None and len(ticks)
-                         and self._parse(name, ticks) is not None]
-                if named:
-                    for name, ticks in named:
-                        found.setdefault((name, True), []).append((path, ticks))
-                elif len(parts) == 1 and len(parts[0][1]) and self._parse(path.name, parts[0][1], whole=False):
-                    found.setdefault((path.name, False), []).append((path, parts[0][1]))
-                else:
-                    skipped.append(path.name)
+                yield from self._file_summaries(path, reading)
                 bar.update(1)
+
+    def _file_summaries(self, path: Any, reading: LoadOptions) -> list[_Summary | str]:
+        """One file's contracts summarised (its ticks dropped on return), or its name when it holds none."""
+        parts = read_symbols(path, reading)
+        named = [(name, ticks) for name, ticks, _ in parts if name is not None and len(ticks)
+                 and self._parse(name, ticks) is not None]
+        if named:
+            return [_summary(name, True, path, ticks) for name, ticks in named]
+        if len(parts) == 1 and len(parts[0][1]) and self._parse(path.name, parts[0][1], whole=False):
+            return [_summary(path.name, False, path, parts[0][1])]
+        return [path.name]
+
+    def _find(self) -> list[Held]:
+        found: dict[tuple[str, bool], list[_Summary]] = {}
+        skipped: list[str] = []
+        for item in self._summaries():
+            if isinstance(item, str):
+                skipped.append(item)
+            else:
+                found.setdefault((item.name, item.by_symbol), []).append(item)
+                self.grids.append(item.grid)
         if skipped:
             self.notes.append(f"files holding no contract of {self.root} left out: {', '.join(skipped[:5])}"
                               + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""))
         held: dict[Contract, Held] = {}
         for (name, by_symbol), pieces in found.items():
-            first = min(int(t["timestamp"].array.asi8[0]) for _, t in pieces)
+            first = min(p.span[0] for p in pieces)
             contract = parse_contract(name, self.root, self.rule, day_date(first // DAY_NS), whole=by_symbol)
             key = replace(contract, code=contract.name)
             h = held.setdefault(key, Held(contract, np.zeros(0, np.int64), by_symbol=by_symbol))
             if h.contract.code != contract.code or h.by_symbol != by_symbol:
                 raise OrderFlowError(f"the files name the contract {contract.name} in two ways ({h.contract.code} "
-                                     f"and {contract.code}): name it one way", source=pieces[0][0])
-            for path, ticks in pieces:
-                ts = ticks["timestamp"].array.asi8
-                h.files.append(path)
-                h.spans.append((int(ts[0]), int(ts[-1])))
-                h.stats = _merged(h.stats, _day_stats(ts, ticks["price"].to_numpy(np.float64),
-                                                      ticks["size"].to_numpy(np.float64)))
-                self.grids.append(price_grid(ticks["price"].to_numpy(np.float64)))
+                                     f"and {contract.code}): name it one way", source=pieces[0].path)
+            for piece in pieces:
+                h.files.append(piece.path)
+                h.spans.append(piece.span)
+                h.stats = _merged(h.stats, piece.stats)
+                if piece.frame is not None:
+                    h.frame = piece.frame
         if not held:
+            if self.frame is not None:
+                raise OrderFlowError(f"the DataFrame holds no contract of {self.root}: its symbol column names none "
+                                     f"(e.g. {self.root}H4, {self.root}H24, {self.root}M2024)")
             raise OrderFlowError(f"the files hold no contract of {self.root}: no symbol column or file name reads as "
                                  f"one (e.g. {self.root}H4, {self.root}H24, {self.root}M2024, {self.root}M23.scid)",
                                  source=self.files[0].parent if len(self.files) > 1 else self.files[0])
@@ -291,6 +346,8 @@ class _FileContracts:
         return int(held.stats["first_time"][k]), float(held.stats["first_price"][k])
 
     def part(self, held: Held, options: LoadOptions, batch_rows: int, name: str) -> TickSource | None:
+        if held.frame is not None:
+            return TickSource("frame", frame=held.frame, name=name, options=options, batch_rows=batch_rows)
         lo = options.start.value if options.start is not None else None
         hi = options.end.value if options.end is not None else None
         files = [p for p, (first, last) in zip(held.files, held.spans)
@@ -302,6 +359,9 @@ class _FileContracts:
                           batch_rows=batch_rows)
 
     def fingerprint(self) -> list[Any]:
+        if self.frame is not None:
+            hashed = pd.util.hash_pandas_object(self.frame, index=False).to_numpy()
+            return [hashlib.sha256(hashed.tobytes() + str(list(self.frame.columns)).encode()).hexdigest()]
         return [file_stamp(p) for p in self.files]
 
 
@@ -472,9 +532,10 @@ class ContinuousReader:
             yield segment, part
             sub = part.report
             parts.append(sub)
-            entry["rows"] = int(sub.get("rows_kept", 0))
+            kept = int(sub.get("rows_in_window", sub.get("rows_kept", 0)))  # a DataFrame's part: those in its turn
+            entry["rows"] = kept
             report["rows_read"] += int(sub.get("rows_read", 0))
-            report["rows_kept"] += int(sub.get("rows_kept", 0))
+            report["rows_kept"] += kept
             report["unknown_side"] += int(sub.get("unknown_side", 0))
             for reason, count in (sub.get("rejected") or {}).items():
                 report["rejected"][reason] = report["rejected"].get(reason, 0) + count
@@ -544,12 +605,12 @@ def continuous_source(source: Any, options: LoadOptions, batch_rows: int) -> Tic
     root = options.continuous.strip().upper()
     rule = contract_rule(root, options.expiry)
     roll = parse_roll(options.roll, rule)
-    if isinstance(source, pd.DataFrame):
-        raise OrderFlowError("continuous= / --continuous reads the contracts of a tick store or of files; a DataFrame "
-                             "holds no contract codes: write it to files named by contract, or import it into a store")
     store = source_store(source)
-    if store is not None:
-        contracts: Any = _StoreContracts(store, root, rule)
+    if isinstance(source, pd.DataFrame):
+        contracts: Any = _FileContracts([], root, rule, options, frame=source)
+        name = "<DataFrame>"
+    elif store is not None:
+        contracts = _StoreContracts(store, root, rule)
         name = source_name(source)
     else:
         notes: list[str] = []

@@ -457,6 +457,26 @@ def read_symbols(path: Path, options: LoadOptions | None = None) -> list[tuple[s
     return parts
 
 
+def frame_symbols(frame: pd.DataFrame, options: LoadOptions | None = None
+                  ) -> list[tuple[str | None, pd.DataFrame, dict[str, Any]]]:
+    """Each symbol's ticks of a DataFrame, as :func:`read_symbols` gives a file's: ``(symbol, canonical
+    ticks, load report)`` per symbol of its symbol column (a column named like ``symbol``,
+    :data:`SYMBOL_KEYS`), in the order of their first rows; one ``(None, ticks, report)`` without one."""
+    options = LoadOptions.of(options)
+    column = next((c for c in frame.columns if column_key(c) in SYMBOL_KEYS), None)
+    reading = dict(columns=options.columns, tz=options.tz, on_bad_rows=options.on_bad_rows)
+    if column is None:
+        ticks = load_ticks(frame, **reading)
+        return [(None, ticks, ticks.attrs["load_report"])]
+    symbols = frame[column].astype("string")
+    parts = []
+    for name in pd.unique(symbols.dropna().to_numpy(dtype=object)):
+        mine = (symbols == name).to_numpy(dtype=bool, na_value=False)
+        ticks = load_ticks(frame.loc[mine].drop(columns=column), **reading)
+        parts.append((str(name), ticks, ticks.attrs["load_report"]))
+    return parts
+
+
 class _RawFile:
     """A file read by its format, before its rows become canonical ticks: the frame, the
     format's rejected rows and notes, and its symbol and trade id columns, if any."""
