@@ -12,8 +12,10 @@ over with a note. The contracts are ordered by expiry (the root's rule,
 
 **Rolls.** Each contract is the front one from its predecessor's roll to its own: by ``days:N``
 N calendar days before its expiry (ESH4 -> ESM4 on 2024-03-07), by ``volume`` after the first
-day the next contract traded more (:mod:`data.contracts`). A roll switches at 00:00 UTC of its
-date: the ticks of a contract are those in ``[its start, its roll)``, so every tick of the series
+session day the next contract traded more (:mod:`data.contracts`). A roll switches at the
+session open of its date, the rule's ``open`` (ES: 17:00 Chicago the evening before, 23:00 UTC
+on 2024-03-06; :meth:`data.contracts.ContractRule.session_start`), and the days of the rules
+are session days: the ticks of a contract are those in ``[its start, its roll)``, so every tick of the series
 is a tick of its front contract as traded, its size and side untouched. A contract with no tick
 in its turn is passed over: its predecessor rolls straight to its successor, and a note of the
 load report says so. A window (``start``/``end``) takes the same series, cut: the turns, gaps
@@ -37,10 +39,12 @@ large-trade blocks) carried across the roll, and a footprint's levels moved by t
 whole ticks, each level whole (``ratio`` rounds each price to the nearest tick first).
 
 **Reading.** A store reads only the day files of each contract's turn (and, to find the gaps,
-one row group of each contract's day around each roll; the ``volume`` rule also sums the sizes
-of every day of the root).
+the times and prices of each contract's day file holding the roll instant, or one row group of
+the day before or after it; with a session open other than midnight UTC, the first and last row
+group of each contract, for the sessions its first and last day files reach into; the ``volume``
+rule also reads the sizes and times of every day of the root).
 Files are read once, one at a time, to find their contracts (each file's ticks summarised per
-contract and day: volume, first and last trade; memory holds one file's ticks), and again for
+contract and session day: volume, first and last trade; memory holds one file's ticks), and again for
 the series (a store is faster: ``python -m data.store import``, one symbol per contract). A
 DataFrame's contracts are the values of its symbol column.
 
@@ -59,10 +63,10 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from data.contracts import (
     MONTH_CODES,
+    UTC_OPEN,
     Contract,
     ContractRule,
     RollRule,
@@ -126,14 +130,16 @@ class Segment:
 
 @dataclass
 class Roll:
-    """A roll: at ``time`` (UTC ns) from ``old`` to ``new``; the trades ``(time, price)`` of each
-    that price it; the gap (new minus old price) and the ratio (new over old price)."""
+    """A roll: at ``time`` (UTC ns: the open of the session of ``day``, the roll date) from ``old``
+    to ``new``; the trades ``(time, price)`` of each that price it; the gap (new minus old price)
+    and the ratio (new over old price)."""
 
     time: int
     old: Held
     new: Held
     old_trade: tuple[int, float]
     new_trade: tuple[int, float]
+    day: int
 
     @property
     def gap(self) -> float:
@@ -173,12 +179,12 @@ class _StoreContracts:
             by_symbol.setdefault(day.symbol, {})[day_number(dt.date.fromisoformat(day.date))] = day.path
         held, others = [], []
         for symbol, files in sorted(by_symbol.items()):
-            days = np.array(sorted(files), dtype=np.int64)
-            contract = parse_contract(symbol, self.root, self.rule, day_date(days[0])) if len(days) else None
+            utc = np.array(sorted(files), dtype=np.int64)
+            contract = parse_contract(symbol, self.root, self.rule, day_date(utc[0])) if len(utc) else None
             if contract is None:
                 others.append(symbol)
             else:
-                held.append(Held(contract, days, day_files=files))
+                held.append(Held(contract, self._sessions(utc, files), day_files=files))
         if not held:
             raise OrderFlowError(f"the store holds no contract of {self.root} (symbols like {self.root}H4, "
                                  f"{self.root}H24 or {self.root}M2024; it holds {', '.join(others) or 'none'})",
@@ -187,31 +193,62 @@ class _StoreContracts:
             self.notes.append(f"symbols that are no contract of {self.root} left out: {', '.join(others)}")
         return held
 
+    def _sessions(self, utc: np.ndarray, files: dict[int, Any]) -> np.ndarray:
+        """The session days of a contract's UTC day files: each file's day, and the next one when a
+        session opens in the evening (a file reaches into two), cut to those of its first and last
+        trade (the first row group of its first file, the last of its last)."""
+        if self.rule.open == UTC_OPEN:
+            return utc
+        days = np.unique(self.rule.session_day(np.concatenate([utc * DAY_NS, (utc + 1) * DAY_NS - 1])))
+        first = self.rule.session_day(self._trades(files[int(utc[0])], 0)[0][:1])[0]
+        last = self.rule.session_day(self._trades(files[int(utc[-1])], -1)[0][-1:])[0]
+        return days[(days >= first) & (days <= last)]
+
     def volumes(self, held: Held) -> np.ndarray:
+        """The contract's volume per session day (``held.days``), from the sizes and times of its day files."""
         out = np.zeros(len(held.days))
-        for i, day in enumerate(held.days):
-            table = self.store.read_columns(held.day_files[int(day)], ["size"])
-            out[i] = float(pc.sum(table.column("size")).as_py() or 0.0)
+        for _, path in sorted(held.day_files.items()):
+            table = self.store.read_columns(path, ["timestamp", "size"])
+            times = table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy()
+            at = np.searchsorted(held.days, self.rule.session_day(times))
+            out += np.bincount(at, weights=table.column("size").to_numpy(), minlength=len(out))
         return out
 
     def trade_before(self, held: Held, day: int) -> tuple[int, float] | None:
-        """The last trade of the contract before day ``day`` begins."""
-        k = int(np.searchsorted(held.days, day, side="left")) - 1
-        return self._trade(held, k, -1) if k >= 0 else None
+        """The last trade of the contract before the session of day ``day`` opens."""
+        t = self.rule.session_start(day)
+        utc = np.array(sorted(held.day_files), dtype=np.int64)
+        k = int(np.searchsorted(utc, (t - 1) // DAY_NS, side="right")) - 1  # the last day file starting before t
+        while k >= 0:
+            whole = (utc[k] + 1) * DAY_NS <= t  # the whole day before t: its last row group holds its last trade
+            times, price = self._trades(held.day_files[int(utc[k])], -1 if whole else None)
+            i = int(np.searchsorted(times, t, side="left")) - 1
+            if i >= 0:
+                return int(times[i]), float(price[i])
+            k -= 1
+        return None
 
     def trade_from(self, held: Held, day: int) -> tuple[int, float] | None:
-        """The first trade of the contract from day ``day`` on."""
-        k = int(np.searchsorted(held.days, day, side="left"))
-        return self._trade(held, k, 0) if k < len(held.days) else None
+        """The first trade of the contract from the open of the session of day ``day`` on."""
+        t = self.rule.session_start(day)
+        utc = np.array(sorted(held.day_files), dtype=np.int64)
+        k = int(np.searchsorted(utc, t // DAY_NS, side="left"))  # the first day file ending after t
+        while k < len(utc):
+            whole = utc[k] * DAY_NS >= t  # the whole day from t on: its first row group holds its first trade
+            times, price = self._trades(held.day_files[int(utc[k])], 0 if whole else None)
+            i = int(np.searchsorted(times, t, side="left"))
+            if i < len(times):
+                return int(times[i]), float(price[i])
+            k += 1
+        return None
 
-    def _trade(self, held: Held, k: int, row: int) -> tuple[int, float]:
-        """The first (``row`` 0) or last (-1) trade of the contract's ``k``-th day: its first or
-        last row group only (the day's file is sorted by time); the tick grid from its prices."""
-        table = self.store.read_columns(held.day_files[int(held.days[k])], ["timestamp", "price"], row_group=row)
+    def _trades(self, path: Any, row_group: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The times and prices of a day file (sorted by time), whole or of one row group (its first or
+        last, where the first or last trade is); the tick grid from its prices."""
+        table = self.store.read_columns(path, ["timestamp", "price"], row_group=row_group)
         price = table.column("price").to_numpy()
         self.grids.append(price_grid(price))
-        times = table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy()
-        return int(times[row]), float(price[row])
+        return table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy(), price
 
     def part(self, held: Held, options: LoadOptions, batch_rows: int, name: str) -> TickSource:
         return TickSource("store", store=self.store, name=name, options=replace(options, symbol=held.contract.code),
@@ -239,11 +276,12 @@ class _Summary:
     frame: pd.DataFrame | None = None  # a DataFrame's: the contract's ticks (in memory anyway)
 
 
-def _summary(name: str, by_symbol: bool, path: Any, ticks: pd.DataFrame, keep: bool = False) -> _Summary:
+def _summary(name: str, by_symbol: bool, path: Any, ticks: pd.DataFrame, rule: ContractRule,
+             keep: bool = False) -> _Summary:
     ts = ticks["timestamp"].array.asi8
     price = ticks["price"].to_numpy(np.float64)
     return _Summary(name, by_symbol, path, (int(ts[0]), int(ts[-1])),
-                    _day_stats(ts, price, ticks["size"].to_numpy(np.float64)), price_grid(price),
+                    _day_stats(ts, price, ticks["size"].to_numpy(np.float64), rule), price_grid(price),
                     ticks if keep else None)
 
 
@@ -270,7 +308,7 @@ class _FileContracts:
         if self.frame is not None:
             for name, ticks, _ in frame_symbols(self.frame, reading):
                 if name is not None and len(ticks) and self._parse(name, ticks) is not None:
-                    yield _summary(name, True, "<DataFrame>", ticks, keep=True)
+                    yield _summary(name, True, "<DataFrame>", ticks, self.rule, keep=True)
             return
         with progress_bar(len(self.files), desc="finding contracts", unit="files", progress=self.options.progress) as bar:
             for path in self.files:
@@ -283,9 +321,9 @@ class _FileContracts:
         named = [(name, ticks) for name, ticks, _ in parts if name is not None and len(ticks)
                  and self._parse(name, ticks) is not None]
         if named:
-            return [_summary(name, True, path, ticks) for name, ticks in named]
+            return [_summary(name, True, path, ticks, self.rule) for name, ticks in named]
         if len(parts) == 1 and len(parts[0][1]) and self._parse(path.name, parts[0][1], whole=False):
-            return [_summary(path.name, False, path, parts[0][1])]
+            return [_summary(path.name, False, path, parts[0][1], self.rule)]
         return [path.name]
 
     def _find(self) -> list[Held]:
@@ -365,9 +403,10 @@ class _FileContracts:
         return [file_stamp(p) for p in self.files]
 
 
-def _day_stats(ts: np.ndarray, price: np.ndarray, size: np.ndarray) -> dict[str, np.ndarray]:
-    """Per UTC day of sorted ticks: the day number, volume, first and last time and price."""
-    days = ts // DAY_NS
+def _day_stats(ts: np.ndarray, price: np.ndarray, size: np.ndarray, rule: ContractRule) -> dict[str, np.ndarray]:
+    """Per session day (``rule``'s, :meth:`ContractRule.session_day`) of sorted ticks: the day
+    number, volume, first and last time and price."""
+    days = rule.session_day(ts)
     firsts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
     lasts = np.r_[firsts[1:] - 1, len(ts) - 1]
     return {"day": days[firsts], "volume": np.add.reduceat(size, firsts), "first_time": ts[firsts],
@@ -396,7 +435,7 @@ def make_plan(reader: Any, rule: ContractRule, roll: RollRule, adjust: str) -> P
     """The series' turns, rolls, gaps and price moves of the contracts ``reader`` finds (see the module docstring)."""
     held = sorted(reader.held(), key=lambda h: h.contract)
     ends = (days_schedule([h.contract for h in held], rule, roll.days) if roll.kind == "days"
-            else volume_schedule([(h.days, reader.volumes(h)) for h in held]))
+            else volume_schedule([_traded(h.days, reader.volumes(h)) for h in held]))
     ends = [*ends, _OPEN]
     kept = list(range(len(held)))
     while True:  # pass over contracts with no tick in their turn; their turn goes to the next one
@@ -420,15 +459,22 @@ def make_plan(reader: Any, rule: ContractRule, roll: RollRule, adjust: str) -> P
                          f"{', '.join(between)} in its turn")
         old_trade = reader.trade_before(old, day)
         new_trade = reader.trade_before(new, day) or reader.trade_from(new, day)
-        rolls.append(Roll(day * DAY_NS, old, new, old_trade, new_trade))
+        rolls.append(Roll(rule.session_start(day), old, new, old_trade, new_trade, day))
     tick = min(reader.grids) if reader.grids else 1.0
     segments = []
     for k, (i, (lo, hi)) in enumerate(zip(kept, _turns(kept, ends))):
         later = rolls[k:]
-        segments.append(Segment(held[i], None if k == 0 else lo * DAY_NS, None if hi == _OPEN else hi * DAY_NS,
+        segments.append(Segment(held[i], None if k == 0 else rule.session_start(lo),
+                                None if hi == _OPEN else rule.session_start(hi),
                                 shift=float(round(sum(r.gap for r in later), 10)) if adjust == "add" else 0.0,
                                 factor=float(np.prod([r.ratio for r in later])) if adjust == "ratio" else 1.0))
     return Plan(segments, rolls, tick, notes)
+
+
+def _traded(days: np.ndarray, volumes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The days a contract traded on, and their volumes."""
+    some = volumes > 0
+    return days[some], volumes[some]
 
 
 def _between(old: Contract, new: Contract, rule: ContractRule, most: int = 4) -> list[str]:
@@ -548,7 +594,7 @@ def roll_row(roll: Roll, plan: Plan, adjust: str) -> dict[str, Any]:
     and ``series_from``/``series_to``: those two prices in the series (equal with ``add``: no jump)."""
     segments = {id(s.held): s for s in plan.segments}
     old, new = segments[id(roll.old)], segments[id(roll.new)]
-    return {"date": day_date(roll.time // DAY_NS).isoformat(), "time": _iso(roll.time),
+    return {"date": day_date(roll.day).isoformat(), "time": _iso(roll.time),
             "from": roll.old.contract.code, "to": roll.new.contract.code,
             "from_price": roll.old_trade[1], "to_price": roll.new_trade[1],
             "gap": roll.gap,
