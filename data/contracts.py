@@ -15,22 +15,31 @@ and December and roll 8 days before, on the Thursday of the week before (CME's r
 ESH4 -> ESM4 on 2024-03-07. Another root takes a rule as text: ``"HMUZ:3fri"`` or
 ``"HMUZ:3fri:8"`` (months, nth weekday, roll days), or a :class:`ContractRule`.
 
+Sessions: a rule also says when the trading day of a date opens (``open``): the CME equity
+index presets' Globex session of a date opens at 17:00 America/Chicago the evening before
+(``"-07:00 America/Chicago"``: seven hours before the date's midnight there, 22:00 or 23:00 UTC
+as daylight saving time goes); a rule given as text without one keeps its root preset's, else
+00:00 UTC. The days of the roll rules are these session days (:meth:`ContractRule.session_day`).
+
 Roll rules (:func:`parse_roll`): ``days:N`` rolls N calendar days before the front contract's
-expiry (``days``: the root's default); ``volume`` rolls after the first day on which the next
-contract traded more than the front one, never back. Either way the switch happens at 00:00
-UTC of the roll date, the first instant of a day of the tick store (whose days are UTC dates);
-a ``volume`` roll switches at the start of the day after the one whose volumes decided it, so
-that the series never uses a volume it could not have seen.
+expiry (``days``: the root's default); ``volume`` rolls after the first session day on which the
+next contract traded more than the front one, never back. Either way the switch happens at the
+session open of the roll date (:meth:`ContractRule.session_start`: ESH4 -> ESM4 on 2024-03-07 at
+17:00 Chicago on 03-06, 23:00 UTC); a ``volume`` roll switches at the open of the session after
+the one whose volumes decided it, so that the series never uses a volume it could not have seen.
 """
 from __future__ import annotations
 
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+import pandas as pd
 
 from data.errors import OrderFlowError
 from data.ticks import DAY_NS
@@ -39,7 +48,30 @@ MONTH_CODES = "FGHJKMNQUVXZ"  # January .. December
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ADJUSTMENTS = ("none", "add", "ratio")
 _RULE = re.compile(r"^\s*([A-Za-z]+)\s*:\s*([1-5]|last)\s*([a-z]{3})\s*(?::\s*(\d+)\s*)?$", re.IGNORECASE)
+_OPEN_TEXT = re.compile(r"^\s*([+-]?)(\d{1,2}):(\d{2})\s+(\S+)\s*$")
+UTC_OPEN = "00:00 UTC"
 _ROLL = re.compile(r"^\s*(days|volume)\s*(?::\s*(\d+)\s*)?$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=64)
+def _session_open(text: str) -> tuple[str, int, str]:
+    """``"-07:00 America/Chicago"`` -> (the text as kept, the offset from midnight in ns, the zone);
+    OrderFlowError for a bad one."""
+    match = _OPEN_TEXT.match(str(text))
+    zone = match.group(4) if match else ""
+    if match and zone.upper() == "UTC":
+        zone = "UTC"
+    try:
+        ok = match is not None and int(match.group(3)) < 60 and int(match.group(2)) < 24 and bool(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        ok = False
+    if not ok:
+        raise OrderFlowError(f"bad session open {text!r}: [-]HH:MM ZONE, the wall time from the date's midnight in an "
+                             "IANA zone, e.g. -07:00 America/Chicago (17:00 the evening before) or 00:00 UTC")
+    sign = -1 if match.group(1) == "-" else 1
+    minutes = int(match.group(2)) * 60 + int(match.group(3))
+    kept = f"{'-' if sign < 0 and minutes else ''}{minutes // 60:02d}:{minutes % 60:02d} {zone}"
+    return kept, sign * minutes * 60_000_000_000, zone
 
 
 @dataclass(frozen=True)
@@ -48,14 +80,20 @@ class ContractRule:
 
     ``months``: the month letters the root lists (``"HMUZ"``); ``nth`` and ``weekday``: the
     expiry is the ``nth`` (1-5, or -1 for the last) ``weekday`` (0 Monday .. 6 Sunday) of the
-    contract month; ``roll_days``: the default roll, that many calendar days before the expiry.
-    As text (:meth:`parse`, ``str()``): ``"HMUZ:3fri:8"``.
+    contract month; ``roll_days``: the default roll, that many calendar days before the expiry;
+    ``open``: when the session (trading day) of a date opens, as ``[-]HH:MM ZONE``, the wall time
+    in the IANA zone ZONE from the date's midnight there: ``"-07:00 America/Chicago"`` is 17:00
+    Chicago time the evening before (CME Globex), ``"08:00 Europe/Berlin"`` 08:00 the same day,
+    ``"00:00 UTC"`` (the default) midnight UTC. As text (:meth:`parse`, ``str()``):
+    ``"HMUZ:3fri:8"``, with the open after a space when it is not midnight UTC:
+    ``"HMUZ:3fri:8 -07:00 America/Chicago"``.
     """
 
     months: str = "HMUZ"
     nth: int = 3
     weekday: int = 4
     roll_days: int = 8
+    open: str = UTC_OPEN
 
     def __post_init__(self) -> None:
         months = str(self.months).upper()
@@ -68,6 +106,27 @@ class ContractRule:
                                  f"{self.nth!r} {self.weekday!r}")
         if not isinstance(self.roll_days, (int, np.integer)) or isinstance(self.roll_days, bool) or self.roll_days < 0:
             raise OrderFlowError(f"bad roll days {self.roll_days!r}: a whole number of calendar days >= 0")
+        object.__setattr__(self, "open", _session_open(self.open)[0])
+
+    @property
+    def _open(self) -> tuple[int, str]:
+        return _session_open(self.open)[1:]
+
+    def session_start(self, day: int) -> int:
+        """The instant (UTC ns) the session of day number ``day`` (:func:`day_number`) opens."""
+        offset, zone = self._open
+        wall = int(day) * DAY_NS + offset
+        if zone == "UTC":
+            return wall
+        return pd.Timestamp(wall).tz_localize(zone, ambiguous=True, nonexistent="shift_forward").value
+
+    def session_day(self, ts: np.ndarray) -> np.ndarray:
+        """The day number of the session each UTC ns time of ``ts`` belongs to (vectorised)."""
+        offset, zone = self._open
+        ts = np.asarray(ts, dtype=np.int64)
+        if zone != "UTC":
+            ts = pd.DatetimeIndex(ts.view("M8[ns]"), tz="UTC").tz_convert(zone).tz_localize(None).asi8
+        return (ts - offset) // DAY_NS
 
     @classmethod
     def parse(cls, text: "str | ContractRule") -> "ContractRule":
@@ -75,17 +134,20 @@ class ContractRule:
         ``lastfri``) with an optional ``:N`` of default roll days (8 when left out)."""
         if isinstance(text, ContractRule):
             return text
-        match = _RULE.match(str(text))
+        rule, _, opening = str(text).strip().partition(" ")
+        match = _RULE.match(rule)
         if not match or match.group(3).lower() not in WEEKDAYS:
-            raise OrderFlowError(f"bad expiry rule {text!r}: MONTHS:NTHDAY[:ROLLDAYS], e.g. HMUZ:3fri (the third "
-                                 "Friday of March, June, September and December) or HMUZ:3fri:8")
+            raise OrderFlowError(f"bad expiry rule {text!r}: MONTHS:NTHDAY[:ROLLDAYS][ OPEN], e.g. HMUZ:3fri (the third "
+                                 "Friday of March, June, September and December), HMUZ:3fri:8 or HMUZ:3fri:8 -07:00 "
+                                 "America/Chicago (the session of a date opens at 17:00 Chicago time the evening before)")
         nth = -1 if match.group(2).lower() == "last" else int(match.group(2))
         days = int(match.group(4)) if match.group(4) is not None else cls.roll_days
-        return cls(match.group(1), nth, WEEKDAYS.index(match.group(3).lower()), days)
+        return cls(match.group(1), nth, WEEKDAYS.index(match.group(3).lower()), days, opening.strip() or UTC_OPEN)
 
     def __str__(self) -> str:
         nth = "last" if self.nth == -1 else str(self.nth)
-        return f"{self.months}:{nth}{WEEKDAYS[self.weekday]}:{self.roll_days}"
+        text = f"{self.months}:{nth}{WEEKDAYS[self.weekday]}:{self.roll_days}"
+        return text if self.open == UTC_OPEN else f"{text} {self.open}"
 
     def expiry(self, year: int, month: int) -> dt.date:
         """The expiry date of the contract of ``year`` and ``month``."""
@@ -99,19 +161,25 @@ class ContractRule:
         return days[self.nth - 1]
 
 
-EQUITY_INDEX = ContractRule("HMUZ", 3, 4, 8)
+EQUITY_INDEX = ContractRule("HMUZ", 3, 4, 8, "-07:00 America/Chicago")
 """The CME equity index futures: the third Friday of March, June, September and December,
-rolled 8 days before (the Thursday of the week before: CME's roll date)."""
+rolled 8 days before (the Thursday of the week before: CME's roll date); the Globex session of
+a date opens at 17:00 Chicago time the evening before."""
 ROOT_RULES: dict[str, ContractRule] = {root: EQUITY_INDEX for root in ("ES", "MES", "NQ", "MNQ", "YM", "MYM", "RTY", "M2K")}
 """The preset expiry rule of each root (``continuous="ES"``); another root needs ``expiry=``."""
 
 
 def contract_rule(root: str, expiry: "str | ContractRule | None" = None) -> ContractRule:
-    """The expiry rule of ``root``: ``expiry`` (text or a :class:`ContractRule`) when given,
-    else the preset of :data:`ROOT_RULES`, else OrderFlowError naming the presets."""
+    """The expiry rule of ``root``: ``expiry`` (text or a :class:`ContractRule`) when given (text
+    without a session open keeps the preset's), else the preset of :data:`ROOT_RULES`, else
+    OrderFlowError naming the presets."""
+    preset = ROOT_RULES.get(str(root).upper())
     if expiry is not None:
-        return ContractRule.parse(expiry)
-    rule = ROOT_RULES.get(str(root).upper())
+        rule = ContractRule.parse(expiry)
+        if isinstance(expiry, str) and preset is not None and " " not in expiry.strip():
+            rule = replace(rule, open=preset.open)
+        return rule
+    rule = preset
     if rule is None:
         raise OrderFlowError(f"no expiry rule for the root {root!r} (presets: {', '.join(ROOT_RULES)}): give one, "
                              "e.g. expiry='HMUZ:3fri' / --expiry HMUZ:3fri (the third Friday of March, June, "

@@ -12,7 +12,9 @@ here, once:
 - :func:`open_input` opens a file for random access (a Parquet footer, then only the row
   groups wanted: on S3, HTTP range requests);
 - :func:`local_copy` gives a local file to read whole with the format readers (a tick file
-  on S3 is downloaded once into a temporary folder and removed after);
+  on S3 is downloaded once into a temporary folder and removed after); :func:`probe_copy` a
+  local stand-in of what the format detectors read (an object's first and last bytes, two
+  range requests), to tell a file's format without downloading it;
 - :func:`aside_for`, :func:`publish` and :func:`sync_folder` write a file so that a reader
   never sees half of it: on disk it is written beside its final name and renamed over it
   (atomic); on S3 it is written locally and uploaded once at its final key (an object
@@ -54,7 +56,7 @@ import pyarrow.fs as pafs
 
 from data.errors import OrderFlowError
 
-__all__ = ["S3Path", "as_path", "is_remote", "s3_endpoint", "open_input", "local_copy", "aside_for", "publish",
+__all__ = ["S3Path", "as_path", "is_remote", "s3_endpoint", "open_input", "local_copy", "probe_copy", "aside_for", "publish",
            "sync_folder", "listed", "glob_paths", "AnyPath", "add_endpoint_option", "path_argument"]
 
 SCHEME = "s3://"
@@ -360,7 +362,8 @@ class S3Path:
         return self.read_bytes().decode(encoding)
 
     def write_bytes(self, data: bytes) -> int:
-        with self.filesystem.open_output_stream(self.fs_path) as out:
+        """``data`` as the object, byte for byte (pyarrow's stream would compress it by its name: .gz, .zst)."""
+        with self.filesystem.open_output_stream(self.fs_path, compression=None) as out:
             out.write(data)
         return len(data)
 
@@ -477,6 +480,37 @@ def local_copy(path: "Path | S3Path") -> Iterator[Path]:
                 raise OrderFlowError(err.problem, source=path, column=err.column, row=err.row,
                                      value=err.value) from None
             raise
+
+
+PROBE_BYTES = 1 << 16
+"""How much of each end of an S3 object :func:`probe_copy` reads: what the format detectors look at
+(the first 64 KiB of text, a DBN header; a zip's central directory at its end)."""
+
+
+@contextlib.contextmanager
+def probe_copy(path: "Path | S3Path", ends: int = PROBE_BYTES) -> Iterator[Path]:
+    """A local file to tell ``path``'s format from (:func:`data.reading.loader.format_for`, a DBN
+    schema): a local path is itself; an S3 object becomes a stand-in under its own name and of its
+    own size holding its first and last ``ends`` bytes at their places (the rest zeros, a sparse
+    file), read with two range requests (the whole object when it is no larger), removed at the
+    end of the block. Only for detection: its middle is not the object's."""
+    if not isinstance(path, S3Path):
+        yield Path(path)
+        return
+    size = path.stat().st_size
+    with tempfile.TemporaryDirectory(prefix="orderflow-s3-") as folder:
+        local = Path(folder) / (path.name or "object")
+        try:
+            with path.open_input_file() as source, open(local, "wb") as out:
+                if size <= 2 * ends:
+                    out.write(source.read())
+                else:
+                    out.write(source.read_at(ends, 0))
+                    out.seek(size - ends)
+                    out.write(source.read_at(ends, size - ends))
+        except OSError as err:
+            raise OrderFlowError(f"cannot read: {' '.join(str(err).split())}", source=path) from None
+        yield local
 
 
 def aside_for(final: "Path | S3Path", name: str) -> Path:

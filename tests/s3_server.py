@@ -107,11 +107,12 @@ class S3Server:
         return name
 
     def put(self, uri: str, data: bytes) -> None:
-        with self.filesystem().open_output_stream(uri.removeprefix("s3://")) as out:
+        """``data`` as the object, byte for byte (pyarrow would compress by the name: .gz, .zst ...)."""
+        with self.filesystem().open_output_stream(uri.removeprefix("s3://"), compression=None) as out:
             out.write(data)
 
     def get(self, uri: str) -> bytes:
-        with self.filesystem().open_input_stream(uri.removeprefix("s3://")) as fh:
+        with self.filesystem().open_input_stream(uri.removeprefix("s3://"), compression=None) as fh:
             return fh.read()
 
     def keys(self, uri: str) -> list[str]:

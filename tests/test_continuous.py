@@ -12,7 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data import OrderFlowError, cached_bars, footprint, load_ticks, make_bars, scan_ticks
-from data.contracts import ROOT_RULES, ContractRule, contract_rule, parse_contract, parse_roll, volume_schedule
+from data.contracts import (
+    ROOT_RULES,
+    ContractRule,
+    contract_rule,
+    day_number,
+    parse_contract,
+    parse_roll,
+    volume_schedule,
+)
 from data.reading.loader import describe_source
 from data.store.dataset import TickStore
 from tests.conftest import SHARED
@@ -32,6 +40,16 @@ ES_ROLLS = {
 }
 
 
+# The switch: the Globex open of the roll date, 17:00 Chicago the evening before: 23:00 UTC in winter
+# (CST, UTC-6), 22:00 UTC in summer (CDT, UTC-5); daylight saving time began on 2023-03-12, 2024-03-10
+# and 2025-03-09: the March 2025 roll (03-13) is already on summer time.
+ES_SWITCHES = {
+    "ESH3": "2023-03-08 23:00", "ESM3": "2023-06-07 22:00", "ESU3": "2023-09-06 22:00", "ESZ3": "2023-12-06 23:00",
+    "ESH4": "2024-03-06 23:00", "ESM4": "2024-06-12 22:00", "ESU4": "2024-09-11 22:00", "ESZ4": "2024-12-11 23:00",
+    "ESH5": "2025-03-12 22:00", "ESM5": "2025-06-11 22:00", "ESU5": "2025-09-10 22:00", "ESZ5": "2025-12-10 23:00",
+}
+
+
 @pytest.mark.parametrize("code", sorted(ES_ROLLS))
 def test_es_expiries_and_roll_dates_2023_to_2025(code):
     expiry, roll = ES_ROLLS[code]
@@ -39,6 +57,8 @@ def test_es_expiries_and_roll_dates_2023_to_2025(code):
     assert contract.expiry(ES).isoformat() == expiry
     assert contract.roll_date(ES).isoformat() == roll
     assert contract.roll_date(ES).weekday() == 3  # a Thursday
+    switch = ES.session_start(day_number(contract.roll_date(ES)))
+    assert switch == pd.Timestamp(ES_SWITCHES[code], tz="UTC").value
 
 
 @pytest.mark.parametrize("code, first_day, year, month", [
@@ -72,11 +92,16 @@ def test_expiry_rule_of_your_own():
     rule = ContractRule.parse("FGHJKMNQUVXZ:lastwed:3")
     assert str(rule) == "FGHJKMNQUVXZ:lastwed:3"
     assert rule.expiry(2024, 1) == dt.date(2024, 1, 31)  # the last Wednesday of January 2024
-    assert contract_rule("XX", "HMUZ:3fri") == ES
+    assert contract_rule("XX", "HMUZ:3fri -07:00 America/Chicago") == ES
+    assert contract_rule("XX", "HMUZ:3fri").open == "00:00 UTC"  # no preset: midnight UTC
+    assert contract_rule("ES", "HMUZ:3fri:5").open == ES.open  # the root's session open kept
+    assert str(contract_rule("ES", "HMUZ:3fri:8 00:00 utc")) == "HMUZ:3fri:8"  # overridden
+    assert str(ES) == "HMUZ:3fri:8 -07:00 America/Chicago"
     assert contract_rule("es") is ES
     with pytest.raises(OrderFlowError, match="no expiry rule for the root 'FDAX'.*--expiry"):
         contract_rule("FDAX")
-    for bad in ("HMUZ", "HMUZ:3xyz", "HMUA:3fri", "HMUZ:6fri", "HHUZ:3fri"):
+    for bad in ("HMUZ", "HMUZ:3xyz", "HMUA:3fri", "HMUZ:6fri", "HHUZ:3fri", "HMUZ:3fri 17:00",
+                "HMUZ:3fri -07:00 Mars/Olympus", "HMUZ:3fri 25:00 UTC"):
         with pytest.raises(OrderFlowError):
             ContractRule.parse(bad)
 
@@ -281,8 +306,8 @@ def test_options_are_checked(store, tmp_path):
         load_ticks(store, continuous="CL")
     with pytest.raises(OrderFlowError, match="holds no contract of MES.*ESH4, ESM4, ESU4, NQH4"):
         load_ticks(store, continuous="MES")
-    with pytest.raises(OrderFlowError, match="a DataFrame holds no contract codes"):
-        load_ticks(CONTRACTS["ESH4"], continuous="ES")
+    with pytest.raises(OrderFlowError, match="the DataFrame holds no contract of ES: its symbol column names none"):
+        load_ticks(CONTRACTS["ESH4"], continuous="ES")  # no symbol column
 
 
 def test_the_cache_key_covers_roll_and_adjust(store, tmp_path):
@@ -358,3 +383,118 @@ def test_streamed_equals_in_memory_across_rolls(random_stores, seed, batch_rows,
             np.testing.assert_allclose(streamed[column], memory[column], rtol=1e-12, atol=1e-12, err_msg=column)
         else:
             np.testing.assert_array_equal(streamed[column], memory[column], err_msg=column)
+
+
+# ----------------------------------------------------------------------------- a store on S3
+
+@pytest.mark.parametrize("given", ["uri", "S3Path"])
+def test_a_store_on_s3_is_read_as_a_store_given_as_text_or_as_an_s3path(s3, store, given):
+    from data.storage import as_path
+
+    uri = f"s3://{s3.new_bucket()}/store"
+    write_store(uri, CONTRACTS)
+    source = uri if given == "uri" else as_path(uri)
+    got = load_ticks(source, continuous="ES", adjust="add")
+    want = load_ticks(store, continuous="ES", adjust="add")
+    pd.testing.assert_frame_equal(got, want)
+    report = got.attrs["load_report"]
+    assert report["rolls"] == want.attrs["load_report"]["rolls"]
+    assert [p["format"] for p in report["parts"]] == ["store", "store", "store"]  # read as a store, not as files
+    assert report["source"] == uri
+
+
+def test_a_dataframe_of_several_contracts_gives_the_series_of_the_same_ticks_in_a_file(tmp_path, store):
+    both = pd.concat([t.assign(symbol=s) for s, t in CONTRACTS.items()]).sort_values("timestamp", kind="stable")
+    one = tmp_path / "one.csv"
+    both.to_csv(one, index=False)
+    for adjust, roll in (("add", None), ("ratio", "volume")):
+        want = load_ticks(one, continuous="ES", adjust=adjust, roll=roll)
+        got = load_ticks(both.reset_index(drop=True), continuous="ES", adjust=adjust, roll=roll)
+        pd.testing.assert_frame_equal(got, want)
+        for key in ("rolls", "contracts", "tick"):
+            assert got.attrs["load_report"][key] == want.attrs["load_report"][key]
+    got = load_ticks(both, continuous="ES", adjust="add", start="2024-03-06", end="2024-03-08")
+    assert got["price"].tolist() == [5101.25, 5101.75, 5102.50, 5102.75]  # 03-06 to 03-08 included, as the store
+    bars = make_bars(scan_ticks(both, continuous="ES", adjust="add", batch_rows=2), "1D", tick_size=0.25)
+    pd.testing.assert_frame_equal(bars, make_bars(load_ticks(store, continuous="ES", adjust="add"), "1D",
+                                                  tick_size=0.25))
+
+
+# ----------------------------------------------------------------------------- a folder of many files
+
+def day_files_of_two_contracts(folder: Path, days: int, rows: int = 40_000) -> Path:
+    """One Parquet file per day from 2024-03-01 holding ESH4 and ESM4 ticks (a symbol column), in time order."""
+    folder.mkdir()
+    rng = np.random.default_rng(days)
+    for day in range(days):
+        start = pd.Timestamp("2024-03-01", tz="UTC").value + day * 86_400_000_000_000
+        ts = start + np.sort(rng.integers(0, 86_400_000_000_000, rows))
+        frame = pd.DataFrame({"timestamp": pd.DatetimeIndex(ts.view("M8[ns]")).tz_localize("UTC"),
+                              "price": 5000.0 + 0.25 * rng.integers(0, 400, rows), "size": 1.0,
+                              "side": rng.choice(np.array([-1, 1], np.int8), rows),
+                              "symbol": np.where(np.arange(rows) % 2 == 0, "ESH4", "ESM4")})
+        frame.to_parquet(folder / f"day-{day:02d}.parquet", index=False)
+    return folder
+
+
+def test_finding_the_contracts_of_a_folder_holds_one_file_at_a_time(tmp_path):
+    import tracemalloc
+
+    def peak(days: int) -> int:
+        scan = scan_ticks(day_files_of_two_contracts(tmp_path / str(days), days), continuous="ES")
+        tracemalloc.start()
+        try:
+            held = [s.held.contract.code for s in scan.store.plan.segments]
+            assert held == (["ESH4", "ESM4"] if days > 6 else ["ESH4"])  # ESM4's turn from 2024-03-07
+            held, top = tracemalloc.get_traced_memory()
+            return top - held  # what was in memory at once beyond what stays (the loader's caches of file heads)
+        finally:
+            tracemalloc.stop()
+
+    two, eight = peak(2), peak(8)
+    # one file's ticks (40,000 rows) and their summary: about 4.4 MB either way; with every file's ticks held
+    # until all were read it was 5.4 MB for two files and 11.5 MB for eight
+    assert eight < 1.1 * two, (two, eight)
+    source = scan_ticks(tmp_path / "8", continuous="ES", adjust="add", batch_rows=10_000)
+    streamed = make_bars(source, "1h", tick_size=0.25)
+    memory = make_bars(load_ticks(tmp_path / "8", continuous="ES", adjust="add"), "1h", tick_size=0.25)
+    pd.testing.assert_frame_equal(streamed, memory)
+    assert streamed.attrs["load_report"]["rolls"][0]["date"] == "2024-03-07"
+    assert streamed["volume"].sum() == 6 * 20_000 + 2 * 20_000  # ESH4's six days, ESM4's two
+
+
+
+# ----------------------------------------------------------------------------- the roll at the session open
+
+def test_the_roll_switches_at_the_session_open_of_the_roll_date(tmp_path):
+    # the evening before the 2024-03-07 roll: 17:00 Chicago (CST) is 23:00 UTC; ticks from then to
+    # midnight UTC are of the Globex session of 03-07: ESM4's, not ESH4's
+    contracts = {
+        "ESH4": rows(("2024-03-06 22:59:59", 5001.00, 1, 1), ("2024-03-06 23:30:00", 5001.50, 7, -1),
+                     ("2024-03-07 14:00:00", 5002.00, 1, 1)),
+        "ESM4": rows(("2024-03-06 22:30:00", 5051.00, 2, 1), ("2024-03-06 23:00:00", 5051.25, 3, 1),
+                     ("2024-03-06 23:45:00", 5051.50, 4, -1), ("2024-03-07 14:00:00", 5052.00, 5, 1)),
+    }
+    root = write_store(tmp_path / "s", contracts)
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for symbol, ticks in contracts.items():
+        ticks.to_csv(folder / f"{symbol}.csv", index=False)
+    for source in (root, folder):
+        ticks = load_ticks(source, continuous="ES")
+        assert ticks["timestamp"].dt.strftime("%m-%d %H:%M:%S").tolist() == [
+            "03-06 22:59:59", "03-06 23:00:00", "03-06 23:45:00", "03-07 14:00:00"]
+        assert ticks["price"].tolist() == [5001.00, 5051.25, 5051.50, 5052.00]
+        roll = ticks.attrs["load_report"]["rolls"][0]
+        # gap: ESM4's last trade before 23:00 (5051.00 at 22:30) - ESH4's (5001.00 at 22:59:59)
+        assert (roll["date"], roll["time"], roll["gap"]) == ("2024-03-07", "2024-03-06T23:00:00+00:00", 50.0)
+        assert (roll["from_time"], roll["to_time"]) == ("2024-03-06T22:59:59+00:00", "2024-03-06T22:30:00+00:00")
+    # the volume rule counts session days too: ESM4 out-trades ESH4 (2 against 1) in the session of 03-06,
+    # which ends at 23:00 UTC that day: the switch is then, before the volumes of the evening (by UTC days,
+    # 9 against 8 over all of 03-06, it was at midnight)
+    by_volume = load_ticks(root, continuous="ES", roll="volume").attrs["load_report"]["rolls"]
+    assert [(r["date"], r["time"]) for r in by_volume] == [("2024-03-07", "2024-03-06T23:00:00+00:00")]
+    # midnight UTC, as before, with an open of one's own
+    utc = load_ticks(root, continuous="ES", expiry="HMUZ:3fri:8 00:00 UTC")
+    assert utc["price"].tolist() == [5001.00, 5001.50, 5052.00]
+    assert utc.attrs["load_report"]["rolls"][0]["time"] == "2024-03-07T00:00:00+00:00"

@@ -16,15 +16,16 @@ from research.trades import trades_frame
 from run_backtest import main
 from tests.test_continuous import rows, write_store
 
-# ESH4 -> ESM4 on 2024-03-07 (00:00 UTC). ESH4's last trade before it: 5004.00 (03-06 23:30); ESM4's:
-# 5054.50 (03-06 23:40): gap 50.50. 1-hour bars of the add-adjusted series (ESH4 + 50.50):
+# ESH4 -> ESM4 on 2024-03-07, at the session open (17:00 Chicago on 03-06: 23:00 UTC). ESH4's last trade
+# before it: 5004.00 (03-06 22:30); ESM4's: 5054.50 (03-06 22:40): gap 50.50. 1-hour bars of the add-adjusted
+# series (ESH4 + 50.50):
 #   bar 0  03-06 15:00  5050.50      bar 3  03-07 02:00  5056.00 (ESM4)
 #   bar 1  03-06 16:00  5052.50      bar 4  03-07 03:00  5060.00
-#   bar 2  03-07 00:00  5054.50      bar 5  03-07 04:00  5058.00
+#   bar 2  03-06 23:00  5054.50      bar 5  03-07 04:00  5058.00
 CONTRACTS = {
     "ESH4": rows(("2024-03-06 14:00:30", 5000.00, 1, 1), ("2024-03-06 15:00:30", 5002.00, 2, 1),
-                 ("2024-03-06 23:30:00", 5004.00, 1, -1), ("2024-03-07 01:00:00", 5003.00, 9, -1)),
-    "ESM4": rows(("2024-03-06 23:40:00", 5054.50, 1, 1), ("2024-03-07 01:00:30", 5056.00, 3, 1),
+                 ("2024-03-06 22:30:00", 5004.00, 1, -1), ("2024-03-07 01:00:00", 5003.00, 9, -1)),
+    "ESM4": rows(("2024-03-06 22:40:00", 5054.50, 1, 1), ("2024-03-07 01:00:30", 5056.00, 3, 1),
                  ("2024-03-07 02:00:30", 5060.00, 2, -1), ("2024-03-07 03:00:30", 5058.00, 4, 1)),
 }
 
@@ -82,7 +83,7 @@ def test_a_position_rolled_across_an_add_adjusted_roll(store, runonce):
 def test_the_engine_run_names_the_contracts(store):
     result = run(config(store))
     assert result.trades[["contract", "roll"]].values.tolist() == [["ESH4", "out"], ["ESM4", "in"]]
-    assert result.analyzers["rolls"][0]["time"] == "2024-03-07T00:00:00+00:00"
+    assert result.analyzers["rolls"][0]["time"] == "2024-03-06T23:00:00+00:00"  # 17:00 Chicago, the session open
     assert result.equity["value"].iloc[-1] == 100_000 + 265
 
 

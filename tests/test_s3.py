@@ -388,3 +388,65 @@ def test_the_s3_specific_endpoint_variable_wins_over_the_general_one(s3, monkeyp
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.endpoint)
     assert len(load_ticks(f"s3://{bucket}/t.csv")) == 10
+
+
+# --------------------------------------------------------------------------- vendor files that carry a book
+
+
+def lobster_zip(folder: Path) -> Path:
+    """The fixture LOBSTER day (message and orderbook files) as one zip, as LOBSTER ships it."""
+    import zipfile
+
+    path = folder / "AAPL_2012-06-21_34200000_57600000_2.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for kind in ("message", "orderbook"):
+            name = f"AAPL_2012-06-21_34200000_57600000_{kind}_2.csv"
+            zf.write(FIXTURES / name, name)
+    return path
+
+
+@pytest.mark.parametrize("name", ["GLBX.MDP3.tbbo.dbn.zst", "GLBX.MDP3.mbp-1.dbn.zst", "lobster.zip"])
+def test_a_vendor_file_on_s3_carries_its_book_as_on_disk(s3, tmp_path, name):
+    from data.reading.quotes import book_format, carried_quotes, holds_book
+    from research.engine import RunConfig, load
+
+    local = lobster_zip(tmp_path) if name == "lobster.zip" else FIXTURES / name
+    uri = f"s3://{s3.new_bucket()}/vendor/{local.name}"
+    s3.put(uri, local.read_bytes())
+    assert book_format(uri) == book_format(local) == ("lobster" if name == "lobster.zip" else "databento")
+    assert holds_book(uri)
+    want = carried_quotes(local)
+    got = carried_quotes(uri)
+    assert len(got) == len(want) > 0
+    pd.testing.assert_frame_equal(got, want)
+    if name == "GLBX.MDP3.mbp-1.dbn.zst":
+        return  # its four records are quotes, no trade: no run
+    # a run on the S3 object draws its book lines from the file's quote stream, as on disk
+    remote, here = (load(RunConfig(data=d, bars="1min", cache=False)) for d in (uri, local))
+    assert any("quote updates" in note for note in remote.load_report["notes"])
+    pd.testing.assert_frame_equal(remote.bars, here.bars)
+    assert remote.bars["ofi"].notna().any()
+
+
+def test_a_large_object_is_told_by_its_two_ends_only(s3, tmp_path):
+    import zipfile
+
+    from data.reading.quotes import book_format
+
+    padded = lobster_zip(tmp_path)
+    with zipfile.ZipFile(padded, "a", zipfile.ZIP_STORED) as zf:  # 400 KB of other data before the directory
+        zf.writestr("readme.bin", np.random.default_rng(0).bytes(400_000))
+    uri = f"s3://{s3.new_bucket()}/vendor/{padded.name}"
+    s3.put(uri, padded.read_bytes())
+    with s3.recording() as requests:
+        assert book_format(uri) == "lobster"
+    size = padded.stat().st_size
+    assert sorted(r.range for r in objects_read(requests, ".zip")) == [
+        "bytes=0-65535", f"bytes={size - 65_536}-{size - 1}"]
+
+
+def test_an_object_is_written_byte_for_byte_whatever_its_name(s3):
+    data = (FIXTURES / "GLBX.MDP3.tbbo.dbn.zst").read_bytes()
+    uri = f"s3://{s3.new_bucket()}/x/GLBX.MDP3.tbbo.dbn.zst"
+    as_path(uri).write_bytes(data)  # pyarrow compresses by the name unless told not to: zstd in zstd
+    assert s3.get(uri) == data and as_path(uri).read_bytes() == data

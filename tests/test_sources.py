@@ -215,3 +215,23 @@ def test_a_many_file_report_counts_its_files_in_words():
 
     assert describe_source(report(1))[0] == "Read 1 file (ticks): 3 rows, 3 kept in the window."
     assert describe_source(report(2))[0] == "Read 2 files (ticks): 6 rows, 6 kept in the window."
+
+
+def test_the_symbols_of_a_file_are_counted_only_for_an_error_that_lists_them(tmp_path, monkeypatch):
+    mixed = raw_trades(5, seed=3)
+    mixed["symbol"] = ["ESH4", "ESM4", "ESH4", "ESM4", "ESH4"]
+    path = tmp_path / "mixed.csv"
+    mixed.to_csv(path, index=False)
+    counted = []
+    count = pd.Series.value_counts
+    monkeypatch.setattr(pd.Series, "value_counts", lambda self, *a, **k: counted.append(1) or count(self, *a, **k))
+    # a symbol the file holds: its rows picked without counting every symbol of the column
+    assert len(load_ticks(path, symbol="ESM4")) == 2
+    assert len(load_ticks(path, continuous="ES")) == 3  # ESH4, the front contract on 2024-03-01
+    assert counted == []
+    # one the file does not hold, or none given: the error lists what it holds, with the rows of each
+    error = pytest.raises(OrderFlowError, load_ticks, path, symbol="NQH4").value
+    assert str(error) == (f"{path}: no ticks of symbol 'NQH4': it holds ESH4 (3 rows), ESM4 (2 rows); pick one of "
+                          "those with symbol= / --symbol")
+    error = pytest.raises(OrderFlowError, load_ticks, [path]).value
+    assert "the file holds 2 symbols: ESH4 (3 rows), ESM4 (2 rows); pick one" in str(error)

@@ -4,16 +4,18 @@ one stream of canonical ticks across the rolls.
     scan_ticks("store/", continuous="ES", roll="days:8", adjust="add")
     load_ticks("ticks/", continuous="ES", roll="volume")
 
-**Contracts.** A store's symbols, or the symbols of the files' symbol column, or else the
-files' names, are read as contract codes of the root (``ESH4``, ``ESH24``, ``ESM2024``,
+**Contracts.** A store's symbols, or the symbols of the files' (or a DataFrame's) symbol column,
+or else the files' names, are read as contract codes of the root (``ESH4``, ``ESH24``, ``ESM2024``,
 ``ESM23_test.scid``: :func:`data.contracts.parse_contract`); other symbols and files are passed
 over with a note. The contracts are ordered by expiry (the root's rule,
 :data:`data.contracts.ROOT_RULES`, or ``expiry=``).
 
 **Rolls.** Each contract is the front one from its predecessor's roll to its own: by ``days:N``
 N calendar days before its expiry (ESH4 -> ESM4 on 2024-03-07), by ``volume`` after the first
-day the next contract traded more (:mod:`data.contracts`). A roll switches at 00:00 UTC of its
-date: the ticks of a contract are those in ``[its start, its roll)``, so every tick of the series
+session day the next contract traded more (:mod:`data.contracts`). A roll switches at the
+session open of its date, the rule's ``open`` (ES: 17:00 Chicago the evening before, 23:00 UTC
+on 2024-03-06; :meth:`data.contracts.ContractRule.session_start`), and the days of the rules
+are session days: the ticks of a contract are those in ``[its start, its roll)``, so every tick of the series
 is a tick of its front contract as traded, its size and side untouched. A contract with no tick
 in its turn is passed over: its predecessor rolls straight to its successor, and a note of the
 load report says so. A window (``start``/``end``) takes the same series, cut: the turns, gaps
@@ -37,10 +39,14 @@ large-trade blocks) carried across the roll, and a footprint's levels moved by t
 whole ticks, each level whole (``ratio`` rounds each price to the nearest tick first).
 
 **Reading.** A store reads only the day files of each contract's turn (and, to find the gaps,
-one row group of each contract's day around each roll; the ``volume`` rule also sums the sizes
-of every day of the root).
-Files are read once to find their contracts, days and prices at the rolls, and again for the
-series (a store is faster: ``python -m data.store import``, one symbol per contract).
+the times and prices of each contract's day file holding the roll instant, or one row group of
+the day before or after it; with a session open other than midnight UTC, the first and last row
+group of each contract, for the sessions its first and last day files reach into; the ``volume``
+rule also reads the sizes and times of every day of the root).
+Files are read once, one at a time, to find their contracts (each file's ticks summarised per
+contract and session day: volume, first and last trade; memory holds one file's ticks), and again for
+the series (a store is faster: ``python -m data.store import``, one symbol per contract). A
+DataFrame's contracts are the values of its symbol column.
 
 The load report (``format`` ``continuous``) holds the roll table (``rolls``: date, time,
 from, to, the two prices, the gap and the prices in the series), each contract's turn and rows
@@ -49,6 +55,7 @@ from, to, the two prices, the gap and the prices in the series), each contract's
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -56,10 +63,10 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from data.contracts import (
     MONTH_CODES,
+    UTC_OPEN,
     Contract,
     ContractRule,
     RollRule,
@@ -74,7 +81,16 @@ from data.contracts import (
 from data.errors import OrderFlowError
 from data.options import LoadOptions
 from data.reading.progress import progress_bar
-from data.reading.sources import TickSource, file_stamp, open_store, read_symbols, register_continuous, source_files
+from data.reading.sources import (
+    TickSource,
+    file_stamp,
+    frame_symbols,
+    read_symbols,
+    register_continuous,
+    source_files,
+    source_name,
+    source_store,
+)
 from data.ticks import DAY_NS, price_grid
 
 _OPEN = np.iinfo(np.int64).max // DAY_NS  # a day number past any data: no roll
@@ -96,6 +112,7 @@ class Held:
     spans: list[tuple[int, int]] = field(default_factory=list)  # files': the first and last tick time of each
     by_symbol: bool = False  # files': its rows are picked by the symbol column
     stats: dict[str, np.ndarray] | None = None  # files': per day volume, first/last time and price
+    frame: pd.DataFrame | None = None  # a DataFrame's: the contract's canonical ticks
 
 
 @dataclass
@@ -113,14 +130,16 @@ class Segment:
 
 @dataclass
 class Roll:
-    """A roll: at ``time`` (UTC ns) from ``old`` to ``new``; the trades ``(time, price)`` of each
-    that price it; the gap (new minus old price) and the ratio (new over old price)."""
+    """A roll: at ``time`` (UTC ns: the open of the session of ``day``, the roll date) from ``old``
+    to ``new``; the trades ``(time, price)`` of each that price it; the gap (new minus old price)
+    and the ratio (new over old price)."""
 
     time: int
     old: Held
     new: Held
     old_trade: tuple[int, float]
     new_trade: tuple[int, float]
+    day: int
 
     @property
     def gap(self) -> float:
@@ -160,12 +179,12 @@ class _StoreContracts:
             by_symbol.setdefault(day.symbol, {})[day_number(dt.date.fromisoformat(day.date))] = day.path
         held, others = [], []
         for symbol, files in sorted(by_symbol.items()):
-            days = np.array(sorted(files), dtype=np.int64)
-            contract = parse_contract(symbol, self.root, self.rule, day_date(days[0])) if len(days) else None
+            utc = np.array(sorted(files), dtype=np.int64)
+            contract = parse_contract(symbol, self.root, self.rule, day_date(utc[0])) if len(utc) else None
             if contract is None:
                 others.append(symbol)
             else:
-                held.append(Held(contract, days, day_files=files))
+                held.append(Held(contract, self._sessions(utc, files), day_files=files))
         if not held:
             raise OrderFlowError(f"the store holds no contract of {self.root} (symbols like {self.root}H4, "
                                  f"{self.root}H24 or {self.root}M2024; it holds {', '.join(others) or 'none'})",
@@ -174,31 +193,62 @@ class _StoreContracts:
             self.notes.append(f"symbols that are no contract of {self.root} left out: {', '.join(others)}")
         return held
 
+    def _sessions(self, utc: np.ndarray, files: dict[int, Any]) -> np.ndarray:
+        """The session days of a contract's UTC day files: each file's day, and the next one when a
+        session opens in the evening (a file reaches into two), cut to those of its first and last
+        trade (the first row group of its first file, the last of its last)."""
+        if self.rule.open == UTC_OPEN:
+            return utc
+        days = np.unique(self.rule.session_day(np.concatenate([utc * DAY_NS, (utc + 1) * DAY_NS - 1])))
+        first = self.rule.session_day(self._trades(files[int(utc[0])], 0)[0][:1])[0]
+        last = self.rule.session_day(self._trades(files[int(utc[-1])], -1)[0][-1:])[0]
+        return days[(days >= first) & (days <= last)]
+
     def volumes(self, held: Held) -> np.ndarray:
+        """The contract's volume per session day (``held.days``), from the sizes and times of its day files."""
         out = np.zeros(len(held.days))
-        for i, day in enumerate(held.days):
-            table = self.store.read_columns(held.day_files[int(day)], ["size"])
-            out[i] = float(pc.sum(table.column("size")).as_py() or 0.0)
+        for _, path in sorted(held.day_files.items()):
+            table = self.store.read_columns(path, ["timestamp", "size"])
+            times = table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy()
+            at = np.searchsorted(held.days, self.rule.session_day(times))
+            out += np.bincount(at, weights=table.column("size").to_numpy(), minlength=len(out))
         return out
 
     def trade_before(self, held: Held, day: int) -> tuple[int, float] | None:
-        """The last trade of the contract before day ``day`` begins."""
-        k = int(np.searchsorted(held.days, day, side="left")) - 1
-        return self._trade(held, k, -1) if k >= 0 else None
+        """The last trade of the contract before the session of day ``day`` opens."""
+        t = self.rule.session_start(day)
+        utc = np.array(sorted(held.day_files), dtype=np.int64)
+        k = int(np.searchsorted(utc, (t - 1) // DAY_NS, side="right")) - 1  # the last day file starting before t
+        while k >= 0:
+            whole = (utc[k] + 1) * DAY_NS <= t  # the whole day before t: its last row group holds its last trade
+            times, price = self._trades(held.day_files[int(utc[k])], -1 if whole else None)
+            i = int(np.searchsorted(times, t, side="left")) - 1
+            if i >= 0:
+                return int(times[i]), float(price[i])
+            k -= 1
+        return None
 
     def trade_from(self, held: Held, day: int) -> tuple[int, float] | None:
-        """The first trade of the contract from day ``day`` on."""
-        k = int(np.searchsorted(held.days, day, side="left"))
-        return self._trade(held, k, 0) if k < len(held.days) else None
+        """The first trade of the contract from the open of the session of day ``day`` on."""
+        t = self.rule.session_start(day)
+        utc = np.array(sorted(held.day_files), dtype=np.int64)
+        k = int(np.searchsorted(utc, t // DAY_NS, side="left"))  # the first day file ending after t
+        while k < len(utc):
+            whole = utc[k] * DAY_NS >= t  # the whole day from t on: its first row group holds its first trade
+            times, price = self._trades(held.day_files[int(utc[k])], 0 if whole else None)
+            i = int(np.searchsorted(times, t, side="left"))
+            if i < len(times):
+                return int(times[i]), float(price[i])
+            k += 1
+        return None
 
-    def _trade(self, held: Held, k: int, row: int) -> tuple[int, float]:
-        """The first (``row`` 0) or last (-1) trade of the contract's ``k``-th day: its first or
-        last row group only (the day's file is sorted by time); the tick grid from its prices."""
-        table = self.store.read_columns(held.day_files[int(held.days[k])], ["timestamp", "price"], row_group=row)
+    def _trades(self, path: Any, row_group: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The times and prices of a day file (sorted by time), whole or of one row group (its first or
+        last, where the first or last trade is); the tick grid from its prices."""
+        table = self.store.read_columns(path, ["timestamp", "price"], row_group=row_group)
         price = table.column("price").to_numpy()
         self.grids.append(price_grid(price))
-        times = table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy()
-        return int(times[row]), float(price[row])
+        return table.column("timestamp").combine_chunks().view(pa.int64()).to_numpy(), price
 
     def part(self, held: Held, options: LoadOptions, batch_rows: int, name: str) -> TickSource:
         return TickSource("store", store=self.store, name=name, options=replace(options, symbol=held.contract.code),
@@ -211,51 +261,102 @@ class _StoreContracts:
                 for h in self.held() for _, p in sorted(h.day_files.items())]
 
 
-class _FileContracts:
-    """The contracts of a root in files: by each file's symbol column, else by its name."""
+@dataclass
+class _Summary:
+    """What the roll rules need of one contract's ticks in one file (or DataFrame), kept instead of
+    the ticks: the file, its first and last tick time, per day volume and first/last time and
+    price (:func:`_day_stats`), and the finest price step."""
 
-    def __init__(self, files: list[Path], root: str, rule: ContractRule, options: LoadOptions) -> None:
-        self.files, self.root, self.rule, self.options = files, root, rule, options
+    name: str  # the symbol, or the file's name
+    by_symbol: bool
+    path: Any
+    span: tuple[int, int]
+    stats: dict[str, np.ndarray]
+    grid: float
+    frame: pd.DataFrame | None = None  # a DataFrame's: the contract's ticks (in memory anyway)
+
+
+def _summary(name: str, by_symbol: bool, path: Any, ticks: pd.DataFrame, rule: ContractRule,
+             keep: bool = False) -> _Summary:
+    ts = ticks["timestamp"].array.asi8
+    price = ticks["price"].to_numpy(np.float64)
+    return _Summary(name, by_symbol, path, (int(ts[0]), int(ts[-1])),
+                    _day_stats(ts, price, ticks["size"].to_numpy(np.float64), rule), price_grid(price),
+                    ticks if keep else None)
+
+
+class _FileContracts:
+    """The contracts of a root in files: by each file's symbol column, else by its name; or in a
+    DataFrame (``frame``) by its symbol column. Each file is read and summarised in turn
+    (:class:`_Summary`: memory holds one file's ticks at a time), and read again for the series."""
+
+    def __init__(self, files: list[Path], root: str, rule: ContractRule, options: LoadOptions,
+                 frame: pd.DataFrame | None = None) -> None:
+        self.files, self.root, self.rule, self.options, self.frame = files, root, rule, options, frame
         self.grids: list[float] = []
         self.notes: list[str] = []
+        self._held: list[Held] | None = None
 
     def held(self) -> list[Held]:
-        found: dict[tuple[str, bool], list[tuple[Path, pd.DataFrame]]] = {}
-        skipped: list[str] = []
+        if self._held is None:
+            self._held = self._find()
+        return self._held
+
+    def _summaries(self) -> Iterator[_Summary | str]:
+        """Each contract's summary of each file, in turn; the name of a file holding none."""
         reading = replace(self.options, symbol=None, start=None, end=None)
+        if self.frame is not None:
+            for name, ticks, _ in frame_symbols(self.frame, reading):
+                if name is not None and len(ticks) and self._parse(name, ticks) is not None:
+                    yield _summary(name, True, "<DataFrame>", ticks, self.rule, keep=True)
+            return
         with progress_bar(len(self.files), desc="finding contracts", unit="files", progress=self.options.progress) as bar:
             for path in self.files:
-                parts = read_symbols(path, reading)
-                named = [(name, ticks) for name, ticks, _ in parts if name is not None and len(ticks)
-                         and self._parse(name, ticks) is not None]
-                if named:
-                    for name, ticks in named:
-                        found.setdefault((name, True), []).append((path, ticks))
-                elif len(parts) == 1 and len(parts[0][1]) and self._parse(path.name, parts[0][1], whole=False):
-                    found.setdefault((path.name, False), []).append((path, parts[0][1]))
-                else:
-                    skipped.append(path.name)
+                yield from self._file_summaries(path, reading)
                 bar.update(1)
+
+    def _file_summaries(self, path: Any, reading: LoadOptions) -> list[_Summary | str]:
+        """One file's contracts summarised (its ticks dropped on return), or its name when it holds none."""
+        parts = read_symbols(path, reading)
+        named = [(name, ticks) for name, ticks, _ in parts if name is not None and len(ticks)
+                 and self._parse(name, ticks) is not None]
+        if named:
+            return [_summary(name, True, path, ticks, self.rule) for name, ticks in named]
+        if len(parts) == 1 and len(parts[0][1]) and self._parse(path.name, parts[0][1], whole=False):
+            return [_summary(path.name, False, path, parts[0][1], self.rule)]
+        return [path.name]
+
+    def _find(self) -> list[Held]:
+        found: dict[tuple[str, bool], list[_Summary]] = {}
+        skipped: list[str] = []
+        for item in self._summaries():
+            if isinstance(item, str):
+                skipped.append(item)
+            else:
+                found.setdefault((item.name, item.by_symbol), []).append(item)
+                self.grids.append(item.grid)
         if skipped:
             self.notes.append(f"files holding no contract of {self.root} left out: {', '.join(skipped[:5])}"
                               + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""))
         held: dict[Contract, Held] = {}
         for (name, by_symbol), pieces in found.items():
-            first = min(int(t["timestamp"].array.asi8[0]) for _, t in pieces)
+            first = min(p.span[0] for p in pieces)
             contract = parse_contract(name, self.root, self.rule, day_date(first // DAY_NS), whole=by_symbol)
             key = replace(contract, code=contract.name)
             h = held.setdefault(key, Held(contract, np.zeros(0, np.int64), by_symbol=by_symbol))
             if h.contract.code != contract.code or h.by_symbol != by_symbol:
                 raise OrderFlowError(f"the files name the contract {contract.name} in two ways ({h.contract.code} "
-                                     f"and {contract.code}): name it one way", source=pieces[0][0])
-            for path, ticks in pieces:
-                ts = ticks["timestamp"].array.asi8
-                h.files.append(path)
-                h.spans.append((int(ts[0]), int(ts[-1])))
-                h.stats = _merged(h.stats, _day_stats(ts, ticks["price"].to_numpy(np.float64),
-                                                      ticks["size"].to_numpy(np.float64)))
-                self.grids.append(price_grid(ticks["price"].to_numpy(np.float64)))
+                                     f"and {contract.code}): name it one way", source=pieces[0].path)
+            for piece in pieces:
+                h.files.append(piece.path)
+                h.spans.append(piece.span)
+                h.stats = _merged(h.stats, piece.stats)
+                if piece.frame is not None:
+                    h.frame = piece.frame
         if not held:
+            if self.frame is not None:
+                raise OrderFlowError(f"the DataFrame holds no contract of {self.root}: its symbol column names none "
+                                     f"(e.g. {self.root}H4, {self.root}H24, {self.root}M2024)")
             raise OrderFlowError(f"the files hold no contract of {self.root}: no symbol column or file name reads as "
                                  f"one (e.g. {self.root}H4, {self.root}H24, {self.root}M2024, {self.root}M23.scid)",
                                  source=self.files[0].parent if len(self.files) > 1 else self.files[0])
@@ -283,6 +384,8 @@ class _FileContracts:
         return int(held.stats["first_time"][k]), float(held.stats["first_price"][k])
 
     def part(self, held: Held, options: LoadOptions, batch_rows: int, name: str) -> TickSource | None:
+        if held.frame is not None:
+            return TickSource("frame", frame=held.frame, name=name, options=options, batch_rows=batch_rows)
         lo = options.start.value if options.start is not None else None
         hi = options.end.value if options.end is not None else None
         files = [p for p, (first, last) in zip(held.files, held.spans)
@@ -294,12 +397,16 @@ class _FileContracts:
                           batch_rows=batch_rows)
 
     def fingerprint(self) -> list[Any]:
+        if self.frame is not None:
+            hashed = pd.util.hash_pandas_object(self.frame, index=False).to_numpy()
+            return [hashlib.sha256(hashed.tobytes() + str(list(self.frame.columns)).encode()).hexdigest()]
         return [file_stamp(p) for p in self.files]
 
 
-def _day_stats(ts: np.ndarray, price: np.ndarray, size: np.ndarray) -> dict[str, np.ndarray]:
-    """Per UTC day of sorted ticks: the day number, volume, first and last time and price."""
-    days = ts // DAY_NS
+def _day_stats(ts: np.ndarray, price: np.ndarray, size: np.ndarray, rule: ContractRule) -> dict[str, np.ndarray]:
+    """Per session day (``rule``'s, :meth:`ContractRule.session_day`) of sorted ticks: the day
+    number, volume, first and last time and price."""
+    days = rule.session_day(ts)
     firsts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
     lasts = np.r_[firsts[1:] - 1, len(ts) - 1]
     return {"day": days[firsts], "volume": np.add.reduceat(size, firsts), "first_time": ts[firsts],
@@ -328,7 +435,7 @@ def make_plan(reader: Any, rule: ContractRule, roll: RollRule, adjust: str) -> P
     """The series' turns, rolls, gaps and price moves of the contracts ``reader`` finds (see the module docstring)."""
     held = sorted(reader.held(), key=lambda h: h.contract)
     ends = (days_schedule([h.contract for h in held], rule, roll.days) if roll.kind == "days"
-            else volume_schedule([(h.days, reader.volumes(h)) for h in held]))
+            else volume_schedule([_traded(h.days, reader.volumes(h)) for h in held]))
     ends = [*ends, _OPEN]
     kept = list(range(len(held)))
     while True:  # pass over contracts with no tick in their turn; their turn goes to the next one
@@ -352,15 +459,22 @@ def make_plan(reader: Any, rule: ContractRule, roll: RollRule, adjust: str) -> P
                          f"{', '.join(between)} in its turn")
         old_trade = reader.trade_before(old, day)
         new_trade = reader.trade_before(new, day) or reader.trade_from(new, day)
-        rolls.append(Roll(day * DAY_NS, old, new, old_trade, new_trade))
+        rolls.append(Roll(rule.session_start(day), old, new, old_trade, new_trade, day))
     tick = min(reader.grids) if reader.grids else 1.0
     segments = []
     for k, (i, (lo, hi)) in enumerate(zip(kept, _turns(kept, ends))):
         later = rolls[k:]
-        segments.append(Segment(held[i], None if k == 0 else lo * DAY_NS, None if hi == _OPEN else hi * DAY_NS,
+        segments.append(Segment(held[i], None if k == 0 else rule.session_start(lo),
+                                None if hi == _OPEN else rule.session_start(hi),
                                 shift=float(round(sum(r.gap for r in later), 10)) if adjust == "add" else 0.0,
                                 factor=float(np.prod([r.ratio for r in later])) if adjust == "ratio" else 1.0))
     return Plan(segments, rolls, tick, notes)
+
+
+def _traded(days: np.ndarray, volumes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The days a contract traded on, and their volumes."""
+    some = volumes > 0
+    return days[some], volumes[some]
 
 
 def _between(old: Contract, new: Contract, rule: ContractRule, most: int = 4) -> list[str]:
@@ -464,9 +578,10 @@ class ContinuousReader:
             yield segment, part
             sub = part.report
             parts.append(sub)
-            entry["rows"] = int(sub.get("rows_kept", 0))
+            kept = int(sub.get("rows_in_window", sub.get("rows_kept", 0)))  # a DataFrame's part: those in its turn
+            entry["rows"] = kept
             report["rows_read"] += int(sub.get("rows_read", 0))
-            report["rows_kept"] += int(sub.get("rows_kept", 0))
+            report["rows_kept"] += kept
             report["unknown_side"] += int(sub.get("unknown_side", 0))
             for reason, count in (sub.get("rejected") or {}).items():
                 report["rejected"][reason] = report["rejected"].get(reason, 0) + count
@@ -479,7 +594,7 @@ def roll_row(roll: Roll, plan: Plan, adjust: str) -> dict[str, Any]:
     and ``series_from``/``series_to``: those two prices in the series (equal with ``add``: no jump)."""
     segments = {id(s.held): s for s in plan.segments}
     old, new = segments[id(roll.old)], segments[id(roll.new)]
-    return {"date": day_date(roll.time // DAY_NS).isoformat(), "time": _iso(roll.time),
+    return {"date": day_date(roll.day).isoformat(), "time": _iso(roll.time),
             "from": roll.old.contract.code, "to": roll.new.contract.code,
             "from_price": roll.old_trade[1], "to_price": roll.new_trade[1],
             "gap": roll.gap,
@@ -536,19 +651,19 @@ def continuous_source(source: Any, options: LoadOptions, batch_rows: int) -> Tic
     root = options.continuous.strip().upper()
     rule = contract_rule(root, options.expiry)
     roll = parse_roll(options.roll, rule)
+    store = source_store(source)
     if isinstance(source, pd.DataFrame):
-        raise OrderFlowError("continuous= / --continuous reads the contracts of a tick store or of files; a DataFrame "
-                             "holds no contract codes: write it to files named by contract, or import it into a store")
-    store = open_store(source) if isinstance(source, (str, Path)) else None
-    if store is not None:
-        contracts: Any = _StoreContracts(store, root, rule)
-        name = str(source)
+        contracts: Any = _FileContracts([], root, rule, options, frame=source)
+        name = "<DataFrame>"
+    elif store is not None:
+        contracts = _StoreContracts(store, root, rule)
+        name = source_name(source)
     else:
         notes: list[str] = []
         files = source_files(source, notes)
         contracts = _FileContracts(files, root, rule, options)
         contracts.notes.extend(notes)
-        name = str(source) if isinstance(source, (str, Path)) else f"{len(files)} files"
+        name = source_name(source, files)
     reader = ContinuousReader(contracts, root, rule, roll, options.adjust, name)
     return TickSource("continuous", store=reader, name=name, options=options, batch_rows=batch_rows)
 

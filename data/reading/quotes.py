@@ -54,7 +54,7 @@ from data.options import duration
 from data.reading.formats import DATABENTO_COLUMNS, dbn_schema, read_databento_frame
 from data.reading.loader import ReadResult, check_file, count_crossed, format_for, normalise_frame, resolve_columns
 from data.schema import TICK_COLUMNS, TICK_QUOTES, level_columns, quote_levels
-from data.storage import S3Path, as_path, is_remote, local_copy
+from data.storage import S3Path, as_path, is_remote, local_copy, probe_copy
 
 __all__ = [
     "load_quotes", "normalise_quotes", "join_quotes", "QUOTE_REQUIRED", "QUOTE_READERS",
@@ -187,7 +187,14 @@ def load_quotes(
 def book_format(source: Any, format: str | None = None) -> str | None:
     """The format of ``source`` if it is one file that holds quotes beside its trades (a format with
     a registered quote reader, :data:`QUOTE_READERS`; for Databento DBN, the schemas with the book:
-    tbbo and mbp-1), else None."""
+    tbbo and mbp-1), else None. An object on S3 is told by the same checks, run on the bytes they
+    read of it (its first and last 64 KiB: :func:`data.storage.probe_copy`), without downloading it."""
+    if is_remote(source):
+        remote = as_path(source)
+        if not remote.is_file():
+            return None
+        with probe_copy(remote) as local:
+            return book_format(local, format)
     if not isinstance(source, (str, Path)) or not Path(source).is_file():
         return None
     try:
@@ -210,9 +217,9 @@ def holds_book(source: Any, format: str | None = None) -> bool:
 
 
 def carried_quotes(source: Any, format: str | None = None) -> pd.DataFrame | None:
-    """The whole quote stream of a tick file whose format holds the book beside the trades
-    (LOBSTER, Databento MBO, MBP-10, mbp-1 and tbbo, Binance WebSocket captures), read with
-    :func:`load_quotes`; None for anything else (a DataFrame, a folder, a trades-only file).
+    """The whole quote stream of a tick file (local or on S3) whose format holds the book beside
+    the trades (LOBSTER, Databento MBO, MBP-10, mbp-1 and tbbo, Binance WebSocket captures), read
+    with :func:`load_quotes`; None for anything else (a DataFrame, a folder, a trades-only file).
     A book that cannot be read raises, as any bad input does.
 
     Such a reader puts on each trade only the quote in force at it; this stream gives

@@ -82,6 +82,18 @@ def open_store(path: str | AnyPath) -> Any:
     return next((store for store in (opener(as_path(path)) for opener in _STORE_OPENERS) if store is not None), None)
 
 
+def source_store(source: Any) -> Any:
+    """The store reader of ``source`` when it is a path (text, :class:`~pathlib.Path` or
+    :class:`~data.storage.S3Path`) of a tick store, else None (files, a list, a DataFrame): the
+    one choice between a store and files, made so for :func:`scan_ticks` and a continuous contract."""
+    return open_store(source) if isinstance(source, (str, Path, S3Path)) else None
+
+
+def source_name(source: Any, files: Sequence[Any] = ()) -> str:
+    """How the load report names a source: its path, or ``N files`` for a list."""
+    return str(source) if isinstance(source, (str, Path, S3Path)) else f"{len(files)} files"
+
+
 def in_window(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
     """The rows of ``frame`` whose ``timestamp`` lies in ``[start, end)`` (either bound may
     be None); the frame itself when all do."""
@@ -409,8 +421,10 @@ def read_tick_file(
     ``options.symbol`` only (a file with several symbols and no ``symbol`` raises, listing
     them with their row counts), rows whose trade id is in ``seen_ids`` rejected as
     ``duplicate_across_files``. Returns ``(ticks, the file's trade ids or None, its load
-    report)``; the report's ``symbols`` counts the rows of each symbol of the file's symbol
-    column (None without one). The time window is the caller's. A file on S3 is read from a
+    report)``; the report's ``symbols`` gives rows per symbol of the file's symbol column (None
+    without one): the rows of ``options.symbol`` when the file holds it, else of every symbol
+    it holds (what :func:`check_symbol`'s error lists; the column is counted only then). The
+    time window is the caller's. A file on S3 is read from a
     local copy (:func:`data.storage.local_copy`), named by its URI in errors and the report."""
     if is_remote(path):
         remote = as_path(path)
@@ -440,6 +454,26 @@ def read_symbols(path: Path, options: LoadOptions | None = None) -> list[tuple[s
     for name in names:
         ticks, _, report = _symbol_ticks(raw, str(name), options, None)
         parts.append((str(name), ticks, report))
+    return parts
+
+
+def frame_symbols(frame: pd.DataFrame, options: LoadOptions | None = None
+                  ) -> list[tuple[str | None, pd.DataFrame, dict[str, Any]]]:
+    """Each symbol's ticks of a DataFrame, as :func:`read_symbols` gives a file's: ``(symbol, canonical
+    ticks, load report)`` per symbol of its symbol column (a column named like ``symbol``,
+    :data:`SYMBOL_KEYS`), in the order of their first rows; one ``(None, ticks, report)`` without one."""
+    options = LoadOptions.of(options)
+    column = next((c for c in frame.columns if column_key(c) in SYMBOL_KEYS), None)
+    reading = dict(columns=options.columns, tz=options.tz, on_bad_rows=options.on_bad_rows)
+    if column is None:
+        ticks = load_ticks(frame, **reading)
+        return [(None, ticks, ticks.attrs["load_report"])]
+    symbols = frame[column].astype("string")
+    parts = []
+    for name in pd.unique(symbols.dropna().to_numpy(dtype=object)):
+        mine = (symbols == name).to_numpy(dtype=bool, na_value=False)
+        ticks = load_ticks(frame.loc[mine].drop(columns=column), **reading)
+        parts.append((str(name), ticks, ticks.attrs["load_report"]))
     return parts
 
 
@@ -483,18 +517,21 @@ def _symbol_ticks(raw: _RawFile, symbol: str | None, options: LoadOptions, seen_
     frame, rejects = raw.frame, dict(raw.rejects)
     symbol_column, id_column = raw.symbol_column, raw.id_column
     file_symbol = symbol
-    held: dict[str, int] | None = None  # the file's symbols and their rows
+    held: dict[str, int] | None = None  # the file's symbols and their rows (all counted only for an error)
     if symbol_column is not None:
         symbols = frame[symbol_column].astype("string")
-        counts = symbols.value_counts(dropna=False)
-        held = {str(k): int(v) for k, v in counts.items()}
         if symbol is None:
-            if len(counts) > 1:
+            first = symbols.iloc[0] if len(symbols) else None
+            if first is pd.NA or not (symbols == first).all():  # several symbols (or a missing one): say which
+                counts = symbols.value_counts(dropna=False)
+                held = {str(k): int(v) for k, v in counts.items()}
                 raise OrderFlowError(f"the file holds {len(counts)} symbols: {listed_symbols(held)}; pick one with symbol= / "
                                      "--symbol", source=path, column=str(symbol_column))
-            file_symbol = str(counts.index[0]) if len(counts) else None
+            file_symbol = None if first is None else str(first)
+            held = {} if first is None else {file_symbol: len(symbols)}
         else:
             mine = (symbols == str(symbol)).to_numpy(dtype=bool, na_value=False)
+            held = {str(symbol): int(np.count_nonzero(mine))}
             if not mine.any():  # what the file holds instead, for the source's error (check_symbol)
                 held = {str(k): int(v) for k, v in symbols.value_counts().items()}
             if not mine.all():
@@ -619,10 +656,9 @@ def scan_ticks(
     common = dict(batch_rows=batch_rows, options=options)
     if isinstance(source, pd.DataFrame):
         return TickSource("frame", frame=source, name="<DataFrame>", **common)
-    store = open_store(source) if isinstance(source, (str, Path, S3Path)) else None
+    store = source_store(source)
     if store is not None:
-        return TickSource("store", store=store, name=str(source), **common)
+        return TickSource("store", store=store, name=source_name(source), **common)
     notes: list[str] = []
     files = source_files(source, notes)
-    name = str(source) if isinstance(source, (str, Path, S3Path)) else f"{len(files)} files"
-    return TickSource("files", files=files, name=name, notes=notes, **common)
+    return TickSource("files", files=files, name=source_name(source, files), notes=notes, **common)
