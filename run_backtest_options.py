@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "the rolls (whole ticks); ratio: multiplied by the price ratios at the rolls; default none")
     c.add_argument("--expiry", default=None, metavar="MONTHS:NTHDAY[:DAYS]",
                    help="the root's expiry rule, e.g. HMUZ:3fri (the third Friday of March, June, September and "
-                   "December; :8 = the default roll days); needed for a root without a preset "
+                   "December; :8 = the default roll days; a session open may follow, e.g. 'HMUZ:3fri:8 -07:00 America/Chicago', "
+                   "the CME's 17:00 Chicago the evening before, when a roll switches); needed for a root without a preset "
                    f"({', '.join(ROOT_RULES)})")
     c.add_argument("--roll-positions", default="roll", choices=ROLL_POSITIONS,
                    help="at a roll, roll an open position into the new contract (closed and opened at the roll's "

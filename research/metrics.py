@@ -278,7 +278,7 @@ def execution_stats(trades: pd.DataFrame) -> dict[str, float | None]:
 
 def limit_fill_pct(limits: list[tuple[float, float]]) -> float | None:
     """The fill ratio of limit orders in percent: ``100 * sum(filled) / sum(ordered)`` over the
-    ``(ordered, filled)`` sizes of the limit and stop-limit orders the broker accepted (one still
+    ``(ordered, filled)`` sizes of the limit, stop-limit and trailing stop-limit orders the broker accepted (one still
     resting at the end counts as far as it filled); None without limit orders."""
     ordered = sum(o for o, _ in limits)
     return 100.0 * sum(f for _, f in limits) / ordered if ordered else None

@@ -20,7 +20,7 @@ LEG_FIELDS = ["signal_time", "signal_price", "arrival", "first_fill", "last_fill
 TRADE_COLUMNS = (["entry_time", "exit_time", "direction", "size", "entry_price", "exit_price", "points", "pnl", "pnl_net",
                   "commission", "bars_held", "closed", "entry_bar", "exit_bar"]
                  + [f"{leg}_{field}" for leg in ("entry", "exit") for field in LEG_FIELDS] + ["shortfall"])
-_LIMITS = (bt.Order.Limit, bt.Order.StopLimit)
+_LIMITS = (bt.Order.Limit, bt.Order.StopLimit, bt.Order.StopTrailLimit)
 ROLL_COLUMNS = ["contract", "roll"]
 """Columns a run on a continuous contract adds (:mod:`research.rolls`): the contract of each trade
 and ``roll`` (``in``: opened by a roll, ``out``: closed by one, ``in/out``: both)."""

@@ -33,6 +33,14 @@ class Passive(bt.Strategy):
             self.buy(exectype=bt.Order.Limit, price=100.25, size=1)
 
 
+class TrailLimit(bt.Strategy):
+    """Bar 10:01: a buy trailing stop-limit 5.00 above the price, which never triggers on this tiny book."""
+
+    def next(self) -> None:
+        if len(self) == 1:
+            self.buy(exectype=bt.Order.StopTrailLimit, trailamount=5.0, plimit=0.0, size=2)
+
+
 def at(clock: str) -> pd.Timestamp:
     return pd.Timestamp(f"2024-03-01 {clock}", tz="UTC")
 
@@ -68,6 +76,12 @@ def test_a_resting_limit_reports_the_volume_ahead_and_maker():
     assert not t["closed"] and pd.isna(t["exit_signal_price"]) and t["shortfall"] == pytest.approx(-0.25)
     assert result.metrics["limit_fill_pct"] == pytest.approx(100.0)
     assert result.metrics["implementation_shortfall"] is None  # no closed trade
+
+
+@pytest.mark.parametrize("fills", ["bar", "book"])
+def test_a_trailing_stop_limit_counts_in_the_fill_ratio_of_limit_orders(fills):
+    result = run(RunConfig(data=ticks(), strategy=TrailLimit, bars="1min", fills=fills))
+    assert result.metrics["limit_fill_pct"] == 0.0  # 0 of 2 filled (it never triggers), not "no limit orders"
 
 
 def test_bar_fills_have_the_same_columns():
