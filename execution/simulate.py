@@ -483,7 +483,8 @@ def simulate(
     market order; the limit or the stop price), ``size`` (> 0), optional ``cancel_time`` (NaT:
     never) and ``limit`` (the limit price of a ``stop_limit``).
     ``source``: anything :func:`execution.replay.replay` takes (a path, a tick DataFrame, a
-    :class:`~execution.replay.Replay`). ``queue``: ``"fifo"``, ``"risk_averse"``, ``"prob:N"``
+    :class:`~execution.replay.Replay`), or a :class:`~execution.tape.Tape` (a source read by windows:
+    :func:`execution.tape.simulate_tape`, the same fills). ``queue``: ``"fifo"``, ``"risk_averse"``, ``"prob:N"``
     or ``"through"``.
     ``latency``: None (0), a duration (``"2ms"``, a ``Timedelta``) or ``"feed"``.
     ``slippage_ticks``: added against a market order on a source without quotes, in ticks of
@@ -494,6 +495,11 @@ def simulate(
     limit order at its arrival (NaN for taker fills, and where the source could not see the
     order's level at arrival). Sorted by time. The rules are in :mod:`execution`'s docstring.
     """
+    from .tape import Tape, simulate_tape  # the tape builds on this module
+
+    if isinstance(source, Tape):
+        return simulate_tape(orders, source, queue=queue, latency=latency, slippage_ticks=slippage_ticks,
+                             tick_size=tick_size)
     o = _check_orders(orders)
     rp = replay(source)
     model, power = parse_queue(queue)
