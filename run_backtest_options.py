@@ -23,7 +23,6 @@ from data.errors import ArgumentParser
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
 from data.storage import add_endpoint_option, as_path, is_remote, path_argument
-from execution import parse_latency, parse_queue
 from execution.broker import FILL_MODES, parse_fee
 from reports import output
 from research.config import (
@@ -374,18 +373,9 @@ def parse_columns(text: str | None) -> dict[str, str] | None:
 
 
 def fill_options(args: argparse.Namespace) -> dict[str, Any]:
-    """--fills, --queue, --latency, --maker-fee, --taker-fee, checked: the fill settings of a RunConfig."""
+    """--fills, --queue, --latency, --maker-fee, --taker-fee: the fill settings of a RunConfig (the fees read
+    from text here; the settings checked together by the RunConfig, :func:`research.config.check_fills`)."""
     fees = {"maker_fee": parse_fee(args.maker_fee, "maker-fee"), "taker_fee": parse_fee(args.taker_fee, "taker-fee")}
-    if args.fills == "bar":
-        given = [name for name, value in (("--queue", args.queue), ("--latency", args.latency)) if value is not None]
-        given += [f"--{k.replace('_', '-')}" for k, v in fees.items() if v[1]]
-        if given:
-            raise OrderFlowError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --fills trades or "
-                                 "--fills book (bar fills have no queue, latency or maker/taker)")
-    if args.queue is not None:
-        parse_queue(args.queue)
-    if args.latency is not None:
-        parse_latency(args.latency)
     return {"fills": args.fills, "queue": args.queue, "latency": args.latency, **fees}
 
 

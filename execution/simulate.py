@@ -26,7 +26,7 @@ over price levels a market order walks):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,15 @@ QUEUE_MODELS = ("fifo", "risk_averse", "prob:N", "through")
 MARKET, LIMIT, STOP, STOP_LIMIT = 0, 1, 2, 3
 _NEVER = np.iinfo(np.int64).max
 _LADDER = 64  # levels of a full-depth book read per step of a market order's walk
+# simulate() on a tape: (is it a tape?, execution.tape.simulate_tape), registered by execution.tape, which
+# builds on this module (register_tape)
+_TAPES: list[tuple[Callable[[Any], bool], Callable[..., pd.DataFrame]]] = []
+
+
+def register_tape(is_tape: Callable[[Any], bool], run: Callable[..., pd.DataFrame]) -> None:
+    """Let :func:`simulate` run on a source read by windows: ``run(orders, source, **settings)`` where
+    ``is_tape(source)`` (:mod:`execution.tape`)."""
+    _TAPES[:] = [(is_tape, run)]
 
 
 def parse_queue(queue: str) -> tuple[str, float]:
@@ -495,11 +504,9 @@ def simulate(
     limit order at its arrival (NaN for taker fills, and where the source could not see the
     order's level at arrival). Sorted by time. The rules are in :mod:`execution`'s docstring.
     """
-    from .tape import Tape, simulate_tape  # the tape builds on this module
-
-    if isinstance(source, Tape):
-        return simulate_tape(orders, source, queue=queue, latency=latency, slippage_ticks=slippage_ticks,
-                             tick_size=tick_size)
+    for is_tape, run in _TAPES:
+        if is_tape(source):
+            return run(orders, source, queue=queue, latency=latency, slippage_ticks=slippage_ticks, tick_size=tick_size)
     o = _check_orders(orders)
     rp = replay(source)
     model, power = parse_queue(queue)

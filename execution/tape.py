@@ -46,7 +46,7 @@ from data.storage import is_remote
 from data.ticks import DAY_NS
 
 from .replay import Replay, _tick
-from .simulate import _check_orders, parse_latency, parse_queue, simulate
+from .simulate import _check_orders, parse_latency, parse_queue, register_tape, simulate
 
 __all__ = ["Tape", "FileTape", "simulate_tape", "fill_source", "default_queue", "FILL_MODES", "INT64_MAX"]
 
@@ -316,6 +316,9 @@ def _untouched(rp: Replay, rows: np.ndarray, o: Any, arrival: np.ndarray, unfill
     return unfilled & (~events_after | (stop & ~reached))
 
 
+register_tape(lambda source: isinstance(source, Tape), simulate_tape)
+
+
 def fill_source(data: Any, fills: str, quotes: Any = None, *, options: LoadOptions | None = None,
                 quote_lag: Any = None, tick_size: float | None = None) -> Replay | FileTape:
     """Where a run's orders fill for ``fills`` (``"trades"``: the trades only; ``"book"``: with the
@@ -362,14 +365,11 @@ def fill_source(data: Any, fills: str, quotes: Any = None, *, options: LoadOptio
 
 
 def default_queue(source: Replay | Tape, fills: str, queue: str | None) -> str:
-    """The queue model of a run: ``queue`` if given (checked), else ``fifo`` where the source has order
-    ids, ``risk_averse`` for another book, ``through`` for trades only (the only model they allow)."""
+    """The queue model of a run: ``through`` for trades only (the only model they allow), else ``queue``
+    if given, else ``fifo`` where the source has order ids, ``risk_averse`` for another book. (A run's
+    settings are checked together by :func:`research.config.check_fills`.)"""
     if fills == "trades":
-        if queue is not None and parse_queue(queue)[0] != "through":
-            raise OrderFlowError(f"--fills trades has no book to queue in: --queue {queue} needs --fills book "
-                                 "(with trades only, limit orders fill by the 'through' rule)")
         return "through"
     if queue is not None:
-        parse_queue(queue)
         return queue
     return "fifo" if getattr(source, "queue", None) is not None else "risk_averse"
