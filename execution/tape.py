@@ -117,6 +117,8 @@ class FileTape:
 
     def window(self, start_ns: int, end_ns: int) -> Replay:
         start_ns, end_ns = int(start_ns), min(int(end_ns), self.stop)
+        if self._last_window is not None and self._last_window[0] == (start_ns, end_ns):
+            return self._last_window[1]  # the broker asks for one order at a time: the day's window again
         first, last = start_ns // DAY_NS, max(end_ns - 1, start_ns) // DAY_NS
         if not self._serves(first):
             self._restart(first)
@@ -137,7 +139,9 @@ class FileTape:
             lo = max(np.searchsorted(self._q_time, start_ns, side="left") - 1, 0)
             hi = np.searchsorted(self._q_time, end_ns, side="left")
             quotes = self.quotes.iloc[lo:hi]
-        return Replay.from_ticks(ticks, quotes, book=self.book, name=self.name)
+        rp = Replay.from_ticks(ticks, quotes, book=self.book, name=self.name)
+        self._last_window = ((start_ns, end_ns), rp)
+        return rp
 
     # ------------------------------------------------------------------ reading by day
 
@@ -151,11 +155,12 @@ class FileTape:
         self._evicted = -1  # the last day let go
         self._last_time: int | None = None
         self._ended = False
+        self._last_window: tuple[tuple[int, int], Replay] | None = None
 
     def __getstate__(self) -> dict[str, Any]:  # sent to workers without what it has read
         state = dict(self.__dict__)
         for key in ("_days", "_tails", "_stream", "_from", "_pending", "_pending_day", "_evicted", "_last_time",
-                    "_ended"):
+                    "_ended", "_last_window"):
             state.pop(key)
         return state
 

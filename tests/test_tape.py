@@ -7,6 +7,7 @@ import pytest
 
 from data import OrderFlowError, load_ticks
 from data.options import LoadOptions
+from data.store.dataset import TickStore
 from execution import FileTape, Replay, simulate
 from execution.tape import fill_source
 
@@ -40,7 +41,9 @@ def folder(tmp_path_factory) -> tuple:
         frame.to_parquet(out / f"ticks_{day}.parquet", index=False)
         frames.append(frame)
     whole = load_ticks(pd.concat(frames, ignore_index=True))
-    return out, whole
+    store = tmp_path_factory.mktemp("store") / "ticks"
+    TickStore.create(store).import_sources([out], symbol="ES", progress=False)
+    return out, whole, store
 
 
 def _orders(whole: pd.DataFrame, rng: np.random.Generator, n: int = 120) -> pd.DataFrame:
@@ -60,13 +63,25 @@ def _orders(whole: pd.DataFrame, rng: np.random.Generator, n: int = 120) -> pd.D
                          "size": rng.integers(1, 30, n).astype(float), "limit": limit, "cancel_time": cancel})
 
 
-@pytest.mark.parametrize("book,queue", [(False, "through"), (True, "risk_averse"), (True, "prob:2"), (True, "through")])
-def test_windowed_fills_equal_the_whole_source(folder, book, queue):
-    path, whole = folder
+@pytest.mark.parametrize("book,queue,kind", [(False, "through", "folder"), (True, "risk_averse", "folder"),
+                                             (True, "prob:2", "folder"), (True, "through", "folder"),
+                                             (True, "risk_averse", "store"), (False, "through", "store"),
+                                             (True, "risk_averse", "quotes")])
+def test_windowed_fills_equal_the_whole_source(folder, book, queue, kind):
+    """Random orders of every type (some cancelled, some open for days) on five days with gaps: the
+    fills from the tape, read by day, are those on the whole source, exactly."""
+    path, whole, store = folder
+    path = store if kind == "store" else path
+    quotes = None
+    if kind == "quotes":  # a quote stream of its own: each tick's quote half a second before it, and again after
+        q = whole[["timestamp", "bid", "ask", "bid_size", "ask_size"]]
+        quotes = pd.concat([q.assign(timestamp=q["timestamp"] - pd.Timedelta("500ms")),
+                            q.assign(timestamp=q["timestamp"] + pd.Timedelta("2s"), bid_size=q["bid_size"] + 1)])
+        quotes = quotes.sort_values("timestamp", kind="stable").reset_index(drop=True)
     orders = _orders(whole, np.random.default_rng(11))
-    expected = simulate(orders, Replay.from_ticks(whole, book=book), queue=queue, latency="1s", slippage_ticks=1,
-                        tick_size=0.25)
-    tape = FileTape(path, book=book, tick_size=0.25)
+    expected = simulate(orders, Replay.from_ticks(whole, quotes, book=book), queue=queue, latency="1s",
+                        slippage_ticks=1, tick_size=0.25)
+    tape = FileTape(path, book=book, tick_size=0.25, quotes=quotes)
     got = simulate(orders, tape, queue=queue, latency="1s", slippage_ticks=1)
     assert len(expected) > 40 and set(expected["liquidity"]) == {"maker", "taker"} or not book
     pd.testing.assert_frame_equal(got, expected)
@@ -74,7 +89,7 @@ def test_windowed_fills_equal_the_whole_source(folder, book, queue):
 
 
 def test_a_tape_holds_only_the_days_of_its_window(folder):
-    path, whole = folder
+    path, whole, _ = folder
     tape = FileTape(path, book=True)
     assert tape.tick_size == 0.25  # from the first day
     day = pd.Timestamp("2024-03-08", tz="UTC").value
@@ -91,7 +106,7 @@ def test_a_tape_holds_only_the_days_of_its_window(folder):
 
 
 def test_fill_source_is_a_tape_for_a_folder_and_refuses_a_book_it_lacks(folder, tmp_path):
-    path, whole = folder
+    path, whole, _ = folder
     assert isinstance(fill_source(path, "trades"), FileTape)
     whole[["timestamp", "price", "size", "side"]].to_parquet(tmp_path / "a.parquet", index=False)
     with pytest.raises(OrderFlowError, match="--fills book needs quotes"):
