@@ -97,7 +97,10 @@ class RunConfig:
     Fills: ``fills="bar"`` is Backtrader's own (an order fills on the next bar's prices);
     ``"trades"`` and ``"book"`` execute the orders against the source's ticks and book
     (:class:`execution.broker.ExecutionBroker`) with ``queue``, ``latency`` and the
-    ``maker_fee`` / ``taker_fee`` of each fill (:func:`execution.broker.parse_fee`).
+    ``maker_fee`` / ``taker_fee`` of each fill (:func:`execution.broker.parse_fee`); the ticks
+    read with :attr:`load_options` (one file whole, a folder, list or store by day:
+    :func:`execution.tape.fill_source`). The fill settings are checked together on creation
+    (:func:`check_fills`), before any data is read.
 
     Money: ``instrument`` (:class:`research.instruments.Instrument`, e.g.
     ``get_instrument("ES")``) counts in the instrument's currency through Backtrader's
