@@ -46,7 +46,7 @@ from data.storage import is_remote
 from data.ticks import DAY_NS
 
 from .replay import Replay, _tick
-from .simulate import _check_orders, parse_latency, parse_queue, register_tape, simulate
+from .simulate import _check_orders, _Fills, parse_latency, parse_queue, register_tape, simulate
 
 __all__ = ["Tape", "FileTape", "simulate_tape", "fill_source", "default_queue", "FILL_MODES", "INT64_MAX"]
 
@@ -122,11 +122,11 @@ class FileTape:
         first, last = start_ns // DAY_NS, max(end_ns - 1, start_ns) // DAY_NS
         if not self._serves(first):
             self._restart(first)
-        self._read_through(last)
         gone = [d for d in self._days if d < first]  # what the window no longer needs
         for day in gone:
             del self._days[day]
-        self._evicted = max([self._evicted, *gone])
+        self._evicted = max([self._evicted, first - 1])  # days read on the way to the window are not kept
+        self._read_through(last)
         parts = [self._days[d] for d in range(first, last + 1) if d in self._days]
         ticks = pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts[0] if parts else self._empty())
         ts = pd.DatetimeIndex(ticks["timestamp"]).as_unit("ns").asi8
@@ -190,6 +190,7 @@ class FileTape:
         tick before ``day``."""
         for begin in (day - LOOKBACK_DAYS, None):
             self._open(begin)
+            self._evicted = day - 1  # only the last tick of each day before ``day`` is wanted
             self._read_through(day - 1)
             if self._knows_before(day):
                 return
@@ -294,9 +295,8 @@ def simulate_tape(orders: pd.DataFrame, tape: Tape, *, queue: str = "risk_averse
             span[open_[~moves]] *= 2
             nxt.append(open_)
         live = np.concatenate(nxt) if nxt else live[:0]
-    if not frames:
-        return simulate(orders.iloc[:0], tape.window(0, 1), queue=queue, latency=latency,
-                        slippage_ticks=slippage_ticks, tick_size=tick)
+    if not frames:  # no orders
+        return _Fills().frame(o.id)
     out = pd.concat(frames, ignore_index=True)
     order = np.lexsort((np.arange(len(out)), out["_pos"].to_numpy(), pd.DatetimeIndex(out["time"]).asi8))
     return out.iloc[order].drop(columns="_pos").reset_index(drop=True)
@@ -337,9 +337,6 @@ def fill_source(data: Any, fills: str, quotes: Any = None, *, options: LoadOptio
     if fills not in FILL_MODES[1:]:
         raise OrderFlowError(f"--fills must be one of {', '.join(FILL_MODES)}, not {fills!r}")
     options = LoadOptions.of(options)
-    if options.continuous is not None:
-        raise OrderFlowError(f"--fills {fills} replays the ticks of one contract; a continuous contract "
-                             "(--continuous) fills on its bars: --fills bar")
     book = fills == "book"
     q = None
     if book and quotes is not None:
