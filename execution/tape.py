@@ -264,17 +264,16 @@ def simulate_tape(orders: pd.DataFrame, tape: Tape, *, queue: str = "risk_averse
     size = o.size
     cancel = np.where(o.cancel == INT64_MAX, INT64_MAX, o.cancel + shift)
     send = o.time.copy()  # moved on when an order waits, untouched, for the next window
-    first_day = send // DAY_NS
-    span = np.ones(len(send), np.int64)
     tick = tick_size if tick_size is not None else tape.tick_size
     frames: list[pd.DataFrame] = []
-    live = np.arange(len(send))
-    while len(live):
-        groups = pd.DataFrame({"d": first_day[live], "k": span[live]}).groupby(["d", "k"], sort=True).indices
-        nxt = []
-        for (d, k), where in groups.items():
-            rows = live[where]
-            start, end = int(d) * DAY_NS, int(d + k) * DAY_NS
+    waiting: dict[int, list[np.ndarray]] = {}  # first day of the window -> the orders that start there
+    for d, rows in pd.Series(np.arange(len(send))).groupby(send // DAY_NS).indices.items():
+        waiting[int(d)] = [np.asarray(rows)]
+    while waiting:  # day by day, forward: every window of a day starts there (the tape reads on)
+        d = min(waiting)
+        rows, k = np.sort(np.concatenate(waiting.pop(d))), 1
+        while len(rows):
+            start, end = d * DAY_NS, (d + k) * DAY_NS
             capped = end > tape.known_until
             rp = tape.window(start, min(end, tape.known_until))
             sub = orders.iloc[rows].copy()
@@ -285,16 +284,14 @@ def simulate_tape(orders: pd.DataFrame, tape: Tape, *, queue: str = "risk_averse
             done = (filled >= size[rows] * (1 - 1e-12)) | (cancel[rows] < end) | (end >= tape.end_ns) | capped
             keep = np.isin(pos, rows[done])
             frames.append(got[keep].assign(_pos=pos[keep]))
-            open_ = rows[~done]
-            if not len(open_):
-                continue
-            moves = _untouched(rp, open_, o, send + shift, filled[~done] == 0)
-            first_day[open_[moves]] = d + k
-            span[open_[moves]] = 1
-            send[open_[moves]] = end - 1 - shift
-            span[open_[~moves]] *= 2
-            nxt.append(open_)
-        live = np.concatenate(nxt) if nxt else live[:0]
+            rows, unfilled = rows[~done], filled[~done] == 0
+            if not len(rows):
+                break
+            moves = _untouched(rp, rows, o, send + shift, unfilled)
+            if moves.any():  # on to the next day, as they arrived
+                send[rows[moves]] = end - 1 - shift
+                waiting.setdefault(d + k, []).append(rows[moves])
+            rows, k = rows[~moves], k * 2
     if not frames:  # no orders
         return _Fills().frame(o.id)
     out = pd.concat(frames, ignore_index=True)
