@@ -23,7 +23,6 @@ from data.errors import ArgumentParser
 from data.reading.loader import FORMATS, TARGET_COLUMNS, check_column_map
 from data.sides.classify import BAR_METHOD
 from data.storage import add_endpoint_option, as_path, is_remote, path_argument
-from execution import parse_latency, parse_queue
 from execution.broker import FILL_MODES, parse_fee
 from reports import output
 from research.config import (
@@ -141,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--fills", default="bar", choices=FILL_MODES,
                    help="bar: Backtrader's fills on the next bar (default); trades: the next trade after the order "
                    "arrives (limit orders only from trades through their price); book: against the book, in the "
-                   "queue (needs quotes: LOBSTER, Databento MBO/MBP-10, a capture, --quotes)")
+                   "queue (needs quotes: LOBSTER, Databento MBO/MBP-10, a capture, bid/ask columns, --quotes); one file is "
+                   "replayed whole, a folder, list or store read by day (docs/fills.md)")
     f.add_argument("--queue", default=None, metavar="MODEL",
                    help="--fills book: fifo (sources with order ids: the default there), risk_averse (the default "
                    "elsewhere), prob:N or through")
@@ -375,18 +375,9 @@ def parse_columns(text: str | None) -> dict[str, str] | None:
 
 
 def fill_options(args: argparse.Namespace) -> dict[str, Any]:
-    """--fills, --queue, --latency, --maker-fee, --taker-fee, checked: the fill settings of a RunConfig."""
+    """--fills, --queue, --latency, --maker-fee, --taker-fee: the fill settings of a RunConfig (the fees read
+    from text here; the settings checked together by the RunConfig, :func:`research.config.check_fills`)."""
     fees = {"maker_fee": parse_fee(args.maker_fee, "maker-fee"), "taker_fee": parse_fee(args.taker_fee, "taker-fee")}
-    if args.fills == "bar":
-        given = [name for name, value in (("--queue", args.queue), ("--latency", args.latency)) if value is not None]
-        given += [f"--{k.replace('_', '-')}" for k, v in fees.items() if v[1]]
-        if given:
-            raise OrderFlowError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --fills trades or "
-                                 "--fills book (bar fills have no queue, latency or maker/taker)")
-    if args.queue is not None:
-        parse_queue(args.queue)
-    if args.latency is not None:
-        parse_latency(args.latency)
     return {"fills": args.fills, "queue": args.queue, "latency": args.latency, **fees}
 
 

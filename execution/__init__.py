@@ -74,9 +74,13 @@ orders against them; it needs no Backtrader. The rules:
 A source without the data a rule needs is an :class:`data.OrderFlowError`, never a quieter
 rule: limit orders on trades only (unless ``queue="through"``), ``fifo`` without order ids,
 ``latency="feed"`` without receive times.
+
+A source too large to hold is read by windows: ``simulate(orders, FileTape("ticks/", options))``
+(:mod:`execution.tape`) gives the same fills while holding only the days its open orders span.
 """
 from execution.replay import Replay, replay
 from execution.simulate import FILL_COLUMNS, ORDER_TYPES, QUEUE_MODELS, parse_latency, parse_queue, simulate
+from execution.tape import FileTape, Tape
 
-__all__ = ["simulate", "replay", "Replay", "parse_queue", "parse_latency", "FILL_COLUMNS", "ORDER_TYPES",
+__all__ = ["simulate", "replay", "Replay", "Tape", "FileTape", "parse_queue", "parse_latency", "FILL_COLUMNS", "ORDER_TYPES",
            "QUEUE_MODELS"]

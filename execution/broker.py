@@ -20,10 +20,11 @@ OCO group and of a bracket are cancelled by Backtrader itself when one of them f
 cancelled, at once, as an exchange that holds the group would (in the order of their fill times
 within a bar).
 
-:func:`fill_source` gives the replay of a run's data for ``--fills trades`` (the trades only:
-a market order fills at the next trade, a limit order by the ``through`` rule) and ``--fills
-book`` (the trades and the book; the queue model by default ``fifo`` where the source has
-order ids, else ``risk_averse``).
+:func:`fill_source` (:mod:`execution.tape`) gives what a run's orders fill against for ``--fills
+trades`` (the trades only: a market order fills at the next trade, a limit order by the ``through``
+rule) and ``--fills book`` (the trades and the book; the queue model by default ``fifo`` where the
+source has order ids, else ``risk_averse``): the whole replay of one file, or a tape that reads a
+folder, list or store by day. ``replay`` may be either.
 
 Fees: ``maker_fee`` / ``taker_fee`` are ``("fixed", amount per unit or contract)`` or
 ``("perc", fraction of the traded value)`` (:func:`parse_fee`), charged on every fill by its
@@ -33,7 +34,6 @@ from __future__ import annotations
 
 import collections
 import math
-from pathlib import Path
 from typing import Any
 
 import backtrader as bt
@@ -42,12 +42,12 @@ import pandas as pd
 
 from data import OrderFlowError
 
-from .replay import Replay, replay
-from .simulate import _arrival, fill_tick_size, parse_queue, simulate
+from .replay import Replay
+from .simulate import _arrival, fill_tick_size, simulate
+from .tape import FILL_MODES, Tape, default_queue, fill_source
 
 __all__ = ["WarmupBroker", "ExecutionBroker", "parse_fee", "fill_source", "default_queue", "FILL_MODES"]
 
-FILL_MODES = ("bar", "trades", "book")
 _TYPES = {bt.Order.Market: "market", bt.Order.Close: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop",
           bt.Order.StopLimit: "stop_limit", bt.Order.StopTrail: "trail", bt.Order.StopTrailLimit: "trail_limit"}
 _NEVER = np.iinfo(np.int64).max
@@ -66,36 +66,6 @@ def parse_fee(text: Any, option: str = "fee") -> tuple[str, float]:
     if not math.isfinite(value) or (pct and abs(value) >= 100):
         raise OrderFlowError(f"bad --{option} {text!r}: a finite amount, or a percent below 100%")
     return ("perc", value / 100.0) if pct else ("fixed", value)
-
-
-def fill_source(data: Any, fills: str, quotes: Any = None) -> Replay:
-    """The replay of a run's tick source for ``fills`` (``"trades"``: trades only; ``"book"``: with
-    the book, from the file itself or ``quotes``). One file or a DataFrame; a source without a book
-    for ``"book"`` is an error."""
-    if fills not in FILL_MODES[1:]:
-        raise OrderFlowError(f"--fills must be one of {', '.join(FILL_MODES)}, not {fills!r}")
-    if isinstance(data, (list, tuple)) or (isinstance(data, (str, Path)) and not Path(data).is_file()):
-        raise OrderFlowError(f"--fills {fills} replays one tick file (or a DataFrame); the data is "
-                             f"{'a list of files' if isinstance(data, (list, tuple)) else 'a folder, glob or store'}")
-    source = replay(data, quotes=quotes, book=fills == "book")
-    if fills == "book" and source.book is None:
-        raise OrderFlowError(f"--fills book needs quotes: {source.name} has trades only (no bid/ask with sizes); "
-                             "use --fills trades, or give the book with --quotes FILE")
-    return source
-
-
-def default_queue(source: Replay, fills: str, queue: str | None) -> str:
-    """The queue model of a run: ``queue`` if given (checked), else ``fifo`` where the source has order
-    ids, ``risk_averse`` for another book, ``through`` for trades only (the only model they allow)."""
-    if fills == "trades":
-        if queue is not None and parse_queue(queue)[0] != "through":
-            raise OrderFlowError(f"--fills trades has no book to queue in: --queue {queue} needs --fills book "
-                                 "(with trades only, limit orders fill by the 'through' rule)")
-        return "through"
-    if queue is not None:
-        parse_queue(queue)
-        return queue
-    return "fifo" if source.queue is not None else "risk_averse"
 
 
 class WarmupBroker(bt.brokers.BackBroker):
@@ -150,8 +120,8 @@ class ExecutionBroker(WarmupBroker):
 
     def __init__(self) -> None:
         super().__init__()
-        if not isinstance(self.p.replay, Replay):
-            raise OrderFlowError("ExecutionBroker needs replay=execution.replay(source)")
+        if not isinstance(self.p.replay, (Replay, Tape)):
+            raise OrderFlowError("ExecutionBroker needs replay=execution.replay(source) or a tape (execution.tape)")
         times = self.p.bar_times
         times = pd.DatetimeIndex(times) if times is not None else None
         if times is None or not len(times):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -44,9 +44,10 @@ from data.reading.readers.lobster import read_lobster_book, read_lobster_message
 
 from .search import RangeMin, ffill_index
 
-__all__ = ["Replay", "Trades", "Levels", "Depth", "Book", "Priority", "replay", "level_key", "ORDER_ACTIONS"]
+__all__ = ["Replay", "Tape", "INT64_MAX", "Trades", "Levels", "Depth", "Book", "Priority", "replay", "level_key", "ORDER_ACTIONS"]
 
 _NANO = 1e9
+INT64_MAX = int(np.iinfo(np.int64).max)  # a time that never comes
 _SIDE_BIT = np.int64(1) << np.int64(61)
 _PRICE_OFFSET = np.int64(1) << np.int64(60)
 _MAX_PRICE = float(_PRICE_OFFSET) / _NANO
@@ -736,6 +737,32 @@ def _from_ticks(ticks: pd.DataFrame, quotes: pd.DataFrame | None, book: bool, na
     s_seq, s_key, s_size = _snapshot_rows(depth)
     levels = _levels(n, s_seq, s_key, s_size, trades, full_depth=False)
     return Replay(time, trades, Book(*b_top, levels, depth), None, _tick(t_price, b_top[0], b_top[2]), name)
+
+
+@runtime_checkable
+class Tape(Protocol):
+    """A source of market events served by windows, for one too large to hold (:mod:`execution.tape`'s
+    ``FileTape``) or one that grows (a live stream's):
+
+    - ``window(start_ns, end_ns)``: the :class:`Replay` of the events with times in ``[start_ns, end_ns)``,
+      with the book in force at ``start_ns`` (the last event before it comes first);
+    - ``known_until``: every event before this time (int64 ns) is known (:data:`INT64_MAX` for files);
+    - ``end_ns``: no event at or after this time (:data:`INT64_MAX` while that is not known yet);
+    - ``tick_size`` (the same for every window) and ``name``.
+
+    :func:`execution.simulate` takes a tape as it takes a Replay, with the same fills."""
+
+    name: str
+    tick_size: float
+
+    @property
+    def known_until(self) -> int: ...
+
+    @property
+    def end_ns(self) -> int: ...
+
+    def window(self, start_ns: int, end_ns: int) -> Replay: ...
+
 
 
 def replay(source: Any, *, quotes: Any = None, book: bool = True) -> Replay:

@@ -36,8 +36,9 @@ import pandas as pd
 
 from data.errors import OrderFlowError
 from data.options import duration
+from data.ticks import DAY_NS
 
-from .replay import Replay, level_key, replay
+from .replay import INT64_MAX, Replay, Tape, level_key, replay
 
 __all__ = ["simulate", "parse_queue", "parse_latency", "ORDER_TYPES", "FILL_COLUMNS", "QUEUE_MODELS"]
 
@@ -46,7 +47,7 @@ ORDER_COLUMNS = ("id", "time", "side", "type", "price", "size")
 FILL_COLUMNS = ("id", "time", "price", "size", "liquidity", "ahead")
 QUEUE_MODELS = ("fifo", "risk_averse", "prob:N", "through")
 MARKET, LIMIT, STOP, STOP_LIMIT, TRAIL, TRAIL_LIMIT = 0, 1, 2, 3, 4, 5
-_NEVER = np.iinfo(np.int64).max
+_NEVER = INT64_MAX
 _LADDER = 64  # levels of a full-depth book read per step of a market order's walk
 _TRAIL_CELLS = 1 << 20  # trades x trailing stops read per step of their scan
 
@@ -179,7 +180,7 @@ def _arrival(times: np.ndarray, latency: Any, rp: Replay) -> np.ndarray:
     never = times == _NEVER
     shift = parse_latency(latency)
     if shift == "feed":
-        if rp.receive_delay is None:
+        if getattr(rp, "receive_delay", None) is None:  # a tape has none
             raise OrderFlowError(
                 f"latency='feed' needs a source with receive times (a Databento MBO file's ts_recv); {rp.name} "
                 "has none in a usable form: give a constant latency such as '2ms'")
@@ -579,7 +580,8 @@ def simulate(
     ``trail_limit``'s limit price minus its stop) and ``arrival`` (when the order reaches the
     exchange, not before ``time``; NaT: ``time`` plus the latency).
     ``source``: anything :func:`execution.replay.replay` takes (a path, a tick DataFrame, a
-    :class:`~execution.replay.Replay`). ``queue``: ``"fifo"``, ``"risk_averse"``, ``"prob:N"``
+    :class:`~execution.replay.Replay`), or a :class:`~execution.replay.Tape` (a source read by windows,
+    :func:`_simulate_tape`: the same fills). ``queue``: ``"fifo"``, ``"risk_averse"``, ``"prob:N"``
     or ``"through"``.
     ``latency``: None (0), a duration (``"2ms"``, a ``Timedelta``) or ``"feed"``.
     ``slippage_ticks``: added against a market order on a source without quotes, in ticks of
@@ -590,6 +592,9 @@ def simulate(
     limit order at its arrival (NaN for taker fills, and where the source could not see the
     order's level at arrival). Sorted by time. The rules are in :mod:`execution`'s docstring.
     """
+    if isinstance(source, Tape):
+        return _simulate_tape(orders, source, queue=queue, latency=latency, slippage_ticks=slippage_ticks,
+                              tick_size=tick_size)
     o = _check_orders(orders)
     rp = replay(source)
     model, power = parse_queue(queue)
@@ -639,3 +644,70 @@ def simulate(
     if len(s):
         sim.limits(s, o.side[s], stop + o.limit_offset[s], o.size[s], state, when, c[s], model, power)
     return fills.frame(o.id)
+
+
+def _simulate_tape(orders: pd.DataFrame, tape: Tape, *, queue: str = "risk_averse", latency: Any = None,
+                  slippage_ticks: float = 0, tick_size: float | None = None) -> pd.DataFrame:
+    """:func:`execution.simulate` on a :class:`Tape`: each order on windows from the UTC day of its
+    arrival, doubling until it is finished (module docstring); the same fills as on the whole source.
+    A live tape's orders still open at ``known_until`` keep the fills known so far."""
+    o = _check_orders(orders)
+    parse_queue(queue)
+    shift = parse_latency(latency)
+    shift = 0 if shift == "feed" else shift  # a tape has no receive times: the first window says so
+    size = o.size
+    cancel = np.where(o.cancel == INT64_MAX, INT64_MAX, o.cancel + shift)
+    # each order's arrival (given, or sent + latency): moved on when it waits, untouched, for the next window
+    arrive = np.where(o.arrival != INT64_MAX, o.arrival, o.time + shift)
+    tick = tick_size if tick_size is not None else tape.tick_size
+    frames: list[pd.DataFrame] = []
+    waiting: dict[int, list[np.ndarray]] = {}  # first day of the window -> the orders that start there
+    for d, rows in pd.Series(np.arange(len(arrive))).groupby(arrive // DAY_NS).indices.items():
+        waiting[int(d)] = [np.asarray(rows)]
+    while waiting:  # day by day, forward: every window of a day starts there (the tape reads on)
+        d = min(waiting)
+        rows, k = np.sort(np.concatenate(waiting.pop(d))), 1
+        while len(rows):
+            start, end = d * DAY_NS, (d + k) * DAY_NS
+            capped = end > tape.known_until
+            rp = tape.window(start, min(end, tape.known_until))
+            sub = orders.iloc[rows].copy()
+            sub["arrival"] = pd.DatetimeIndex(arrive[rows].view("M8[ns]")).tz_localize("UTC")
+            got = simulate(sub, rp, queue=queue, latency=latency, slippage_ticks=slippage_ticks, tick_size=tick)
+            pos = rows[pd.Index(orders["id"].to_numpy()[rows]).get_indexer(got["id"].to_numpy())]
+            filled = np.bincount(np.searchsorted(rows, pos), weights=got["size"].to_numpy(), minlength=len(rows))
+            done = (filled >= size[rows] * (1 - 1e-12)) | (cancel[rows] < end) | (end >= tape.end_ns) | capped
+            keep = np.isin(pos, rows[done])
+            frames.append(got[keep].assign(_pos=pos[keep]))
+            rows, unfilled = rows[~done], filled[~done] == 0
+            if not len(rows):
+                break
+            moves = _untouched(rp, rows, o, arrive, unfilled)
+            if moves.any():  # on to the next day, as they arrived
+                arrive[rows[moves]] = end - 1
+                waiting.setdefault(d + k, []).append(rows[moves])
+            rows, k = rows[~moves], k * 2
+    if not frames:  # no orders
+        return _Fills().frame(o.id)
+    out = pd.concat(frames, ignore_index=True)
+    order = np.lexsort((np.arange(len(out)), out["_pos"].to_numpy(), pd.DatetimeIndex(out["time"]).asi8))
+    return out.iloc[order].drop(columns="_pos").reset_index(drop=True)
+
+
+def _untouched(rp: Replay, rows: np.ndarray, o: Any, arrival: np.ndarray, unfilled: np.ndarray) -> np.ndarray:
+    """Which of the unfinished orders ``rows`` (with no fill yet where ``unfilled``) are still as they
+    arrived at the window's end: no event after their arrival, or a stop (stop-limit) whose price no
+    trade after its arrival reached. Such an order acts the same when it arrives just before the next
+    window (the state after the window's last event)."""
+    arrive = arrival[rows]
+    events_after = np.searchsorted(rp.time, arrive, side="right") < rp.n
+    tr = rp.trades
+    t_time = rp.time[tr.seq]
+    kind = o.kind[rows]
+    stop = (kind == STOP) | (kind == STOP_LIMIT)
+    reached = np.zeros(len(rows), bool)
+    for i in np.flatnonzero(stop & unfilled):  # one search per waiting stop (orders, not ticks)
+        later = t_time > arrive[i]
+        price = tr.price[later]
+        reached[i] = bool((price >= o.price[rows[i]]).any() if o.side[rows[i]] > 0 else (price <= o.price[rows[i]]).any())
+    return unfilled & (~events_after | (stop & ~reached))

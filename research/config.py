@@ -22,6 +22,8 @@ import pandas as pd
 import strategies as strategy_registry
 from data import BarOptions, LoadOptions, OrderFlowError
 from data.options import LAST_TIME, utc_time  # noqa: F401  (LAST_TIME: the options' open end)
+from execution import parse_latency, parse_queue
+from execution.tape import FILL_MODES
 from indicators.sessions import (
     DEFAULT_SESSION_START,
     DEFAULT_SESSION_TZ,
@@ -95,7 +97,10 @@ class RunConfig:
     Fills: ``fills="bar"`` is Backtrader's own (an order fills on the next bar's prices);
     ``"trades"`` and ``"book"`` execute the orders against the source's ticks and book
     (:class:`execution.broker.ExecutionBroker`) with ``queue``, ``latency`` and the
-    ``maker_fee`` / ``taker_fee`` of each fill (:func:`execution.broker.parse_fee`).
+    ``maker_fee`` / ``taker_fee`` of each fill (:func:`execution.broker.parse_fee`); the ticks
+    read with :attr:`load_options` (one file whole, a folder, list or store by day:
+    :func:`execution.tape.fill_source`). The fill settings are checked together on creation
+    (:func:`check_fills`), before any data is read.
 
     Money: ``instrument`` (:class:`research.instruments.Instrument`, e.g.
     ``get_instrument("ES")``) counts in the instrument's currency through Backtrader's
@@ -152,6 +157,7 @@ class RunConfig:
         self.start = utc_time(self.start, "start", tz=self.tz)
         self.end = utc_time(self.end, "end", end=True, tz=self.tz)
         check_money(self)
+        check_fills(self)
         check_roll_positions(self.roll_positions)
 
     @property
@@ -238,6 +244,42 @@ def check_money(config: RunConfig) -> None:
     for name, option, value, ok, what in checks:
         if not (is_real_number(value) and ok(value)):
             raise OrderFlowError(f"bad {option} {value!r}: {name} must be {what} (a finite number)")
+
+
+def check_fills(config: RunConfig) -> None:
+    """Refuse fill settings that do not go together (OrderFlowError), before any data is read: ``fills``
+    one of :data:`execution.broker.FILL_MODES`; ``queue``, ``latency`` and maker/taker fees only with
+    ``fills`` ``"trades"`` or ``"book"`` (bar fills have none); with ``"trades"`` no queue but
+    ``through`` (there is no book); ``queue`` and ``latency`` readable
+    (:func:`execution.parse_queue`, :func:`execution.parse_latency`); fees ``("fixed"|"perc", finite)``;
+    and no ``continuous`` contract with fills from the ticks (its positions roll on the bars). Whether
+    the source has the book ``"book"`` needs is known once it is read
+    (:func:`execution.tape.fill_source`)."""
+    if config.fills not in FILL_MODES:
+        raise OrderFlowError(f"--fills must be one of {', '.join(FILL_MODES)}, not {config.fills!r}")
+    fees = {"--maker-fee": config.maker_fee, "--taker-fee": config.taker_fee}
+    for option, fee in fees.items():
+        kind, value = fee if isinstance(fee, tuple) and len(fee) == 2 else (None, None)
+        if kind not in ("fixed", "perc") or not is_real_number(value):
+            raise OrderFlowError(f"bad {option} {fee!r}: ('fixed', amount per unit) or ('perc', fraction of the "
+                                 "traded value), a finite number (execution.broker.parse_fee reads the text)")
+    if config.fills == "bar":
+        given = [name for name, value in (("--queue", config.queue), ("--latency", config.latency)) if value is not None]
+        given += [option for option, fee in fees.items() if fee[1]]
+        if given:
+            raise OrderFlowError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --fills trades or "
+                                 "--fills book (bar fills have no queue, latency or maker/taker)")
+        return
+    if config.queue is not None:
+        model = parse_queue(config.queue)[0]
+        if config.fills == "trades" and model != "through":
+            raise OrderFlowError(f"--fills trades has no book to queue in: --queue {config.queue} needs --fills book "
+                                 "(with trades only, limit orders fill by the 'through' rule)")
+    if config.latency is not None:
+        parse_latency(config.latency)
+    if config.continuous:
+        raise OrderFlowError(f"--fills {config.fills} replays the ticks of one contract; a continuous contract "
+                             "(--continuous) fills on its bars: --fills bar")
 
 
 def resolve_strategy(spec: Any) -> type:

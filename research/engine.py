@@ -40,7 +40,8 @@ from data.reading.sources import file_stamp, in_window, scan_ticks
 from data.sides.classify import BAR_METHOD
 from data.store.cache import through_cache
 from data.timeframes import developing_feed, resampled_feed
-from execution.broker import ExecutionBroker, WarmupBroker, default_queue, fill_source
+from execution.broker import ExecutionBroker, WarmupBroker
+from execution.tape import default_queue, fill_source
 
 from . import metrics as perf
 from .config import RunConfig
@@ -51,13 +52,15 @@ from .trades import TRADE_COLUMNS, TradeRecorder, trades_frame
 
 @dataclass
 class Loaded:
-    """What a run reads before Backtrader starts: the ticks in range, the load report, the bars."""
+    """What a run reads before Backtrader starts: the ticks in range, the load report, the bars, and
+    with ``--fills trades|book`` what the orders fill against (:func:`fills_of`)."""
 
     bars: pd.DataFrame
     load_report: dict[str, Any]
     ticks_in_range: int
     ticks: pd.DataFrame | None = None
     cache: dict[str, Any] | None = None  # data.cached_bars' info: hit, key, path
+    fills: Any = None  # execution.Replay or execution.Tape (None: --fills bar, or built by make_cerebro)
 
 
 @dataclass
@@ -81,6 +84,7 @@ class Result:
     strategy: Any = None
     ticks: pd.DataFrame | None = None
     cache: dict[str, Any] | None = None  # the bar cache's info (hit, key, path) when the bars went through it
+    limits: list[tuple[float, float]] = field(default_factory=list)  # (ordered, filled) of each limit order
 
     def slim(self) -> "Result":
         """A picklable copy without Backtrader's objects and the ticks (what workers send back)."""
@@ -98,6 +102,21 @@ def needs_ticks(config: RunConfig) -> bool:
 
 
 def load(config: RunConfig) -> Loaded:
+    """:func:`read_bars`, plus what the orders fill against with ``--fills trades|book`` (:func:`fills_of`),
+    read once: a sweep or walk-forward sends it to each worker with the bars."""
+    loaded = read_bars(config)
+    return replace(loaded, fills=fills_of(config)) if config.fills != "bar" else loaded
+
+
+def fills_of(config: RunConfig) -> Any:
+    """What a run's orders fill against (:func:`execution.tape.fill_source`): the whole replay of one file or
+    DataFrame, a tape over a folder, list or store; read with the run's load options (format, columns, tz,
+    bad rows, symbol), its quotes with their lag, and the instrument's tick."""
+    return fill_source(config.data, config.fills, config.quotes, options=config.load_options,
+                       quote_lag=config.quote_lag, tick_size=getattr(config.instrument, "tick_size", None))
+
+
+def read_bars(config: RunConfig) -> Loaded:
     """The bars of ``config.data`` within ``start``/``end`` and the load report.
 
     Streamed from the source through the bar cache (:func:`data.cached_bars`: a folder,
@@ -213,9 +232,13 @@ def add_timeframes(cerebro: bt.Cerebro, config: RunConfig, base: OrderFlowFeed,
 
 
 def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFrame | None = None, *,
-                 feed: Any = None, broker: Any = None) -> bt.Cerebro:
+                 feed: Any = None, broker: Any = None, fills: Any = None) -> bt.Cerebro:
     """Cerebro with the bars' feed (and the coarser feeds of :func:`add_timeframes`), the strategy,
     the broker's money settings and the analyzers.
+
+    ``fills``: what the orders fill against with ``--fills trades|book`` (:attr:`Loaded.fills`; None:
+    read now, :func:`fills_of`). The fill options were checked with the configuration
+    (:func:`research.config.check_fills`).
 
     ``feed``: a Backtrader feed to run on instead of one over ``bars`` (the live feed of
     :mod:`research.live`, without coarser feeds); ``broker``: a Backtrader broker instead of the
@@ -225,15 +248,10 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFra
     if not live:
         feed = OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name)
     rolls = (bars.attrs.get("load_report") or {}).get("rolls") if config.continuous and not live else None
-    if config.fills == "bar" and (config.maker_fee[1] or config.taker_fee[1]):
-        raise OrderFlowError("maker and taker fees need --fills trades or book (bar fills do not say who took liquidity)")
-    if config.fills != "bar" and config.continuous:
-        raise OrderFlowError(f"--fills {config.fills} replays the ticks of one contract; a continuous contract "
-                             "(--continuous) fills on its bars: --fills bar")
     if broker is not None:
         cerebro.broker = broker
     elif config.fills != "bar":
-        source = fill_source(config.data, config.fills, config.quotes)
+        source = fills if fills is not None else fills_of(config)
         cerebro.broker = ExecutionBroker(
             warmup=int(config.warmup_bars), replay=source, bar_times=bars.index,
             queue=default_queue(source, config.fills, config.queue), latency=config.latency,
@@ -281,6 +299,8 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     if not 0 <= warmup < len(loaded.bars):
         raise OrderFlowError(f"warmup_bars {warmup} must be >= 0 and below the {len(loaded.bars)} bars")
     held = {} if loaded.ticks is None else {"ticks": loaded.ticks}  # the coarser feeds' footprints need the ticks
+    if loaded.fills is not None:
+        held["fills"] = loaded.fills
     cerebro = make_cerebro(config, loaded.bars, **held)
     strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
     return result_of(config, loaded, cerebro, strat)
@@ -312,7 +332,8 @@ def result_of(config: RunConfig, loaded: Loaded, cerebro: bt.Cerebro, strat: Any
     metrics = perf.performance(values, trades, daily, bars, equity["position"], config.cash)
     metrics["fills"] = sum(len(v) for v in strat.analyzers.transactions.get_analysis().values())
     metrics.update(order_counts(recorded["refused"], getattr(strat, "unsized_entries", None), warmup))
-    metrics["limit_fill_pct"] = perf.limit_fill_pct(recorded["limits"])
+    limits = [(float(o), float(f)) for o, f in recorded["limits"]]
+    metrics["limit_fill_pct"] = perf.limit_fill_pct(limits)
     cvd, label, resets = strategy_cvd(strat, loaded.bars)
     if warmup and cvd is not None:
         cvd = cvd[warmup:]
@@ -324,7 +345,7 @@ def result_of(config: RunConfig, loaded: Loaded, cerebro: bt.Cerebro, strat: Any
                                 for name in ("drawdown", "trades", "transactions")},
                              **({"rolls": cerebro.broker.p.roller.done} if rolled(cerebro) else {})},
                   cvd=cvd, cvd_label=label, cvd_resets=resets, cerebro=cerebro, strategy=strat, ticks=loaded.ticks,
-                  cache=loaded.cache)
+                  cache=loaded.cache, limits=limits)
 
 
 def run_tick_size(config: RunConfig, bars: pd.DataFrame, broker: Any = None) -> float:

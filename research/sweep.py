@@ -171,6 +171,7 @@ class SetResult:
     equity: pd.DataFrame | None = None
     trades: pd.DataFrame | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    limits: list[tuple[float, float]] = field(default_factory=list)  # (ordered, filled) of each limit order
 
 
 def run_task(task: Task) -> SetResult:
@@ -181,7 +182,7 @@ def run_task(task: Task) -> SetResult:
     result = engine.run(task.config, loaded)
     return SetResult(number=task.number, label=task.label, metrics=result.metrics, daily=result.daily,
                      equity=result.equity if task.keep_equity else None,
-                     trades=result.trades if task.keep_equity else None, params=result.params)
+                     trades=result.trades if task.keep_equity else None, params=result.params, limits=result.limits)
 
 
 def load_bars(base: RunConfig, specs: Sequence[str]) -> dict[str, engine.Loaded]:

@@ -222,6 +222,7 @@ def walk_forward(base: RunConfig, axes: Sequence[Axis], spec: WalkSpec, *, jobs:
     for key in ORDER_METRICS:  # fills, refused orders, skipped entries: the sums over the test windows
         counts = [out_sample[w.number].metrics.get(key) for w in windows]
         metrics[key] = None if all(c is None for c in counts) else sum(c or 0 for c in counts)
+    metrics["limit_fill_pct"] = perf.limit_fill_pct([pair for w in windows for pair in out_sample[w.number].limits])
     return WalkForwardResult(spec=spec, rank_by=rank_by, windows=table, equity=equity, trades=trades, daily=daily,
                              metrics=metrics)
 

@@ -1,0 +1,287 @@
+"""Where fills read the market from: one :class:`~execution.replay.Replay`, or a :class:`Tape` of windows.
+
+A whole :class:`~execution.replay.Replay` holds a source's every event in memory: right for one
+file or a DataFrame (a LOBSTER day or a Databento MBO file rebuilds its book and queue priority
+from its own order ids). A *tape* serves the events of a source too large to hold, a window at
+a time:
+
+- ``window(start_ns, end_ns) -> Replay``: the events with times in ``[start_ns, end_ns)``, with
+  the book in force at ``start_ns`` (the last event before it comes first: the last quote before
+  it, or the last tick, whose bid/ask is the book at that trade);
+- ``known_until`` (int64 ns): every event before this time is known (``INT64_MAX`` for files,
+  which are complete; a live tape's grows);
+- ``end_ns`` (int64 ns): no event at or after this time (the last event's time + 1 once the
+  tape has read to its source's end; ``INT64_MAX`` before that, or while the source grows);
+- ``tick_size`` (the same for every window) and ``name``.
+
+:func:`execution.simulate` on a tape executes orders on
+windows that start at the UTC day of their arrival and double in length until each order is
+finished: filled, its cancel arrived, or the data ended. An order that meets no event after its
+arrival in a window, and a stop (or stop-limit) whose price no trade reached, moves on to the
+next window alone (its state is still that of its arrival). Fills are causal (a fill depends
+only on the events up to its time), so the fills equal those of :func:`execution.simulate` on
+the whole source.
+
+:class:`FileTape` is the tape of any source :func:`data.scan_ticks` reads (file, folder, glob,
+list of files, tick store, ``s3://``), read with the run's :class:`data.options.LoadOptions`.
+:func:`fill_source` picks the one of a run.
+"""
+from __future__ import annotations
+
+import collections
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data.api import load_ticks
+from data.errors import OrderFlowError
+from data.options import LoadOptions
+from data.reading.loader import format_for
+from data.reading.quotes import carried_quotes, lagged, load_quotes
+from data.reading.sources import is_many, scan_ticks
+from data.storage import is_remote
+from data.ticks import DAY_NS
+
+from .replay import INT64_MAX, Replay, Tape, _tick
+
+__all__ = ["Tape", "FileTape", "fill_source", "default_queue", "FILL_MODES"]
+
+FILL_MODES = ("bar", "trades", "book")
+LOOKBACK_DAYS = 4  # how far before a window a restarted read begins, to find the book in force at its start
+BATCH_ROWS = 1 << 18  # rows per batch read from the source (the read-ahead beyond a window: at most one batch)
+
+
+class FileTape:
+    """The :class:`Tape` of a tick source: files, folders, globs, lists, a store, ``s3://``.
+
+    ``options``: how the ticks are read (:class:`data.options.LoadOptions`: format, columns, tz,
+    bad rows, symbol); its ``start`` is where reading begins (less :data:`LOOKBACK_DAYS`), its
+    ``end`` where the data ends for the fills. ``quotes``: a canonical quote stream (with its lag
+    applied) as the book; else the ticks' own ``bid, ask, bid_size, ask_size`` when ``book``.
+    ``tick_size``: the tick of every window (None: inferred once, from the first day of data).
+
+    Reading: the source is read forward in time order, by UTC day, once, through
+    ``data.scan_ticks`` with the options (a store reads only the partitions and row groups of the
+    days asked for). It keeps the days of the last window asked for, plus the batch read ahead
+    beyond it (at most :data:`BATCH_ROWS` rows), and the last tick of each day read (the book in
+    force at the next day's start). A window before the days it holds restarts the read
+    :data:`LOOKBACK_DAYS` days before it (from the source's start when nothing is there).
+    """
+
+    def __init__(self, source: Any, options: LoadOptions | None = None, *, quotes: pd.DataFrame | None = None,
+                 book: bool = False, tick_size: float | None = None, name: str | None = None) -> None:
+        options = LoadOptions.of(options)
+        self.source = source
+        self.options = replace(options, start=None, end=None, progress=False)
+        self.begin = None if options.start is None else int(options.start.value)
+        self.stop = INT64_MAX if options.end is None else int(options.end.value)
+        self.quotes = quotes
+        self.book = bool(book)
+        self.name = name or str(source)
+        self._q_time = None if quotes is None else pd.DatetimeIndex(quotes["timestamp"]).as_unit("ns").asi8
+        self._reset_cache()
+        self.tick_size = float(tick_size) if tick_size else self._first_tick()
+
+    # ------------------------------------------------------------------ the protocol
+
+    @property
+    def known_until(self) -> int:
+        return INT64_MAX
+
+    @property
+    def end_ns(self) -> int:
+        if self._ended and self._last_time is not None:
+            return min(self._last_time + 1, self.stop)
+        return INT64_MAX if self.stop == INT64_MAX else self.stop
+
+    def window(self, start_ns: int, end_ns: int) -> Replay:
+        start_ns, end_ns = int(start_ns), min(int(end_ns), self.stop)
+        if self._last_window is not None and self._last_window[0] == (start_ns, end_ns):
+            return self._last_window[1]  # the broker asks for one order at a time: the day's window again
+        first, last = start_ns // DAY_NS, max(end_ns - 1, start_ns) // DAY_NS
+        if not self._serves(first):
+            self._restart(first)
+        gone = [d for d in self._days if d < first]  # what the window no longer needs
+        for day in gone:
+            del self._days[day]
+        self._evicted = max([self._evicted, first - 1])  # days read on the way to the window are not kept
+        self._read_through(last)
+        parts = [self._days[d] for d in range(first, last + 1) if d in self._days]
+        ticks = pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts[0] if parts else self._empty())
+        ts = pd.DatetimeIndex(ticks["timestamp"]).as_unit("ns").asi8
+        before = ticks[ts < start_ns].tail(1)
+        if not len(before):
+            before = self._tail_before(first)
+        ticks = pd.concat([before, ticks[(ts >= start_ns) & (ts < end_ns)]], ignore_index=True)
+        quotes = None
+        if self.quotes is not None:
+            lo = max(np.searchsorted(self._q_time, start_ns, side="left") - 1, 0)
+            hi = np.searchsorted(self._q_time, end_ns, side="left")
+            quotes = self.quotes.iloc[lo:hi]
+        rp = Replay.from_ticks(ticks, quotes, book=self.book, name=self.name)
+        self._last_window = ((start_ns, end_ns), rp)
+        return rp
+
+    # ------------------------------------------------------------------ reading by day
+
+    def _reset_cache(self) -> None:
+        self._days: collections.OrderedDict[int, pd.DataFrame] = collections.OrderedDict()  # complete days held
+        self._tails: dict[int, pd.DataFrame] = {}  # day -> its last tick (the book in force after it)
+        self._stream = None
+        self._from: int | None = None  # the first day the current read covers (None: the source's start)
+        self._pending: list[pd.DataFrame] = []  # ticks of the day being read
+        self._pending_day: int | None = None
+        self._evicted = -1  # the last day let go
+        self._last_time: int | None = None
+        self._ended = False
+        self._last_window: tuple[tuple[int, int], Replay] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:  # sent to workers without what it has read
+        state = dict(self.__dict__)
+        for key in ("_days", "_tails", "_stream", "_from", "_pending", "_pending_day", "_evicted", "_last_time",
+                    "_ended", "_last_window"):
+            state.pop(key)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset_cache()
+
+    def _empty(self) -> pd.DataFrame:
+        return pd.DataFrame({"timestamp": pd.DatetimeIndex([], tz="UTC").as_unit("ns"), "price": np.zeros(0),
+                             "size": np.zeros(0), "side": np.zeros(0, np.int8)})
+
+    def _knows_before(self, day: int) -> bool:
+        """Whether the current read knows the last tick before ``day`` (none: it read from the start)."""
+        return self._from is None or any(self._from <= d < day for d in self._tails)
+
+    def _tail_before(self, day: int) -> pd.DataFrame:
+        known = [d for d in self._tails if d < day]
+        return self._tails[max(known)] if known else self._empty()
+
+    def _serves(self, day: int) -> bool:
+        """Whether the current read can serve a window from ``day``: it has not let the day go, and it
+        knows the book in force at its start."""
+        return self._stream is not None and day > self._evicted and self._knows_before(day)
+
+    def _restart(self, day: int) -> None:
+        """Read again from ``LOOKBACK_DAYS`` before ``day``; from the source's start when that finds no
+        tick before ``day``."""
+        for begin in (day - LOOKBACK_DAYS, None):
+            self._open(begin)
+            self._evicted = day - 1  # only the last tick of each day before ``day`` is wanted
+            self._read_through(day - 1)
+            if self._knows_before(day):
+                return
+
+    def _open(self, begin: int | None) -> None:
+        self._reset_cache()
+        self._from = begin
+        start = None if begin is None else pd.Timestamp(begin * DAY_NS, tz="UTC")
+        end = None if self.stop == INT64_MAX else pd.Timestamp(self.stop, tz="UTC")
+        scan = scan_ticks(self.source, options=replace(self.options, start=start, end=end), batch_rows=BATCH_ROWS)
+        self._stream = iter(scan.batches())
+
+    def _read_through(self, day: int) -> None:
+        """Read until every day up to ``day`` is complete (or the source ends)."""
+        while not self._ended and (self._pending_day is None or self._pending_day <= day):
+            batch = next(self._stream, None)
+            if batch is None:
+                self._close_day()
+                self._ended = True
+                break
+            ts = pd.DatetimeIndex(batch["timestamp"]).as_unit("ns").asi8
+            days = ts // DAY_NS
+            cuts = np.flatnonzero(np.diff(days)) + 1
+            for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(days)]):
+                d = int(days[lo])
+                if self._pending_day is not None and d != self._pending_day:
+                    self._close_day()
+                self._pending_day = d
+                self._pending.append(batch.iloc[lo:hi])
+
+    def _close_day(self) -> None:
+        if self._pending_day is None:
+            return
+        frame = pd.concat(self._pending, ignore_index=True) if len(self._pending) > 1 else \
+            self._pending[0].reset_index(drop=True)
+        if self._pending_day > self._evicted:
+            self._days[self._pending_day] = frame
+        self._tails[self._pending_day] = frame.tail(1)
+        self._last_time = int(pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8[-1])
+        self._pending, self._pending_day = [], None
+
+    def _first_tick(self) -> float:
+        """The tick of every window: inferred from the first day of data (its trades and quotes)."""
+        self._open(None if self.begin is None else self.begin // DAY_NS - LOOKBACK_DAYS)
+        while not self._days and not self._ended:
+            self._read_through(self._pending_day if self._pending_day is not None else -1)
+        if not self._days:
+            raise OrderFlowError("no ticks in the source to fill orders from", source=self.name)
+        ticks = next(iter(self._days.values()))
+        quotes = None
+        if self.quotes is not None:
+            quotes = self.quotes.iloc[:np.searchsorted(self._q_time, self._last_time, side="right")]
+        first = Replay.from_ticks(ticks, quotes, book=self.book, name=self.name)
+        if self.book and first.book is None:
+            raise OrderFlowError(f"--fills book needs quotes: {self.name} has trades only (no bid/ask with sizes); "
+                                 "use --fills trades, or give the book with --quotes FILE")
+        if first.book is None:
+            return _tick(first.trades.price)
+        return _tick(first.trades.price, first.book.bid, first.book.ask)
+
+
+def fill_source(data: Any, fills: str, quotes: Any = None, *, options: LoadOptions | None = None,
+                quote_lag: Any = None, tick_size: float | None = None) -> Replay | FileTape:
+    """Where a run's orders fill for ``fills`` (``"trades"``: the trades only; ``"book"``: with the
+    book, from the source itself or ``quotes``), read with the run's ``options`` (format, columns, tz,
+    bad rows, symbol; ``quotes`` with the same tz and bad-row rule, moved ``quote_lag`` later).
+
+    One file or a DataFrame: its whole :class:`~execution.replay.Replay` (a LOBSTER day or Databento MBO
+    file with its order ids; a file holding its book beside its trades with that book). Any other source
+    (folder, glob, list, store, ``s3://``): a :class:`FileTape`, read by day. A source without a book for
+    ``"book"`` is an error."""
+    if fills not in FILL_MODES[1:]:
+        raise OrderFlowError(f"--fills must be one of {', '.join(FILL_MODES)}, not {fills!r}")
+    options = LoadOptions.of(options)
+    book = fills == "book"
+    q = None
+    if book and quotes is not None:
+        q = quotes if isinstance(quotes, pd.DataFrame) else load_quotes(quotes, tz=options.tz,
+                                                                         on_bad_rows=options.on_bad_rows)
+        q = lagged(q, quote_lag)
+    if is_many(data) or (isinstance(data, str) and is_remote(data)):
+        return FileTape(data, options, quotes=q, book=book, tick_size=tick_size,
+                        name=f"{len(data)} files" if isinstance(data, (list, tuple)) else str(data))
+    whole = replace(options, start=None, end=None, progress=False)
+    if isinstance(data, pd.DataFrame):
+        source = Replay.from_ticks(load_ticks(data, options=whole), q, book=book, name="<DataFrame>")
+    else:
+        path = Path(data)
+        fmt = format_for(path, options.format).name
+        if book and q is None and fmt == "lobster":
+            source = Replay.from_lobster(path)
+        elif book and q is None and fmt == "databento_mbo":
+            source = Replay.from_mbo(path)
+        else:
+            if book and q is None:
+                q = carried_quotes(path, options.format)
+            source = Replay.from_ticks(load_ticks(path, options=whole), q, book=book, name=str(path))
+    if book and source.book is None:
+        raise OrderFlowError(f"--fills book needs quotes: {source.name} has trades only (no bid/ask with sizes); "
+                             "use --fills trades, or give the book with --quotes FILE")
+    return source
+
+
+def default_queue(source: Replay | Tape, fills: str, queue: str | None) -> str:
+    """The queue model of a run: ``through`` for trades only (the only model they allow), else ``queue``
+    if given, else ``fifo`` where the source has order ids, ``risk_averse`` for another book. (A run's
+    settings are checked together by :func:`research.config.check_fills`.)"""
+    if fills == "trades":
+        return "through"
+    if queue is not None:
+        return queue
+    return "fifo" if getattr(source, "queue", None) is not None else "risk_averse"
