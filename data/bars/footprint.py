@@ -39,6 +39,19 @@ DEFAULT_VALUE_AREA = 0.70
 _MAX_CELLS_PER_TICK = 8
 _MIN_CELL_BUDGET = 1 << 22
 INFER_SAMPLE = 1_000_000  # infer the tick from the first million trades
+# the footprint parameters (``make_bars``' ``footprint_params``): those of the grid's lines
+# (:func:`grid_stats`), then those of the large-trade lines (:func:`large_lines`)
+GRID_PARAMS = ("ratio", "min_volume", "imbalance", "value_area_fraction")
+FOOTPRINT_PARAMS = (*GRID_PARAMS, "large", "large_window")
+
+
+def check_footprint_params(params: "dict | None") -> dict:
+    """``params`` as a dict, or OrderFlowError naming those not in :data:`FOOTPRINT_PARAMS`."""
+    params = dict(params or {})
+    unknown = set(params) - set(FOOTPRINT_PARAMS)
+    if unknown:
+        raise OrderFlowError(f"unknown footprint parameter(s) {sorted(unknown)}; known: {sorted(FOOTPRINT_PARAMS)}")
+    return params
 
 
 # --------------------------------------------------------------------------- levels

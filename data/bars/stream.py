@@ -56,7 +56,15 @@ import numpy as np
 import pandas as pd
 
 from data.bars.depth import depth_lines, quotes_have_prices, window_ns
-from data.bars.footprint import DEFAULT_VALUE_AREA, describe_rule, fitted_grid, footprint_lines, infer_tick_size, large_lines
+from data.bars.footprint import (
+    DEFAULT_VALUE_AREA,
+    check_footprint_params,
+    describe_rule,
+    fitted_grid,
+    footprint_lines,
+    infer_tick_size,
+    large_lines,
+)
 from data.bars.large import DEFAULT_LARGE, DEFAULT_LARGE_WINDOW, LargeTradeCarry
 from data.bars.make import bar_columns, core_columns, empty_bars, stream_depth_columns
 from data.bars.orders import order_starts
@@ -103,10 +111,7 @@ class BarStream:
         self.window = window_ns(self.persistence) if self.depth else 0
         params = dict(ratio=None, min_volume=None, imbalance=None, value_area_fraction=DEFAULT_VALUE_AREA,
                       large=DEFAULT_LARGE, large_window=DEFAULT_LARGE_WINDOW)  # None: footprint_lines' defaults
-        unknown = set(footprint_params or {}) - set(params)
-        if unknown:
-            raise OrderFlowError(f"unknown footprint parameter(s) {sorted(unknown)}; known: {sorted(params)}")
-        params.update(footprint_params or {})
+        params.update(check_footprint_params(footprint_params))
         self.params = params
         self.tick_size = options.tick_size
         self._tick: float | None = None  # the footprint grid's tick once decided
