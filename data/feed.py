@@ -136,12 +136,22 @@ class OrderFlowFeed(bt.feed.DataBase):
         i = self._i
         if i >= self._n:
             return False
-        if self._pairs is None:
-            self._pairs = [(line, values.tolist()) for line, values in self._arrays]
+        self._copy_row(i)
+        return True
+
+    def _copy_row(self, i: int) -> None:
+        """Write bar ``i`` into the lines' current position and move on to bar ``i + 1``. The values
+        go straight into the lines' arrays at the current index (what ``line[0] = value`` does, without
+        a call per line); a line that an indicator has bound to others is set through Backtrader."""
+        if self._pairs is None:  # made at the first load, once the strategies have made their bindings
+            self._pairs = [(line, values.tolist()) for line, values in self._arrays if line.bindings]
+            self._plain = [(line.array, values.tolist()) for line, values in self._arrays if not line.bindings]
+        index = self._arrays[0][0].idx  # the lines move together: one index for all of them
+        for array, values in self._plain:
+            array[index] = values[i]
         for line, values in self._pairs:
             line[0] = values[i]
         self._i = i + 1
-        return True
 
     # Backtrader copies every line of the current bar into ``tick_<line>``
     # attributes at every step, for the broker's fills; only the price and volume
@@ -155,11 +165,13 @@ class OrderFlowFeed(bt.feed.DataBase):
         self.tick_last = None
 
     def _tick_fill(self, force: bool = False) -> None:
-        if force or getattr(self, "tick_close", None) is None:
+        attrs = self.__dict__
+        if force or attrs.get("tick_close") is None:  # the lines' current values, read from their arrays
             lines = self.lines
+            index = lines.close.idx  # the lines move together
             for name in self._TICK_LINES:
-                setattr(self, "tick_" + name, getattr(lines, name)[0])
-            self.tick_last = lines.close[0]
+                attrs["tick_" + name] = getattr(lines, name).array[index]
+            attrs["tick_last"] = attrs["tick_close"]
 
     def preload(self) -> None:
         """Copy whole columns into the line buffers at once.

@@ -131,7 +131,7 @@ class DevelopingFeed(OrderFlowFeed):
             return False
         if not i or self._opens[i]:
             self.forward()  # a new coarser bar; else the one forming is rewritten in place
-        self._write(i)
+        self._copy_row(i)
         return True
 
     def _load(self) -> bool:
@@ -140,15 +140,8 @@ class DevelopingFeed(OrderFlowFeed):
             return False
         if i and not self._opens[i]:
             self.backwards(force=True)  # load() moved forward: the bar is still forming, rewrite it
-        self._write(i)
+        self._copy_row(i)
         return True
-
-    def _write(self, i: int) -> None:
-        if self._pairs is None:
-            self._pairs = [(line, values.tolist()) for line, values in self._arrays]
-        for line, values in self._pairs:
-            line[0] = values[i]
-        self._i = i + 1
 
 
 def resampled_feed(data: "OrderFlowFeed | pd.DataFrame", spec: "BarSpec | str", *,

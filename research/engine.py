@@ -61,6 +61,7 @@ class Loaded:
     ticks: pd.DataFrame | None = None
     cache: dict[str, Any] | None = None  # data.cached_bars' info: hit, key, path
     fills: Any = None  # execution.Replay or execution.Tape (None: --fills bar, or built by make_cerebro)
+    footprint: pd.DataFrame | None = None  # the bars' footprint table, for the coarser feeds' footprint lines
 
 
 @dataclass
@@ -124,11 +125,16 @@ def read_bars(config: RunConfig) -> Loaded:
     then the ticks are loaded, quotes joined and sides classified, and kept on the result
     if ``keep_ticks``; such bars go through the cache too, keyed also by the quote file,
     its lag and the classifier (:func:`data.store.cache.through_cache`). Both give the same
-    bars (``data.bars.stream``: equal to ``make_bars``).
+    bars (``data.bars.stream``: equal to ``make_bars``). With coarser timeframes
+    (:func:`wants_footprint`) the bars' footprint table comes too, made in the same pass and
+    kept in the cache beside the bars.
     """
+    table = wants_footprint(config)
     if not needs_ticks(config):
-        bars, info = cached_bars(config.data, config.bars, cache_dir=config.cache_dir, use_cache=config.cache,
-                                 load_options=config.load_options, bar_options=config.bar_options)
+        bars, *fp, info = cached_bars(config.data, config.bars, cache_dir=config.cache_dir, use_cache=config.cache,
+                                      load_options=config.load_options, bar_options=config.bar_options,
+                                      footprint_table=table)
+        fp = fp[0] if fp else None
     elif config.keep_ticks or isinstance(config.data, pd.DataFrame):
         return _from_ticks(config)
     else:
@@ -136,10 +142,15 @@ def read_bars(config: RunConfig) -> Loaded:
         settings = {"in_memory": True, "classify": config.classify,
                     "quotes": None if config.quotes is None else file_stamp(config.quotes),
                     "quote_lag": config.quote_lag}
-        bars, info = through_cache(scan, config.bars,
-                                   {"bars": config.bar_options.key(), **{k: str(v) for k, v in settings.items()}},
-                                   lambda: _from_ticks(config, checked=False).bars,
-                                   cache_dir=config.cache_dir, use_cache=config.cache)
+
+        def build() -> Any:
+            loaded = _from_ticks(config, checked=False)
+            return (loaded.bars, loaded.footprint) if table else loaded.bars
+
+        built, info = through_cache(scan, config.bars,
+                                    {"bars": config.bar_options.key(), **{k: str(v) for k, v in settings.items()}},
+                                    build, cache_dir=config.cache_dir, use_cache=config.cache, footprint_table=table)
+        bars, fp = built if table else (built, None)
     bars = _checked_bars(bars, config)
     report = dict(bars.attrs.get("load_report") or {})
     files = report.get("files") or []
@@ -148,7 +159,12 @@ def read_bars(config: RunConfig) -> Loaded:
         report = {k: v for k, v in files[0].items() if k != "rows_in_window"}
         if notes:
             report["notes"] = notes
-    return Loaded(bars=bars, load_report=report, ticks_in_range=int(bars["trades"].sum()), cache=info)
+    return Loaded(bars=bars, load_report=report, ticks_in_range=int(bars["trades"].sum()), cache=info, footprint=fp)
+
+
+def wants_footprint(config: RunConfig) -> bool:
+    """Whether a run needs the bars' footprint table: for the footprint lines of its coarser feeds."""
+    return bool(config.all_timeframes) and config.bar_options.footprint
 
 
 def _from_ticks(config: RunConfig, checked: bool = True) -> Loaded:
@@ -162,9 +178,11 @@ def _from_ticks(config: RunConfig, checked: bool = True) -> Loaded:
     ticks = in_window(ticks, config.start, config.end).reset_index(drop=True)
     bars = make_bars(ticks, config.bars, quotes=quotes, options=config.bar_options)
     bars.attrs["load_report"] = report
+    table = footprint(ticks, config.bars, config.bar_options.tick_size) if wants_footprint(config) else None
     if checked:
         bars = _checked_bars(bars, config)
-    return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None)
+    return Loaded(bars=bars, load_report=report, ticks_in_range=len(ticks), ticks=ticks if config.keep_ticks else None,
+                  footprint=table)
 
 
 def _checked_bars(bars: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
@@ -216,23 +234,32 @@ def _classified(ticks: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
 
 
 def add_timeframes(cerebro: bt.Cerebro, config: RunConfig, base: OrderFlowFeed,
-                   ticks: pd.DataFrame | None = None) -> None:
+                   ticks: pd.DataFrame | None = None, table: pd.DataFrame | None = None) -> None:
     """The feeds of ``config.all_timeframes``, resampled from the base feed's bars (closed, or
     developing with ``config.developing``), each named by its spec. Their footprint lines (POC,
-    value area, imbalance counts, stacks) come from the base footprint merged level by level, which
-    needs the ``ticks``; without them (bars streamed or read from the bar cache) they are NaN."""
+    value area, imbalance counts, stacks) come from the base footprint ``table`` merged level by
+    level (:attr:`Loaded.footprint`, from the ticks, the stream or the bar cache), made of the
+    ``ticks`` when no table is given; with neither they are NaN. The table is cut to the base bars'
+    times (a walk-forward window's bars are a slice of the loaded ones)."""
     specs = config.all_timeframes
     if not specs:
         return
     options = config.bar_options
-    table = footprint(ticks, config.bars, options.tick_size) if ticks is not None else None
+    if table is None and ticks is not None:
+        table = footprint(ticks, config.bars, options.tick_size)
+    bars = base.p.dataname
+    if table is not None and len(table) and len(bars):
+        stamps = table.index.get_level_values("timestamp")
+        first, end = stamps.searchsorted(bars.index[0]), stamps.searchsorted(bars.index[-1], side="right")
+        table = table.iloc[first:end] if first or end < len(table) else table
     make = developing_feed if config.developing else resampled_feed
     for spec in specs:
         cerebro.adddata(make(base, spec, footprint=table, calendar=config.calendar, options=options), name=spec)
 
 
 def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFrame | None = None, *,
-                 feed: Any = None, broker: Any = None, fills: Any = None) -> bt.Cerebro:
+                 feed: Any = None, broker: Any = None, fills: Any = None,
+                 footprint_table: pd.DataFrame | None = None) -> bt.Cerebro:
     """Cerebro with the bars' feed (and the coarser feeds of :func:`add_timeframes`), the strategy,
     the broker's money settings and the analyzers.
 
@@ -242,7 +269,8 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFra
 
     ``feed``: a Backtrader feed to run on instead of one over ``bars`` (the live feed of
     :mod:`research.live`, without coarser feeds); ``broker``: a Backtrader broker instead of the
-    one the configuration chooses, the money settings applied to it all the same."""
+    one the configuration chooses, the money settings applied to it all the same. ``footprint_table``: the
+    bars' footprint table, for the coarser feeds' footprint lines (else made of ``ticks``, if given)."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
     live = feed is not None
     if not live:
@@ -267,7 +295,7 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFra
         cerebro.addobserver(bt.observers.BuySell, barplot=False)
     cerebro.adddata(feed)
     if not live:
-        add_timeframes(cerebro, config, feed, ticks)
+        add_timeframes(cerebro, config, feed, ticks, footprint_table)
     cerebro.addstrategy(config.strategy_class, **config.params)
     cerebro.broker.setcash(config.cash)
     if config.instrument is not None:
@@ -298,9 +326,8 @@ def run(config: RunConfig, loaded: Loaded | None = None) -> Result:
     warmup = int(config.warmup_bars)
     if not 0 <= warmup < len(loaded.bars):
         raise OrderFlowError(f"warmup_bars {warmup} must be >= 0 and below the {len(loaded.bars)} bars")
-    held = {} if loaded.ticks is None else {"ticks": loaded.ticks}  # the coarser feeds' footprints need the ticks
-    if loaded.fills is not None:
-        held["fills"] = loaded.fills
+    held = {name: value for name, value in (("ticks", loaded.ticks), ("footprint_table", loaded.footprint),
+                                            ("fills", loaded.fills)) if value is not None}
     cerebro = make_cerebro(config, loaded.bars, **held)
     strat = cerebro.run()[0]  # a strategy rejects bad parameter values with OrderFlowError
     return result_of(config, loaded, cerebro, strat)

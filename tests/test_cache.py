@@ -126,3 +126,31 @@ def test_runs_with_quotes_or_a_classifier_go_through_the_cache(tmp_path):
     assert load(base).cache["hit"] is False
     kept = load(RunConfig(**{**base.__dict__, "keep_ticks": True}))  # the ticks are read anyway: not cached
     assert kept.cache is None and len(kept.ticks) == 4_000
+
+
+def test_the_footprint_table_is_kept_beside_the_bars_and_an_entry_without_it_is_a_miss(files, tmp_path):
+    from data import footprint, load_ticks
+    from data.store.cache import table_entry
+
+    cache = tmp_path / "cache"
+    bars, info = cached_bars(files, "1min", cache_dir=cache, tick_size=0.25)  # an entry without the table
+    assert not table_entry(info["path"]).exists()
+    again, table, info2 = cached_bars(files, "1min", cache_dir=cache, tick_size=0.25, footprint_table=True)
+    assert info2["hit"] is False and info2["key"] == info["key"]  # not read as having one: rebuilt
+    assert table_entry(info["path"]).name == f"{info['key']}.footprint.parquet" and table_entry(info["path"]).is_file()
+    want = footprint(load_ticks(files), "1min", 0.25)
+    pd.testing.assert_frame_equal(table, want, check_exact=True)
+    pd.testing.assert_frame_equal(again, bars, check_freq=False)
+    third, from_cache, info3 = cached_bars(files, "1min", cache_dir=cache, tick_size=0.25, footprint_table=True)
+    assert info3["hit"] is True
+    pd.testing.assert_frame_equal(from_cache, want, check_exact=True)
+    assert from_cache.attrs["tick_size"] == 0.25 and from_cache.attrs["bar_spec"] == "1min"
+    plain, info4 = cached_bars(files, "1min", cache_dir=cache, tick_size=0.25)  # the bars alone still hit
+    assert info4["hit"] is True
+    # a table that does not read back whole is a miss
+    table_entry(info["path"]).write_bytes(b"not parquet")
+    _, rebuilt, info5 = cached_bars(files, "1min", cache_dir=cache, tick_size=0.25, footprint_table=True)
+    assert info5["hit"] is False
+    pd.testing.assert_frame_equal(rebuilt, want, check_exact=True)
+    _, none, _ = cached_bars(files, "1min", cache_dir=cache, tick_size=0.25, footprint=False, footprint_table=True)
+    assert none is None

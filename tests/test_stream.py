@@ -210,3 +210,48 @@ def test_side_thread_only_where_a_core_is_free(monkeypatch, cores, reader, expec
     stream_module = importlib.import_module("data.bars.stream")
     monkeypatch.setattr(stream_module, "usable_cores", lambda: cores)
     assert stream_module.side_thread_helps(reader_thread=reader) is expected
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 160),
+    spec=st.sampled_from(SPECS),
+    cuts=st.lists(st.integers(0, 160), max_size=12),
+    tick_size=st.sampled_from([0.25, None]),
+)
+def test_streamed_footprint_table_equals_the_in_memory_one(seed, n, spec, cuts, tick_size):
+    """The table a stream keeps beside its bars is data.footprint of all the ticks, exactly."""
+    ticks = random_ticks(seed, n, "none", 0.0)
+    edges = [0, *sorted({c for c in cuts if c <= n}), n]
+    stream = BarStream(spec, tick_size=tick_size, table=True, footprint_params={"large_window": LARGE_WINDOW})
+    for a, b in zip(edges[:-1], edges[1:]):
+        stream.add(ticks.iloc[a:b])
+    bars = stream.finish()
+    want = footprint_module.footprint(ticks, spec, tick_size)
+    pd.testing.assert_frame_equal(stream.footprint_table(), want, check_exact=True)
+    assert stream.footprint_table().attrs == want.attrs
+    assert np.array_equal(np.unique(stream.footprint_table().index.get_level_values("timestamp")),
+                          np.unique(bars.index))
+
+
+def test_a_footprint_table_by_hand_and_only_when_asked():
+    ticks = pd.DataFrame({
+        "timestamp": pd.to_datetime(["2024-03-01 14:30:01", "2024-03-01 14:30:20", "2024-03-01 14:30:40",
+                                     "2024-03-01 14:31:05"], utc=True),
+        "price": [100.0, 100.25, 100.0, 99.75], "size": [2.0, 3.0, 1.5, 4.0], "side": np.array([1, -1, 1, 0], np.int8),
+    })
+    stream = BarStream("1min", tick_size=0.25, table=True)
+    stream.add(ticks.iloc[:2])
+    stream.add(ticks.iloc[2:])
+    stream.finish()
+    table = stream.footprint_table()
+    assert list(table.index.get_level_values("price")) == [100.0, 100.25, 99.75]
+    assert list(table["buy_volume"]) == [3.5, 0.0, 0.0] and list(table["sell_volume"]) == [0.0, 3.0, 0.0]
+    assert list(table["unknown_volume"]) == [0.0, 0.0, 4.0] and list(table["buy_trades"]) == [2.0, 0.0, 0.0]
+    assert table.attrs == {"tick_size": 0.25, "bar_spec": "1min"}
+    plain = BarStream("1min", tick_size=0.25)
+    plain.add(ticks)
+    plain.finish()
+    with pytest.raises(footprint_module.OrderFlowError, match="keeps no footprint table"):
+        plain.footprint_table()

@@ -39,6 +39,19 @@ DEFAULT_VALUE_AREA = 0.70
 _MAX_CELLS_PER_TICK = 8
 _MIN_CELL_BUDGET = 1 << 22
 INFER_SAMPLE = 1_000_000  # infer the tick from the first million trades
+# the footprint parameters (``make_bars``' ``footprint_params``): those of the grid's lines
+# (:func:`grid_stats`), then those of the large-trade lines (:func:`large_lines`)
+GRID_PARAMS = ("ratio", "min_volume", "imbalance", "value_area_fraction")
+FOOTPRINT_PARAMS = (*GRID_PARAMS, "large", "large_window")
+
+
+def check_footprint_params(params: "dict | None") -> dict:
+    """``params`` as a dict, or OrderFlowError naming those not in :data:`FOOTPRINT_PARAMS`."""
+    params = dict(params or {})
+    unknown = set(params) - set(FOOTPRINT_PARAMS)
+    if unknown:
+        raise OrderFlowError(f"unknown footprint parameter(s) {sorted(unknown)}; known: {sorted(FOOTPRINT_PARAMS)}")
+    return params
 
 
 # --------------------------------------------------------------------------- levels
@@ -294,14 +307,15 @@ def fitted_grid(
     *,
     coarsen: bool,
     price_range: tuple[np.ndarray, np.ndarray] | None = None,
+    counts: bool = False,
 ) -> FootprintGrid:
-    """:func:`grid_from_arrays` (volumes only) at ``tick_size``; with ``coarsen``, a tick
-    too fine for the price range (more cells than the budget) is multiplied by 10
+    """:func:`grid_from_arrays` (volumes only, unless ``counts``) at ``tick_size``; with ``coarsen``, a
+    tick too fine for the price range (more cells than the budget) is multiplied by 10
     until the grid fits (``grid.tick_size`` is the tick used)."""
     tick = _check_tick_size(tick_size)
     while True:
         try:
-            return grid_from_arrays(price, size, side, starts, stamps, tick, counts=False, price_range=price_range)
+            return grid_from_arrays(price, size, side, starts, stamps, tick, counts=counts, price_range=price_range)
         except OrderFlowError:
             if not coarsen:
                 raise
@@ -378,14 +392,31 @@ def footprint(ticks: pd.DataFrame, spec: "BarSpec | str | None" = "1min", tick_s
     return table
 
 
-def grid_table(grid: FootprintGrid) -> pd.DataFrame:
-    """The tidy table of a grid's traded cells (see :func:`footprint`)."""
+_VOLUMES = ("buy_volume", "sell_volume", "unknown_volume")
+_COUNTS = ("buy_trades", "sell_trades", "unknown_trades")
+TABLE_CELLS = ("timestamp", "level", "buy_volume", "sell_volume", "unknown_volume", "buy_trades", "sell_trades",
+               "unknown_trades")
+"""What a footprint table is made of (:func:`grid_cells`); its ``price``, ``volume`` and ``delta`` follow."""
+
+
+def grid_cells(grid: FootprintGrid) -> dict[str, np.ndarray]:
+    """The traded cells of a grid (with trade counts) as the arrays of :data:`TABLE_CELLS`: the bar's
+    time (UTC ns), the level code, the volumes and the trade counts; :func:`cells_table` makes the
+    table of them (of one grid, or of the grids of consecutive bars, concatenated)."""
     traded = np.flatnonzero(grid.trades > 0)
     bar = grid.bar[traded]
-    level = (traded - grid.offsets[:-1][bar] + grid.low[bar]).astype(np.int64)
-    stamps = pd.DatetimeIndex(grid.stamps[bar].astype("datetime64[ns]")).tz_localize("UTC")
-    index = pd.MultiIndex.from_arrays([stamps, level_prices(level, grid.tick_size)], names=["timestamp", "price"])
-    buy, sell, unknown = grid.buy[traded], grid.sell[traded], grid.unknown[traded]
+    return {"timestamp": grid.stamps[bar], "level": (traded - grid.offsets[:-1][bar] + grid.low[bar]).astype(np.int64),
+            "buy_volume": grid.buy[traded], "sell_volume": grid.sell[traded], "unknown_volume": grid.unknown[traded],
+            "buy_trades": grid.buy_trades[traded], "sell_trades": grid.sell_trades[traded],
+            "unknown_trades": grid.unknown_trades[traded]}
+
+
+def cells_table(cells: dict[str, np.ndarray], tick_size: float) -> pd.DataFrame:
+    """The tidy footprint table (see :func:`footprint`) of :func:`grid_cells`' arrays."""
+    stamps = pd.DatetimeIndex(np.asarray(cells["timestamp"], dtype=np.int64).astype("datetime64[ns]")).tz_localize("UTC")
+    prices = level_prices(np.asarray(cells["level"], dtype=np.int64), tick_size)
+    index = pd.MultiIndex.from_arrays([stamps, prices], names=["timestamp", "price"])
+    buy, sell, unknown = (np.asarray(cells[name], dtype=np.float64) for name in _VOLUMES)
     table = pd.DataFrame(
         {
             "buy_volume": buy,
@@ -393,14 +424,17 @@ def grid_table(grid: FootprintGrid) -> pd.DataFrame:
             "unknown_volume": unknown,
             "volume": buy + sell + unknown,
             "delta": buy - sell,
-            "buy_trades": grid.buy_trades[traded],
-            "sell_trades": grid.sell_trades[traded],
-            "unknown_trades": grid.unknown_trades[traded],
+            **{name: np.asarray(cells[name], dtype=np.float64) for name in _COUNTS},
         },
         index=index,
     )
-    table.attrs["tick_size"] = grid.tick_size
+    table.attrs["tick_size"] = float(tick_size)
     return table
+
+
+def grid_table(grid: FootprintGrid) -> pd.DataFrame:
+    """The tidy table of a grid's traded cells (see :func:`footprint`)."""
+    return cells_table(grid_cells(grid), grid.tick_size)
 
 
 # --------------------------------------------------------------------------- per-cell measures
@@ -680,6 +714,7 @@ def footprint_lines(
     carry: "LargeTradeCarry | None" = None,
     order_carry: "LargeTradeCarry | None" = None,
     with_large: bool = True,
+    grid: FootprintGrid | None = None,
 ) -> dict[str, np.ndarray]:
     """All :data:`FOOTPRINT_LINES` for bars given by first-tick indices (used by ``make_bars``;
     ``price_range``: each bar's low and high price, if known, see :func:`grid_from_arrays`).
@@ -688,15 +723,17 @@ def footprint_lines(
     source has aggressor ids); without ``times`` they are left out. ``carry`` and
     ``order_carry``: the large-trade and large-order blocks of earlier ticks, for a
     stream (see :class:`data.bars.large.LargeTradeCarry`). ``with_large=False`` leaves out the large
-    trade and order lines, for a caller that computes them apart (:func:`large_lines`).
+    trade and order lines, for a caller that computes them apart (:func:`large_lines`). ``grid``: the
+    ticks' grid when the caller made it (a stream that keeps the footprint table), instead of making it here.
 
     With ``tick_size=None`` the tick is inferred (:func:`infer_tick_size`) and, should
     that grid be too fine for the price range, coarsened by powers of ten until the
     grid fits, so that ``make_bars`` never fails on a footprint.
     """
-    inferred = tick_size is None
-    tick = infer_tick_size(price) if inferred else _check_tick_size(tick_size)
-    grid = fitted_grid(price, size, side, starts, stamps, tick, coarsen=inferred, price_range=price_range)
+    if grid is None:
+        inferred = tick_size is None
+        tick = infer_tick_size(price) if inferred else _check_tick_size(tick_size)
+        grid = fitted_grid(price, size, side, starts, stamps, tick, coarsen=inferred, price_range=price_range)
     lines = grid_stats(grid, ratio=ratio, min_volume=min_volume, value_area_fraction=value_area_fraction,
                        imbalance=imbalance)
     if with_large:

@@ -31,7 +31,9 @@ import pandas as pd
 
 from data.bars.footprint import (
     DEFAULT_VALUE_AREA,
+    GRID_PARAMS,
     FootprintGrid,
+    check_footprint_params,
     describe_rule,
     grid_stats,
     grid_table,
@@ -68,9 +70,6 @@ from data.schema import (
 )
 from data.ticks import timestamps_ns
 
-# the footprint parameters the recomputed lines take (the large-trade lines are sums)
-FOOTPRINT_PARAMS = ("ratio", "min_volume", "imbalance", "value_area_fraction")
-IGNORED_PARAMS = ("large", "large_window")
 _FOOTPRINT_VOLUMES = ("buy_volume", "sell_volume", "unknown_volume")
 _FOOTPRINT_COUNTS = ("buy_trades", "sell_trades", "unknown_trades")
 
@@ -440,16 +439,12 @@ def _developing_grid(rows: TableRows, groups: Groups, stamps: np.ndarray) -> tup
 
 
 def _stats_params(footprint_params: dict[str, Any] | None, bars: pd.DataFrame) -> dict[str, Any]:
-    params = dict(footprint_params or {})
-    unknown = set(params) - set(FOOTPRINT_PARAMS) - set(IGNORED_PARAMS)
-    if unknown:
-        raise OrderFlowError(f"unknown footprint parameter(s) {sorted(unknown)}; known: "
-                             f"{sorted(FOOTPRINT_PARAMS + IGNORED_PARAMS)}")
+    params = check_footprint_params(footprint_params)
     made_with = bars.attrs.get("imbalance")
     if made_with and describe_rule(params) != made_with:
         raise OrderFlowError(f"the bars' footprint lines use the imbalance rule {made_with!r}: pass the "
                              "footprint_params they were made with")
-    out = {k: params[k] for k in FOOTPRINT_PARAMS if k in params}
+    out = {k: params[k] for k in GRID_PARAMS if k in params}  # the large-trade lines are sums
     out.setdefault("value_area_fraction", DEFAULT_VALUE_AREA)
     return out
 

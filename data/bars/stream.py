@@ -56,7 +56,18 @@ import numpy as np
 import pandas as pd
 
 from data.bars.depth import depth_lines, quotes_have_prices, window_ns
-from data.bars.footprint import DEFAULT_VALUE_AREA, describe_rule, fitted_grid, footprint_lines, infer_tick_size, large_lines
+from data.bars.footprint import (
+    DEFAULT_VALUE_AREA,
+    TABLE_CELLS,
+    cells_table,
+    check_footprint_params,
+    describe_rule,
+    fitted_grid,
+    footprint_lines,
+    grid_cells,
+    infer_tick_size,
+    large_lines,
+)
 from data.bars.large import DEFAULT_LARGE, DEFAULT_LARGE_WINDOW, LargeTradeCarry
 from data.bars.make import bar_columns, core_columns, empty_bars, stream_depth_columns
 from data.bars.orders import order_starts
@@ -82,7 +93,9 @@ class BarStream:
     ``imbalance``, ``value_area_fraction``, ``large``, ``large_window`` (see
     :func:`data.bars.footprint.footprint_lines`). ``side_thread``: compute the depth and
     large-trade lines on a thread of their own (the same bars either way; see
-    :func:`side_thread_helps` for when it is faster).
+    :func:`side_thread_helps` for when it is faster). ``table``: keep the bars' footprint table
+    as well (:meth:`footprint_table`; equal to :func:`data.footprint` of all the ticks), chunk by
+    chunk, from the grid the footprint lines are computed on (with its trade counts).
     """
 
     def __init__(
@@ -91,6 +104,7 @@ class BarStream:
         *,
         options: BarOptions | None = None,
         side_thread: bool = True,
+        table: bool = False,
         **keywords: Any,
     ) -> None:
         options = BarOptions.of(options, **keywords)
@@ -103,12 +117,11 @@ class BarStream:
         self.window = window_ns(self.persistence) if self.depth else 0
         params = dict(ratio=None, min_volume=None, imbalance=None, value_area_fraction=DEFAULT_VALUE_AREA,
                       large=DEFAULT_LARGE, large_window=DEFAULT_LARGE_WINDOW)  # None: footprint_lines' defaults
-        unknown = set(footprint_params or {}) - set(params)
-        if unknown:
-            raise OrderFlowError(f"unknown footprint parameter(s) {sorted(unknown)}; known: {sorted(params)}")
-        params.update(footprint_params or {})
+        params.update(check_footprint_params(footprint_params))
         self.params = params
         self.tick_size = options.tick_size
+        self.table = table and self.footprint
+        self._cells: list[dict[str, np.ndarray]] = []  # per chunk, its footprint cells (grid_cells), with table
         self._tick: float | None = None  # the footprint grid's tick once decided
         self._started = False
         self._pending: dict[str, np.ndarray] | None = None
@@ -199,6 +212,17 @@ class BarStream:
                 self._side_thread.shutdown()
                 self._side_thread = None
         return self._frame(0)
+
+    def footprint_table(self) -> pd.DataFrame:
+        """The footprint table of the bars made so far (a stream made with ``table=True`` and the
+        footprint lines): :func:`data.footprint`'s shape, ``attrs`` ``tick_size`` and ``bar_spec``."""
+        if not self.table:
+            raise OrderFlowError("this stream keeps no footprint table: make it with table=True and the footprint lines")
+        cells = {name: np.concatenate([c[name] for c in self._cells]) if self._cells else
+                 np.zeros(0, np.int64 if name in ("timestamp", "level") else np.float64) for name in TABLE_CELLS}
+        table = cells_table(cells, self._tick if self._tick is not None else 1.0)
+        table.attrs["bar_spec"] = self.spec.text
+        return table
 
     def take(self) -> pd.DataFrame:
         """The bars made since the last call (all of them the first time): every bar before the
@@ -299,9 +323,14 @@ class BarStream:
                                                    self._delta_before)
         self._submit_side(chunk, starts, stamps, int(ts[cut]) if cut < n else None)
         if self.footprint:
+            grid = None
+            if self.table:  # the grid with its trade counts, for the table too
+                grid = fitted_grid(price[:cut], size[:cut], side[:cut], starts, stamps, self._tick, coarsen=False,
+                                   price_range=(columns["low"], columns["high"]), counts=True)
+                self._cells.append(grid_cells(grid))
             columns.update(footprint_lines(price[:cut], size[:cut], side[:cut], starts, stamps, self._tick,
                                            price_range=(columns["low"], columns["high"]), with_large=False,
-                                           **self.params))
+                                           grid=grid, **self.params))
         self._chunks.append(columns)
         self._stamps.append(np.asarray(stamps, dtype=np.int64))
         if self.spec.kind == "volume":
@@ -453,12 +482,15 @@ def stream_bars(batches: Iterable[pd.DataFrame], spec: "BarSpec | str | None" = 
 
 def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, progress: bool | None = None,
                      quotes: pd.DataFrame | None = None, options: BarOptions | None = None,
-                     side_thread: bool | None = None, **keywords: Any) -> pd.DataFrame:
+                     side_thread: bool | None = None, table: bool = False,
+                     **keywords: Any) -> "pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame | None]":
     """``make_bars`` streamed from a tick source (anything :func:`data.scan_ticks` takes),
     with a progress bar in ticks on stderr (``progress`` as in :mod:`data.reading.progress`;
     default: the source's setting). ``bars.attrs["load_report"]`` is the source's report.
     ``options``/``keywords``: the bar options (:class:`data.options.BarOptions`);
     ``side_thread`` as in :class:`BarStream` (None: where it helps, :func:`side_thread_helps`).
+    ``table``: return ``(bars, footprint table)``, the table made in the same pass
+    (:meth:`BarStream.footprint_table`; None when the bars have no footprint lines).
 
     ``quotes`` (a quote stream DataFrame, held in memory) is supported exactly: the
     depth lines from a quote stream depend only on the bars' times and the first
@@ -472,7 +504,7 @@ def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, prog
         side_thread = side_thread_helps(reader_thread=scan.reads_ahead)
     # with quotes, the depth lines come from the quote stream below
     stream = BarStream(spec, options=replace(options, depth=False) if quotes is not None else options,
-                       side_thread=side_thread)
+                       side_thread=side_thread, table=table)
     # a store's batches as arrays straight from Arrow (no pandas); other sources' as frames
     batches, add = ((scan.array_batches(), stream.add_arrays) if scan.kind in ("store", "continuous")
                     else (scan.batches(), stream.add))
@@ -489,6 +521,8 @@ def bars_from_source(source: Any, spec: "BarSpec | str | None" = "1min", *, prog
         bars = bars.assign(**lines)[list(bar_columns(depth, stream.footprint))]
         bars.attrs["bar_spec"] = stream.spec.text
     bars.attrs["load_report"] = dict(scan.report)
+    if table:
+        return bars, stream.footprint_table() if stream.table else None
     return bars
 
 

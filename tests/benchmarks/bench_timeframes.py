@@ -11,7 +11,8 @@ minute) and their footprint table, then times:
   merged and their numbers recomputed (target: under 1 s for the five);
 - :func:`data.developing_bars` to 15min (the bar as it stands after each base bar);
 - ``research.run`` of ``trend_imbalance`` on the 1-minute bars with its 15-minute trend feed,
-  closed bars against developing bars (``--developing``; target: at most 1.5x the closed run).
+  closed bars against developing bars (``--developing``; target: at most 1.5x the closed run), the
+  15-minute feed's footprint lines made from the base footprint table in both.
   Developing bars make Backtrader run bar by bar (as its own ``replaydata`` does), so the closed
   run is timed both in its default vectorised mode and bar by bar.
 """
@@ -65,7 +66,8 @@ def run(n_ticks: int = 0) -> dict:
     resample_s = best_of(lambda: resample_all(True))
     plain_s = best_of(lambda: resample_all(False))
     developing_s = best_of(lambda: developing_bars(bars, "15min", footprint=table))
-    loaded = Loaded(bars=bars, load_report={}, ticks_in_range=len(ticks))
+    # with the footprint table, as a run has it (from the ticks, the stream or the bar cache)
+    loaded = Loaded(bars=bars, load_report={}, ticks_in_range=len(ticks), footprint=table)
     config = RunConfig(data=ticks, strategy="trend_imbalance", bars="1min")
     closed_run_s = best_of(lambda: run_backtest(config, loaded), repeat=2)
     closed_next_s = best_of(lambda: run_in_next_mode(config, loaded), repeat=2)
@@ -94,8 +96,8 @@ def run_in_next_mode(config: RunConfig, loaded: Loaded) -> None:
     """``research.run`` with Cerebro's ``runonce`` off (what developing bars need)."""
     original = engine.make_cerebro
 
-    def bar_by_bar(*args):
-        cerebro = original(*args)
+    def bar_by_bar(*args, **kwargs):
+        cerebro = original(*args, **kwargs)
         cerebro.p.runonce = False
         return cerebro
 
