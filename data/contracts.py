@@ -49,8 +49,16 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ADJUSTMENTS = ("none", "add", "ratio")
 _RULE = re.compile(r"^\s*([A-Za-z]+)\s*:\s*([1-5]|last)\s*([a-z]{3})\s*(?::\s*(\d+)\s*)?$", re.IGNORECASE)
 _OPEN_TEXT = re.compile(r"^\s*([+-]?)(\d{1,2}):(\d{2})\s+(\S+)\s*$")
+_WITH_OPEN = re.compile(r"^(.*?)\s+([+-]?\d{1,2}:\d{2}\s+\S+)\s*$")  # an expiry rule, then its session open
 UTC_OPEN = "00:00 UTC"
 _ROLL = re.compile(r"^\s*(days|volume)\s*(?::\s*(\d+)\s*)?$", re.IGNORECASE)
+
+
+def split_open(text: str) -> tuple[str, str]:
+    """An expiry rule's text as (the rule, its session open or ""): ``"HMUZ:3fri:8 -07:00 America/Chicago"``
+    -> ``("HMUZ:3fri:8", "-07:00 America/Chicago")``; spaces inside the rule (``"HMUZ: 3fri"``) stay in it."""
+    match = _WITH_OPEN.match(str(text).strip())
+    return (match.group(1), match.group(2)) if match else (str(text).strip(), "")
 
 
 @lru_cache(maxsize=64)
@@ -134,7 +142,7 @@ class ContractRule:
         ``lastfri``) with an optional ``:N`` of default roll days (8 when left out)."""
         if isinstance(text, ContractRule):
             return text
-        rule, _, opening = str(text).strip().partition(" ")
+        rule, opening = split_open(text)
         match = _RULE.match(rule)
         if not match or match.group(3).lower() not in WEEKDAYS:
             raise OrderFlowError(f"bad expiry rule {text!r}: MONTHS:NTHDAY[:ROLLDAYS][ OPEN], e.g. HMUZ:3fri (the third "
@@ -142,7 +150,7 @@ class ContractRule:
                                  "America/Chicago (the session of a date opens at 17:00 Chicago time the evening before)")
         nth = -1 if match.group(2).lower() == "last" else int(match.group(2))
         days = int(match.group(4)) if match.group(4) is not None else cls.roll_days
-        return cls(match.group(1), nth, WEEKDAYS.index(match.group(3).lower()), days, opening.strip() or UTC_OPEN)
+        return cls(match.group(1), nth, WEEKDAYS.index(match.group(3).lower()), days, opening or UTC_OPEN)
 
     def __str__(self) -> str:
         nth = "last" if self.nth == -1 else str(self.nth)
@@ -176,7 +184,7 @@ def contract_rule(root: str, expiry: "str | ContractRule | None" = None) -> Cont
     preset = ROOT_RULES.get(str(root).upper())
     if expiry is not None:
         rule = ContractRule.parse(expiry)
-        if isinstance(expiry, str) and preset is not None and " " not in expiry.strip():
+        if isinstance(expiry, str) and preset is not None and not split_open(expiry)[1]:
             rule = replace(rule, open=preset.open)
         return rule
     rule = preset

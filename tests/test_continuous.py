@@ -97,6 +97,9 @@ def test_expiry_rule_of_your_own():
     assert contract_rule("ES", "HMUZ:3fri:5").open == ES.open  # the root's session open kept
     assert str(contract_rule("ES", "HMUZ:3fri:8 00:00 utc")) == "HMUZ:3fri:8"  # overridden
     assert str(ES) == "HMUZ:3fri:8 -07:00 America/Chicago"
+    # spaces around the rule's colons, as before a rule could carry its open
+    assert str(ContractRule.parse("HMUZ: 3fri :8")) == "HMUZ:3fri:8"
+    assert ContractRule.parse(" HMUZ : 3fri :8  -07:00 America/Chicago ") == ES
     assert contract_rule("es") is ES
     with pytest.raises(OrderFlowError, match="no expiry rule for the root 'FDAX'.*--expiry"):
         contract_rule("FDAX")
