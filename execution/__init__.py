@@ -15,7 +15,7 @@ orders against them; it needs no Backtrader. The rules:
   instead). The order sees the book in force at its arrival (after every event stamped at or
   before it) and only events after it. A cancel
   (``cancel_time``) takes effect after the same latency: events up to its arrival can still
-  fill the order.
+  fill the order (one that arrives before the order leaves it unfilled).
 - **Market order.** Takes the best opposite level in force at arrival up to its size, then
   the deeper levels where the source has them (Databento MBO and order-event books: all of
   them; LOBSTER, MBP-10 and quote streams: the levels they carry). What is left waits for

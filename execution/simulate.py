@@ -621,26 +621,27 @@ def simulate(
     fills = _Fills()
     sim = _Sim(rp, fills, slip * tick)
     nan = np.full(len(o.side), np.nan)
+    kind = np.where(cancel < arrive, -1, o.kind)  # an order whose cancel arrives first never acts
 
-    m = np.flatnonzero(o.kind == MARKET)
+    m = np.flatnonzero(kind == MARKET)
     if len(m):
         sim.take(m, o.side[m], o.size[m], nan[m], a[m], arrive[m], c[m], wait=True)
 
-    s, state, when = sim.triggered(np.flatnonzero(o.kind == STOP), o, a, c)
+    s, state, when = sim.triggered(np.flatnonzero(kind == STOP), o, a, c)
     if len(s):
         sim.take(s, o.side[s], o.size[s], nan[s], state, when, c[s], wait=True)
 
-    limit = np.flatnonzero(o.kind == LIMIT)
+    limit = np.flatnonzero(kind == LIMIT)
     if len(limit):
         sim.limits(limit, o.side[limit], o.price[limit], o.size[limit], a[limit], arrive[limit], c[limit], model, power)
-    s, state, when = sim.triggered(np.flatnonzero(o.kind == STOP_LIMIT), o, a, c)
+    s, state, when = sim.triggered(np.flatnonzero(kind == STOP_LIMIT), o, a, c)
     if len(s):
         sim.limits(s, o.side[s], o.limit[s], o.size[s], state, when, c[s], model, power)
 
-    s, state, when, _ = sim.trailed(np.flatnonzero(o.kind == TRAIL), o, a, c)
+    s, state, when, _ = sim.trailed(np.flatnonzero(kind == TRAIL), o, a, c)
     if len(s):
         sim.take(s, o.side[s], o.size[s], nan[s], state, when, c[s], wait=True)
-    s, state, when, stop = sim.trailed(np.flatnonzero(o.kind == TRAIL_LIMIT), o, a, c)
+    s, state, when, stop = sim.trailed(np.flatnonzero(kind == TRAIL_LIMIT), o, a, c)
     if len(s):
         sim.limits(s, o.side[s], stop + o.limit_offset[s], o.size[s], state, when, c[s], model, power)
     return fills.frame(o.id)

@@ -579,3 +579,10 @@ def test_an_arrival_column_replaces_time_plus_latency():
         (1, 2.0, 102.0, 3, "taker")]
     with pytest.raises(OrderFlowError, match="column 'arrival', row 1: arrival is before the order's time"):
         simulate(frame.assign(arrival=[t(0.5), pd.NaT]), events)
+    # a cancel that arrives before the order (sent at 1.2 s + 0.25 s, the order at 2 s): nothing fills; one that
+    # arrives with it (1.75 s + 0.25 s) lets what is there at arrival fill, as a fill at a cancel's arrival stands
+    cancelled = frame.assign(cancel_time=[t(1.2), pd.NaT])
+    assert rows(simulate(cancelled, events, latency="250ms")) == [(2, 1.25, 101.0, 4, "taker"),
+                                                                   (2, 1.25, 101.5, 1, "taker")]
+    together = frame.assign(cancel_time=[t(1.75), pd.NaT])
+    assert [r[0] for r in rows(simulate(together, events, latency="250ms"))] == [2, 2, 1, 1]
