@@ -16,9 +16,9 @@ A cancel is sent at the close of the bar where the strategy asks for it and arri
 same latency: the fills up to its arrival stand (booked in their bars), and the order is
 ``Canceled`` in the bar that holds the arrival, unless it has ``Completed`` by then (with no
 latency: the fills stamped at the close stand, the later ones are gone). The other orders of an
-OCO group and of a bracket are cancelled by Backtrader itself when one of them fills or is
-cancelled, at once, as an exchange that holds the group would (in the order of their fill times
-within a bar).
+OCO group and of a bracket go with it, as an exchange that holds the group would act: none fills
+after the cancel has arrived, and Backtrader cancels them with it. When one of them fills, the
+others are cancelled at that fill (in the order of their fill times within a bar).
 
 :func:`fill_source` (:mod:`execution.tape`) gives what a run's orders fill against for ``--fills
 trades`` (the trades only: a market order fills at the next trade, a limit order by the ``through``
@@ -183,6 +183,16 @@ class ExecutionBroker(WarmupBroker):
             elif arrival <= self._now(order.data) and super().cancel(order):
                 del self._cancels[ref]
 
+    def _cancelled_at(self, order: bt.Order) -> int:
+        """When a cancel reaches ``order``: the first to arrive of its own and those of the orders cancelled
+        with it (its OCO group, its bracket), as the exchange holding the group would act (``_NEVER``: none)."""
+        if not self._cancels:
+            return _NEVER
+        group = {order.ref, *self._ocol.get(self._ocos.get(order.ref), ())}
+        bracket = getattr(order.parent, "ref", order.ref)
+        group.update([bracket, *(o.ref for o in self._pchildren.get(bracket, ()))])
+        return min((self._cancels[ref][1] for ref in group if ref in self._cancels), default=_NEVER)
+
     def check_submitted(self) -> None:
         super().check_submitted()
         # within a bar, orders execute in the order of their fills' times (so that the first of an OCO
@@ -235,7 +245,7 @@ class ExecutionBroker(WarmupBroker):
 
     def _try_exec(self, order: bt.Order) -> None:
         plan = self._plan(order)
-        now = min(self._now(order.data), self._cancels.get(order.ref, (order, _NEVER))[1])  # none after a cancel
+        now = min(self._now(order.data), self._cancelled_at(order))  # no fill after a cancel has arrived
         while plan and plan[0][0] <= now and order.alive():
             when, price, size, maker = plan.popleft()
             self._size = min(size, abs(order.executed.remsize))

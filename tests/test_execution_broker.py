@@ -195,6 +195,36 @@ def test_a_cancel_after_the_last_fill_changes_nothing():
     assert result.strategy.order.status == bt.Order.Completed
 
 
+class CancelInGroup(bt.Strategy):
+    """Bar 10:01: ``group`` "oco": a sell stop 100.00 (A) and a buy limit 99.00 (B) in one OCO group;
+    "bracket": a market buy of 1 with a target 101.00 (B) and a stop 100.00 (A). Bar 10:02: cancel B."""
+
+    params = (("group", "oco"),)
+
+    def __init__(self) -> None:
+        self.a = self.b = None
+
+    def next(self) -> None:
+        if len(self) == 1 and self.p.group == "oco":
+            self.a = self.sell(exectype=bt.Order.Stop, price=100.0, size=1)
+            self.b = self.buy(exectype=bt.Order.Limit, price=99.0, size=1, oco=self.a)
+        elif len(self) == 1:
+            _, self.a, self.b = self.buy_bracket(size=1, exectype=bt.Order.Market, limitprice=101.0, stopprice=100.0)
+        elif len(self) == 2:
+            self.cancel(self.b)
+
+
+@pytest.mark.parametrize("group", ["oco", "bracket"])
+def test_a_cancel_cancels_its_group_when_it_arrives(group):
+    result = run(RunConfig(data=ticks(), strategy=CancelInGroup, bars="1min", fills="book", latency="10s",
+                           params={"group": group}))
+    strat = result.strategy
+    # B's cancel, asked on bar 10:02, arrives at 10:02:10 and takes its group with it: the sell stop 100.00 (A),
+    # which the sale at 100.00 at 10:02:50 would trigger, is cancelled before that and never fills
+    assert strat.b.status == bt.Order.Canceled and strat.a.status == bt.Order.Canceled
+    assert executions(strat.a) == []
+
+
 class Trailing(bt.Strategy):
     """Bar 10:01 (close 100.25): a sell trailing stop 0.25 under the best price, and a sell trailing stop-limit
     with its stop 0.5 under 100.25 and its limit 0.25 under the stop."""
