@@ -347,10 +347,8 @@ class _Sim:
             a_, f_ = amount[live, None], factor[live, None]
             return np.maximum(first[live, None], np.where(np.isnan(a_), m * f_, m - a_))
 
-        step = 16
-        live = np.flatnonzero(pos < end)
-        while len(live):
-            width = max(1, min(step, _TRAIL_CELLS // len(live)))
+        def scan(live: np.ndarray, width: int) -> np.ndarray:
+            """The next ``width`` trades of the orders ``live``; returns those that did not trigger."""
             cols = pos[live, None] + np.arange(width)
             valid = cols < end[live, None]
             v = np.where(valid, -side[live, None] * tr.price[np.minimum(cols, len(tr.seq) - 1)], -np.inf)
@@ -364,7 +362,14 @@ class _Sim:
             stop_at[done] = -side[done] * before[got, k[got]]
             best[live] = run[:, -1]
             pos[live] += width
-            live = live[~got]
+            return live[~got]
+
+        step = 16
+        live = np.flatnonzero(pos < end)
+        while len(live):  # each step twice as many trades, the orders in blocks of at most _TRAIL_CELLS cells
+            width = int(min(step, (end[live] - pos[live]).max()))
+            rows = max(1, _TRAIL_CELLS // width)
+            live = np.concatenate([scan(live[i:i + rows], width) for i in range(0, len(live), rows)])
             live = live[pos[live] < end[live]]
             step *= 2
         ok = hit >= 0
