@@ -11,12 +11,14 @@ which every event has arrived, ``tick_size`` the instrument's (given, never infe
 window), ``name``.
 
 :class:`LiveExecutionBroker` is :class:`execution.broker.ExecutionBroker` on that tape. An order
-sent at a bar's close is simulated on the window from its send time (less a small margin) to
-``known_until``: its fills stamped up to ``known_until`` are final and booked in the bars that hold
-their times, as in a backtest; what it would do after is not known yet. An unfinished order (every
-final fill booked, still working) is simulated again, from its send time with the size it was sent
-with, once more of the tape is known, and only the fills not booked yet are booked. The simulation is
-deterministic and reads no event after a fill's time to make that fill, so the fills are those a
+sent at a bar's close is simulated on a window from before its send time (the earliest send time
+of the orders working, less a small margin: one window serves them all, and where it starts does
+not change a fill) to ``known_until``: its fills stamped up to ``known_until`` are final and booked in the bars that hold
+their times, as in a backtest; what it would do after is not known yet. An order still working at a
+bar whose end the tape had not reached when the order was last simulated is simulated again, from its
+send time with the size it was sent with, on what the tape knows now, and only the fills not handed
+out yet are booked. The simulation is deterministic, reads no event after a fill's time to make that
+fill, and its queue sums are exact (:func:`execution.replay.size_scale`), so the fills are those a
 backtest of the recorded stream gives. After each bar the broker lets the tape drop what no open
 order can need: everything before the earliest send time of an unfinished order (or the bar's
 time when none is open), less the margin, the quote in force then kept.
@@ -92,8 +94,8 @@ class LiveExecutionBroker(ExecutionBroker):
 
     def __init__(self) -> None:
         tape = self.p.tape
-        if not isinstance(tape, LiveTape):
-            raise OrderFlowError("LiveExecutionBroker needs tape=LiveTape(feed.tape, ...)")
+        if not isinstance(tape, LiveTape) or self.p.feed is None:
+            raise OrderFlowError("LiveExecutionBroker needs tape=LiveTape(feed.tape, ...) and the feed (feed=)")
         if parse_queue(self.p.queue)[0] == "fifo":
             raise OrderFlowError("--queue fifo needs order ids (Databento MBO, LOBSTER): a live Binance stream has "
                                  "none; use risk_averse or prob:N")
@@ -111,6 +113,8 @@ class LiveExecutionBroker(ExecutionBroker):
         self._ahead: dict[int, float] = {}
         self._open: dict[int, bt.Order] = {}
         self._window: tuple[int, int, Replay] | None = None
+        self._bars_seen = 0
+        self.resimulated = 0  # simulations of orders again, as more of the tape came
 
     def _now(self, data: Any) -> int:
         return int(data.bar_end(len(data) - 1))
@@ -158,8 +162,11 @@ class LiveExecutionBroker(ExecutionBroker):
             plan = super()._plan(order)
         else:
             plan = self._plans[ref]
-            if not plan and order.alive() and self.p.tape.known_until > self._known[ref]:
+            # its fills up to this bar's end are all in the plan unless the tape knew less then
+            if (order.alive() and self._known[ref] < self._now(order.data)
+                    and self.p.tape.known_until > self._known[ref]):
                 fills = self._simulate(order, self._frames[ref])
+                self.resimulated += 1
                 plan.extend(zip(pd.DatetimeIndex(fills["time"]).asi8.tolist(), fills["price"].tolist(),
                                 fills["size"].tolist(), (fills["liquidity"] == "maker").tolist()))
         if ref in self._ahead:
@@ -167,10 +174,14 @@ class LiveExecutionBroker(ExecutionBroker):
         return plan
 
     def next(self) -> None:
-        super().next()
+        """A bar's turn of the broker, once per bar: Cerebro also calls it while a live feed waits for
+        data, when a backtest's broker would not act (an order sent at a bar's close is first
+        executed at the next bar, its fills at or before that bar's end booked there)."""
         feed = self.p.feed
-        if feed is None or not len(feed):
+        if len(feed) == self._bars_seen:
             return
+        self._bars_seen = len(feed)
+        super().next()
         floor = self._floor()
         now = self._now(feed)
         self.p.tape.drop_before(min(now, floor if floor is not None else now) - MARGIN_NS)

@@ -252,6 +252,8 @@ class LiveBars:
             bars.attrs["bar_spec"] = self.spec.text
             self._trim(int(stamps[-1]))
         self.closed_through = int(stamps[-1])
+        if self.tape is not None and self.spec.kind == "time":
+            self.tape.settle(self.closed_through)
         self.bars_made += len(bars)
         return bars
 

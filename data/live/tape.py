@@ -11,7 +11,9 @@ message). What paper fills read from it (:class:`execution.live.LiveTape`):
   ``start`` (the last one at or before it), so that a window starts with the book it would see;
 - ``known_until``: every event stamped at or before it has arrived. The trades come in time order
   and so do the quotes, but a later trade may still share the last one's time: the latest time both
-  streams have passed, less 1 ns; once the feed has ended (:meth:`end`), everything;
+  streams have passed, less 1 ns; or the end of the last time bar closed (:meth:`settle`: a trade
+  inside it that comes later is late, dropped from the bars and the tape alike), if later; once the
+  feed has ended (:meth:`end`), everything;
 - ``drop_before(time)``: memory stays bounded: the trades before ``time`` go, and the quotes before
   the one in force at it.
 """
@@ -80,6 +82,7 @@ class TickTape:
         self.trade_columns = Columns(TRADE_COLUMNS)
         self.quote_columns = Columns(QUOTE_COLUMNS) if quotes else None
         self.ended = False
+        self.settled = np.iinfo(np.int64).min
 
     def add_trades(self, ticks: pd.DataFrame) -> None:
         """Canonical ticks (``timestamp`` UTC, ``price``, ``size``, ``side``) in time order, after the last."""
@@ -91,6 +94,11 @@ class TickTape:
         if self.quote_columns is not None:
             self.quote_columns.append({"timestamp": quotes["timestamp"].array.asi8,
                                        **{c: quotes[c].to_numpy(np.float64) for c in list(QUOTE_COLUMNS)[1:]}})
+
+    def settle(self, time: int) -> None:
+        """Every trade up to ``time`` (ns) is on the tape: later ones are late (a time bar that ends
+        there has closed)."""
+        self.settled = max(self.settled, int(time))
 
     def end(self) -> None:
         """The stream has ended: everything is known."""
@@ -104,7 +112,7 @@ class TickTape:
         last = [self._last(self.trade_columns)]
         if self.quote_columns is not None:
             last.append(self._last(self.quote_columns))
-        return min(last) - 1
+        return max(min(last) - 1, self.settled)
 
     @staticmethod
     def _last(columns: Columns) -> int:
