@@ -140,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--fills", default="bar", choices=FILL_MODES,
                    help="bar: Backtrader's fills on the next bar (default); trades: the next trade after the order "
                    "arrives (limit orders only from trades through their price); book: against the book, in the "
-                   "queue (needs quotes: LOBSTER, Databento MBO/MBP-10, a capture, --quotes)")
+                   "queue (needs quotes: LOBSTER, Databento MBO/MBP-10, a capture, --quotes; with --live: the stream's own "
+                   "trades and quotes)")
     f.add_argument("--queue", default=None, metavar="MODEL",
                    help="--fills book: fifo (sources with order ids: the default there), risk_averse (the default "
                    "elsewhere), prob:N or through")
