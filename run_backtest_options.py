@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bar: Backtrader's fills on the next bar (default); trades: the next trade after the order "
                    "arrives (limit orders only from trades through their price); book: against the book, in the "
                    "queue (needs quotes: LOBSTER, Databento MBO/MBP-10, a capture, bid/ask columns, --quotes); one file is "
-                   "replayed whole, a folder, list or store read by day (docs/fills.md)")
+                   "replayed whole, a folder, list or store read by day (docs/fills.md); with --live: the stream's own "
+                   "trades and quotes")
     f.add_argument("--queue", default=None, metavar="MODEL",
                    help="--fills book: fifo (sources with order ids: the default there), risk_averse (the default "
                    "elsewhere), prob:N or through")

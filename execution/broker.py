@@ -230,8 +230,7 @@ class ExecutionBroker(WarmupBroker):
                               "trail_amount": [(order.trailamount or np.nan) if trail else np.nan],
                               "trail_percent": [(order.trailpercent or np.nan) if trail else np.nan],
                               "limit_offset": [-order._limitoffset if kind == "trail_limit" else np.nan]})
-        fills = simulate(frame, self.p.replay, queue=self.p.queue, latency=self.p.latency,
-                         slippage_ticks=self.p.slippage_ticks, tick_size=self.p.tick_size)
+        fills = self._simulate(order, frame)
         # for the trades list (research.trades): when the order arrived, the volume ahead of a limit order at
         # arrival, and each fill's time and liquidity as it is booked
         ahead = fills["ahead"].dropna()  # the resting part's (a marketable part has none)
@@ -242,6 +241,11 @@ class ExecutionBroker(WarmupBroker):
                                      (fills["liquidity"] == "maker").tolist()))
         self._plans[order.ref] = plan
         return plan
+
+    def _simulate(self, order: bt.Order, frame: pd.DataFrame) -> pd.DataFrame:
+        """The fills of ``order`` (one row of :func:`simulate`'s orders) against the replay."""
+        return simulate(frame, self.p.replay, queue=self.p.queue, latency=self.p.latency,
+                        slippage_ticks=self.p.slippage_ticks, tick_size=self.p.tick_size)
 
     def _try_exec(self, order: bt.Order) -> None:
         plan = self._plan(order)

@@ -115,6 +115,12 @@ class Levels:
     (cumulative ``traded`` over all rows, a global running sum: differences within one level
     are that level's traded volume). A trade counts at the level of the resting side it hit
     (a buy hits the ask), or at both levels of its price when its aggressor is unknown.
+
+    ``traded`` and ``cum`` are counted in units of ``1 / scale`` of a size (:func:`size_scale`):
+    whole numbers, so that the queue's sums are exact and a fill does not depend on which rows
+    came before the order (a window of the source gives the fills of the whole); ``scale`` None:
+    the sizes as they are (no scale makes them whole: sums round as floats do). ``size`` is in
+    the source's own units.
     """
 
     keys: np.ndarray
@@ -126,6 +132,7 @@ class Levels:
     offsets: np.ndarray
     stride: int
     full_depth: bool
+    scale: float | None = None
     _rowkey: np.ndarray = field(default=None, repr=False)
     _queue_min: RangeMin | None = field(default=None, repr=False)
 
@@ -167,14 +174,18 @@ class Levels:
 
     @property
     def queue_min(self) -> RangeMin:
-        """Range minima of ``size + cum`` (unseen sizes as +inf): the risk-averse queue bound."""
+        """Range minima of ``size + cum`` (in units; unseen sizes as +inf): the risk-averse queue bound."""
         if self._queue_min is None:
-            self._queue_min = RangeMin(np.where(np.isnan(self.size), np.inf, self.size) + self.cum)
+            self._queue_min = RangeMin(np.where(np.isnan(self.size), np.inf, self.units(self.size)) + self.cum)
         return self._queue_min
 
     @property
     def is_book(self) -> np.ndarray:
         return self.traded == 0
+
+    def units(self, size: np.ndarray) -> np.ndarray:
+        """Sizes of the source (a displayed size, a volume ahead) in the units of ``cum``."""
+        return _in_units(size, self.scale)
 
 
 @dataclass
@@ -288,8 +299,9 @@ class Priority:
     """Executions of resting orders (sources with order ids), sorted by (level, event).
 
     Row ``r``: level ``key[r]``, event ``seq[r]``, ``size[r]``, ``cum[r]`` (global running sum of
-    sizes) and ``reach[r]``: the latest queue entry (the event at which an order took its place)
-    among the level's executions so far. An order that entered at event ``a`` is reached by the
+    sizes; both in units of ``1 / scale`` of a size, as :class:`Levels` counts them) and
+    ``reach[r]``: the latest queue entry (the event at which an order took its place) among the
+    level's executions so far. An order that entered at event ``a`` is reached by the
     first execution of its level with ``reach > a``: under price-time priority that is the first
     execution of an order that came after it, which happens only once every order ahead has
     filled or left. Hidden executions and crosses enter at their own event (behind everyone).
@@ -303,6 +315,7 @@ class Priority:
     levels: np.ndarray  # distinct keys
     offsets: np.ndarray  # rows of level i: offsets[i]:offsets[i+1]
     stride: int
+    scale: float | None = None
     _reachkey: np.ndarray = field(default=None, repr=False)
     _seqkey: np.ndarray = field(default=None, repr=False)
 
@@ -452,7 +465,8 @@ def _levels(n: int, book_seq, book_key, book_size, trades: Trades, full_depth: b
     seq = np.concatenate([np.asarray(book_seq, np.int64), t_seq])
     key = np.concatenate([np.asarray(book_key, np.int64), t_key])
     size = np.concatenate([np.asarray(book_size, np.float64), np.full(len(t_seq), np.nan)])
-    traded = np.concatenate([np.zeros(len(book_seq)), t_size])
+    scale = size_scale(np.asarray(book_size, np.float64), t_size)
+    traded = np.concatenate([np.zeros(len(book_seq)), _in_units(t_size, scale)])
     is_book = np.concatenate([np.ones(len(book_seq), bool), np.zeros(len(t_seq), bool)])
     order = np.lexsort((is_book, seq, key))  # trades before the book update of the same event
     seq, key, size, traded, is_book = seq[order], key[order], size[order], traded[order], is_book[order]
@@ -462,7 +476,7 @@ def _levels(n: int, book_seq, book_key, book_size, trades: Trades, full_depth: b
     same = (last >= 0) & (level[np.maximum(last, 0)] == level)
     size = np.where(same, size[np.maximum(last, 0)], 0.0 if full_depth else np.nan)
     offsets = np.searchsorted(level, np.arange(len(keys) + 1))
-    return Levels(keys, level, seq, size, traded, np.cumsum(traded), offsets, n + 1, full_depth)
+    return Levels(keys, level, seq, size, traded, np.cumsum(traded), offsets, n + 1, full_depth, scale)
 
 
 def _priority(n: int, key: np.ndarray, seq: np.ndarray, size: np.ndarray, entry: np.ndarray) -> Priority:
@@ -473,7 +487,39 @@ def _priority(n: int, key: np.ndarray, seq: np.ndarray, size: np.ndarray, entry:
     stride = np.int64(n + 3)
     reach = np.maximum.accumulate(rank * stride + (entry + 1)) - rank * stride - 1 if len(rank) else entry
     offsets = np.searchsorted(rank, np.arange(len(levels) + 1))
-    return Priority(key, seq, size, np.cumsum(size), reach, levels, offsets, int(stride))
+    scale = size_scale(size)
+    size = _in_units(size, scale)
+    return Priority(key, seq, size, np.cumsum(size), reach, levels, offsets, int(stride), scale)
+
+
+_EXACT = 2.0 ** 53  # below this, sums of whole numbers are exact in float64
+
+
+def size_scale(*sizes: np.ndarray) -> float | None:
+    """``10 ** d`` for the fewest decimals ``d`` (0 to 9) that make every size a whole number of
+    ``10 ** -d`` with a total below 2**53 (so that running sums of them are exact, whatever rows a
+    sum starts from); None when no such ``d`` exists (sums then round as floats do)."""
+    values = np.abs(np.concatenate([np.asarray(s, np.float64).ravel() for s in sizes]))
+    values = values[np.isfinite(values)]
+    total = float(values.sum()) if len(values) else 0.0
+    for d in range(10):
+        scale = 10.0 ** d
+        if total * scale >= _EXACT:
+            break
+        scaled = values * scale
+        if np.all(np.abs(scaled - np.rint(scaled)) <= 1e-6):
+            return scale
+    return None
+
+
+def _in_units(size: np.ndarray, scale: float | None) -> np.ndarray:
+    """Sizes in units of ``1 / scale`` (whole numbers where ``scale`` makes them so; NaN and inf stay);
+    as they are for a scale of None."""
+    if scale is None:
+        return np.asarray(size, np.float64)
+    scaled = np.asarray(size, np.float64) * scale
+    whole = np.rint(scaled)
+    return np.where(np.abs(scaled - whole) <= 1e-6, whole, scaled)
 
 
 def _top_from_updates(updates_seq, updates_key, updates_size, n: int) -> tuple[np.ndarray, ...]:

@@ -444,25 +444,30 @@ class _Sim:
             go[go] &= tr.seq[k[live[go]]] <= c[live[go]]
             live = live[go]
 
-    def _expand(self, idx, i0, i_last, theta, size, cum, vol, seq, price, ahead) -> np.ndarray:
+    def _expand(self, idx, i0, i_last, theta, size, cum, vol, seq, price, ahead, scale, offset=None) -> np.ndarray:
         """Fills at rows ``i0..i_last`` of a volume stream (``cum`` its running sum): the order's
-        filled volume after row ``i`` is ``clip(cum[i] - theta, 0, size)``. Returns the filled."""
+        filled volume after row ``i`` is ``clip((cum[i] - theta) - offset, 0, size)``, all in units of
+        ``1 / scale`` (None: 1) of a size; ``theta`` a value of ``cum`` less whole units, ``offset`` (0
+        when None) what is not, so that ``cum[i] - theta`` is exact wherever ``cum`` is. Returns the
+        filled, in sizes."""
+        size = size * (scale or 1.0)
+        offset = np.zeros(len(idx)) if offset is None else offset
         filled = np.zeros(len(idx))
         ok = (i0 >= 0) & (i0 <= i_last)
         if not ok.any():
             return filled
         k = np.flatnonzero(ok)
-        stop = np.searchsorted(cum, theta[k] + size[k] * (1 - 1e-12), side="left")
+        stop = np.searchsorted(cum, theta[k] + (offset[k] + size[k] * (1 - 1e-12)), side="left") + 1  # (+1: rounding)
         last = np.minimum(i_last[k], stop)
         count = last - i0[k] + 1
         rep = np.repeat(np.arange(len(k)), count)
         row = i0[k][rep] + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
-        th, sz = theta[k][rep], size[k][rep]
-        got = np.clip(cum[row] - th, 0.0, sz) - np.clip(cum[row] - vol[row] - th, 0.0, sz)
+        th, sz, off = theta[k][rep], size[k][rep], offset[k][rep]
+        got = np.clip((cum[row] - th) - off, 0.0, sz) - np.clip((cum[row] - vol[row] - th) - off, 0.0, sz)
         keep = got > 1e-12 * sz
         o = k[rep[keep]]
-        self.fills.add(idx[o], self.rp.time[seq[row[keep]]], price[o], got[keep], True, ahead[o])
-        filled[k] = np.clip(cum[last] - theta[k], 0.0, size[k])
+        self.fills.add(idx[o], self.rp.time[seq[row[keep]]], price[o], got[keep] / (scale or 1.0), True, ahead[o])
+        filled[k] = np.clip((cum[last] - theta[k]) - offset[k], 0.0, size[k]) / (scale or 1.0)
         return filled
 
     def _fifo(self, idx, side, price, size, a, end, ahead) -> np.ndarray:
@@ -480,7 +485,7 @@ class _Sim:
             i_last[has] = q.last_by(lv, end[has])
             jj = np.minimum(j, len(q.seq) - 1)
             theta[has] = q.cum[jj] - q.size[jj]
-        return self._expand(idx, i0, i_last, theta, size, q.cum, q.size, q.seq, price, ahead)
+        return self._expand(idx, i0, i_last, theta, size, q.cum, q.size, q.seq, price, ahead, q.scale)
 
     def _l2(self, idx, side, price, size, a, end, ahead, power: float) -> np.ndarray:
         lv = self.rp.book.levels
@@ -488,15 +493,16 @@ class _Sim:
         n = len(idx)
         first = np.full(n, -1, np.int64)
         theta = np.zeros(n)
+        offset = np.zeros(n)
         r_end = np.full(n, -2, np.int64)
         has = np.flatnonzero(level >= 0)
         if len(has):
             li = level[has]
             r0 = lv.rows_after(li, a[has])
             r_last = lv.rows_after(li, end[has]) - 1
-            h_a = np.where(np.isnan(ahead[has]), np.inf, ahead[has]) + lv.cum_at(li, a[has])
+            h_a = np.where(np.isnan(ahead[has]), np.inf, lv.units(ahead[has])) + lv.cum_at(li, a[has])
             if power > 0:
-                e, th = self._prob(r0, r_last, ahead[has], power)
+                e, th, offset[has] = self._prob(r0, r_last, lv.units(ahead[has]), power)
             else:
                 e, th = self._risk_averse(r0, r_last, h_a)
             first[has], theta[has], r_end[has] = e, th, r_last
@@ -505,13 +511,15 @@ class _Sim:
         rows = self._trade_rows
         i0 = np.where(first >= 0, np.searchsorted(rows, first), -1)
         i_last = np.searchsorted(rows, r_end, side="right") - 1
-        return self._expand(idx, i0, i_last, theta, size, lv.cum[rows], lv.traded[rows], lv.seq[rows], price, ahead)
+        return self._expand(idx, i0, i_last, theta, size, lv.cum[rows], lv.traded[rows], lv.seq[rows], price, ahead,
+                            lv.scale, offset)
 
     def _risk_averse(self, r0, r_last, h_a) -> tuple[np.ndarray, np.ndarray]:
         """First row where the traded volume passes the queue bound (binary search), and the bound."""
         lv = self.rp.book.levels
         rmq = lv.queue_min
-        tol = 1e-12 * max(float(lv.cum[-1]) if len(lv.cum) else 0.0, 1.0)
+        # whole units: passed by one at least; else a float's rounding
+        tol = 0.5 if lv.scale is not None else 1e-12 * max(float(lv.cum[-1]) if len(lv.cum) else 0.0, 1.0)
         lo, hi = r0.copy(), r_last + 1
         live = np.flatnonzero(lo < hi)
         while len(live):
@@ -525,8 +533,9 @@ class _Sim:
         theta = np.where(fired, np.minimum(h_a, rmq.min(r0, np.where(fired, lo, r0))), 0.0)
         return np.where(fired, lo, -1), theta
 
-    def _prob(self, r0, r_last, ahead0, power: float) -> tuple[np.ndarray, np.ndarray]:
-        """Step every order through its level's rows at once until its queue is passed."""
+    def _prob(self, r0, r_last, ahead0, power: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Step every order through its level's rows at once until its queue is passed (sizes in the
+        levels' units)."""
         lv = self.rp.book.levels
         m = len(r0)
         row = r0.copy()
@@ -534,6 +543,7 @@ class _Sim:
         expected = ahead0.astype(np.float64).copy()  # displayed size expected from the last update and trades since
         first = np.full(m, -1, np.int64)
         theta = np.zeros(m)
+        offset = np.zeros(m)
         live = np.flatnonzero(row <= r_last)
         while len(live):
             r = row[live]
@@ -542,11 +552,12 @@ class _Sim:
             a, e = ahead[live], expected[live]
             fire = trade & (a < x)
             first[live[fire]] = r[fire]
-            theta[live[fire]] = lv.cum[r[fire]] - x[fire] + a[fire]
+            theta[live[fire]] = lv.cum[r[fire]] - x[fire]
+            offset[live[fire]] = a[fire]
             passed = trade & ~fire
             a = np.where(passed, a - x, a)
             e = np.where(passed, e - x, e)
-            s = lv.size[r]
+            s = lv.units(lv.size[r])
             known = ~trade & ~np.isnan(s)
             shrink = np.where(known & ~np.isnan(e), e - s, 0.0)
             cut = (shrink > 0) & np.isfinite(a) & (a > 0)
@@ -561,7 +572,7 @@ class _Sim:
             ahead[live], expected[live] = a, e
             row[live] = r + 1
             live = live[~fire & (r + 1 <= r_last[live])]
-        return first, theta
+        return first, theta, offset
 
 
 def simulate(

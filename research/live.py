@@ -13,10 +13,13 @@ and returned at the end. The live feed builds the bars a backtest of the recorde
 a replay of a capture (:mod:`data.live.replay`) gives the backtest's indicator values, orders and
 fills.
 
-Fills: Backtrader's broker at the next bar's open, as in a backtest with ``fills="bar"``.
-``broker=`` takes any other Backtrader broker: the place for a paper broker that fills against
-the live quotes. The execution broker of ``--fills trades|book`` (:mod:`execution.broker`) replays
-a file's ticks and book, which a live run does not have, so it is refused here.
+Fills: ``fills="bar"`` is Backtrader's broker at the next bar's open, as in a backtest.
+``fills="trades"`` / ``"book"`` are paper fills on the stream itself
+(:class:`execution.live.LiveExecutionBroker`): the feed keeps a tape of the trades and quotes it
+received, and each order is executed by :func:`execution.simulate` against it as it grows, with
+``queue``, ``latency``, ``slippage_ticks`` and the maker and taker fees as in a backtest; a replay of
+a capture gives the orders and fills of a backtest of that capture with the same ``fills``.
+``broker=`` takes any other Backtrader broker instead.
 """
 from __future__ import annotations
 
@@ -29,11 +32,13 @@ import backtrader as bt
 from data import OrderFlowError
 from data.bars.large import DEFAULT_LARGE_WINDOW as FIRST_BLOCK
 from data.live.feed import LiveOrderFlowFeed
+from execution.broker import default_queue
+from execution.live import LiveExecutionBroker, LiveTape
 
 from .config import RunConfig
 from .engine import Loaded, Result, make_cerebro, result_of
 
-__all__ = ["LiveSource", "live_feed", "run_live", "FIRST_BLOCK"]
+__all__ = ["LiveSource", "live_feed", "live_broker", "run_live", "FIRST_BLOCK"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,7 @@ class LiveSource:
 def live_feed(config: RunConfig, source: LiveSource, **feed_params: Any) -> LiveOrderFlowFeed:
     """The live feed of a run: ``config``'s bars and bar options, ``source``'s stream."""
     options = config.bar_options
-    tick = source.tick_size if source.tick_size is not None else (
-        config.instrument.tick_size if config.instrument is not None else None)
+    tick = _tick_size(config, source)
     if tick is None and options.footprint:
         raise OrderFlowError("a live run needs the instrument's tick size for the footprint lines: --instrument "
                              "(BTC-PERP ...) or --multiplier 1 --tick-size 0.01 on the command line, "
@@ -65,6 +69,28 @@ def live_feed(config: RunConfig, source: LiveSource, **feed_params: Any) -> Live
         options = replace(options, tick_size=float(tick))
     return LiveOrderFlowFeed(source.url, source.symbol, bars=config.bars, options=options, grace=source.grace,
                              idle_stop=source.idle_stop, quotes=source.quotes, name=config.data_name, **feed_params)
+
+
+def _tick_size(config: RunConfig, source: LiveSource) -> float | None:
+    if source.tick_size is not None:
+        return source.tick_size
+    return config.instrument.tick_size if config.instrument is not None else None
+
+
+def live_broker(config: RunConfig, source: LiveSource, feed: LiveOrderFlowFeed) -> LiveExecutionBroker:
+    """The paper broker of ``config.fills`` (``"trades"`` or ``"book"``) on the tape of ``feed`` (made
+    with ``tape=True``): the queue model, latency, slippage and fees of the configuration, the tick
+    size of the instrument."""
+    tick = _tick_size(config, source)
+    if tick is None:
+        raise OrderFlowError(f"--fills {config.fills} on a live stream needs the instrument's tick size: --instrument "
+                             "(BTC-PERP ...) or --tick-size")
+    tape = LiveTape(feed.tape, tick_size=tick, name=f"{source.url} ({source.symbol.upper()})",
+                    book=config.fills == "book")
+    queue = default_queue(tape.window(0, -1), config.fills, config.queue)  # the empty window: a book, no order ids
+    return LiveExecutionBroker(tape=tape, feed=feed, warmup=int(config.warmup_bars), queue=queue,
+                               latency=config.latency, slippage_ticks=config.slippage_ticks,
+                               maker_fee=config.maker_fee, taker_fee=config.taker_fee)
 
 
 class _Updates(bt.Analyzer):
@@ -88,17 +114,21 @@ def run_live(config: RunConfig, source: LiveSource, *, on_update: Callable[[Resu
     """Run ``config``'s strategy on ``source``'s live stream until the feed ends (``idle_stop``) or
     Cerebro is stopped (``cerebro.runstop()``, e.g. from a signal handler given the Cerebro by
     ``on_start``); returns the :class:`research.Result` of the bars it saw. ``on_update`` gets the
-    result so far at most every ``every`` seconds; ``broker`` replaces Backtrader's broker;
+    result so far at most every ``every`` seconds. Fills: ``config.fills`` (``"bar"``: Backtrader's
+    broker; ``"trades"`` / ``"book"``: paper fills on the stream's trades / trades and quotes,
+    :func:`live_broker`); ``broker`` replaces that broker;
     ``feed_params`` go to :class:`data.LiveOrderFlowFeed` (``qcheck``, ``first_delay`` ...).
     The result's ``load_report`` is the stream's (:meth:`data.LiveOrderFlowFeed.report`: trades
     read, kept, rejected by reason, every gap and every connection loss)."""
-    if config.fills != "bar" and broker is None:
-        raise OrderFlowError(f"--fills {config.fills} replays the ticks of a file, which a live run does not have: a live "
-                             "run fills with Backtrader's broker at the next bar's open (--fills bar)")
     if config.all_timeframes or config.continuous:
         raise OrderFlowError("a live run follows one instrument on one timeframe: --timeframes and --continuous need "
                              "the bars of files")
-    feed = live_feed(config, source, **feed_params)
+    paper = config.fills != "bar" and broker is None
+    if paper and config.quotes is not None:
+        raise OrderFlowError("--quotes FILE gives the book of a tick file: a live run's book is its own quote stream")
+    feed = live_feed(config, source, **({"tape": True} if paper else {}), **feed_params)
+    if paper:
+        broker = live_broker(config, source, feed)
     cerebro = make_cerebro(config, None, feed=feed, broker=broker)
     if on_update is not None:
         cerebro.addanalyzer(_Updates, callback=lambda strat: on_update(result_of(config, _loaded(feed), cerebro, strat,

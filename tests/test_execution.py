@@ -586,3 +586,22 @@ def test_an_arrival_column_replaces_time_plus_latency():
                                                                    (2, 1.25, 101.5, 1, "taker")]
     together = frame.assign(cancel_time=[t(1.75), pd.NaT])
     assert [r[0] for r in rows(simulate(together, events, latency="250ms"))] == [2, 2, 1, 1]
+
+
+@pytest.mark.parametrize("queue", ["risk_averse", "prob:2"])
+def test_queue_fills_are_exact_and_do_not_depend_on_the_events_before_the_order(queue):
+    """Worked by hand: one quote (bid 100.0 x 0.3, ask 101.0 x 1); a buy limit of 0.5 at 100.0 sent at
+    second 10 has 0.3 ahead; sells of 0.1, 0.1, 0.2, 0.3, 0.1 at 100.0 then trade 0.1, 0.2, 0.4, 0.7, 0.8
+    there: filled clip(traded - 0.3, 0, 0.5) = 0, 0, 0.1, 0.4, 0.5, so fills of exactly 0.1, 0.3 and 0.1
+    (the float literals, no rounding). The same with 1,000 trades of 0.1 at 99.0 before the order (whose
+    running sum a float would round): the fills do not change in a single bit."""
+    quote = pd.DataFrame({"timestamp": [t(0)], "bid": [100.0], "ask": [101.0], "bid_size": [0.3], "ask_size": [1.0]})
+    after = pd.DataFrame({"timestamp": [t(11 + k) for k in range(5)], "price": 100.0,
+                          "size": [0.1, 0.1, 0.2, 0.3, 0.1], "side": -1})
+    before = pd.DataFrame({"timestamp": [t(1 + k / 1000) for k in range(1000)], "price": 99.0, "size": 0.1, "side": -1})
+    order = orders((1, 10, 1, "limit", 100.0, 0.5))
+    want = [(1, 13.0, 100.0, 0.1, "maker"), (1, 14.0, 100.0, 0.3, "maker"), (1, 15.0, 100.0, 0.1, "maker")]
+    for ticks in (after, pd.concat([before, after], ignore_index=True)):
+        fills = simulate(order, Replay.from_ticks(ticks, quote), queue=queue)
+        assert [(f.id, (f.time - T0).total_seconds(), f.price, f.size, f.liquidity) for f in fills.itertuples()] == want
+        assert fills["ahead"].tolist() == [0.3] * 3

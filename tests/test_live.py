@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -351,6 +352,140 @@ def test_a_replay_through_the_live_feed_gives_the_backtest(bars):
     assert (report["rows_read"], report["rows_kept"], report["rejected"], report["gaps"]) == (21_313, 21_313, {}, [])
 
 
+@pytest.mark.parametrize(("fills", "bars", "stop", "target"), [("book", "5s", 20.0, 2.0), ("trades", "300t", 3.0, 1.0)])
+def test_paper_fills_of_a_replay_give_the_backtests_fills(fills, bars, stop, target):
+    """``--fills book`` (and ``trades``) on the capture replayed at full speed: brackets (a market entry, a
+    stop and a limit target, one cancelling the other) fill live on the feed's tape exactly as in a backtest
+    of the capture file with the same fills: the orders, each fill's time, price, size and liquidity, the
+    trades list (arrival, ahead, liquidity) and the metrics."""
+    need_captures()
+    from research import run
+    from research.live import LiveSource, run_live
+
+    config = replace(_config(bars), fills=fills, params={"slope_period": 3, "stop": stop, "target": target})
+    backtest = run(config)
+    with replay(str(BTC), "--speed", "max") as (server, url):
+        live = run_live(config, LiveSource(url, "BTCUSDT", idle_stop=2.0), qcheck=0.2)
+        server.wait_for("replay finished: 87,402 messages sent")
+    liquidity = set(backtest.trades["exit_liquidity"].dropna())
+    assert backtest.metrics["fills"] >= 30 and {"maker", "taker"} <= liquidity  # targets rest and fill
+    assert _orders(live) == _orders(backtest)
+    assert live.analyzers["transactions"] == backtest.analyzers["transactions"]
+    pd.testing.assert_frame_equal(live.trades, backtest.trades, check_exact=True)
+    pd.testing.assert_frame_equal(live.equity, backtest.equity, check_exact=True)
+    assert {k: v for k, v in live.metrics.items() if v == v} == {k: v for k, v in backtest.metrics.items() if v == v}
+    broker = live.cerebro.broker
+    assert type(broker).__name__ == "LiveExecutionBroker" and broker.p.queue == ("risk_averse" if fills == "book"
+                                                                                 else "through")
+    assert len(broker.p.tape.ticks) < 50_000  # let go of what no open order needs (the capture: 87,402 messages)
+
+
+def test_paper_fills_paced_are_simulated_again_as_the_tape_grows(tmp_path):
+    """The synthetic capture at 10 times its pace through ``run_backtest.py --live --fills book``: the bars
+    come while the stream goes, so resting orders are simulated again as more of the tape is known (the
+    fills made final each time); trades.csv and metrics.json equal a backtest of the file's."""
+    from research import RunConfig, run
+    from research.instruments import get_instrument
+    from research.live import LiveSource, run_live
+
+    capture = synthetic_capture(tmp_path / "synthetic.gz")
+    config = RunConfig(data=capture, strategy="cvd_trend", bars="1s", fills="book", cache=False,
+                       params={"slope_period": 3, "stop": 4.0, "target": 3.0}, instrument=get_instrument("BTC-PERP"),
+                       session=(pd.Timestamp("00:00").time(), "UTC"))
+    backtest = run(config)
+    with replay(str(capture), "--speed", "10") as (server, url):
+        live = run_live(config, LiveSource(url, "BTCUSDT", idle_stop=1.5), qcheck=0.05)
+    assert backtest.metrics["fills"] >= 10 and live.cerebro.broker.resimulated >= 5
+    assert _orders(live) == _orders(backtest)
+    assert live.analyzers["transactions"] == backtest.analyzers["transactions"]
+    pd.testing.assert_frame_equal(live.trades, backtest.trades, check_exact=True)
+    assert {k: v for k, v in live.metrics.items() if v == v} == {k: v for k, v in backtest.metrics.items() if v == v}
+
+
+def test_tick_tape_windows_known_time_and_memory():
+    """Worked by hand: trades at 10, 20, 20, 30 ns and quotes at 5, 15, 25 ns. Known: both streams have
+    passed 24 (quote 25, trade 30), less 1 ns for a later event of the same time: 24. The window [16, 30]:
+    the trades at 20, 20, 30 and the quotes 15 (in force at 16), 25. Dropping before 20: the trades from 20
+    on, the quotes from 15 (in force at 20). Then 100,000 appends of a trade and a quote, the tape cut after
+    each: the buffers stay small."""
+    from data.live.tape import TickTape
+
+    def ts(*ns):
+        return pd.DatetimeIndex(np.array(ns, "M8[ns]")).tz_localize("UTC")
+
+    tape = TickTape()
+    tape.add_trades(pd.DataFrame({"timestamp": ts(10, 20), "price": [1.0, 2.0], "size": 1.0, "side": [1, -1]}))
+    tape.add_quotes(pd.DataFrame({"timestamp": ts(5, 15, 25), "bid": [1.0, 2.0, 3.0], "ask": [2.0, 3.0, 4.0],
+                                  "bid_size": 1.0, "ask_size": 2.0}))
+    assert tape.known_until == 19
+    tape.add_trades(pd.DataFrame({"timestamp": ts(20, 30), "price": [3.0, 4.0], "size": 1.0, "side": [1, 0]}))
+    assert tape.known_until == 24
+    window = tape.trades(16, 30)
+    assert window["timestamp"].array.asi8.tolist() == [20, 20, 30] and window["price"].tolist() == [2.0, 3.0, 4.0]
+    assert tape.quotes(16, 30)["timestamp"].array.asi8.tolist() == [15, 25]
+    assert tape.quotes(15, 24)["bid"].tolist() == [2.0]
+    tape.drop_before(20)
+    assert tape.trades(0, 100)["timestamp"].array.asi8.tolist() == [20, 20, 30]
+    assert tape.quotes(0, 100)["timestamp"].array.asi8.tolist() == [15, 25]
+    for k in range(100, 100_100):
+        tape.add_trades(pd.DataFrame({"timestamp": ts(k), "price": [1.0], "size": 1.0, "side": [1]}))
+        tape.add_quotes(pd.DataFrame({"timestamp": ts(k), "bid": [1.0], "ask": [2.0], "bid_size": 1.0, "ask_size": 1.0}))
+        tape.drop_before(k - 10)
+    assert len(tape.trade_columns) == 11 and tape.trade_columns.capacity <= 1024
+    tape.end()
+    assert tape.known_until == np.iinfo(np.int64).max
+
+
+def test_windows_of_a_growing_tape_give_the_fills_of_the_whole_capture():
+    """The capture's trades and quotes put on a tape in 12 steps; at each, orders sent so far (limit orders
+    at the touch, market and stop orders) are simulated on the window from their send time to what the tape
+    knows: the fills up to that time never change from one step to the next, and at the end they are those
+    of the whole file, exactly, for each queue model."""
+    need_captures()
+    from data.live.tape import TickTape
+    from execution import replay as replay_of
+    from execution import simulate
+    from execution.live import MARGIN_NS, LiveTape
+
+    ticks, quotes = load_ticks(BTC), load_quotes(BTC)
+    rng = np.random.default_rng(3)
+    t0, t1 = ticks["timestamp"].array.asi8[[0, -1]]
+    sent = np.sort(rng.integers(t0, t1 - 60 * 10**9, 16))
+    qts = quotes["timestamp"].array.asi8
+    touch = np.searchsorted(qts, sent, side="right") - 1
+    side = rng.choice([1, -1], 16)
+    kind = np.array(["limit", "market", "stop", "limit"] * 4)
+    bid, ask = quotes["bid"].to_numpy()[touch], quotes["ask"].to_numpy()[touch]
+    price = np.select([kind == "market", kind == "limit"], [np.nan, np.where(side > 0, bid, ask)],
+                      np.where(side > 0, ask + 5, bid - 5))
+    orders = pd.DataFrame({"id": range(16), "time": pd.DatetimeIndex(sent.view("M8[ns]")).tz_localize("UTC"),
+                           "side": side, "type": kind, "price": price, "size": rng.integers(1, 30, 16) / 10})
+    whole = replay_of(BTC)
+    tts = ticks["timestamp"].array.asi8
+    for model in ("risk_averse", "prob:2", "through"):
+        tape = TickTape()
+        live = LiveTape(tape, tick_size=0.1, name="tape")
+        final = None
+        cuts = np.linspace(t0, t1, 13).astype(np.int64)
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            tape.add_trades(ticks[(tts > lo if lo > t0 else tts >= lo) & (tts <= hi)])
+            tape.add_quotes(quotes[(qts > lo if lo > t0 else qts >= lo) & (qts <= hi)])
+            known = live.known_until
+            due = orders[sent <= known]
+            if not len(due):
+                continue
+            fills = simulate(due, live.window(int(sent[0]) - MARGIN_NS, known), queue=model, tick_size=0.1)
+            fills = fills[fills["time"].array.asi8 <= known].reset_index(drop=True)
+            if final is not None:
+                pd.testing.assert_frame_equal(fills.iloc[:len(final)], final, check_exact=True)
+            final = fills
+        tape.end()
+        fills = simulate(orders, live.window(int(sent[0]) - MARGIN_NS, live.known_until), queue=model, tick_size=0.1)
+        want = simulate(orders, whole, queue=model, tick_size=0.1)
+        assert (want["liquidity"] == "maker").sum() >= 50
+        pd.testing.assert_frame_equal(fills, want, check_exact=True)
+
+
 def test_a_dropped_connection_shows_the_gap_and_the_run_goes_on():
     """The replay cuts the connection after 30,000 messages and loses the next 2 s of exchange time: the
     feed tells CONNBROKEN, reconnects (CONNECTED, LIVE), reports the gap with the trade ids around it,
@@ -463,8 +598,12 @@ def test_live_command_line_errors(tmp_path):
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--grace", "soon"): "bad grace",
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--sweep", "slope_period=2,3"):
             "--sweep does not apply",
-        ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--fills", "trades"):
-            "a live run fills with Backtrader's broker",
+        ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--fills", "book", "--queue",
+         "fifo"): "--queue fifo needs order ids (Databento MBO, LOBSTER): a live Binance stream has none",
+        ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--fills", "trades",
+         "--queue", "risk_averse"): "--fills trades has no book to queue in",
+        ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--fills", "book",
+         "--latency", "feed"): "--latency feed needs the feed's receive times",
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--timeframes", "5min"):
             "--timeframes and --continuous need the bars of files",
     }

@@ -18,6 +18,8 @@ needs (kept from the one in force a persistence window before the last closed ba
   counted), an id beyond the next one is a gap (reported with the ids and times around it).
 - A trade older than the last one, or inside a bar already closed, is late: dropped and counted,
   as is a quote older than the last one.
+- With a ``tape`` (:class:`data.live.tape.TickTape`), the trades and quotes kept go onto it as they
+  come (what paper fills read).
 
 No loop per message: every step is over the block's arrays.
 """
@@ -34,6 +36,7 @@ from data.bars.make import bar_columns, empty_bars, stream_depth_columns
 from data.bars.spec import bar_opens, parse_bar_spec
 from data.bars.stream import BarStream
 from data.errors import OrderFlowError
+from data.live.tape import TickTape
 from data.options import BarOptions
 from data.reading.loader import normalise_ticks
 from data.reading.quotes import normalise_quotes
@@ -54,10 +57,11 @@ class LiveBars:
     have). ``quotes``: the book lines come from ``@bookTicker`` updates (else from the trades,
     which carry no quotes: NaN). ``grace``: how long past a time bar's end, on the exchange's
     clock, it waits for late trades before closing without a later trade. ``name`` names the
-    stream in messages and the report."""
+    stream in messages and the report. ``tape``: a :class:`data.live.tape.TickTape` that gets the
+    trades and quotes kept (as the file reader gives them)."""
 
     def __init__(self, spec: Any = "1min", *, options: BarOptions | None = None, quotes: bool = True,
-                 grace: Any = "1s", name: str = "live stream") -> None:
+                 grace: Any = "1s", name: str = "live stream", tape: TickTape | None = None) -> None:
         self.spec = parse_bar_spec(spec)
         self.options = BarOptions.of(options)
         if self.options.footprint and self.options.tick_size is None:
@@ -72,6 +76,7 @@ class LiveBars:
         if self.grace < 0:
             raise OrderFlowError(f"bad grace {grace!r}: a duration >= 0")
         self.name = name
+        self.tape = tape
         self.window = window_ns(self.options.persistence)
         self.stream = BarStream(self.spec, options=replace(self.options, depth=False) if quotes else self.options,
                                 side_thread=False)
@@ -152,6 +157,8 @@ class LiveBars:
             return
         self.last_quote_ts = int(ts[-1])
         self.counts["quotes_kept"] += len(ts)
+        if self.tape is not None:
+            self.tape.add_quotes(quotes)
         arrays = self._quote_arrays
         arrays["timestamp"] = np.concatenate([arrays["timestamp"], ts])
         for name in _QUOTE_COLUMNS:
@@ -184,6 +191,8 @@ class LiveBars:
         ticks = normalise_ticks(frame, on_bad_rows="drop", source=self.name, format="binance_stream", copy=False)
         _count(self.rejected, ticks.attrs["load_report"].get("rejected"))
         if len(ticks):
+            if self.tape is not None:
+                self.tape.add_trades(ticks)
             self.stream.add(ticks)
             self.last_ts = int(ticks["timestamp"].array.asi8[-1])
             self.counts["kept"] += len(ticks)
@@ -243,6 +252,8 @@ class LiveBars:
             bars.attrs["bar_spec"] = self.spec.text
             self._trim(int(stamps[-1]))
         self.closed_through = int(stamps[-1])
+        if self.tape is not None and self.spec.kind == "time":
+            self.tape.settle(self.closed_through)
         self.bars_made += len(bars)
         return bars
 

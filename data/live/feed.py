@@ -38,7 +38,9 @@ from data.feed import OrderFlowFeed, line_columns
 from data.live.bars import LiveBars
 from data.live.client import StreamClient
 from data.live.protocol import require_websockets, stream_names
+from data.live.tape import TickTape
 from data.options import BarOptions
+from data.ticks import timestamps_ns
 
 __all__ = ["LiveOrderFlowFeed"]
 
@@ -55,7 +57,8 @@ class LiveOrderFlowFeed(OrderFlowFeed):
     ``grace``: how long after a time bar's end (exchange clock) it closes without a later trade.
     ``idle_stop``: end the feed after this many seconds without a message (None: run until Cerebro
     stops). ``qcheck``: how long Cerebro waits for data on each turn (seconds). ``first_delay`` /
-    ``most_delay``: the reconnection delays (seconds, doubling).
+    ``most_delay``: the reconnection delays (seconds, doubling). ``tape``: keep the trades and quotes
+    received on :attr:`tape` (a :class:`data.live.tape.TickTape`, what paper fills read; None without).
 
     The first bars come once the stream holds what the footprint lines judge its first bars by, as
     in a backtest: the first block of large-trade and large-order sizes (10,000 trades and 10,000
@@ -75,6 +78,7 @@ class LiveOrderFlowFeed(OrderFlowFeed):
         ("qcheck", 0.5),
         ("first_delay", 0.25),
         ("most_delay", 30.0),
+        ("tape", False),
     )
 
     def __init__(self, *args: Any) -> None:
@@ -93,14 +97,16 @@ class LiveOrderFlowFeed(OrderFlowFeed):
         if self.p.tick_size is not None:
             options = BarOptions.of(options, tick_size=float(self.p.tick_size))
         self.options = options
+        self.tape = TickTape(quotes=bool(self.p.quotes)) if self.p.tape else None
         self.live_bars = LiveBars(spec, options=options, quotes=bool(self.p.quotes), grace=self.p.grace,
-                                  name=str(self.p.url))
+                                  name=str(self.p.url), tape=self.tape)
         self.names = stream_names([self.p.symbol], ("trade", "bookTicker") if self.p.quotes else ("trade",))
         self._name = self._name or self.p.name or str(self.p.symbol).upper()
         self.client: StreamClient | None = None
         self.events: list[dict[str, Any]] = []
         self._rows: collections.deque = collections.deque()
         self._frames: list[pd.DataFrame] = []
+        self._ends: list[int] = []  # each bar's end (ns), as the bars are made
         self.delivered = 0  # bars handed to Backtrader
         self._ended = False
         self._flowing = False
@@ -126,6 +132,8 @@ class LiveOrderFlowFeed(OrderFlowFeed):
         if not self._ended:
             self._ended = True
             self.put_notification(self.DISCONNECTED)
+        if self.tape is not None:
+            self.tape.end()
 
     # ----------------------------------------------------------------- bars in
 
@@ -158,6 +166,8 @@ class LiveOrderFlowFeed(OrderFlowFeed):
         if idle is not None and time.monotonic() - self._last_message > float(idle):
             self._deliver(self.live_bars.finish())
             self._ended = True
+            if self.tape is not None:
+                self.tape.end()
             self.events.append({"event": "ended", "time": pd.Timestamp(time.time_ns(), tz="UTC"),
                                 "reason": f"no message for {float(idle):g} s"})
             self.put_notification(self.DISCONNECTED)
@@ -181,6 +191,7 @@ class LiveOrderFlowFeed(OrderFlowFeed):
         if not len(bars):
             return
         self._frames.append(bars)
+        self._ends.extend(timestamps_ns(bars.index).tolist())
         self._rows.extend(np.column_stack(line_columns(bars)).tolist())
 
     # ----------------------------------------------------------------- what it made
@@ -189,6 +200,10 @@ class LiveOrderFlowFeed(OrderFlowFeed):
     def gaps(self) -> list[dict[str, Any]]:
         """Each gap in the trade ids: ``last_trade_id``, ``first_trade_id``, ``missed_trades``, ``from``, ``to``."""
         return self.live_bars.gaps
+
+    def bar_end(self, i: int) -> int:
+        """The end time (ns) of bar ``i`` (0 the first handed to Backtrader)."""
+        return self._ends[i]
 
     def bars(self) -> pd.DataFrame:
         """The bars handed to Backtrader so far, as a bars frame (:func:`data.make_bars`'s columns)."""

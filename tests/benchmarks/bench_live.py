@@ -61,8 +61,9 @@ class _Server:
         self.proc.wait(20)
 
 
-def live_speed(symbol: str, path: Path) -> dict[str, float]:
-    """One capture at full speed through the live feed in Cerebro: times real time."""
+def live_speed(symbol: str, path: Path, fills: str | None = None) -> dict[str, float]:
+    """One capture at full speed through the live feed in Cerebro: times real time. ``fills``
+    ("trades" / "book"): with the feed's tape and the paper broker of a live run on it."""
     import backtrader as bt
 
     from data.live.feed import LiveOrderFlowFeed
@@ -74,8 +75,15 @@ def live_speed(symbol: str, path: Path) -> dict[str, float]:
     idle = 0.5
     try:
         cerebro = bt.Cerebro(stdstats=False)
-        feed = LiveOrderFlowFeed(server.url, symbol, bars="1min", tick_size=0.1 if symbol == "BTCUSDT" else 0.01,
-                                 idle_stop=idle, qcheck=0.05)
+        tick = 0.1 if symbol == "BTCUSDT" else 0.01
+        feed = LiveOrderFlowFeed(server.url, symbol, bars="1min", tick_size=tick, idle_stop=idle, qcheck=0.05,
+                                 tape=fills is not None)
+        if fills is not None:
+            from execution.live import LiveExecutionBroker, LiveTape
+
+            tape = LiveTape(feed.tape, tick_size=tick, name=symbol, book=fills == "book")
+            cerebro.broker = LiveExecutionBroker(tape=tape, feed=feed,
+                                                 queue="risk_averse" if fills == "book" else "through")
         cerebro.adddata(feed)
         cerebro.addstrategy(bt.Strategy)
         start = time.perf_counter()
