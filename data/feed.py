@@ -141,14 +141,15 @@ class OrderFlowFeed(bt.feed.DataBase):
 
     def _copy_row(self, i: int) -> None:
         """Write bar ``i`` into the lines' current position and move on to bar ``i + 1``. The values
-        go straight into the lines' arrays at the current index (what ``line[0] = value`` does, without
+        go straight into the lines' arrays at their current index (what ``line[0] = value`` does, without
         a call per line); a line that an indicator has bound to others is set through Backtrader."""
         if self._pairs is None:  # made at the first load, once the strategies have made their bindings
             self._pairs = [(line, values.tolist()) for line, values in self._arrays if line.bindings]
-            self._plain = [(line.array, values.tolist()) for line, values in self._arrays if not line.bindings]
-        index = self._arrays[0][0].idx  # the lines move together: one index for all of them
-        for array, values in self._plain:
-            array[index] = values[i]
+            self._plain = [(line, values.tolist()) for line, values in self._arrays if not line.bindings]
+        # each line at its own index: with bounded buffers (exactbars=1) each line keeps as many bars as
+        # its readers need, so the lines' indexes differ
+        for line, values in self._plain:
+            line.array[line.idx] = values[i]
         for line, values in self._pairs:
             line[0] = values[i]
         self._i = i + 1
@@ -168,9 +169,9 @@ class OrderFlowFeed(bt.feed.DataBase):
         attrs = self.__dict__
         if force or attrs.get("tick_close") is None:  # the lines' current values, read from their arrays
             lines = self.lines
-            index = lines.close.idx  # the lines move together
             for name in self._TICK_LINES:
-                attrs["tick_" + name] = getattr(lines, name).array[index]
+                line = getattr(lines, name)
+                attrs["tick_" + name] = line.array[line.idx]
             attrs["tick_last"] = attrs["tick_close"]
 
     def preload(self) -> None:

@@ -74,6 +74,15 @@ def delivery_times(stamps: np.ndarray, base_times: np.ndarray) -> np.ndarray:
     return np.where(position < len(base_times), base_times[np.minimum(position, len(base_times) - 1)], -1)
 
 
+def _needs_whole_buffers(feed: OrderFlowFeed) -> None:
+    """A coarser feed steps back a bar that came too early; a bounded line buffer (``exactbars=1``) has
+    already dropped what it steps back to, so such a run would show a coarser bar early: an error."""
+    env = getattr(feed, "_env", None)
+    if env is not None and getattr(env, "_exactbars", 0) >= 1:
+        raise OrderFlowError("a coarser timeframe's feed needs whole line buffers: cerebro.run(exactbars=1) bounds "
+                             "them; use exactbars 0 (the default), -1 or -2")
+
+
 class ResampledFeed(OrderFlowFeed):
     """Closed bars of a coarser timeframe, each delivered with a base bar (see :func:`delivery_times`).
 
@@ -88,6 +97,7 @@ class ResampledFeed(OrderFlowFeed):
 
     def start(self) -> None:
         super().start()
+        _needs_whole_buffers(self)
         deliveries = self.p.deliveries
         if deliveries is None:
             self._deliver = {}
@@ -113,6 +123,7 @@ class DevelopingFeed(OrderFlowFeed):
 
     def start(self) -> None:
         super().start()
+        _needs_whole_buffers(self)
         bars: pd.DataFrame = self.p.dataname
         self._opens = (bars["opens"].to_numpy(bool) if "opens" in bars else np.ones(len(bars), dtype=bool)).tolist()
         env = getattr(self, "_env", None)

@@ -97,6 +97,32 @@ def test_from_ticks_given_bars_points_to_from_bars_without_printing_the_frame(sm
         OrderFlowFeed.from_bars(None)
 
 
+def test_bounded_buffers_see_the_bars_and_the_indicators_of_unbounded_ones(small_ticks):
+    """cerebro.run(exactbars=1): each line keeps as many bars as its readers need (an SMA of the close
+    keeps more of the close than of the other lines), so the lines' positions differ; every line still
+    reads the bar's value, and the SMA is that of the unbounded run."""
+    class Read(Record):
+        def __init__(self):
+            super().__init__()
+            self.sma = bt.ind.SMA(self.data.close, period=3)
+            self.smas = []
+
+        def next(self):
+            super().next()
+            self.smas.append(self.sma[0])
+
+    runs = []
+    for exactbars in (0, 1):
+        cerebro = bt.Cerebro(stdstats=False, exactbars=exactbars)
+        cerebro.adddata(OrderFlowFeed.from_ticks(small_ticks))
+        cerebro.addstrategy(Read)
+        strategy = cerebro.run()[0]
+        runs.append((pd.DataFrame(strategy.rows), strategy.smas))
+    (full, full_sma), (bounded, bounded_sma) = runs
+    pd.testing.assert_frame_equal(bounded, full)
+    assert bounded_sma == full_sma and len(full_sma) == 8  # 10 one-minute bars, the first two without an SMA(3)
+
+
 def test_indicator_on_an_order_flow_line_in_both_modes(small_ticks):
     """A Backtrader indicator over an extra line sees the same values in both modes."""
     class Cum(bt.Strategy):

@@ -59,8 +59,8 @@ class Recorder(bt.Strategy):
                           self.cvd.cvd[0] if seen else None))
 
 
-def record(bars: pd.DataFrame, add, runonce: bool) -> list[tuple]:
-    cerebro = bt.Cerebro(runonce=runonce, stdstats=False)
+def record(bars: pd.DataFrame, add, runonce: bool, exactbars: int = 0) -> list[tuple]:
+    cerebro = bt.Cerebro(runonce=runonce, stdstats=False, exactbars=exactbars)
     feed = OrderFlowFeed.from_bars(bars, "1min")
     cerebro.adddata(feed)
     add(cerebro, feed)
@@ -172,6 +172,18 @@ def test_a_developing_bar_is_written_in_one_step_per_base_bar(base, monkeypatch)
     assert sum(id(line) in own for line in calls) == 0 and len(own) > 40
     monkeypatch.undo()
     assert same(record(bars, lambda c, f: replaydata(c, f, "15min", footprint=table), False), want)
+
+
+def test_coarser_feeds_refuse_bounded_buffers(base) -> None:
+    """cerebro.run(exactbars=1) bounds the line buffers, and Backtrader steps a coarser bar that came too
+    early back into a buffer that has dropped the bar before (the strategy would see the next coarser bar
+    early): one clear error; exactbars -1 and -2, which keep the feeds whole, see what the default run sees."""
+    bars, table = base
+    for add in (lambda c, f: replaydata(c, f, "15min", footprint=table),
+                lambda c, f: resampledata(c, f, "15min", footprint=table)):
+        with pytest.raises(OrderFlowError, match="needs whole line buffers.*exactbars 0"):
+            record(bars, add, False, exactbars=1)
+        assert same(record(bars, add, False, exactbars=-2), record(bars, add, False))
 
 
 def test_a_strategy_without_its_feed_says_how_to_add_it(base) -> None:
