@@ -506,10 +506,16 @@ def size_scale(*sizes: np.ndarray) -> float | None:
         scale = 10.0 ** d
         if total * scale >= _EXACT:
             break
-        scaled = values * scale
-        if np.all(np.abs(scaled - np.rint(scaled)) <= 1e-6):
+        if np.all(_whole(values * scale)):
             return scale
     return None
+
+
+def _whole(scaled: np.ndarray) -> np.ndarray:
+    """Which scaled sizes are whole numbers, up to float rounding (relative to their size), a size that
+    is not zero staying so (5e-7 is not 0 units of 1)."""
+    whole = np.rint(scaled)
+    return (np.abs(scaled - whole) <= 1e-9 * np.maximum(1.0, np.abs(scaled))) & ((whole != 0) | (scaled == 0))
 
 
 def _in_units(size: np.ndarray, scale: float | None) -> np.ndarray:
@@ -518,8 +524,7 @@ def _in_units(size: np.ndarray, scale: float | None) -> np.ndarray:
     if scale is None:
         return np.asarray(size, np.float64)
     scaled = np.asarray(size, np.float64) * scale
-    whole = np.rint(scaled)
-    return np.where(np.abs(scaled - whole) <= 1e-6, whole, scaled)
+    return np.where(_whole(scaled), np.rint(scaled), scaled)
 
 
 def _top_from_updates(updates_seq, updates_key, updates_size, n: int) -> tuple[np.ndarray, ...]:

@@ -605,3 +605,19 @@ def test_queue_fills_are_exact_and_do_not_depend_on_the_events_before_the_order(
         fills = simulate(order, Replay.from_ticks(ticks, quote), queue=queue)
         assert [(f.id, (f.time - T0).total_seconds(), f.price, f.size, f.liquidity) for f in fills.itertuples()] == want
         assert fills["ahead"].tolist() == [0.3] * 3
+
+
+def test_size_units_keep_tiny_sizes():
+    from execution.replay import size_scale
+
+    assert size_scale(np.array([1.0, 2.0, 5e-7])) == 1e7  # 5e-7 is not 0 units of 1
+    assert size_scale(np.array([0.1 + 0.2, 1.0])) == 10.0  # float rounding of a tenth is still a tenth
+    assert size_scale(np.array([1e-8, 3.0])) == 1e8 and size_scale(np.array([2.0 ** 60])) is None
+    # the bid shows 5e-7 at 100.00 when a buy limit of 1e-6 arrives there (1.5 s): the sale of 5e-7 at 2 s takes
+    # what is ahead, the next of 5e-7 at 3 s fills half of it, the sale of 2 at 4 s the rest
+    quotes = pd.DataFrame({"timestamp": [t(0), t(1.2)], "bid": [100.0, 100.0], "ask": [101.0, 101.0],
+                           "bid_size": [1.0, 5e-7], "ask_size": [1.0, 1.0]})
+    trades = pd.DataFrame({"timestamp": [t(1), t(2), t(3), t(4)], "price": 100.0, "size": [1.0, 5e-7, 5e-7, 2.0],
+                           "side": -1})
+    fills = simulate(orders((1, 1.5, 1, "limit", 100.0, 1e-6)), Replay.from_ticks(trades, quotes), queue="risk_averse")
+    assert [((f.time - T0).total_seconds(), f.size) for f in fills.itertuples()] == [(3.0, 5e-7), (4.0, 5e-7)]
