@@ -722,9 +722,11 @@ def _untouched(rp: Replay, rows: np.ndarray, o: Any, arrival: np.ndarray, unfill
     t_time = rp.time[tr.seq]
     kind = o.kind[rows]
     stop = (kind == STOP) | (kind == STOP_LIMIT)
-    reached = np.zeros(len(rows), bool)
-    for i in np.flatnonzero(stop & unfilled):  # one search per waiting stop (orders, not ticks)
-        later = t_time > arrive[i]
-        price = tr.price[later]
-        reached[i] = bool((price >= o.price[rows[i]]).any() if o.side[rows[i]] > 0 else (price <= o.price[rows[i]]).any())
+    # the highest and lowest trade from each trade on: a buy stop is reached if the highest after its arrival
+    # is at or above its price, a sell stop if the lowest is at or below
+    high = np.append(np.maximum.accumulate(tr.price[::-1])[::-1], -np.inf)
+    low = np.append(np.minimum.accumulate(tr.price[::-1])[::-1], np.inf)
+    after = np.searchsorted(t_time, arrive, side="right")
+    price = o.price[rows]
+    reached = np.where(o.side[rows] > 0, high[after] >= price, low[after] <= price)
     return unfilled & (~events_after | (stop & ~reached))
