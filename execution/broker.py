@@ -24,7 +24,11 @@ others are cancelled at that fill (in the order of their fill times within a bar
 trades`` (the trades only: a market order fills at the next trade, a limit order by the ``through``
 rule) and ``--fills book`` (the trades and the book; the queue model by default ``fifo`` where the
 source has order ids, else ``risk_averse``): the whole replay of one file, or a tape that reads a
-folder, list or store by day. ``replay`` may be either.
+folder, list or store by day. ``replay`` may be either. The whole replay simulates each order once.
+On a tape an order's fills are final up to a horizon (the end of the UTC day it arrives in): a bar
+past it that finds the order still working simulates it again from its send time, up to 2, 4, 8 ...
+days from that day, and books only the fills not booked yet; so the tape holds the days an order
+works (until it fills or its cancel arrives), not those to the end of the data, with the same fills.
 
 Fees: ``maker_fee`` / ``taker_fee`` are ``("fixed", amount per unit or contract)`` or
 ``("perc", fraction of the traded value)`` (:func:`parse_fee`), charged on every fill by its
@@ -41,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from data import OrderFlowError
+from data.ticks import DAY_NS
 
 from .replay import Replay
 from .simulate import _arrival, fill_tick_size, simulate
@@ -105,13 +110,31 @@ class _Fees:
         return self._base.getcommission(size, price) + fee
 
 
+class _Until:
+    """A tape seen up to ``horizon`` (ns, inclusive): :func:`simulate` stops there (``known_until``)."""
+
+    def __init__(self, tape: Tape, horizon: int) -> None:
+        self.tape = tape
+        self.name = tape.name
+        self.tick_size = tape.tick_size
+        self.known_until = min(tape.known_until, horizon + 1)
+
+    @property
+    def end_ns(self) -> int:
+        return self.tape.end_ns
+
+    def window(self, start_ns: int, end_ns: int) -> Replay:
+        return self.tape.window(start_ns, end_ns)
+
+
 class ExecutionBroker(WarmupBroker):
     """Backtrader's BackBroker whose orders fill as :func:`execution.simulate` fills them (module docstring).
 
-    ``replay``: the :class:`~execution.replay.Replay` of the run's source; ``bar_times``: the
+    ``replay``: the :class:`~execution.replay.Replay` of the run's source, or a tape; ``bar_times``: the
     bars' end times (one per bar of the feed, in order); ``queue``, ``latency``,
     ``slippage_ticks``, ``tick_size`` go to :func:`execution.simulate`; :attr:`tick_size` is the
-    tick its fills use (the ``tick_size`` given, else the replay's).
+    tick its fills use (the ``tick_size`` given, else the replay's). :attr:`resimulated` counts the
+    simulations of orders again, past their horizon.
     """
 
     params = (("replay", None), ("bar_times", None), ("queue", "risk_averse"), ("latency", None),
@@ -127,7 +150,13 @@ class ExecutionBroker(WarmupBroker):
         if times is None or not len(times):
             raise OrderFlowError("ExecutionBroker needs bar_times: the end time of each bar of the feed")
         self._bar_ns = (times if times.tz is not None else times.tz_localize("UTC")).as_unit("ns").asi8
-        self._plans: dict[int, collections.deque] = {}
+        self._plans: dict[int, collections.deque] = {}  # order ref -> its final fills not booked yet
+        self._frames: dict[int, pd.DataFrame] = {}  # order ref -> the order as first simulated
+        self._arrival: dict[int, int] = {}  # order ref -> when it arrives (ns)
+        self._known: dict[int, int] = {}  # order ref -> its horizon: its fills up to it are in its plan
+        self._given: dict[int, int] = {}  # order ref -> how many of its simulated fills went to its plan
+        self._ahead: dict[int, float] = {}  # order ref -> the volume ahead of it at arrival, once a fill says
+        self.resimulated = 0  # simulations of orders again, as their horizon moved on
         self._sent: dict[int, int] = {}  # order ref -> when it was sent (ns)
         self._filled: dict[int, int] = {}  # order ref -> time of its last fill (ns)
         self._cancels: dict[int, tuple[bt.Order, int]] = {}  # order ref -> (the order, its cancel's arrival, ns)
@@ -208,43 +237,85 @@ class ExecutionBroker(WarmupBroker):
         return plan[0][0] if plan else np.iinfo(np.int64).max
 
     def _plan(self, order: bt.Order) -> collections.deque:
-        """The order's fills, simulated once, when it is first active: sent at its bar's close, or a
-        bracket child when its parent last filled."""
-        if order.ref in self._plans:
-            return self._plans[order.ref]
+        """The order's fills known so far: simulated when it is first active (sent at its bar's close, or a
+        bracket child when its parent last filled), final up to its horizon (:meth:`_horizon`); simulated
+        again from its send time, with the size it was sent with, when a bar past the horizon finds it still
+        working and the source can tell more, only the fills not handed out yet added."""
+        ref = order.ref
+        if ref not in self._plans:
+            self._plans[ref] = collections.deque()
+            self._frames[ref] = self._frame(order)
+            self._book(order)
+        elif order.alive() and self._known[ref] < self._now(order.data) and self._horizon(order) > self._known[ref]:
+            self._book(order)
+            self.resimulated += 1
+        if ref in self._ahead:
+            order.info.ahead = self._ahead[ref]
+        return self._plans[ref]
+
+    def _frame(self, order: bt.Order) -> pd.DataFrame:
+        """The order as one row of :func:`simulate`'s orders, sent now (a bracket child: when its parent last
+        filled), with its arrival; and the order's info for the trades list (:mod:`research.trades`): when it
+        arrived, the volume ahead of a limit order then, each fill's time and liquidity as it is booked."""
         sent = self._sent.get(order.ref, self._now(order.data))
         parent = getattr(order, "parent", None)
         if parent is not None and parent.ref in self._filled:
             sent = max(sent, self._filled[parent.ref])
         kind = _TYPES[order.exectype]
         arrival = self._arrives(sent)  # computed here once: simulate takes it as the order's arrival
+        self._arrival[order.ref] = arrival
+        order.addinfo(arrival=arrival, ahead=math.nan, fill_times=[], fill_liquidity=[])
         trail = kind in ("trail", "trail_limit")
         # a trailing stop's created.price is its first stop (Backtrader moves it from the price at creation);
         # its limit stays at the same distance from the stop
-        frame = pd.DataFrame({"id": [order.ref], "time": pd.DatetimeIndex([sent]).tz_localize("UTC"),
-                              "arrival": pd.DatetimeIndex([arrival]).tz_localize("UTC"),
-                              "side": [1 if order.isbuy() else -1], "type": [kind],
-                              "price": [order.created.price if kind != "market" else np.nan],
-                              "size": [abs(order.executed.remsize) or abs(order.created.size)],
-                              "limit": [order.created.pricelimit if kind == "stop_limit" else np.nan],
-                              "trail_amount": [(order.trailamount or np.nan) if trail else np.nan],
-                              "trail_percent": [(order.trailpercent or np.nan) if trail else np.nan],
-                              "limit_offset": [-order._limitoffset if kind == "trail_limit" else np.nan]})
-        fills = self._simulate(order, frame)
-        # for the trades list (research.trades): when the order arrived, the volume ahead of a limit order at
-        # arrival, and each fill's time and liquidity as it is booked
-        ahead = fills["ahead"].dropna()  # the resting part's (a marketable part has none)
-        ahead = float(ahead.iloc[0]) if len(ahead) else math.nan
-        order.addinfo(arrival=arrival, ahead=ahead, fill_times=[], fill_liquidity=[])
-        stamps = pd.DatetimeIndex(fills["time"]).asi8
-        plan = collections.deque(zip(stamps.tolist(), fills["price"].tolist(), fills["size"].tolist(),
-                                     (fills["liquidity"] == "maker").tolist()))
-        self._plans[order.ref] = plan
-        return plan
+        return pd.DataFrame({"id": [order.ref], "time": pd.DatetimeIndex([sent]).tz_localize("UTC"),
+                             "arrival": pd.DatetimeIndex([arrival]).tz_localize("UTC"),
+                             "side": [1 if order.isbuy() else -1], "type": [kind],
+                             "price": [order.created.price if kind != "market" else np.nan],
+                             "size": [abs(order.executed.remsize) or abs(order.created.size)],
+                             "limit": [order.created.pricelimit if kind == "stop_limit" else np.nan],
+                             "trail_amount": [(order.trailamount or np.nan) if trail else np.nan],
+                             "trail_percent": [(order.trailpercent or np.nan) if trail else np.nan],
+                             "limit_offset": [-order._limitoffset if kind == "trail_limit" else np.nan]})
 
-    def _simulate(self, order: bt.Order, frame: pd.DataFrame) -> pd.DataFrame:
-        """The fills of ``order`` (one row of :func:`simulate`'s orders) against the replay."""
-        return simulate(frame, self.p.replay, queue=self.p.queue, latency=self.p.latency,
+    def _horizon(self, order: bt.Order) -> int:
+        """Up to when (ns, inclusive) a simulation of ``order`` now makes its fills final. A whole replay:
+        ever (``_NEVER``, one simulation). A tape: the end of the UTC day of the order's arrival, doubled
+        (2, 4, 8 ... days from that day's start) until it is past the current bar's end, so that the tape
+        reads the days of the order's life, not those up to the end of the data."""
+        if not isinstance(self.p.replay, Tape):
+            return _NEVER
+        start = self._arrival[order.ref] // DAY_NS * DAY_NS
+        now, span = self._now(order.data), DAY_NS
+        while start + span - 1 < now:
+            span *= 2
+        return start + span - 1
+
+    def _book(self, order: bt.Order) -> None:
+        """Simulate ``order`` up to its horizon and add the fills made final that were not handed out yet."""
+        ref = order.ref
+        horizon = self._horizon(order)
+        fills = self._simulate(order, self._frames[ref], horizon)
+        ahead = fills["ahead"].dropna()  # the resting part's (a marketable part has none)
+        if len(ahead):
+            self._ahead[ref] = float(ahead.iloc[0])
+        stamps = pd.DatetimeIndex(fills["time"]).asi8
+        final = int(np.searchsorted(stamps, horizon, side="right"))
+        given = self._given.get(ref, 0)
+        self._given[ref] = max(given, final)
+        # the source holds nothing after its end: the fills are all known
+        self._known[ref] = horizon if horizon == _NEVER or horizon < self.p.replay.end_ns - 1 else _NEVER
+        self._plans[ref].extend(zip(stamps[given:final].tolist(), fills["price"].iloc[given:final].tolist(),
+                                    fills["size"].iloc[given:final].tolist(),
+                                    (fills["liquidity"].iloc[given:final] == "maker").tolist()))
+
+    def _simulate(self, order: bt.Order, frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
+        """The fills of ``order`` (one row of :func:`simulate`'s orders, from its send time) against the
+        replay, those after ``horizon`` (ns) unknown yet: on a tape, the simulation stops there."""
+        source = self.p.replay
+        if horizon != _NEVER and isinstance(source, Tape):
+            source = _Until(source, horizon)
+        return simulate(frame, source, queue=self.p.queue, latency=self.p.latency,
                         slippage_ticks=self.p.slippage_ticks, tick_size=self.p.tick_size)
 
     def _try_exec(self, order: bt.Order) -> None:

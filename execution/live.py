@@ -10,22 +10,22 @@ quote in force at ``start`` (the book an order sent then sees), ``known_until`` 
 which every event has arrived, ``tick_size`` the instrument's (given, never inferred from a
 window), ``name``.
 
-:class:`LiveExecutionBroker` is :class:`execution.broker.ExecutionBroker` on that tape. An order
-sent at a bar's close is simulated on a window from before its send time (the earliest send time
-of the orders working, less a small margin: one window serves them all, and where it starts does
-not change a fill) to ``known_until``: its fills stamped up to ``known_until`` are final and booked in the bars that hold
-their times, as in a backtest; what it would do after is not known yet. An order still working at a
-bar whose end the tape had not reached when the order was last simulated is simulated again, from its
-send time with the size it was sent with, on what the tape knows now, and only the fills not handed
-out yet are booked. The simulation is deterministic, reads no event after a fill's time to make that
-fill, and its queue sums are exact (:func:`execution.replay.size_scale`), so the fills are those a
-backtest of the recorded stream gives. After each bar the broker lets the tape drop what no open
-order can need: everything before the earliest send time of an unfinished order (or the bar's
-time when none is open), less the margin, the quote in force then kept.
+:class:`LiveExecutionBroker` is :class:`execution.broker.ExecutionBroker` on that tape, an order's
+horizon what the tape knows. An order sent at a bar's close is simulated on a window from before its
+send time (the earliest send time of the orders working, less a small margin: one window serves them
+all, and where it starts does not change a fill) to ``known_until``: its fills stamped up to
+``known_until`` are final and booked in the bars that hold their times, as in a backtest; what it
+would do after is not known yet. An order still working at a bar whose end the tape had not reached
+when the order was last simulated is simulated again, from its send time with the size it was sent
+with, on what the tape knows now, and only the fills not handed out yet are booked. The simulation
+is deterministic, reads no event after a fill's time to make that fill, and its queue sums are exact
+(:func:`execution.replay.size_scale`), so the fills are those a backtest of the recorded stream
+gives. After each bar the broker lets the tape drop what no open order can need: everything before
+the earliest send time of an unfinished order (or the bar's time when none is open), less the
+margin, the quote in force then kept.
 """
 from __future__ import annotations
 
-import collections
 import math
 from dataclasses import replace
 from typing import Any
@@ -112,14 +112,9 @@ class LiveExecutionBroker(ExecutionBroker):
         self.p.bar_times = pd.DatetimeIndex([0], tz="UTC")  # unused: the bars' ends come from the feed (_now)
         self.p.tick_size = tape.tick_size
         super().__init__()
-        self._frames: dict[int, pd.DataFrame] = {}  # order ref -> the order as first simulated
-        self._given: dict[int, int] = {}  # order ref -> final fills handed to its plan
-        self._known: dict[int, int] = {}  # order ref -> known_until at its last simulation
-        self._ahead: dict[int, float] = {}
         self._open: dict[int, bt.Order] = {}
         self._window: tuple[int, int, Replay] | None = None
         self._bars_seen = 0
-        self.resimulated = 0  # simulations of orders again, as more of the tape came
 
     def _now(self, data: Any) -> int:
         return int(data.bar_end(len(data) - 1))
@@ -145,38 +140,14 @@ class LiveExecutionBroker(ExecutionBroker):
             self._window = (start, known, self.p.tape.window(start, known))
         return self._window[2]
 
-    def _simulate(self, order: bt.Order, frame: pd.DataFrame) -> pd.DataFrame:
-        """The fills of ``order`` that the tape makes final and were not handed out yet."""
-        ref = order.ref
-        frame = self._frames.setdefault(ref, frame)  # always from its send time, with its first size
-        known = self.p.tape.known_until
-        fills = simulate(frame, self._replay(known), queue=self.p.queue, latency=self.p.latency,
-                         slippage_ticks=self.p.slippage_ticks, tick_size=self.p.tape.tick_size)
-        ahead = fills["ahead"].dropna()
-        if len(ahead):
-            self._ahead[ref] = float(ahead.iloc[0])
-        final = int(np.searchsorted(pd.DatetimeIndex(fills["time"]).asi8, known, side="right"))
-        given = self._given.get(ref, 0)
-        self._given[ref] = max(given, final)
-        self._known[ref] = known
-        return fills.iloc[given:final]
+    def _horizon(self, order: bt.Order) -> int:
+        """What the tape knows now: an order's fills up to it are final."""
+        return self.p.tape.known_until
 
-    def _plan(self, order: bt.Order) -> collections.deque:
-        ref = order.ref
-        if ref not in self._plans:
-            plan = super()._plan(order)
-        else:
-            plan = self._plans[ref]
-            # its fills up to this bar's end are all in the plan unless the tape knew less then
-            if (order.alive() and self._known[ref] < self._now(order.data)
-                    and self.p.tape.known_until > self._known[ref]):
-                fills = self._simulate(order, self._frames[ref])
-                self.resimulated += 1
-                plan.extend(zip(pd.DatetimeIndex(fills["time"]).asi8.tolist(), fills["price"].tolist(),
-                                fills["size"].tolist(), (fills["liquidity"] == "maker").tolist()))
-        if ref in self._ahead:
-            order.info.ahead = self._ahead[ref]
-        return plan
+    def _simulate(self, order: bt.Order, frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
+        """The fills of ``order`` on the window the open orders share, up to ``horizon`` (what the tape knows)."""
+        return simulate(frame, self._replay(horizon), queue=self.p.queue, latency=self.p.latency,
+                        slippage_ticks=self.p.slippage_ticks, tick_size=self.p.tape.tick_size)
 
     def next(self) -> None:
         """A bar's turn of the broker, once per bar: Cerebro also calls it while a live feed waits for

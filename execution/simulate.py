@@ -686,7 +686,7 @@ def _simulate_tape(orders: pd.DataFrame, tape: Tape, *, queue: str = "risk_avers
         rows, k = np.sort(np.concatenate(waiting.pop(d))), 1
         while len(rows):
             start, end = d * DAY_NS, (d + k) * DAY_NS
-            capped = end > tape.known_until
+            capped = end >= tape.known_until  # the window holds all the tape knows
             rp = tape.window(start, min(end, tape.known_until))
             sub = orders.iloc[rows].copy()
             sub["arrival"] = pd.DatetimeIndex(arrive[rows].view("M8[ns]")).tz_localize("UTC")

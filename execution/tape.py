@@ -69,6 +69,7 @@ class FileTape:
     beyond it (at most :data:`BATCH_ROWS` rows), and the last tick of each day read (the book in
     force at the next day's start). A window before the days it holds restarts the read
     :data:`LOOKBACK_DAYS` days before it (from the source's start when nothing is there).
+    :attr:`peak_days` is the most days it has held at once.
     """
 
     def __init__(self, source: Any, options: LoadOptions | None = None, *, quotes: pd.DataFrame | None = None,
@@ -82,6 +83,7 @@ class FileTape:
         self.book = bool(book)
         self.name = name or str(source)
         self._q_time = None if quotes is None else pd.DatetimeIndex(quotes["timestamp"]).as_unit("ns").asi8
+        self.peak_days = 0  # the most complete days held at once
         self._reset_cache()
         self.tick_size = float(tick_size) if tick_size else self._first_tick()
 
@@ -210,6 +212,7 @@ class FileTape:
             self._pending[0].reset_index(drop=True)
         if self._pending_day > self._evicted:
             self._days[self._pending_day] = frame
+            self.peak_days = max(self.peak_days, len(self._days))
         self._tails[self._pending_day] = frame.tail(1)
         self._last_time = int(pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8[-1])
         self._pending, self._pending_day = [], None

@@ -1,6 +1,9 @@
 """Fills from a tape (execution.tape): a source read by day gives the same fills as the whole source."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+import backtrader as bt
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +13,7 @@ from data.options import LoadOptions
 from data.store.dataset import TickStore
 from execution import FileTape, Replay, simulate
 from execution.tape import fill_source
+from research import RunConfig, run
 
 DAYS = ["2024-03-04", "2024-03-05", "2024-03-06", "2024-03-08", "2024-03-11"]  # gaps: the 7th, a weekend
 
@@ -132,3 +136,83 @@ def test_fill_source_reads_with_the_run_options(tmp_path):
     assert rp.time[0] == pd.Timestamp("2024-03-04 15:00", tz="UTC").value  # 10:00 New York
     with pytest.raises(OrderFlowError):
         fill_source(path, "trades")  # read as today: no time column known, a bad price
+
+
+class StoppedBracket(bt.Strategy):
+    """On the first bar: a market buy of 1 with a stop 1.00 under the close and a target 100.00 above it."""
+
+    def __init__(self) -> None:
+        self.placed: list[bt.Order] = []
+
+    def next(self) -> None:
+        if len(self) == 1:
+            close = self.data.close[0]
+            self.placed = self.buy_bracket(size=1, exectype=bt.Order.Market, stopprice=close - 1.0,
+                                           limitprice=close + 100.0)
+
+
+def test_a_bracket_stopped_out_holds_only_the_days_of_its_life(folder):
+    """The stop of a bracket fills on its first day and Backtrader cancels the target then: the tape of the
+    folder holds that one day, not every day to the end of the data (where the target, simulated without
+    its cancel, would still be waiting)."""
+    path, _, _ = folder
+    result = run(RunConfig(data=path, strategy=StoppedBracket, bars="30min", fills="book"))
+    parent, stop, target = result.strategy.placed
+    day = [f"{bt.num2date(b.dt):%Y-%m-%d}" for o in (parent, stop) for b in o.executed.exbits]
+    assert set(day) == {"2024-03-04"} and stop.status == bt.Order.Completed
+    assert target.status == bt.Order.Canceled and not target.executed.exbits
+    tape = result.cerebro.broker.p.replay
+    assert isinstance(tape, FileTape) and tape.peak_days == 1  # was 5: every day from the 4th to the 11th
+
+
+class Working(bt.Strategy):
+    """Every 5th bar, in turn: a buy bracket (market entry, stop and target a few points away, some working
+    into the next day), a buy limit under the close cancelled 7 bars later, a buy limit further under it
+    left working (for days, as the market rises), a sell bracket."""
+
+    def __init__(self) -> None:
+        self.cancel_at: dict[int, bt.Order] = {}
+        self.cancelled = 0
+
+    def notify_order(self, order: bt.Order) -> None:
+        self.cancelled += order.status == bt.Order.Canceled
+
+    def next(self) -> None:
+        n, close = len(self), self.data.close[0]
+        if n in self.cancel_at:
+            self.cancel(self.cancel_at.pop(n))
+        if n % 5:
+            return
+        turn = (n // 5) % 4
+        if turn == 0:
+            self.buy_bracket(size=2, exectype=bt.Order.Market, stopprice=close - 1.5, limitprice=close + 3.0)
+        elif turn == 1:
+            self.cancel_at[n + 7] = self.buy(exectype=bt.Order.Limit, price=close - 0.5, size=3)
+        elif turn == 2:
+            self.buy(exectype=bt.Order.Limit, price=close - 3.0, size=1)
+        else:
+            self.sell_bracket(size=1, exectype=bt.Order.Market, stopprice=close + 2.0, limitprice=close - 6.0)
+
+
+def test_a_backtest_on_the_folder_fills_as_on_the_whole_source(folder):
+    """Brackets, cancels and limit orders over five days: the fills of a backtest whose tape reads the folder
+    by day (orders simulated again, a horizon twice as far each time, while they work) are those of the same
+    ticks replayed whole, exactly: every transaction and the trades list."""
+    path, whole, _ = folder
+    config = RunConfig(data=path, strategy=Working, bars="30min", fills="book", latency="1s")
+    on_tape = run(config)
+    on_whole = run(replace(config, data=whole))
+    broker = on_tape.cerebro.broker
+    assert isinstance(broker.p.replay, FileTape) and isinstance(on_whole.cerebro.broker.p.replay, Replay)
+    assert on_whole.cerebro.broker.resimulated == 0  # the whole source: each order simulated once
+    assert broker.resimulated >= 5  # orders working past their first horizon
+    assert on_tape.metrics["fills"] >= 20 and len(on_tape.trades) >= 3 and on_tape.strategy.cancelled >= 10
+    assert _fills(on_tape) == _fills(on_whole)
+    pd.testing.assert_frame_equal(on_tape.trades, on_whole.trades, check_exact=True)
+    pd.testing.assert_frame_equal(on_tape.equity, on_whole.equity, check_exact=True)
+
+
+def _fills(result) -> list[tuple]:
+    """Every transaction: (bar, size, price, value), without the feed's name (the folder's, or "DataFrame")."""
+    return [(when, size, price, value) for when, rows in result.analyzers["transactions"].items()
+            for size, price, _, _, value in rows]
