@@ -247,8 +247,8 @@ def add_timeframes(cerebro: bt.Cerebro, config: RunConfig, base: OrderFlowFeed,
     options = config.bar_options
     if table is None and ticks is not None:
         table = footprint(ticks, config.bars, options.tick_size)
-    bars = base.p.dataname
-    if table is not None and len(table) and len(bars):
+    bars = base.p.dataname if not base.islive() else None  # a live feed's coarser bars take the stream's table
+    if table is not None and len(table) and bars is not None and len(bars):
         stamps = table.index.get_level_values("timestamp")
         first, end = stamps.searchsorted(bars.index[0]), stamps.searchsorted(bars.index[-1], side="right")
         table = table.iloc[first:end] if first or end < len(table) else table
@@ -268,7 +268,7 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFra
     (:func:`research.config.check_fills`).
 
     ``feed``: a Backtrader feed to run on instead of one over ``bars`` (the live feed of
-    :mod:`research.live`, without coarser feeds); ``broker``: a Backtrader broker instead of the
+    :mod:`research.live`, its coarser feeds made as its bars close); ``broker``: a Backtrader broker instead of the
     one the configuration chooses, the money settings applied to it all the same. ``footprint_table``: the
     bars' footprint table, for the coarser feeds' footprint lines (else made of ``ticks``, if given)."""
     cerebro = bt.Cerebro(stdstats=False, tradehistory=True)
@@ -294,8 +294,7 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFra
         cerebro.addobserver(bt.observers.Trades)
         cerebro.addobserver(bt.observers.BuySell, barplot=False)
     cerebro.adddata(feed)
-    if not live:
-        add_timeframes(cerebro, config, feed, ticks, footprint_table)
+    add_timeframes(cerebro, config, feed, ticks, footprint_table)
     cerebro.addstrategy(config.strategy_class, **config.params)
     cerebro.broker.setcash(config.cash)
     if config.instrument is not None:

@@ -20,6 +20,10 @@ received, and each order is executed by :func:`execution.simulate` against it as
 ``queue``, ``latency``, ``slippage_ticks`` and the maker and taker fees as in a backtest; a replay of
 a capture gives the orders and fills of a backtest of that capture with the same ``fills``.
 ``broker=`` takes any other Backtrader broker instead.
+
+Coarser timeframes (``config.timeframes`` and those the strategy asks for) are closed bars made as
+the stream goes (:class:`data.timeframes.LiveResampledFeed`): a replay gives the backtest's coarser
+bars, at the same base bars; ``config.developing`` and ``Nt``/``Nv`` timeframes are refused.
 """
 from __future__ import annotations
 
@@ -120,9 +124,10 @@ def run_live(config: RunConfig, source: LiveSource, *, on_update: Callable[[Resu
     ``feed_params`` go to :class:`data.LiveOrderFlowFeed` (``qcheck``, ``first_delay`` ...).
     The result's ``load_report`` is the stream's (:meth:`data.LiveOrderFlowFeed.report`: trades
     read, kept, rejected by reason, every gap and every connection loss)."""
-    if config.all_timeframes or config.continuous:
-        raise OrderFlowError("a live run follows one instrument on one timeframe: --timeframes and --continuous need "
-                             "the bars of files")
+    if config.continuous:
+        raise OrderFlowError("a live run follows one instrument: --continuous needs the bars of files")
+    if config.all_timeframes and config.developing:
+        raise OrderFlowError("--developing needs the bars of files: a live run's coarser timeframes are closed bars")
     paper = config.fills != "bar" and broker is None
     if paper and config.quotes is not None:
         raise OrderFlowError("--quotes FILE gives the book of a tick file: a live run's book is its own quote stream")

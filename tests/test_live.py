@@ -352,6 +352,62 @@ def test_a_replay_through_the_live_feed_gives_the_backtest(bars):
     assert (report["rows_read"], report["rows_kept"], report["rejected"], report["gaps"]) == (21_313, 21_313, {}, [])
 
 
+def _seen_by_strategy():
+    """trend_imbalance that records, at every base bar, its time, ``len`` of the coarser feed and every
+    line of the coarser feed's current bar (what the strategy sees)."""
+    from strategies import TrendImbalance
+
+    class Recording(TrendImbalance):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[tuple] = []
+
+        def _record(self) -> None:
+            coarse = self.datas[1]
+            self.seen.append((self.datas[0].datetime[0], len(coarse),
+                              tuple(line[0] for line in coarse.lines) if len(coarse) else ()))
+
+        def prenext(self) -> None:
+            self._record()
+
+        def next(self) -> None:
+            self._record()
+            super().next()
+
+    return Recording
+
+
+def test_a_replay_with_a_coarser_timeframe_gives_the_backtest():
+    """``trend_imbalance`` on 5s bars with its trend on 1min bars, the capture replayed at full speed
+    through ``run_live``: the coarser feed's bars (every line, the footprint lines too) are the backtest's,
+    the strategy sees each of them at the same base bar (``len`` and every line, at every base bar), and
+    the orders, fills, trades and metrics are the backtest's."""
+    need_captures()
+    from research import run
+    from research.live import LiveSource, run_live
+
+    config = replace(_config("5s"), strategy=_seen_by_strategy(), params={"trend_bars": "1min"})
+    backtest = run(config)
+    with replay(str(BTC), "--speed", "max") as (server, url):
+        live = run_live(config, LiveSource(url, "BTCUSDT", idle_stop=2.0), qcheck=0.2)
+        server.wait_for("replay finished: 87,402 messages sent")
+    coarse = live.strategy.datas[1]
+    assert type(coarse).__name__ == "LiveResampledFeed" and coarse._name == "1min"
+    expected = backtest.strategy.datas[1].p.dataname  # the backtest's 1min bars
+    assert len(expected) == 6 and expected["poc"].notna().all() and expected["sell_imbalances"].notna().all()
+    pd.testing.assert_frame_equal(coarse.bars(), expected, check_exact=True)
+    seen, wanted = live.strategy.seen, backtest.strategy.seen
+    assert len(wanted) == len(backtest.bars) and [n for _, n, _ in wanted][-1] == 6
+    assert repr(seen) == repr(wanted)  # every base bar: the same time, len(data1) and data1's lines (NaN too)
+    assert len(backtest.trades) >= 3 and backtest.metrics["fills"] >= 10
+    assert _orders(live) == _orders(backtest)
+    assert live.analyzers["transactions"] == backtest.analyzers["transactions"]
+    pd.testing.assert_frame_equal(live.trades, backtest.trades, check_exact=True)
+    pd.testing.assert_frame_equal(live.equity, backtest.equity, check_exact=True)
+    assert {k: v for k, v in live.metrics.items() if v == v} == {k: v for k, v in backtest.metrics.items() if v == v}
+    assert coarse.coarser.held <= 12 + 1  # one minute of 5s bars and the one before
+
+
 @pytest.mark.parametrize(("fills", "bars", "stop", "target"), [("book", "5s", 20.0, 2.0), ("trades", "300t", 3.0, 1.0)])
 def test_paper_fills_of_a_replay_give_the_backtests_fills(fills, bars, stop, target):
     """``--fills book`` (and ``trades``) on the capture replayed at full speed: brackets (a market entry, a
@@ -604,8 +660,10 @@ def test_live_command_line_errors(tmp_path):
          "--queue", "risk_averse"): "--fills trades has no book to queue in",
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--fills", "book",
          "--latency", "feed"): "--latency feed needs the feed's receive times",
-        ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--timeframes", "5min"):
-            "--timeframes and --continuous need the bars of files",
+        ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--timeframes", "5min",
+         "--developing"): "--developing needs the bars of files",
+        ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--timeframes", "500t"):
+            "a live run's coarser timeframes are time or session bars",
     }
     for args, message in cases.items():
         err = _stderr_of(main, [*args, "--out", str(tmp_path / "out")])

@@ -15,7 +15,7 @@ import run_backtest as rb
 from data import OrderFlowError, OrderFlowFeed, footprint, make_bars, resample_bars
 from data.feed import date2num_ns
 from data.ticks import timestamps_ns
-from data.timeframes import delivery_times, replaydata, resampledata
+from data.timeframes import CoarserBars, delivery_times, replaydata, resampledata
 from indicators import CumulativeVolumeDelta
 from research import RunConfig, run
 from strategies import STRATEGIES, TrendImbalance, describe_strategies
@@ -77,6 +77,49 @@ def test_delivery_times() -> None:
     """A bar goes with the first base bar at or after its time, one bar per base bar, none after the last."""
     base = np.array([10, 20, 40, 50])
     assert list(delivery_times(np.array([10, 15, 20, 30, 35, 50, 60]), base)) == [10, 20, 40, 50, -1, -1, -1]
+
+
+@pytest.mark.parametrize("spec", ["15min", "session"])
+def test_coarser_bars_of_base_bars_that_come_a_few_at_a_time_are_the_backtests(base, spec) -> None:
+    """Base bars (and their footprint rows) handed over 1, 2, 3 ... at a time: every coarser bar is
+    ``resample_bars`` of all of them (every line, the footprint lines too), each delivered with the base
+    bar ``delivery_times`` gives, and only the open coarser bar's base bars (and one before) are kept."""
+    bars, table = base
+    if spec == "session":  # the same bars again the next day (and the next): UTC-day sessions that close
+        days = [pd.Timedelta(days=d) for d in range(3)]
+        bars = pd.concat([bars.set_axis(bars.index + d) for d in days]).rename_axis("timestamp")
+        bars.attrs = dict(base[0].attrs)
+        table = pd.concat([table.set_axis(table.index.set_levels(table.index.levels[0] + d, level=0)) for d in days])
+        table.attrs = dict(base[1].attrs)
+    closed = resample_bars(bars, spec, footprint=table)
+    when = delivery_times(timestamps_ns(closed.index), timestamps_ns(bars.index))
+    coarser = CoarserBars(spec)
+    delivered, most_held, position, size = [], 0, 0, 1
+    stamps = table.index.get_level_values("timestamp")
+    while position < len(bars):
+        chunk = bars.iloc[position:position + size]
+        rows = table[(stamps > (bars.index[position - 1] if position else stamps[0] - pd.Timedelta(1))) &
+                     (stamps <= chunk.index[-1])]
+        coarser.add(chunk, rows)
+        position += len(chunk)
+        most_held = max(most_held, coarser.held)
+        for k in range(position):  # the bars a strategy at base bar k would be handed
+            bar = coarser.take(k)
+            if bar is not None:
+                delivered.append((int(bars.index[k].value), bar))
+        size = size % 4 + 1
+    seen = when >= 0
+    got = pd.concat([bar for _, bar in delivered])
+    pd.testing.assert_frame_equal(got, closed[seen], check_exact=True)
+    assert got["poc"].notna().all() and got["buy_imbalances"].notna().all()  # the footprint rows came along
+    assert [w for w, _ in delivered] == when[seen].tolist()
+    if spec == "15min":  # 14:45 has no base bar: the 14:45 bar goes with the 14:46 one
+        assert pd.Timestamp("2024-01-02T14:46Z").value in [w for w, _ in delivered]
+        assert most_held <= 15 + 1 + 4  # one coarser bar's base bars, the one before, a chunk
+    else:  # each day's session bar goes with the next day's first bar; the last day's is never seen
+        assert len(got) == 2 and [w for w, _ in delivered] == [int(bars.index[k].value) for k in (len(bars) // 3,
+                                                                                             2 * len(bars) // 3)]
+    assert coarser.held < len(bars) / 2 and sum(len(t) for t in coarser._tables) < len(table) / 2  # let go
 
 
 def test_closed_bars_keep_every_line_arrive_on_time_and_agree_in_both_modes(base) -> None:

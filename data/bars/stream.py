@@ -215,13 +215,21 @@ class BarStream:
 
     def footprint_table(self) -> pd.DataFrame:
         """The footprint table of the bars made so far (a stream made with ``table=True`` and the
-        footprint lines): :func:`data.footprint`'s shape, ``attrs`` ``tick_size`` and ``bar_spec``."""
+        footprint lines): :func:`data.footprint`'s shape, ``attrs`` ``tick_size`` and ``bar_spec``;
+        without the rows :meth:`take_footprint_table` has handed out."""
         if not self.table:
             raise OrderFlowError("this stream keeps no footprint table: make it with table=True and the footprint lines")
         cells = {name: np.concatenate([c[name] for c in self._cells]) if self._cells else
                  np.zeros(0, np.int64 if name in ("timestamp", "level") else np.float64) for name in TABLE_CELLS}
         table = cells_table(cells, self._tick if self._tick is not None else 1.0)
         table.attrs["bar_spec"] = self.spec.text
+        return table
+
+    def take_footprint_table(self) -> pd.DataFrame:
+        """The footprint table rows of the bars made since the last call, which the stream then lets go
+        (a live feed's coarser bars take them as they come: :class:`data.timeframes.CoarserBars`)."""
+        table = self.footprint_table()
+        self._cells = []
         return table
 
     def take(self) -> pd.DataFrame:

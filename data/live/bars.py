@@ -98,6 +98,18 @@ class LiveBars:
         self.quote_rejected: dict[str, int] = {}
         self.gaps: list[dict[str, Any]] = []
 
+    def keep_table(self) -> None:
+        """Keep the bars' footprint table as well (:meth:`take_footprint_table`), for coarser bars with
+        footprint lines; before the first trade."""
+        if self.stream.ticks:
+            raise OrderFlowError("the footprint table is kept from the first trade on: ask for it before the stream starts")
+        self.stream = BarStream(self.spec, options=self.stream.options, side_thread=False, table=True)
+
+    def take_footprint_table(self) -> pd.DataFrame | None:
+        """The footprint table rows of the bars made since the last call (None unless :meth:`keep_table`
+        was called and the bars have footprint lines); each row is handed out once, then let go."""
+        return self.stream.take_footprint_table() if self.stream.table else None
+
     # ----------------------------------------------------------------- input
 
     def add(self, messages: list[str], received: int) -> pd.DataFrame:

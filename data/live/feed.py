@@ -13,6 +13,9 @@ streamed bars of :class:`data.bars.stream.BarStream`, the book lines from every 
 backtest of the recorded capture makes them) and hands each bar to Backtrader when it closes: when
 a trade after its end arrives, or, for time bars, ``grace`` after its end on the exchange's clock.
 Its lines are those of :class:`data.feed.OrderFlowFeed`, so indicators and strategies run unchanged.
+Coarser closed bars of it: ``data.resampledata(cerebro, feed, "15min")`` (a
+:class:`data.timeframes.LiveResampledFeed`, each coarser bar handed over with the base bar that
+closes it, as in a backtest).
 
 Backtrader's data notifications (``notify_data`` in a strategy): ``CONNECTED`` when the connection
 is open, ``LIVE`` when messages flow on it (every bar of this feed is live: there is no backfill),
@@ -108,6 +111,7 @@ class LiveOrderFlowFeed(OrderFlowFeed):
         self._frames: list[pd.DataFrame] = []
         self._ends: list[int] = []  # each bar's end (ns), as the bars are made
         self.delivered = 0  # bars handed to Backtrader
+        self.coarser_feeds: list[Any] = []  # data.timeframes.LiveResampledFeed made of these bars
         self._ended = False
         self._flowing = False
         self._last_message = time.monotonic()
@@ -143,6 +147,8 @@ class LiveOrderFlowFeed(OrderFlowFeed):
         if self._rows:
             for line, value in zip(self._targets, self._rows.popleft()):
                 line[0] = value
+            for feed in self.coarser_feeds:  # the coarser bar a backtest delivers with this bar
+                feed._deliver(self.delivered)
             self.delivered += 1
             return True
         return False if self._ended else None
@@ -188,6 +194,10 @@ class LiveOrderFlowFeed(OrderFlowFeed):
         if messages and not self._flowing:
             self._flowing = True
             self.put_notification(self.LIVE)
+        if self.coarser_feeds:
+            table = self.live_bars.take_footprint_table()
+            for feed in self.coarser_feeds:
+                feed.coarser.add(bars, table)
         if not len(bars):
             return
         self._frames.append(bars)
