@@ -32,7 +32,14 @@ works (until it fills or its cancel arrives), not those to the end of the data, 
 
 Fees: ``maker_fee`` / ``taker_fee`` are ``("fixed", amount per unit or contract)`` or
 ``("perc", fraction of the traded value)`` (:func:`parse_fee`), charged on every fill by its
-liquidity, on top of the commission scheme Backtrader already charges.
+liquidity, on top of the commission scheme Backtrader already charges. An order executed outside a
+simulated plan (a roll's market fills) fills its whole size and pays the taker fee.
+
+A continuous contract (``roller``: a :class:`research.rolls.Roller`): the replay or tape is the series'
+own ticks. At each roll passed, the broker's ``next`` first books the fills stamped before the roll, then
+the roller rolls (or closes) the position; an order whose prices the roll moved is simulated again as an
+order sent at the roll (:meth:`ExecutionBroker.replan`), one the roll cancels has no fill after it
+(:meth:`ExecutionBroker.cancel_at`).
 """
 from __future__ import annotations
 
@@ -134,12 +141,13 @@ class ExecutionBroker(WarmupBroker):
     bars' end times (one per bar of the feed, in order); ``queue``, ``latency``,
     ``slippage_ticks``, ``tick_size`` go to :func:`execution.simulate`; :attr:`tick_size` is the
     tick its fills use (the ``tick_size`` given, else the replay's). :attr:`resimulated` counts the
-    simulations of orders again, past their horizon.
+    simulations of orders again, past their horizon. ``roller``: the rolls of a continuous contract
+    (module docstring), applied at the start of each bar as :class:`research.rolls.RollingBroker` does.
     """
 
     params = (("replay", None), ("bar_times", None), ("queue", "risk_averse"), ("latency", None),
               ("slippage_ticks", 0.0), ("tick_size", None), ("maker_fee", ("fixed", 0.0)),
-              ("taker_fee", ("fixed", 0.0)))
+              ("taker_fee", ("fixed", 0.0)), ("roller", None))
 
     def __init__(self) -> None:
         super().__init__()
@@ -160,10 +168,11 @@ class ExecutionBroker(WarmupBroker):
         self._sent: dict[int, int] = {}  # order ref -> when it was sent (ns)
         self._filled: dict[int, int] = {}  # order ref -> time of its last fill (ns)
         self._cancels: dict[int, tuple[bt.Order, int]] = {}  # order ref -> (the order, its cancel's arrival, ns)
-        self._size = 0.0
+        self._size: float | None = None  # the size of the plan's fill being executed (None: the order's rest)
         self._maker = False
+        self._until = _NEVER  # no fill booked after this time (ns): the step before a roll (:meth:`next`)
         self._fees: dict[int, _Fees] = {}
-        self.p.filler = lambda order, price, ago: self._size
+        self.p.filler = lambda order, price, ago: abs(order.executed.remsize) if self._size is None else self._size
 
     @property
     def tick_size(self) -> float:
@@ -205,12 +214,47 @@ class ExecutionBroker(WarmupBroker):
         return True
 
     def next(self) -> None:
+        if self.p.roller is not None:  # each roll passed: the fills before it, then the roll
+            self.p.roller.apply(self, before=self._book_before)
         super().next()
         for ref, (order, arrival) in list(self._cancels.items()):
             if not order.alive():
                 del self._cancels[ref]
             elif arrival <= self._now(order.data) and super().cancel(order):
                 del self._cancels[ref]
+
+    def _book_before(self, when: int) -> None:
+        """Book the fills stamped before ``when`` (ns: a roll) of the orders working, as Backtrader's ``next``
+        books those of a bar: so that a bar holding a roll books its old contract's fills before the roll."""
+        self.check_submitted()
+        self._until = when - 1
+        self.pending.append(None)
+        try:  # each order out of the queue while it executes (Backtrader's OCO check cancels those in it)
+            while (order := self.pending.popleft()) is not None:
+                if order.active():
+                    self._try_exec(order)
+                    if order.status == bt.Order.Completed:
+                        self._bracketize(order)
+                if order.alive():
+                    self.pending.append(order)
+        finally:
+            self._until = _NEVER
+            if None in self.pending:
+                self.pending.remove(None)
+
+    def replan(self, order: bt.Order, when: int) -> None:
+        """``order``'s prices were moved at a roll at ``when`` (ns; :class:`research.rolls.Roller`): its plan is
+        dropped, and it is simulated again as an order sent at the roll, with its new prices and the size
+        left (its fills before the roll stand)."""
+        ref = order.ref
+        for known in (self._plans, self._frames, self._known, self._given, self._ahead):
+            known.pop(ref, None)
+        self._sent[ref] = when
+
+    def cancel_at(self, order: bt.Order, when: int) -> None:
+        """``order`` cancelled at a roll at ``when`` (ns): its fills before the roll stand, none after."""
+        if order.alive():
+            self._cancels[order.ref] = (order, when - 1)
 
     def _cancelled_at(self, order: bt.Order) -> int:
         """When a cancel reaches ``order``: the first to arrive of its own and those of the orders cancelled
@@ -264,7 +308,9 @@ class ExecutionBroker(WarmupBroker):
         kind = _TYPES[order.exectype]
         arrival = self._arrives(sent)  # computed here once: simulate takes it as the order's arrival
         self._arrival[order.ref] = arrival
-        order.addinfo(arrival=arrival, ahead=math.nan, fill_times=[], fill_liquidity=[])
+        order.addinfo(arrival=arrival, ahead=math.nan)
+        if "fill_times" not in order.info:  # an order simulated again at a roll keeps its fills before it
+            order.addinfo(fill_times=[], fill_liquidity=[])
         trail = kind in ("trail", "trail_limit")
         # a trailing stop's created.price is its first stop (Backtrader moves it from the price at creation);
         # its limit stays at the same distance from the stop
@@ -320,7 +366,7 @@ class ExecutionBroker(WarmupBroker):
 
     def _try_exec(self, order: bt.Order) -> None:
         plan = self._plan(order)
-        now = min(self._now(order.data), self._cancelled_at(order))  # no fill after a cancel has arrived
+        now = min(self._now(order.data), self._cancelled_at(order), self._until)  # no fill after a cancel has arrived
         while plan and plan[0][0] <= now and order.alive():
             when, price, size, maker = plan.popleft()
             self._size = min(size, abs(order.executed.remsize))
@@ -330,5 +376,5 @@ class ExecutionBroker(WarmupBroker):
             try:
                 self._execute(order, ago=0, price=price)
             finally:
-                self._maker = False
+                self._size, self._maker = None, False
             self._filled[order.ref] = when

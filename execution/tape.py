@@ -246,7 +246,9 @@ def fill_source(data: Any, fills: str, quotes: Any = None, *, options: LoadOptio
     One file or a DataFrame: its whole :class:`~execution.replay.Replay` (a LOBSTER day or Databento MBO
     file with its order ids; a file holding its book beside its trades with that book). Any other source
     (folder, glob, list, store, ``s3://``): a :class:`FileTape`, read by day. A source without a book for
-    ``"book"`` is an error."""
+    ``"book"`` is an error. A continuous contract (``options.continuous``) is read as the series: its
+    ticks across the rolls, prices adjusted as its bars show them; its book is the ticks' own bid and
+    ask (moved with the prices), not a file's quote stream."""
     if fills not in FILL_MODES[1:]:
         raise OrderFlowError(f"--fills must be one of {', '.join(FILL_MODES)}, not {fills!r}")
     options = LoadOptions.of(options)
@@ -265,12 +267,13 @@ def fill_source(data: Any, fills: str, quotes: Any = None, *, options: LoadOptio
     else:
         path = Path(data)
         fmt = format_for(path, options.format).name
-        if book and q is None and fmt == "lobster":
+        own = book and q is None and options.continuous is None  # the file's own book: one instrument's
+        if own and fmt == "lobster":
             source = Replay.from_lobster(path)
-        elif book and q is None and fmt == "databento_mbo":
+        elif own and fmt == "databento_mbo":
             source = Replay.from_mbo(path)
         else:
-            if book and q is None:
+            if own:
                 q = carried_quotes(path, options.format)
             source = Replay.from_ticks(load_ticks(path, options=whole), q, book=book, name=str(path))
     if book and source.book is None:

@@ -252,7 +252,7 @@ def check_fills(config: RunConfig) -> None:
     ``fills`` ``"trades"`` or ``"book"`` (bar fills have none); with ``"trades"`` no queue but
     ``through`` (there is no book); ``queue`` and ``latency`` readable
     (:func:`execution.parse_queue`, :func:`execution.parse_latency`); fees ``("fixed"|"perc", finite)``;
-    and no ``continuous`` contract with fills from the ticks (its positions roll on the bars). Whether
+    and with a ``continuous`` contract no ``quotes`` for ``"book"`` (one contract's book). Whether
     the source has the book ``"book"`` needs is known once it is read
     (:func:`execution.tape.fill_source`)."""
     if config.fills not in FILL_MODES:
@@ -277,9 +277,9 @@ def check_fills(config: RunConfig) -> None:
                                  "(with trades only, limit orders fill by the 'through' rule)")
     if config.latency is not None:
         parse_latency(config.latency)
-    if config.continuous:
-        raise OrderFlowError(f"--fills {config.fills} replays the ticks of one contract; a continuous contract "
-                             "(--continuous) fills on its bars: --fills bar")
+    if config.continuous and config.fills == "book" and config.quotes is not None:
+        raise OrderFlowError("--quotes is the book of one contract: a continuous contract (--continuous) fills from "
+                             "the book on its own ticks (bid, ask and sizes, moved with the prices); drop --quotes")
 
 
 def resolve_strategy(spec: Any) -> type:

@@ -276,6 +276,7 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFra
     if not live:
         feed = OrderFlowFeed.from_bars(bars, config.bars, name=config.data_name)
     rolls = (bars.attrs.get("load_report") or {}).get("rolls") if config.continuous and not live else None
+    roller = Roller(feed, rolls, config.roll_positions) if rolls else None
     if broker is not None:
         cerebro.broker = broker
     elif config.fills != "bar":
@@ -284,9 +285,9 @@ def make_cerebro(config: RunConfig, bars: pd.DataFrame | None, ticks: pd.DataFra
             warmup=int(config.warmup_bars), replay=source, bar_times=bars.index,
             queue=default_queue(source, config.fills, config.queue), latency=config.latency,
             slippage_ticks=config.slippage_ticks, tick_size=getattr(config.instrument, "tick_size", None),
-            maker_fee=config.maker_fee, taker_fee=config.taker_fee)
-    elif rolls:
-        cerebro.broker = RollingBroker(warmup=int(config.warmup_bars), roller=Roller(feed, rolls, config.roll_positions))
+            maker_fee=config.maker_fee, taker_fee=config.taker_fee, roller=roller)
+    elif roller is not None:
+        cerebro.broker = RollingBroker(warmup=int(config.warmup_bars), roller=roller)
     elif config.warmup_bars:
         cerebro.broker = WarmupBroker(warmup=int(config.warmup_bars))
     if config.observers:  # what stdstats would add, with buy/sell marks at the fill price
@@ -388,8 +389,9 @@ def run_tick_size(config: RunConfig, bars: pd.DataFrame, broker: Any = None) -> 
 
 
 def rolled(cerebro: bt.Cerebro) -> bool:
-    """Whether the run's broker rolls a continuous contract's positions."""
-    return isinstance(cerebro.broker, RollingBroker)
+    """Whether the run's broker rolls a continuous contract's positions (:class:`RollingBroker` with bar fills,
+    :class:`ExecutionBroker` with fills from the ticks)."""
+    return isinstance(cerebro.broker, (RollingBroker, ExecutionBroker)) and cerebro.broker.p.roller is not None
 
 
 ORDER_METRICS = ("fills", "orders_rejected", "orders_margin", "entries_skipped")

@@ -2,7 +2,8 @@
 
 The bars of a continuous series (:mod:`data.reading.continuous`) join several contracts; the
 load report's roll table says when each roll happens and at which prices. At each roll the
-engine's broker (:class:`RollingBroker`, with a :class:`Roller`) acts on an
+engine's broker (:class:`RollingBroker` with bar fills, :class:`execution.broker.ExecutionBroker`
+with fills from the ticks; each with a :class:`Roller`) acts on an
 open position before the first bar of the new contract:
 
 - ``roll`` (the default): the position is closed in the old contract at the old contract's
@@ -15,6 +16,10 @@ open position before the first bar of the new contract:
 - ``close``: the position is closed in the old contract at the roll's price (paying the costs),
   the pending orders of the feed are cancelled, and the strategy decides whether to enter again.
 
+A broker filling from the ticks books the fills before the roll first, simulates a moved order
+again from the roll (its ``replan``) and cancels an order at the roll itself (its ``cancel_at``);
+the roll fills pay its taker fee.
+
 In ``trades.csv`` the trade closed by a roll has ``roll`` = ``out``, the trade opened by it
 ``in`` (``in/out``: opened by one roll and closed by the next), and every trade names its
 ``contract`` (the contract at its entry). With ``adjust=add`` the old contract's trade is worth
@@ -23,7 +28,7 @@ the two trades' P&L is that of the two contracts as traded, minus the costs of t
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import backtrader as bt
 import numpy as np
@@ -67,20 +72,24 @@ class Roller:
         self.mode = check_roll_positions(mode)
         self.rolls = list(rolls)
         stamps = pd.DatetimeIndex([pd.Timestamp(r["time"]) for r in self.rolls]).as_unit("ns").asi8
-        self.times = date2num_ns(np.asarray(stamps, dtype=np.int64))
+        self.stamps = np.asarray(stamps, dtype=np.int64)
+        self.times = date2num_ns(self.stamps)
         self.next = 0
         self.done: list[dict[str, Any]] = []
 
-    def apply(self, broker: bt.brokers.BackBroker) -> None:
-        """Act on every roll passed since the previous bar (called by the broker's ``next``)."""
+    def apply(self, broker: bt.brokers.BackBroker, before: Callable[[int], None] | None = None) -> None:
+        """Act on every roll passed since the previous bar (called by the broker's ``next``); ``before(time)``
+        (ns), if given, first: a broker filling from the ticks books there its fills before the roll."""
         if self.next >= len(self.rolls) or not len(self.data):
             return
         now = self.data.datetime[0]
         while self.next < len(self.rolls) and self.times[self.next] < now:
-            self._roll(broker, self.rolls[self.next])
+            if before is not None:
+                before(int(self.stamps[self.next]))
+            self._roll(broker, self.rolls[self.next], int(self.stamps[self.next]))
             self.next += 1
 
-    def _roll(self, broker: bt.brokers.BackBroker, roll: dict[str, Any]) -> None:
+    def _roll(self, broker: bt.brokers.BackBroker, roll: dict[str, Any], when: int) -> None:
         size = broker.getposition(self.data).size
         if not size:
             return
@@ -95,13 +104,17 @@ class Roller:
             what.update(entry_price=entry.executed.price, entry_commission=entry.executed.comm,
                         reopened=entry.status == bt.Order.Completed)
             jump = entry_price - exit_price
+            replan = getattr(broker, "replan", None)  # a broker filling from the ticks: simulate them again
             for order in pending:  # stops and targets keep their distance to the price
                 order.created.price += jump
                 if order.created.pricelimit is not None:
                     order.created.pricelimit += jump
+                if replan is not None:
+                    replan(order, when)
         else:
+            cancel_at = getattr(broker, "cancel_at", None)  # a broker filling from the ticks: none after the roll
             for order in pending:
-                broker.cancel(order)
+                cancel_at(order, when) if cancel_at is not None else broker.cancel(order)
         self.done.append(what)
 
     def _fill(self, broker: bt.brokers.BackBroker, owner: Any, size: float, price: float,

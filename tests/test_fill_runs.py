@@ -95,8 +95,8 @@ def test_fill_options_are_checked_before_the_data_is_read(tmp_path, capsys):
     missing = tmp_path / "no_such_ticks.csv"
     with pytest.raises(OrderFlowError, match="--maker-fee needs --fills trades or --fills book"):
         RunConfig(data=missing, maker_fee=("fixed", 0.5))
-    with pytest.raises(OrderFlowError, match="a continuous contract \\(--continuous\\) fills on its bars"):
-        RunConfig(data=missing, fills="trades", continuous="ES")
+    with pytest.raises(OrderFlowError, match="--quotes is the book of one contract"):
+        RunConfig(data=missing, fills="book", continuous="ES", quotes=missing)
     with pytest.raises(OrderFlowError, match="--queue fifo needs --fills book"):
         RunConfig(data=missing, fills="trades", queue="fifo")
     with pytest.raises(OrderFlowError, match="--fills must be one of bar, trades, book"):
@@ -104,10 +104,10 @@ def test_fill_options_are_checked_before_the_data_is_read(tmp_path, capsys):
     # on the command line too: a file that cannot be read is not read
     garbage = tmp_path / "garbage.csv"
     garbage.write_text("nothing,here\n1,2\n")
-    assert rb.main([str(garbage), "--continuous", "ES", "--fills", "trades", "--no-plot", "--out",
-                    str(tmp_path / "o")]) == 2
+    assert rb.main([str(garbage), "--continuous", "ES", "--fills", "book", "--quotes", str(missing), "--no-plot",
+                    "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "fills on its bars" in err and err.count("\n") == 1
+    assert "--quotes is the book of one contract" in err and err.count("\n") == 1
     assert rb.main([str(garbage), "--fills", "trades", "--queue", "risk_averse", "--no-plot", "--out",
                     str(tmp_path / "o")]) == 2
     assert "--fills trades has no book to queue in" in capsys.readouterr().err

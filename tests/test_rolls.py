@@ -176,7 +176,6 @@ def test_the_command_line_rolls_and_writes_the_roll_table(store, tmp_path, capsy
     (["--adjust", "add"], "apply to a continuous contract"),
     (["--continuous", "ES", "--roll-positions", "keep"], "invalid choice: 'keep'"),
     (["--continuous", "CL"], "no expiry rule for the root 'CL'"),
-    (["--continuous", "ES", "--fills", "trades"], "a continuous contract (--continuous) fills on its bars"),
 ])
 def test_bad_continuous_options_are_one_line(store, tmp_path, capsys, argv, message):
     assert main([str(store), *argv, "--out", str(tmp_path / "o"), "--no-plot", "--quiet"]) == 2
