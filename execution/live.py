@@ -39,7 +39,7 @@ from data.live.tape import TickTape
 
 from .broker import ExecutionBroker
 from .replay import INT64_MAX, Replay
-from .simulate import parse_latency, parse_queue, simulate
+from .simulate import no_order_ids, no_receive_times, parse_latency, parse_queue, simulate
 
 __all__ = ["LiveTape", "LiveExecutionBroker", "MARGIN_NS"]
 
@@ -102,11 +102,9 @@ class LiveExecutionBroker(ExecutionBroker):
         if not isinstance(tape, LiveTape) or self.p.feed is None:
             raise OrderFlowError("LiveExecutionBroker needs tape=LiveTape(feed.tape, ...) and the feed (feed=)")
         if parse_queue(self.p.queue)[0] == "fifo":
-            raise OrderFlowError("--queue fifo needs order ids (Databento MBO, LOBSTER): a live Binance stream has "
-                                 "none; use risk_averse or prob:N")
+            raise no_order_ids("a live Binance stream")
         if parse_latency(self.p.latency) == "feed":
-            raise OrderFlowError("--latency feed needs the feed's receive times of a Databento MBO file: a live stream "
-                                 "has none in a usable form; give a constant latency such as '2ms'")
+            raise no_receive_times("a live Binance stream")
         # ExecutionBroker's replay and bar times: the tape's windows and the feed's bars replace them
         self.p.replay = tape
         self.p.bar_times = pd.DatetimeIndex([0], tz="UTC")  # unused: the bars' ends come from the feed (_now)
