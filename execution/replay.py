@@ -796,11 +796,15 @@ def _from_ticks(ticks: pd.DataFrame, quotes: pd.DataFrame | None, book: bool, na
 @runtime_checkable
 class Tape(Protocol):
     """A source of market events served by windows, for one too large to hold (:mod:`execution.tape`'s
-    ``FileTape``) or one that grows (a live stream's):
+    ``FileTape``) or one that grows (a live stream's: :class:`execution.live.LiveTape`).
+
+    Every time is int64 ns and every span is half-open, ``[start, end)``: an event stamped at ``end``
+    belongs to the next span. So:
 
     - ``window(start_ns, end_ns)``: the :class:`Replay` of the events with times in ``[start_ns, end_ns)``,
       with the book in force at ``start_ns`` (the last event before it comes first);
-    - ``known_until``: every event before this time (int64 ns) is known (:data:`INT64_MAX` for files);
+    - ``known_until``: every event stamped before this time is known, one stamped at it may still
+      come (:data:`INT64_MAX` for files); ``window(start, known_until)`` holds all that is known;
     - ``end_ns``: no event at or after this time (:data:`INT64_MAX` while that is not known yet);
     - ``tick_size`` (the same for every window) and ``name``.
 

@@ -3,16 +3,11 @@
 A whole :class:`~execution.replay.Replay` holds a source's every event in memory: right for one
 file or a DataFrame (a LOBSTER day or a Databento MBO file rebuilds its book and queue priority
 from its own order ids). A *tape* serves the events of a source too large to hold, a window at
-a time:
-
-- ``window(start_ns, end_ns) -> Replay``: the events with times in ``[start_ns, end_ns)``, with
-  the book in force at ``start_ns`` (the last event before it comes first: the last quote before
-  it, or the last tick, whose bid/ask is the book at that trade);
-- ``known_until`` (int64 ns): every event before this time is known (``INT64_MAX`` for files,
-  which are complete; a live tape's grows);
-- ``end_ns`` (int64 ns): no event at or after this time (the last event's time + 1 once the
-  tape has read to its source's end; ``INT64_MAX`` before that, or while the source grows);
-- ``tick_size`` (the same for every window) and ``name``.
+a time, through the :class:`~execution.replay.Tape` protocol (its docstring states the convention:
+spans are half-open, ``[start, end)``): ``window(start_ns, end_ns)``, ``known_until``, ``end_ns``,
+``tick_size``, ``name``. A file tape's window starts with the last quote before ``start_ns``, or the
+last tick (whose bid/ask is the book at that trade); its ``known_until`` is ``INT64_MAX`` (files are
+complete) and its ``end_ns`` the last event's time + 1 once it has read to its source's end.
 
 :func:`execution.simulate` on a tape executes orders on
 windows that start at the UTC day of their arrival and double in length until each order is
