@@ -7,8 +7,8 @@
 :class:`LiveTape` is the live side of a windowed source: ``window(start_ns, end_ns)`` is the
 :class:`~execution.replay.Replay` of the trades and quotes stamped in ``[start, end)``, led by the
 quote in force at ``start`` (the book an order sent then sees), ``known_until`` the time before
-which every event has arrived (the convention of every :class:`~execution.replay.Tape`), ``tick_size`` the instrument's (given, never inferred from a
-window), ``name``.
+which every event has arrived (the convention of every :class:`~execution.replay.Tape`),
+``tick_size`` the instrument's (given, never inferred from a window), ``name``.
 
 :class:`LiveExecutionBroker` is :class:`execution.broker.ExecutionBroker` on that tape, an order's
 horizon what the tape knows. An order sent at a bar's close is simulated on a window from before its
