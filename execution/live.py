@@ -5,15 +5,15 @@
     cerebro.broker = LiveExecutionBroker(tape=tape, feed=feed, queue="risk_averse")
 
 :class:`LiveTape` is the live side of a windowed source: ``window(start_ns, end_ns)`` is the
-:class:`~execution.replay.Replay` of the trades and quotes stamped in ``[start, end]``, led by the
-quote in force at ``start`` (the book an order sent then sees), ``known_until`` the time up to
-which every event has arrived, ``tick_size`` the instrument's (given, never inferred from a
-window), ``name``.
+:class:`~execution.replay.Replay` of the trades and quotes stamped in ``[start, end)``, led by the
+quote in force at ``start`` (the book an order sent then sees), ``known_until`` the time before
+which every event has arrived (the convention of every :class:`~execution.replay.Tape`),
+``tick_size`` the instrument's (given, never inferred from a window), ``name``.
 
 :class:`LiveExecutionBroker` is :class:`execution.broker.ExecutionBroker` on that tape, an order's
 horizon what the tape knows. An order sent at a bar's close is simulated on a window from before its
 send time (the earliest send time of the orders working, less a small margin: one window serves them
-all, and where it starts does not change a fill) to ``known_until``: its fills stamped up to
+all, and where it starts does not change a fill) to ``known_until``: its fills stamped before
 ``known_until`` are final and booked in the bars that hold their times, as in a backtest; what it
 would do after is not known yet. An order still working at a bar whose end the tape had not reached
 when the order was last simulated is simulated again, from its send time with the size it was sent
@@ -38,8 +38,8 @@ from data import OrderFlowError
 from data.live.tape import TickTape
 
 from .broker import ExecutionBroker
-from .replay import INT64_MAX, Replay
-from .simulate import parse_latency, parse_queue, simulate
+from .replay import Replay
+from .simulate import no_order_ids, no_receive_times, parse_latency, parse_queue, simulate
 
 __all__ = ["LiveTape", "LiveExecutionBroker", "MARGIN_NS"]
 
@@ -63,16 +63,17 @@ class LiveTape:
 
     @property
     def known_until(self) -> int:
-        """ns: every event stamped at or before it is on the tape."""
+        """ns: every event stamped before it is on the tape."""
         return self.ticks.known_until
 
     @property
     def end_ns(self) -> int:
-        """A stream has no known end."""
-        return INT64_MAX
+        """No event at or after it: once the stream has ended, its last event's time + 1; before that, none
+        is known (``INT64_MAX``)."""
+        return self.ticks.end_ns
 
     def window(self, start_ns: int, end_ns: int) -> Replay:
-        """The events stamped in ``[start_ns, end_ns]``, with the book in force at ``start_ns``."""
+        """The events stamped in ``[start_ns, end_ns)``, with the book in force at ``start_ns``."""
         trades = self.ticks.trades(start_ns, end_ns)
         quotes = self.ticks.quotes(start_ns, end_ns) if self.book else None
         if quotes is not None and not len(quotes):  # no quote yet: no book to see
@@ -102,11 +103,9 @@ class LiveExecutionBroker(ExecutionBroker):
         if not isinstance(tape, LiveTape) or self.p.feed is None:
             raise OrderFlowError("LiveExecutionBroker needs tape=LiveTape(feed.tape, ...) and the feed (feed=)")
         if parse_queue(self.p.queue)[0] == "fifo":
-            raise OrderFlowError("--queue fifo needs order ids (Databento MBO, LOBSTER): a live Binance stream has "
-                                 "none; use risk_averse or prob:N")
+            raise no_order_ids("a live Binance stream")
         if parse_latency(self.p.latency) == "feed":
-            raise OrderFlowError("--latency feed needs the feed's receive times of a Databento MBO file: a live stream "
-                                 "has none in a usable form; give a constant latency such as '2ms'")
+            raise no_receive_times("a live Binance stream")
         # ExecutionBroker's replay and bar times: the tape's windows and the feed's bars replace them
         self.p.replay = tape
         self.p.bar_times = pd.DatetimeIndex([0], tz="UTC")  # unused: the bars' ends come from the feed (_now)
@@ -131,22 +130,23 @@ class LiveExecutionBroker(ExecutionBroker):
         sends = [self._sent[ref] for ref in self._open if ref in self._sent]
         return min(sends) if sends else None
 
-    def _replay(self, known: int) -> Replay:
-        """The window from the earliest open order's send time (less the margin) to ``known``, built
-        once for all the orders simulated while the tape knows that much."""
+    def _replay(self, until: int) -> Replay:
+        """The window from the earliest open order's send time (less the margin) to ``until`` (what the tape
+        knows: the events before it), built once for all the orders simulated while the tape knows that much."""
         start = self._floor()
-        start = (start if start is not None else known) - MARGIN_NS
-        if self._window is None or self._window[:2] != (start, known):
-            self._window = (start, known, self.p.tape.window(start, known))
+        start = (start if start is not None else until) - MARGIN_NS
+        if self._window is None or self._window[:2] != (start, until):
+            self._window = (start, until, self.p.tape.window(start, until))
         return self._window[2]
 
     def _horizon(self, order: bt.Order) -> int:
-        """What the tape knows now: an order's fills up to it are final."""
-        return self.p.tape.known_until
+        """The last time (ns, inclusive, as ExecutionBroker counts it) the tape knows in full: an order's fills
+        up to it are final."""
+        return self.p.tape.known_until - 1
 
     def _simulate(self, order: bt.Order, frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
         """The fills of ``order`` on the window the open orders share, up to ``horizon`` (what the tape knows)."""
-        return simulate(frame, self._replay(horizon), queue=self.p.queue, latency=self.p.latency,
+        return simulate(frame, self._replay(horizon + 1), queue=self.p.queue, latency=self.p.latency,
                         slippage_ticks=self.p.slippage_ticks, tick_size=self.p.tape.tick_size)
 
     def next(self) -> None:

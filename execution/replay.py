@@ -48,6 +48,7 @@ __all__ = ["Replay", "Tape", "INT64_MAX", "Trades", "Levels", "Depth", "Book", "
 
 _NANO = 1e9
 INT64_MAX = int(np.iinfo(np.int64).max)  # a time that never comes
+TICK_SAMPLE = 1_000_000  # a replay's tick is inferred from its first million prices (_tick)
 _SIDE_BIT = np.int64(1) << np.int64(61)
 _PRICE_OFFSET = np.int64(1) << np.int64(60)
 _MAX_PRICE = float(_PRICE_OFFSET) / _NANO
@@ -603,11 +604,13 @@ def _entries(code: np.ndarray, order_id: np.ndarray, fills: np.ndarray, n: int) 
 
 
 def _tick(*prices: np.ndarray) -> float:
+    """The tick of a replay: inferred from the first :data:`TICK_SAMPLE` finite prices of the first of
+    ``prices`` (trades, then bids, then asks) whose first 100,000 take more than one value; else 1."""
     for p in prices:
         p = np.asarray(p, np.float64)
         p = p[np.isfinite(p)]
         if len(np.unique(p[:100_000])) > 1:
-            return infer_tick_size(np.unique(p[:1_000_000]))
+            return infer_tick_size(np.unique(p[:TICK_SAMPLE]))
     return 1.0
 
 
@@ -793,11 +796,15 @@ def _from_ticks(ticks: pd.DataFrame, quotes: pd.DataFrame | None, book: bool, na
 @runtime_checkable
 class Tape(Protocol):
     """A source of market events served by windows, for one too large to hold (:mod:`execution.tape`'s
-    ``FileTape``) or one that grows (a live stream's):
+    ``FileTape``) or one that grows (a live stream's: :class:`execution.live.LiveTape`).
+
+    Every time is int64 ns and every span is half-open, ``[start, end)``: an event stamped at ``end``
+    belongs to the next span. So:
 
     - ``window(start_ns, end_ns)``: the :class:`Replay` of the events with times in ``[start_ns, end_ns)``,
       with the book in force at ``start_ns`` (the last event before it comes first);
-    - ``known_until``: every event before this time (int64 ns) is known (:data:`INT64_MAX` for files);
+    - ``known_until``: every event stamped before this time is known, one stamped at it may still
+      come (:data:`INT64_MAX` for files); ``window(start, known_until)`` holds all that is known;
     - ``end_ns``: no event at or after this time (:data:`INT64_MAX` while that is not known yet);
     - ``tick_size`` (the same for every window) and ``name``.
 

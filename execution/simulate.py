@@ -164,6 +164,19 @@ def parse_latency(latency: Any) -> int | str:
     return int(duration(latency, "latency", "'2ms', or 'feed'").value)
 
 
+def no_order_ids(name: str) -> OrderFlowError:
+    """The refusal of queue ``fifo`` on the source ``name``, which has no order ids (a place in the queue
+    is known only from them)."""
+    return OrderFlowError(f"--queue fifo needs order ids (Databento MBO, LOBSTER): {name} has none; use "
+                          "risk_averse or prob:N")
+
+
+def no_receive_times(name: str) -> OrderFlowError:
+    """The refusal of latency ``feed`` on the source ``name``, which has no receive times."""
+    return OrderFlowError(f"--latency feed needs the feed's receive times (a Databento MBO file's ts_recv): {name} "
+                          "has none in a usable form; give a constant latency such as '2ms'")
+
+
 def fill_tick_size(rp: Replay, tick_size: float | None) -> float:
     """The tick a simulation counts ``slippage_ticks`` in: ``tick_size`` (checked), else the one the
     replay inferred from its prices."""
@@ -181,9 +194,7 @@ def _arrival(times: np.ndarray, latency: Any, rp: Replay) -> np.ndarray:
     shift = parse_latency(latency)
     if shift == "feed":
         if getattr(rp, "receive_delay", None) is None:  # a tape has none
-            raise OrderFlowError(
-                f"latency='feed' needs a source with receive times (a Databento MBO file's ts_recv); {rp.name} "
-                "has none in a usable form: give a constant latency such as '2ms'")
+            raise no_receive_times(rp.name)
         state = np.searchsorted(rp.time, np.where(never, 0, times), side="right") - 1
         delay = rp.receive_delay[np.maximum(state, 0)]
         return np.where(never, _NEVER, times + delay)
@@ -627,8 +638,7 @@ def simulate(
                              "book (the displayed size at its price); give a source with quotes, or queue='through' "
                              "(fills only from trades through the price)")
     if resting.any() and model == "fifo" and rp.queue is None:
-        raise OrderFlowError(f"queue='fifo' needs a source with order ids (Databento MBO, LOBSTER); {rp.name} has "
-                             "none: use risk_averse or prob:N")
+        raise no_order_ids(rp.name)
     given = o.arrival != _NEVER
     arrive = np.where(given, o.arrival, _arrival(np.where(given, _NEVER, o.time), latency, rp))
     cancel = _arrival(o.cancel, latency, rp)

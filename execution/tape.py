@@ -3,16 +3,11 @@
 A whole :class:`~execution.replay.Replay` holds a source's every event in memory: right for one
 file or a DataFrame (a LOBSTER day or a Databento MBO file rebuilds its book and queue priority
 from its own order ids). A *tape* serves the events of a source too large to hold, a window at
-a time:
-
-- ``window(start_ns, end_ns) -> Replay``: the events with times in ``[start_ns, end_ns)``, with
-  the book in force at ``start_ns`` (the last event before it comes first: the last quote before
-  it, or the last tick, whose bid/ask is the book at that trade);
-- ``known_until`` (int64 ns): every event before this time is known (``INT64_MAX`` for files,
-  which are complete; a live tape's grows);
-- ``end_ns`` (int64 ns): no event at or after this time (the last event's time + 1 once the
-  tape has read to its source's end; ``INT64_MAX`` before that, or while the source grows);
-- ``tick_size`` (the same for every window) and ``name``.
+a time, through the :class:`~execution.replay.Tape` protocol (its docstring states the convention:
+spans are half-open, ``[start, end)``): ``window(start_ns, end_ns)``, ``known_until``, ``end_ns``,
+``tick_size``, ``name``. A file tape's window starts with the last quote before ``start_ns``, or the
+last tick (whose bid/ask is the book at that trade); its ``known_until`` is ``INT64_MAX`` (files are
+complete) and its ``end_ns`` the last event's time + 1 once it has read to its source's end.
 
 :func:`execution.simulate` on a tape executes orders on
 windows that start at the UTC day of their arrival and double in length until each order is
@@ -45,7 +40,7 @@ from data.reading.sources import is_many, scan_ticks
 from data.storage import is_remote
 from data.ticks import DAY_NS
 
-from .replay import INT64_MAX, Replay, Tape, _tick
+from .replay import INT64_MAX, TICK_SAMPLE, Replay, Tape
 
 __all__ = ["Tape", "FileTape", "fill_source", "default_queue", "FILL_MODES"]
 
@@ -61,7 +56,8 @@ class FileTape:
     bad rows, symbol); its ``start`` is where reading begins (less :data:`LOOKBACK_DAYS`), its
     ``end`` where the data ends for the fills. ``quotes``: a canonical quote stream (with its lag
     applied) as the book; else the ticks' own ``bid, ask, bid_size, ask_size`` when ``book``.
-    ``tick_size``: the tick of every window (None: inferred once, from the first day of data).
+    ``tick_size``: the tick of every window (None: inferred once, as a whole replay of the source infers
+    it: from its first million prices).
 
     Reading: the source is read forward in time order, by UTC day, once, through
     ``data.scan_ticks`` with the options (a store reads only the partitions and row groups of the
@@ -182,10 +178,14 @@ class FileTape:
     def _open(self, begin: int | None) -> None:
         self._reset_cache()
         self._from = begin
+        self._stream = self._scan(begin)
+
+    def _scan(self, begin: int | None) -> Any:
+        """The source's batches from day ``begin`` (None: its start) to the end of the fills."""
         start = None if begin is None else pd.Timestamp(begin * DAY_NS, tz="UTC")
         end = None if self.stop == INT64_MAX else pd.Timestamp(self.stop, tz="UTC")
         scan = scan_ticks(self.source, options=replace(self.options, start=start, end=end), batch_rows=BATCH_ROWS)
-        self._stream = iter(scan.batches())
+        return iter(scan.batches())
 
     def _read_through(self, day: int) -> None:
         """Read until every day up to ``day`` is complete (or the source ends)."""
@@ -218,23 +218,35 @@ class FileTape:
         self._pending, self._pending_day = [], None
 
     def _first_tick(self) -> float:
-        """The tick of every window: inferred from the first day of data (its trades and quotes)."""
-        self._open(None if self.begin is None else self.begin // DAY_NS - LOOKBACK_DAYS)
-        while not self._days and not self._ended:
-            self._read_through(self._pending_day if self._pending_day is not None else -1)
-        if not self._days:
+        """The tick of every window: the one a whole replay of the source infers (``Replay.tick_size``:
+        from its first :data:`~execution.replay.TICK_SAMPLE` prices, trades then bids then asks), from
+        a replay of the source's first ticks, read until there are that many or the source ends. The
+        read is its own: the windows' days are read apart from it."""
+        stream = self._scan(None if self.begin is None else self.begin // DAY_NS - LOOKBACK_DAYS)
+        parts, rows = [], 0
+        while rows < TICK_SAMPLE:
+            batch = next(stream, None)
+            if batch is None:
+                break
+            parts.append(batch)
+            rows += len(batch)
+        if not rows:
             raise OrderFlowError("no ticks in the source to fill orders from", source=self.name)
-        ticks = next(iter(self._days.values()))
+        ticks = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         quotes = None
         if self.quotes is not None:
-            quotes = self.quotes.iloc[:np.searchsorted(self._q_time, self._last_time, side="right")]
+            last = int(pd.DatetimeIndex(ticks["timestamp"]).as_unit("ns").asi8[-1])
+            quotes = self.quotes.iloc[:np.searchsorted(self._q_time, last, side="left")]
         first = Replay.from_ticks(ticks, quotes, book=self.book, name=self.name)
         if self.book and first.book is None:
-            raise OrderFlowError(f"--fills book needs quotes: {self.name} has trades only (no bid/ask with sizes); "
-                                 "use --fills trades, or give the book with --quotes FILE")
-        if first.book is None:
-            return _tick(first.trades.price)
-        return _tick(first.trades.price, first.book.bid, first.book.ask)
+            raise no_book(self.name)
+        return first.tick_size
+
+
+def no_book(name: str) -> OrderFlowError:
+    """The error of ``--fills book`` on a source without a book."""
+    return OrderFlowError(f"--fills book needs quotes: {name} has trades only (no bid/ask with sizes); "
+                          "use --fills trades, or give the book with --quotes FILE")
 
 
 def fill_source(data: Any, fills: str, quotes: Any = None, *, options: LoadOptions | None = None,
@@ -277,8 +289,7 @@ def fill_source(data: Any, fills: str, quotes: Any = None, *, options: LoadOptio
                 q = carried_quotes(path, options.format)
             source = Replay.from_ticks(load_ticks(path, options=whole), q, book=book, name=str(path))
     if book and source.book is None:
-        raise OrderFlowError(f"--fills book needs quotes: {source.name} has trades only (no bid/ask with sizes); "
-                             "use --fills trades, or give the book with --quotes FILE")
+        raise no_book(source.name)
     return source
 
 

@@ -621,3 +621,20 @@ def test_size_units_keep_tiny_sizes():
                            "side": -1})
     fills = simulate(orders((1, 1.5, 1, "limit", 100.0, 1e-6)), Replay.from_ticks(trades, quotes), queue="risk_averse")
     assert [((f.time - T0).total_seconds(), f.size) for f in fills.itertuples()] == [(3.0, 5e-7), (4.0, 5e-7)]
+
+
+def test_the_refusals_of_fifo_and_feed_latency_are_one_message_for_a_file_and_a_live_stream():
+    """A source without order ids (a tick frame with its quotes) and a live stream refuse ``fifo`` with the same
+    words, naming the source; likewise ``latency="feed"`` without receive times."""
+    from execution.simulate import no_order_ids, no_receive_times
+
+    quoted = pd.DataFrame({"timestamp": [t(1)], "price": [100.0], "size": [1.0], "side": np.array([1], np.int8),
+                           "bid": 99.0, "ask": 100.0, "bid_size": 1.0, "ask_size": 1.0})
+    with pytest.raises(OrderFlowError) as fifo:
+        simulate(orders((1, 0, 1, "limit", 100.0, 1)), quoted, queue="fifo")
+    assert str(fifo.value) == str(no_order_ids("<ticks>")) == (
+        "--queue fifo needs order ids (Databento MBO, LOBSTER): <ticks> has none; use risk_averse or prob:N")
+    with pytest.raises(OrderFlowError) as feed:
+        simulate(orders((1, 0, 1, "market", np.nan, 1)), quoted, latency="feed")
+    assert str(feed.value) == str(no_receive_times("<ticks>"))
+    assert str(no_receive_times("a live Binance stream")).startswith("--latency feed needs the feed's receive times")

@@ -102,7 +102,7 @@ def test_windowed_fills_equal_the_whole_source(folder, book, queue, kind):
 def test_a_tape_holds_only_the_days_of_its_window(folder):
     path, whole, _ = folder
     tape = FileTape(path, book=True)
-    assert tape.tick_size == 0.25  # from the first day
+    assert tape.tick_size == 0.25  # from its first prices
     day = pd.Timestamp("2024-03-08", tz="UTC").value
     rp = tape.window(day, day + 86_400 * 10**9)
     assert sorted(tape._days) == [day // 86_400 // 10**9]  # the day asked for; the days before it are let go
@@ -216,3 +216,26 @@ def _fills(result) -> list[tuple]:
     """Every transaction: (bar, size, price, value), without the feed's name (the folder's, or "DataFrame")."""
     return [(when, size, price, value) for when, rows in result.analyzers["transactions"].items()
             for size, price, _, _, value in rows]
+
+
+def test_a_folder_infers_the_tick_of_its_first_prices_as_the_whole_source(tmp_path):
+    """Day 1 trades only on a 0.5 grid (100.0, 100.5, 101.0), day 2 on 0.25 (100.25, ...): over the first prices
+    of the source the tick is 0.25, on the folder as on the same ticks as one frame. A market buy on day 2
+    with 1 tick of slippage fills at the next trade, 100.75, plus 0.25: 101.0 on both (the first day alone
+    said 0.5: 101.25)."""
+    days = {"2024-03-04": [100.0, 100.5, 101.0], "2024-03-05": [100.25, 100.5, 100.75, 101.0]}
+    frames = []
+    for day, prices in days.items():
+        times = pd.Timestamp(day, tz="UTC") + pd.Timedelta("1h") + pd.to_timedelta(np.arange(len(prices)), unit="min")
+        frame = pd.DataFrame({"timestamp": times, "price": prices, "size": 1.0, "side": np.int8(1)})
+        frame.to_parquet(tmp_path / f"ticks_{day}.parquet", index=False)
+        frames.append(frame)
+    whole = fill_source(load_ticks(pd.concat(frames, ignore_index=True)), "trades")
+    tape = fill_source(tmp_path, "trades")
+    assert isinstance(tape, FileTape) and tape.tick_size == whole.tick_size == 0.25
+    orders = pd.DataFrame({"id": [1], "time": [pd.Timestamp("2024-03-05 01:01:30", tz="UTC")], "side": [1],
+                           "type": ["market"], "price": [np.nan], "size": [1.0]})
+    want = simulate(orders, whole, queue="through", slippage_ticks=1)
+    got = simulate(orders, tape, queue="through", slippage_ticks=1)
+    assert want["price"].tolist() == [101.0]
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

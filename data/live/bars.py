@@ -13,7 +13,10 @@ needs (kept from the one in force a persistence window before the last closed ba
 
 - A bar closes when a trade after its end arrives (:meth:`BarStream.take`) or, for time bars, when
   the exchange's clock has passed its end by ``grace`` (:meth:`LiveBars.close_due`; the exchange's
-  clock is estimated from the latest message's exchange time and the local clock).
+  clock is estimated from the latest message's exchange time and the local clock). It is handed out
+  once a trade stamped after its end has come (a tick or volume bar may end on a trade whose stamp
+  the next bar's first trade shares) and, with quotes, a quote stamped after it; or once that clock
+  has passed its end by ``grace``.
 - Trades are checked by trade id (``t``): an id at or below the last one is a duplicate (dropped,
   counted), an id beyond the next one is a gap (reported with the ids and times around it).
 - A trade older than the last one, or inside a bar already closed, is late: dropped and counted,
@@ -225,17 +228,21 @@ class LiveBars:
     # ----------------------------------------------------------------- output
 
     def _take(self, passed: int | None = None) -> pd.DataFrame:
-        """The bars the stream made, and of those waiting the ones whose book is complete: every quote
-        up to a bar's end is in once a later quote came (the quote stream is in time order), or once
-        the exchange's clock is ``passed`` their end (``close_due``)."""
+        """The bars the stream made, and of those waiting the ones whose trades and book are complete:
+        every trade stamped up to a bar's end is in once a later-stamped trade came (a tick or volume bar
+        can end on a trade that shares its stamp with the next bar's first: that one is not later), and
+        every quote once a later quote came (each stream is in time order); or once the exchange's clock
+        is ``passed`` their end (``close_due``). So the tape of paper fills knows a bar's end when the bar
+        comes, as a backtest does."""
         new = self.stream.take()
         if len(new):
             self._waiting.append(new)
             self._made += len(new)
             self.made_through = int(timestamps_ns(new.index)[-1])
-        if not self.quotes:
-            return self._release(np.iinfo(np.int64).max)
-        bound = (self.last_quote_ts - 1) if self.last_quote_ts is not None else np.iinfo(np.int64).min
+        never = np.iinfo(np.int64).min
+        bound = (self.last_ts - 1) if self.last_ts is not None else never
+        if self.quotes:
+            bound = min(bound, (self.last_quote_ts - 1) if self.last_quote_ts is not None else never)
         return self._release(max(bound, passed) if passed is not None else bound)
 
     def _release(self, upto: int) -> pd.DataFrame:

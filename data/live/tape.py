@@ -6,14 +6,17 @@ not on it) and its ``@bookTicker`` quotes (``timestamp, bid, ask, bid_size, ask_
 numpy columns that grow by amortised appends (a block of messages is one append, no frame per
 message). What paper fills read from it (:class:`execution.live.LiveTape`):
 
-- ``trades(start, end)``: the trades stamped in ``[start, end]``;
-- ``quotes(start, end)``: the quotes stamped in ``[start, end]``, led by the one in force at
-  ``start`` (the last one at or before it), so that a window starts with the book it would see;
-- ``known_until``: every event stamped at or before it has arrived. The trades come in time order
-  and so do the quotes, but a later trade may still share the last one's time: the latest time both
-  streams have passed, less 1 ns; or the end of the last time bar closed (:meth:`settle`: a trade
-  inside it that comes later is late, dropped from the bars and the tape alike), if later; once the
-  feed has ended (:meth:`end`), everything;
+- ``trades(start, end)``: the trades stamped in ``[start, end)`` (the convention of
+  :class:`execution.replay.Tape`);
+- ``quotes(start, end)``: the quotes stamped in ``[start, end)``, led by the one in force at
+  ``start`` (the last one before it), so that a window starts with the book it would see;
+- ``known_until``: every event stamped before it has arrived. The trades come in time order and so
+  do the quotes, but a later one may still share the last one's time: for each stream, the time of
+  its last event; for the trades, the end of the last time bar closed + 1 ns if later
+  (:meth:`settle`: a trade inside it that comes later is late, dropped from the bars and the tape
+  alike; the quotes are not settled: one stamped inside the bar may still come); the earlier of
+  the two; once the feed has ended (:meth:`end`), everything;
+- ``end_ns``: once the feed has ended, its last event's time + 1;
 - ``drop_before(time)``: memory stays bounded: the trades before ``time`` go, and the quotes before
   the one in force at it.
 """
@@ -96,8 +99,8 @@ class TickTape:
                                        **{c: quotes[c].to_numpy(np.float64) for c in list(QUOTE_COLUMNS)[1:]}})
 
     def settle(self, time: int) -> None:
-        """Every trade up to ``time`` (ns) is on the tape: later ones are late (a time bar that ends
-        there has closed)."""
+        """Every trade stamped at or before ``time`` (ns) is on the tape: later ones are late (a time bar
+        that ends there has closed). The quotes are not settled by it."""
         self.settled = max(self.settled, int(time))
 
     def end(self) -> None:
@@ -106,13 +109,20 @@ class TickTape:
 
     @property
     def known_until(self) -> int:
-        """ns: every trade and quote stamped at or before it is on the tape (module docstring)."""
+        """ns: every trade and quote stamped before it is on the tape (module docstring)."""
         if self.ended:
             return _EVER
-        last = [self._last(self.trade_columns)]
+        known = max(self._last(self.trade_columns), self.settled + 1)
         if self.quote_columns is not None:
-            last.append(self._last(self.quote_columns))
-        return max(min(last) - 1, self.settled)
+            known = min(known, self._last(self.quote_columns))
+        return known
+
+    @property
+    def end_ns(self) -> int:
+        """ns: once the stream has ended, its last event's time + 1 (no event at or after it); else never."""
+        if not self.ended:
+            return _EVER
+        return max(self._last(c) for c in (self.trade_columns, self.quote_columns) if c is not None) + 1
 
     @staticmethod
     def _last(columns: Columns) -> int:
@@ -125,27 +135,28 @@ class TickTape:
         return min(stamps) if stamps else None
 
     def trades(self, start: int, end: int) -> pd.DataFrame:
-        """The trades stamped in ``[start, end]`` (ns) as canonical ticks."""
+        """The trades stamped in ``[start, end)`` (ns) as canonical ticks."""
         columns = self.trade_columns
         ts = columns["timestamp"]
-        lo, hi = np.searchsorted(ts, start, side="left"), np.searchsorted(ts, end, side="right")
-        return _frame(columns, lo, hi)
+        lo, hi = np.searchsorted(ts, start, side="left"), np.searchsorted(ts, end, side="left")
+        return _frame(columns, lo, max(hi, lo))
 
     def quotes(self, start: int, end: int) -> pd.DataFrame | None:
-        """The quotes stamped in ``[start, end]``, led by the one in force at ``start`` (None without quotes)."""
+        """The quotes stamped in ``[start, end)``, led by the one in force at ``start`` (the last before it;
+        None without quotes)."""
         columns = self.quote_columns
         if columns is None:
             return None
         ts = columns["timestamp"]
-        lo = max(int(np.searchsorted(ts, start, side="right")) - 1, 0)
-        hi = int(np.searchsorted(ts, end, side="right"))
+        lo = max(int(np.searchsorted(ts, start, side="left")) - 1, 0)
+        hi = int(np.searchsorted(ts, end, side="left"))
         return _frame(columns, lo, max(hi, lo))
 
     def drop_before(self, time: int) -> None:
         """Let go of the trades stamped before ``time`` (ns) and the quotes before the one in force at it."""
         self.trade_columns.drop(np.searchsorted(self.trade_columns["timestamp"], time, side="left"))
         if self.quote_columns is not None:
-            self.quote_columns.drop(np.searchsorted(self.quote_columns["timestamp"], time, side="right") - 1)
+            self.quote_columns.drop(np.searchsorted(self.quote_columns["timestamp"], time, side="left") - 1)
 
     def __len__(self) -> int:
         """Rows held (trades and quotes)."""
