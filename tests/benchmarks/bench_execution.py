@@ -9,7 +9,10 @@
    levels and the queue priority of every execution) plus 10,000 resting limit orders simulated under
    each queue model, as book events per second of the two together (target >= 1M/s);
 2. the LOBSTER AMZN day of the shared samples (skipped without ../shared): 10,000 limit orders
-   under each queue model (target < 2 s), and the time to read and replay the day.
+   under each queue model (target < 2 s), and the time to read and replay the day;
+3. whole backtests (``research.run``, the default strategy, no bar cache): ``--fills trades`` on the
+   bundled sample against ``--fills bar`` (target within 2x), and ``--fills book`` on the AMZN day
+   against ``--fills bar`` (target within 3x).
 
 Every figure is the best of a few runs.
 """
@@ -21,11 +24,14 @@ import numpy as np
 import pandas as pd
 
 from execution import Replay, replay, simulate
+from research import RunConfig
+from research import run as backtest
 from tests.benchmarks.common import best_of
-from tests.conftest import SHARED
+from tests.conftest import SAMPLE, SHARED
 
 TARGET_EVENTS = 1e6
 TARGET_SECONDS = 2.0
+TARGET_RUNS = {"trades": 2.0, "book": 3.0}  # a backtest's time with fills from the ticks / with bar fills
 N_ORDERS = 10_000
 QUEUES = ("fifo", "risk_averse", "prob:1", "prob:2")
 AMZN = SHARED / "realdata" / "lobster" / "LOBSTER_SampleFile_AMZN_2012-06-21_1.zip"
@@ -98,9 +104,11 @@ def run(n_events: int = 2_000_000) -> dict:
         flag = "" if rate >= TARGET_EVENTS else f"  below target {TARGET_EVENTS:,.0f}/s"
         print(f"  + {len(orders):,} resting limit orders, queue={queue}: {seconds:.2f} s -> "
               f"{rate / 1e6:.2f}M book events/s with queue tracking{flag}")
+    result.update(fill_runs(SAMPLE, "trades", "the bundled sample"))
     if not AMZN.is_file():
         print(f"LOBSTER AMZN day: skipped ({AMZN} is absent)")
         return result
+    result.update(fill_runs(AMZN, "book", "the LOBSTER AMZN day"))
     read = best_of(lambda: replay(AMZN))
     day = replay(AMZN)
     orders = limit_orders(day, N_ORDERS, unit=100.0)
@@ -113,6 +121,17 @@ def run(n_events: int = 2_000_000) -> dict:
         print(f"  {len(orders):,} limit orders, queue={queue}: {seconds:.2f} s "
               f"({seconds + read:.2f} s with the read){flag}")
     return result
+
+
+def fill_runs(data, fills: str, name: str) -> dict:
+    """A whole backtest of ``data`` with ``--fills {fills}`` against the same with ``--fills bar`` (best of 3 each)."""
+    seconds = {mode: best_of(lambda: backtest(RunConfig(data=data, fills=mode)))  # noqa: B023
+               for mode in ("bar", fills)}
+    ratio = seconds[fills] / seconds["bar"]
+    flag = "" if ratio <= TARGET_RUNS[fills] else f"  above target {TARGET_RUNS[fills]:.0f}x"
+    print(f"backtest of {name}: --fills {fills} {seconds[fills]:.2f} s, --fills bar {seconds['bar']:.2f} s -> "
+          f"{ratio:.2f}x{flag}")
+    return {f"run_{fills}_s": seconds[fills], f"run_{fills}_bar_s": seconds["bar"], f"run_{fills}_ratio": ratio}
 
 
 if __name__ == "__main__":
