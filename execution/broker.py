@@ -55,7 +55,7 @@ from data import OrderFlowError
 from data.ticks import DAY_NS
 
 from .replay import Replay
-from .simulate import _arrival, fill_tick_size, simulate
+from .simulate import _arrival, _Orders, fill_tick_size, simulate
 from .tape import FILL_MODES, Tape, default_queue, fill_source
 
 __all__ = ["WarmupBroker", "ExecutionBroker", "parse_fee", "fill_source", "default_queue", "FILL_MODES"]
@@ -159,7 +159,7 @@ class ExecutionBroker(WarmupBroker):
             raise OrderFlowError("ExecutionBroker needs bar_times: the end time of each bar of the feed")
         self._bar_ns = (times if times.tz is not None else times.tz_localize("UTC")).as_unit("ns").asi8
         self._plans: dict[int, collections.deque] = {}  # order ref -> its final fills not booked yet
-        self._frames: dict[int, pd.DataFrame] = {}  # order ref -> the order as first simulated
+        self._frames: dict[int, _Orders] = {}  # order ref -> the order as first simulated
         self._arrival: dict[int, int] = {}  # order ref -> when it arrives (ns)
         self._known: dict[int, int] = {}  # order ref -> its horizon: its fills up to it are in its plan
         self._given: dict[int, int] = {}  # order ref -> how many of its simulated fills went to its plan
@@ -297,8 +297,8 @@ class ExecutionBroker(WarmupBroker):
             order.info.ahead = self._ahead[ref]
         return self._plans[ref]
 
-    def _frame(self, order: bt.Order) -> pd.DataFrame:
-        """The order as one row of :func:`simulate`'s orders, sent now (a bracket child: when its parent last
+    def _frame(self, order: bt.Order) -> _Orders:
+        """The order as :func:`simulate` takes it (one checked row), sent now (a bracket child: when its parent last
         filled), with its arrival; and the order's info for the trades list (:mod:`research.trades`): when it
         arrived, the volume ahead of a limit order then, each fill's time and liquidity as it is booked."""
         sent = self._sent.get(order.ref, self._now(order.data))
@@ -314,15 +314,13 @@ class ExecutionBroker(WarmupBroker):
         trail = kind in ("trail", "trail_limit")
         # a trailing stop's created.price is its first stop (Backtrader moves it from the price at creation);
         # its limit stays at the same distance from the stop
-        return pd.DataFrame({"id": [order.ref], "time": pd.DatetimeIndex([sent]).tz_localize("UTC"),
-                             "arrival": pd.DatetimeIndex([arrival]).tz_localize("UTC"),
-                             "side": [1 if order.isbuy() else -1], "type": [kind],
-                             "price": [order.created.price if kind != "market" else np.nan],
-                             "size": [abs(order.executed.remsize) or abs(order.created.size)],
-                             "limit": [order.created.pricelimit if kind == "stop_limit" else np.nan],
-                             "trail_amount": [(order.trailamount or np.nan) if trail else np.nan],
-                             "trail_percent": [(order.trailpercent or np.nan) if trail else np.nan],
-                             "limit_offset": [-order._limitoffset if kind == "trail_limit" else np.nan]})
+        return _Orders.one(order.ref, sent, 1 if order.isbuy() else -1, kind,
+                           order.created.price if kind != "market" else np.nan,
+                           abs(order.executed.remsize) or abs(order.created.size), arrival=arrival,
+                           limit=order.created.pricelimit if kind == "stop_limit" else np.nan,
+                           trail_amount=(order.trailamount or np.nan) if trail else np.nan,
+                           trail_percent=(order.trailpercent or np.nan) if trail else np.nan,
+                           limit_offset=-order._limitoffset if kind == "trail_limit" else np.nan)
 
     def _horizon(self, order: bt.Order) -> int:
         """Up to when (ns, inclusive) a simulation of ``order`` now makes its fills final. A whole replay:
@@ -355,7 +353,7 @@ class ExecutionBroker(WarmupBroker):
                                     fills["size"].iloc[given:final].tolist(),
                                     (fills["liquidity"].iloc[given:final] == "maker").tolist()))
 
-    def _simulate(self, order: bt.Order, frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    def _simulate(self, order: bt.Order, frame: _Orders, horizon: int) -> pd.DataFrame:
         """The fills of ``order`` (one row of :func:`simulate`'s orders, from its send time) against the
         replay, those after ``horizon`` (ns) unknown yet: on a tape, the simulation stops there."""
         source = self.p.replay

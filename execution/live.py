@@ -39,7 +39,7 @@ from data.live.tape import TickTape
 
 from .broker import ExecutionBroker
 from .replay import Replay
-from .simulate import no_order_ids, no_receive_times, parse_latency, parse_queue, simulate
+from .simulate import _Orders, no_order_ids, no_receive_times, parse_latency, parse_queue, simulate
 
 __all__ = ["LiveTape", "LiveExecutionBroker", "MARGIN_NS"]
 
@@ -144,7 +144,7 @@ class LiveExecutionBroker(ExecutionBroker):
         up to it are final."""
         return self.p.tape.known_until - 1
 
-    def _simulate(self, order: bt.Order, frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    def _simulate(self, order: bt.Order, frame: _Orders, horizon: int) -> pd.DataFrame:
         """The fills of ``order`` on the window the open orders share, up to ``horizon`` (what the tape knows)."""
         return simulate(frame, self._replay(horizon + 1), queue=self.p.queue, latency=self.p.latency,
                         slippage_ticks=self.p.slippage_ticks, tick_size=self.p.tape.tick_size)

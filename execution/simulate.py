@@ -82,6 +82,24 @@ class _Orders:
     trail_percent: np.ndarray  # ... or a fraction of that price
     limit_offset: np.ndarray  # a trail_limit's limit price minus its stop
 
+    def take(self, rows: np.ndarray, **changed: np.ndarray) -> "_Orders":
+        """The orders ``rows``, with the columns ``changed`` (already taken) replaced."""
+        return _Orders(**{name: changed[name] if name in changed else getattr(self, name)[rows]
+                          for name in self.__dataclass_fields__})
+
+    @classmethod
+    def one(cls, id: Any, time: int, side: int, kind: str, price: float, size: float, *, arrival: int = _NEVER,
+            limit: float = np.nan, trail_amount: float = np.nan, trail_percent: float = np.nan,
+            limit_offset: float = np.nan) -> "_Orders":
+        """One order, as :func:`_check_orders` makes it (times in ns), from a caller that built it whole (the
+        broker: one order at a time, where a checked DataFrame costs more than the simulation)."""
+        def col(value: Any, dtype: Any) -> np.ndarray:
+            return np.array([value], dtype)
+        return cls(np.array([id]), col(time, np.int64), col(side, np.int64), col(ORDER_TYPES.index(kind), np.int8),
+                   col(price, np.float64), col(size, np.float64), col(_NEVER, np.int64), col(limit, np.float64),
+                   col(arrival, np.int64), col(trail_amount, np.float64), col(trail_percent, np.float64),
+                   col(limit_offset, np.float64))
+
 
 def _ns(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
     """UTC int64 ns and a missing mask; naive times are UTC."""
@@ -100,6 +118,8 @@ def _bad(mask: np.ndarray, problem: str, column: str, values: np.ndarray) -> Non
 
 
 def _check_orders(orders: Any) -> _Orders:
+    if isinstance(orders, _Orders):  # made whole by the caller (_Orders.one)
+        return orders
     if not isinstance(orders, pd.DataFrame):
         raise OrderFlowError(f"orders must be a DataFrame with columns {list(ORDER_COLUMNS)}, not {type(orders).__name__}")
     missing = [c for c in ORDER_COLUMNS if c not in orders]
@@ -698,10 +718,9 @@ def _simulate_tape(orders: pd.DataFrame, tape: Tape, *, queue: str = "risk_avers
             start, end = d * DAY_NS, (d + k) * DAY_NS
             capped = end >= tape.known_until  # the window holds all the tape knows
             rp = tape.window(start, min(end, tape.known_until))
-            sub = orders.iloc[rows].copy()
-            sub["arrival"] = pd.DatetimeIndex(arrive[rows].view("M8[ns]")).tz_localize("UTC")
-            got = simulate(sub, rp, queue=queue, latency=latency, slippage_ticks=slippage_ticks, tick_size=tick)
-            pos = rows[pd.Index(orders["id"].to_numpy()[rows]).get_indexer(got["id"].to_numpy())]
+            got = simulate(o.take(rows, arrival=arrive[rows]), rp, queue=queue, latency=latency,
+                           slippage_ticks=slippage_ticks, tick_size=tick)
+            pos = rows[pd.Index(o.id[rows]).get_indexer(got["id"].to_numpy())]
             filled = np.bincount(np.searchsorted(rows, pos), weights=got["size"].to_numpy(), minlength=len(rows))
             done = (filled >= size[rows] * (1 - 1e-12)) | (cancel[rows] < end) | (end >= tape.end_ns) | capped
             keep = np.isin(pos, rows[done])

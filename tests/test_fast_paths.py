@@ -390,3 +390,23 @@ def test_large_orders_of_single_trades_equal_the_grouped_formula(threshold) -> N
             got = large_order_volume(times[lo:hi], size[lo:hi], side[lo:hi], local, threshold, 1_000, carry=fast_carry)
             assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
         assert np.array_equal(plain_carry.sizes, fast_carry.sizes) and plain_carry.threshold == fast_carry.threshold
+
+
+@pytest.mark.parametrize("kind,price,extra", [
+    ("market", np.nan, {}), ("limit", 100.25, {}), ("stop", 99.5, {}), ("stop_limit", 99.5, {"limit": 99.25}),
+    ("trail", np.nan, {"trail_amount": 0.75}), ("trail", 101.0, {"trail_percent": 0.01}),
+    ("trail_limit", np.nan, {"trail_amount": 1.0, "limit_offset": -0.25})])
+def test_one_order_made_whole_equals_the_checked_row(kind: str, price: float, extra: dict) -> None:
+    """The broker's order, made whole (``_Orders.one``: no DataFrame, no checks), is the order the checks make
+    of the same row."""
+    from execution.simulate import _check_orders, _Orders
+
+    sent, arrival = 1_709_287_260_000_000_000, 1_709_287_260_002_000_000
+    row = pd.DataFrame({"id": [7], "time": pd.DatetimeIndex([sent]).tz_localize("UTC"),
+                        "arrival": pd.DatetimeIndex([arrival]).tz_localize("UTC"), "side": [-1], "type": [kind],
+                        "price": [price], "size": [3.0], **{k: [v] for k, v in extra.items()}})
+    checked = _check_orders(row)
+    whole = _Orders.one(7, sent, -1, kind, price, 3.0, arrival=arrival, **extra)
+    for name in _Orders.__dataclass_fields__:
+        got, want = getattr(whole, name), getattr(checked, name)
+        assert got.dtype.kind == want.dtype.kind and np.array_equal(got, want, equal_nan=got.dtype.kind == "f"), name
