@@ -187,13 +187,13 @@ def parse_latency(latency: Any) -> int | str:
 def no_order_ids(name: str) -> OrderFlowError:
     """The refusal of queue ``fifo`` on the source ``name``, which has no order ids (a place in the queue
     is known only from them)."""
-    return OrderFlowError(f"--queue fifo needs order ids (Databento MBO, LOBSTER): {name} has none; use "
+    return OrderFlowError(f"queue fifo needs order ids (Databento MBO, LOBSTER): {name} has none; use "
                           "risk_averse or prob:N")
 
 
 def no_receive_times(name: str) -> OrderFlowError:
     """The refusal of latency ``feed`` on the source ``name``, which has no receive times."""
-    return OrderFlowError(f"--latency feed needs the feed's receive times (a Databento MBO file's ts_recv): {name} "
+    return OrderFlowError(f"latency feed needs the feed's receive times (a Databento MBO file's ts_recv): {name} "
                           "has none in a usable form; give a constant latency such as '2ms'")
 
 

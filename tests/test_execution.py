@@ -633,8 +633,8 @@ def test_the_refusals_of_fifo_and_feed_latency_are_one_message_for_a_file_and_a_
     with pytest.raises(OrderFlowError) as fifo:
         simulate(orders((1, 0, 1, "limit", 100.0, 1)), quoted, queue="fifo")
     assert str(fifo.value) == str(no_order_ids("<ticks>")) == (
-        "--queue fifo needs order ids (Databento MBO, LOBSTER): <ticks> has none; use risk_averse or prob:N")
+        "queue fifo needs order ids (Databento MBO, LOBSTER): <ticks> has none; use risk_averse or prob:N")
     with pytest.raises(OrderFlowError) as feed:
         simulate(orders((1, 0, 1, "market", np.nan, 1)), quoted, latency="feed")
     assert str(feed.value) == str(no_receive_times("<ticks>"))
-    assert str(no_receive_times("a live Binance stream")).startswith("--latency feed needs the feed's receive times")
+    assert str(no_receive_times("a live Binance stream")).startswith("latency feed needs the feed's receive times")

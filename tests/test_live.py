@@ -743,11 +743,11 @@ def test_live_command_line_errors(tmp_path):
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--sweep", "slope_period=2,3"):
             "--sweep does not apply",
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--fills", "book", "--queue",
-         "fifo"): "--queue fifo needs order ids (Databento MBO, LOBSTER): a live Binance stream has none",
+         "fifo"): "queue fifo needs order ids (Databento MBO, LOBSTER): a live Binance stream has none",
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--fills", "trades",
          "--queue", "risk_averse"): "--fills trades has no book to queue in",
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--fills", "book",
-         "--latency", "feed"): "--latency feed needs the feed's receive times",
+         "--latency", "feed"): "latency feed needs the feed's receive times",
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--timeframes", "5min",
          "--developing"): "--developing needs the bars of files",
         ("--live", "ws://127.0.0.1:9", "--symbol", "BTCUSDT", "--instrument", "BTC-PERP", "--timeframes", "500t"):
