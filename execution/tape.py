@@ -180,10 +180,11 @@ class FileTape:
         self._from = begin
         self._stream = self._scan(begin)
 
-    def _scan(self, begin: int | None) -> Any:
-        """The source's batches from day ``begin`` (None: its start) to the end of the fills."""
+    def _scan(self, begin: int | None, *, to_end: bool = False) -> Any:
+        """The source's batches from day ``begin`` (None: its start) to the end of the fills (``to_end``: of
+        the source)."""
         start = None if begin is None else pd.Timestamp(begin * DAY_NS, tz="UTC")
-        end = None if self.stop == INT64_MAX else pd.Timestamp(self.stop, tz="UTC")
+        end = None if self.stop == INT64_MAX or to_end else pd.Timestamp(self.stop, tz="UTC")
         scan = scan_ticks(self.source, options=replace(self.options, start=start, end=end), batch_rows=BATCH_ROWS)
         return iter(scan.batches())
 
@@ -222,7 +223,7 @@ class FileTape:
         from its first :data:`~execution.replay.TICK_SAMPLE` prices, trades then bids then asks), from
         a replay of the source's first ticks, read until there are that many or the source ends. The
         read is its own: the windows' days are read apart from it."""
-        stream = self._scan(None if self.begin is None else self.begin // DAY_NS - LOOKBACK_DAYS)
+        stream = self._scan(None, to_end=True)  # as a whole replay reads it, whatever the run's window
         parts, rows = [], 0
         while rows < TICK_SAMPLE:
             batch = next(stream, None)

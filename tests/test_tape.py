@@ -239,3 +239,6 @@ def test_a_folder_infers_the_tick_of_its_first_prices_as_the_whole_source(tmp_pa
     got = simulate(orders, tape, queue="through", slippage_ticks=1)
     assert want["price"].tolist() == [101.0]
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+    # an --end before day 2 stops the fills there, not the source's first prices (one file is replayed whole,
+    # whatever the window): still 0.25
+    assert fill_source(tmp_path, "trades", options=LoadOptions(end="2024-03-04 12:00")).tick_size == 0.25
