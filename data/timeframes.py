@@ -193,7 +193,8 @@ class CoarserBars:
         self.calendar = calendar
         self.options = BarOptions.of(options)
         self.due: collections.deque = collections.deque()
-        self._held: pd.DataFrame | None = None  # the base bars of the open coarser bar(s), after the context bar
+        self._held: list[pd.DataFrame] = []  # the base bars of the open coarser bar(s), after the context bar
+        self._open: int | None = None  # the time (ns) of the open coarser bar: no base bar before it closes one
         self._context = 0  # 1 when _held starts with the last base bar of a closed coarser bar
         self._offset = 0  # the position of _held's first bar
         self._last = -1  # the position of the last delivery
@@ -202,7 +203,7 @@ class CoarserBars:
     @property
     def held(self) -> int:
         """Base bars kept (those of the coarser bar still open and the one before them)."""
-        return 0 if self._held is None else len(self._held)
+        return sum(len(part) for part in self._held)
 
     def add(self, bars: pd.DataFrame, table: pd.DataFrame | None = None) -> None:
         """Take the next base ``bars`` and the footprint ``table`` rows made with them (or before them)."""
@@ -210,13 +211,17 @@ class CoarserBars:
             self._tables.append(table)
         if not len(bars):
             return
-        held = bars if self._held is None else pd.concat([self._held, bars])
+        self._held.append(bars)
+        if self._open is not None and timestamps_ns(bars.index[-1:])[0] < self._open:
+            return  # the open coarser bar goes on: kept in parts, grouped once it closes
+        held = pd.concat(self._held) if len(self._held) > 1 else bars
         held.attrs = dict(bars.attrs)  # bar_spec: the base bars' durations and the timeframe check read it
         groups = group_bars(held, self.spec, self.calendar)
         times = timestamps_ns(held.index)
         closed = int(np.searchsorted(groups.stamps, times[-1], side="right"))
-        self._held = held
+        self._held = [held]
         if closed <= self._context:
+            self._open = int(groups.stamps[self._context])
             return
         end = int(groups.ends[closed - 1])
         coarse = resample_bars(held.iloc[:end], self.spec, footprint=self._rows(times[end - 1]),
@@ -224,7 +229,8 @@ class CoarserBars:
         positions = delivery_positions(timestamps_ns(coarse.index), times, self._last - self._offset) + self._offset
         self.due.extend(zip(positions.tolist(), (coarse.iloc[[k]] for k in range(len(coarse)))))
         self._last = int(positions[-1])
-        self._held = held.iloc[end - 1:]
+        self._held = [held.iloc[end - 1:]]
+        self._open = int(groups.stamps[closed]) if closed < len(groups.stamps) else None
         self._offset += end - 1
         self._context = 1
 
