@@ -36,9 +36,10 @@ liquidity, on top of the commission scheme Backtrader already charges. An order 
 simulated plan (a roll's market fills) fills its whole size and pays the taker fee.
 
 A continuous contract (``roller``: a :class:`research.rolls.Roller`): the replay or tape is the series'
-own ticks. At each roll passed, the broker's ``next`` first books the fills stamped before the roll, then
-the roller rolls (or closes) the position; an order whose prices the roll moved is simulated again as an
-order sent at the roll (:meth:`ExecutionBroker.replan`), one the roll cancels has no fill after it
+own ticks. At each roll passed, the broker's ``next`` first books the fills stamped before the roll (those
+of a bracket's children too, when their parent filled before it), then the roller rolls (or closes) the
+position; an order whose prices the roll moved is simulated again as an order sent at the roll
+(:meth:`ExecutionBroker.replan`), one the roll cancels has no fill after it
 (:meth:`ExecutionBroker.cancel_at`).
 """
 from __future__ import annotations
@@ -225,12 +226,38 @@ class ExecutionBroker(WarmupBroker):
 
     def _book_before(self, when: int) -> None:
         """Book the fills stamped before ``when`` (ns: a roll) of the orders working, as Backtrader's ``next``
-        books those of a bar: so that a bar holding a roll books its old contract's fills before the roll."""
-        self.check_submitted()
+        books those of a bar: so that a bar holding a roll books its old contract's fills before the roll. The
+        children of a bracket whose parent has filled are activated first, as Backtrader's ``next`` does, and
+        again after each pass that fills a parent: their fills before the roll are booked too."""
         self._until = when - 1
+        try:
+            while True:
+                self._activate()
+                self.check_submitted()
+                self._pass()
+                if not self._toactivate:
+                    break
+        finally:
+            self._until = _NEVER
+
+    def _activate(self) -> None:
+        """Activate the children of the brackets whose parent has filled (Backtrader queues them in
+        ``_toactivate`` and activates them at the start of its ``next``)."""
+        while self._toactivate:
+            self._toactivate.popleft().activate()
+
+    def _pass(self) -> None:
+        """One pass over the orders working, as Backtrader's ``next`` makes it: an expired order is notified and
+        its OCO group and bracket cancelled; an active one executes, each out of the queue while it executes
+        (Backtrader's OCO check cancels those in it), and a completed parent queues its children."""
         self.pending.append(None)
-        try:  # each order out of the queue while it executes (Backtrader's OCO check cancels those in it)
+        try:
             while (order := self.pending.popleft()) is not None:
+                if order.expire():
+                    self.notify(order)
+                    self._ococheck(order)
+                    self._bracketize(order, cancel=True)
+                    continue
                 if order.active():
                     self._try_exec(order)
                     if order.status == bt.Order.Completed:
@@ -238,7 +265,6 @@ class ExecutionBroker(WarmupBroker):
                 if order.alive():
                     self.pending.append(order)
         finally:
-            self._until = _NEVER
             if None in self.pending:
                 self.pending.remove(None)
 

@@ -3,6 +3,8 @@ against the series' own ticks (the adjusted prices its bars show), positions rol
 bar fills, and an order whose prices a roll moves is simulated again in the new contract; numbers by hand."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import backtrader as bt
 import numpy as np
 import pandas as pd
@@ -195,3 +197,82 @@ def test_quotes_of_one_contract_are_refused_for_the_series(store, tmp_path, caps
 
 def test_load_options_of_the_fill_source_are_the_runs(store):
     assert config(store).load_options == LoadOptions(continuous="ES", adjust="add")
+
+
+# A bracket whose entry fills before the roll, on the old contract: 16:30 .. 22:45 are ESH4 trades before the
+# 23:00 roll; 01:00 is ESH4's after it (not in the series). Last before the roll: ESH4 5015.00 (22:45), ESM4 5054.50
+# (22:40): gap 39.50.
+BRACKETED = {
+    "ESH4": rows(("2024-03-06 14:00:30", 5000.00, 1, 1), ("2024-03-06 16:30:00", 5003.00, 1, 1),
+                 ("2024-03-06 22:10:00", 5004.00, 1, -1), ("2024-03-06 22:30:00", 5010.00, 1, 1),
+                 ("2024-03-06 22:45:00", 5015.00, 1, 1), ("2024-03-07 01:00:00", 4990.00, 9, -1)),
+    "ESM4": rows(("2024-03-06 22:40:00", 5054.50, 1, 1), ("2024-03-07 01:00:30", 5056.00, 3, 1),
+                 ("2024-03-07 02:00:30", 5044.00, 2, -1)),
+}
+
+
+class Bracket(bt.Strategy):
+    """A market buy bracket (one contract) on bar ``enter``, with a sell limit at ``target`` and a sell stop at 4980."""
+
+    params = (("enter", 0), ("target", 5008.0))
+
+    def next(self):
+        if len(self) - 1 == self.p.enter:
+            self.entry, self.stop_loss, self.target = self.buy_bracket(
+                size=1, exectype=bt.Order.Market, limitprice=self.p.target, stopprice=4980.0)
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+@pytest.mark.parametrize("bars", ["1h", "2h"])
+@pytest.mark.parametrize("enter, target, entry, exit_", [
+    # bought at bar 0's close (1h: 15:00, 2h: 16:00): ESH4's 5003.00 at 16:30, on bar 1. The target at 5008.00,
+    # sent then, rests (5004.00 at 22:10 is below it) until 5010.00 at 22:30 trades through it: filled at 5008.00
+    (0, 5008.0, (5003.0, "16:30"), (5008.0, "22:30")),
+    # bought at bar 1's close (1h: 17:00, 2h: 18:00): 5004.00 at 22:10, on bar 2. The target at 5012.00, sent at
+    # 22:10, rests (5010.00 at 22:30) until 5015.00 at 22:45 trades through it: filled at 5012.00, booked with 2h
+    # bars on bar 2 (before the roll, on the bar holding it), with 1h bars on bar 3 (the bar after the parent's:
+    # the children are activated there, and booked before the roll applied on it)
+    (1, 5012.0, (5004.0, "22:10"), (5012.0, "22:45")),
+])
+def test_a_bracket_whose_target_fills_before_the_roll_is_not_rolled(tmp_path, runonce, bars, enter, target,
+                                                                     entry, exit_):
+    # 1h bars: 0 15:00 (14:00:30), 1 17:00 (16:30), 2 23:00 (22:10 .. 22:45), 3 02:00 (01:00:30): the roll is
+    # applied on bar 3. 2h bars: 0 16:00, 1 18:00, 2 00:00 (22:10 .. 22:45: it holds the roll), 3 02:00. The
+    # children of a bracket are activated at the start of the bar after their parent's fill; the fills before the
+    # roll are booked at the start of the bar where it is applied: the children activated there first (and those
+    # of a parent filling in it: 2h, the second case). Either way the target fills before the roll, the stop is
+    # cancelled with it, and the position is flat at the roll: nothing is rolled, one trade on ESH4.
+    store = write_store(tmp_path / "store", BRACKETED)
+    cfg = config(store, strategy=Bracket, params={"enter": enter, "target": target}, bars=bars, adjust="none")
+    trades, value, broker, strategy = trades_in_mode(cfg, runonce)
+    assert strategy.entry.info.fill_times == [pd.Timestamp(f"2024-03-06 {entry[1]}", tz="UTC").value]
+    assert strategy.target.info.fill_times == [pd.Timestamp(f"2024-03-06 {exit_[1]}", tz="UTC").value]
+    assert (strategy.target.status, strategy.target.executed.price) == (bt.Order.Completed, exit_[0])
+    assert (strategy.stop_loss.status, strategy.stop_loss.executed.size) == (bt.Order.Canceled, 0)
+    assert broker.p.roller.done == []
+    pnl = (exit_[0] - entry[0]) * 50  # 5.00 x 50 = 250; 8.00 x 50 = 400
+    assert trades[["entry_price", "exit_price", "pnl"]].values.tolist() == [[entry[0], exit_[0], pnl]]
+    assert trades[["entry_bar", "exit_bar"]].values.tolist() == [[enter + 1, 3 if (enter, bars) == (1, "1h") else 2]]
+    assert value == 100_000 + pnl - 2 * 2.5
+
+
+class BuyUntil(bt.Strategy):
+    """A buy limit at 5004.50 on bar 1, valid until 2024-03-06 20:00 (UTC)."""
+
+    def next(self):
+        if len(self) == 2:
+            self.limit = self.buy(size=1, exectype=bt.Order.Limit, price=5004.5, valid=datetime(2024, 3, 6, 20))
+
+
+@pytest.mark.parametrize("runonce", [True, False])
+@pytest.mark.parametrize("bars", ["1h", "2h"])
+def test_an_order_expired_on_the_bar_holding_the_roll_books_no_fill_before_it(tmp_path, runonce, bars):
+    # sent at bar 1's close (1h: 17:00, 2h: 18:00). ESH4's 5004.00 at 22:10 trades through it, in bar 2 (1h: 23:00,
+    # 2h: 00:00, holding the roll): Backtrader expires the order on the first bar stamped after 20:00, before it
+    # executes there; the fills before the roll booked on that bar are no exception: no fill, nothing to roll.
+    store = write_store(tmp_path / "store", BRACKETED)
+    _, value, broker, strategy = trades_in_mode(config(store, strategy=BuyUntil, bars=bars, adjust="none"), runonce)
+    assert (strategy.limit.status, strategy.limit.executed.size) == (bt.Order.Expired, 0)
+    assert strategy.limit.info.fill_times == []
+    assert broker.p.roller.done == []
+    assert value == 100_000
