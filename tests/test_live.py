@@ -491,11 +491,36 @@ def test_paper_fills_paced_on_tick_bars_whose_trades_share_a_millisecond(tmp_pat
     assert {k: v for k, v in live.metrics.items() if v == v} == {k: v for k, v in backtest.metrics.items() if v == v}
 
 
+def test_paper_fills_paced_in_time_bars_closed_by_grace_on_a_quiet_book(tmp_path):
+    """The synthetic capture at 10 times its pace, ``--fills book`` on 1s bars, but the book goes quiet
+    after 14,000 trades (no quote after 70 s): from then on every bar is handed out by the grace period,
+    with no quote after its end. The bar settles the tape through its end, so the fills stamped inside it
+    are final when it comes and booked in it, as in the backtest of the file: the orders, each fill's bar,
+    the trades list and the metrics are the backtest's."""
+    from research import RunConfig, run
+    from research.instruments import get_instrument
+    from research.live import LiveSource, run_live
+
+    capture = synthetic_capture(tmp_path / "quiet.gz", quotes=14_000)
+    config = RunConfig(data=capture, strategy="cvd_trend", bars="1s", fills="book", cache=False,
+                       params={"slope_period": 3, "stop": 4.0, "target": 3.0}, instrument=get_instrument("BTC-PERP"),
+                       session=(pd.Timestamp("00:00").time(), "UTC"))
+    backtest = run(config)
+    with replay(str(capture), "--speed", "10") as (server, url):
+        live = run_live(config, LiveSource(url, "BTCUSDT", idle_stop=1.5), qcheck=0.05)
+    quiet = (BASE_MS + 14_000 * 5) * 1_000_000  # the first trade without a quote
+    fills = [int(t) for o in backtest.cerebro.broker.orders for t in (getattr(o.info, "fill_times", None) or [])]
+    assert len([f for f in fills if f >= quiet]) >= 5, fills  # fills in the bars closed by grace: the case
+    assert _orders(live) == _orders(backtest)
+    assert live.analyzers["transactions"] == backtest.analyzers["transactions"]
+    pd.testing.assert_frame_equal(live.trades, backtest.trades, check_exact=True)
+    assert {k: v for k, v in live.metrics.items() if v == v} == {k: v for k, v in backtest.metrics.items() if v == v}
+
 def test_tick_tape_windows_known_time_and_memory():
     """Worked by hand: trades at 10, 20, 20, 30 ns and quotes at 5, 15, 25 ns. Known (every event before it
     has arrived): the trades have passed 20 and the quotes 25, and a later trade may still be stamped 20: 20;
     with the trade at 30: 25. The window [16, 30): the trades at 20, 20 and the quotes 15 (in force at 16),
-    25. Settling the trades through 40 (a time bar closed there) does not lift the quotes: still 25. Dropping
+    25. Settling the tape through 40 (a bar that ends there handed out): every event up to 40 is on it, so 41. Dropping
     before 20: the trades from 20 on, the quotes from 15 (in force at 20). Then 100,000 appends of a trade
     and a quote, the tape cut after each: the buffers stay small."""
     from data.live.tape import TickTape
@@ -515,7 +540,7 @@ def test_tick_tape_windows_known_time_and_memory():
     assert tape.quotes(16, 30)["timestamp"].array.asi8.tolist() == [15, 25]
     assert tape.quotes(15, 25)["bid"].tolist() == [1.0, 2.0]  # in force at 15: the quote at 5; then the one at 15
     tape.settle(40)
-    assert tape.known_until == 25 and tape.end_ns == np.iinfo(np.int64).max
+    assert tape.known_until == 41 and tape.end_ns == np.iinfo(np.int64).max
     tape.drop_before(20)
     assert tape.trades(0, 100)["timestamp"].array.asi8.tolist() == [20, 20, 30]
     assert tape.quotes(0, 100)["timestamp"].array.asi8.tolist() == [15, 25]
@@ -526,6 +551,67 @@ def test_tick_tape_windows_known_time_and_memory():
     assert len(tape.trade_columns) == 11 and tape.trade_columns.capacity <= 1024
     tape.end()
     assert tape.known_until == np.iinfo(np.int64).max and tape.end_ns == 100_100
+
+
+def test_a_tape_settled_by_a_closed_bar_knows_its_end_without_a_later_quote():
+    """Worked by hand: trades at 1,000 and 5,000 ns, one quote at 900 ns (a quiet book). Known: the quotes
+    have passed only 900, so 900. A time bar ending at 10,000 ns closed by grace settles the tape: every
+    trade and quote stamped at or before 10,000 is on it (later ones are late), so 10,001, though no quote
+    came after 900. A quote and a trade at 12,000 and 15,000: the earlier of the two streams' last times,
+    12,000, lifts it."""
+    from data.live.tape import TickTape
+
+    def ts(*ns):
+        return pd.DatetimeIndex(np.array(ns, "M8[ns]")).tz_localize("UTC")
+
+    tape = TickTape()
+    tape.add_trades(pd.DataFrame({"timestamp": ts(1_000, 5_000), "price": [1.0, 2.0], "size": 1.0, "side": [1, -1]}))
+    tape.add_quotes(pd.DataFrame({"timestamp": ts(900), "bid": [1.0], "ask": [2.0], "bid_size": 1.0, "ask_size": 2.0}))
+    assert tape.known_until == 900
+    tape.settle(10_000)
+    assert tape.known_until == 10_001
+    tape.add_quotes(pd.DataFrame({"timestamp": ts(12_000), "bid": [1.0], "ask": [2.0], "bid_size": 1.0, "ask_size": 2.0}))
+    tape.add_trades(pd.DataFrame({"timestamp": ts(15_000), "price": [3.0], "size": 1.0, "side": [1]}))
+    assert tape.known_until == 12_000
+
+
+def test_live_bars_released_by_grace_settle_the_tape_and_make_earlier_quotes_late():
+    """Worked by hand: 1s bars with quotes, a grace of 0.5 s. A quote at t+100 ms, trades at t+200 and
+    t+1,200 ms (the second closes bar t+1,000 but no quote has come after t+100: it waits). At local R the
+    exchange clock is t+1,200; at R + 1.3 s it is t+2,500, past bar t+2,000's end by the grace: both bars
+    are handed out and the tape is settled through t+2,000 (known: t+2,000 ms + 1 ns) without a later
+    quote. Then a quote at t+1,900 (inside a closed bar) is late: dropped, counted, not on the tape; one at
+    t+2,100 is kept. On 2-trade bars the same: trades at t+200, t+300, t+300 make bar t+300 (the third
+    shares its stamp: no later trade yet, and no later quote); the grace hands it out at t+800 and
+    settles the tape through t+300, so a fourth trade stamped t+300 that comes then is late (it would
+    have been known already), one at t+400 is kept."""
+    from data.live.tape import TickTape
+
+    t, r, ms = BASE_MS, 5_000_000_000_000, 1_000_000
+    tape = TickTape()
+    live = LiveBars("1s", grace="500ms", name="test", options=BarOptions(footprint=False), tape=tape)
+    assert live.add([quote(1, t + 100, 99.0, 100.0, 1.0, 1.0), trade(1, t + 200, 100.0, 1.0),
+                     trade(2, t + 1200, 101.0, 1.0)], r).empty
+    assert tape.known_until == (t + 100) * ms
+    closed = live.close_due(r + 1_300_000_000)
+    assert list(closed.index) == [pd.Timestamp(t + k, unit="ms", tz="UTC") for k in (1000, 2000)]
+    assert tape.known_until == (t + 2000) * ms + 1
+    live.add([quote(2, t + 1900, 98.0, 99.0, 1.0, 1.0), quote(3, t + 2100, 97.0, 98.0, 1.0, 1.0)], r)
+    assert live.report()["quotes"] == {"rows_read": 3, "rows_kept": 2, "rejected": {"late": 1}}
+    assert tape.quotes(0, 2**62)["timestamp"].array.asi8.tolist() == [(t + 100) * ms, (t + 2100) * ms]
+
+    tape = TickTape()
+    live = LiveBars("2t", grace="500ms", name="test", options=BarOptions(footprint=False), tape=tape)
+    assert live.add([quote(1, t + 100, 99.0, 100.0, 1.0, 1.0), trade(1, t + 200, 100.0, 1.0),
+                     trade(2, t + 300, 101.0, 1.0), trade(3, t + 300, 102.0, 1.0)], r).empty
+    assert tape.known_until == (t + 100) * ms  # bar t+300 is made; neither a later trade nor quote: it waits
+    assert live.close_due(r + 499_000_000).empty  # the exchange clock: t + 799 ms, inside the grace
+    closed = live.close_due(r + 500_000_000)  # t + 800 ms: past t + 300 by the grace
+    assert list(closed.index) == [pd.Timestamp(t + 300, unit="ms", tz="UTC")] and closed.iloc[0].close == 101.0
+    assert tape.known_until == (t + 300) * ms + 1
+    assert live.add([trade(4, t + 300, 103.0, 1.0), trade(5, t + 400, 104.0, 1.0)], r).empty
+    assert live.report()["rejected"] == {"late": 1}
+    assert tape.trades(0, 2**62)["price"].tolist() == [100.0, 101.0, 102.0, 104.0]
 
 
 def test_simulate_on_a_live_tape_gives_the_fills_of_the_whole_capture():
@@ -671,11 +757,11 @@ def test_a_dropped_connection_shows_the_gap_and_the_run_goes_on():
 
 
 def synthetic_capture(path: Path, n: int = 20_000, per_second: int = 200, seed: int = 5,
-                      ms: np.ndarray | None = None, sells: np.ndarray | None = None) -> Path:
+                      ms: np.ndarray | None = None, sells: np.ndarray | None = None, quotes: int | None = None) -> Path:
     """A capture of ``n`` trades ``1000 / per_second`` ms apart (each its own aggressor order), each after a
     quote: so that the first block of 10,000 large-order sizes, which the first bars wait for, comes
     half-way through it. ``ms``: each trade's time instead, in ms after the first; ``sells``: which trades
-    are sells (else half of them at random)."""
+    are sells (else half of them at random); ``quotes``: only the first that many trades follow a quote."""
     import gzip
 
     rng = np.random.default_rng(seed)
@@ -685,7 +771,8 @@ def synthetic_capture(path: Path, n: int = 20_000, per_second: int = 200, seed: 
     lines = []
     for k in range(n):
         at = BASE_MS + (k * 1000 // per_second if ms is None else int(ms[k]))
-        lines.append(f"{at * 1_000_000} {quote(k, at, round(price[k] - 0.1, 1), price[k], 1.5, 2.5)}")
+        if quotes is None or k < quotes:
+            lines.append(f"{at * 1_000_000} {quote(k, at, round(price[k] - 0.1, 1), price[k], 1.5, 2.5)}")
         lines.append(f"{at * 1_000_000} {trade(k + 1, at, price[k], sizes[k], sell=bool(sells[k]))}")
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
     return path

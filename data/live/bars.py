@@ -11,16 +11,18 @@ equal ``make_bars`` over all the ticks. The book lines come, as for a capture fi
 :func:`data.bars.make.stream_depth_columns`, computed when a bar closes over the quote states it
 needs (kept from the one in force a persistence window before the last closed bar).
 
-- A bar closes when a trade after its end arrives (:meth:`BarStream.take`) or, for time bars, when
+- A bar is made when a trade after its end arrives (:meth:`BarStream.take`) or, for time bars, when
   the exchange's clock has passed its end by ``grace`` (:meth:`LiveBars.close_due`; the exchange's
   clock is estimated from the latest message's exchange time and the local clock). It is handed out
   once a trade stamped after its end has come (a tick or volume bar may end on a trade whose stamp
   the next bar's first trade shares) and, with quotes, a quote stamped after it; or once that clock
-  has passed its end by ``grace``.
+  has passed its end by ``grace`` (a bar of any kind). A bar handed out settles the ``tape``
+  through its end (:meth:`data.live.tape.TickTape.settle`).
 - Trades are checked by trade id (``t``): an id at or below the last one is a duplicate (dropped,
   counted), an id beyond the next one is a gap (reported with the ids and times around it).
-- A trade older than the last one, or inside a bar already closed, is late: dropped and counted,
-  as is a quote older than the last one.
+- A trade older than the last one, or inside a bar already made (for tick and volume bars: stamped
+  at or before the end of one handed out), is late: dropped and counted, as is a quote older than
+  the last one or stamped at or before the end of a bar handed out.
 - With a ``tape`` (:class:`data.live.tape.TickTape`), the trades and quotes kept go onto it as they
   come (what paper fills read).
 
@@ -165,6 +167,8 @@ class LiveBars:
         ts = quotes["timestamp"].array.asi8
         floor = self.last_quote_ts if self.last_quote_ts is not None else np.iinfo(np.int64).min
         late = ts < floor
+        if self.closed_through is not None:
+            late |= ts <= self.closed_through
         if late.any():
             self.quote_rejected["late"] = self.quote_rejected.get("late", 0) + int(late.sum())
             quotes, ts = quotes[~late], ts[~late]
@@ -195,8 +199,9 @@ class LiveBars:
         floor = self.last_ts if self.last_ts is not None else np.iinfo(np.int64).min
         running = np.maximum.accumulate(np.r_[floor, np.where(keep, ts, floor)])[:-1]
         late = keep & (ts < running)
-        if self.spec.kind == "time" and self.made_through is not None:
-            late |= keep & (ts <= self.made_through)
+        settled = self.made_through if self.spec.kind == "time" else self.closed_through
+        if settled is not None:
+            late |= keep & (ts <= settled)
         keep &= ~late
         _count(self.rejected, {"late": int(late.sum())})
         if not keep.any():
@@ -232,8 +237,10 @@ class LiveBars:
         every trade stamped up to a bar's end is in once a later-stamped trade came (a tick or volume bar
         can end on a trade that shares its stamp with the next bar's first: that one is not later), and
         every quote once a later quote came (each stream is in time order); or once the exchange's clock
-        is ``passed`` their end (``close_due``). So the tape of paper fills knows a bar's end when the bar
-        comes, as a backtest does."""
+        is ``passed`` their end (``close_due``), a bar of any kind, whether or not a later trade or quote
+        came. A bar handed out settles the tape through its end (a trade or quote stamped up to it that
+        comes later is late: :meth:`_add_trades`, :meth:`_add_quotes`). So the tape of paper fills knows
+        a bar's end when the bar comes, as a backtest does."""
         new = self.stream.take()
         if len(new):
             self._waiting.append(new)
@@ -271,7 +278,7 @@ class LiveBars:
             bars.attrs["bar_spec"] = self.spec.text
             self._trim(int(stamps[-1]))
         self.closed_through = int(stamps[-1])
-        if self.tape is not None and self.spec.kind == "time":
+        if self.tape is not None:
             self.tape.settle(self.closed_through)
         self.bars_made += len(bars)
         return bars

@@ -11,11 +11,11 @@ message). What paper fills read from it (:class:`execution.live.LiveTape`):
 - ``quotes(start, end)``: the quotes stamped in ``[start, end)``, led by the one in force at
   ``start`` (the last one before it), so that a window starts with the book it would see;
 - ``known_until``: every event stamped before it has arrived. The trades come in time order and so
-  do the quotes, but a later one may still share the last one's time: for each stream, the time of
-  its last event; for the trades, the end of the last time bar closed + 1 ns if later
-  (:meth:`settle`: a trade inside it that comes later is late, dropped from the bars and the tape
-  alike; the quotes are not settled: one stamped inside the bar may still come); the earlier of
-  the two; once the feed has ended (:meth:`end`), everything;
+  do the quotes, but a later one may still share the last one's time: the earlier of the two
+  streams' last times; or, if later, the end of the last bar handed out + 1 ns (:meth:`settle`: a
+  trade or quote stamped up to it that comes later is late, dropped from the bars and the tape
+  alike; so a bar closed by the grace period, with no quote after its end, is known through its
+  end); once the feed has ended (:meth:`end`), everything;
 - ``end_ns``: once the feed has ended, its last event's time + 1;
 - ``drop_before(time)``: memory stays bounded: the trades before ``time`` go, and the quotes before
   the one in force at it.
@@ -99,8 +99,8 @@ class TickTape:
                                        **{c: quotes[c].to_numpy(np.float64) for c in list(QUOTE_COLUMNS)[1:]}})
 
     def settle(self, time: int) -> None:
-        """Every trade stamped at or before ``time`` (ns) is on the tape: later ones are late (a time bar
-        that ends there has closed). The quotes are not settled by it."""
+        """Every trade and quote stamped at or before ``time`` (ns) is on the tape: ones that come later
+        are late (a bar that ends there has been handed out)."""
         self.settled = max(self.settled, int(time))
 
     def end(self) -> None:
@@ -112,10 +112,10 @@ class TickTape:
         """ns: every trade and quote stamped before it is on the tape (module docstring)."""
         if self.ended:
             return _EVER
-        known = max(self._last(self.trade_columns), self.settled + 1)
+        known = self._last(self.trade_columns)
         if self.quote_columns is not None:
             known = min(known, self._last(self.quote_columns))
-        return known
+        return max(known, self.settled + 1)
 
     @property
     def end_ns(self) -> int:
