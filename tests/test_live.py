@@ -521,8 +521,8 @@ def test_tick_tape_windows_known_time_and_memory():
     has arrived): the trades have passed 20 and the quotes 25, and a later trade may still be stamped 20: 20;
     with the trade at 30: 25. The window [16, 30): the trades at 20, 20 and the quotes 15 (in force at 16),
     25. Settling the tape through 40 (a bar that ends there handed out): every event up to 40 is on it, so 41. Dropping
-    before 20: the trades from 20 on, the quotes from 15 (in force at 20). Then 100,000 appends of a trade
-    and a quote, the tape cut after each: the buffers stay small."""
+    before 20: the trades from 20 on, the quotes from 15 (in force at 20). Then 5,000 appends of a trade
+    and a quote (five times the largest capacity allowed), the tape cut after each: the buffers stay small."""
     from data.live.tape import TickTape
 
     def ts(*ns):
@@ -544,13 +544,13 @@ def test_tick_tape_windows_known_time_and_memory():
     tape.drop_before(20)
     assert tape.trades(0, 100)["timestamp"].array.asi8.tolist() == [20, 20, 30]
     assert tape.quotes(0, 100)["timestamp"].array.asi8.tolist() == [15, 25]
-    for k in range(100, 100_100):
+    for k in range(100, 5_100):
         tape.add_trades(pd.DataFrame({"timestamp": ts(k), "price": [1.0], "size": 1.0, "side": [1]}))
         tape.add_quotes(pd.DataFrame({"timestamp": ts(k), "bid": [1.0], "ask": [2.0], "bid_size": 1.0, "ask_size": 1.0}))
         tape.drop_before(k - 10)
     assert len(tape.trade_columns) == 11 and tape.trade_columns.capacity <= 1024
     tape.end()
-    assert tape.known_until == np.iinfo(np.int64).max and tape.end_ns == 100_100
+    assert tape.known_until == np.iinfo(np.int64).max and tape.end_ns == 5_100
 
 
 def test_a_tape_settled_by_a_closed_bar_knows_its_end_without_a_later_quote():
