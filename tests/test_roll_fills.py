@@ -17,6 +17,7 @@ from research.instruments import get_instrument
 from research.trades import trades_frame
 from run_backtest import main
 from tests.test_continuous import rows, write_store
+from tests.test_rolls import BuyAndSell  # one contract bought on bar ``enter``, closed on bar ``leave``
 
 # ESH4 -> ESM4 at 2024-03-06 23:00 UTC (the session open of the roll date 03-07). The last trades before it:
 # ESH4 5004.00 (22:30), ESM4 5054.50 (22:40): gap 50.50. ESH4's ticks from 23:00 on (4990.00 at 01:00, 4980.00 at
@@ -31,18 +32,6 @@ CONTRACTS = {
 }
 # 1-hour bars (stamped at their end): 0 03-06 15:00, 1 16:00, 2 23:00 (ESH4 22:30), 3 03-07 02:00 (ESM4 01:00:30),
 # 4 03:00 (02:00:30, 02:10), 5 04:00 (03:00:30). The roll is applied on bar 3, the first stamped after 23:00.
-
-
-class BuyAndSell(bt.Strategy):
-    """Buys one contract on bar ``enter`` and closes on bar ``leave`` (market orders at the bar's close)."""
-
-    params = (("enter", 0), ("leave", 4))
-
-    def next(self):
-        if len(self) - 1 == self.p.enter:
-            self.buy(size=1)
-        if len(self) - 1 == self.p.leave and self.position:
-            self.close()
 
 
 class BuyWithStop(bt.Strategy):
