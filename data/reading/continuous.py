@@ -159,11 +159,11 @@ class Plan:
     notes: list[str]
 
 
-class _StoreContracts:
-    """The contracts of a root in a tick store (:class:`data.store.dataset.TickStore`)."""
+class _Contracts:
+    """The contracts of a root in a source, found once (:meth:`held`), with the price grids and notes
+    found on the way."""
 
-    def __init__(self, store: Any, root: str, rule: ContractRule) -> None:
-        self.store, self.root, self.rule = store, root, rule
+    def __init__(self) -> None:
         self.grids: list[float] = []
         self.notes: list[str] = []
         self._held: list[Held] | None = None
@@ -172,6 +172,17 @@ class _StoreContracts:
         if self._held is None:
             self._held = self._find()
         return self._held
+
+    def _find(self) -> list[Held]:
+        raise NotImplementedError
+
+
+class _StoreContracts(_Contracts):
+    """The contracts of a root in a tick store (:class:`data.store.dataset.TickStore`)."""
+
+    def __init__(self, store: Any, root: str, rule: ContractRule) -> None:
+        super().__init__()
+        self.store, self.root, self.rule = store, root, rule
 
     def _find(self) -> list[Held]:
         by_symbol: dict[str, dict[int, Path]] = {}
@@ -285,22 +296,15 @@ def _summary(name: str, by_symbol: bool, path: Any, ticks: pd.DataFrame, rule: C
                     ticks if keep else None)
 
 
-class _FileContracts:
+class _FileContracts(_Contracts):
     """The contracts of a root in files: by each file's symbol column, else by its name; or in a
     DataFrame (``frame``) by its symbol column. Each file is read and summarised in turn
     (:class:`_Summary`: memory holds one file's ticks at a time), and read again for the series."""
 
     def __init__(self, files: list[Path], root: str, rule: ContractRule, options: LoadOptions,
                  frame: pd.DataFrame | None = None) -> None:
+        super().__init__()
         self.files, self.root, self.rule, self.options, self.frame = files, root, rule, options, frame
-        self.grids: list[float] = []
-        self.notes: list[str] = []
-        self._held: list[Held] | None = None
-
-    def held(self) -> list[Held]:
-        if self._held is None:
-            self._held = self._find()
-        return self._held
 
     def _summaries(self) -> Iterator[_Summary | str]:
         """Each contract's summary of each file, in turn; the name of a file holding none."""
