@@ -164,7 +164,6 @@ class ExecutionBroker(WarmupBroker):
         self._arrival: dict[int, int] = {}  # order ref -> when it arrives (ns)
         self._known: dict[int, int] = {}  # order ref -> its horizon: its fills up to it are in its plan
         self._given: dict[int, int] = {}  # order ref -> how many of its simulated fills went to its plan
-        self._ahead: dict[int, float] = {}  # order ref -> the volume ahead of it at arrival, once a fill says
         self.resimulated = 0  # simulations of orders again, as their horizon moved on
         self._sent: dict[int, int] = {}  # order ref -> when it was sent (ns)
         self._filled: dict[int, int] = {}  # order ref -> time of its last fill (ns)
@@ -273,7 +272,7 @@ class ExecutionBroker(WarmupBroker):
         dropped, and it is simulated again as an order sent at the roll, with its new prices and the size
         left (its fills before the roll stand)."""
         ref = order.ref
-        for known in (self._plans, self._frames, self._known, self._given, self._ahead):
+        for known in (self._plans, self._frames, self._known, self._given):
             known.pop(ref, None)
         self._sent[ref] = when
 
@@ -319,8 +318,6 @@ class ExecutionBroker(WarmupBroker):
         elif order.alive() and self._known[ref] < self._now(order.data) and self._horizon(order) > self._known[ref]:
             self._book(order)
             self.resimulated += 1
-        if ref in self._ahead:
-            order.info.ahead = self._ahead[ref]
         return self._plans[ref]
 
     def _frame(self, order: bt.Order) -> _Orders:
@@ -368,7 +365,7 @@ class ExecutionBroker(WarmupBroker):
         fills = self._simulate(order, self._frames[ref], horizon)
         ahead = fills["ahead"].dropna()  # the resting part's (a marketable part has none)
         if len(ahead):
-            self._ahead[ref] = float(ahead.iloc[0])
+            order.info.ahead = float(ahead.iloc[0])
         stamps = pd.DatetimeIndex(fills["time"]).asi8
         final = int(np.searchsorted(stamps, horizon, side="right"))
         given = self._given.get(ref, 0)
